@@ -1,7 +1,8 @@
 namespace EmMask.Core.Volumes;
 
 /// <summary>
-/// A dense, C-ordered 3D volume (z, y, x) that owns its buffer. A 2D image is a volume with Z = 1.
+/// A dense, C-ordered 3D volume (z, y, x). A 2D image is a volume with Z = 1. The buffer is either a managed
+/// array or external memory (<see cref="Wrap"/>), so a contiguous numpy array is processed without a copy.
 /// </summary>
 /// <typeparam name="T">byte, ushort or float.</typeparam>
 public sealed class Volume<T> : IVolume
@@ -15,16 +16,21 @@ public sealed class Volume<T> : IVolume
 
     /// <summary>Wraps an existing C-ordered buffer of exactly <c>shape.Length</c> elements (no copy).</summary>
     public Volume(Shape3 shape, T[] data, VoxelSize? voxelSize = null)
+        : this(shape, (Memory<T>)(data ?? throw new ArgumentNullException(nameof(data))), voxelSize)
     {
-        ArgumentNullException.ThrowIfNull(data);
-        if (data.LongLength != CheckedLength(shape))
+    }
+
+    /// <summary>Wraps existing C-ordered memory of exactly <c>shape.Length</c> elements (no copy).</summary>
+    public Volume(Shape3 shape, Memory<T> data, VoxelSize? voxelSize = null)
+    {
+        if (data.Length != CheckedLength(shape))
         {
-            throw new ArgumentException($"Buffer holds {data.LongLength} elements but shape {shape} needs {shape.Length}.", nameof(data));
+            throw new ArgumentException($"Buffer holds {data.Length} elements but shape {shape} needs {shape.Length}.", nameof(data));
         }
 
         VoxelType = VoxelTypes.Of<T>();
         Shape = shape;
-        Data = data;
+        Memory = data;
         VoxelSize = (voxelSize ?? VoxelSize.Isotropic).Validate();
     }
 
@@ -37,23 +43,38 @@ public sealed class Volume<T> : IVolume
     /// <inheritdoc/>
     public VoxelType VoxelType { get; }
 
-    /// <summary>The backing array in C order.</summary>
-    public T[] Data { get; }
+    /// <summary>The backing memory in C order. Take <see cref="Span"/> once outside hot loops.</summary>
+    public Memory<T> Memory { get; }
 
     /// <summary>All voxels as one span.</summary>
-    public Span<T> Span => Data;
+    public Span<T> Span => Memory.Span;
 
     /// <summary>Voxel (z, y, x).</summary>
-    public ref T this[int z, int y, int x] => ref Data[Shape.Index(z, y, x)];
+    public ref T this[int z, int y, int x] => ref Memory.Span[(int)Shape.Index(z, y, x)];
 
     /// <summary>One x row.</summary>
-    public Span<T> Row(int z, int y) => Data.AsSpan((int)Shape.Index(z, y, 0), Shape.X);
+    public Span<T> Row(int z, int y) => Memory.Span.Slice((int)Shape.Index(z, y, 0), Shape.X);
 
     /// <summary>One z slice (Y·X voxels).</summary>
-    public Span<T> Slice(int z) => Data.AsSpan((int)Shape.Index(z, 0, 0), Shape.SliceLength);
+    public Span<T> Slice(int z) => Memory.Span.Slice((int)Shape.Index(z, 0, 0), Shape.SliceLength);
 
-    /// <summary>A deep copy.</summary>
-    public Volume<T> Clone() => new(Shape, (T[])Data.Clone(), VoxelSize);
+    /// <summary>
+    /// Wraps C-contiguous external memory without copying. The caller keeps the memory alive and unmoved
+    /// for the volume's lifetime (a pinned numpy buffer, a memory-mapped file).
+    /// </summary>
+    public static unsafe Volume<T> Wrap(IntPtr pointer, Shape3 shape, VoxelSize? voxelSize = null)
+    {
+        long length = CheckedLength(shape);
+        if (pointer == IntPtr.Zero && length > 0)
+        {
+            throw new ArgumentNullException(nameof(pointer));
+        }
+
+        return new Volume<T>(shape, new UnmanagedMemory<T>((T*)pointer, (int)length).Memory, voxelSize);
+    }
+
+    /// <summary>A deep copy in a managed array.</summary>
+    public Volume<T> Clone() => new(Shape, Memory.ToArray(), VoxelSize);
 
     /// <summary>A zero-filled volume of another type with the same shape and voxel size.</summary>
     public Volume<TOther> Like<TOther>()

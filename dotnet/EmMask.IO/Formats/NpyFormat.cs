@@ -101,7 +101,7 @@ public static partial class NpyFormat
         var shape = source.Shape;
         var result = new Volume<T>(shape);
         int z = shape.Z, y = shape.Y, x = shape.X;
-        var src = source.Data;
+        var src = source.Span;
         for (int k = 0; k < z; k++)
         {
             for (int j = 0; j < y; j++)
