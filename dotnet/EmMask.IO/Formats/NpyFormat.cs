@@ -109,7 +109,7 @@ public static partial class NpyFormat
                 for (int i = 0; i < x; i++)
                 {
                     long f = dims.Length == 3 ? k + ((long)j * z) + ((long)i * z * y) : j + ((long)i * y);
-                    result[k, j, i] = src[f];
+                    result[k, j, i] = src[(int)f];
                 }
             }
         }
