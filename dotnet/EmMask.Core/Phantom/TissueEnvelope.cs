@@ -100,18 +100,16 @@ internal sealed class TissueEnvelope
         public void MaxRow(int z, int y, Span<float> field)
         {
             double ez = z - Cz, ey = y - Cy;
-            double a = Q[8];
-            double b = 2 * ((Q[2] * ez) + (Q[5] * ey));
-            double c = (Q[0] * ez * ez) + (2 * Q[1] * ez * ey) + (Q[4] * ey * ey);
+            float a = (float)Q[8];
+            float b = (float)(2 * ((Q[2] * ez) + (Q[5] * ey)));
+            float c = (float)((Q[0] * ez * ez) + (2 * Q[1] * ez * ey) + (Q[4] * ey * ey));
+            float cx = (float)Cx, radius = (float)Radius;
             for (int x = 0; x < field.Length; x++)
             {
-                double ex = x - Cx;
-                double rho2 = (((a * ex) + b) * ex) + c;
-                float v = (float)((1 - Math.Sqrt(Math.Max(rho2, 0))) * Radius);
-                if (v > field[x])
-                {
-                    field[x] = v;
-                }
+                float ex = x - cx;
+                float rho2 = (((a * ex) + b) * ex) + c;
+                float v = (1 - MathF.Sqrt(rho2 > 0 ? rho2 : 0)) * radius;
+                field[x] = v > field[x] ? v : field[x];
             }
         }
     }
