@@ -83,6 +83,41 @@ public class FilterEntryTests
     }
 
     [Fact]
+    public void GradientMagnitudeDoesNotDependOnThreadCountAndMatchesThreeDerivatives()
+    {
+        var source = Random(new Shape3(11, 26, 37), 8);
+        var sigma = new Sigma3(1.2, 0.8, 1.9);
+        var serial = source.Like<float>();
+        using (ParallelLines.LimitDegree(1))
+        {
+            GaussianGradientMagnitude.Apply(source, serial, sigma);
+        }
+
+        var parallel = source.Like<float>();
+        using (ParallelLines.LimitDegree(3))
+        {
+            GaussianGradientMagnitude.Apply(source, parallel, sigma);
+        }
+
+        AssertIdentical(serial, parallel);
+
+        // The fused sweep must equal the definition: three GaussianFilter derivatives, squared and summed.
+        var dz = source.Like<float>();
+        var dy = source.Like<float>();
+        var dx = source.Like<float>();
+        GaussianFilter.Apply(source, dz, sigma, (1, 0, 0));
+        GaussianFilter.Apply(source, dy, sigma, (0, 1, 0));
+        GaussianFilter.Apply(source, dx, sigma, (0, 0, 1));
+        for (int i = 0; i < serial.Span.Length; i++)
+        {
+            float sum = dz.Span[i] * dz.Span[i];
+            sum += dy.Span[i] * dy.Span[i];
+            sum += dx.Span[i] * dx.Span[i];
+            Assert.Equal(MathF.Sqrt(sum), serial.Span[i]);
+        }
+    }
+
+    [Fact]
     public void LocalStatisticsOfAConstantHaveZeroVariance()
     {
         var volume = new Volume<float>(new Shape3(5, 9, 17));
