@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace EmMask.Core.Filters;
@@ -19,6 +20,7 @@ internal sealed unsafe class BoxKernel(int size) : AxisKernel
 
     public override bool PreservesConstants => true;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void ConvolveRows(float** rows, int count, int width, float* output, long outputStride, LineScratch scratch)
     {
         int size = Size;
@@ -72,6 +74,7 @@ internal sealed unsafe class BoxKernel(int size) : AxisKernel
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void ConvolveLine(float* padded, int count, float* output)
     {
         // A running sum is one long chain of dependent adds; four independent quarters of the line keep the
@@ -113,6 +116,7 @@ internal sealed unsafe class BoxKernel(int size) : AxisKernel
     }
 
     /// <summary>Sum of the window whose first output is <paramref name="start"/>, in double.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private double WindowSum(float* padded, int start)
     {
         double acc = 0;
@@ -124,6 +128,7 @@ internal sealed unsafe class BoxKernel(int size) : AxisKernel
         return acc;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunningMean(float* padded, int start, int end, float* output)
     {
         int size = Size;
@@ -138,6 +143,7 @@ internal sealed unsafe class BoxKernel(int size) : AxisKernel
     }
 
     // Multiplying by 1/size instead of dividing differs from scipy by at most an ulp of a double, far below float32.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Emit(double* acc, int width, int vectorEnd, double scale, float* output)
     {
         int lanes = Vector<float>.Count;

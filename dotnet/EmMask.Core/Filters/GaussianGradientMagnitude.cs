@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using EmMask.Core.Volumes;
 
@@ -76,6 +77,7 @@ public static class GaussianGradientMagnitude
     {
         private const int BlockRows = 16;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Invoke(int index, LineScratch scratch)
         {
             int ny = shape.Y;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Numerics.Tensors;
 using EmMask.Core.Volumes;
@@ -112,6 +113,7 @@ internal static unsafe class PairedGaussian
         (AxisKernel? Z, AxisKernel? Y, AxisKernel? X) kernelsA, (AxisKernel? Z, AxisKernel? Y, AxisKernel? X) kernelsB,
         float* channelA, float* channelB, float* output1, float* output2, Combination combination, Shape3 shape) : ILineOperation
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Invoke(int index, LineScratch scratch)
         {
             int ny = shape.Y;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EmMask.Core.Volumes;
 
 namespace EmMask.Core.Filters;
@@ -89,6 +90,7 @@ internal static unsafe class SeparableFilter
         kernel is null || kernel.IsIdentity || (length == 1 && kernel.PreservesConstants) ? null : kernel;
 
     /// <summary>Fills <paramref name="rows"/> with the row addresses of the reflect-extended stack of <paramref name="count"/> rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ExtendRows(float** rows, float* first, long stride, int count, int before, int after)
     {
         int total = before + count + after;
@@ -139,6 +141,7 @@ internal static unsafe class SeparableFilter
 
         public int Units { get; }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Invoke(int index, LineScratch scratch)
         {
             int o = index / blocksPerRow;
@@ -169,6 +172,7 @@ internal static unsafe class SeparableFilter
     /// <summary>The y and x passes of one z slice: blocks of rows filtered along y, then each row along x.</summary>
     private readonly struct FusedSlicePass(AxisKernel? ky, AxisKernel? kx, float* input, float* output, bool aliased, Shape3 shape) : ILineOperation
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Invoke(int index, LineScratch scratch)
         {
             int ny = shape.Y;
@@ -247,6 +251,7 @@ internal static unsafe class SeparableFilter
 
         public int Units { get; }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Invoke(int index, LineScratch scratch)
         {
             int before = kernel.Before;
