@@ -50,38 +50,18 @@ public static class EuclideanDistanceTransform
         int width = shape.X;
         double sx = spacing.X;
 
-        // Axis x: two scans give the distance to the nearest source within the row.
-        Parallel.For(0, rows, options, r =>
+        // Axis x: two scans give the distance to the nearest source within the row, squared through a table.
+        var squares = new float[width + 1];
+        for (int d = 0; d < squares.Length; d++)
         {
-            var line = mask.Span.Slice(r * width, width);
-            var dest = output.Span.Slice(r * width, width);
-            int last = -1;
-            for (int x = 0; x < width; x++)
+            squares[d] = (float)Square(d * sx);
+        }
+
+        Parallel.For(0, shape.Z, options, z =>
+        {
+            for (int r = z * shape.Y; r < (z + 1) * shape.Y; r++)
             {
-                if ((line[x] != 0) == sourceIsNonzero)
-                {
-                    last = x;
-                }
-
-                dest[x] = last < 0 ? float.PositiveInfinity : (float)Square((x - last) * sx);
-            }
-
-            last = -1;
-            for (int x = width - 1; x >= 0; x--)
-            {
-                if ((line[x] != 0) == sourceIsNonzero)
-                {
-                    last = x;
-                }
-
-                if (last >= 0)
-                {
-                    float d = (float)Square((last - x) * sx);
-                    if (d < dest[x])
-                    {
-                        dest[x] = d;
-                    }
-                }
+                RowPass(mask.Span.Slice(r * width, width), output.Span.Slice(r * width, width), squares, sourceIsNonzero);
             }
         });
 
@@ -102,17 +82,28 @@ public static class EuclideanDistanceTransform
 
         if (!planar && shape.Z > 1)
         {
-            // Axis z, one y row per task: neighbouring x columns share cache lines.
-            int sliceLength = shape.SliceLength;
-            Parallel.For(0, shape.Y, options, () => new ParabolaEnvelope(shape.Z), (y, _, env) =>
+            // Axis z, one y row per task: the (z, x) plane is copied row by row into a tile first, because
+            // gathering a z column straight from the volume touches one page per element.
+            Parallel.For(0, shape.Y, options, () => (Env: new ParabolaEnvelope(shape.Z), Tile: new float[shape.Z * width]), (y, _, local) =>
             {
                 var all = output.Span;
-                for (int x = 0; x < width; x++)
+                var tile = local.Tile.AsSpan();
+                for (int z = 0; z < shape.Z; z++)
                 {
-                    TransformStrided(all, (y * width) + x, sliceLength, shape.Z, spacing.Z, env);
+                    all.Slice((int)shape.Index(z, y, 0), width).CopyTo(tile.Slice(z * width, width));
                 }
 
-                return env;
+                for (int x = 0; x < width; x++)
+                {
+                    TransformStrided(tile, x, width, shape.Z, spacing.Z, local.Env);
+                }
+
+                for (int z = 0; z < shape.Z; z++)
+                {
+                    tile.Slice(z * width, width).CopyTo(all.Slice((int)shape.Index(z, y, 0), width));
+                }
+
+                return local;
             }, _ => { });
         }
     }
@@ -120,17 +111,18 @@ public static class EuclideanDistanceTransform
     private static void TransformStrided(Span<float> data, int start, int stride, int n, double spacing, ParabolaEnvelope env)
     {
         var input = env.Input;
-        bool any = false;
+        bool anyFinite = false, anyNonzero = false;
         for (int i = 0, p = start; i < n; i++, p += stride)
         {
             float v = data[p];
             input[i] = v;
-            any |= !float.IsPositiveInfinity(v);
+            anyFinite |= !float.IsPositiveInfinity(v);
+            anyNonzero |= v != 0;
         }
 
-        if (!any)
+        if (!anyFinite || !anyNonzero)
         {
-            return; // stays +∞
+            return; // all +∞ or all sources: the line is already final
         }
 
         env.Run(n, spacing);
@@ -138,6 +130,42 @@ public static class EuclideanDistanceTransform
         for (int i = 0, p = start; i < n; i++, p += stride)
         {
             data[p] = (float)outLine[i];
+        }
+    }
+
+    private static void RowPass(ReadOnlySpan<byte> line, Span<float> dest, float[] squares, bool sourceIsNonzero)
+    {
+        int width = line.Length;
+        int last = -1;
+        for (int x = 0; x < width; x++)
+        {
+            if ((line[x] != 0) == sourceIsNonzero)
+            {
+                last = x;
+            }
+
+            dest[x] = last < 0 ? float.PositiveInfinity : squares[x - last];
+        }
+
+        if (last < 0)
+        {
+            return; // no source in the row: +∞ throughout
+        }
+
+        // Backward scan only up to the last source: beyond it the forward distance is already the nearest.
+        int next = -1;
+        for (int x = last; x >= 0; x--)
+        {
+            if ((line[x] != 0) == sourceIsNonzero)
+            {
+                next = x;
+            }
+
+            float d = squares[next - x];
+            if (d < dest[x])
+            {
+                dest[x] = d;
+            }
         }
     }
 
