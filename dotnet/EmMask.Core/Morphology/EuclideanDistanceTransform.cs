@@ -36,9 +36,11 @@ public static class EuclideanDistanceTransform
     /// <summary>
     /// Squared physical distance from every voxel to the nearest source voxel (nonzero voxels when
     /// <paramref name="sourceIsNonzero"/>, else zero voxels), +∞ where none exists. With <paramref name="planar"/>
-    /// each z slice is transformed on its own (2D, spacing y and x).
+    /// each z slice is transformed on its own (2D, spacing y and x). Squared distances above <paramref name="limit"/> are
+    /// reported as +∞: later axes only add to a value, so such voxels can never come back under the limit, and lines
+    /// that hold nothing but sources and +∞ are skipped. Thresholding callers pass their r² to save most of the work.
     /// </summary>
-    internal static void SquaredDistance(Memory<byte> mask, Shape3 shape, VoxelSize spacing, bool sourceIsNonzero, bool planar, Memory<float> output, CancellationToken ct)
+    internal static void SquaredDistance(Memory<byte> mask, Shape3 shape, VoxelSize spacing, bool sourceIsNonzero, bool planar, Memory<float> output, CancellationToken ct, float limit = float.PositiveInfinity)
     {
         if (shape.IsEmpty)
         {
@@ -54,7 +56,8 @@ public static class EuclideanDistanceTransform
         var squares = new float[width + 1];
         for (int d = 0; d < squares.Length; d++)
         {
-            squares[d] = (float)Square(d * sx);
+            float square = (float)Square(d * sx);
+            squares[d] = square <= limit ? square : float.PositiveInfinity;
         }
 
         Parallel.For(0, shape.Z, options, z =>
@@ -73,7 +76,7 @@ public static class EuclideanDistanceTransform
                 var slice = output.Span.Slice(z * shape.SliceLength, shape.SliceLength);
                 for (int x = 0; x < width; x++)
                 {
-                    TransformStrided(slice, x, width, shape.Y, spacing.Y, env);
+                    TransformStrided(slice, x, width, shape.Y, spacing.Y, env, limit);
                 }
 
                 return env;
@@ -95,7 +98,7 @@ public static class EuclideanDistanceTransform
 
                 for (int x = 0; x < width; x++)
                 {
-                    TransformStrided(tile, x, width, shape.Z, spacing.Z, local.Env);
+                    TransformStrided(tile, x, width, shape.Z, spacing.Z, local.Env, limit);
                 }
 
                 for (int z = 0; z < shape.Z; z++)
@@ -108,29 +111,82 @@ public static class EuclideanDistanceTransform
         }
     }
 
-    private static void TransformStrided(Span<float> data, int start, int stride, int n, double spacing, ParabolaEnvelope env)
+    private static void TransformStrided(Span<float> data, int start, int stride, int n, double spacing, ParabolaEnvelope env, float limit)
     {
         var input = env.Input;
-        bool anyFinite = false, anyNonzero = false;
+        bool anyInfinite = false, anyPartial = false;
         for (int i = 0, p = start; i < n; i++, p += stride)
         {
             float v = data[p];
             input[i] = v;
-            anyFinite |= !float.IsPositiveInfinity(v);
-            anyNonzero |= v != 0;
+            anyInfinite |= float.IsPositiveInfinity(v);
+            anyPartial |= v != 0 && !float.IsPositiveInfinity(v);
         }
 
-        if (!anyFinite || !anyNonzero)
+        if (!anyInfinite && !anyPartial)
         {
-            return; // all +∞ or all sources: the line is already final
+            return; // all sources: already final
         }
 
-        env.Run(n, spacing);
-        var outLine = env.Output;
+        double[] result;
+        if (anyPartial)
+        {
+            env.Run(n, spacing);
+            result = env.Output;
+        }
+        else
+        {
+            // Only sources and +∞ (common after clamping): the distance along the line to the nearest source is exact
+            // and two scans are much cheaper than the envelope.
+            result = env.Output;
+            if (!NearestSourceAlongLine(input, result, n, spacing))
+            {
+                return; // all +∞
+            }
+        }
+
         for (int i = 0, p = start; i < n; i++, p += stride)
         {
-            data[p] = (float)outLine[i];
+            float v = (float)result[i];
+            data[p] = v <= limit ? v : float.PositiveInfinity;
         }
+    }
+
+    // Input values are 0 (source) or +∞; returns false when there is no source.
+    private static bool NearestSourceAlongLine(double[] input, double[] output, int n, double spacing)
+    {
+        int last = -1;
+        for (int i = 0; i < n; i++)
+        {
+            if (input[i] == 0)
+            {
+                last = i;
+            }
+
+            output[i] = last < 0 ? double.PositiveInfinity : Square((i - last) * spacing);
+        }
+
+        if (last < 0)
+        {
+            return false;
+        }
+
+        int next = last;
+        for (int i = last; i >= 0; i--)
+        {
+            if (input[i] == 0)
+            {
+                next = i;
+            }
+
+            double d = Square((next - i) * spacing);
+            if (d < output[i])
+            {
+                output[i] = d;
+            }
+        }
+
+        return true;
     }
 
     private static void RowPass(ReadOnlySpan<byte> line, Span<float> dest, float[] squares, bool sourceIsNonzero)

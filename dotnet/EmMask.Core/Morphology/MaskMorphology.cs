@@ -186,8 +186,9 @@ public static class MaskMorphology
 
         // Distance to the nearest foreground voxel; +∞ everywhere for an empty mask, which then stays empty.
         var distance = GC.AllocateUninitializedArray<float>((int)mask.Shape.Length);
-        EuclideanDistanceTransform.SquaredDistance(mask.Memory, mask.Shape, spacing, sourceIsNonzero: true, planar, distance, ct);
-        Threshold(mask, distance, Limit(radius), inside: true, ct);
+        float limit = Limit(radius);
+        EuclideanDistanceTransform.SquaredDistance(mask.Memory, mask.Shape, spacing, sourceIsNonzero: true, planar, distance, ct, limit);
+        Threshold(mask, distance, limit, inside: true, ct);
     }
 
     private static void ErodeCore(Volume<byte> mask, VoxelSize spacing, double radius, bool planar, CancellationToken ct)
@@ -199,8 +200,9 @@ public static class MaskMorphology
 
         // Distance to the nearest background voxel; +∞ everywhere for a full mask, which then stays full.
         var distance = GC.AllocateUninitializedArray<float>((int)mask.Shape.Length);
-        EuclideanDistanceTransform.SquaredDistance(mask.Memory, mask.Shape, spacing, sourceIsNonzero: false, planar, distance, ct);
-        Threshold(mask, distance, Limit(radius), inside: false, ct);
+        float limit = Limit(radius);
+        EuclideanDistanceTransform.SquaredDistance(mask.Memory, mask.Shape, spacing, sourceIsNonzero: false, planar, distance, ct, limit);
+        Threshold(mask, distance, limit, inside: false, ct);
     }
 
     private static float Limit(double radius) => (float)(radius * radius * (1 + RadiusTolerance));
