@@ -132,3 +132,47 @@ public class PostProcessPipelineTests
         public void Report(ProgressReport value) => sink.Add(value);
     }
 }
+
+public class PostProcessDegenerateShapeTests
+{
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(1, 1, 9)]
+    [InlineData(1, 9, 1)]
+    [InlineData(9, 1, 1)]
+    [InlineData(0, 4, 4)]
+    [InlineData(3, 4, 5)]
+    public void EveryStepRunsOnThinEmptyAndFullMasks(int z, int y, int x)
+    {
+        var spec = "open2d:3,open3d:1.5,close2d:2,close3d:1,largest:2:26,fill3d,fill2d,grow:2,erode:1,minsize:3:18";
+        var shape = new Shape3(z, y, x);
+        foreach (double density in new[] { 0.0, 0.5, 1.0 })
+        {
+            var mask = MaskFixtures.RandomMask(shape, density, z + y + x);
+            foreach (var op in PostProcessPipeline.Parse(spec).Operations)
+            {
+                var before = mask.Clone();
+                op.Apply(mask, CancellationToken.None);
+                Assert.All(mask.Span.ToArray(), v => Assert.True(v <= 1));
+                if (op is OpenOperation or ErodeOperation or KeepLargestOperation or RemoveSmallRegionsOperation)
+                {
+                    Assert.True(MaskFixtures.IsSubset(mask, before), op.ToSpec());
+                }
+                else
+                {
+                    Assert.True(MaskFixtures.IsSubset(before, mask), op.ToSpec());
+                }
+
+                if (density == 1.0 && !(op is RemoveSmallRegionsOperation && shape.Length < 3))
+                {
+                    Assert.True(shape.Length == MaskFixtures.Count(mask), op.ToSpec()); // nothing eats a full mask: outside is not background
+                }
+
+                if (density == 0.0)
+                {
+                    Assert.Equal(0, MaskFixtures.Count(mask));
+                }
+            }
+        }
+    }
+}
