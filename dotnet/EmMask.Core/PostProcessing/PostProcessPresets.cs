@@ -36,6 +36,6 @@ public static class PostProcessPresets
         ArgumentNullException.ThrowIfNull(name);
         return Presets.TryGetValue(name.Trim(), out var pipeline)
             ? pipeline
-            : throw new ArgumentException($"Unknown post-processing preset '{name}'; valid presets: {string.Join(", ", Presets.Keys)}.", nameof(name));
+            : throw new ArgumentException($"Unknown post-processing preset '{name}'; valid presets: {string.Join(", ", Presets.Keys)}.");
     }
 }
