@@ -17,7 +17,7 @@ public static class CliErrors
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             int code = Classify(e);
-            reporter.Error(code == ExitCodes.InternalError ? $"internal error: {e.GetType().Name}: {OneLine(e.Message)}" : OneLine(e.Message));
+            reporter.Error(code == ExitCodes.InternalError ? $"internal error: {e.GetType().Name}: {Describe(e)}" : Describe(e));
             if (Environment.GetEnvironmentVariable("EMMASK_DEBUG") == "1")
             {
                 System.Console.Error.WriteLine(e);
@@ -40,5 +40,21 @@ public static class CliErrors
         _ => ExitCodes.InternalError,
     };
 
-    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+    /// <summary>The exception's message on one line, without .NET's "(Parameter 'x')" and "Actual value was" suffixes.</summary>
+    public static string Describe(Exception e)
+    {
+        string message = e.Message;
+        if (e is ArgumentException { ParamName: { } name })
+        {
+            int actual = message.IndexOf("Actual value was", StringComparison.Ordinal);
+            if (actual >= 0)
+            {
+                message = message[..actual];
+            }
+
+            message = message.Replace($" (Parameter '{name}')", string.Empty, StringComparison.Ordinal);
+        }
+
+        return message.ReplaceLineEndings(" ").Trim();
+    }
 }

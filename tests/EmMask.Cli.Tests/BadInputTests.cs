@@ -6,7 +6,8 @@ public class BadInputTests
     private static void AssertCleanFailure(CliRunner.Run run, int exitCode, string mention, string output)
     {
         Assert.Equal(exitCode, run.ExitCode);
-        Assert.Single(run.ErrorLines);
+        Assert.Single(run.ErrorLines, l => l.StartsWith("error:", StringComparison.Ordinal));
+        Assert.All(run.ErrorLines, l => Assert.False(l.StartsWith("at ", StringComparison.Ordinal), l));
         Assert.Contains(mention, run.Stderr, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("   at ", run.Stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(output), "no output may be written");

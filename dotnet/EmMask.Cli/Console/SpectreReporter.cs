@@ -47,20 +47,23 @@ public sealed class SpectreReporter : IReporter
         return result;
     }
 
+    // Lines are written plainly, not through Spectre: it wraps at the terminal width (80 when redirected), and scripts
+    // expect one line per message.
+
     /// <inheritdoc/>
     public void Info(string message)
     {
         if (!quiet)
         {
-            console.MarkupLine(Markup.Escape(message));
+            System.Console.Error.WriteLine(message);
         }
     }
 
     /// <inheritdoc/>
-    public void Warn(string message) => console.MarkupLine($"[yellow]warning:[/] {Markup.Escape(message)}");
+    public void Warn(string message) => System.Console.Error.WriteLine($"warning: {message}");
 
     /// <inheritdoc/>
-    public void Error(string message) => console.MarkupLine($"[red]error:[/] {Markup.Escape(message)}");
+    public void Error(string message) => System.Console.Error.WriteLine($"error: {message}");
 
     /// <inheritdoc/>
     public void Json(string json) => System.Console.Out.WriteLine(json);

@@ -51,10 +51,18 @@ public sealed record ClassicalMaskOptions
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid parameter.</summary>
     public ClassicalMaskOptions Validate()
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(BlockSize, 1, "block_size");
+        if (BlockSize < 1)
+        {
+            throw new ArgumentOutOfRangeException("block_size", BlockSize, $"block_size must be at least 1 voxel, got {BlockSize}.");
+        }
+
         Positive(TextureSigma, "texture_sigma");
         Positive(EdgeSigma, "edge_sigma");
-        ArgumentOutOfRangeException.ThrowIfNegative(MinimumRegionSize, "minimum_region_size");
+        if (MinimumRegionSize < 0)
+        {
+            throw new ArgumentOutOfRangeException("minimum_region_size", MinimumRegionSize, $"minimum_region_size must not be negative, got {MinimumRegionSize}.");
+        }
+
         Positive(DogSigmaLow, "dog_sigma_low");
         Positive(DogSigmaHigh, "dog_sigma_high");
         if (DogSigmaHigh <= DogSigmaLow)
@@ -86,7 +94,7 @@ public sealed record ClassicalMaskOptions
     {
         if (!(value > 0) || !double.IsFinite(value))
         {
-            throw new ArgumentOutOfRangeException(name, value, $"{name} must be a finite number greater than 0.");
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be a finite number greater than 0, got {value}.");
         }
     }
 }
