@@ -189,6 +189,10 @@ internal static class Hdf5Reader
         {
             return action();
         }
+        catch (Exception ex) when (ex.Message.Contains("Byte order conversion", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new VolumeFormatException($"{where}: big-endian data is not supported; convert it to little-endian (e.g. h5py: d[()].astype('<u2')).", ex);
+        }
         catch (Exception ex) when (ex is not (VolumeFormatException or OperationCanceledException or ArgumentException or OutOfMemoryException))
         {
             throw new VolumeFormatException($"{where}: cannot read HDF5 data ({AtomicFile.OneLine(ex.Message)}).", ex);
