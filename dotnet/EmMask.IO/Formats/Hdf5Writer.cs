@@ -185,11 +185,14 @@ internal static class Hdf5Writer
             foreach (var write in writes)
             {
                 ct.ThrowIfCancellationRequested();
-                Hdf5Reader.Guard(file, () =>
+                try
                 {
                     write(writer);
-                    return 0;
-                });
+                }
+                catch (Exception ex) when (ex is not (VolumeFormatException or OperationCanceledException or IOException or OutOfMemoryException))
+                {
+                    throw new VolumeFormatException($"{file}: cannot write HDF5 data ({AtomicFile.OneLine(ex.Message)}).", ex);
+                }
             }
         }
     }
