@@ -161,28 +161,18 @@ public class BadInputTests
         Assert.Equal(VoxelType.Float32, VolumeReader.Read(new VolumePath(dir.File("i2.npy"), null)).VoxelType);
     }
 
-    [Fact]
+    [TifffileFact]
     public void TiffRgbIsRefused()
     {
-        if (!Python.HasTifffile)
-        {
-            return;
-        }
-
         using var dir = new TempDir();
         string file = dir.File("rgb.tif");
         Python.Run("import sys, numpy as np, tifffile; tifffile.imwrite(sys.argv[1], np.zeros((20, 30, 3), 'u1'), photometric='rgb')", file);
         ReadFails(file, "3 samples per pixel");
     }
 
-    [Fact]
+    [TifffileFact]
     public void TifffileStacksAreRead()
     {
-        if (!Python.HasTifffile)
-        {
-            return;
-        }
-
         using var dir = new TempDir();
         string file = dir.File("stack.tif");
         Python.Run(
@@ -200,6 +190,30 @@ public class BadInputTests
         var converted = (Volume<float>)VolumeReader.Read(new VolumePath(dir.File("i2.tif"), null));
         Assert.Equal(-100f, converted[0, 0, 0]);
         Assert.Equal((float)(((4 * 70 * 90) + (69 * 90) + 89) % 251) - 100, converted[4, 69, 89]);
+    }
+
+    [TifffileFact]
+    public void TifffileReadsOurStacks()
+    {
+        using var dir = new TempDir();
+        string file = dir.File("ours.tif");
+        var volume = Volumes.Make("float32", new Shape3(6, 40, 50), new VoxelSize(30, 4, 4));
+        VolumeWriter.Write(new VolumePath(file, null), volume, new VolumeWriteOptions { Attributes = new Dictionary<string, string> { ["k"] = "v" } });
+
+        string info = Python.Run(
+            """
+            import sys, json, numpy as np, tifffile
+            with tifffile.TiffFile(sys.argv[1]) as t:
+                a = t.asarray()
+                d = json.loads(t.pages[0].description)
+            np.save(sys.argv[2], a)
+            print(a.dtype, a.shape, d['k'], d['element_size_um'])
+            """,
+            file,
+            dir.File("back.npy"));
+
+        Assert.Equal("float32 (6, 40, 50) v [0.03, 0.004, 0.004]", info);
+        Volumes.AssertEqual(volume, VolumeReader.Read(new VolumePath(dir.File("back.npy"), null)));
     }
 
     [Fact]

@@ -3,11 +3,39 @@ using EmMask.IO.Formats;
 
 namespace EmMask.IO.Tests;
 
+/// <summary>One h5py-written file (and its .npy references) shared by the tests that read it.</summary>
+public sealed class H5pyFileFixture : IDisposable
+{
+    private readonly Lazy<TempDir> dir;
+
+    public H5pyFileFixture()
+    {
+        dir = new Lazy<TempDir>(() =>
+        {
+            var d = new TempDir();
+            Python.Run(H5pyInteropTests.MakeH5pyFile, d.File("h5py.h5"), d.Path);
+            return d;
+        });
+    }
+
+    public string Dir => dir.Value.Path;
+
+    public string File => dir.Value.File("h5py.h5");
+
+    public void Dispose()
+    {
+        if (dir.IsValueCreated)
+        {
+            dir.Value.Dispose();
+        }
+    }
+}
+
 /// <summary>Files written by h5py read here, and files written here read by h5py.</summary>
-public class H5pyInteropTests
+public class H5pyInteropTests(H5pyFileFixture h5py) : IClassFixture<H5pyFileFixture>
 {
     // Writes each array both into the HDF5 file (various layouts) and as <name>.npy for comparison.
-    private const string MakeH5pyFile = """
+    internal const string MakeH5pyFile = """
         import sys, h5py, numpy as np
         path, out = sys.argv[1], sys.argv[2]
         rng = np.random.default_rng(5)
@@ -40,12 +68,9 @@ public class H5pyInteropTests
     [InlineData("/int32_small", "int32_small", VoxelType.Float32)]
     public void ReadsH5pyFiles(string dataset, string npy, VoxelType expectedType)
     {
-        using var dir = new TempDir();
-        string file = dir.File("h5py.h5");
-        Python.Run(MakeH5pyFile, file, dir.Path);
-
+        string file = h5py.File;
         var volume = VolumeReader.Read(new VolumePath(file, dataset));
-        var reference = VolumeReader.Read(new VolumePath(dir.File(npy + ".npy"), null));
+        var reference = VolumeReader.Read(new VolumePath(Path.Combine(h5py.Dir, npy + ".npy"), null));
 
         Assert.Equal(expectedType, volume.VoxelType);
         if (reference.VoxelType == volume.VoxelType)
@@ -67,9 +92,7 @@ public class H5pyInteropTests
     public void BigEndianData_IsRefusedClearly()
     {
         // PureHDF 2.2 cannot swap byte order; h5py writes little-endian unless asked, so this is rare.
-        using var dir = new TempDir();
-        string file = dir.File("h5py.h5");
-        Python.Run(MakeH5pyFile, file, dir.Path);
+        string file = h5py.File;
 
         var ex = Assert.Throws<VolumeFormatException>(() => VolumeReader.Read(new VolumePath(file, "/big_endian_u16")));
         Assert.Contains("big-endian", ex.Message);
@@ -79,9 +102,7 @@ public class H5pyInteropTests
     [H5pyFact]
     public void ReadsVoxelSizeAndAttributesFromH5py()
     {
-        using var dir = new TempDir();
-        string file = dir.File("h5py.h5");
-        Python.Run(MakeH5pyFile, file, dir.Path);
+        string file = h5py.File;
 
         var raw = VolumeReader.Read(new VolumePath(file, "/volumes/raw_gzip"));
         Assert.Equal(40, raw.VoxelSize.Z, 3);

@@ -99,6 +99,18 @@ internal sealed class H5pyTheoryAttribute : TheoryAttribute
     }
 }
 
+/// <summary>A fact that is skipped, with the reason, when /usr/bin/python3 has no tifffile.</summary>
+internal sealed class TifffileFactAttribute : FactAttribute
+{
+    public TifffileFactAttribute()
+    {
+        if (!Python.HasTifffile)
+        {
+            Skip = "tifffile is not importable by /usr/bin/python3; tifffile interop not tested.";
+        }
+    }
+}
+
 /// <summary>Deterministic test volumes whose voxels all differ from their neighbours.</summary>
 internal static class Volumes
 {

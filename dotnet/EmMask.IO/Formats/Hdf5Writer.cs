@@ -56,7 +56,7 @@ internal static class Hdf5Writer
                 throw new VolumeFormatException($"{file}: is a directory.");
             }
 
-            AtomicFile.Write(file, stream => WriteFile(stream, file, source, items, options, ct), ct);
+            AtomicFile.Write(file, stream => WriteFile(stream, file, source, items, options, ct), ct, beforeCommit: () => source?.Dispose());
         }
         finally
         {
