@@ -91,7 +91,7 @@ public static class VolumeWriter
 
         if (File.Exists(file) && !options.Force)
         {
-            throw new VolumeFormatException($"{file}: already exists; use --force to replace it.");
+            throw new OutputExistsException(file);
         }
     }
 

@@ -144,7 +144,7 @@ internal static class Hdf5Writer
 
                     if (!force)
                     {
-                        throw new VolumeFormatException($"{file}: dataset '{item.Dataset}' already exists; use --force to replace it.");
+                        throw new OutputExistsException($"{file}:{item.Dataset}");
                     }
                 }
             }
