@@ -16,7 +16,8 @@ public static class VolumeWriter
     /// existing file keeps the file's other datasets and attributes (the file is rewritten, as PureHDF cannot edit
     /// in place), and replacing an existing dataset needs <see cref="VolumeWriteOptions.Force"/>.
     /// </summary>
-    /// <exception cref="VolumeFormatException">The output exists (without Force) or cannot be written.</exception>
+    /// <exception cref="OutputExistsException">The output exists and Force is off; nothing was changed.</exception>
+    /// <exception cref="VolumeFormatException">The output cannot be written.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled; nothing was changed.</exception>
     public static void Write(VolumePath path, IVolume volume, VolumeWriteOptions options, CancellationToken ct = default)
     {
@@ -48,7 +49,8 @@ public static class VolumeWriter
     /// Writes several datasets into one HDF5 file in a single atomic rewrite (e.g. a phantom's <c>/raw</c> and
     /// <c>/gt</c>). Per-item attributes replace <see cref="VolumeWriteOptions.Attributes"/> when given.
     /// </summary>
-    /// <exception cref="VolumeFormatException">A dataset exists (without Force) or the file cannot be written.</exception>
+    /// <exception cref="OutputExistsException">A dataset exists and Force is off; nothing was changed.</exception>
+    /// <exception cref="VolumeFormatException">The file cannot be written.</exception>
     public static void WriteMany(
         string hdf5File,
         IReadOnlyList<(string Dataset, IVolume Volume, IReadOnlyDictionary<string, string>? Attributes)> items,

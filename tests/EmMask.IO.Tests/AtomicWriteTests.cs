@@ -18,9 +18,10 @@ public class AtomicWriteTests
         var before = File.ReadAllBytes(path.File);
         var entries = dir.Entries();
 
-        var ex = Assert.Throws<VolumeFormatException>(() => VolumeWriter.Write(path, Volumes.Make("float32", new Shape3(2, 5, 5)), VolumeWriteOptions.Default));
+        var ex = Assert.Throws<OutputExistsException>(() => VolumeWriter.Write(path, Volumes.Make("float32", new Shape3(2, 5, 5)), VolumeWriteOptions.Default));
 
         Assert.Contains("already exists", ex.Message);
+        Assert.Equal(path.ToString(), ex.Output);
         Assert.Contains("--force", ex.Message);
         Assert.Equal(before, File.ReadAllBytes(path.File));
         Assert.Equal(entries, dir.Entries());
@@ -123,7 +124,7 @@ public class AtomicWriteTests
 
         var before = File.ReadAllBytes(file);
         var mask = Volumes.Fill<byte>(new Shape3(5, 20, 30), null, i => (byte)(i & 1));
-        Assert.Throws<VolumeFormatException>(() => VolumeWriter.Write(new VolumePath(file, "/raw"), mask, VolumeWriteOptions.Default));
+        Assert.Throws<OutputExistsException>(() => VolumeWriter.Write(new VolumePath(file, "/raw"), mask, VolumeWriteOptions.Default));
         Assert.Equal(before, File.ReadAllBytes(file));
 
         VolumeWriter.Write(new VolumePath(file, "/raw"), mask, new VolumeWriteOptions { Force = true });
