@@ -7,7 +7,8 @@ namespace EmMask.IO;
 /// Writes volumes atomically: the data goes to a hidden temp file in the output's directory, is flushed, and then
 /// replaces the output in one rename. A failure or cancellation deletes the temp and leaves any existing output
 /// byte-identical. A volume with Z = 1 is written as a 2D image. The voxel size is stored as <c>element_size_um</c>
-/// (µm; omitted when it is the unit default).
+/// (µm; omitted when it is the unit default). Volume&lt;int&gt; label volumes are written as int32; reading them back
+/// yields float32 (exact up to ±2^24; see <see cref="VolumeReader"/>).
 /// </summary>
 public static class VolumeWriter
 {
@@ -78,9 +79,9 @@ public static class VolumeWriter
             throw new ArgumentException($"{path}: cannot write a volume with a 0-length axis {volume.Shape}.", nameof(volume));
         }
 
-        if (volume is not (Volume<byte> or Volume<ushort> or Volume<float>))
+        if (volume is not (Volume<byte> or Volume<ushort> or Volume<float> or Volume<int>))
         {
-            throw new ArgumentException($"Cannot write {volume.GetType().Name}; expected Volume<byte>, Volume<ushort> or Volume<float>.", nameof(volume));
+            throw new ArgumentException($"Cannot write {volume.GetType().Name}; expected Volume<byte>, Volume<ushort>, Volume<float> or Volume<int>.", nameof(volume));
         }
     }
 

@@ -102,4 +102,34 @@ public class RoundTripTests
         Assert.Equal("raw", VolumeReader.ReadAttributes(new VolumePath(file, "/raw"))["kind"]);
         Assert.Equal("mask", VolumeReader.ReadAttributes(new VolumePath(file, "/gt"))["kind"]);
     }
+
+    [Theory]
+    [InlineData("l.h5:/labels")]
+    [InlineData("l.tif")]
+    [InlineData("l.npy")]
+    public void Int32Labels_AreWrittenAsInt32_AndReadBackAsExactFloat32(string name)
+    {
+        using var dir = new TempDir();
+        var labels = Volumes.Fill<int>(new Shape3(3, 20, 30), null, i => (int)(i % 7 == 0 ? 0 : 16_000_000 + i));
+        var path = VolumePath.Parse(dir.File(name), "/x");
+
+        VolumeWriter.Write(path, labels, VolumeWriteOptions.Default);
+
+        if (Python.HasH5py)
+        {
+            string script = path.Kind switch
+            {
+                VolumeFileKind.Hdf5 => "import sys, h5py; print(h5py.File(sys.argv[1], 'r')['labels'].dtype)",
+                VolumeFileKind.Tiff => "import sys, tifffile; print(tifffile.imread(sys.argv[1]).dtype)",
+                _ => "import sys, numpy; print(numpy.load(sys.argv[1]).dtype)",
+            };
+            Assert.Equal("int32", Python.Run(script, path.File));
+        }
+
+        var back = (Volume<float>)VolumeReader.Read(path);
+        for (int i = 0; i < labels.Span.Length; i++)
+        {
+            Assert.Equal(labels.Span[i], (int)back.Span[i]);
+        }
+    }
 }

@@ -84,9 +84,9 @@ internal static class Hdf5Writer
                 throw new ArgumentException($"{file}:{item.Dataset}: cannot write a volume with a 0-length axis {item.Volume.Shape}.", nameof(items));
             }
 
-            if (item.Volume is not (Volume<byte> or Volume<ushort> or Volume<float>))
+            if (item.Volume is not (Volume<byte> or Volume<ushort> or Volume<float> or Volume<int>))
             {
-                throw new ArgumentException($"Cannot write {item.Volume.GetType().Name}; expected Volume<byte>, Volume<ushort> or Volume<float>.", nameof(items));
+                throw new ArgumentException($"Cannot write {item.Volume.GetType().Name}; expected Volume<byte>, Volume<ushort>, Volume<float> or Volume<int>.", nameof(items));
             }
         }
 
@@ -174,6 +174,7 @@ internal static class Hdf5Writer
                 Volume<byte> v => DefineVolume(v, item.Attributes, options, writes, ct),
                 Volume<ushort> v => DefineVolume(v, item.Attributes, options, writes, ct),
                 Volume<float> v => DefineVolume(v, item.Attributes, options, writes, ct),
+                Volume<int> v => DefineVolume(v, item.Attributes, options, writes, ct),
                 _ => throw new UnreachableException(),
             };
         }

@@ -56,6 +56,7 @@ public static partial class NpyFormat
         {
             VoxelType.UInt8 => "|u1",
             VoxelType.UInt16 => "<u2",
+            VoxelType.Int32 => "<i4",
             _ => "<f4",
         };
         string dict = $"{{'descr': '{descr}', 'fortran_order': False, 'shape': ({dims}), }}";
@@ -73,6 +74,7 @@ public static partial class NpyFormat
             case Volume<byte> v: WriteSlices(stream, v, ct); break;
             case Volume<ushort> v: WriteSlices(stream, v, ct); break;
             case Volume<float> v: WriteSlices(stream, v, ct); break;
+            case Volume<int> v: WriteSlices(stream, v, ct); break;
             default: throw new NotSupportedException($"Cannot write {volume.GetType().Name} as .npy.");
         }
     }

@@ -74,6 +74,7 @@ internal static class TiffFormat
             case Volume<byte> v: WritePages(stream, v, 8, SampleFormat.UINT, attributes, ct); break;
             case Volume<ushort> v: WritePages(stream, v, 16, SampleFormat.UINT, attributes, ct); break;
             case Volume<float> v: WritePages(stream, v, 32, SampleFormat.IEEEFP, attributes, ct); break;
+            case Volume<int> v: WritePages(stream, v, 32, SampleFormat.INT, attributes, ct); break;
             default: throw new ArgumentException($"Cannot write {volume.GetType().Name} as TIFF.", nameof(volume));
         }
     }
