@@ -216,6 +216,26 @@ public class BadInputTests
         Volumes.AssertEqual(volume, VolumeReader.Read(new VolumePath(dir.File("back.npy"), null)));
     }
 
+    [TifffileFact]
+    public void ImageJStack_VoxelSizeFromSpacingAndResolution()
+    {
+        using var dir = new TempDir();
+        string file = dir.File("fiji.tif");
+        Python.Run(
+            """
+            import sys, numpy as np, tifffile
+            tifffile.imwrite(sys.argv[1], np.zeros((4, 20, 30), 'u1'), imagej=True,
+                             resolution=(1 / 0.008, 1 / 0.01), metadata={'spacing': 0.04, 'unit': 'um', 'axes': 'ZYX'})
+            """,
+            file);
+
+        var size = VolumeReader.Read(new VolumePath(file, null)).VoxelSize;
+
+        Assert.Equal(40, size.Z, 6);
+        Assert.Equal(10, size.Y, 6);
+        Assert.Equal(8, size.X, 6);
+    }
+
     [Fact]
     public void ReadBlock_OutsideTheVolume_Throws()
     {
