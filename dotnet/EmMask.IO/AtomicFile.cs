@@ -10,7 +10,11 @@ internal static class AtomicFile
     /// <summary>The temp-file prefix; a crashed process may leave such files behind, and they are safe to delete.</summary>
     public const string TempMarker = ".tmp-";
 
-    public static void Write(string target, Action<FileStream> write, CancellationToken ct)
+    /// <summary>
+    /// Writes <paramref name="target"/> through <paramref name="write"/>; <paramref name="beforeCommit"/> runs after the
+    /// temp file is complete and before the rename (close readers of the old file there: Windows cannot replace an open file).
+    /// </summary>
+    public static void Write(string target, Action<FileStream> write, CancellationToken ct, Action? beforeCommit = null)
     {
         string full = Path.GetFullPath(target);
         string directory = Path.GetDirectoryName(full) ?? ".";
@@ -29,6 +33,7 @@ internal static class AtomicFile
                 stream.Flush(flushToDisk: true);
             }
 
+            beforeCommit?.Invoke();
             File.Move(temp, full, overwrite: true);
         }
         catch (Exception ex)

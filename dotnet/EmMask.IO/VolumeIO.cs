@@ -12,6 +12,7 @@ internal static class VolumeIO
             case Volume<byte> v: v.VoxelSize = size; break;
             case Volume<ushort> v: v.VoxelSize = size; break;
             case Volume<float> v: v.VoxelSize = size; break;
+            case Volume<int> v: v.VoxelSize = size; break;
         }
     }
 
@@ -24,6 +25,7 @@ internal static class VolumeIO
         Volume<byte> v => Crop(v, offset, size),
         Volume<ushort> v => Crop(v, offset, size),
         Volume<float> v => Crop(v, offset, size),
+        Volume<int> v => Crop(v, offset, size),
         _ => throw new NotSupportedException($"Cannot crop {volume.GetType().Name}."),
     };
 

@@ -7,7 +7,8 @@ namespace EmMask.IO;
 /// Writes volumes atomically: the data goes to a hidden temp file in the output's directory, is flushed, and then
 /// replaces the output in one rename. A failure or cancellation deletes the temp and leaves any existing output
 /// byte-identical. A volume with Z = 1 is written as a 2D image. The voxel size is stored as <c>element_size_um</c>
-/// (µm; omitted when it is the unit default).
+/// (µm; omitted when it is the unit default). Volume&lt;int&gt; label volumes are written as int32; reading them back
+/// yields float32 (exact up to ±2^24; see <see cref="VolumeReader"/>).
 /// </summary>
 public static class VolumeWriter
 {
@@ -16,7 +17,8 @@ public static class VolumeWriter
     /// existing file keeps the file's other datasets and attributes (the file is rewritten, as PureHDF cannot edit
     /// in place), and replacing an existing dataset needs <see cref="VolumeWriteOptions.Force"/>.
     /// </summary>
-    /// <exception cref="VolumeFormatException">The output exists (without Force) or cannot be written.</exception>
+    /// <exception cref="OutputExistsException">The output exists and Force is off; nothing was changed.</exception>
+    /// <exception cref="VolumeFormatException">The output cannot be written.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled; nothing was changed.</exception>
     public static void Write(VolumePath path, IVolume volume, VolumeWriteOptions options, CancellationToken ct = default)
     {
@@ -48,7 +50,8 @@ public static class VolumeWriter
     /// Writes several datasets into one HDF5 file in a single atomic rewrite (e.g. a phantom's <c>/raw</c> and
     /// <c>/gt</c>). Per-item attributes replace <see cref="VolumeWriteOptions.Attributes"/> when given.
     /// </summary>
-    /// <exception cref="VolumeFormatException">A dataset exists (without Force) or the file cannot be written.</exception>
+    /// <exception cref="OutputExistsException">A dataset exists and Force is off; nothing was changed.</exception>
+    /// <exception cref="VolumeFormatException">The file cannot be written.</exception>
     public static void WriteMany(
         string hdf5File,
         IReadOnlyList<(string Dataset, IVolume Volume, IReadOnlyDictionary<string, string>? Attributes)> items,
@@ -76,9 +79,9 @@ public static class VolumeWriter
             throw new ArgumentException($"{path}: cannot write a volume with a 0-length axis {volume.Shape}.", nameof(volume));
         }
 
-        if (volume is not (Volume<byte> or Volume<ushort> or Volume<float>))
+        if (volume is not (Volume<byte> or Volume<ushort> or Volume<float> or Volume<int>))
         {
-            throw new ArgumentException($"Cannot write {volume.GetType().Name}; expected Volume<byte>, Volume<ushort> or Volume<float>.", nameof(volume));
+            throw new ArgumentException($"Cannot write {volume.GetType().Name}; expected Volume<byte>, Volume<ushort>, Volume<float> or Volume<int>.", nameof(volume));
         }
     }
 

@@ -103,7 +103,7 @@ internal static class ElementKinds
             if (checkRange && Math.Abs(v) > ExactFloatLimit)
             {
                 throw new VolumeFormatException(
-                    $"{where}: dtype {kind.NumpyName()} holds the value {v:R}, beyond ±2^24 where float32 is exact; convert to uint16 or float32 first.");
+                    $"{where}: dtype {kind.NumpyName()} holds the value {v:R}, beyond ±2^24 where float32 is exact; rescale or convert it to float32 yourself.");
             }
 
             destination[i] = (float)v;

@@ -189,6 +189,10 @@ internal static class Hdf5Reader
         {
             return action();
         }
+        catch (Exception ex) when (ex.Message.Contains("Byte order conversion", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new VolumeFormatException($"{where}: big-endian data is not supported; convert it to little-endian (e.g. h5py: d[()].astype('<u2')).", ex);
+        }
         catch (Exception ex) when (ex is not (VolumeFormatException or OperationCanceledException or ArgumentException or OutOfMemoryException))
         {
             throw new VolumeFormatException($"{where}: cannot read HDF5 data ({AtomicFile.OneLine(ex.Message)}).", ex);
@@ -197,62 +201,98 @@ internal static class Hdf5Reader
 
     private static IVolume ReadRegion(NativeDataset ds, int rank, ElementKind kind, (int Z, int Y, int X) offset, Shape3 size, string where, CancellationToken ct) => kind switch
     {
-        ElementKind.UInt8 => ReadNative<byte>(ds, rank, offset, size, ct),
-        ElementKind.UInt16 => ReadNative<ushort>(ds, rank, offset, size, ct),
-        ElementKind.Float32 => ReadNative<float>(ds, rank, offset, size, ct),
-        ElementKind.Int8 => ReadConverted<sbyte>(ds, rank, kind, offset, size, where, ct),
-        ElementKind.Int16 => ReadConverted<short>(ds, rank, kind, offset, size, where, ct),
-        ElementKind.Int32 => ReadConverted<int>(ds, rank, kind, offset, size, where, ct),
-        ElementKind.UInt32 => ReadConverted<uint>(ds, rank, kind, offset, size, where, ct),
-        ElementKind.Int64 => ReadConverted<long>(ds, rank, kind, offset, size, where, ct),
-        ElementKind.UInt64 => ReadConverted<ulong>(ds, rank, kind, offset, size, where, ct),
-        _ => ReadConverted<double>(ds, rank, kind, offset, size, where, ct),
+        ElementKind.UInt8 => ReadBands<byte, byte>(ds, rank, kind, offset, size, where, ct),
+        ElementKind.UInt16 => ReadBands<ushort, ushort>(ds, rank, kind, offset, size, where, ct),
+        ElementKind.Float32 => ReadBands<float, float>(ds, rank, kind, offset, size, where, ct),
+        ElementKind.Int8 => ReadBands<sbyte, float>(ds, rank, kind, offset, size, where, ct),
+        ElementKind.Int16 => ReadBands<short, float>(ds, rank, kind, offset, size, where, ct),
+        ElementKind.Int32 => ReadBands<int, float>(ds, rank, kind, offset, size, where, ct),
+        ElementKind.UInt32 => ReadBands<uint, float>(ds, rank, kind, offset, size, where, ct),
+        ElementKind.Int64 => ReadBands<long, float>(ds, rank, kind, offset, size, where, ct),
+        ElementKind.UInt64 => ReadBands<ulong, float>(ds, rank, kind, offset, size, where, ct),
+        _ => ReadBands<double, float>(ds, rank, kind, offset, size, where, ct),
     };
 
-    private static Volume<T> ReadNative<T>(NativeDataset ds, int rank, (int Z, int Y, int X) offset, Shape3 size, CancellationToken ct)
-        where T : unmanaged
+    /// <summary>
+    /// Reads the region in bands one chunk deep and one chunk high spanning the region's full x extent. PureHDF walks
+    /// a selection row by row through its chunk cache; a band keeps the chunks one row touches in the cache (sized
+    /// here), where a whole-slab read would thrash the default 1 MiB cache and decompress each chunk once per row.
+    /// </summary>
+    private static Volume<TOut> ReadBands<TIn, TOut>(NativeDataset ds, int rank, ElementKind kind, (int Z, int Y, int X) offset, Shape3 size, string where, CancellationToken ct)
+        where TIn : unmanaged, System.Numerics.INumberBase<TIn>
+        where TOut : unmanaged
     {
-        var volume = new Volume<T>(size);
-        foreach (var (z0, nz) in Slabs(size))
+        var volume = new Volume<TOut>(size);
+        int elementSize = Marshal.SizeOf<TIn>();
+        var chunk = ChunkShape(ds, rank);
+        H5DatasetAccess access = default;
+        int bandDepth, bandHeight;
+        if (chunk is { } c)
         {
-            ct.ThrowIfCancellationRequested();
-            var target = volume.Span.Slice((int)size.Index(z0, 0, 0), nz * size.SliceLength);
-            ds.Read(target, fileSelection: Selection(rank, offset, z0, nz, size));
+            bandDepth = c.Z;
+            bandHeight = c.Y;
+            int across = ((offset.X % c.X) + size.X + c.X - 1) / c.X;
+            int slots = across + 1;
+            access = new H5DatasetAccess(ChunkCache: new SimpleReadingChunkCache(slots, (ulong)slots * (ulong)c.Length * (ulong)elementSize));
+        }
+        else
+        {
+            bandHeight = size.Y;
+            bandDepth = (int)Math.Clamp(SlabElements / Math.Max(1, size.SliceLength), 1, size.Z);
+        }
+
+        var buffer = new TIn[Math.Min(bandDepth, size.Z) * Math.Min(bandHeight, size.Y) * size.X];
+        for (int z0 = offset.Z; z0 < offset.Z + size.Z;)
+        {
+            int z1 = Math.Min(offset.Z + size.Z, ((z0 / bandDepth) + 1) * bandDepth);
+            for (int y0 = offset.Y; y0 < offset.Y + size.Y;)
+            {
+                ct.ThrowIfCancellationRequested();
+                int y1 = Math.Min(offset.Y + size.Y, ((y0 / bandHeight) + 1) * bandHeight);
+                int rows = y1 - y0;
+                var band = buffer.AsSpan(0, (z1 - z0) * rows * size.X);
+                var selection = rank == 3
+                    ? new HyperslabSelection(3, [(ulong)z0, (ulong)y0, (ulong)offset.X], [(ulong)(z1 - z0), (ulong)rows, (ulong)size.X])
+                    : new HyperslabSelection(2, [(ulong)y0, (ulong)offset.X], [(ulong)rows, (ulong)size.X]);
+                ds.Read(access, band, fileSelection: selection);
+                for (int z = z0; z < z1; z++)
+                {
+                    for (int y = y0; y < y1; y++)
+                    {
+                        var row = band.Slice((((z - z0) * rows) + (y - y0)) * size.X, size.X);
+                        var target = volume.Row(z - offset.Z, y - offset.Y);
+                        if (typeof(TIn) == typeof(TOut))
+                        {
+                            MemoryMarshal.Cast<TIn, TOut>(row).CopyTo(target);
+                        }
+                        else
+                        {
+                            ElementKinds.ToFloat<TIn>(row, MemoryMarshal.Cast<TOut, float>(target), kind, where);
+                        }
+                    }
+                }
+
+                y0 = y1;
+            }
+
+            z0 = z1;
         }
 
         return volume;
     }
 
-    private static Volume<float> ReadConverted<T>(NativeDataset ds, int rank, ElementKind kind, (int Z, int Y, int X) offset, Shape3 size, string where, CancellationToken ct)
-        where T : unmanaged, System.Numerics.INumberBase<T>
+    /// <summary>The chunk shape as (z, y, x) (z = 1 for 2D), or null for contiguous and compact datasets.</summary>
+    private static Shape3? ChunkShape(NativeDataset ds, int rank)
     {
-        var volume = new Volume<float>(size);
-        T[]? buffer = null;
-        foreach (var (z0, nz) in Slabs(size))
+        if (ds.Layout.Class != H5DataLayoutClass.Chunked || ds.Layout.Chunks is not { } chunks || chunks.Length < rank)
         {
-            ct.ThrowIfCancellationRequested();
-            int count = nz * size.SliceLength;
-            buffer ??= new T[count];
-            var slab = buffer.AsSpan(0, count);
-            ds.Read(slab, fileSelection: Selection(rank, offset, z0, nz, size));
-            ElementKinds.ToFloat<T>(slab, volume.Span.Slice((int)size.Index(z0, 0, 0), count), kind, where);
+            return null;
         }
 
-        return volume;
+        return rank == 3
+            ? new Shape3((int)chunks[0], (int)chunks[1], (int)chunks[2])
+            : new Shape3(1, (int)chunks[0], (int)chunks[1]);
     }
-
-    private static IEnumerable<(int Z0, int Count)> Slabs(Shape3 size)
-    {
-        int depth = (int)Math.Clamp(SlabElements / Math.Max(1, size.SliceLength), 1, size.Z);
-        for (int z = 0; z < size.Z; z += depth)
-        {
-            yield return (z, Math.Min(depth, size.Z - z));
-        }
-    }
-
-    private static HyperslabSelection Selection(int rank, (int Z, int Y, int X) offset, int z0, int nz, Shape3 size) => rank == 3
-        ? new HyperslabSelection(3, [(ulong)(offset.Z + z0), (ulong)offset.Y, (ulong)offset.X], [(ulong)nz, (ulong)size.Y, (ulong)size.X])
-        : new HyperslabSelection(2, [(ulong)offset.Y, (ulong)offset.X], [(ulong)size.Y, (ulong)size.X]);
 
     private static void SetVoxelSize(IVolume volume, VoxelSize? size)
     {

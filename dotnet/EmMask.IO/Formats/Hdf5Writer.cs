@@ -17,11 +17,16 @@ internal sealed record Hdf5Item(string Dataset, IVolume Volume, IReadOnlyDiction
 /// </summary>
 internal static class Hdf5Writer
 {
-    /// <summary>Chunk edge for 3D volumes: 64³ uint8 is 256 KiB, small enough for block reads, big enough to compress.</summary>
-    private const int ChunkEdge3D = 64;
+    /// <summary>
+    /// Chunk shape (z, y, x), clamped to the volume: 1 MiB for uint8. PureHDF moves data one chunk row at a time, so
+    /// long x rows make whole-volume reads and writes 5–6x faster than 64³ cubes (measured: 32×512×2048 uint8 with
+    /// deflate, write 0.39 s vs 2.2 s, read 0.22 s vs 1.9 s) while blocks of a few hundred voxels still decode little
+    /// beyond what they need.
+    /// </summary>
+    private static readonly Shape3 Chunk3D = new(16, 64, 1024);
 
-    /// <summary>Chunk edge for 2D images.</summary>
-    private const int ChunkEdge2D = 256;
+    /// <summary>Chunk shape (y, x) for 2D images.</summary>
+    private static readonly (int Y, int X) Chunk2D = (256, 1024);
 
     /// <summary>
     /// zlib level. PureHDF's deflate accepts only -1 (zlib default, 6), 0, 1 and 9; level 1 is several times faster
@@ -51,7 +56,7 @@ internal static class Hdf5Writer
                 throw new VolumeFormatException($"{file}: is a directory.");
             }
 
-            AtomicFile.Write(file, stream => WriteFile(stream, file, source, items, options, ct), ct);
+            AtomicFile.Write(file, stream => WriteFile(stream, file, source, items, options, ct), ct, beforeCommit: () => source?.Dispose());
         }
         finally
         {
@@ -79,9 +84,9 @@ internal static class Hdf5Writer
                 throw new ArgumentException($"{file}:{item.Dataset}: cannot write a volume with a 0-length axis {item.Volume.Shape}.", nameof(items));
             }
 
-            if (item.Volume is not (Volume<byte> or Volume<ushort> or Volume<float>))
+            if (item.Volume is not (Volume<byte> or Volume<ushort> or Volume<float> or Volume<int>))
             {
-                throw new ArgumentException($"Cannot write {item.Volume.GetType().Name}; expected Volume<byte>, Volume<ushort> or Volume<float>.", nameof(items));
+                throw new ArgumentException($"Cannot write {item.Volume.GetType().Name}; expected Volume<byte>, Volume<ushort>, Volume<float> or Volume<int>.", nameof(items));
             }
         }
 
@@ -169,21 +174,26 @@ internal static class Hdf5Writer
                 Volume<byte> v => DefineVolume(v, item.Attributes, options, writes, ct),
                 Volume<ushort> v => DefineVolume(v, item.Attributes, options, writes, ct),
                 Volume<float> v => DefineVolume(v, item.Attributes, options, writes, ct),
+                Volume<int> v => DefineVolume(v, item.Attributes, options, writes, ct),
                 _ => throw new UnreachableException(),
             };
         }
 
-        // The writer must not close our stream: AtomicFile flushes it to disk before the rename.
-        using (var writer = root.BeginWrite(new KeepOpenStream(stream)))
+        // The writer must not close our stream: AtomicFile flushes it to disk before the rename. Compact layout is
+        // off because PureHDF ignores deferred writes into compact datasets (small ones would read back as zeros).
+        using (var writer = root.BeginWrite(new KeepOpenStream(stream), new H5WriteOptions(PreferCompactDatasetLayout: false)))
         {
             foreach (var write in writes)
             {
                 ct.ThrowIfCancellationRequested();
-                Hdf5Reader.Guard(file, () =>
+                try
                 {
                     write(writer);
-                    return 0;
-                });
+                }
+                catch (Exception ex) when (ex is not (VolumeFormatException or OperationCanceledException or IOException or OutOfMemoryException))
+                {
+                    throw new VolumeFormatException($"{file}: cannot write HDF5 data ({AtomicFile.OneLine(ex.Message)}).", ex);
+                }
             }
         }
     }
@@ -194,11 +204,12 @@ internal static class Hdf5Writer
         var shape = volume.Shape;
         bool is2D = shape.Z == 1;
         ulong[] dims = is2D ? [(ulong)shape.Y, (ulong)shape.X] : [(ulong)shape.Z, (ulong)shape.Y, (ulong)shape.X];
-        uint[]? chunks = options.Compress
-            ? is2D
-                ? [(uint)Math.Min(shape.Y, ChunkEdge2D), (uint)Math.Min(shape.X, ChunkEdge2D)]
-                : [(uint)Math.Min(shape.Z, ChunkEdge3D), (uint)Math.Min(shape.Y, ChunkEdge3D), (uint)Math.Min(shape.X, ChunkEdge3D)]
-            : null;
+        var chunk = is2D
+            ? new Shape3(1, Math.Min(shape.Y, Chunk2D.Y), Math.Min(shape.X, Chunk2D.X))
+            : new Shape3(Math.Min(shape.Z, Chunk3D.Z), Math.Min(shape.Y, Chunk3D.Y), Math.Min(shape.X, Chunk3D.X));
+        uint[]? chunks = !options.Compress ? null
+            : is2D ? [(uint)chunk.Y, (uint)chunk.X]
+            : [(uint)chunk.Z, (uint)chunk.Y, (uint)chunk.X];
         var dataset = new H5Dataset<Memory<T>>(fileDims: dims, chunks: chunks, datasetCreation: Creation(options));
         var attrs = new Dictionary<string, object>();
         foreach (var (key, value) in attributes)
@@ -213,19 +224,33 @@ internal static class Hdf5Writer
 
         dataset.Attributes = attrs;
 
-        // Whole chunk-deep slabs, so every chunk is complete in one write and is compressed once.
-        int depth = is2D ? 1 : (int)(chunks?[0] ?? (uint)Math.Clamp(CopySlabElements / shape.SliceLength, 1, shape.Z));
+        // Bands one chunk deep and one chunk high over the full x extent: each band completes its chunks, so they
+        // are compressed once and the writer's cache never holds more than one row of chunks.
+        int bandDepth = options.Compress ? chunk.Z : (int)Math.Clamp(CopySlabElements / shape.SliceLength, 1, shape.Z);
+        int bandHeight = options.Compress ? chunk.Y : shape.Y;
         writes.Add(writer =>
         {
-            for (int z = 0; z < shape.Z; z += depth)
+            var buffer = new T[bandDepth * bandHeight * shape.X];
+            for (int z0 = 0; z0 < shape.Z; z0 += bandDepth)
             {
-                ct.ThrowIfCancellationRequested();
-                int n = Math.Min(depth, shape.Z - z);
-                var slab = volume.Memory.Slice((int)shape.Index(z, 0, 0), n * shape.SliceLength);
-                var selection = is2D
-                    ? new HyperslabSelection(2, [0, 0], dims)
-                    : new HyperslabSelection(3, [(ulong)z, 0, 0], [(ulong)n, (ulong)shape.Y, (ulong)shape.X]);
-                writer.Write(dataset, slab, fileSelection: selection);
+                int nz = Math.Min(bandDepth, shape.Z - z0);
+                for (int y0 = 0; y0 < shape.Y; y0 += bandHeight)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    int ny = Math.Min(bandHeight, shape.Y - y0);
+                    for (int z = 0; z < nz; z++)
+                    {
+                        for (int y = 0; y < ny; y++)
+                        {
+                            volume.Row(z0 + z, y0 + y).CopyTo(buffer.AsSpan(((z * ny) + y) * shape.X, shape.X));
+                        }
+                    }
+
+                    var selection = is2D
+                        ? new HyperslabSelection(2, [(ulong)y0, 0], [(ulong)ny, (ulong)shape.X])
+                        : new HyperslabSelection(3, [(ulong)z0, (ulong)y0, 0], [(ulong)nz, (ulong)ny, (ulong)shape.X]);
+                    writer.Write(dataset, buffer.AsMemory(0, nz * ny * shape.X), fileSelection: selection);
+                }
             }
         });
         return dataset;
@@ -329,9 +354,13 @@ internal static class Hdf5Writer
         ulong rowElements = dims.Skip(1).Aggregate(1UL, (a, b) => a * b);
         ulong total = rowElements * dims[0];
         bool chunked = options.Compress && total > 1024;
-        uint[]? chunks = chunked
-            ? dims.Select((d, i) => (uint)(i < dims.Length - 3 ? 1 : Math.Min(d, ChunkEdge3D))).ToArray()
-            : null;
+        ulong[] edge = dims.Length switch
+        {
+            1 => [65536],
+            2 => [(ulong)Chunk2D.Y, (ulong)Chunk2D.X],
+            _ => [.. Enumerable.Repeat(1UL, dims.Length - 3), (ulong)Chunk3D.Z, (ulong)Chunk3D.Y, (ulong)Chunk3D.X],
+        };
+        uint[]? chunks = chunked ? dims.Select((d, i) => (uint)Math.Min(d, edge[i])).ToArray() : null;
         var dataset = new H5Dataset<Memory<T>>(fileDims: dims, chunks: chunks, datasetCreation: chunked ? Creation(options) : default);
         ulong rows = Math.Max(1, (ulong)CopySlabElements / rowElements);
         if (chunks is not null)
@@ -342,6 +371,8 @@ internal static class Hdf5Writer
 
         writes.Add(writer =>
         {
+            // A generous read cache: the source's chunks may be laid out so that one slab row touches many of them.
+            var access = new H5DatasetAccess(ChunkCache: new SimpleReadingChunkCache(4096, 256UL << 20));
             var buffer = new T[checked((int)(Math.Min(rows, dims[0]) * rowElements))];
             for (ulong r = 0; r < dims[0]; r += rows)
             {
@@ -353,7 +384,7 @@ internal static class Hdf5Writer
                 counts[0] = n;
                 var selection = new HyperslabSelection(dims.Length, starts, counts);
                 var memory = buffer.AsMemory(0, (int)(n * rowElements));
-                source.Read(memory.Span, fileSelection: selection);
+                source.Read(access, memory.Span, fileSelection: selection);
                 writer.Write(dataset, memory, fileSelection: selection);
             }
         });

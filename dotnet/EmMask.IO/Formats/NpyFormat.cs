@@ -33,13 +33,13 @@ public static partial class NpyFormat
             ElementKind.UInt8 => ReadData<byte>(stream, shape, header, name),
             ElementKind.UInt16 => ReadData<ushort>(stream, shape, header, name),
             ElementKind.Float32 => ReadData<float>(stream, shape, header, name),
-            ElementKind.Int8 => ToFloat(ReadData<sbyte>(stream, shape, header, name), header.Kind, name),
-            ElementKind.Int16 => ToFloat(ReadData<short>(stream, shape, header, name), header.Kind, name),
-            ElementKind.Int32 => ToFloat(ReadData<int>(stream, shape, header, name), header.Kind, name),
-            ElementKind.UInt32 => ToFloat(ReadData<uint>(stream, shape, header, name), header.Kind, name),
-            ElementKind.Int64 => ToFloat(ReadData<long>(stream, shape, header, name), header.Kind, name),
-            ElementKind.UInt64 => ToFloat(ReadData<ulong>(stream, shape, header, name), header.Kind, name),
-            _ => ToFloat(ReadData<double>(stream, shape, header, name), header.Kind, name),
+            ElementKind.Int8 => ReadConverted<sbyte>(stream, shape, header, name),
+            ElementKind.Int16 => ReadConverted<short>(stream, shape, header, name),
+            ElementKind.Int32 => ReadConverted<int>(stream, shape, header, name),
+            ElementKind.UInt32 => ReadConverted<uint>(stream, shape, header, name),
+            ElementKind.Int64 => ReadConverted<long>(stream, shape, header, name),
+            ElementKind.UInt64 => ReadConverted<ulong>(stream, shape, header, name),
+            _ => ReadConverted<double>(stream, shape, header, name),
         };
         return volume;
     }
@@ -56,6 +56,7 @@ public static partial class NpyFormat
         {
             VoxelType.UInt8 => "|u1",
             VoxelType.UInt16 => "<u2",
+            VoxelType.Int32 => "<i4",
             _ => "<f4",
         };
         string dict = $"{{'descr': '{descr}', 'fortran_order': False, 'shape': ({dims}), }}";
@@ -73,6 +74,7 @@ public static partial class NpyFormat
             case Volume<byte> v: WriteSlices(stream, v, ct); break;
             case Volume<ushort> v: WriteSlices(stream, v, ct); break;
             case Volume<float> v: WriteSlices(stream, v, ct); break;
+            case Volume<int> v: WriteSlices(stream, v, ct); break;
             default: throw new NotSupportedException($"Cannot write {volume.GetType().Name} as .npy.");
         }
     }
@@ -138,12 +140,21 @@ public static partial class NpyFormat
         return block;
     }
 
-    private static Volume<float> ToFloat<T>(Volume<T> source, ElementKind kind, string name)
+    private static Volume<float> ReadConverted<T>(Stream stream, Shape3 shape, NpyHeader header, string name)
         where T : unmanaged, System.Numerics.INumberBase<T>
     {
-        var result = new Volume<float>(source.Shape, source.VoxelSize);
-        ElementKinds.ToFloat<T>(source.Span, result.Span, kind, name);
-        return result;
+        // Element-wise conversion keeps the file's order, so Fortran order is undone afterwards on the float32 copy.
+        var raw = new T[shape.Length];
+        var bytes = MemoryMarshal.AsBytes(raw.AsSpan());
+        int read = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+        if (read != bytes.Length)
+        {
+            throw new VolumeFormatException($"{name}: truncated .npy file (expected {bytes.Length} data bytes, found {read}).");
+        }
+
+        var volume = new Volume<float>(shape);
+        ElementKinds.ToFloat<T>(raw, volume.Span, header.Kind, name);
+        return header.FortranOrder && header.Dimensions.Length > 1 ? FortranToC(volume, header.Dimensions) : volume;
     }
 
     /// <summary>True when the stream starts with the npy magic (cheap sniff, restores position).</summary>

@@ -25,8 +25,7 @@ internal static class TiffFormat
     public static IVolume Read(string file, CancellationToken ct)
     {
         using var tif = Open(file);
-        var (attributes, voxelSize) = VolumeMetadata.FromJson(Field(tif, TiffTag.IMAGEDESCRIPTION)?[0].ToString());
-        _ = attributes;
+        var voxelSize = ReadVoxelSize(tif);
         var page = Page.Describe(tif, file, 0);
         int pages = Guard(file, tif.NumberOfDirectories);
         var shape = new Shape3(pages, page.Height, page.Width);
@@ -74,6 +73,7 @@ internal static class TiffFormat
             case Volume<byte> v: WritePages(stream, v, 8, SampleFormat.UINT, attributes, ct); break;
             case Volume<ushort> v: WritePages(stream, v, 16, SampleFormat.UINT, attributes, ct); break;
             case Volume<float> v: WritePages(stream, v, 32, SampleFormat.IEEEFP, attributes, ct); break;
+            case Volume<int> v: WritePages(stream, v, 32, SampleFormat.INT, attributes, ct); break;
             default: throw new ArgumentException($"Cannot write {volume.GetType().Name} as TIFF.", nameof(volume));
         }
     }
@@ -112,6 +112,49 @@ internal static class TiffFormat
     }
 
     private static FieldValue[]? Field(Tiff tif, TiffTag tag) => tif.GetField(tag);
+
+    /// <summary>
+    /// The voxel size in nm from our JSON description, else from an ImageJ description (<c>spacing=</c> for z,
+    /// <c>unit=</c>) with the X/YResolution tags (pixels per unit), as Fiji saves EM stacks; else null.
+    /// </summary>
+    private static VoxelSize? ReadVoxelSize(Tiff tif)
+    {
+        string? description = Field(tif, TiffTag.IMAGEDESCRIPTION)?[0].ToString();
+        if (VolumeMetadata.FromJson(description).VoxelSize is { } fromJson)
+        {
+            return fromJson;
+        }
+
+        if (description is null || !description.StartsWith("ImageJ=", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var entries = description.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(line => line.Split('=', 2))
+            .Where(kv => kv.Length == 2)
+            .GroupBy(kv => kv[0])
+            .ToDictionary(g => g.Key, g => g.First()[1]);
+        double scale = entries.GetValueOrDefault("unit") switch
+        {
+            "micron" or "um" or "\u00B5m" or "microns" or "\\u00B5m" => 1000,
+            "nm" or "nanometer" or "nanometers" => 1,
+            "mm" => 1_000_000,
+            _ => double.NaN,
+        };
+        double xRes = Field(tif, TiffTag.XRESOLUTION)?[0].ToDouble() ?? 0;
+        double yRes = Field(tif, TiffTag.YRESOLUTION)?[0].ToDouble() ?? 0;
+        if (double.IsNaN(scale) || !(xRes > 0) || !(yRes > 0))
+        {
+            return null;
+        }
+
+        double z = entries.TryGetValue("spacing", out var s)
+            && double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double spacing) && spacing > 0
+            ? spacing * scale
+            : 1;
+        return new VoxelSize(z, scale / yRes, scale / xRes);
+    }
 
     private static Volume<TOut> ReadPages<TIn, TOut>(Tiff tif, string file, Page first, Shape3 shape, CancellationToken ct)
         where TIn : unmanaged, System.Numerics.INumberBase<TIn>
