@@ -43,9 +43,25 @@ public sealed class BridgeResult
         {
             "cancelled" => "Cancelled.",
             "internal" => $"{exception.GetType().Name}: {exception.Message}",
-            _ => exception.Message,
+            _ => OneLine(exception),
         };
         return new BridgeResult { Ok = false, ErrorKind = kind, Message = message, Details = exception.ToString() };
+    }
+
+    /// <summary>The first line of the message, without .NET's " (Parameter 'x')" suffix, which means nothing in Python.</summary>
+    private static string OneLine(Exception exception)
+    {
+        string message = exception.Message.Split('\n')[0].TrimEnd();
+        if (exception is ArgumentException { ParamName: { } name })
+        {
+            string suffix = $" (Parameter '{name}')";
+            if (message.EndsWith(suffix, StringComparison.Ordinal))
+            {
+                message = message[..^suffix.Length];
+            }
+        }
+
+        return message;
     }
 
     /// <summary>Runs <paramref name="body"/> and turns any exception into a failed result.</summary>
