@@ -7,7 +7,7 @@ from typing import Any, Callable, Optional
 
 from ._errors import CancelledError, EmMaskError
 
-__all__ = ["CancelToken", "ProgressCallback", "run_job"]
+__all__ = ["CancelToken", "ProgressCallback", "iter_progress", "run_job", "staged_progress"]
 
 #: ``progress(stage, fraction)``: called on the calling thread with the core's stage name and 0..1.
 ProgressCallback = Callable[[str, float], Any]
@@ -118,3 +118,50 @@ def run_job(bridge, call: Callable[[Any], Any], *, progress: Optional[ProgressCa
     if progress is not None and (last is None or last[1] < 1.0):
         progress(last[0] if last else "done", 1.0)
     return result, job
+
+
+def iter_progress(fn: Callable[..., Any], *args, **kwargs):
+    """Run ``fn(*args, progress=..., **kwargs)`` on a helper thread, yielding its ``(stage, fraction)`` reports.
+
+    A generator for napari's ``thread_worker``: each report is *yielded* (so the GUI thread can move a progress
+    bar), and the generator's return value (``StopIteration.value``, napari's ``returned`` signal) is ``fn``'s
+    result; ``fn``'s exception is re-raised here. Closing the generator early does not stop ``fn``: cancel it
+    through its :class:`CancelToken`.
+    """
+    import queue
+
+    reports: "queue.SimpleQueue" = queue.SimpleQueue()
+    box: dict = {}
+    done = object()
+
+    def target() -> None:
+        try:
+            box["result"] = fn(*args, progress=lambda stage, fraction: reports.put((stage, fraction)), **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the generator's thread
+            box["error"] = exc
+        finally:
+            reports.put(done)
+
+    thread = threading.Thread(target=target, name="em_mask-progress", daemon=True)
+    thread.start()
+    while True:
+        item = reports.get()
+        if item is done:
+            break
+        yield item
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def staged_progress(fn: Callable[..., Any], start: float, span: float, *args, **kwargs):
+    """Like :func:`iter_progress`, yielding ``{"stage", "fraction"}`` dicts with the fraction mapped into
+    ``[start, start + span]`` (one stage of a longer job); returns ``fn``'s result."""
+    gen = iter_progress(fn, *args, **kwargs)
+    while True:
+        try:
+            stage, fraction = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        yield {"stage": stage, "fraction": start + span * fraction}
