@@ -4,76 +4,89 @@ using System.Text;
 
 namespace EmMask.IO.Formats;
 
-/// <summary>Writes 8-bit grayscale or RGB PNG images (for montages and quick looks); no external dependency.</summary>
+/// <summary>
+/// Minimal PNG encoder for 8-bit grayscale and RGB images (quick looks, demo output). Rows are stored unfiltered
+/// and zlib-compressed; the CRC-32 is computed here because System.IO.Hashing is not referenced.
+/// </summary>
 public static class PngWriter
 {
     private static readonly uint[] CrcTable = BuildCrcTable();
 
-    /// <summary>Writes a grayscale image; <paramref name="pixels"/> is row-major, width·height bytes.</summary>
-    public static void WriteGray(string path, int width, int height, ReadOnlySpan<byte> pixels) => Write(path, width, height, pixels, 1);
+    /// <summary>Writes an 8-bit grayscale image; <paramref name="pixels"/> holds height rows of width bytes.</summary>
+    public static void WriteGray(Stream stream, ReadOnlySpan<byte> pixels, int width, int height) =>
+        Write(stream, pixels, width, height, channels: 1, colorType: 0);
 
-    /// <summary>Writes an RGB image; <paramref name="pixels"/> is row-major, 3·width·height bytes.</summary>
-    public static void WriteRgb(string path, int width, int height, ReadOnlySpan<byte> pixels) => Write(path, width, height, pixels, 3);
+    /// <summary>Writes an 8-bit RGB image; <paramref name="rgb"/> holds height rows of width × (r, g, b) bytes.</summary>
+    public static void WriteRgb(Stream stream, ReadOnlySpan<byte> rgb, int width, int height) =>
+        Write(stream, rgb, width, height, channels: 3, colorType: 2);
 
-    private static void Write(string path, int width, int height, ReadOnlySpan<byte> pixels, int channels)
+    /// <summary>Writes an 8-bit grayscale image to a file.</summary>
+    public static void WriteGray(string path, ReadOnlySpan<byte> pixels, int width, int height)
     {
+        using var stream = File.Create(path);
+        WriteGray(stream, pixels, width, height);
+    }
+
+    /// <summary>Writes an 8-bit RGB image to a file.</summary>
+    public static void WriteRgb(string path, ReadOnlySpan<byte> rgb, int width, int height)
+    {
+        using var stream = File.Create(path);
+        WriteRgb(stream, rgb, width, height);
+    }
+
+    private static void Write(Stream stream, ReadOnlySpan<byte> pixels, int width, int height, int channels, byte colorType)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
-        if (pixels.Length != (long)width * height * channels)
+        long rowBytes = (long)width * channels;
+        if (pixels.Length != rowBytes * height)
         {
-            throw new ArgumentException($"Expected {width * height * channels} bytes, got {pixels.Length}.", nameof(pixels));
+            throw new ArgumentException($"Expected {rowBytes * height} bytes for a {width}×{height} image with {channels} channel(s), got {pixels.Length}.", nameof(pixels));
         }
 
-        using var raw = new MemoryStream();
-        using (var z = new ZLibStream(raw, CompressionLevel.Fastest, leaveOpen: true))
+        stream.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
+
+        Span<byte> header = stackalloc byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(header, width);
+        BinaryPrimitives.WriteInt32BigEndian(header[4..], height);
+        header[8] = 8; // bit depth
+        header[9] = colorType;
+        header[10] = 0; // deflate
+        header[11] = 0; // adaptive filtering (we use filter 0 on every row)
+        header[12] = 0; // no interlace
+        WriteChunk(stream, "IHDR", header);
+
+        using var compressed = new MemoryStream();
+        using (var zlib = new ZLibStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
         {
-            int stride = width * channels;
             for (int y = 0; y < height; y++)
             {
-                z.WriteByte(0); // filter: none
-                z.Write(pixels.Slice(y * stride, stride));
+                zlib.WriteByte(0);
+                zlib.Write(pixels.Slice((int)(y * rowBytes), (int)rowBytes));
             }
         }
 
-        string temp = path + ".tmp-" + Guid.NewGuid().ToString("N");
-        try
-        {
-            using (var file = File.Create(temp))
-            {
-                file.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
-                var header = new byte[13];
-                BinaryPrimitives.WriteInt32BigEndian(header, width);
-                BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
-                header[8] = 8; // bit depth
-                header[9] = channels == 1 ? (byte)0 : (byte)2; // gray or truecolour
-                Chunk(file, "IHDR", header);
-                Chunk(file, "IDAT", raw.ToArray());
-                Chunk(file, "IEND", []);
-            }
-
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
+        WriteChunk(stream, "IDAT", compressed.GetBuffer().AsSpan(0, (int)compressed.Length));
+        WriteChunk(stream, "IEND", []);
     }
 
-    private static void Chunk(Stream stream, string type, ReadOnlySpan<byte> data)
+    private static void WriteChunk(Stream stream, string type, ReadOnlySpan<byte> data)
     {
-        Span<byte> buffer = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(buffer, data.Length);
-        stream.Write(buffer);
-        var typeBytes = Encoding.ASCII.GetBytes(type);
+        Span<byte> word = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(word, data.Length);
+        stream.Write(word);
+        Span<byte> typeBytes = stackalloc byte[4];
+        Encoding.ASCII.GetBytes(type, typeBytes);
         stream.Write(typeBytes);
         stream.Write(data);
-        uint crc = Update(0xFFFFFFFFu, typeBytes);
-        crc = Update(crc, data) ^ 0xFFFFFFFFu;
-        BinaryPrimitives.WriteUInt32BigEndian(buffer, crc);
-        stream.Write(buffer);
+        uint crc = Crc32(Crc32(0xFFFFFFFFu, typeBytes), data) ^ 0xFFFFFFFFu;
+        BinaryPrimitives.WriteUInt32BigEndian(word, crc);
+        stream.Write(word);
     }
 
-    private static uint Update(uint crc, ReadOnlySpan<byte> data)
+    /// <summary>CRC-32 (IEEE 802.3, as PNG requires) update without the final inversion.</summary>
+    internal static uint Crc32(uint crc, ReadOnlySpan<byte> data)
     {
         foreach (byte b in data)
         {
