@@ -288,6 +288,12 @@ def phantom(seed: int = 0, shape: Sequence[int] = (64, 128, 128), invert: bool =
     truth : numpy.ndarray of uint8
         1 = tissue.
     """
+    raw, truth, _ = phantom_with_voxel_size(seed, shape, invert)
+    return raw, truth
+
+
+def phantom_with_voxel_size(seed: int = 0, shape: Sequence[int] = (64, 128, 128), invert: bool = False):
+    """:func:`phantom` plus the phantom's voxel size (z, y, x) in nm, for layer scales."""
     shape = tuple(int(n) for n in shape)
     if len(shape) != 3 or min(shape) < 1:
         raise ValueError(f"shape must be 3 positive lengths (z, y, x); got {shape}.")
@@ -299,4 +305,5 @@ def phantom(seed: int = 0, shape: Sequence[int] = (64, 128, 128), invert: bool =
         lambda job: b.NumpyBridge.Phantom(int(seed), shape[0], shape[1], shape[2], bool(invert),
                                           int(raw.ctypes.data), int(truth.ctypes.data), job),
     )
-    return raw, truth
+    voxel_size = tuple(float(v) for v in json.loads(str(result.Json)))
+    return raw, truth, voxel_size
