@@ -1,0 +1,101 @@
+"""The dock widgets' logic, driven through stand-ins for napari and magicgui (fake_napari.py)."""
+
+import numpy as np
+import pytest
+
+import fake_napari
+
+
+@pytest.fixture
+def gui():
+    with fake_napari.installed() as env:
+        from em_mask import _widget
+
+        env.widget = _widget
+        yield env
+
+
+def _blobs():
+    m = np.zeros((8, 16, 16), np.int32)
+    m[1:7, 2:14, 2:14] = 1
+    m[3:5, 6:9, 6:9] = 0
+    m[0, 0, 0] = 1
+    return m
+
+
+def _errors(env):
+    return [m for kind, m in env.notes.messages if kind == "error"]
+
+
+def test_postprocess_widget_edits_in_place_and_undoes(gui, dotnet_bridge):
+    import em_mask
+
+    viewer = gui.Viewer()
+    data = _blobs()
+    original = data.copy()
+    layer = viewer.add_labels(data, name="m", scale=(4, 1, 1))
+    panel = gui.widget.PostProcessWidget(napari_viewer=viewer)
+    panel._labels.value = layer
+    panel._preset.value = "custom"
+    panel._spec.value = "largest:1,fill3d"
+    panel._run.click()
+    assert _errors(gui) == []
+    assert layer.data is data
+    expected = em_mask.postprocess(original, "largest:1,fill3d", voxel_size=(4, 1, 1))
+    np.testing.assert_array_equal(data, expected)
+    assert len(layer._undo_history) == 1
+    assert "Ctrl-Z" in panel._status.value
+    assert panel._run.enabled and not panel._cancel.enabled
+    layer.undo()
+    np.testing.assert_array_equal(data, original)
+
+
+def test_preset_picker_fills_the_steps_and_editing_switches_to_custom(gui):
+    import em_mask
+
+    panel = gui.widget.PostProcessWidget(napari_viewer=gui.Viewer())
+    assert panel._preset.value == em_mask.DEFAULT_PRESET
+    panel._preset.value = "reference"
+    assert panel._spec.value == em_mask.POSTPROCESS_PRESETS["reference"]
+    panel._spec.value = "fill3d"
+    assert panel._preset.value == "custom"
+
+
+def test_postprocess_widget_refuses_lazy_labels_and_reports_bad_specs(gui, dotnet_bridge):
+    viewer = gui.Viewer()
+    panel = gui.widget.PostProcessWidget(napari_viewer=viewer)
+    panel._run.click()
+    assert "Labels layer" in _errors(gui)[-1]
+    lazy = viewer.add_labels(_blobs(), name="lazy")
+    lazy.data = [lazy.data]                      # not an ndarray (like dask/zarr)
+    panel._labels.value = lazy
+    panel._run.click()
+    assert "in-memory" in _errors(gui)[-1]
+    good = viewer.add_labels(_blobs(), name="good")
+    before = good.data.copy()
+    panel._labels.value = good
+    panel._spec.value = "largest:x"
+    panel._run.click()
+    assert "largest:x" in _errors(gui)[-1]
+    np.testing.assert_array_equal(good.data, before)     # nothing lost on failure
+    assert panel._run.enabled
+
+
+def test_unet_widget_says_unavailable_and_keeps_layers(gui):
+    viewer = gui.Viewer()
+    image = viewer.add_image(np.zeros((4, 8, 8), np.uint8), name="img")
+    panel = gui.widget.UNetMaskWidget(napari_viewer=viewer)
+    panel._image.value = image
+    panel._run.click()
+    assert any("U-Net worker unavailable" in m for m in _errors(gui))
+    assert viewer.layers == [image]
+
+
+def test_image_widgets_refuse_five_dimensional_layers(gui):
+    viewer = gui.Viewer()
+    image = viewer.add_image(np.zeros((2, 2, 3, 4, 4), np.uint8), name="5d")
+    panel = gui.widget.ClassicalMaskWidget(napari_viewer=viewer)
+    panel._image.value = image
+    panel._run.click()
+    assert "5 spatial" in _errors(gui)[-1]
+    assert not gui.workers                       # refused before any thread started
