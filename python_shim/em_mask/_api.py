@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Optional, Sequence, Union
 
 import numpy as np
@@ -32,17 +33,19 @@ def last_call_info() -> dict:
     -------
     dict
         ``input_address`` (address of the first voxel the core read), ``input_copied`` (True when the input was
-        not C-contiguous and had to be gathered), ``core_seconds`` (time spent in the core's computation).
+        not C-contiguous and had to be gathered), ``core_seconds`` (time spent in the core's computation) and, after
+        :func:`classical_mask`, ``threshold`` (the texture-to-noise threshold used).
     """
     return dict(_last_call)
 
 
-def _record(job) -> None:
+def _record(job, **extra) -> None:
     _last_call.clear()
     _last_call.update(
         input_address=int(job.InputAddress),
         input_copied=bool(job.InputCopied),
         core_seconds=float(job.CoreSeconds),
+        **extra,
     )
 
 
@@ -85,19 +88,25 @@ def classical_mask(
         copy); other dtypes are converted to float32 with a :class:`~em_mask.DtypeConversionWarning`. A 4D array
         is processed one time point at a time.
     block_size : int
-        Edge length in voxels of the blocks over which local statistics are pooled.
+        Edge (voxels, >= 1) of the cubic neighbourhood over which per-voxel tissue votes are pooled into the
+        confidence; larger blocks give smoother boundaries and bridge gaps narrower than about half a block.
+        1 disables pooling. Default 9.
     texture_sigma : float
-        Gaussian sigma (voxels) of the local texture (variance) measure.
+        Gaussian sigma (voxels, > 0) of the window in which texture energy is averaged; larger values suppress
+        isolated noise and move the boundary outwards by about sigma. Default 3.
     edge_sigma : float
-        Gaussian sigma (voxels) of the gradient-magnitude edge measure.
+        Gaussian sigma (voxels, > 0) of the smoothing before the gradient (edge evidence); small values respond to
+        thin membranes. Default 1.
     minimum_region_size : int
-        Tissue regions smaller than this many voxels are dropped.
+        6-connected tissue regions smaller than this many voxels are removed (0 keeps all). Default 1000.
     dog_sigma_low, dog_sigma_high : float
-        Sigmas (voxels) of the difference-of-Gaussians band-pass; ``dog_sigma_low < dog_sigma_high``.
+        Inner and outer sigmas (voxels) of the difference-of-Gaussians band-pass that picks out membranes;
+        ``0 < dog_sigma_low < dog_sigma_high``. Defaults 1 and 2.
     threshold : "auto", None or float
-        Confidence threshold in 0..1; ``"auto"``/None picks it with Otsu's method.
+        Decision threshold (> 0) on the texture-to-noise ratio (pure noise gives about 1; higher keeps only strongly
+        textured tissue); ``"auto"``/None picks it with Otsu's method (see :func:`last_call_info` for the value used).
     voxel_size : float or sequence of float, optional
-        Physical spacing (z, y, x), or (y, x) for 2D; default 1.
+        Physical spacing (z, y, x), or (y, x) for 2D; stored on the core's volume. Default 1.
     progress : callable, optional
         ``progress(stage, fraction)``, called on this thread while the core runs.
     cancel : CancelToken, optional
@@ -108,7 +117,12 @@ def classical_mask(
     mask : numpy.ndarray of uint8
         0/1, same shape as ``image``.
     confidence : numpy.ndarray of float32
-        Tissue confidence in 0..1, same shape.
+        Tissue confidence in 0..1, same shape (the mask is confidence >= 0.5 before small regions are removed).
+
+    Warns
+    -----
+    UserWarning
+        The core's warnings (a constant volume, NaN voxels), one per line.
 
     Raises
     ------
@@ -133,7 +147,7 @@ def classical_mask(
         raise ValueError(f"image must be 2D (y, x), 3D (z, y, x) or 4D (t, z, y, x); got shape {arr.shape}.")
     if isinstance(threshold, str):
         if threshold.lower() != "auto":
-            raise ValueError(f"threshold must be 'auto', None or a number in 0..1; got {threshold!r}.")
+            raise ValueError(f"threshold must be 'auto', None or a number > 0; got {threshold!r}.")
         threshold = None
     options = {
         "BlockSize": int(block_size),
@@ -157,7 +171,9 @@ def classical_mask(
         progress=progress,
         cancel=cancel,
     )
-    _record(job)
+    _record(job, threshold=float(result.Value))
+    for message in json.loads(str(result.Json) or "[]"):
+        warnings.warn(f"EM Mask: {message}", UserWarning, stacklevel=2)
     return mask, confidence
 
 

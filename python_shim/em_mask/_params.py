@@ -3,17 +3,21 @@ starting .NET. tests/python/test_params.py checks them against the core's own de
 
 from __future__ import annotations
 
-__all__ = ["CLASSICAL_DEFAULTS", "POSTPROCESS_PRESETS", "DEFAULT_PRESET"]
+__all__ = ["CLASSICAL_DEFAULTS", "MANUAL_THRESHOLD_START", "POSTPROCESS_PRESETS", "DEFAULT_PRESET"]
 
 #: ``EmMask.Core.Masking.ClassicalMaskOptions.Default``, in Python parameter names.
 CLASSICAL_DEFAULTS = {
-    "block_size": 64,
-    "texture_sigma": 2.0,
-    "edge_sigma": 1.5,
-    "minimum_region_size": 4096,
+    "block_size": 9,
+    "texture_sigma": 3.0,
+    "edge_sigma": 1.0,
+    "minimum_region_size": 1000,
     "dog_sigma_low": 1.0,
-    "dog_sigma_high": 8.0,
+    "dog_sigma_high": 2.0,
 }
+
+#: The threshold the core falls back to when the texture histogram has one mode; the widget's starting value
+#: for a manual threshold (``ClassicalMasker.UnimodalThreshold``).
+MANUAL_THRESHOLD_START = 2.0
 
 #: ``EmMask.Core.PostProcessing.PostProcessPresets.All`` (name -> spec).
 POSTPROCESS_PRESETS = {

@@ -41,7 +41,7 @@ from .._layers import (
     materialise,
     voxel_size_from_scale,
 )
-from .._params import CLASSICAL_DEFAULTS, DEFAULT_PRESET, POSTPROCESS_PRESETS
+from .._params import CLASSICAL_DEFAULTS, DEFAULT_PRESET, MANUAL_THRESHOLD_START, POSTPROCESS_PRESETS
 
 __all__ = ["ClassicalMaskPanel", "UNetMaskPanel", "PostProcessPanel", "BatchMaskPanel"]
 
@@ -235,18 +235,21 @@ class ClassicalMaskPanel(_ImageMaskPanel):
 
     def __init__(self, viewer) -> None:
         d = CLASSICAL_DEFAULTS
-        self._block_size = SpinBox(value=d["block_size"], min=4, max=4096, label="block size",
-                                   tooltip="Edge (voxels) of the blocks local statistics are pooled over")
-        self._texture_sigma = FloatSpinBox(value=d["texture_sigma"], min=0.0, max=100.0, step=0.25,
+        self._block_size = SpinBox(value=d["block_size"], min=1, max=1024, label="block size",
+                                   tooltip="Edge (voxels) of the block over which tissue votes are pooled; "
+                                           "larger = smoother boundary, 1 = no pooling")
+        self._texture_sigma = FloatSpinBox(value=d["texture_sigma"], min=0.1, max=100.0, step=0.25,
                                            label="texture sigma", tooltip="Gaussian sigma (voxels) of the texture measure")
-        self._edge_sigma = FloatSpinBox(value=d["edge_sigma"], min=0.0, max=100.0, step=0.25, label="edge sigma",
+        self._edge_sigma = FloatSpinBox(value=d["edge_sigma"], min=0.1, max=100.0, step=0.25, label="edge sigma",
                                         tooltip="Gaussian sigma (voxels) of the edge measure")
-        self._dog_low = FloatSpinBox(value=d["dog_sigma_low"], min=0.0, max=100.0, step=0.25, label="DoG sigma low")
-        self._dog_high = FloatSpinBox(value=d["dog_sigma_high"], min=0.0, max=200.0, step=0.5, label="DoG sigma high")
-        self._min_region = SpinBox(value=d["minimum_region_size"], min=0, max=2**31 - 1, step=256,
+        self._dog_low = FloatSpinBox(value=d["dog_sigma_low"], min=0.1, max=100.0, step=0.25, label="DoG sigma low")
+        self._dog_high = FloatSpinBox(value=d["dog_sigma_high"], min=0.1, max=200.0, step=0.5, label="DoG sigma high")
+        self._min_region = SpinBox(value=d["minimum_region_size"], min=0, max=2**31 - 1, step=100,
                                    label="min region (voxels)", tooltip="Tissue regions smaller than this are dropped")
         self._auto = CheckBox(value=True, text="automatic threshold (Otsu)")
-        self._threshold = FloatSpinBox(value=0.5, min=0.0, max=1.0, step=0.01, label="threshold", enabled=False)
+        self._threshold = FloatSpinBox(value=MANUAL_THRESHOLD_START, min=0.01, max=1000.0, step=0.1,
+                                       label="threshold", enabled=False,
+                                       tooltip="Texture-to-noise ratio above which a voxel votes tissue (noise ~ 1)")
         self._auto.changed.connect(lambda v: setattr(self._threshold, "enabled", not v))
         self._confidence = CheckBox(value=False, text="also add the confidence map")
         params = [self._block_size, self._texture_sigma, self._edge_sigma, self._dog_low, self._dog_high,
