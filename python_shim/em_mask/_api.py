@@ -187,7 +187,10 @@ def unet_mask(image, model: Optional[str] = None, **params):
     model : str, optional
         Path of a model checkpoint; default: the bundled model.
     **params
-        Inference parameters as in the CLI (window size, overlap, threshold, ...).
+        Inference parameters as in ``emmask mask --method unet``: ``roi`` (window edge, voxels, default 64),
+        ``overlap`` (0..<1, default 0.25), ``scale`` (working downsampling >= 1, default 1), ``device``
+        ("auto", "cpu", "cuda"), ``skip_tiles`` (skip pure-resin windows, default True), ``voxel_size``,
+        ``progress``, ``cancel``.
 
     Raises
     ------

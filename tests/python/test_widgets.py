@@ -99,3 +99,20 @@ def test_image_widgets_refuse_five_dimensional_layers(gui):
     panel._run.click()
     assert "5 spatial" in _errors(gui)[-1]
     assert not gui.workers                       # refused before any thread started
+
+
+def test_parameter_file_fills_the_classical_widget(gui, tmp_path):
+    import json
+
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"block_size": 5, "texture_sigma": 2.5, "threshold": 3.0, "postprocess": "tight"}))
+    panel = gui.widget.ClassicalMaskWidget(napari_viewer=gui.Viewer())
+    panel._params_file.value = str(path)
+    assert panel._block_size.value == 5 and panel._texture_sigma.value == 2.5
+    assert panel._auto.value is False and panel._threshold.value == 3.0 and panel._threshold.enabled
+    assert panel._preset.value == "tight"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"blok_size": 5}))
+    panel._params_file.value = str(bad)
+    assert "blok_size" in _errors(gui)[-1]
+    assert panel._block_size.value == 5

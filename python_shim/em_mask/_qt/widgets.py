@@ -41,7 +41,14 @@ from .._layers import (
     materialise,
     voxel_size_from_scale,
 )
-from .._params import CLASSICAL_DEFAULTS, DEFAULT_PRESET, MANUAL_THRESHOLD_START, POSTPROCESS_PRESETS
+from .._params import (
+    CLASSICAL_DEFAULTS,
+    DEFAULT_PRESET,
+    MANUAL_THRESHOLD_START,
+    POSTPROCESS_PRESETS,
+    UNET_DEFAULTS,
+    load_parameter_preset,
+)
 
 __all__ = ["ClassicalMaskPanel", "UNetMaskPanel", "PostProcessPanel", "BatchMaskPanel"]
 
@@ -201,8 +208,38 @@ class _ImageMaskPanel(_RunPanel):
 
     def __init__(self, viewer, params: list, run_text: str) -> None:
         self._image = create_widget(annotation=napari.layers.Image, label="image")
+        self._params_file = FileEdit(mode="r", filter="*.json", label="parameters file",
+                                     tooltip="A JSON parameter preset (as for `emmask mask --preset`) to fill in below")
         self._preset, self._spec = _preset_widgets()
-        super().__init__(viewer, [self._image, *params, self._preset, self._spec], run_text)
+        super().__init__(viewer, [self._image, self._params_file, *params, self._preset, self._spec], run_text)
+        self._params_file.changed.connect(self._load_params_file)
+
+    def _parameter_widgets(self) -> dict:
+        """Parameter name (snake_case, as in the preset file) -> widget."""
+        return {}
+
+    def _load_params_file(self, *_args) -> None:
+        path = str(self._params_file.value)
+        if path in ("", "."):
+            return
+        try:
+            values = load_parameter_preset(path)
+        except ValueError as exc:
+            show_error(f"EM Mask: {exc}")
+            return
+        widgets = self._parameter_widgets()
+        for key, value in values.items():
+            if key == "postprocess":
+                if value in POSTPROCESS_PRESETS:
+                    self._preset.value = value
+                else:
+                    self._spec.value = str(value)
+            elif key in widgets:
+                try:
+                    widgets[key](value)
+                except (TypeError, ValueError) as exc:
+                    show_error(f"EM Mask: parameter {key}={value!r}: {exc}")
+        show_info(f"EM Mask: loaded parameters from {path}")
 
     def _image_input(self):
         layer = self._image.value
@@ -256,6 +293,27 @@ class ClassicalMaskPanel(_ImageMaskPanel):
                   self._min_region, self._auto, self._threshold, self._confidence]
         super().__init__(viewer, params, "Mask")
 
+    def _parameter_widgets(self) -> dict:
+        def set_threshold(value):
+            if value is None or str(value).lower() == "auto":
+                self._auto.value = True
+            else:
+                self._auto.value = False
+                self._threshold.value = float(value)
+
+        def setter(widget, kind):
+            return lambda value: setattr(widget, "value", kind(value))
+
+        return {
+            "block_size": setter(self._block_size, int),
+            "texture_sigma": setter(self._texture_sigma, float),
+            "edge_sigma": setter(self._edge_sigma, float),
+            "minimum_region_size": setter(self._min_region, int),
+            "dog_sigma_low": setter(self._dog_low, float),
+            "dog_sigma_high": setter(self._dog_high, float),
+            "threshold": set_threshold,
+        }
+
     def _prepare(self):
         layer, rgb, multiscale, voxel_size = self._image_input()
         params = dict(
@@ -282,21 +340,36 @@ def _classical_job(data, rgb, multiscale, params, spec, want_confidence, meta, t
 
 
 class UNetMaskPanel(_ImageMaskPanel):
-    """U-Net mask through the EM Mask worker process."""
+    """U-Net mask through the EM Mask worker process (parameters as ``emmask mask --method unet``)."""
 
     def __init__(self, viewer) -> None:
-        self._model = FileEdit(mode="r", label="model", filter="*.pt *.ckpt *.bin *.safetensors",
-                               tooltip="Model checkpoint; empty = the bundled model")
-        self._window = SpinBox(value=128, min=16, max=1024, step=16, label="window (voxels)")
-        self._overlap = FloatSpinBox(value=0.25, min=0.0, max=0.9, step=0.05, label="overlap")
-        self._threshold = FloatSpinBox(value=0.5, min=0.0, max=1.0, step=0.01, label="threshold")
-        super().__init__(viewer, [self._model, self._window, self._overlap, self._threshold], "Mask (U-Net)")
+        d = UNET_DEFAULTS
+        self._model = FileEdit(mode="r", label="model",
+                               tooltip="U-Net model file; empty = the shipped model (models/em-mask-unet-v1)")
+        self._roi = SpinBox(value=d["roi"], min=16, max=1024, step=16, label="window (voxels)",
+                            tooltip="Sliding-window edge in voxels")
+        self._overlap = FloatSpinBox(value=d["overlap"], min=0.0, max=0.95, step=0.05, label="overlap",
+                                     tooltip="Window overlap fraction (0..<1)")
+        self._scale = FloatSpinBox(value=d["scale"], min=1.0, max=16.0, step=0.5, label="working scale",
+                                   tooltip="Run on the volume downsampled by this factor (>= 1)")
+        self._device = ComboBox(choices=["auto", "cpu", "cuda"], value=d["device"], label="device")
+        self._skip = CheckBox(value=d["skip_tiles"], text="skip pure-resin windows")
+        super().__init__(viewer, [self._model, self._roi, self._overlap, self._scale, self._device, self._skip],
+                         "Mask (U-Net)")
+
+    def _parameter_widgets(self) -> dict:
+        def setter(widget, kind):
+            return lambda value: setattr(widget, "value", kind(value))
+
+        return {"roi": setter(self._roi, int), "overlap": setter(self._overlap, float),
+                "scale": setter(self._scale, float), "device": setter(self._device, str),
+                "skip_tiles": setter(self._skip, bool), "model": setter(self._model, str)}
 
     def _prepare(self):
         layer, rgb, multiscale, voxel_size = self._image_input()
         model = str(self._model.value) if str(self._model.value) not in ("", ".") else None
-        params = dict(window=self._window.value, overlap=self._overlap.value, threshold=self._threshold.value,
-                      voxel_size=voxel_size)
+        params = dict(roi=self._roi.value, overlap=self._overlap.value, scale=self._scale.value,
+                      device=self._device.value, skip_tiles=self._skip.value, voxel_size=voxel_size)
         meta = (layer.name, tuple(layer.scale), tuple(layer.translate))
         return _unet_job, (layer.data, rgb, multiscale, model, params, self._spec.value, meta)
 
