@@ -37,6 +37,9 @@ public sealed class BridgeResult
             ArgumentException or NotSupportedException or InvalidOperationException => "argument",
             IO.VolumeFormatException or FileNotFoundException or DirectoryNotFoundException => "format",
             System.Text.Json.JsonException => "argument",
+
+            // The core's own exception types (InvalidVolumeException, ...) carry one-line user-facing messages.
+            _ when exception.GetType().Namespace?.StartsWith("EmMask", StringComparison.Ordinal) == true => "argument",
             _ => "internal",
         };
         string message = kind switch
