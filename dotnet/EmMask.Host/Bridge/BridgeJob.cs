@@ -36,6 +36,9 @@ public sealed class BridgeJob : IProgress<ProgressReport>
     /// <summary>Seconds spent inside the core's own computation (the rest of a call's time is bridge overhead).</summary>
     public double CoreSeconds { get; internal set; }
 
+    /// <summary>Seconds spent copying results into the Python-owned output buffers.</summary>
+    public double OutputSeconds { get; internal set; }
+
     /// <summary>Requests cancellation; safe from any thread, any number of times.</summary>
     public void Cancel() => cancellation.Cancel();
 

@@ -94,4 +94,24 @@ internal readonly record struct NumpyArray(long Address, long[] Shape, long[] St
 
         return Volume<T>.Wrap((IntPtr)address, shape, voxelSize);
     }
+
+    /// <summary>
+    /// Copies a result volume into a Python-owned C-contiguous buffer of the same shape. Fresh numpy buffers fault
+    /// their pages in on first touch, which dominates the copy; copying in parallel chunks spreads those faults over
+    /// the cores (an 80 MB mask + confidence copy drops from tens of ms to a few).
+    /// </summary>
+    public static void CopyToOutput<T>(Volume<T> source, long address, string name)
+        where T : unmanaged
+    {
+        Volume<T> target = WrapOutput<T>(address, source.Shape, source.VoxelSize, name);
+        const int chunk = 1 << 20; // elements
+        int length = source.Memory.Length;
+        int chunks = (length + chunk - 1) / chunk;
+        Parallel.For(0, chunks, i =>
+        {
+            int start = i * chunk;
+            int count = Math.Min(chunk, length - start);
+            source.Memory.Span.Slice(start, count).CopyTo(target.Memory.Span.Slice(start, count));
+        });
+    }
 }

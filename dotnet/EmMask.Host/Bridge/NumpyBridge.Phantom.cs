@@ -19,8 +19,8 @@ public static partial class NumpyBridge
             var options = new PhantomOptions { Seed = seed, Shape = new Shape3(z, y, x), Invert = invert };
             job.Report(new ProgressReport("phantom", 0));
             PhantomVolume phantom = TimeCore(job, () => EmPhantom.Generate(options, job.Token));
-            phantom.Raw.Span.CopyTo(NumpyArray.WrapOutput<byte>(rawAddress, options.Shape, options.VoxelSize, "raw").Span);
-            phantom.Truth.Span.CopyTo(NumpyArray.WrapOutput<byte>(truthAddress, options.Shape, options.VoxelSize, "truth").Span);
+            NumpyArray.CopyToOutput(phantom.Raw, rawAddress, "raw");
+            NumpyArray.CopyToOutput(phantom.Truth, truthAddress, "truth");
             job.Report(new ProgressReport("phantom", 1));
             var v = options.VoxelSize;
             return BridgeResult.Success(json: System.FormattableString.Invariant($"[{v.Z}, {v.Y}, {v.X}]"));
