@@ -131,3 +131,21 @@ def test_progress_is_reported_on_the_calling_thread(dotnet_bridge):
     assert all(t == caller for _, _, t in seen)
     fractions = [f for _, f, _ in seen]
     assert fractions == sorted(fractions)
+
+
+_CLI_POSTPROCESS = __import__("conftest").ROOT / "dotnet" / "EmMask.Cli" / "Commands" / "PostprocessCommand.cs"
+
+
+@pytest.mark.skipif(not _CLI_POSTPROCESS.exists(), reason="the CLI's postprocess command is not in this checkout")
+def test_same_result_as_the_cli(tmp_path):
+    import subprocess
+
+    from conftest import ROOT
+
+    mask = _blobs()
+    src, dst = tmp_path / "in.npy", tmp_path / "out.npy"
+    np.save(src, mask)
+    run = subprocess.run(["bash", str(ROOT / "emmask"), "postprocess", str(src), str(dst), "largest:1", "fill3d"],
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr
+    np.testing.assert_array_equal(np.load(dst), em_mask.postprocess(mask, "largest:1,fill3d"))
