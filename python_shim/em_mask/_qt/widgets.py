@@ -8,7 +8,7 @@ removed or replaced by a failed run.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Optional
 
 import numpy as np
 import napari.layers
