@@ -34,7 +34,8 @@ def last_call_info() -> dict:
     dict
         ``input_address`` (address of the first voxel the core read), ``input_copied`` (True when the input was
         not C-contiguous and had to be gathered), ``core_seconds`` (time spent in the core's computation) and, after
-        :func:`classical_mask`, ``threshold`` (the texture-to-noise threshold used).
+        :func:`classical_mask`, ``threshold`` (the texture-to-noise threshold used) and ``output_seconds`` (time to
+        hand the results over).
     """
     return dict(_last_call)
 
@@ -47,6 +48,30 @@ def _record(job, **extra) -> None:
         core_seconds=float(job.CoreSeconds),
         **extra,
     )
+
+
+class _LentBuffer:
+    """A .NET result array pinned and lent to numpy; released when the last numpy view of it is collected.
+
+    ``np.asarray(lent)`` keeps this object as the array's ``base``, so its lifetime follows the data's.
+    """
+
+    def __init__(self, release, lent_id: int, address: int, shape: tuple, dtype: np.dtype) -> None:
+        self._release = release
+        self._id = lent_id
+        self.__array_interface__ = {"version": 3, "data": (address, False), "shape": tuple(shape),
+                                    "typestr": np.dtype(dtype).str}
+
+    def __del__(self) -> None:
+        try:
+            self._release(self._id)
+        except Exception:  # noqa: BLE001 - interpreter shutdown: nothing left to release into
+            pass
+
+
+def _borrow(b, lent, shape: tuple, dtype) -> np.ndarray:
+    lent_id, address = (int(v) for v in lent)
+    return np.asarray(_LentBuffer(b.LentBuffers.Release, lent_id, address, shape, dtype))
 
 
 def _describe(b, arr: np.ndarray):
@@ -160,19 +185,19 @@ def classical_mask(
         "VoxelSize": list(voxel_size_tuple(voxel_size, arr.ndim)),
     }
     b = bridge()
-    mask = np.empty(arr.shape, np.uint8)
-    confidence = np.empty(arr.shape, np.float32)
     described = _describe(b, arr)
+    # Outputs: the masker's own result arrays, lent without a copy (see _LentBuffer); 0, 0 = "lend them to me".
     result, job = run_job(
         b,
-        lambda job: b.NumpyBridge.ClassicalMask(
-            *described, int(mask.ctypes.data), int(confidence.ctypes.data), json.dumps(options), job
-        ),
+        lambda job: b.NumpyBridge.ClassicalMask(*described, 0, 0, json.dumps(options), job),
         progress=progress,
         cancel=cancel,
     )
-    _record(job, threshold=float(result.Value))
-    for message in json.loads(str(result.Json) or "[]"):
+    payload = json.loads(str(result.Json))
+    mask = _borrow(b, payload["mask"], arr.shape, np.uint8)
+    confidence = _borrow(b, payload["confidence"], arr.shape, np.float32)
+    _record(job, threshold=float(result.Value), output_seconds=float(job.OutputSeconds))
+    for message in payload.get("warnings", []):
         warnings.warn(f"EM Mask: {message}", UserWarning, stacklevel=2)
     return mask, confidence
 

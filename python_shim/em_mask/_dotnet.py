@@ -150,7 +150,7 @@ def _boot() -> SimpleNamespace:
 
         clr.AddReference(str(core_dir / _HOST_DLL))
         import System  # type: ignore[import-not-found]
-        from EmMask.Host.Bridge import BridgeJob, NumpyBridge  # type: ignore[import-not-found]
+        from EmMask.Host.Bridge import BridgeJob, LentBuffers, NumpyBridge  # type: ignore[import-not-found]
     except Exception as exc:  # noqa: BLE001 - any failure here means the build is unusable
         raise DotnetUnavailableError(
             f"Could not load {core_dir / _HOST_DLL} into Python ({type(exc).__name__}: {exc}). "
@@ -160,6 +160,7 @@ def _boot() -> SimpleNamespace:
         core_dir=core_dir,
         NumpyBridge=NumpyBridge,
         BridgeJob=BridgeJob,
+        LentBuffers=LentBuffers,
         Int64Array=System.Array[System.Int64],
     )
 
