@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using EmMask.Core.Volumes;
 
 namespace EmMask.Core.Filters;
@@ -22,10 +21,6 @@ public static class DifferenceOfGaussians
         low.Validate(nameof(low));
         high.Validate(nameof(high));
 
-        // The high-sigma blur goes to a temporary first, so an in-place call still reads the original source.
-        using var blurred = PooledVolume.Like(source);
-        GaussianFilter.Run(source, blurred.Volume, high, (0, 0, 0), GaussianFilter.DefaultTruncate, ct);
-        GaussianFilter.Run(source, destination, low, (0, 0, 0), GaussianFilter.DefaultTruncate, ct);
-        TensorPrimitives.Subtract(destination.Span, blurred.Volume.Span, destination.Span);
+        PairedGaussian.Difference(source, destination, low, high, ct);
     }
 }

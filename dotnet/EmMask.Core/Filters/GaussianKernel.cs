@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace EmMask.Core.Filters;
@@ -96,6 +97,7 @@ internal sealed unsafe class GaussianKernel : AxisKernel
         return new GaussianKernel(half, order == 1, order);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void ConvolveRows(float** rows, int count, int width, float* output, long outputStride, LineScratch scratch)
     {
         fixed (float* w = weights)
@@ -111,6 +113,7 @@ internal sealed unsafe class GaussianKernel : AxisKernel
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void ConvolveLine(float* padded, int count, float* output)
     {
         fixed (float* w = weights)
@@ -128,6 +131,7 @@ internal sealed unsafe class GaussianKernel : AxisKernel
 
     // Every output sample goes through the same operations in the same order, whether it falls in a 4-vector block,
     // a single vector or the scalar tail: results do not depend on position, chunking or thread count.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ConvolveRows<TPair>(float** rows, int count, int width, float* output, long outputStride, float* w, int radius)
         where TPair : struct, IPair
     {
@@ -195,6 +199,7 @@ internal sealed unsafe class GaussianKernel : AxisKernel
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ConvolveLine<TPair>(float* padded, int count, float* output, float* w, int radius)
         where TPair : struct, IPair
     {

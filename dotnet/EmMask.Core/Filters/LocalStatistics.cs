@@ -1,5 +1,3 @@
-using System.Numerics;
-using System.Numerics.Tensors;
 using EmMask.Core.Volumes;
 
 namespace EmMask.Core.Filters;
@@ -27,39 +25,6 @@ public static class LocalStatistics
             throw new ArgumentException("Mean and variance must be separate volumes.", nameof(variance));
         }
 
-        const double truncate = GaussianFilter.DefaultTruncate;
-        if (FilterArguments.SameBuffer(source, variance, nameof(variance)))
-        {
-            // The square would overwrite the source: take the mean first.
-            GaussianFilter.Run(source, mean, sigma, (0, 0, 0), truncate, ct);
-            TensorPrimitives.Multiply(variance.Span, variance.Span, variance.Span);
-            GaussianFilter.Run(variance, variance, sigma, (0, 0, 0), truncate, ct);
-        }
-        else
-        {
-            TensorPrimitives.Multiply(source.Span, source.Span, variance.Span);
-            GaussianFilter.Run(variance, variance, sigma, (0, 0, 0), truncate, ct);
-            GaussianFilter.Run(source, mean, sigma, (0, 0, 0), truncate, ct);
-        }
-
-        SubtractSquareClamped(mean.Span, variance.Span);
-    }
-
-    /// <summary>v = max(v − m², 0), element-wise.</summary>
-    private static void SubtractSquareClamped(ReadOnlySpan<float> m, Span<float> v)
-    {
-        int lanes = Vector<float>.Count;
-        int i = 0;
-        for (; i <= v.Length - lanes; i += lanes)
-        {
-            var mi = new Vector<float>(m.Slice(i, lanes));
-            var vi = new Vector<float>(v.Slice(i, lanes));
-            Vector.Max(Vector.FusedMultiplyAdd(-mi, mi, vi), Vector<float>.Zero).CopyTo(v.Slice(i, lanes));
-        }
-
-        for (; i < v.Length; i++)
-        {
-            v[i] = MathF.Max(MathF.FusedMultiplyAdd(-m[i], m[i], v[i]), 0f);
-        }
+        PairedGaussian.Statistics(source, sigma, mean, variance, ct);
     }
 }

@@ -76,12 +76,16 @@ internal sealed class LineScratch : IDisposable
 {
     private float[] block = [];
     private float[] copy = [];
+    private float[] secondCopy = [];
     private float[] line = [];
     private double[] accumulator = [];
     private nint[] rows = [];
 
     /// <summary>Holds a copy of input lines when the filter runs in place.</summary>
     public float[] Copy(int length) => Ensure(ref copy, length);
+
+    /// <summary>Holds a copy of a second input when a paired filter runs in place.</summary>
+    public float[] SecondCopy(int length) => Ensure(ref secondCopy, length);
 
     /// <summary>Holds intermediate rows of a fused pass.</summary>
     public float[] Block(int length) => Ensure(ref block, length);
@@ -99,6 +103,7 @@ internal sealed class LineScratch : IDisposable
     {
         Return(ref block);
         Return(ref copy);
+        Return(ref secondCopy);
         Return(ref line);
         Return(ref accumulator);
         Return(ref rows);

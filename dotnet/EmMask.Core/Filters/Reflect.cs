@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace EmMask.Core.Filters;
 
 /// <summary>
@@ -28,6 +29,7 @@ internal static class Reflect
     /// Fills the <paramref name="before"/> and <paramref name="after"/> margins around the <paramref name="n"/>
     /// samples that start at <c>padded + before</c>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void PadLine(float* padded, int n, int before, int after)
     {
         float* data = padded + before;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EmMask.Core.Volumes;
 
 namespace EmMask.Core.Filters;
@@ -85,11 +86,12 @@ internal static unsafe class SeparableFilter
     }
 
     /// <summary>Drops kernels that would not change the data along an axis of this length.</summary>
-    private static AxisKernel? Effective(AxisKernel? kernel, int length) =>
+    internal static AxisKernel? Effective(AxisKernel? kernel, int length) =>
         kernel is null || kernel.IsIdentity || (length == 1 && kernel.PreservesConstants) ? null : kernel;
 
     /// <summary>Fills <paramref name="rows"/> with the row addresses of the reflect-extended stack of <paramref name="count"/> rows.</summary>
-    private static void ExtendRows(float** rows, float* first, long stride, int count, int before, int after)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void ExtendRows(float** rows, float* first, long stride, int count, int before, int after)
     {
         int total = before + count + after;
         for (int p = 0; p < total; p++)
@@ -100,13 +102,16 @@ internal static unsafe class SeparableFilter
 
     /// <summary>
     /// A pass along z or y: one unit is one column block (an outer index and a range of x); every output row is a
-    /// weighted sum of input rows, vectorised along x.
+    /// weighted sum of input rows, vectorised along x. An optional second kernel filters the same gathered block
+    /// into a second output (a smoothing and a derivative from one read of the input).
     /// </summary>
-    private readonly struct RowPass : ILineOperation
+    internal readonly struct RowPass : ILineOperation
     {
         private readonly AxisKernel kernel;
+        private readonly AxisKernel? secondKernel;
         private readonly float* input;
         private readonly float* output;
+        private readonly float* secondOutput;
         private readonly int count;
         private readonly long axisStride;
         private readonly long outerStride;
@@ -114,9 +119,12 @@ internal static unsafe class SeparableFilter
         private readonly int blockWidth;
         private readonly int blocksPerRow;
 
-        public RowPass(AxisKernel kernel, float* input, float* output, int count, long axisStride, int outer, long outerStride, int width)
+        public RowPass(AxisKernel kernel, float* input, float* output, int count, long axisStride, int outer, long outerStride, int width,
+                       AxisKernel? secondKernel = null, float* secondOutput = null)
         {
             this.kernel = kernel;
+            this.secondKernel = secondKernel;
+            this.secondOutput = secondOutput;
             this.input = input;
             this.output = output;
             this.count = count;
@@ -133,14 +141,15 @@ internal static unsafe class SeparableFilter
 
         public int Units { get; }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Invoke(int index, LineScratch scratch)
         {
             int o = index / blocksPerRow;
             int x0 = index % blocksPerRow * blockWidth;
             int w = Math.Min(blockWidth, width - x0);
             long offset = (o * outerStride) + x0;
-            int before = kernel.Before;
-            int after = kernel.After;
+            int before = Math.Max(kernel.Before, secondKernel?.Before ?? 0);
+            int after = Math.Max(kernel.After, secondKernel?.After ?? 0);
             fixed (nint* rowAddresses = scratch.Rows(before + count + after))
             fixed (float* copy = scratch.Copy(count * w))
             {
@@ -152,8 +161,10 @@ internal static unsafe class SeparableFilter
                     new ReadOnlySpan<float>(first + (i * axisStride), w).CopyTo(new Span<float>(copy + (i * w), w));
                 }
 
-                ExtendRows((float**)rowAddresses, copy, w, count, before, after);
-                kernel.ConvolveRows((float**)rowAddresses, count, w, output + offset, axisStride, scratch);
+                float** rows = (float**)rowAddresses;
+                ExtendRows(rows, copy, w, count, before, after);
+                kernel.ConvolveRows(rows + before - kernel.Before, count, w, output + offset, axisStride, scratch);
+                secondKernel?.ConvolveRows(rows + before - secondKernel.Before, count, w, secondOutput + offset, axisStride, scratch);
             }
         }
     }
@@ -161,6 +172,7 @@ internal static unsafe class SeparableFilter
     /// <summary>The y and x passes of one z slice: blocks of rows filtered along y, then each row along x.</summary>
     private readonly struct FusedSlicePass(AxisKernel? ky, AxisKernel? kx, float* input, float* output, bool aliased, Shape3 shape) : ILineOperation
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Invoke(int index, LineScratch scratch)
         {
             int ny = shape.Y;
@@ -239,6 +251,7 @@ internal static unsafe class SeparableFilter
 
         public int Units { get; }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Invoke(int index, LineScratch scratch)
         {
             int before = kernel.Before;

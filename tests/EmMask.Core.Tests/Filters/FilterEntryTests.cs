@@ -83,6 +83,106 @@ public class FilterEntryTests
     }
 
     [Fact]
+    public void GradientMagnitudeDoesNotDependOnThreadCountAndMatchesThreeDerivatives()
+    {
+        var source = Random(new Shape3(11, 26, 37), 8);
+        var sigma = new Sigma3(1.2, 0.8, 1.9);
+        var serial = source.Like<float>();
+        using (ParallelLines.LimitDegree(1))
+        {
+            GaussianGradientMagnitude.Apply(source, serial, sigma);
+        }
+
+        var parallel = source.Like<float>();
+        using (ParallelLines.LimitDegree(3))
+        {
+            GaussianGradientMagnitude.Apply(source, parallel, sigma);
+        }
+
+        AssertIdentical(serial, parallel);
+
+        // The fused sweep must equal the definition: three GaussianFilter derivatives, squared and summed.
+        var dz = source.Like<float>();
+        var dy = source.Like<float>();
+        var dx = source.Like<float>();
+        GaussianFilter.Apply(source, dz, sigma, (1, 0, 0));
+        GaussianFilter.Apply(source, dy, sigma, (0, 1, 0));
+        GaussianFilter.Apply(source, dx, sigma, (0, 0, 1));
+        for (int i = 0; i < serial.Span.Length; i++)
+        {
+            float sum = dz.Span[i] * dz.Span[i];
+            sum += dy.Span[i] * dy.Span[i];
+            sum += dx.Span[i] * dx.Span[i];
+            Assert.Equal(MathF.Sqrt(sum), serial.Span[i]);
+        }
+    }
+
+    public static TheoryData<int, double, double> PairedCases() => new()
+    {
+        { 9, 1.0, 2.0 },   // fused 3D
+        { 1, 1.0, 2.0 },   // a 2D image: the z kernels drop out
+        { 4, 0.0, 1.5 },   // σ.Z = 0 for one channel only
+        { 3, 0.0, 0.0 },   // nothing to filter on some axes
+    };
+
+    [Theory]
+    [MemberData(nameof(PairedCases))]
+    public void PairedFiltersEqualSeparateGaussiansInAndOutOfPlace(int z, double lowZ, double highZ)
+    {
+        var source = Random(new Shape3(z, 19, 21), z);
+        var low = new Sigma3(lowZ, 1.0, lowZ == 0 ? 0 : 1.3);
+        var high = new Sigma3(highZ, 2.2, 1.7);
+        var gLow = source.Like<float>();
+        var gHigh = source.Like<float>();
+        GaussianFilter.Apply(source, gLow, low);
+        GaussianFilter.Apply(source, gHigh, high);
+
+        var dog = source.Like<float>();
+        DifferenceOfGaussians.Apply(source, dog, low, high);
+        var inPlace = source.Clone();
+        DifferenceOfGaussians.Apply(inPlace, inPlace, low, high);
+        for (int i = 0; i < dog.Span.Length; i++)
+        {
+            Assert.Equal(gLow.Span[i] - gHigh.Span[i], dog.Span[i]);
+        }
+
+        AssertIdentical(dog, inPlace);
+
+        // Local statistics with every aliasing the API allows give the same numbers.
+        var squares = source.Clone();
+        System.Numerics.Tensors.TensorPrimitives.Multiply(source.Span, source.Span, squares.Span);
+        var gSquares = source.Like<float>();
+        GaussianFilter.Apply(squares, gSquares, high);
+        GaussianFilter.Apply(source, gHigh, high);
+        var mean = source.Like<float>();
+        var variance = source.Like<float>();
+        LocalStatistics.Compute(source, high, mean, variance);
+        AssertIdentical(gHigh, mean);
+        for (int i = 0; i < variance.Span.Length; i++)
+        {
+            float m = gHigh.Span[i];
+            Assert.Equal(MathF.Max(gSquares.Span[i] - (m * m), 0f), variance.Span[i]);
+        }
+
+        var asMean = source.Clone();
+        var otherVariance = source.Like<float>();
+        LocalStatistics.Compute(asMean, high, asMean, otherVariance);
+        AssertIdentical(mean, asMean);
+        AssertIdentical(variance, otherVariance);
+        var asVariance = source.Clone();
+        var otherMean = source.Like<float>();
+        LocalStatistics.Compute(asVariance, high, otherMean, asVariance);
+        AssertIdentical(mean, otherMean);
+        AssertIdentical(variance, asVariance);
+
+        var unfiltered = source.Clone();
+        var plainMean = source.Like<float>();
+        LocalStatistics.Compute(unfiltered, Sigma3.Isotropic(0), plainMean, unfiltered);
+        AssertIdentical(source, plainMean);
+        Assert.All(unfiltered.Span.ToArray(), v => Assert.Equal(0f, v));
+    }
+
+    [Fact]
     public void LocalStatisticsOfAConstantHaveZeroVariance()
     {
         var volume = new Volume<float>(new Shape3(5, 9, 17));

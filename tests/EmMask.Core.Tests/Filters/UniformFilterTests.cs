@@ -32,6 +32,21 @@ public class UniformFilterTests
         }
     }
 
+    [Theory]
+    [InlineData(64, 2)]
+    [InlineData(65, 5)]
+    [InlineData(67, 6)]
+    [InlineData(100, 3)]
+    [InlineData(131, 9)]
+    public void LongRowsSplitIntoQuartersMatchTheReference(int n, int size)
+    {
+        var shape = new Shape3(2, 3, n);
+        var source = Random(shape, n, 80f, -20f);
+        var actual = source.Like<float>();
+        UniformFilter.Apply(source, actual, (2, 3, size));
+        AssertClose(ReferenceUniform(source, (2, 3, size)), actual);
+    }
+
     [Fact]
     public void ConstantStaysConstantAndSizeOneIsIdentity()
     {
