@@ -118,7 +118,7 @@ def classical_mask(
         1 disables pooling. Default 9.
     texture_sigma : float
         Gaussian sigma (voxels, > 0) of the window in which texture energy is averaged; larger values suppress
-        isolated noise and move the boundary outwards by about sigma. Default 3.
+        isolated noise and move the boundary outwards by about sigma. Default 2.
     edge_sigma : float
         Gaussian sigma (voxels, > 0) of the smoothing before the gradient (edge evidence); small values respond to
         thin membranes. Default 1.

@@ -9,7 +9,7 @@ __all__ = ["CLASSICAL_DEFAULTS", "MANUAL_THRESHOLD_START", "POSTPROCESS_PRESETS"
 #: ``EmMask.Core.Masking.ClassicalMaskOptions.Default``, in Python parameter names.
 CLASSICAL_DEFAULTS = {
     "block_size": 9,
-    "texture_sigma": 3.0,
+    "texture_sigma": 2.0,
     "edge_sigma": 1.0,
     "minimum_region_size": 1000,
     "dog_sigma_low": 1.0,
