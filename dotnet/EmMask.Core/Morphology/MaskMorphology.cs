@@ -27,8 +27,9 @@ public static class MaskMorphology
     public static void Open(Volume<byte> mask, double radius, bool perSlice, CancellationToken ct = default)
     {
         CheckDistance(mask, radius, nameof(radius));
-        ErodeCore(mask, VoxelSize.Isotropic, radius, perSlice, ct);
-        DilateCore(mask, VoxelSize.Isotropic, radius, perSlice, ct);
+        var scratch = Scratch(mask, radius);
+        ErodeCore(mask, VoxelSize.Isotropic, radius, perSlice, scratch, ct);
+        DilateCore(mask, VoxelSize.Isotropic, radius, perSlice, scratch, ct);
     }
 
     /// <summary>Closing (dilation then erosion) with a Euclidean ball, or a disk in each z slice when <paramref name="perSlice"/>.</summary>
@@ -39,8 +40,9 @@ public static class MaskMorphology
     public static void Close(Volume<byte> mask, double radius, bool perSlice, CancellationToken ct = default)
     {
         CheckDistance(mask, radius, nameof(radius));
-        DilateCore(mask, VoxelSize.Isotropic, radius, perSlice, ct);
-        ErodeCore(mask, VoxelSize.Isotropic, radius, perSlice, ct);
+        var scratch = Scratch(mask, radius);
+        DilateCore(mask, VoxelSize.Isotropic, radius, perSlice, scratch, ct);
+        ErodeCore(mask, VoxelSize.Isotropic, radius, perSlice, scratch, ct);
     }
 
     /// <summary>Dilates by a physical distance: every voxel within <paramref name="distance"/> of the mask (using <see cref="Volume{T}.VoxelSize"/>) becomes 1.</summary>
@@ -50,7 +52,7 @@ public static class MaskMorphology
     public static void Grow(Volume<byte> mask, double distance, CancellationToken ct = default)
     {
         CheckDistance(mask, distance, nameof(distance));
-        DilateCore(mask, mask.VoxelSize, distance, planar: false, ct);
+        DilateCore(mask, mask.VoxelSize, distance, planar: false, Scratch(mask, distance), ct);
     }
 
     /// <summary>Erodes by a physical distance: keeps the voxels farther than <paramref name="distance"/> from every background voxel.</summary>
@@ -60,7 +62,7 @@ public static class MaskMorphology
     public static void Erode(Volume<byte> mask, double distance, CancellationToken ct = default)
     {
         CheckDistance(mask, distance, nameof(distance));
-        ErodeCore(mask, mask.VoxelSize, distance, planar: false, ct);
+        ErodeCore(mask, mask.VoxelSize, distance, planar: false, Scratch(mask, distance), ct);
     }
 
     /// <summary>Keeps the <paramref name="count"/> largest connected components (ties go to the one first in scan order) and clears the rest.</summary>
@@ -177,30 +179,34 @@ public static class MaskMorphology
         runs.Paint(data, fill, 1, ct);
     }
 
-    private static void DilateCore(Volume<byte> mask, VoxelSize spacing, double radius, bool planar, CancellationToken ct)
+    // One float per voxel for squared distances, shared by the two halves of an opening or closing; null when there is nothing to do.
+    private static float[]? Scratch(Volume<byte> mask, double radius) =>
+        radius == 0 || mask.Shape.IsEmpty ? null : GC.AllocateUninitializedArray<float>((int)mask.Shape.Length);
+
+    private static void DilateCore(Volume<byte> mask, VoxelSize spacing, double radius, bool planar, float[]? distance, CancellationToken ct)
     {
-        if (radius == 0 || mask.Shape.IsEmpty)
+        if (distance is null)
         {
             return;
         }
 
         // Distance to the nearest foreground voxel; +∞ everywhere for an empty mask, which then stays empty.
-        var distance = GC.AllocateUninitializedArray<float>((int)mask.Shape.Length);
-        EuclideanDistanceTransform.SquaredDistance(mask.Memory, mask.Shape, spacing, sourceIsNonzero: true, planar, distance, ct);
-        Threshold(mask, distance, Limit(radius), inside: true, ct);
+        float limit = Limit(radius);
+        EuclideanDistanceTransform.SquaredDistance(mask.Memory, mask.Shape, spacing, sourceIsNonzero: true, planar, distance, ct, limit);
+        Threshold(mask, distance, limit, inside: true, ct);
     }
 
-    private static void ErodeCore(Volume<byte> mask, VoxelSize spacing, double radius, bool planar, CancellationToken ct)
+    private static void ErodeCore(Volume<byte> mask, VoxelSize spacing, double radius, bool planar, float[]? distance, CancellationToken ct)
     {
-        if (radius == 0 || mask.Shape.IsEmpty)
+        if (distance is null)
         {
             return;
         }
 
         // Distance to the nearest background voxel; +∞ everywhere for a full mask, which then stays full.
-        var distance = GC.AllocateUninitializedArray<float>((int)mask.Shape.Length);
-        EuclideanDistanceTransform.SquaredDistance(mask.Memory, mask.Shape, spacing, sourceIsNonzero: false, planar, distance, ct);
-        Threshold(mask, distance, Limit(radius), inside: false, ct);
+        float limit = Limit(radius);
+        EuclideanDistanceTransform.SquaredDistance(mask.Memory, mask.Shape, spacing, sourceIsNonzero: false, planar, distance, ct, limit);
+        Threshold(mask, distance, limit, inside: false, ct);
     }
 
     private static float Limit(double radius) => (float)(radius * radius * (1 + RadiusTolerance));

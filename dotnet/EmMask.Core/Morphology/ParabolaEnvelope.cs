@@ -8,14 +8,24 @@ namespace EmMask.Core.Morphology;
 internal sealed class ParabolaEnvelope
 {
     private readonly int[] vertex;
-    private readonly double[] boundary;
+
+    // Intersections between neighbouring parabolas kept as fractions num/den (den > 0): comparing by
+    // cross-multiplication takes the divisions, which dominated the run time, out of the loop.
+    private readonly double[] num;
+    private readonly double[] den;
+    private readonly double[] position;
+    private readonly double[] height;
+    private double spacing = double.NaN;
 
     public ParabolaEnvelope(int length)
     {
         Input = new double[length];
         Output = new double[length];
         vertex = new int[length];
-        boundary = new double[length + 1];
+        num = new double[length + 1];
+        den = new double[length + 1];
+        position = new double[length];
+        height = new double[length];
     }
 
     /// <summary>f(q): squared distance so far, +∞ where no source has been reached.</summary>
@@ -24,66 +34,82 @@ internal sealed class ParabolaEnvelope
     /// <summary>Squared distance after this axis, +∞ when the line holds no finite input.</summary>
     public double[] Output { get; }
 
-    /// <summary>Runs the envelope over the first <paramref name="n"/> values with physical <paramref name="spacing"/>.</summary>
-    public void Run(int n, double spacing)
+    /// <summary>Runs the envelope over the first <paramref name="n"/> values with physical spacing <paramref name="step"/>.</summary>
+    public unsafe void Run(int n, double step)
     {
-        double[] f = Input;
-        int k = -1;
-        for (int q = 0; q < n; q++)
+        if (step != spacing)
         {
-            double fq = f[q];
-            if (double.IsPositiveInfinity(fq))
+            spacing = step;
+            for (int q = 0; q < position.Length; q++)
             {
-                continue; // no parabola: nothing reachable through this position yet
+                position[q] = q * step;
             }
+        }
 
-            double pq = q * spacing;
-            double hq = fq + (pq * pq);
-            while (k >= 0)
+        fixed (double* f = Input, outp = Output, nm = num, dn = den, pos = position, h = height)
+        fixed (int* vx = vertex)
+        {
+            int k = -1;
+            for (int q = 0; q < n; q++)
             {
-                int v = vertex[k];
-                double pv = v * spacing;
-                double s = (hq - (f[v] + (pv * pv))) / (2 * (pq - pv));
-                if (s <= boundary[k])
+                double fq = f[q];
+                if (fq == double.PositiveInfinity)
                 {
-                    k--;
+                    continue; // no parabola: nothing reachable through this position yet
                 }
-                else
+
+                double pq = pos[q];
+                double hq = fq + (pq * pq);
+                h[q] = hq;
+                while (true)
                 {
+                    if (k < 0)
+                    {
+                        k = 0;
+                        vx[0] = q;
+                        break;
+                    }
+
+                    int v = vx[k];
+
+                    // Intersection of parabolas v and q at s = (hq - hv) / (2 (pq - pv)).
+                    double sNum = hq - h[v];
+                    double sDen = 2 * (pq - pos[v]);
+                    if (k > 0 && sNum * dn[k] <= nm[k] * sDen)
+                    {
+                        k--; // parabola v is hidden by q
+                        continue;
+                    }
+
                     k++;
-                    vertex[k] = q;
-                    boundary[k] = s;
-                    boundary[k + 1] = double.PositiveInfinity;
+                    vx[k] = q;
+                    nm[k] = sNum;
+                    dn[k] = sDen;
                     break;
                 }
             }
 
             if (k < 0)
             {
-                k = 0;
-                vertex[0] = q;
-                boundary[0] = double.NegativeInfinity;
-                boundary[1] = double.PositiveInfinity;
+                new Span<double>(outp, n).Fill(double.PositiveInfinity);
+                return;
             }
-        }
 
-        if (k < 0)
-        {
-            Array.Fill(Output, double.PositiveInfinity, 0, n);
-            return;
-        }
-
-        int j = 0;
-        for (int q = 0; q < n; q++)
-        {
-            double pq = q * spacing;
-            while (boundary[j + 1] < pq)
+            // Boundary k+1 is +∞.
+            int last = k;
+            int j = 0;
+            for (int q = 0; q < n; q++)
             {
-                j++;
-            }
+                double pq = pos[q];
+                while (j < last && nm[j + 1] < pq * dn[j + 1])
+                {
+                    j++;
+                }
 
-            double d = pq - (vertex[j] * spacing);
-            Output[q] = (d * d) + f[vertex[j]];
+                int v = vx[j];
+                double d = pq - pos[v];
+                outp[q] = (d * d) + f[v];
+            }
         }
     }
 }

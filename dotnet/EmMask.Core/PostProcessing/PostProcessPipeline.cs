@@ -85,7 +85,7 @@ public sealed class PostProcessPipeline
     {
         if (token.Length == 0)
         {
-            throw new ArgumentException($"Empty post-processing step in the spec; expected comma-separated steps: {Grammar}.", "spec");
+            throw new ArgumentException($"Empty post-processing step in the spec; expected comma-separated steps: {Grammar}.");
         }
 
         string[] parts = token.Split(':');
@@ -110,13 +110,13 @@ public sealed class PostProcessPipeline
                     Integer(parts[1], token, 0, long.MaxValue),
                     args == 2 ? ParseConnectivity(parts[2], token) : Connectivity.Face),
                 "open2d" or "open3d" or "close2d" or "close3d" or "largest" or "fill3d" or "fill2d" or "grow" or "erode" or "minsize" =>
-                    throw new ArgumentException($"Post-processing step '{token}' has the wrong number of arguments; expected one of: {Grammar}.", "spec"),
-                _ => throw new ArgumentException($"Unknown post-processing step '{token}'; expected one of: {Grammar}.", "spec"),
+                    throw new ArgumentException($"Post-processing step '{token}' has the wrong number of arguments; expected one of: {Grammar}."),
+                _ => throw new ArgumentException($"Unknown post-processing step '{token}'; expected one of: {Grammar}."),
             };
         }
         catch (ArgumentOutOfRangeException e)
         {
-            throw new ArgumentException($"Post-processing step '{token}' is out of range: {e.Message.Split('\n')[0].Split(" (Parameter")[0]}", "spec", e);
+            throw new ArgumentException($"Post-processing step '{token}' is out of range: {e.Message.Split('\n')[0].Split(" (Parameter")[0]}", e);
         }
     }
 
@@ -124,7 +124,7 @@ public sealed class PostProcessPipeline
     {
         if (!double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value) || value < 0)
         {
-            throw new ArgumentException($"Post-processing step '{token}': '{text}' is not a finite number ≥ 0.", "spec");
+            throw new ArgumentException($"Post-processing step '{token}': '{text}' is not a finite number ≥ 0.");
         }
 
         return value;
@@ -134,7 +134,7 @@ public sealed class PostProcessPipeline
     {
         if (!long.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out long value) || value < min || value > max)
         {
-            throw new ArgumentException($"Post-processing step '{token}': '{text}' is not an integer ≥ {min}.", "spec");
+            throw new ArgumentException($"Post-processing step '{token}': '{text}' is not an integer ≥ {min}.");
         }
 
         return value;
@@ -145,6 +145,6 @@ public sealed class PostProcessPipeline
         "6" => Connectivity.Face,
         "18" => Connectivity.Edge,
         "26" => Connectivity.Vertex,
-        _ => throw new ArgumentException($"Post-processing step '{token}': connectivity '{text}' must be 6, 18 or 26.", "spec"),
+        _ => throw new ArgumentException($"Post-processing step '{token}': connectivity '{text}' must be 6, 18 or 26."),
     };
 }

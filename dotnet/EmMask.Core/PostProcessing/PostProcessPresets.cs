@@ -13,10 +13,11 @@ public static class PostProcessPresets
         // (voxel-size units: 15 voxels at unit voxel size, 15 nm when the voxel size is in nm) adds a safety margin.
         ["reference"] = PostProcessPipeline.Parse("open2d:3,largest:1,fill3d,grow:15"),
 
-        // Default for proofreading: a gentler per-slice opening (r=2 voxels) so fine tissue edges survive, keep the largest
-        // component, fill 3D cavities. No growth, so the boundary stays where the model put it and is easy to judge.
-        // Tracheae that run through the stack reach its faces and so are not filled by fill3d.
-        ["clean"] = PostProcessPipeline.Parse("open2d:2,largest:1,fill3d"),
+        // Default for proofreading: a gentler per-slice opening (r=2 voxels) so fine tissue edges survive, then fill 3D
+        // cavities. It keeps every component: a crop often cuts the CNS into separate lobes, and keeping only the largest
+        // would drop real tissue (the maskers already remove regions under their minimum size). No growth, so the boundary
+        // stays where the method put it. Tracheae that run through the stack reach its faces and so are not filled by fill3d.
+        ["clean"] = PostProcessPipeline.Parse("open2d:2,fill3d"),
 
         // The reference recipe without the dilation: the same cleaning, boundary kept tight to the prediction.
         ["tight"] = PostProcessPipeline.Parse("open2d:3,largest:1,fill3d"),
@@ -24,7 +25,7 @@ public static class PostProcessPresets
 
     /// <summary>
     /// All presets by name (case-insensitive): <c>none</c> (empty), <c>reference</c> (<c>open2d:3,largest:1,fill3d,grow:15</c>),
-    /// <c>clean</c> (<c>open2d:2,largest:1,fill3d</c>, the proofreading default) and <c>tight</c> (<c>open2d:3,largest:1,fill3d</c>).
+    /// <c>clean</c> (<c>open2d:2,fill3d</c>, the proofreading default) and <c>tight</c> (<c>open2d:3,largest:1,fill3d</c>).
     /// </summary>
     public static IReadOnlyDictionary<string, PostProcessPipeline> All => Presets;
 
@@ -35,6 +36,6 @@ public static class PostProcessPresets
         ArgumentNullException.ThrowIfNull(name);
         return Presets.TryGetValue(name.Trim(), out var pipeline)
             ? pipeline
-            : throw new ArgumentException($"Unknown post-processing preset '{name}'; valid presets: {string.Join(", ", Presets.Keys)}.", nameof(name));
+            : throw new ArgumentException($"Unknown post-processing preset '{name}'; valid presets: {string.Join(", ", Presets.Keys)}.");
     }
 }
