@@ -116,3 +116,68 @@ def test_parameter_file_fills_the_classical_widget(gui, tmp_path):
     panel._params_file.value = str(bad)
     assert "blok_size" in _errors(gui)[-1]
     assert panel._block_size.value == 5
+
+
+@pytest.fixture(scope="module")
+def phantom_raw(dotnet_bridge):
+    import em_mask
+
+    raw, _ = em_mask.phantom(2, (8, 48, 48))
+    return raw
+
+
+def test_classical_widget_adds_then_updates_a_mask_layer_with_the_image_geometry(gui, phantom_raw):
+    import em_mask
+
+    viewer = gui.Viewer()
+    image = viewer.add_image(phantom_raw, name="em", scale=(40, 8, 8), translate=(5, 0, -3))
+    panel = gui.widget.ClassicalMaskWidget(napari_viewer=viewer)
+    panel._image.value = image
+    panel._preset.value = "none"
+    panel._confidence.value = True
+    panel._run.click()
+    assert _errors(gui) == []
+    mask_layer = next(l for l in viewer.layers if l.name == "em mask")
+    assert mask_layer.scale == (40.0, 8.0, 8.0) and mask_layer.translate == (5.0, 0.0, -3.0)
+    expected, _ = em_mask.classical_mask(phantom_raw, voxel_size=(40, 8, 8))
+    np.testing.assert_array_equal(mask_layer.data, expected)
+    assert any(l.name == "em confidence" for l in viewer.layers)
+    assert panel._progress.value == 1000
+    panel._preset.value = "clean"
+    panel._run.click()
+    masks = [l for l in viewer.layers if l.name == "em mask"]
+    assert len(masks) == 1 and masks[0] is mask_layer           # updated, not duplicated
+    np.testing.assert_array_equal(mask_layer.data, em_mask.postprocess(expected, "clean", voxel_size=(40, 8, 8)))
+    assert image in viewer.layers
+
+
+def test_classical_widget_converts_rgb_with_a_note(gui, phantom_raw):
+    viewer = gui.Viewer()
+    rgb = np.repeat(phantom_raw[4][..., None], 3, axis=-1)
+    image = viewer.add_image(rgb, name="photo", rgb=True)
+    panel = gui.widget.ClassicalMaskWidget(napari_viewer=viewer)
+    panel._image.value = image
+    panel._run.click()
+    assert _errors(gui) == []
+    assert any("RGB" in m for kind, m in gui.notes.messages if kind == "info")
+    mask = next(l for l in viewer.layers if l.name == "photo mask")
+    assert mask.data.shape == rgb.shape[:2]
+
+
+def test_batch_masks_every_image_and_skips_its_own_outputs(gui, phantom_raw):
+    viewer = gui.Viewer()
+    a = viewer.add_image(phantom_raw, name="a", scale=(2, 1, 1))
+    b = viewer.add_image(phantom_raw[:, :32, :40].copy(), name="b")
+    viewer.add_labels(np.zeros_like(phantom_raw), name="a mask")  # existing mask of the same shape: updated
+    conf = viewer.add_image(np.zeros((2, 4, 4), np.float32), name="a confidence")
+    conf.metadata["em_mask_role"] = "confidence"
+    panel = gui.widget.BatchMaskWidget(napari_viewer=viewer)
+    panel._run.click()
+    assert _errors(gui) == []
+    names = [l.name for l in viewer.layers]
+    assert names.count("a mask") == 1 and names.count("b mask") == 1
+    assert "a confidence mask" not in names
+    a_mask = next(l for l in viewer.layers if l.name == "a mask")
+    assert a_mask.data.any() and a_mask.scale == (2.0, 1.0, 1.0)
+    assert next(l for l in viewer.layers if l.name == "b mask").data.shape == b.data.shape
+    assert "2 images" in panel._status.value
