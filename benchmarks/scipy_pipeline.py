@@ -18,7 +18,7 @@ from scipy import ndimage as ndi
 
 DEFAULTS = dict(
     block_size=9,
-    texture_sigma=3.0,
+    texture_sigma=2.0,
     edge_sigma=1.0,
     minimum_region_size=1000,
     dog_sigma_low=1.0,
@@ -65,16 +65,33 @@ def _kernel(sigma, half_width):
     return k / k.sum()
 
 
-def dog_gain(low, high):
-    r = int(4.0 * high + 0.5)
-    a, b = _kernel(low, r), _kernel(high, r)
-    return (a @ a) ** 3 - 2 * (a @ b) ** 3 + (b @ b) ** 3
+def _diff(g):
+    return (np.r_[g[1:], 0] - np.r_[0, g[:-1]]) / 2
 
 
 def gradient_gain(sigma):
+    """Per-axis white-noise gain of the central-difference gradient of G(sigma)."""
     g = _kernel(sigma, int(4.0 * sigma + 0.5) + 1)
-    d = (np.r_[g[1:], 0] - np.r_[0, g[:-1]]) / 2
-    return 3 * (d @ d) * (g @ g) ** 2
+    d = _diff(g)
+    return (d @ d) * (g @ g) ** 2
+
+
+def dog_gradient_gain(low, high):
+    """Per-axis white-noise gain of the central-difference gradient of G(low) - G(high)."""
+    r = int(4.0 * max(low, high) + 0.5) + 1
+    a, b = _kernel(low, r), _kernel(high, r)
+    da, db = _diff(a), _diff(b)
+    return (da @ da) * (a @ a) ** 2 - 2 * (da @ db) * (a @ b) ** 2 + (db @ db) * (b @ b) ** 2
+
+
+def smallest_eigenvalue(a, b, c, d, e, f):
+    """Smallest eigenvalue of [[a, d, e], [d, b, f], [e, f, c]] per voxel (trigonometric closed form)."""
+    q = (a + b + c) / 3
+    a, b, c = a - q, b - q, c - q
+    p = np.sqrt(np.maximum((a * a + b * b + c * c + 2 * (d * d + e * e + f * f)) / 6, 1e-30))
+    det = a * (b * c - f * f) - d * (d * c - f * e) + e * (d * f - b * e)
+    r = np.clip(det / (2 * p ** 3), -1, 1)
+    return q + 2 * p * np.cos(np.arccos(r) / 3 + 2 * np.pi / 3)
 
 
 def otsu(values, bins=256):
@@ -95,22 +112,41 @@ def otsu(values, bins=256):
     return lo + (i + 1) * (hi - lo) / bins, float(between[i] / var) if var > 0 else 0.0
 
 
-def classical_mask(raw, block_size=9, texture_sigma=3.0, edge_sigma=1.0, minimum_region_size=1000,
+def valley(values, bins=256):
+    """Lowest point of the smoothed histogram between Otsu's class means (histogram-based), and Otsu's eta."""
+    t0, eta = otsu(values, bins)
+    lo, hi = float(values.min()), float(values.max())
+    hist, edges = np.histogram(values, bins=bins, range=(lo, hi))
+    centres = (edges[:-1] + edges[1:]) / 2
+    low, high = centres < t0, centres >= t0
+    if hist[low].sum() == 0 or hist[high].sum() == 0:
+        return t0, eta
+    m0 = (hist[low] * centres[low]).sum() / hist[low].sum()
+    m1 = (hist[high] * centres[high]).sum() / hist[high].sum()
+    smooth = ndi.gaussian_filter1d(hist.astype(np.float64), 2.0)
+    between = (centres > m0) & (centres < m1)
+    if not between.any():
+        return t0, eta
+    return float(centres[between][np.argmin(smooth[between])]), eta
+
+
+def classical_mask(raw, block_size=9, texture_sigma=2.0, edge_sigma=1.0, minimum_region_size=1000,
                    dog_sigma_low=1.0, dog_sigma_high=2.0, threshold=None):
     n = normalise(raw)
     sn = noise_sigma(n)
     a = ndi.gaussian_filter(n, dog_sigma_low)
-    b = ndi.gaussian_filter(n, dog_sigma_high)
+    d = a - ndi.gaussian_filter(n, dog_sigma_high)
     s = a if edge_sigma == dog_sigma_low else ndi.gaussian_filter(n, edge_sigma)
-    energy = np.zeros_like(n)
-    for g in np.gradient(s):
-        energy += g * g
-    energy *= np.float32(1.0 / gradient_gain(edge_sigma))
-    energy += (a - b) ** 2 * np.float32(1.0 / dog_gain(dog_sigma_low, dog_sigma_high))
-    energy = ndi.gaussian_filter(energy, texture_sigma)
-    log_r = 0.5 * np.log(np.maximum(energy, 1e-20)) - np.float32(0.5 * np.log(2.0) + np.log(sn))
+    kd = np.float32(1 / np.sqrt(dog_gradient_gain(dog_sigma_low, dog_sigma_high)))
+    ks = np.float32(1 / np.sqrt(gradient_gain(edge_sigma)))
+    gd = [g * kd for g in np.gradient(d)]
+    gs = [g * ks for g in np.gradient(s)]
+    pairs = [(0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2)]
+    j = [ndi.gaussian_filter(gd[i] * gd[k] + gs[i] * gs[k], texture_sigma) for i, k in pairs]
+    lam = smallest_eigenvalue(*j)
+    log_r = 0.5 * np.log(np.maximum(lam, 1e-20)) - np.float32(0.5 * np.log(2.0) + np.log(sn))
     if threshold is None:
-        t, eta = otsu(log_r)
+        t, eta = valley(log_r)
         t = t if eta >= 0.7 else np.log(2.0)
     else:
         t = np.log(threshold)

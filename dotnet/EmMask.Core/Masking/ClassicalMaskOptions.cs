@@ -43,7 +43,7 @@ public sealed record ClassicalMaskOptions
 
     /// <summary>
     /// Decision threshold on the texture-to-noise ratio (texture RMS over the estimated noise RMS; pure noise gives about 1),
-    /// or null for automatic (Otsu on the log ratio, with a fallback for volumes that are all tissue or all resin).
+    /// or null for automatic (the histogram valley between Otsu's two classes of the log ratio, with a fallback of 2 for volumes that are all tissue or all resin).
     /// Higher values keep only strongly textured tissue.
     /// </summary>
     public double? Threshold { get; init; }

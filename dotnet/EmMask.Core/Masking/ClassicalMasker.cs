@@ -19,7 +19,8 @@ namespace EmMask.Core.Masking;
 /// <item>Structure tensor J = G(texture_sigma) · (∇d∇dᵀ + ∇s∇sᵀ), gradients scaled to noise units; its smallest eigenvalue
 /// λ is large only where texture varies in every orientation (tissue) and small in flat resin and for sheet- or line-like
 /// structure (curtaining, knife chatter, smooth walls). Products of gradients make it independent of polarity.</item>
-/// <item>Texture-to-noise ratio r = √(λ/2)/σₙ (≈ 1 in pure noise); threshold t on log r: given, or Otsu's, or 2 when the
+/// <item>Texture-to-noise ratio r = √(λ/2)/σₙ (≈ 1 in pure noise); threshold t on log r: given, or the histogram valley
+/// between Otsu's two classes (<see cref="ValleyThreshold"/>), or 2 when the
 /// log-ratio histogram has a single mode (all tissue or all resin).</item>
 /// <item>A soft vote v = sigmoid((log r − log t)/0.25) is averaged over a block_size³ box: that is the confidence;
 /// the mask is confidence ≥ 0.5, then regions under minimum_region_size voxels are removed.</item>
@@ -104,8 +105,8 @@ public static class ClassicalMasker
         }
         else
         {
-            var otsu = OtsuThreshold.Compute(lr);
-            logThreshold = otsu.Separability >= UnimodalSeparability ? otsu.Threshold : Math.Log(UnimodalThreshold);
+            var valley = ValleyThreshold.Compute(lr);
+            logThreshold = valley.Separability >= UnimodalSeparability ? valley.Threshold : Math.Log(UnimodalThreshold);
         }
 
         // vote = sigmoid((log r − log t) / softness), pooled over the block into the confidence.
