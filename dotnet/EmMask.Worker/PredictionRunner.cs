@@ -2,6 +2,7 @@ using EmMask.Core.Inference;
 using EmMask.Core.Progress;
 using EmMask.Core.Volumes;
 using EmMask.Host.Worker;
+using EmMask.Learning.Preprocessing;
 
 namespace EmMask.Worker;
 
@@ -21,7 +22,7 @@ public sealed class PredictionRunner(IPredictorProvider predictors, ProtocolChan
 
             UNetRequest options = request.Options.ToRequest().Validate();
             var shape = new Shape3(s[0], s[1], s[2]);
-            var predictor = predictors.Get(options.ModelPath, options.Device);
+            var model = predictors.Get(options.ModelPath, options.Device);
             using var file = SharedVolumeFile.Open(request.File, shape);
             Volume<float> input = file.Input;
             if (request.VoxelSize is { Length: 3 } v)
@@ -29,8 +30,15 @@ public sealed class PredictionRunner(IPredictorProvider predictors, ProtocolChan
                 input.VoxelSize = new VoxelSize(v[0], v[1], v[2]);
             }
 
+            if (options.NormalizeInput)
+            {
+                // In place: the shared input is the client's private copy.
+                IntensityNormalization.Normalize(input.Span, input.Span);
+            }
+
             var progress = new Reporter(channel, id);
-            var result = SlidingWindowInferer.Run(input, predictor, options.ToSlidingWindowOptions(), progress, cancellationToken);
+            var windowOptions = options.ToSlidingWindowOptions() with { PadMultiple = model.SizeDivisor };
+            var result = SlidingWindowInferer.Run(input, model.Predictor, windowOptions, progress, cancellationToken);
             result.Probabilities.Span.CopyTo(file.Output.Span);
             channel.Send(new WorkerMessage { Type = WorkerProtocol.DoneType, Id = id, Windows = result.Windows, Skipped = result.Skipped });
         }

@@ -1,41 +1,47 @@
-using EmMask.Core.Inference;
+using EmMask.Learning.Inference;
 
 namespace EmMask.Worker;
 
 /// <summary>
-/// Resolves built-in test models and U-Net model files. The last loaded model stays in memory: reusing the worker
-/// process is what saves the model load on the next request.
+/// Resolves built-in test models and U-Net model files (.safetensors or .pt, via the Learning ModelStore). The
+/// last loaded model stays in memory: reusing the worker process is what saves the model load on the next request.
 /// </summary>
-public sealed class PredictorProvider : IPredictorProvider
+public sealed class PredictorProvider : IPredictorProvider, IDisposable
 {
-    private (string Path, string Device, IPatchPredictor Predictor)? _cached;
+    private (string Path, string Device, DateTime Written, WorkerModel Model)? _cached;
 
     /// <inheritdoc/>
-    public IPatchPredictor Get(string modelPath, string device)
+    public WorkerModel Get(string modelPath, string device)
     {
         if (modelPath.StartsWith(BuiltinPredictors.Prefix, StringComparison.Ordinal))
         {
-            return BuiltinPredictors.Create(modelPath[BuiltinPredictors.Prefix.Length..]);
+            return new WorkerModel(BuiltinPredictors.Create(modelPath[BuiltinPredictors.Prefix.Length..]), 16);
         }
 
         string full = Path.GetFullPath(modelPath);
-        if (_cached is { } c && c.Path == full && c.Device == device)
-        {
-            return c.Predictor;
-        }
-
         if (!File.Exists(full))
         {
             throw new FileNotFoundException($"Model file not found: {full}", full);
         }
 
-        (_cached?.Predictor as IDisposable)?.Dispose();
-        _cached = null;
-        IPatchPredictor predictor = LoadUNet(full, device);
-        _cached = (full, device, predictor);
-        return predictor;
+        // A retrained model saved over the same path must not be served from the cache.
+        DateTime written = File.GetLastWriteTimeUtc(full);
+        if (_cached is { } c && c.Path == full && c.Device == device && c.Written == written)
+        {
+            return c.Model;
+        }
+
+        Dispose();
+        var adapter = new UNetPredictorAdapter(UNetPatchPredictor.FromFile(full, device));
+        var model = new WorkerModel(adapter, adapter.SizeDivisor);
+        _cached = (full, device, written, model);
+        return model;
     }
 
-    private static IPatchPredictor LoadUNet(string path, string device) =>
-        throw new NotSupportedException($"Cannot load '{path}' on {device}: the TorchSharp U-Net is not wired into the worker yet.");
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        (_cached?.Model.Predictor as IDisposable)?.Dispose();
+        _cached = null;
+    }
 }

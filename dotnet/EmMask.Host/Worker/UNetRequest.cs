@@ -14,7 +14,11 @@ namespace EmMask.Host.Worker;
 /// <param name="BatchSize">Windows per predictor call.</param>
 /// <param name="Scale">Integer working-scale factor ≥ 1 (downsample, predict, upsample).</param>
 /// <param name="SkipThreshold">Skip windows whose local standard deviation never reaches this (null: no skipping).</param>
-/// <param name="Device">"cpu", "cuda" or "cuda:N".</param>
+/// <param name="Device">"cpu", "cuda", "cuda:N" or "auto" (cuda when available).</param>
+/// <param name="NormalizeInput">
+/// Apply the U-Net's training normalisation (percentiles 1–99 → 0–1) in the worker; false when the input is
+/// already normalised.
+/// </param>
 public sealed record UNetRequest(
     string ModelPath,
     Shape3 RoiSize,
@@ -22,7 +26,8 @@ public sealed record UNetRequest(
     int BatchSize = 4,
     int Scale = 1,
     float? SkipThreshold = null,
-    string Device = "cpu")
+    string Device = "cpu",
+    bool NormalizeInput = true)
 {
     /// <summary>Checks every parameter; throws naming the bad one.</summary>
     public UNetRequest Validate()
@@ -32,16 +37,16 @@ public sealed record UNetRequest(
             throw new ArgumentException("A model path is required.", nameof(ModelPath));
         }
 
-        if (Device is not "cpu" and not "cuda" && !(Device?.StartsWith("cuda:", StringComparison.Ordinal) == true && int.TryParse(Device.AsSpan(5), out int n) && n >= 0))
+        if (Device is not "cpu" and not "cuda" and not "auto" && !(Device?.StartsWith("cuda:", StringComparison.Ordinal) == true && int.TryParse(Device.AsSpan(5), out int n) && n >= 0))
         {
-            throw new ArgumentOutOfRangeException(nameof(Device), Device, "Device must be \"cpu\", \"cuda\" or \"cuda:N\".");
+            throw new ArgumentOutOfRangeException(nameof(Device), Device, "Device must be \"cpu\", \"cuda\", \"cuda:N\" or \"auto\".");
         }
 
         ToSlidingWindowOptions().Validate();
         return this;
     }
 
-    /// <summary>The sliding-window parameters this request implies.</summary>
+    /// <summary>The sliding-window parameters this request implies (windows padded to multiples of 16).</summary>
     public SlidingWindowOptions ToSlidingWindowOptions() =>
         new(RoiSize, Overlap, BatchSize, Scale, SkipThreshold);
 }

@@ -16,7 +16,7 @@ public class UNetWorkerClientTests
     {
         var input = Random(new Shape3(20, 37, 45), 1);
         input.VoxelSize = new VoxelSize(30, 4, 4);
-        var request = new UNetRequest("builtin:identity", Roi, 0.5, 3);
+        var request = new UNetRequest("builtin:identity", Roi, 0.5, 3, NormalizeInput: false);
         using var client = NewClient();
 
         var result = await client.PredictAsync(input, request);
@@ -37,12 +37,60 @@ public class UNetWorkerClientTests
         input[3, 3, 3] = 5;
         using var client = NewClient();
 
-        var result = await client.PredictAsync(input, new UNetRequest("builtin:threshold", Roi, 0, 2, SkipThreshold: 0.01f));
+        var result = await client.PredictAsync(input, new UNetRequest("builtin:threshold", Roi, 0, 2, SkipThreshold: 0.01f, NormalizeInput: false));
 
         Assert.Equal(4, result.Windows);
         Assert.Equal(3, result.Skipped);
         Assert.Equal(1f, result.Probabilities[3, 3, 3]);
         Assert.Equal(0f, result.Probabilities[3, 3, 40]);
+    }
+
+    [Fact]
+    public async Task Worker_normalises_input_unless_told_not_to()
+    {
+        var input = Random(new Shape3(16, 16, 16), 7);
+        foreach (ref float v in input.Span)
+        {
+            v = 1000 + (100 * v);
+        }
+
+        using var client = NewClient();
+        var normalised = await client.PredictAsync(input, new UNetRequest("builtin:identity", Roi));
+        var raw = await client.PredictAsync(input, new UNetRequest("builtin:identity", Roi, NormalizeInput: false));
+
+        // Percentiles 1..99 map to 0..1, so a uniform 1000..1100 input lands in about [-0.01, 1.01].
+        Assert.InRange(normalised.Probabilities.Span.ToArray().Min(), -0.02f, 0.0f);
+        Assert.InRange(normalised.Probabilities.Span.ToArray().Max(), 1.0f, 1.02f);
+        Assert.Equal(input[1, 2, 3], raw.Probabilities[1, 2, 3], 2);
+    }
+
+    [Fact]
+    public async Task Real_unet_file_runs_in_the_worker_and_matches_the_pytorch_reference()
+    {
+        // small_res2: MONAI UNet(3D, channels 4-8-16, strides 2-2, 2 residual units) with random weights; the fixture
+        // holds two 16^3 inputs and PyTorch's logits. Stacked along z with roi 16 and no overlap, each window is one
+        // fixture sample, so the blended output must equal sigmoid(logits).
+        string dir = LearningFixtures();
+        float[] x = ReadFloat32Npy(Path.Combine(dir, "small_res2_input.npy"));
+        float[] y = ReadFloat32Npy(Path.Combine(dir, "small_res2_output.npy"));
+        var input = new Volume<float>(new Shape3(32, 16, 16), x);
+        using var client = NewClient();
+
+        var request = new UNetRequest(Path.Combine(dir, "small_res2.pt"), new Shape3(16, 16, 16), 0, 2, NormalizeInput: false);
+        var result = await client.PredictAsync(input, request);
+        var again = await client.PredictAsync(input, request);
+
+        Assert.Equal(2, result.Windows);
+        float maxError = 0;
+        for (int i = 0; i < input.Span.Length; i++)
+        {
+            float expected = 1f / (1f + MathF.Exp(-y[i]));
+            maxError = Math.Max(maxError, Math.Abs(expected - result.Probabilities.Span[i]));
+        }
+
+        Assert.InRange(maxError, 0, 1e-4f);
+        Assert.Equal(result.Probabilities.Span.ToArray(), again.Probabilities.Span.ToArray());
+        Assert.Equal(result.WorkerProcessId, again.WorkerProcessId);
     }
 
     [Fact]
@@ -126,7 +174,7 @@ public class UNetWorkerClientTests
         Assert.NotNull(killed);
         Assert.Contains($"pid {killed}", crash.Message);
         Assert.InRange(watch.ElapsedMilliseconds, 0, 10_000);
-        var next = await client.PredictAsync(input, new UNetRequest("builtin:identity", Roi));
+        var next = await client.PredictAsync(input, new UNetRequest("builtin:identity", Roi, NormalizeInput: false));
         Assert.NotEqual(killed, next.WorkerProcessId);
         Assert.Equal(input[5, 6, 7], next.Probabilities[5, 6, 7], 5);
     }
@@ -173,6 +221,22 @@ public class UNetWorkerClientTests
 
     internal static UNetWorkerClient NewClient() =>
         new(new UNetWorkerClientOptions(WorkerPath: WorkerPath(), StartupTimeout: TimeSpan.FromSeconds(60), SilenceTimeout: TimeSpan.FromSeconds(60)));
+
+    private static string LearningFixtures([System.Runtime.CompilerServices.CallerFilePath] string source = "") =>
+        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(source)!, "..", "..", "EmMask.Learning.Tests", "Fixtures", "MonaiUNet"));
+
+    /// <summary>The data of a little-endian float32 C-order .npy of any rank (the 5D fixtures NpyFormat rejects).</summary>
+    private static float[] ReadFloat32Npy(string path)
+    {
+        byte[] bytes = File.ReadAllBytes(path);
+        // Magic (6 bytes), version (2), header length (uint16 in v1, uint32 in v2+), header, data.
+        int start = bytes[6] == 1 ? 10 : 12;
+        int headerLength = start + (bytes[6] == 1 ? BitConverter.ToUInt16(bytes, 8) : BitConverter.ToInt32(bytes, 8));
+        string header = System.Text.Encoding.ASCII.GetString(bytes, start, headerLength - start);
+        Assert.Contains("'<f4'", header);
+        Assert.Contains("'fortran_order': False", header);
+        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes.AsSpan(headerLength)).ToArray();
+    }
 
     private static string WorkerPath() =>
         typeof(UNetWorkerClientTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
