@@ -16,7 +16,8 @@ internal static class BuiltinPredictors
         "slow" => new Identity(200),
         "threshold" => new Threshold(),
         "fail" => new Fail(),
-        _ => throw new ArgumentException($"Unknown built-in model '{Prefix}{name}' (known: identity, slow, threshold, fail)."),
+        "hang" => new Hang(),
+        _ => throw new ArgumentException($"Unknown built-in model '{Prefix}{name}' (known: identity, slow, threshold, fail, hang)."),
     };
 
     private sealed class Identity(int delayMs) : IPatchPredictor
@@ -40,6 +41,13 @@ internal static class BuiltinPredictors
                 probabilities[i] = batch[i] > 0 ? 1f : 0f;
             }
         }
+    }
+
+    /// <summary>Never returns and ignores cancellation, like a wedged native call: exercises the client's timeouts.</summary>
+    private sealed class Hang : IPatchPredictor
+    {
+        public void Predict(ReadOnlySpan<float> batch, int batchSize, Shape3 patch, Span<float> probabilities) =>
+            Thread.Sleep(Timeout.Infinite);
     }
 
     private sealed class Fail : IPatchPredictor

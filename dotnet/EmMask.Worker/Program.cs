@@ -3,10 +3,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-// stdout carries the JSON-lines protocol only: keep the raw stream for it and send every other write (logging,
-// stray Console.WriteLine in libraries) to stderr, where the client keeps a tail for crash reports.
-var protocolOut = Console.OpenStandardOutput();
-Console.SetOut(Console.Error);
+// stdout carries the JSON-lines protocol only: every other write (logging, stray Console.WriteLine, native
+// libraries) goes to stderr, where the client keeps a tail for crash reports.
+var protocolOut = ProtocolStreams.TakeStandardOutput();
 
 var builder = Host.CreateApplicationBuilder(args);
 builder.Logging.ClearProviders();

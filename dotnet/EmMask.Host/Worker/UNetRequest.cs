@@ -7,7 +7,7 @@ namespace EmMask.Host.Worker;
 /// <param name="ModelPath">
 /// A saved model file, or a built-in test model: <c>builtin:identity</c> (probability = input),
 /// <c>builtin:threshold</c> (input &gt; 0), <c>builtin:slow</c> (identity, 200 ms per batch),
-/// <c>builtin:fail</c> (always throws). Built-ins need no libtorch.
+/// <c>builtin:fail</c> (always throws), <c>builtin:hang</c> (never returns). Built-ins need no libtorch.
 /// </param>
 /// <param name="RoiSize">Sliding-window size (z, y, x), rounded up to multiples of 16.</param>
 /// <param name="Overlap">Window overlap fraction in [0, 1).</param>

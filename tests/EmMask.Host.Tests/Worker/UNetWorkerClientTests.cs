@@ -180,6 +180,41 @@ public class UNetWorkerClientTests
     }
 
     [Fact]
+    public async Task Hung_worker_times_out_and_is_replaced()
+    {
+        var input = Random(new Shape3(8, 8, 8), 8);
+        using var client = new UNetWorkerClient(new UNetWorkerClientOptions(WorkerPath(), SilenceTimeout: TimeSpan.FromSeconds(1)));
+
+        var watch = Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<WorkerCrashedException>(() => client.PredictAsync(input, new UNetRequest("builtin:hang", Roi)));
+        watch.Stop();
+
+        Assert.Contains("sent nothing for 1 s", e.Message);
+        Assert.InRange(watch.ElapsedMilliseconds, 900, 10_000);
+        Assert.Null(client.WorkerProcessId);
+        var next = await client.PredictAsync(input, new UNetRequest("builtin:identity", Roi, NormalizeInput: false));
+        Assert.Equal(input[1, 1, 1], next.Probabilities[1, 1, 1], 5);
+    }
+
+    [Fact]
+    public async Task Cancel_of_a_wedged_worker_kills_it_after_the_grace_period()
+    {
+        var input = Random(new Shape3(8, 8, 8), 9);
+        using var client = new UNetWorkerClient(new UNetWorkerClientOptions(WorkerPath(), CancelGrace: TimeSpan.FromMilliseconds(500)));
+        await client.PredictAsync(input, new UNetRequest("builtin:identity", Roi));
+        int pid = client.WorkerProcessId!.Value;
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+
+        var watch = Stopwatch.StartNew();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.PredictAsync(input, new UNetRequest("builtin:hang", Roi), null, cts.Token));
+        watch.Stop();
+
+        Assert.InRange(watch.ElapsedMilliseconds, 700, 5_000);
+        Assert.Null(client.WorkerProcessId);
+        Assert.Throws<ArgumentException>(() => Process.GetProcessById(pid));
+    }
+
+    [Fact]
     public async Task Shared_memory_file_is_removed_after_each_call()
     {
         string dir = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
