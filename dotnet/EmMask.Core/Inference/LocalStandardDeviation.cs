@@ -20,12 +20,14 @@ public static class LocalStandardDeviation
         var mean = input.Clone();
         var meanSq = input.Clone();
         TensorPrimitives.Multiply(meanSq.Span, meanSq.Span, meanSq.Span);
+        var scratch = new float[input.Span.Length];
         foreach (var v in new[] { mean, meanSq })
         {
-            // Box means are separable: one clipped moving average per axis.
-            BoxMeanAxis(v.Span, s.Z * s.Y, s.X, s.X, 1, 1, radius);
-            BoxMeanAxis(v.Span, s.Z, s.Y * s.X, s.Y, s.X, s.X, radius);
-            BoxMeanAxis(v.Span, 1, 0, s.Z, s.Y * s.X, s.Y * s.X, radius);
+            // Box means are separable. z and y sum whole planes / rows (contiguous, vectorised) instead of
+            // walking strided lines, which thrash the cache on large volumes.
+            BoxMean(v.Span, scratch, blocks: 1, count: s.Z, blockLength: s.SliceLength, radius);
+            BoxMean(scratch, v.Span, blocks: s.Z, count: s.Y, blockLength: s.X, radius);
+            BoxMeanRows(v.Span, s.X, radius);
         }
 
         Span<float> m = mean.Span, q = meanSq.Span;
@@ -38,32 +40,50 @@ public static class LocalStandardDeviation
     }
 
     /// <summary>
-    /// Replaces every line along one axis by its clipped moving average. Lines start at
-    /// o·outerStride + i (o &lt; outer, i &lt; inner) and step by <paramref name="stride"/>.
+    /// Within each of <paramref name="blocks"/> blocks of <paramref name="count"/> contiguous sub-blocks of
+    /// <paramref name="blockLength"/> values, writes the clipped mean of sub-blocks k−r..k+r into destination k.
     /// </summary>
-    private static void BoxMeanAxis(Span<float> data, int outer, int outerStride, int length, int stride, int inner, int radius)
+    private static void BoxMean(ReadOnlySpan<float> source, Span<float> destination, int blocks, int count, int blockLength, int radius)
     {
-        if (length == 0)
+        for (int b = 0; b < blocks; b++)
+        {
+            int baseOffset = b * count * blockLength;
+            for (int k = 0; k < count; k++)
+            {
+                int lo = Math.Max(0, k - radius), hi = Math.Min(count, k + radius + 1);
+                Span<float> dst = destination.Slice(baseOffset + (k * blockLength), blockLength);
+                source.Slice(baseOffset + (lo * blockLength), blockLength).CopyTo(dst);
+                for (int j = lo + 1; j < hi; j++)
+                {
+                    TensorPrimitives.Add(dst, source.Slice(baseOffset + (j * blockLength), blockLength), dst);
+                }
+
+                TensorPrimitives.Multiply(dst, 1f / (hi - lo), dst);
+            }
+        }
+    }
+
+    /// <summary>Clipped moving mean along every x row, in place, with a running sum in double.</summary>
+    private static void BoxMeanRows(Span<float> data, int rowLength, int radius)
+    {
+        if (rowLength == 0)
         {
             return;
         }
 
-        var prefix = new double[length + 1];
-        for (int o = 0; o < outer; o++)
+        var prefix = new double[rowLength + 1];
+        for (int start = 0; start < data.Length; start += rowLength)
         {
-            for (int i = 0; i < inner; i++)
+            Span<float> row = data.Slice(start, rowLength);
+            for (int k = 0; k < rowLength; k++)
             {
-                int start = (o * outerStride) + i;
-                for (int k = 0; k < length; k++)
-                {
-                    prefix[k + 1] = prefix[k] + data[start + (k * stride)];
-                }
+                prefix[k + 1] = prefix[k] + row[k];
+            }
 
-                for (int k = 0; k < length; k++)
-                {
-                    int lo = Math.Max(0, k - radius), hi = Math.Min(length, k + radius + 1);
-                    data[start + (k * stride)] = (float)((prefix[hi] - prefix[lo]) / (hi - lo));
-                }
+            for (int k = 0; k < rowLength; k++)
+            {
+                int lo = Math.Max(0, k - radius), hi = Math.Min(rowLength, k + radius + 1);
+                row[k] = (float)((prefix[hi] - prefix[lo]) / (hi - lo));
             }
         }
     }

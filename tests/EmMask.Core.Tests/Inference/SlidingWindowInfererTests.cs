@@ -182,6 +182,42 @@ public class SlidingWindowInfererTests
         Assert.Equal(MathF.Sqrt(2f / 9f), sd[0, 0, 4], 4); // box {0,0,1}: mean 1/3, var 2/9
     }
 
+    [Theory]
+    [InlineData(5, 7, 9, 2)]
+    [InlineData(1, 3, 40, 1)]
+    [InlineData(6, 1, 2, 3)]
+    public void Local_standard_deviation_matches_a_brute_force_box(int nz, int ny, int nx, int r)
+    {
+        var input = Random(new Shape3(nz, ny, nx), nz * ny * nx);
+        var sd = LocalStandardDeviation.Compute(input, r);
+        for (int z = 0; z < nz; z++)
+        {
+            for (int y = 0; y < ny; y++)
+            {
+                for (int x = 0; x < nx; x++)
+                {
+                    double sum = 0, sumSq = 0;
+                    int n = 0;
+                    for (int k = Math.Max(0, z - r); k <= Math.Min(nz - 1, z + r); k++)
+                    {
+                        for (int j = Math.Max(0, y - r); j <= Math.Min(ny - 1, y + r); j++)
+                        {
+                            for (int i = Math.Max(0, x - r); i <= Math.Min(nx - 1, x + r); i++)
+                            {
+                                sum += input[k, j, i];
+                                sumSq += input[k, j, i] * (double)input[k, j, i];
+                                n++;
+                            }
+                        }
+                    }
+
+                    double mean = sum / n;
+                    Assert.Equal(Math.Sqrt(Math.Max(0, (sumSq / n) - (mean * mean))), sd[z, y, x], 3);
+                }
+            }
+        }
+    }
+
     internal static Volume<float> Random(Shape3 shape, int seed)
     {
         var v = new Volume<float>(shape);
