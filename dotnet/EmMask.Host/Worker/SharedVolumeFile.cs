@@ -75,8 +75,49 @@ public sealed unsafe class SharedVolumeFile : IDisposable
         return new SharedVolumeFile(path, shape, map, owner: false);
     }
 
+    /// <summary>
+    /// Deletes shared files left by client processes that died mid-request (the name carries the creator's pid),
+    /// so a crashed napari session does not leak RAM in /dev/shm. Best effort; never throws.
+    /// </summary>
+    public static void SweepStale()
+    {
+        try
+        {
+            string dir = Directory.Exists("/dev/shm") ? "/dev/shm" : System.IO.Path.GetTempPath();
+            foreach (string file in Directory.EnumerateFiles(dir, "emmask-*-*.f32"))
+            {
+                string[] parts = System.IO.Path.GetFileName(file).Split('-');
+                if (parts.Length == 3 && int.TryParse(parts[1], out int pid) && !IsAlive(pid))
+                {
+                    File.Delete(file);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Someone else's file or a race with its owner: leave it.
+        }
+    }
+
     /// <summary>Bytes needed for input + output.</summary>
     public static long ByteLength(Shape3 shape) => 2 * shape.Length * sizeof(float);
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
 
     /// <inheritdoc/>
     public void Dispose()

@@ -22,6 +22,7 @@ public sealed class UNetWorkerClient : IDisposable
     public UNetWorkerClient(UNetWorkerClientOptions? options = null)
     {
         _options = options ?? new UNetWorkerClientOptions();
+        SharedVolumeFile.SweepStale();
     }
 
     /// <summary>The running worker's process id, or null when none is running.</summary>

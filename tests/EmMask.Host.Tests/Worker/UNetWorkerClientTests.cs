@@ -234,6 +234,30 @@ public class UNetWorkerClientTests
     }
 
     [Fact]
+    public void Files_of_dead_clients_are_swept()
+    {
+        string dir = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
+        using var dead = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
+        dead.WaitForExit();
+        string stale = Path.Combine(dir, $"emmask-{dead.Id}-{Guid.NewGuid():N}.f32");
+        string live = Path.Combine(dir, $"emmask-{Environment.ProcessId}-{Guid.NewGuid():N}.f32");
+        File.WriteAllBytes(stale, [1]);
+        File.WriteAllBytes(live, [1]);
+        try
+        {
+            SharedVolumeFile.SweepStale();
+
+            Assert.False(File.Exists(stale));
+            Assert.True(File.Exists(live));
+        }
+        finally
+        {
+            File.Delete(stale);
+            File.Delete(live);
+        }
+    }
+
+    [Fact]
     public async Task Bad_requests_fail_before_any_worker_starts()
     {
         using var client = NewClient();
