@@ -38,8 +38,7 @@ public sealed class PredictionRunner(IPredictorProvider predictors, ProtocolChan
 
             var progress = new Reporter(channel, id);
             var windowOptions = options.ToSlidingWindowOptions() with { PadMultiple = model.SizeDivisor };
-            var result = SlidingWindowInferer.Run(input, model.Predictor, windowOptions, progress, cancellationToken);
-            result.Probabilities.Span.CopyTo(file.Output.Span);
+            var result = SlidingWindowInferer.Run(input, model.Predictor, windowOptions, progress, cancellationToken, destination: file.Output);
             channel.Send(new WorkerMessage { Type = WorkerProtocol.DoneType, Id = id, Windows = result.Windows, Skipped = result.Skipped });
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

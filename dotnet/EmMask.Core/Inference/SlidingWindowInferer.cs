@@ -22,13 +22,18 @@ public static class SlidingWindowInferer
     /// Optional per-voxel score with the input's shape for tile skipping (e.g. a classical confidence map); used only
     /// when <see cref="SlidingWindowOptions.SkipThreshold"/> is set. When null, the local standard deviation is used.
     /// </param>
+    /// <param name="destination">
+    /// Optional volume with the input's shape to receive the probabilities (e.g. a shared-memory output), saving a
+    /// full-size buffer and a copy; it becomes <see cref="SlidingWindowResult.Probabilities"/>. Must not overlap the input.
+    /// </param>
     public static SlidingWindowResult Run(
         Volume<float> normalisedInput,
         IPatchPredictor predictor,
         SlidingWindowOptions options,
         IProgress<ProgressReport>? progress = null,
         CancellationToken cancellationToken = default,
-        Volume<float>? skipScore = null)
+        Volume<float>? skipScore = null,
+        Volume<float>? destination = null)
     {
         ArgumentNullException.ThrowIfNull(normalisedInput);
         ArgumentNullException.ThrowIfNull(predictor);
@@ -44,6 +49,11 @@ public static class SlidingWindowInferer
             throw new ArgumentException($"Skip score shape {skipScore.Shape} differs from the input shape {normalisedInput.Shape}.", nameof(skipScore));
         }
 
+        if (destination is not null && (destination.Shape != normalisedInput.Shape || destination.Span.Overlaps(normalisedInput.Span)))
+        {
+            throw new ArgumentException($"Destination must have the input's shape {normalisedInput.Shape} and its own memory.", nameof(destination));
+        }
+
         cancellationToken.ThrowIfCancellationRequested();
         int f = options.Scale;
         Volume<float> input = f == 1 ? normalisedInput : VolumeResampling.MeanDownsample(normalisedInput, f);
@@ -57,7 +67,9 @@ public static class SlidingWindowInferer
 
         var plan = SlidingWindowPlan.Create(input.Shape, options.RoiSize, options.Overlap, options.PadMultiple, options.ClampRoi);
         var weights = new GaussianImportanceMap(plan.Roi, options.SigmaScale).Weights;
-        var blender = new WindowBlender(input, plan, weights.Span.ToArray());
+        Memory<float> numerator = f == 1 && destination is not null ? destination.Memory : new float[input.Span.Length];
+        numerator.Span.Clear();
+        var blender = new WindowBlender(input, plan, weights.Span.ToArray(), numerator);
 
         var toRun = new List<int>(plan.Count);
         int skipped = 0;
@@ -107,8 +119,8 @@ public static class SlidingWindowInferer
         }
 
         Volume<float> result = f == 1
-            ? blended
-            : VolumeResampling.TrilinearUpsample(blended, normalisedInput.Shape, f, normalisedInput.VoxelSize);
+            ? destination ?? blended
+            : VolumeResampling.TrilinearUpsample(blended, destination ?? new Volume<float>(normalisedInput.Shape), f);
         result.VoxelSize = normalisedInput.VoxelSize;
         return new SlidingWindowResult(result, plan.Count, skipped);
     }
@@ -117,9 +129,9 @@ public static class SlidingWindowInferer
     /// Maps windows (padded coordinates) onto the unpadded volume without materialising the padding: reads fill
     /// out-of-volume voxels with 0 (MONAI's constant padding), writes drop them.
     /// </summary>
-    private sealed class WindowBlender(Volume<float> input, SlidingWindowPlan plan, float[] weights)
+    private sealed class WindowBlender(Volume<float> input, SlidingWindowPlan plan, float[] weights, Memory<float> numerator)
     {
-        private readonly float[] _numerator = new float[input.Span.Length];
+        private readonly Memory<float> _numerator = numerator;
         private readonly float[] _denominator = new float[input.Span.Length];
         private readonly List<(int Volume, int Window, int Length)> _rows = [];
 
@@ -148,7 +160,7 @@ public static class SlidingWindowInferer
         public void Accumulate(Shape3 start, ReadOnlySpan<float> probabilities)
         {
             ReadOnlySpan<float> wt = weights;
-            Span<float> num = _numerator, den = _denominator;
+            Span<float> num = _numerator.Span, den = _denominator;
             foreach (var (v, w, n) in Rows(start))
             {
                 Span<float> numRow = num.Slice(v, n);
@@ -172,7 +184,7 @@ public static class SlidingWindowInferer
         public Volume<float> Finish()
         {
             // Every voxel lies in at least one window, and weights are ≥ 1e-3, so the denominator is positive.
-            TensorPrimitives.Divide(_numerator, _denominator, _numerator);
+            TensorPrimitives.Divide(_numerator.Span, _denominator, _numerator.Span);
             return new Volume<float>(input.Shape, _numerator, input.VoxelSize);
         }
 

@@ -18,10 +18,10 @@ internal static class VolumeResampling
     /// <summary>Maximum over each factor³ block; conservative for skip scores (a block is resin only if all of it is).</summary>
     public static Volume<float> MaxDownsample(Volume<float> input, int factor) => Downsample(input, factor, useMax: true);
 
-    /// <summary>Trilinear interpolation of <paramref name="small"/> onto <paramref name="target"/>, factor apart.</summary>
-    public static Volume<float> TrilinearUpsample(Volume<float> small, Shape3 target, int factor, VoxelSize voxelSize)
+    /// <summary>Trilinear interpolation of <paramref name="small"/> onto <paramref name="output"/>'s grid, factor apart.</summary>
+    public static Volume<float> TrilinearUpsample(Volume<float> small, Volume<float> output, int factor)
     {
-        var output = new Volume<float>(target, voxelSize);
+        Shape3 target = output.Shape;
         var (z0, z1, zt) = Taps(target.Z, small.Shape.Z, factor);
         var (y0, y1, yt) = Taps(target.Y, small.Shape.Y, factor);
         var (x0, x1, xt) = Taps(target.X, small.Shape.X, factor);

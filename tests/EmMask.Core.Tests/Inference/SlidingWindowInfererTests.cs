@@ -138,6 +138,25 @@ public class SlidingWindowInfererTests
         Assert.InRange(maxError, 0, 0.03f);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Destination_receives_the_same_probabilities(int scale)
+    {
+        var input = Random(new Shape3(20, 30, 40), 11);
+        var options = new SlidingWindowOptions(new Shape3(16, 16, 16), 0.25, 2, scale);
+        var expected = SlidingWindowInferer.Run(input, new IdentityPredictor(), options).Probabilities;
+        var destination = new Volume<float>(input.Shape);
+        destination.Span.Fill(42); // stale content must not leak into the blend
+
+        var result = SlidingWindowInferer.Run(input, new IdentityPredictor(), options, destination: destination);
+
+        Assert.Same(destination, result.Probabilities);
+        Assert.Equal(expected.Span.ToArray(), destination.Span.ToArray());
+        Assert.Throws<ArgumentException>(() => SlidingWindowInferer.Run(input, new IdentityPredictor(), options, destination: input));
+        Assert.Throws<ArgumentException>(() => SlidingWindowInferer.Run(input, new IdentityPredictor(), options, destination: new Volume<float>(new Shape3(1, 2, 3))));
+    }
+
     [Fact]
     public void Cancel_throws_promptly_between_batches()
     {
