@@ -23,7 +23,7 @@ public sealed class PredictionRunner(IPredictorProvider predictors, ProtocolChan
             UNetRequest options = request.Options.ToRequest().Validate();
             var shape = new Shape3(s[0], s[1], s[2]);
             var model = predictors.Get(options.ModelPath, options.Device);
-            using var file = SharedVolumeFile.Open(request.File, shape);
+            using var file = SharedVolumeFile.Open(request.File, shape, request.HasSkipScore == true);
             Volume<float> input = file.Input;
             if (request.VoxelSize is { Length: 3 } v)
             {
@@ -38,7 +38,7 @@ public sealed class PredictionRunner(IPredictorProvider predictors, ProtocolChan
 
             var progress = new Reporter(channel, id);
             var windowOptions = options.ToSlidingWindowOptions() with { PadMultiple = model.SizeDivisor };
-            var result = SlidingWindowInferer.Run(input, model.Predictor, windowOptions, progress, cancellationToken, destination: file.Output);
+            var result = SlidingWindowInferer.Run(input, model.Predictor, windowOptions, progress, cancellationToken, file.SkipScore, file.Output);
             channel.Send(new WorkerMessage { Type = WorkerProtocol.DoneType, Id = id, Windows = result.Windows, Skipped = result.Skipped });
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

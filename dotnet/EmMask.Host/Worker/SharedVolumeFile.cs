@@ -4,8 +4,8 @@ using EmMask.Core.Volumes;
 namespace EmMask.Host.Worker;
 
 /// <summary>
-/// A memory-mapped float32 file shared by the client and the worker: the input volume, then the output volume,
-/// both C order. It lives in /dev/shm where available (RAM, no disk I/O), else the temp folder. Named shared
+/// A memory-mapped float32 file shared by the client and the worker: the input volume, the output volume and,
+/// optionally, a tile-skip score volume, all C order. It lives in /dev/shm where available (RAM, no disk I/O), else the temp folder. Named shared
 /// memory (<c>MemoryMappedFile.CreateNew(name)</c>) is Windows-only in .NET, so a file path is the portable name.
 /// </summary>
 public sealed unsafe class SharedVolumeFile : IDisposable
@@ -15,13 +15,14 @@ public sealed unsafe class SharedVolumeFile : IDisposable
     private readonly bool _owner;
     private byte* _pointer;
 
-    private SharedVolumeFile(string path, Shape3 shape, MemoryMappedFile map, bool owner)
+    private SharedVolumeFile(string path, Shape3 shape, bool withSkipScore, MemoryMappedFile map, bool owner)
     {
         Path = path;
         Shape = shape;
+        HasSkipScore = withSkipScore;
         _map = map;
         _owner = owner;
-        _view = map.CreateViewAccessor(0, ByteLength(shape));
+        _view = map.CreateViewAccessor(0, ByteLength(shape, withSkipScore));
         _view.SafeMemoryMappedViewHandle.AcquirePointer(ref _pointer);
         _pointer += _view.PointerOffset;
     }
@@ -38,15 +39,22 @@ public sealed unsafe class SharedVolumeFile : IDisposable
     /// <summary>The output region as a volume over the mapped memory (no copy; valid until dispose).</summary>
     public Volume<float> Output => Volume<float>.Wrap((IntPtr)(_pointer + (Shape.Length * sizeof(float))), Shape);
 
+    /// <summary>True when the file has a skip-score region.</summary>
+    public bool HasSkipScore { get; }
+
+    /// <summary>The skip-score region, or null when the file has none.</summary>
+    public Volume<float>? SkipScore =>
+        HasSkipScore ? Volume<float>.Wrap((IntPtr)(_pointer + (2 * Shape.Length * sizeof(float))), Shape) : null;
+
     /// <summary>Creates a new file sized for <paramref name="shape"/> (client side); deleted on dispose.</summary>
-    public static SharedVolumeFile Create(Shape3 shape)
+    public static SharedVolumeFile Create(Shape3 shape, bool withSkipScore = false)
     {
         string dir = Directory.Exists("/dev/shm") ? "/dev/shm" : System.IO.Path.GetTempPath();
         string path = System.IO.Path.Combine(dir, $"emmask-{Environment.ProcessId}-{Guid.NewGuid():N}.f32");
-        var map = MemoryMappedFile.CreateFromFile(path, FileMode.CreateNew, null, Math.Max(1, ByteLength(shape)), MemoryMappedFileAccess.ReadWrite);
+        var map = MemoryMappedFile.CreateFromFile(path, FileMode.CreateNew, null, Math.Max(1, ByteLength(shape, withSkipScore)), MemoryMappedFileAccess.ReadWrite);
         try
         {
-            return new SharedVolumeFile(path, shape, map, owner: true);
+            return new SharedVolumeFile(path, shape, withSkipScore, map, owner: true);
         }
         catch
         {
@@ -57,14 +65,14 @@ public sealed unsafe class SharedVolumeFile : IDisposable
     }
 
     /// <summary>Opens a file the client created (worker side).</summary>
-    public static SharedVolumeFile Open(string path, Shape3 shape)
+    public static SharedVolumeFile Open(string path, Shape3 shape, bool withSkipScore = false)
     {
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"Shared volume file not found: {path}", path);
         }
 
-        long expected = ByteLength(shape);
+        long expected = ByteLength(shape, withSkipScore);
         long actual = new FileInfo(path).Length;
         if (actual < expected)
         {
@@ -72,7 +80,7 @@ public sealed unsafe class SharedVolumeFile : IDisposable
         }
 
         var map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
-        return new SharedVolumeFile(path, shape, map, owner: false);
+        return new SharedVolumeFile(path, shape, withSkipScore, map, owner: false);
     }
 
     /// <summary>
@@ -99,8 +107,8 @@ public sealed unsafe class SharedVolumeFile : IDisposable
         }
     }
 
-    /// <summary>Bytes needed for input + output.</summary>
-    public static long ByteLength(Shape3 shape) => 2 * shape.Length * sizeof(float);
+    /// <summary>Bytes needed for input + output (+ skip score).</summary>
+    public static long ByteLength(Shape3 shape, bool withSkipScore = false) => (withSkipScore ? 3 : 2) * shape.Length * sizeof(float);
 
     private static bool IsAlive(int pid)
     {

@@ -33,13 +33,19 @@ public sealed class UNetWorkerClient : IDisposable
     /// <param name="request">Model and sliding-window parameters.</param>
     /// <param name="progress">Receives the worker's per-batch progress.</param>
     /// <param name="cancellationToken">Cancels the request in the worker (it stops between batches).</param>
+    /// <param name="skipScore">
+    /// Optional per-voxel tile-skip score with the input's shape (e.g. the classical confidence): windows whose
+    /// maximum score is below <see cref="UNetRequest.SkipThreshold"/> are not run. Requires a skip threshold; without
+    /// it the worker scores windows by local standard deviation.
+    /// </param>
     /// <exception cref="WorkerException">The worker reported an error (bad model path, bad options…).</exception>
     /// <exception cref="WorkerCrashedException">The worker died, hung, or could not start.</exception>
     public async Task<UNetResult> PredictAsync(
         Volume<float> input,
         UNetRequest request,
         IProgress<ProgressReport>? progress = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        Volume<float>? skipScore = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(request);
@@ -50,13 +56,24 @@ public sealed class UNetWorkerClient : IDisposable
             throw new ArgumentException($"Cannot predict an empty volume {input.Shape}.", nameof(input));
         }
 
+        if (skipScore is not null && skipScore.Shape != input.Shape)
+        {
+            throw new ArgumentException($"Skip score shape {skipScore.Shape} differs from the input shape {input.Shape}.", nameof(skipScore));
+        }
+
+        if (skipScore is not null && request.SkipThreshold is null)
+        {
+            throw new ArgumentException("A skip score needs UNetRequest.SkipThreshold.", nameof(skipScore));
+        }
+
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             cancellationToken.ThrowIfCancellationRequested();
             WorkerProcess worker = await EnsureWorkerAsync(cancellationToken).ConfigureAwait(false);
-            using var file = SharedVolumeFile.Create(input.Shape);
+            using var file = SharedVolumeFile.Create(input.Shape, skipScore is not null);
             input.Span.CopyTo(file.Input.Span);
+            skipScore?.Span.CopyTo(file.SkipScore!.Span);
             long id = ++_nextId;
             var message = new WorkerMessage
             {
@@ -65,6 +82,7 @@ public sealed class UNetWorkerClient : IDisposable
                 File = file.Path,
                 Shape = [input.Shape.Z, input.Shape.Y, input.Shape.X],
                 VoxelSize = [input.VoxelSize.Z, input.VoxelSize.Y, input.VoxelSize.X],
+                HasSkipScore = skipScore is not null,
                 Options = WorkerRequestOptions.From(request),
             };
             if (!worker.TrySend(message))

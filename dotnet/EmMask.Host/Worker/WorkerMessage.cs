@@ -25,6 +25,9 @@ public sealed record WorkerMessage
     /// <summary>predict: voxel size (z, y, x), carried so the result keeps it.</summary>
     public double[]? VoxelSize { get; init; }
 
+    /// <summary>predict: the shared file also holds a skip-score volume after the output.</summary>
+    public bool? HasSkipScore { get; init; }
+
     /// <summary>predict: the request parameters.</summary>
     public WorkerRequestOptions? Options { get; init; }
 

@@ -94,6 +94,24 @@ public class UNetWorkerClientTests
     }
 
     [Fact]
+    public async Task Precomputed_skip_score_crosses_to_the_worker()
+    {
+        var input = Random(new Shape3(16, 16, 64), 10);
+        var score = new Volume<float>(input.Shape);
+        score[3, 3, 3] = 1; // only the first of four windows is tissue
+        using var client = NewClient();
+        var request = new UNetRequest("builtin:identity", Roi, 0, 4, SkipThreshold: 0.5f, NormalizeInput: false);
+
+        var result = await client.PredictAsync(input, request, skipScore: score);
+
+        Assert.Equal(4, result.Windows);
+        Assert.Equal(3, result.Skipped);
+        Assert.Equal(input[1, 1, 1], result.Probabilities[1, 1, 1], 5);
+        Assert.Equal(0f, result.Probabilities[1, 1, 40]);
+        Assert.Throws<ArgumentException>(() => client.PredictAsync(input, request with { SkipThreshold = null }, skipScore: score).GetAwaiter().GetResult());
+    }
+
+    [Fact]
     public async Task Progress_arrives_per_batch()
     {
         var input = Random(new Shape3(16, 32, 64), 2);
