@@ -1,0 +1,74 @@
+using System.Numerics.Tensors;
+
+namespace EmMask.Learning.Preprocessing;
+
+/// <summary>
+/// The one input normalisation used at training and inference time: robust percentile scaling
+/// <c>(v - p1) / (p99 - p1)</c>, where p1 and p99 are the 1st and 99th percentiles of the whole
+/// volume, so typical tissue/resin grey values land in about [0, 1] whatever the bit depth or
+/// contrast polarity. Values are not clipped (outliers stay informative but bounded by the
+/// percentile range). A constant volume maps to all zeros. Percentiles are estimated from a
+/// deterministic stride subsample of at most 2^20 voxels so huge volumes normalise quickly;
+/// the estimate is exact for volumes up to that size.
+/// </summary>
+public static class IntensityNormalization
+{
+    /// <summary>Identifier stored in model metadata; change it whenever the maths changes.</summary>
+    public const string Id = "percentile-1-99-v1";
+
+    /// <summary>Lower percentile (1).</summary>
+    public const double LowPercentile = 1.0;
+
+    /// <summary>Upper percentile (99).</summary>
+    public const double HighPercentile = 99.0;
+
+    private const int MaxSamples = 1 << 20;
+
+    /// <summary>Computes (p1, p99) of <paramref name="values"/>; NaNs are ignored.</summary>
+    public static (float Low, float High) Percentiles(ReadOnlySpan<float> values)
+    {
+        if (values.IsEmpty) return (0f, 0f);
+        int stride = Math.Max(1, (int)Math.Ceiling(values.Length / (double)MaxSamples));
+        var sample = new float[(values.Length + stride - 1) / stride];
+        int n = 0;
+        for (int i = 0; i < values.Length; i += stride)
+            if (!float.IsNaN(values[i])) sample[n++] = values[i];
+        if (n == 0) return (0f, 0f);
+        var s = sample.AsSpan(0, n);
+        s.Sort();
+        return (Quantile(s, LowPercentile / 100), Quantile(s, HighPercentile / 100));
+    }
+
+    /// <summary>Normalises <paramref name="source"/> into <paramref name="destination"/> (may alias) with the volume's own percentiles.</summary>
+    public static void Normalize(ReadOnlySpan<float> source, Span<float> destination)
+    {
+        var (lo, hi) = Percentiles(source);
+        Apply(source, destination, lo, hi);
+    }
+
+    /// <summary>Applies <c>(v - low) / (high - low)</c>; writes zeros when high == low.</summary>
+    public static void Apply(ReadOnlySpan<float> source, Span<float> destination, float low, float high)
+    {
+        if (destination.Length < source.Length) throw new ArgumentException("destination is shorter than source", nameof(destination));
+        float range = high - low;
+        if (!(range > 0))
+        {
+            destination[..source.Length].Clear();
+            return;
+        }
+        float scale = 1f / range;
+        var dst = destination[..source.Length];
+        TensorPrimitives.Subtract(source, low, dst);
+        TensorPrimitives.Multiply(dst, scale, dst);
+    }
+
+    // numpy's default 'linear' interpolation between closest ranks.
+    private static float Quantile(ReadOnlySpan<float> sorted, double q)
+    {
+        double pos = q * (sorted.Length - 1);
+        int i = (int)Math.Floor(pos);
+        int j = Math.Min(i + 1, sorted.Length - 1);
+        double f = pos - i;
+        return (float)(sorted[i] + (sorted[j] - sorted[i]) * f);
+    }
+}
