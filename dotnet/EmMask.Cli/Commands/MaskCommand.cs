@@ -28,7 +28,8 @@ public static class MaskCommand
     private static readonly Option<string?> Model = new("--model") { Description = "U-Net model file (default: the shipped models/em-mask-unet-v1)." };
     private static readonly Option<int> Roi = new("--roi") { Description = "U-Net sliding-window edge in voxels.", DefaultValueFactory = _ => 64 };
     private static readonly Option<double> Overlap = new("--overlap") { Description = "U-Net window overlap fraction (0..<1).", DefaultValueFactory = _ => 0.25 };
-    private static readonly Option<double> Scale = new("--scale") { Description = "U-Net working scale: run on a volume downsampled by this factor (>= 1).", DefaultValueFactory = _ => 1.0 };
+    private static readonly Option<int> Scale = new("--scale") { Description = "U-Net working scale: run on a volume downsampled by this integer factor (>= 1), then upsample the probabilities.", DefaultValueFactory = _ => 1 };
+    private static readonly Option<int> Batch = new("--batch") { Description = "U-Net windows per batch.", DefaultValueFactory = _ => 2 };
     private static readonly Option<string> Device = new("--device") { Description = "U-Net device: auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
     private static readonly Option<bool> NoSkip = new("--no-skip") { Description = "U-Net: run every window (no skipping of pure-resin windows)." };
 
@@ -40,7 +41,7 @@ public static class MaskCommand
         var command = new Command("mask", "Compute a brain (1) / non-brain (0) mask of an EM volume.")
         {
             Input, Output, Method, BlockSize, TextureSigma, EdgeSigma, MinRegionSize, DogLow, DogHigh, Threshold,
-            Confidence, PostProcess, Preset, Model, Roi, Overlap, Scale, Device, NoSkip, force, json,
+            Confidence, PostProcess, Preset, Model, Roi, Overlap, Scale, Batch, Device, NoSkip, force, json,
         };
         command.SetAction((parse, ct) =>
         {
@@ -90,7 +91,7 @@ public static class MaskCommand
         };
         options.Validate();
         var pipeline = PostProcessSpec.Resolve(parse.GetValue(PostProcess) ?? post ?? "clean");
-        var unet = new UNetSettings(parse.GetValue(Model), parse.GetValue(Roi), parse.GetValue(Overlap), parse.GetValue(Scale), parse.GetValue(Device)!, SkipTiles: !parse.GetValue(NoSkip));
+        var unet = new UNetSettings(parse.GetValue(Model), parse.GetValue(Roi), parse.GetValue(Overlap), parse.GetValue(Scale), parse.GetValue(Device)!, parse.GetValue(Batch), SkipTiles: !parse.GetValue(NoSkip));
         return new MaskRequest(
             VolumePath.Parse(parse.GetValue(Input)!, "/raw"),
             VolumePath.Parse(parse.GetValue(Output)!, "/mask"),

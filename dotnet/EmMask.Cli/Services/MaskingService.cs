@@ -20,10 +20,10 @@ public sealed record MaskRequest(
     bool Force);
 
 /// <summary>Settings of the U-Net method (<c>--model --roi --overlap --scale --device</c>).</summary>
-public sealed record UNetSettings(string? Model = null, int Roi = 64, double Overlap = 0.25, double Scale = 1, string Device = "auto", int Batch = 2, bool SkipTiles = true);
+public sealed record UNetSettings(string? Model = null, int Roi = 64, double Overlap = 0.25, int Scale = 1, string Device = "auto", int Batch = 2, bool SkipTiles = true);
 
 /// <summary>Summary of a finished mask run (also the --json output).</summary>
-public sealed record MaskOutcome(string Input, string Output, string Method, int[] Shape, double TissueFraction, double Threshold, double ReadSeconds, double ComputeSeconds, double WriteSeconds, IReadOnlyList<string> Warnings);
+public sealed record MaskOutcome(string Input, string Output, string Method, int[] Shape, double TissueFraction, double Threshold, double ReadSeconds, double ComputeSeconds, double WriteSeconds, IReadOnlyList<string> Warnings, IReadOnlyList<string> Notes);
 
 /// <summary>Reads, masks, post-processes and writes atomically; the mask command only parses and calls this.</summary>
 public sealed class MaskingService(IReporter reporter)
@@ -52,6 +52,11 @@ public sealed class MaskingService(IReporter reporter)
         foreach (var warning in result.Warnings)
         {
             reporter.Warn(warning);
+        }
+
+        foreach (var note in result.Notes ?? [])
+        {
+            reporter.Info(note);
         }
 
         if (request.PostProcess.Operations.Count > 0)
@@ -83,7 +88,7 @@ public sealed class MaskingService(IReporter reporter)
         var s = result.Mask.Shape;
         return new MaskOutcome(
             request.Input.ToString(), request.Output.ToString(), request.Method, [s.Z, s.Y, s.X],
-            s.Length == 0 ? 0 : (double)tissue / s.Length, result.Threshold, read, compute, write, result.Warnings);
+            s.Length == 0 ? 0 : (double)tissue / s.Length, result.Threshold, read, compute, write, result.Warnings, result.Notes ?? []);
     }
 
     /// <summary>The attributes stored beside a mask: method, version, parameters (JSON), post-processing, source.</summary>
