@@ -64,9 +64,9 @@ public static partial class NumpyBridge
             request.Validate();
             var input = new NumpyArray(address, shape, strides, dtype);
             Volume<float> volume = ToFloat(input.ToVolume(voxelSize, job), job);
-            job.Report(new ProgressReport("starting U-Net worker", 0));
             UNetWorkerClient client = Client();
             int before = client.WorkerProcessId ?? -1;
+            job.Report(new ProgressReport(before < 0 ? "starting U-Net worker" : "sending volume to U-Net worker", 0));
             UNetResult result = TimeCore(job, () => Predict(client, volume, request, job));
 
             var watch = System.Diagnostics.Stopwatch.StartNew();
