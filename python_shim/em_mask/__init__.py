@@ -7,7 +7,7 @@ magicgui (.NET starts on the first call that needs it).
 
 from __future__ import annotations
 
-from ._api import classical_mask, last_call_info, phantom, postprocess, postprocess_presets, unet_mask
+from ._api import classical_mask, last_call_info, phantom, postprocess, postprocess_presets, unet_mask, unet_worker_pid
 from ._arrays import DtypeConversionWarning
 from ._errors import CancelledError, DotnetUnavailableError, EmMaskError
 from ._jobs import CancelToken
@@ -30,4 +30,5 @@ __all__ = [
     "postprocess",
     "postprocess_presets",
     "unet_mask",
+    "unet_worker_pid",
 ]

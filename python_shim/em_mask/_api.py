@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from typing import Optional, Sequence, Union
 
@@ -12,11 +13,12 @@ from ._arrays import as_core_image, as_core_mask, voxel_size_tuple
 from ._dotnet import bridge
 from ._errors import EmMaskError
 from ._jobs import CancelToken, ProgressCallback, run_job
-from ._params import CLASSICAL_DEFAULTS
+from ._params import CLASSICAL_DEFAULTS, UNET_DEFAULTS, UNET_SKIP_THRESHOLD
 
 __all__ = [
     "classical_mask",
     "unet_mask",
+    "unet_worker_pid",
     "postprocess",
     "postprocess_presets",
     "phantom",
@@ -35,7 +37,10 @@ def last_call_info() -> dict:
         ``input_address`` (address of the first voxel the core read), ``input_copied`` (True when the input was
         not C-contiguous and had to be gathered), ``core_seconds`` (time spent in the core's computation) and, after
         :func:`classical_mask`, ``threshold`` (the texture-to-noise threshold used) and ``output_seconds`` (time to
-        hand the results over).
+        hand the results over). After :func:`unet_mask`: ``worker_pid`` (the worker process that ran it),
+        ``worker_started`` (True when this call had to start it), ``windows`` and ``skipped`` (sliding windows
+        planned / skipped as blank), ``model`` (the resolved model path) and ``output_seconds``; ``core_seconds``
+        then includes starting the worker and loading the model.
     """
     return dict(_last_call)
 
@@ -202,30 +207,171 @@ def classical_mask(
     return mask, confidence
 
 
-def unet_mask(image, model: Optional[str] = None, **params):
-    """Mask ``image`` with the U-Net, run by the EM Mask worker process.
+def unet_mask(
+    image,
+    model: Union[str, os.PathLike, None] = None,
+    *,
+    roi: Union[int, Sequence[int]] = UNET_DEFAULTS["roi"],
+    overlap: float = UNET_DEFAULTS["overlap"],
+    scale: int = UNET_DEFAULTS["scale"],
+    device: str = UNET_DEFAULTS["device"],
+    batch: int = UNET_DEFAULTS["batch"],
+    skip_tiles: bool = UNET_DEFAULTS["skip_tiles"],
+    voxel_size: Union[float, Sequence[float], None] = None,
+    progress: Optional[ProgressCallback] = None,
+    cancel: Optional[CancelToken] = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Label every voxel as tissue (1) or not (0) with the U-Net, run in the EM Mask worker process.
+
+    The model runs in a separate .NET process (EmMask.Worker, TorchSharp) so that its libtorch never meets a
+    PyTorch loaded into this Python. The worker starts on the first call (about a second) and is reused, with the
+    model kept loaded; if it dies, the pending call raises and the next call starts a new one.
 
     Parameters
     ----------
     image : array_like
-        2D or 3D grey image.
-    model : str, optional
-        Path of a model checkpoint; default: the bundled model.
-    **params
-        Inference parameters as in ``emmask mask --method unet``: ``roi`` (window edge, voxels, default 64),
-        ``overlap`` (0..<1, default 0.25), ``scale`` (working downsampling >= 1, default 1), ``device``
-        ("auto", "cpu", "cuda"), ``skip_tiles`` (skip pure-resin windows, default True), ``voxel_size``,
-        ``progress``, ``cancel``.
+        2D (y, x), 3D (z, y, x) or 4D (t, z, y, x, one time point at a time) grey image; uint8, uint16 and
+        float32 (float32 C-contiguous input is read in place), other dtypes are converted with a warning. The
+        worker normalises intensities (1st..99th percentile -> 0..1) as in training.
+    model : str or path, optional
+        Model file (``.safetensors`` or ``.pt``). Default: ``$EM_MASK_MODEL``, else the shipped
+        ``models/em-mask-unet-v1.safetensors`` (or ``.pt``) of the installation or source checkout. The worker's
+        built-in test models ``"builtin:identity"``, ``"builtin:threshold"`` and ``"builtin:slow"`` need no file.
+    roi : int or (int, int, int)
+        Sliding-window edge (voxels, rounded up to a multiple of 16 and clamped to the volume). Default 64.
+    overlap : float
+        Fraction of a window shared with its neighbour, 0 <= overlap < 1 (Gaussian blending). Default 0.25.
+    scale : int
+        Working downsampling factor >= 1 (predict at 1/scale resolution, upsample the probabilities). Default 1.
+    device : str
+        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``. Default ``"auto"``.
+    batch : int
+        Windows per model call (>= 1). Default 2.
+    skip_tiles : bool
+        Skip windows that are flat everywhere (local std of the normalised input < 0.02: blank resin, padding);
+        they get probability 0 without running the model. Default True.
+    voxel_size : float or sequence of float, optional
+        Physical spacing (z, y, x), or (y, x) for 2D. Default 1.
+    progress : callable, optional
+        ``progress(stage, fraction)``, called on this thread (per batch of windows).
+    cancel : CancelToken, optional
+        Cancelling stops the worker between batches; the call raises :class:`~em_mask.CancelledError` within about
+        a second (a worker that does not stop within 3 s is killed).
+
+    Returns
+    -------
+    mask : numpy.ndarray of uint8
+        0/1 (probability >= 0.5), same shape as ``image``.
+    probability : numpy.ndarray of float32
+        Tissue probability in 0..1, same shape.
 
     Raises
     ------
     EmMaskError
-        Always, for now: the U-Net worker is not part of this build (``kind == "unavailable"``).
+        ``kind == "unavailable"``: the model file (named) or the worker is missing; ``"worker"``: the worker process
+        died or hung (the next call starts a new one); ``"argument"``: a bad parameter.
+        :class:`DotnetUnavailableError` when the .NET core is not built.
     """
-    raise EmMaskError(
-        "U-Net worker unavailable: this build of EM Mask has no U-Net worker yet; use the classical mask.",
-        "unavailable",
+    arr = as_core_image(image)
+    if arr.ndim == 4:
+        masks = np.empty(arr.shape, np.uint8)
+        probabilities = np.empty(arr.shape, np.float32)
+        for t in range(arr.shape[0]):
+            masks[t], probabilities[t] = unet_mask(
+                arr[t], model, roi=roi, overlap=overlap, scale=scale, device=device, batch=batch,
+                skip_tiles=skip_tiles, voxel_size=voxel_size,
+                progress=_scaled_progress(progress, t / arr.shape[0], 1 / arr.shape[0], f"t={t}: "),
+                cancel=cancel,
+            )
+        return masks, probabilities
+    if arr.ndim not in (2, 3):
+        raise ValueError(f"image must be 2D (y, x), 3D (z, y, x) or 4D (t, z, y, x); got shape {arr.shape}.")
+    options = {
+        "Roi": _roi_tuple(roi),
+        "Overlap": float(overlap),
+        "Batch": _positive_int(batch, "batch"),
+        "Scale": _positive_int(scale, "scale"),
+        "Device": _device_name(device),
+        "SkipThreshold": UNET_SKIP_THRESHOLD if skip_tiles else None,
+        "VoxelSize": list(voxel_size_tuple(voxel_size, arr.ndim)),
+    }
+    if not 0.0 <= options["Overlap"] < 1.0:
+        raise ValueError(f"overlap must be in [0, 1); got {overlap!r}.")
+    model_name = _model_argument(model)
+    b = bridge()
+    _register_worker_shutdown(b)
+    described = _describe(b, arr)
+    result, job = run_job(
+        b,
+        lambda job: b.NumpyBridge.UNetMask(*described, model_name, json.dumps(options), job),
+        progress=progress,
+        cancel=cancel,
     )
+    payload = json.loads(str(result.Json))
+    mask = _borrow(b, payload["mask"], arr.shape, np.uint8)
+    probability = _borrow(b, payload["probability"], arr.shape, np.float32)
+    _record(job, output_seconds=float(job.OutputSeconds), worker_pid=int(payload["worker_pid"]),
+            worker_started=bool(payload["worker_started"]), windows=int(payload["windows"]),
+            skipped=int(payload["skipped"]), model=str(payload["model"]))
+    return mask, probability
+
+
+def unet_worker_pid() -> Optional[int]:
+    """Process id of the running U-Net worker, or None when none runs (or .NET was never started)."""
+    import sys
+
+    if "clr" not in sys.modules:
+        return None
+    pid = int(bridge().NumpyBridge.UNetWorkerProcessId)
+    return pid if pid > 0 else None
+
+
+_shutdown_registered = False
+
+
+def _register_worker_shutdown(b) -> None:
+    # Stop the worker politely when Python exits (it would also exit on its own when its stdin closes).
+    global _shutdown_registered
+    if not _shutdown_registered:
+        import atexit
+
+        atexit.register(b.NumpyBridge.ShutdownUNetWorker)
+        _shutdown_registered = True
+
+
+def _roi_tuple(roi) -> list:
+    values = [roi] * 3 if np.ndim(roi) == 0 else list(roi)
+    if len(values) != 3:
+        raise ValueError(f"roi must be one window edge or 3 (z, y, x); got {roi!r}.")
+    out = []
+    for v in values:
+        if isinstance(v, bool) or int(v) != v or int(v) < 1:
+            raise ValueError(f"roi must hold positive integers; got {roi!r}.")
+        out.append(int(v))
+    return out
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not np.isscalar(value) or int(value) != value or int(value) < 1:
+        raise ValueError(f"{name} must be an integer >= 1; got {value!r}.")
+    return int(value)
+
+
+def _device_name(device) -> str:
+    text = str(device).strip().lower()
+    if text in ("auto", "cpu", "cuda") or (text.startswith("cuda:") and text[5:].isdigit()):
+        return text
+    raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}.")
+
+
+def _model_argument(model) -> str:
+    """'' for the default model, a built-in name as is, else an absolute path (relative to this process's cwd)."""
+    if model is None:
+        return ""
+    text = os.fspath(model)
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"model must be a file path, 'builtin:NAME' or None; got {model!r}.")
+    return text if text.startswith("builtin:") else os.path.abspath(text)
 
 
 def postprocess(

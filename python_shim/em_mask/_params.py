@@ -4,7 +4,7 @@ starting .NET. tests/python/test_params.py checks them against the core's own de
 from __future__ import annotations
 
 __all__ = ["CLASSICAL_DEFAULTS", "MANUAL_THRESHOLD_START", "POSTPROCESS_PRESETS", "DEFAULT_PRESET", "UNET_DEFAULTS",
-           "load_parameter_preset"]
+           "UNET_SKIP_THRESHOLD", "load_parameter_preset"]
 
 #: ``EmMask.Core.Masking.ClassicalMaskOptions.Default``, in Python parameter names.
 CLASSICAL_DEFAULTS = {
@@ -32,7 +32,10 @@ POSTPROCESS_PRESETS = {
 DEFAULT_PRESET = "clean"
 
 #: U-Net inference defaults, as in ``emmask mask --method unet`` (--roi, --overlap, --scale, --device, --no-skip).
-UNET_DEFAULTS = {"roi": 64, "overlap": 0.25, "scale": 1.0, "device": "auto", "skip_tiles": True}
+UNET_DEFAULTS = {"roi": 64, "overlap": 0.25, "scale": 1, "device": "auto", "batch": 2, "skip_tiles": True}
+
+#: ``EmMask.Host.Bridge.NumpyBridge.DefaultSkipThreshold``: the local-std level below which ``skip_tiles`` skips a window.
+UNET_SKIP_THRESHOLD = 0.02
 
 _PRESET_KEYS = set(CLASSICAL_DEFAULTS) | {"threshold", "postprocess"} | set(UNET_DEFAULTS) | {"model", "method"}
 
@@ -42,7 +45,7 @@ def load_parameter_preset(path) -> dict:
 
     Keys: ``block_size``, ``texture_sigma``, ``edge_sigma``, ``minimum_region_size``, ``dog_sigma_low``,
     ``dog_sigma_high``, ``threshold`` (number or "auto"), ``postprocess`` (preset name or spec), and the U-Net's
-    ``roi``, ``overlap``, ``scale``, ``device``, ``skip_tiles``, ``model``, ``method``.
+    ``roi``, ``overlap``, ``scale``, ``device``, ``batch``, ``skip_tiles``, ``model``, ``method``.
 
     Raises
     ------

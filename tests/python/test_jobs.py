@@ -46,9 +46,3 @@ def test_errors_are_reraised_in_the_generator():
         next(gen)
 
 
-def test_unet_is_reported_unavailable():
-    import em_mask
-
-    with pytest.raises(em_mask.EmMaskError, match="U-Net worker unavailable") as info:
-        em_mask.unet_mask([[1, 2], [3, 4]])
-    assert info.value.kind == "unavailable"

@@ -81,14 +81,48 @@ def test_postprocess_widget_refuses_lazy_labels_and_reports_bad_specs(gui, dotne
     assert panel._run.enabled
 
 
-def test_unet_widget_says_unavailable_and_keeps_layers(gui):
+def test_unet_widget_adds_mask_and_probability_layers(gui, dotnet_bridge):
+    viewer = gui.Viewer()
+    data = np.zeros((4, 16, 32), np.uint8)
+    data[:, :, 16:] = 200
+    image = viewer.add_image(data, name="img", scale=(40, 8, 8))
+    panel = gui.widget.UNetMaskWidget(napari_viewer=viewer)
+    panel._image.value = image
+    panel._model.value = "builtin:threshold"
+    panel._probability.value = True
+    panel._preset.value = "none"
+    panel._run.click()
+    assert _errors(gui) == []
+    mask_layer = next(layer for layer in viewer.layers if layer.name == "img mask")
+    np.testing.assert_array_equal(mask_layer.data, (data > 0).astype(np.uint8))
+    assert tuple(mask_layer.scale) == (40, 8, 8)
+    probability = next(layer for layer in viewer.layers if layer.name == "img confidence")
+    np.testing.assert_allclose(probability.data, data > 0, atol=1e-5)
+    assert panel._run.enabled and not panel._cancel.enabled
+
+
+def test_unet_widget_reports_a_missing_model_and_keeps_layers(gui, dotnet_bridge, tmp_path):
     viewer = gui.Viewer()
     image = viewer.add_image(np.zeros((4, 8, 8), np.uint8), name="img")
     panel = gui.widget.UNetMaskWidget(napari_viewer=viewer)
     panel._image.value = image
+    panel._model.value = str(tmp_path / "gone.pt")
     panel._run.click()
-    assert any("U-Net worker unavailable" in m for m in _errors(gui))
+    assert any("gone.pt" in m for m in _errors(gui))
     assert viewer.layers == [image]
+    assert panel._run.enabled
+
+
+def test_unet_parameter_file_fills_the_widget(gui, tmp_path):
+    import json
+
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"roi": 32, "overlap": 0.5, "scale": 2, "batch": 4, "skip_tiles": False,
+                                "device": "cpu"}))
+    panel = gui.widget.UNetMaskWidget(napari_viewer=gui.Viewer())
+    panel._params_file.value = str(path)
+    assert (panel._roi.value, panel._overlap.value, panel._scale.value, panel._batch.value) == (32, 0.5, 2, 4)
+    assert panel._skip.value is False and panel._device.value == "cpu"
 
 
 def test_image_widgets_refuse_five_dimensional_layers(gui):

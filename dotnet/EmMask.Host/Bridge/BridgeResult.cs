@@ -10,7 +10,11 @@ public sealed class BridgeResult
     /// <summary>True when the call completed.</summary>
     public bool Ok { get; private init; }
 
-    /// <summary>"cancelled", "argument" (bad parameter or input), "format" (unreadable data) or "internal".</summary>
+    /// <summary>
+    /// "cancelled", "argument" (bad parameter or input), "format" (unreadable data), "unavailable" (a model file or
+    /// the U-Net worker is missing), "worker" (the U-Net worker process died or hung; the next call starts a new one)
+    /// or "internal".
+    /// </summary>
     public string ErrorKind { get; private init; } = string.Empty;
 
     /// <summary>One-line user-facing message for a failure.</summary>
@@ -34,6 +38,9 @@ public sealed class BridgeResult
         string kind = exception switch
         {
             OperationCanceledException => "cancelled",
+            Worker.ModelNotFoundException or UnavailableException => "unavailable",
+            Worker.WorkerCrashedException => "worker",
+            Worker.WorkerException w => WorkerErrorKind(w.RemoteType),
             ArgumentException or NotSupportedException or InvalidOperationException => "argument",
             IO.VolumeFormatException or FileNotFoundException or DirectoryNotFoundException => "format",
             System.Text.Json.JsonException => "argument",
@@ -50,6 +57,17 @@ public sealed class BridgeResult
         };
         return new BridgeResult { Ok = false, ErrorKind = kind, Message = message, Details = exception.ToString() };
     }
+
+    /// <summary>Kind of an error the worker reported, from the exception type it raised there.</summary>
+    private static string WorkerErrorKind(string? remoteType) => remoteType switch
+    {
+        nameof(FileNotFoundException) or nameof(DirectoryNotFoundException) => "unavailable",
+        nameof(OperationCanceledException) or nameof(TaskCanceledException) => "cancelled",
+        nameof(InvalidDataException) or "VolumeFormatException" => "format",
+        nameof(ArgumentException) or nameof(ArgumentOutOfRangeException) or nameof(ArgumentNullException) or
+            nameof(NotSupportedException) or nameof(InvalidOperationException) => "argument",
+        _ => "internal",
+    };
 
     /// <summary>The first line of the message, without .NET's " (Parameter 'x')" suffix, which means nothing in Python.</summary>
     private static string OneLine(Exception exception)
@@ -80,3 +98,6 @@ public sealed class BridgeResult
         }
     }
 }
+
+/// <summary>Something a call needs is not installed (e.g. the worker executable); maps to kind "unavailable".</summary>
+internal sealed class UnavailableException(string message, Exception? inner = null) : Exception(message, inner);

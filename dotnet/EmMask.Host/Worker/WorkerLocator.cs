@@ -39,7 +39,16 @@ public static class WorkerLocator
             string bin = Path.Combine(dir.FullName, "dotnet", "EmMask.Worker", "bin");
             if (Directory.Exists(bin))
             {
-                // Newest build wins when both Debug and Release exist.
+                // The worker built in the host's own configuration (bin/Release/net10.0 beside a Release host) first,
+                // so a stale Debug build cannot shadow the Release one the tests just built.
+                var hostBuild = new DirectoryInfo(hostDir);
+                if (hostBuild.Parent is { } config &&
+                    Resolve(Path.Combine(bin, config.Name, hostBuild.Name), tried) is { } sameConfiguration)
+                {
+                    return sameConfiguration;
+                }
+
+                // Otherwise the newest build wins when both Debug and Release exist.
                 var newest = Directory.EnumerateFiles(bin, AssemblyFile, SearchOption.AllDirectories)
                     .Select(f => new FileInfo(f))
                     .OrderByDescending(f => f.LastWriteTimeUtc)

@@ -345,47 +345,57 @@ class UNetMaskPanel(_ImageMaskPanel):
     def __init__(self, viewer) -> None:
         d = UNET_DEFAULTS
         self._model = FileEdit(mode="r", label="model",
-                               tooltip="U-Net model file; empty = the shipped model (models/em-mask-unet-v1)")
+                               tooltip="U-Net model file (.safetensors/.pt); empty = the shipped model "
+                                       "(models/em-mask-unet-v1, or $EM_MASK_MODEL)")
         self._roi = SpinBox(value=d["roi"], min=16, max=1024, step=16, label="window (voxels)",
-                            tooltip="Sliding-window edge in voxels")
+                            tooltip="Sliding-window edge in voxels (rounded up to a multiple of 16)")
         self._overlap = FloatSpinBox(value=d["overlap"], min=0.0, max=0.95, step=0.05, label="overlap",
                                      tooltip="Window overlap fraction (0..<1)")
-        self._scale = FloatSpinBox(value=d["scale"], min=1.0, max=16.0, step=0.5, label="working scale",
-                                   tooltip="Run on the volume downsampled by this factor (>= 1)")
+        self._scale = SpinBox(value=d["scale"], min=1, max=16, step=1, label="working scale",
+                              tooltip="Run on the volume downsampled by this integer factor (>= 1)")
         self._device = ComboBox(choices=["auto", "cpu", "cuda"], value=d["device"], label="device")
+        self._batch = SpinBox(value=d["batch"], min=1, max=64, label="batch", tooltip="Windows per model call")
         self._skip = CheckBox(value=d["skip_tiles"], text="skip pure-resin windows")
-        super().__init__(viewer, [self._model, self._roi, self._overlap, self._scale, self._device, self._skip],
-                         "Mask (U-Net)")
+        self._probability = CheckBox(value=False, text="also add the probability map")
+        super().__init__(viewer, [self._model, self._roi, self._overlap, self._scale, self._device, self._batch,
+                                  self._skip, self._probability], "Mask (U-Net)")
 
     def _parameter_widgets(self) -> dict:
         def setter(widget, kind):
             return lambda value: setattr(widget, "value", kind(value))
 
+        def integral(value):
+            if float(value) != int(float(value)):
+                raise ValueError("must be a whole number")
+            return int(float(value))
+
         return {"roi": setter(self._roi, int), "overlap": setter(self._overlap, float),
-                "scale": setter(self._scale, float), "device": setter(self._device, str),
-                "skip_tiles": setter(self._skip, bool), "model": setter(self._model, str)}
+                "scale": setter(self._scale, integral), "device": setter(self._device, str),
+                "batch": setter(self._batch, int), "skip_tiles": setter(self._skip, bool),
+                "model": setter(self._model, str)}
 
     def _prepare(self):
         layer, rgb, multiscale, voxel_size = self._image_input()
         model = str(self._model.value) if str(self._model.value) not in ("", ".") else None
         params = dict(roi=self._roi.value, overlap=self._overlap.value, scale=self._scale.value,
-                      device=self._device.value, skip_tiles=self._skip.value, voxel_size=voxel_size)
+                      device=self._device.value, batch=self._batch.value, skip_tiles=self._skip.value,
+                      voxel_size=voxel_size)
         meta = (layer.name, tuple(layer.scale), tuple(layer.translate))
-        return _unet_job, (layer.data, rgb, multiscale, model, params, self._spec.value, meta)
+        return _unet_job, (layer.data, rgb, multiscale, model, params, self._spec.value, self._probability.value,
+                           meta)
 
 
-def _unet_job(data, rgb, multiscale, model, params, spec, meta, token):
+def _unet_job(data, rgb, multiscale, model, params, spec, want_probability, meta, token):
     name, scale, translate = meta
     yield {"stage": "reading image", "fraction": 0.0}
     image = materialise(data, rgb=rgb, multiscale=multiscale)
     post = spec.strip().lower() not in ("", "none")
-    mask = yield from _staged(_api.unet_mask, 0.0, 0.8 if post else 1.0, image, model, cancel=token, **params)
-    if isinstance(mask, tuple):
-        mask = mask[0]
+    mask, probability = yield from _staged(_api.unet_mask, 0.0, 0.8 if post else 1.0, image, model, cancel=token,
+                                           **params)
     if post:
         yield from _staged(_api.postprocess, 0.8, 0.2, mask, spec, out=mask,
                            voxel_size=params["voxel_size"], cancel=token)
-    return mask, None, name, scale, translate
+    return mask, (probability if want_probability else None), name, scale, translate
 
 
 class PostProcessPanel(_RunPanel):
@@ -484,10 +494,8 @@ def _batch_job(tasks, method, spec, token):
             mask, _ = yield from _staged(_api.classical_mask, base, span * (0.8 if post else 1.0), image,
                                          voxel_size=voxel_size, cancel=token)
         else:
-            mask = yield from _staged(_api.unet_mask, base, span * (0.8 if post else 1.0), image,
-                                      voxel_size=voxel_size, cancel=token)
-            if isinstance(mask, tuple):
-                mask = mask[0]
+            mask, _ = yield from _staged(_api.unet_mask, base, span * (0.8 if post else 1.0), image,
+                                         voxel_size=voxel_size, cancel=token)
         if post:
             yield from _staged(_api.postprocess, base + 0.8 * span, 0.2 * span, mask, spec, out=mask,
                                voxel_size=voxel_size, cancel=token)

@@ -1,0 +1,90 @@
+using EmMask.Host.Bridge;
+using EmMask.Host.Worker;
+
+namespace EmMask.Host.Tests.Worker;
+
+public sealed class ModelLocatorTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("emmask-models-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    [Fact]
+    public void Resolve_PassesBuiltinsThroughAndMakesExplicitPathsFull()
+    {
+        Assert.Equal("builtin:slow", ModelLocator.Resolve("builtin:slow"));
+        string file = Path.Combine(_root, "m.pt");
+        File.WriteAllText(file, "x");
+        Assert.Equal(file, ModelLocator.Resolve(file));
+    }
+
+    [Fact]
+    public void Resolve_NamesAMissingExplicitFile()
+    {
+        string missing = Path.Combine(_root, "gone.safetensors");
+        var error = Assert.Throws<ModelNotFoundException>(() => ModelLocator.Resolve(missing));
+        Assert.Contains(missing, error.Message);
+        Assert.Equal(missing, error.FileName);
+    }
+
+    [Fact]
+    public void Resolve_FindsTheShippedModelInAFolderAboveAndPrefersSafetensors()
+    {
+        string deep = Directory.CreateDirectory(Path.Combine(_root, "dotnet", "EmMask.Host", "bin", "Release")).FullName;
+        string models = Directory.CreateDirectory(Path.Combine(_root, "models")).FullName;
+        File.WriteAllText(Path.Combine(models, "em-mask-unet-v1.pt"), "x");
+        Assert.Equal(Path.Combine(models, "em-mask-unet-v1.pt"), ModelLocator.Resolve(null, deep));
+        File.WriteAllText(Path.Combine(models, "em-mask-unet-v1.safetensors"), "x");
+        Assert.Equal(Path.Combine(models, "em-mask-unet-v1.safetensors"), ModelLocator.Resolve("  ", deep));
+    }
+
+    [Fact]
+    public void Resolve_SaysTheDefaultModelIsMissingAndWhereItLooked()
+    {
+        string deep = Directory.CreateDirectory(Path.Combine(_root, "a", "b")).FullName;
+        Directory.CreateDirectory(Path.Combine(_root, "models"));
+        var error = Assert.Throws<ModelNotFoundException>(() => ModelLocator.Resolve(null, deep));
+        Assert.Contains("em-mask-unet-v1", error.Message);
+        Assert.Contains(Path.Combine(_root, "models"), error.Message);
+    }
+
+    [Fact]
+    public void UNetMask_ReportsAMissingModelAsUnavailableWithoutStartingAWorker()
+    {
+        string missing = Path.Combine(_root, "gone.pt");
+        var result = NumpyBridge.UNetMask(0, [1, 1, 1], [1, 1, 1], "|u1", missing, "{}", new BridgeJob());
+        Assert.False(result.Ok);
+        Assert.Equal("unavailable", result.ErrorKind);
+        Assert.Contains(missing, result.Message);
+    }
+
+    [Theory]
+    [InlineData("""{"Roi": [16, 16]}""", "roi")]
+    [InlineData("""{"Overlap": 1.0}""", "Overlap")]
+    [InlineData("""{"Device": "tpu"}""", "Device")]
+    [InlineData("""{"Typo": 1}""", "Typo")]
+    public void UNetMask_RefusesBadOptionsNamingThem(string json, string named)
+    {
+        var result = NumpyBridge.UNetMask(0, [1, 1, 1], [1, 1, 1], "|u1", "builtin:identity", json, new BridgeJob());
+        Assert.False(result.Ok);
+        Assert.Equal("argument", result.ErrorKind);
+        Assert.Contains(named, result.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Theory]
+    [InlineData("FileNotFoundException", "unavailable")]
+    [InlineData("ArgumentException", "argument")]
+    [InlineData("InvalidOperationException", "argument")]
+    [InlineData("ExternalException", "internal")]
+    [InlineData(null, "internal")]
+    public void Failure_MapsWorkerErrorsByTheirRemoteType(string? remoteType, string kind) =>
+        Assert.Equal(kind, BridgeResult.Failure(new WorkerException("boom", remoteType)).ErrorKind);
+
+    [Fact]
+    public void Failure_MapsACrashedWorkerToItsOwnKind()
+    {
+        var result = BridgeResult.Failure(new WorkerCrashedException("The EmMask U-Net worker exited unexpectedly."));
+        Assert.Equal("worker", result.ErrorKind);
+        Assert.Equal("The EmMask U-Net worker exited unexpectedly.", result.Message);
+    }
+}

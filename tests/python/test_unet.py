@@ -1,0 +1,223 @@
+"""em_mask.unet_mask through the bridge and the EmMask.Worker process.
+
+The worker's built-in test models stand in for a trained network: ``builtin:threshold`` (probability = normalised
+input > 0), ``builtin:identity`` and ``builtin:slow`` (identity, 200 ms per batch). Only the last test needs the
+shipped model and is skipped without it.
+"""
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import em_mask
+from em_mask._api import _model_argument
+
+
+def _pattern(shape=(12, 40, 48), seed=3):
+    """A uint8 image that is 0 or 200 in blocks: the threshold model's mask must reproduce it exactly."""
+    rng = np.random.default_rng(seed)
+    truth = (rng.random((shape[0], shape[1] // 8 + 1, shape[2] // 8 + 1)) > 0.5).astype(np.uint8)
+    truth = truth.repeat(8, 1).repeat(8, 2)[:, : shape[1], : shape[2]]
+    return (truth * 200).astype(np.uint8), truth
+
+
+def test_threshold_model_gives_the_expected_mask_and_probability(dotnet_bridge):
+    image, truth = _pattern()
+    mask, probability = em_mask.unet_mask(image, "builtin:threshold", roi=16, overlap=0.25)
+    assert mask.dtype == np.uint8 and probability.dtype == np.float32
+    assert mask.shape == probability.shape == image.shape
+    np.testing.assert_array_equal(mask, truth)
+    # Gaussian blending of identical 0/1 window outputs gives the same 0/1 back (up to float rounding).
+    np.testing.assert_allclose(probability, truth, atol=1e-5)
+    info = em_mask.last_call_info()
+    assert info["model"] == "builtin:threshold"
+    assert info["windows"] > 1 and info["skipped"] == 0
+    assert info["input_copied"] is True            # uint8 is converted to float32 for the worker
+
+
+def test_float32_input_is_read_in_place_and_2d_and_4d_work(dotnet_bridge):
+    image, truth = _pattern()
+    data = image.astype(np.float32)
+    mask, _ = em_mask.unet_mask(data, "builtin:threshold")
+    info = em_mask.last_call_info()
+    assert info["input_address"] == data.ctypes.data and info["input_copied"] is False
+    np.testing.assert_array_equal(mask, truth)
+
+    mask2d, probability2d = em_mask.unet_mask(image[3], "builtin:threshold")
+    assert mask2d.shape == image[3].shape
+    np.testing.assert_array_equal(mask2d, truth[3])
+
+    stack = np.stack([image, 200 - image])
+    reports = []
+    mask4d, _ = em_mask.unet_mask(stack, "builtin:threshold", progress=lambda s, f: reports.append((s, f)))
+    np.testing.assert_array_equal(mask4d[0], truth)
+    np.testing.assert_array_equal(mask4d[1], 1 - truth)
+    assert any(s.startswith("t=1: ") for s, _ in reports)
+    assert reports[-1][1] == pytest.approx(1.0)
+
+
+def test_skip_tiles_skips_flat_windows_without_changing_the_mask(dotnet_bridge):
+    image, truth = _pattern((16, 64, 64))
+    image[:, :, :32] = 0                           # a flat "resin" half
+    truth[:, :, :32] = 0
+    kept, _ = em_mask.unet_mask(image, "builtin:threshold", roi=16, overlap=0, skip_tiles=False)
+    assert em_mask.last_call_info()["skipped"] == 0
+    skipped, _ = em_mask.unet_mask(image, "builtin:threshold", roi=16, overlap=0, skip_tiles=True)
+    info = em_mask.last_call_info()
+    assert info["skipped"] > 0 and info["skipped"] < info["windows"]
+    np.testing.assert_array_equal(skipped, kept)
+    np.testing.assert_array_equal(skipped, truth)
+
+
+def test_the_worker_process_is_reused_across_calls(dotnet_bridge):
+    image, _ = _pattern((4, 16, 16))
+    em_mask.unet_mask(image, "builtin:identity")
+    first = em_mask.last_call_info()
+    em_mask.unet_mask(image, "builtin:threshold")
+    second = em_mask.last_call_info()
+    assert first["worker_pid"] > 0
+    assert second["worker_pid"] == first["worker_pid"]
+    assert second["worker_started"] is False
+    assert em_mask.unet_worker_pid() == first["worker_pid"]
+
+
+def _slow_call_in_thread(image, token=None, **kwargs):
+    box, started = {}, threading.Event()
+
+    def progress(stage, fraction):
+        if fraction > 0:                           # the worker is running batches
+            started.set()
+
+    def target():
+        try:
+            box["result"] = em_mask.unet_mask(image, "builtin:slow", roi=16, overlap=0, batch=1,
+                                              progress=progress, cancel=token, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - inspected by the test
+            box["error"] = exc
+        finally:
+            box["ended"] = time.perf_counter()
+            started.set()
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    return thread, box, started
+
+
+def test_cancel_stops_a_slow_model_within_two_seconds(dotnet_bridge):
+    image = np.random.default_rng(0).integers(0, 255, (32, 64, 64), dtype=np.uint8)  # 64 windows x 0.2 s
+    token = em_mask.CancelToken()
+    thread, box, started = _slow_call_in_thread(image, token)
+    assert started.wait(30), "the slow model never reported progress"
+    assert "ended" not in box, f"ended before it could be cancelled: {box}"
+    cancelled_at = time.perf_counter()
+    token.cancel()
+    thread.join(10)
+    assert isinstance(box.get("error"), em_mask.CancelledError), box
+    assert box["ended"] - cancelled_at < 2.0, f"took {box['ended'] - cancelled_at:.2f} s to stop"
+    # The worker acknowledged the cancel and stays usable.
+    mask, _ = em_mask.unet_mask(*_pattern((4, 16, 16))[:1], "builtin:threshold")
+    assert mask.shape == (4, 16, 16)
+
+
+def test_killing_the_worker_fails_the_pending_call_and_the_next_call_works(dotnet_bridge):
+    image, truth = _pattern((4, 16, 16))
+    em_mask.unet_mask(image, "builtin:threshold")
+    old_pid = em_mask.unet_worker_pid()
+    slow = np.random.default_rng(1).integers(0, 255, (32, 64, 64), dtype=np.uint8)
+    thread, box, started = _slow_call_in_thread(slow)
+    assert started.wait(30) and "ended" not in box
+    os.kill(em_mask.unet_worker_pid(), signal.SIGKILL)
+    thread.join(10)
+    error = box.get("error")
+    assert isinstance(error, em_mask.EmMaskError) and error.kind == "worker", box
+    assert "worker" in str(error) and "next call starts a new worker" in str(error)
+
+    mask, _ = em_mask.unet_mask(image, "builtin:threshold")
+    np.testing.assert_array_equal(mask, truth)
+    info = em_mask.last_call_info()
+    assert info["worker_started"] is True and info["worker_pid"] != old_pid
+
+
+def test_killing_an_idle_worker_is_survived_by_the_call_after(dotnet_bridge):
+    image, truth = _pattern((4, 16, 16))
+    em_mask.unet_mask(image, "builtin:threshold")
+    pid = em_mask.unet_worker_pid()
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)
+    try:
+        em_mask.unet_mask(image, "builtin:threshold")    # may notice the death only when it sends the request
+    except em_mask.EmMaskError as error:
+        assert error.kind == "worker", error
+    mask, _ = em_mask.unet_mask(image, "builtin:threshold")
+    np.testing.assert_array_equal(mask, truth)
+    assert em_mask.last_call_info()["worker_pid"] != pid
+
+
+def test_a_missing_model_file_is_named(dotnet_bridge, tmp_path):
+    missing = tmp_path / "no-such-model.safetensors"
+    with pytest.raises(em_mask.EmMaskError) as caught:
+        em_mask.unet_mask(np.zeros((4, 16, 16), np.uint8), missing)
+    assert caught.value.kind == "unavailable"
+    assert str(missing) in str(caught.value)
+
+
+def test_the_worker_reports_model_errors_as_em_mask_errors(dotnet_bridge):
+    with pytest.raises(em_mask.EmMaskError) as caught:
+        em_mask.unet_mask(np.zeros((4, 16, 16), np.uint8), "builtin:nonsense")
+    assert "builtin:nonsense" in str(caught.value) and caught.value.kind == "argument"
+    with pytest.raises(em_mask.EmMaskError, match="always fails"):
+        # skip_tiles off: a flat volume would otherwise be skipped without calling the model at all.
+        em_mask.unet_mask(np.zeros((4, 16, 16), np.uint8), "builtin:fail", skip_tiles=False)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(roi=0), "roi"), (dict(roi=(16, 16)), "roi"), (dict(overlap=1.0), "overlap"),
+    (dict(scale=1.5), "scale"), (dict(batch=0), "batch"), (dict(device="tpu"), "device"),
+])
+def test_bad_parameters_are_refused_before_the_worker_runs(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        em_mask.unet_mask(np.zeros((4, 16, 16), np.uint8), "builtin:threshold", **kwargs)
+
+
+def test_model_argument_resolution(tmp_path):
+    assert _model_argument(None) == ""
+    assert _model_argument("builtin:slow") == "builtin:slow"
+    assert _model_argument(tmp_path / "m.pt") == str(tmp_path / "m.pt")
+    assert os.path.isabs(_model_argument("relative.pt"))
+    with pytest.raises(ValueError):
+        _model_argument("  ")
+
+
+def _shipped_model(repo_root):
+    if os.environ.get("EM_MASK_MODEL"):
+        return os.environ["EM_MASK_MODEL"]
+    for ext in (".safetensors", ".pt"):
+        path = repo_root / "models" / f"em-mask-unet-v1{ext}"
+        if path.is_file():
+            return str(path)
+    return None
+
+
+def test_default_model_is_the_shipped_one_or_a_clear_error(dotnet_bridge, repo_root):
+    shipped = _shipped_model(repo_root)
+    if shipped is not None:
+        pytest.skip(f"the shipped model exists ({shipped}); covered by the Dice test")
+    with pytest.raises(em_mask.EmMaskError) as caught:
+        em_mask.unet_mask(np.zeros((4, 16, 16), np.uint8))
+    assert caught.value.kind == "unavailable"
+    assert "em-mask-unet-v1" in str(caught.value) and "missing" in str(caught.value)
+
+
+def test_shipped_model_masks_a_phantom_with_dice_above_0_9(dotnet_bridge, repo_root):
+    shipped = _shipped_model(repo_root)
+    if shipped is None:
+        pytest.skip("no shipped model: models/em-mask-unet-v1.safetensors/.pt absent and EM_MASK_MODEL unset")
+    raw, truth = em_mask.phantom(seed=11, shape=(32, 96, 96))
+    mask, probability = em_mask.unet_mask(raw, device="cpu")
+    dice = 2 * np.logical_and(mask, truth).sum() / (mask.sum() + truth.sum())
+    assert dice > 0.9, f"Dice {dice:.3f}"
+    assert 0 <= probability.min() and probability.max() <= 1
