@@ -29,6 +29,16 @@ for (int i = 0; i < repeats; i++)
     }
 }
 
+// One more run with stage timings (from the masker's own progress reports) on stderr.
+var stages = Stopwatch.StartNew();
+var previous = ("start", 0.0);
+ClassicalMasker.Run(volume, options, new StageTimer(r =>
+{
+    double now = stages.Elapsed.TotalSeconds;
+    Console.Error.WriteLine($"  {previous.Item1,-24} {now - previous.Item2,7:F3} s");
+    previous = (r.Stage, now);
+}));
+
 double best = times.Min();
 Console.WriteLine(JsonSerializer.Serialize(new
 {
@@ -40,3 +50,8 @@ Console.WriteLine(JsonSerializer.Serialize(new
     threads = Environment.ProcessorCount,
 }));
 return 0;
+
+internal sealed class StageTimer(Action<EmMask.Core.Progress.ProgressReport> handler) : IProgress<EmMask.Core.Progress.ProgressReport>
+{
+    public void Report(EmMask.Core.Progress.ProgressReport value) => handler(value);
+}

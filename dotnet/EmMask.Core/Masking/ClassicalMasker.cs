@@ -38,6 +38,22 @@ public static class ClassicalMasker
     /// <summary>Otsu separability under which the histogram is taken as a single mode.</summary>
     public const double UnimodalSeparability = 0.7;
 
+    /// <summary>Largest number of voxels the automatic threshold's histogram is built from.</summary>
+    public const int ThresholdSampleLimit = 1 << 22;
+
+    /// <summary>Every k-th value, k = ⌈n / 2²²⌉: the histogram of a regular sample (the scipy peer takes the same one).</summary>
+    internal static float[] ThresholdSample(ReadOnlySpan<float> values)
+    {
+        int step = (int)Math.Max(1, ((long)values.Length + ThresholdSampleLimit - 1) / ThresholdSampleLimit);
+        var sample = new float[(values.Length + step - 1) / step];
+        for (int i = 0, k = 0; i < values.Length; i += step, k++)
+        {
+            sample[k] = values[i];
+        }
+
+        return sample;
+    }
+
     /// <summary>Computes the mask and confidence of a uint8, uint16 or float32 volume.</summary>
     /// <exception cref="InvalidVolumeException">Empty axis or no finite value.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An invalid option (named).</exception>
@@ -105,7 +121,7 @@ public static class ClassicalMasker
         }
         else
         {
-            var valley = ValleyThreshold.Compute(lr);
+            var valley = ValleyThreshold.Compute(ThresholdSample(lr));
             logThreshold = valley.Separability >= UnimodalSeparability ? valley.Threshold : Math.Log(UnimodalThreshold);
         }
 

@@ -64,11 +64,16 @@ public static class IntensityNormalizer
         }
 
         var result = volume.Like<float>();
-        var dst = result.Span;
-        for (int i = 0; i < span.Length; i++)
+        int slice = volume.Shape.SliceLength;
+        Parallel.For(0, volume.Shape.Z, new ParallelOptions { CancellationToken = ct }, z =>
         {
-            dst[i] = table[level(span[i])];
-        }
+            var src = volume.Span.Slice(z * slice, slice);
+            var dst = result.Span.Slice(z * slice, slice);
+            for (int i = 0; i < src.Length; i++)
+            {
+                dst[i] = table[level(src[i])];
+            }
+        });
 
         return new Result(result, lo, hi, 0, constant);
     }

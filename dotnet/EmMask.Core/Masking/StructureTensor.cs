@@ -32,74 +32,110 @@ internal static class StructureTensor
             GaussianFilter.Apply(c, c, sigma, cancellationToken: ct);
         }
 
-        var result = components[0];
-        Parallel.For(0, shape.Z, new ParallelOptions { CancellationToken = ct }, z =>
+        // Chunks of 4096 voxels keep the eleven working arrays in cache.
+        const int Chunk = 4096;
+        long total = shape.Length;
+        int chunks = (int)((total + Chunk - 1) / Chunk);
+        Parallel.For(0, chunks, new ParallelOptions { CancellationToken = ct }, k =>
         {
-            int n = shape.SliceLength;
+            int start = k * Chunk;
+            int n = (int)Math.Min(Chunk, total - start);
             if (planar)
             {
-                Eigen2(components[0].Slice(z), components[1].Slice(z), components[2].Slice(z), n);
+                Eigen2(components[0].Span.Slice(start, n), components[1].Span.Slice(start, n), components[2].Span.Slice(start, n), n);
             }
             else
             {
-                Eigen3(components, z, n);
+                Eigen3(components, start, n);
             }
         });
-        return result;
+        return components[0];
     }
 
     // Outer products of the scaled central-difference gradients (numpy.gradient borders), summed over d and s.
+    // Gradients are formed a row at a time into scratch rows, so every step is a vectorised span operation.
     private static void Products(Volume<float> dv, Volume<float> sv, float dScale, float sScale, Volume<float>[] j, bool planar, CancellationToken ct)
     {
         var shape = dv.Shape;
         int plane = shape.SliceLength;
+        int width = shape.X;
         Parallel.For(0, shape.Z, new ParallelOptions { CancellationToken = ct }, z =>
         {
+            var pool = ArrayPool<float>.Shared;
+            var scratch = pool.Rent(7 * width);
             var d = dv.Span;
             var s = sv.Span;
-            var j0 = j[0].Span;
-            var j1 = j[1].Span;
-            var j2 = j[2].Span;
-            var j3 = planar ? default : j[3].Span;
-            var j4 = planar ? default : j[4].Span;
-            var j5 = planar ? default : j[5].Span;
+            var dz = scratch.AsSpan(0, width);
+            var dy = scratch.AsSpan(width, width);
+            var dx = scratch.AsSpan(2 * width, width);
+            var sz = scratch.AsSpan(3 * width, width);
+            var sy = scratch.AsSpan(4 * width, width);
+            var sx = scratch.AsSpan(5 * width, width);
+            var t = scratch.AsSpan(6 * width, width);
             int z0 = z > 0 ? z - 1 : z, z1 = z < shape.Z - 1 ? z + 1 : z;
             float zScale = Step(z0, z1);
             for (int y = 0; y < shape.Y; y++)
             {
                 int y0 = y > 0 ? y - 1 : y, y1 = y < shape.Y - 1 ? y + 1 : y;
                 float yScale = Step(y0, y1);
-                int row = (z * plane) + (y * shape.X);
-                int rowZ0 = (z0 * plane) + (y * shape.X), rowZ1 = (z1 * plane) + (y * shape.X);
-                int rowY0 = (z * plane) + (y0 * shape.X), rowY1 = (z * plane) + (y1 * shape.X);
-                for (int x = 0; x < shape.X; x++)
+                int row = (z * plane) + (y * width);
+                Difference(d.Slice((z * plane) + (y1 * width), width), d.Slice((z * plane) + (y0 * width), width), yScale * dScale, dy);
+                Difference(s.Slice((z * plane) + (y1 * width), width), s.Slice((z * plane) + (y0 * width), width), yScale * sScale, sy);
+                AlongRow(d.Slice(row, width), dScale, dx);
+                AlongRow(s.Slice(row, width), sScale, sx);
+                if (planar)
                 {
-                    int x0 = x > 0 ? x - 1 : x, x1 = x < shape.X - 1 ? x + 1 : x;
-                    float xScale = Step(x0, x1);
-                    int i = row + x;
-                    float dy = (d[rowY1 + x] - d[rowY0 + x]) * yScale * dScale;
-                    float dx = (d[row + x1] - d[row + x0]) * xScale * dScale;
-                    float sy = (s[rowY1 + x] - s[rowY0 + x]) * yScale * sScale;
-                    float sx = (s[row + x1] - s[row + x0]) * xScale * sScale;
-                    if (planar)
-                    {
-                        j0[i] = (dy * dy) + (sy * sy);
-                        j1[i] = (dx * dx) + (sx * sx);
-                        j2[i] = (dy * dx) + (sy * sx);
-                        continue;
-                    }
-
-                    float dz = (d[rowZ1 + x] - d[rowZ0 + x]) * zScale * dScale;
-                    float sz = (s[rowZ1 + x] - s[rowZ0 + x]) * zScale * sScale;
-                    j0[i] = (dz * dz) + (sz * sz);
-                    j1[i] = (dy * dy) + (sy * sy);
-                    j2[i] = (dx * dx) + (sx * sx);
-                    j3[i] = (dz * dy) + (sz * sy);
-                    j4[i] = (dz * dx) + (sz * sx);
-                    j5[i] = (dy * dx) + (sy * sx);
+                    Outer(dy, dy, sy, sy, t, j[0].Span.Slice(row, width));
+                    Outer(dx, dx, sx, sx, t, j[1].Span.Slice(row, width));
+                    Outer(dy, dx, sy, sx, t, j[2].Span.Slice(row, width));
+                    continue;
                 }
+
+                Difference(d.Slice((z1 * plane) + (y * width), width), d.Slice((z0 * plane) + (y * width), width), zScale * dScale, dz);
+                Difference(s.Slice((z1 * plane) + (y * width), width), s.Slice((z0 * plane) + (y * width), width), zScale * sScale, sz);
+                Outer(dz, dz, sz, sz, t, j[0].Span.Slice(row, width));
+                Outer(dy, dy, sy, sy, t, j[1].Span.Slice(row, width));
+                Outer(dx, dx, sx, sx, t, j[2].Span.Slice(row, width));
+                Outer(dz, dy, sz, sy, t, j[3].Span.Slice(row, width));
+                Outer(dz, dx, sz, sx, t, j[4].Span.Slice(row, width));
+                Outer(dy, dx, sy, sx, t, j[5].Span.Slice(row, width));
             }
+
+            pool.Return(scratch);
         });
+    }
+
+    // destination = (after − before) · scale
+    private static void Difference(ReadOnlySpan<float> after, ReadOnlySpan<float> before, float scale, Span<float> destination)
+    {
+        TensorPrimitives.Subtract(after, before, destination);
+        TensorPrimitives.Multiply(destination, scale, destination);
+    }
+
+    // numpy.gradient along a row: central differences inside, one-sided at the ends, 0 for a single voxel.
+    private static void AlongRow(ReadOnlySpan<float> row, float scale, Span<float> destination)
+    {
+        int n = row.Length;
+        if (n == 1)
+        {
+            destination[0] = 0;
+            return;
+        }
+
+        if (n > 2)
+        {
+            Difference(row[2..], row[..^2], 0.5f * scale, destination[1..^1]);
+        }
+
+        destination[0] = (row[1] - row[0]) * scale;
+        destination[n - 1] = (row[n - 1] - row[n - 2]) * scale;
+    }
+
+    // destination = a·b + c·e
+    private static void Outer(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> c, ReadOnlySpan<float> e, Span<float> scratch, Span<float> destination)
+    {
+        TensorPrimitives.Multiply(c, e, scratch);
+        TensorPrimitives.MultiplyAdd(a, b, scratch, destination);
     }
 
     // numpy.gradient: half the central difference inside, the one-sided difference at a border, 0 on a length-1 axis.
@@ -126,14 +162,14 @@ internal static class StructureTensor
     }
 
     // λ_min of the symmetric 3×3 [[a, d, e], [d, b, f], [e, f, c]] by the trigonometric closed form, written into a.
-    private static void Eigen3(Volume<float>[] j, int z, int n)
+    private static void Eigen3(Volume<float>[] j, int start, int n)
     {
-        var a = j[0].Slice(z);
-        var b = j[1].Slice(z);
-        var c = j[2].Slice(z);
-        var d = j[3].Slice(z);
-        var e = j[4].Slice(z);
-        var f = j[5].Slice(z);
+        var a = j[0].Span.Slice(start, n);
+        var b = j[1].Span.Slice(start, n);
+        var c = j[2].Span.Slice(start, n);
+        var d = j[3].Span.Slice(start, n);
+        var e = j[4].Span.Slice(start, n);
+        var f = j[5].Span.Slice(start, n);
         var pool = ArrayPool<float>.Shared;
         var buffers = new float[6][];
         for (int i = 0; i < buffers.Length; i++)
