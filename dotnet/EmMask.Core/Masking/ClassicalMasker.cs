@@ -69,13 +69,19 @@ public static class ClassicalMasker
         var ct = cancellationToken;
 
         progress?.Report(new("normalise", 0.0));
-        var normal = IntensityNormalizer.Normalize(input, ct);
+
+        // Temporaries come from a pool: a run allocates only its two outputs.
+        var confidence = new Volume<float>(input.Shape, input.VoxelSize);
+        using var normalized = PooledVolume.Like(confidence);
+        using var smoothedLow = PooledVolume.Like(confidence);
+        using var bandPass = PooledVolume.Like(confidence);
+        var normal = IntensityNormalizer.Normalize(input, normalized.Volume, ct);
         var n = normal.Normalized;
         if (normal.IsConstant)
         {
             warnings.Add($"The volume is constant (value {normal.Low:g}); it has no texture, so the mask is all 0 (non-brain).");
             progress?.Report(new("done", 1.0));
-            return new MaskResult(input.Shape.IsEmpty ? new Volume<byte>(input.Shape) : n.Like<byte>(), n.Like<float>(), options.Threshold ?? UnimodalThreshold, warnings);
+            return new MaskResult(n.Like<byte>(), confidence, options.Threshold ?? UnimodalThreshold, warnings);
         }
 
         if (normal.NonFinite > 0)
@@ -88,8 +94,8 @@ public static class ClassicalMasker
 
         // a = G(low)·n, d = a − G(high)·n; s = a when edge_sigma equals dog_sigma_low, else G(edge)·n (n is free after).
         progress?.Report(new("difference of gaussians", 0.1));
-        var a = n.Like<float>();
-        var d = n.Like<float>();
+        var a = smoothedLow.Volume;
+        var d = bandPass.Volume;
         GaussianFilter.Apply(n, a, Sigma3.Isotropic(options.DogSigmaLow), cancellationToken: ct);
         GaussianFilter.Apply(n, d, Sigma3.Isotropic(options.DogSigmaHigh), cancellationToken: ct);
         TensorPrimitives.Subtract(a.Span, d.Span, d.Span);
@@ -103,7 +109,8 @@ public static class ClassicalMasker
         progress?.Report(new("structure tensor", 0.3));
         float dScale = (float)(1.0 / Math.Sqrt(FilterGains.DifferenceOfGaussiansGradient(options.DogSigmaLow, options.DogSigmaHigh)));
         float sScale = (float)(1.0 / Math.Sqrt(FilterGains.SmoothedGradient(options.EdgeSigma)));
-        var logRatio = StructureTensor.SmallestEigenvalue(d, s, dScale, sScale, options.TextureSigma, ct);
+        var logRatio = confidence; // holds log r, then the vote, then (pooled in place) the confidence
+        StructureTensor.SmallestEigenvalue(d, s, dScale, sScale, options.TextureSigma, logRatio, ct);
         var lr = logRatio.Span;
 
         // log r = ½·log(λ_min/2) − log σₙ: pure noise gives r ≈ 1. A floor keeps flat regions finite.
@@ -129,14 +136,9 @@ public static class ClassicalMasker
         TensorPrimitives.Add(lr, (float)-logThreshold, lr);
         TensorPrimitives.Multiply(lr, 1f / Softness, lr);
         TensorPrimitives.Sigmoid(lr, lr);
-        var confidence = d;
         if (options.BlockSize > 1)
         {
-            UniformFilter.Apply(logRatio, confidence, (options.BlockSize, options.BlockSize, options.BlockSize), ct);
-        }
-        else
-        {
-            lr.CopyTo(confidence.Span);
+            UniformFilter.Apply(confidence, confidence, (options.BlockSize, options.BlockSize, options.BlockSize), ct);
         }
 
         progress?.Report(new("regions", 0.85));

@@ -12,7 +12,7 @@ public static class IntensityNormalizer
 {
     private const int SampleLimit = 1 << 20;
 
-    /// <summary>The outcome of <see cref="Normalize"/>.</summary>
+    /// <summary>The outcome of <see cref="Normalize(IVolume, CancellationToken)"/>.</summary>
     /// <param name="Normalized">The normalised float32 volume.</param>
     /// <param name="Low">Input value mapped to 0.</param>
     /// <param name="High">Input value mapped to 1.</param>
@@ -22,7 +22,11 @@ public static class IntensityNormalizer
 
     /// <summary>Normalises a uint8, uint16 or float32 volume into a new float32 volume.</summary>
     /// <exception cref="ArgumentException">The volume is empty or has no finite value.</exception>
-    public static Result Normalize(IVolume volume, CancellationToken cancellationToken = default)
+    public static Result Normalize(IVolume volume, CancellationToken cancellationToken = default) =>
+        Normalize(volume, null, cancellationToken);
+
+    /// <summary>Normalises into <paramref name="destination"/> (same shape; a new volume when null).</summary>
+    public static Result Normalize(IVolume volume, Volume<float>? destination, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(volume);
         if (volume.Shape.IsEmpty)
@@ -32,14 +36,31 @@ public static class IntensityNormalizer
 
         return volume switch
         {
-            Volume<byte> v => FromIntegers(v, 256, static b => b, cancellationToken),
-            Volume<ushort> v => FromIntegers(v, 65536, static u => u, cancellationToken),
-            Volume<float> v => FromFloats(v, cancellationToken),
+            Volume<byte> v => FromIntegers(v, 256, static b => b, Target(v, destination), cancellationToken),
+            Volume<ushort> v => FromIntegers(v, 65536, static u => u, Target(v, destination), cancellationToken),
+            Volume<float> v => FromFloats(v, Target(v, destination), cancellationToken),
             _ => throw new NotSupportedException($"Voxel type {volume.VoxelType} is not supported."),
         };
     }
 
-    private static Result FromIntegers<T>(Volume<T> volume, int levels, Func<T, int> level, CancellationToken ct)
+    private static Volume<float> Target<T>(Volume<T> volume, Volume<float>? destination)
+        where T : unmanaged
+    {
+        if (destination is null)
+        {
+            return volume.Like<float>();
+        }
+
+        if (destination.Shape != volume.Shape)
+        {
+            throw new ArgumentException($"Destination shape {destination.Shape} differs from the volume's {volume.Shape}.", nameof(destination));
+        }
+
+        destination.VoxelSize = volume.VoxelSize;
+        return destination;
+    }
+
+    private static Result FromIntegers<T>(Volume<T> volume, int levels, Func<T, int> level, Volume<float> result, CancellationToken ct)
         where T : unmanaged
     {
         var histogram = new long[levels];
@@ -63,7 +84,6 @@ public static class IntensityNormalizer
             table[i] = (float)((i - lo) * scale);
         }
 
-        var result = volume.Like<float>();
         int slice = volume.Shape.SliceLength;
         Parallel.For(0, volume.Shape.Z, new ParallelOptions { CancellationToken = ct }, z =>
         {
@@ -78,7 +98,7 @@ public static class IntensityNormalizer
         return new Result(result, lo, hi, 0, constant);
     }
 
-    private static Result FromFloats(Volume<float> volume, CancellationToken ct)
+    private static Result FromFloats(Volume<float> volume, Volume<float> result, CancellationToken ct)
     {
         var span = volume.Span;
         long nonFinite = 0;
@@ -124,7 +144,6 @@ public static class IntensityNormalizer
         float median = sorted[(sorted.Length - 1) / 2];
         (lo, hi, bool constant) = Widen(lo, hi, min, max);
 
-        var result = volume.Like<float>();
         var dst = result.Span;
         span.CopyTo(dst);
         if (nonFinite > 0)

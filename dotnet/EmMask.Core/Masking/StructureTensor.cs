@@ -13,17 +13,34 @@ namespace EmMask.Core.Masking;
 /// </summary>
 internal static class StructureTensor
 {
-    /// <summary>Computes λ_min per voxel into a new volume. d and s are not changed.</summary>
-    public static Volume<float> SmallestEigenvalue(Volume<float> d, Volume<float> s, float dScale, float sScale, double textureSigma, CancellationToken ct)
+    /// <summary>Computes λ_min per voxel into <paramref name="destination"/>. d and s are not changed.</summary>
+    public static void SmallestEigenvalue(Volume<float> d, Volume<float> s, float dScale, float sScale, double textureSigma, Volume<float> destination, CancellationToken ct)
     {
         var shape = d.Shape;
         bool planar = shape.Z == 1;
         int count = planar ? 3 : 6;
-        var components = new Volume<float>[count];
+        var pooled = new PooledVolume[count];
         for (int i = 0; i < count; i++)
         {
-            components[i] = d.Like<float>();
+            pooled[i] = PooledVolume.Like(d);
         }
+
+        try
+        {
+            Compute(d, s, dScale, sScale, textureSigma, pooled.Select(p => p.Volume).ToArray(), planar, destination, ct);
+        }
+        finally
+        {
+            foreach (var p in pooled)
+            {
+                p.Dispose();
+            }
+        }
+    }
+
+    private static void Compute(Volume<float> d, Volume<float> s, float dScale, float sScale, double textureSigma, Volume<float>[] components, bool planar, Volume<float> destination, CancellationToken ct)
+    {
+        var shape = d.Shape;
 
         Products(d, s, dScale, sScale, components, planar, ct);
         var sigma = planar ? new Sigma3(0, textureSigma, textureSigma) : Sigma3.Isotropic(textureSigma);
@@ -48,8 +65,9 @@ internal static class StructureTensor
             {
                 Eigen3(components, start, n);
             }
+
+            components[0].Span.Slice(start, n).CopyTo(destination.Span.Slice(start, n));
         });
-        return components[0];
     }
 
     // Outer products of the scaled central-difference gradients (numpy.gradient borders), summed over d and s.
