@@ -3,7 +3,7 @@ namespace EmMask.Core.Masking;
 /// <summary>Otsu's threshold on a 256-bin histogram between the minimum and maximum finite value.</summary>
 public static class OtsuThreshold
 {
-    /// <summary>The outcome of <see cref="Compute"/>.</summary>
+    /// <summary>The outcome of <see cref="Compute(ReadOnlySpan{float}, int)"/>.</summary>
     /// <param name="Threshold">Bin centre that maximises the between-class variance.</param>
     /// <param name="Separability">Between-class over total variance, 0..1 (Otsu's η). A single Gaussian mode gives about 2/π ≈ 0.64.</param>
     public readonly record struct Result(double Threshold, double Separability);
@@ -12,40 +12,25 @@ public static class OtsuThreshold
     public static Result Compute(ReadOnlySpan<float> values, int bins = 256)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(bins, 2);
-        float min = float.PositiveInfinity, max = float.NegativeInfinity;
-        foreach (float v in values)
+        return Compute(ValueHistogram.Build(values, bins));
+    }
+
+    internal static Result Compute(ValueHistogram histogram)
+    {
+        if (!histogram.HasRange)
         {
-            if (float.IsFinite(v))
-            {
-                min = Math.Min(min, v);
-                max = Math.Max(max, v);
-            }
+            return new Result(float.IsFinite(histogram.Min) ? histogram.Min : 0, 0);
         }
 
-        if (!(max > min))
-        {
-            return new Result(float.IsFinite(min) ? min : 0, 0);
-        }
-
-        var histogram = new long[bins];
-        double width = (max - min) / bins;
-        double inverse = 1.0 / width;
-        foreach (float v in values)
-        {
-            if (float.IsFinite(v))
-            {
-                int b = (int)((v - min) * inverse);
-                histogram[Math.Min(b, bins - 1)]++;
-            }
-        }
-
+        var counts = histogram.Counts;
+        int bins = counts.Length;
         double total = 0, sum = 0, sumSquares = 0;
         for (int i = 0; i < bins; i++)
         {
-            double c = min + ((i + 0.5) * width);
-            total += histogram[i];
-            sum += histogram[i] * c;
-            sumSquares += histogram[i] * c * c;
+            double c = histogram.Centre(i);
+            total += counts[i];
+            sum += counts[i] * c;
+            sumSquares += counts[i] * c * c;
         }
 
         double mean = sum / total;
@@ -54,9 +39,9 @@ public static class OtsuThreshold
         int bestBin = 0;
         for (int i = 0; i < bins - 1; i++)
         {
-            double c = min + ((i + 0.5) * width);
-            w0 += histogram[i];
-            m0 += histogram[i] * c;
+            double c = histogram.Centre(i);
+            w0 += counts[i];
+            m0 += counts[i] * c;
             double w1 = total - w0;
             if (w0 == 0 || w1 == 0)
             {
@@ -73,7 +58,7 @@ public static class OtsuThreshold
         }
 
         // Voxels in bins 0..bestBin form the lower class: the threshold is the upper edge of that bin.
-        double threshold = min + ((bestBin + 1) * width);
+        double threshold = histogram.Min + ((bestBin + 1) * histogram.Width);
         return new Result(threshold, variance > 0 ? Math.Clamp(best / variance, 0, 1) : 0);
     }
 }

@@ -18,45 +18,27 @@ public static class ValleyThreshold
     /// <summary>Computes the threshold of the finite values.</summary>
     public static Result Compute(ReadOnlySpan<float> values)
     {
-        var otsu = OtsuThreshold.Compute(values, Bins);
-        float min = float.PositiveInfinity, max = float.NegativeInfinity;
-        foreach (float v in values)
-        {
-            if (float.IsFinite(v))
-            {
-                min = Math.Min(min, v);
-                max = Math.Max(max, v);
-            }
-        }
-
-        if (!(max > min))
+        var histogram = ValueHistogram.Build(values, Bins);
+        var otsu = OtsuThreshold.Compute(histogram);
+        if (!histogram.HasRange)
         {
             return new Result(otsu.Threshold, otsu.Separability);
         }
 
-        var histogram = new double[Bins];
-        double width = (max - min) / Bins;
-        foreach (float v in values)
-        {
-            if (float.IsFinite(v))
-            {
-                histogram[Math.Min((int)((v - min) / width), Bins - 1)]++;
-            }
-        }
-
-        double Centre(int i) => min + ((i + 0.5) * width);
+        var counts = histogram.Counts;
         double lowSum = 0, lowCount = 0, highSum = 0, highCount = 0;
         for (int i = 0; i < Bins; i++)
         {
-            if (Centre(i) < otsu.Threshold)
+            double c = histogram.Centre(i);
+            if (c < otsu.Threshold)
             {
-                lowSum += histogram[i] * Centre(i);
-                lowCount += histogram[i];
+                lowSum += counts[i] * c;
+                lowCount += counts[i];
             }
             else
             {
-                highSum += histogram[i] * Centre(i);
-                highCount += histogram[i];
+                highSum += counts[i] * c;
+                highCount += counts[i];
             }
         }
 
@@ -66,18 +48,18 @@ public static class ValleyThreshold
         }
 
         double lowMean = lowSum / lowCount, highMean = highSum / highCount;
-        var smoothed = Smooth(histogram);
+        var smoothed = Smooth(counts);
         int best = -1;
         for (int i = 0; i < Bins; i++)
         {
-            double c = Centre(i);
+            double c = histogram.Centre(i);
             if (c > lowMean && c < highMean && (best < 0 || smoothed[i] < smoothed[best]))
             {
                 best = i;
             }
         }
 
-        return new Result(best < 0 ? otsu.Threshold : Centre(best), otsu.Separability);
+        return new Result(best < 0 ? otsu.Threshold : histogram.Centre(best), otsu.Separability);
     }
 
     // scipy.ndimage.gaussian_filter1d(mode='reflect', truncate=4) of the histogram.
