@@ -200,8 +200,8 @@ public static class UNetTrainer
         return result;
     }
 
-    /// <summary>Sigmoid probabilities of the centre crop (≤ <paramref name="crop"/>) of <paramref name="image"/>, whole crop in one pass.</summary>
-    internal static float[] PredictCentre(MonaiUNet model, Volume<float> image, Shape3 crop, out Shape3 offset, out Shape3 size)
+    /// <summary>Sigmoid probabilities of the centre crop (≤ <paramref name="crop"/>) of a normalised <paramref name="image"/> in one pass (zero-padded to the size divisor); meant for validation-sized volumes, not whole datasets (use a sliding window there).</summary>
+    public static float[] PredictCentre(MonaiUNet model, Volume<float> image, Shape3 crop, out Shape3 offset, out Shape3 size)
     {
         var s = image.Shape;
         size = new Shape3(Math.Min(s.Z, crop.Z), Math.Min(s.Y, crop.Y), Math.Min(s.X, crop.X));

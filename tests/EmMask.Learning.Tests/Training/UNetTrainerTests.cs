@@ -120,7 +120,7 @@ public class UNetTrainerTests
         Assert.Equal("LearningRate", Assert.Throws<ArgumentOutOfRangeException>(() => UNetTrainer.Train(o with { LearningRate = -1 })).ParamName);
         var bad = SyntheticVolumes.Ball(24, 1) with { Labels = new Volume<byte>(new Shape3(2, 2, 2)) };
         Assert.Equal("Volumes", Assert.Throws<ArgumentException>(() => UNetTrainer.Train(o with { Volumes = [bad] })).ParamName);
-        Assert.Throws<ArgumentOutOfRangeException>(() => UNetTrainer.Train(o with { Patch = new Shape3(12, 16, 16) }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => UNetTrainer.Train(o with { Patch = new Shape3(10, 16, 16) }));
         Assert.Equal("InitialCheckpoint", Assert.Throws<ArgumentException>(() => UNetTrainer.Train(o with { InitialCheckpoint = "/nope.safetensors" })).ParamName);
     }
 
