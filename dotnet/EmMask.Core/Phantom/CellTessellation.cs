@@ -1,3 +1,7 @@
+using System.Runtime.CompilerServices;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using EmMask.Core.Volumes;
 
 namespace EmMask.Core.Phantom;
@@ -68,7 +72,9 @@ internal sealed class CellTessellation
     public float Spacing { get; }
 
     /// <summary>Length of the per-row cache <see cref="PrepareRow"/> fills.</summary>
-    public int RowCacheLength => _nx * Neighbours;
+    public int RowCacheLength => (_nx * Neighbours) + Padding;
+
+    private const int Padding = 4; // the last query reads one vector lane past the 27 candidates
 
     /// <summary>Caches, for row (z, y), each candidate seed's squared yz distance, x position and id.</summary>
     public void PrepareRow(int z, int y, Span<float> d2yz, Span<float> seedX, Span<uint> ids)
@@ -91,6 +97,13 @@ internal sealed class CellTessellation
                 }
             }
         }
+
+        for (int o = _nx * Neighbours; o < d2yz.Length; o++)
+        {
+            d2yz[o] = float.PositiveInfinity;
+            seedX[o] = 0;
+            ids[o] = 0;
+        }
     }
 
     /// <summary>Nearest and second-nearest seed distances and the nearest cell's id, for voxel x of a prepared row.</summary>
@@ -98,25 +111,67 @@ internal sealed class CellTessellation
     {
         float px = x * _scaleX;
         int start = (int)(px * _invSpacing) * Neighbours;
-        float best = float.MaxValue, second = float.MaxValue;
-        int bestAt = start;
-        for (int o = start; o < start + (3 * Neighbours); o++)
+        if (start < 0 || start + (Lanes * 4) > d2yz.Length || d2yz.Length > seedX.Length || d2yz.Length > ids.Length)
         {
-            float ex = px - seedX[o];
-            float d2 = d2yz[o] + (ex * ex);
-            if (d2 < best)
-            {
-                second = best;
-                best = d2;
-                bestAt = o;
-            }
-            else if (d2 < second)
-            {
-                second = d2;
-            }
+            throw new ArgumentOutOfRangeException(nameof(x), x, "Voxel outside the prepared row.");
         }
 
-        return new CellHit(MathF.Sqrt(best), MathF.Sqrt(second), ids[bestAt]);
+        // The 27 candidates (3 x-columns of 9 yz neighbours) are contiguous; 7 vectors of 4 cover them plus one
+        // harmless extra (a farther seed, or the +∞ pad). Min and the arithmetic are exact per lane, so the result
+        // does not depend on the vector width. MinNative is safe: no NaN or −0 can occur (squared sums).
+        ref float d = ref Unsafe.Add(ref MemoryMarshal.GetReference(d2yz), start);
+        ref float sx = ref Unsafe.Add(ref MemoryMarshal.GetReference(seedX), start);
+        var vpx = Vector128.Create(px);
+        var v0 = Distance(vpx, ref d, ref sx, 0);
+        var v1 = Distance(vpx, ref d, ref sx, 4);
+        var v2 = Distance(vpx, ref d, ref sx, 8);
+        var v3 = Distance(vpx, ref d, ref sx, 12);
+        var v4 = Distance(vpx, ref d, ref sx, 16);
+        var v5 = Distance(vpx, ref d, ref sx, 20);
+        var v6 = Distance(vpx, ref d, ref sx, 24);
+        var m = Vector128.MinNative(Vector128.MinNative(Vector128.MinNative(v0, v1), Vector128.MinNative(v2, v3)), Vector128.MinNative(Vector128.MinNative(v4, v5), v6));
+        float best = HorizontalMin(m);
+        var vb = Vector128.Create(best);
+        var inf = Vector128.Create(float.PositiveInfinity);
+
+        int at = FirstEqual(v0, vb, 0, FirstEqual(v1, vb, 4, FirstEqual(v2, vb, 8, FirstEqual(v3, vb, 12,
+            FirstEqual(v4, vb, 16, FirstEqual(v5, vb, 20, FirstEqual(v6, vb, 24, 0)))))));
+
+        // Second nearest: the minimum once the winning distance is masked out.
+        var e = Vector128.MinNative(
+            Vector128.MinNative(
+                Vector128.MinNative(Vector128.ConditionalSelect(Vector128.Equals(v0, vb), inf, v0), Vector128.ConditionalSelect(Vector128.Equals(v1, vb), inf, v1)),
+                Vector128.MinNative(Vector128.ConditionalSelect(Vector128.Equals(v2, vb), inf, v2), Vector128.ConditionalSelect(Vector128.Equals(v3, vb), inf, v3))),
+            Vector128.MinNative(
+                Vector128.MinNative(Vector128.ConditionalSelect(Vector128.Equals(v4, vb), inf, v4), Vector128.ConditionalSelect(Vector128.Equals(v5, vb), inf, v5)),
+                Vector128.ConditionalSelect(Vector128.Equals(v6, vb), inf, v6)));
+        float second = HorizontalMin(e);
+        return new CellHit(MathF.Sqrt(best), MathF.Sqrt(second), ids[start + at]);
+    }
+
+    private const int Lanes = 7; // vectors of 4 per query
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Distance(Vector128<float> px, ref float d, ref float sx, int o)
+    {
+        var ex = px - Vector128.LoadUnsafe(ref sx, (nuint)o);
+        return Vector128.LoadUnsafe(ref d, (nuint)o) + (ex * ex);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float HorizontalMin(Vector128<float> v)
+    {
+        float a = v.GetElement(0), b = v.GetElement(1), c = v.GetElement(2), e = v.GetElement(3);
+        float ab = a < b ? a : b, ce = c < e ? c : e;
+        return ab < ce ? ab : ce;
+    }
+
+    /// <summary>Index of the first lane equal to <paramref name="target"/> at or after <paramref name="offset"/>, else <paramref name="fallback"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int FirstEqual(Vector128<float> v, Vector128<float> target, int offset, int fallback)
+    {
+        uint bits = Vector128.Equals(v, target).ExtractMostSignificantBits();
+        return bits != 0 ? offset + BitOperations.TrailingZeroCount(bits) : fallback;
     }
 }
 

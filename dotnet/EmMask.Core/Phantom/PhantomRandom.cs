@@ -54,13 +54,13 @@ internal struct PhantomRandom
     }
 
     /// <summary>Uniform float in [0, 1) from 24 bits of <paramref name="h"/> starting at bit <paramref name="shift"/>.</summary>
-    public static float Unit(ulong h, int shift = 40) => ((h >> shift) & 0xFFFFFF) * (1f / 16777216f);
+    public static float Unit(ulong h, int shift = 40) => (int)((h >> shift) & 0xFFFFFF) * (1f / 16777216f);
 
     /// <summary>Approximately standard normal from the four 16-bit quarters of one hash (Irwin–Hall of 4).</summary>
     public static float Gaussian(ulong h)
     {
         const float scale = 1f / 65536f;
-        float s = ((h & 0xFFFF) + ((h >> 16) & 0xFFFF) + ((h >> 32) & 0xFFFF) + (h >> 48)) * scale;
+        float s = (int)((h & 0xFFFF) + ((h >> 16) & 0xFFFF) + ((h >> 32) & 0xFFFF) + (h >> 48)) * scale;
         return (s - 2f) * 1.7320508f;
     }
 }

@@ -20,9 +20,15 @@ internal sealed class TissueEnvelope
         double size = (shape.Y + shape.X) / 2.0;
         int count = rng.NextInt(2, 6);
         _ellipsoids = new Ellipsoid[count];
+        // Lobes cluster around one main centre, so the tissue is mostly one body (occasionally with a detached lobe).
+        var main = (Z: rng.Uniform(0, shape.Z), Y: rng.Uniform(0.15, 0.85) * shape.Y, X: rng.Uniform(0.15, 0.85) * shape.X);
         for (int i = 0; i < count; i++)
         {
-            var centre = (rng.Uniform(0, shape.Z), rng.Uniform(0.1, 0.9) * shape.Y, rng.Uniform(0.1, 0.9) * shape.X);
+            double spread = i == 0 ? 0 : 0.22 * size;
+            var centre = (
+                Math.Clamp(main.Z + (rng.NextGaussian() * spread), 0, shape.Z - 1),
+                Math.Clamp(main.Y + (rng.NextGaussian() * spread), 0, shape.Y - 1),
+                Math.Clamp(main.X + (rng.NextGaussian() * spread), 0, shape.X - 1));
             var axes = (rng.Uniform(0.15, 0.5) * size, rng.Uniform(0.15, 0.5) * size, rng.Uniform(0.15, 0.5) * size);
             _ellipsoids[i] = Ellipsoid.Random(ref rng, centre, axes);
         }
@@ -100,18 +106,16 @@ internal sealed class TissueEnvelope
         public void MaxRow(int z, int y, Span<float> field)
         {
             double ez = z - Cz, ey = y - Cy;
-            double a = Q[8];
-            double b = 2 * ((Q[2] * ez) + (Q[5] * ey));
-            double c = (Q[0] * ez * ez) + (2 * Q[1] * ez * ey) + (Q[4] * ey * ey);
+            float a = (float)Q[8];
+            float b = (float)(2 * ((Q[2] * ez) + (Q[5] * ey)));
+            float c = (float)((Q[0] * ez * ez) + (2 * Q[1] * ez * ey) + (Q[4] * ey * ey));
+            float cx = (float)Cx, radius = (float)Radius;
             for (int x = 0; x < field.Length; x++)
             {
-                double ex = x - Cx;
-                double rho2 = (((a * ex) + b) * ex) + c;
-                float v = (float)((1 - Math.Sqrt(Math.Max(rho2, 0))) * Radius);
-                if (v > field[x])
-                {
-                    field[x] = v;
-                }
+                float ex = x - cx;
+                float rho2 = (((a * ex) + b) * ex) + c;
+                float v = (1 - MathF.Sqrt(rho2 > 0 ? rho2 : 0)) * radius;
+                field[x] = v > field[x] ? v : field[x];
             }
         }
     }

@@ -36,15 +36,15 @@ internal sealed class TissueTexture
         _neuropilMembrane = (float)rng.Uniform(0.5, 0.8);
         _cortexMembrane = (float)rng.Uniform(0.55, 0.85);
         _mitoShare = (float)rng.Uniform(0.06, 0.16);
-        _mitoRadius = neuropilSpacing * (float)rng.Uniform(0.2, 0.3);
-        _nucleusRadius = cortexSpacing * (float)rng.Uniform(0.28, 0.36);
-        _envelope = 0.8f;
+        _mitoRadius = neuropilSpacing * (float)rng.Uniform(0.25, 0.35);
+        _nucleusRadius = cortexSpacing * (float)rng.Uniform(0.32, 0.42);
+        _envelope = 1.1f;
         _sheathDepth = (float)rng.Uniform(1.5, 3.5);
         _cortexDepth = cortexSpacing / scaleX * (float)rng.Uniform(0.6, 2.8);
 
         _neuropilLevel = (float)rng.Uniform(145, 160);
-        _cortexLevel = _neuropilLevel - (float)rng.Uniform(0, 15);
-        _nucleusLevel = _cortexLevel + (float)rng.Uniform(18, 32);
+        _cortexLevel = _neuropilLevel - (float)rng.Uniform(5, 20);
+        _nucleusLevel = _cortexLevel + (float)rng.Uniform(25, 40);
         _membraneLevel = (float)rng.Uniform(60, 85);
         _mitoLevel = _membraneLevel + (float)rng.Uniform(5, 20);
         _sheathLevel = (float)rng.Uniform(105, 125);

@@ -4,7 +4,7 @@ namespace EmMask.Core.Volumes;
 /// A dense, C-ordered 3D volume (z, y, x). A 2D image is a volume with Z = 1. The buffer is either a managed
 /// array or external memory (<see cref="Wrap"/>), so a contiguous numpy array is processed without a copy.
 /// </summary>
-/// <typeparam name="T">byte, ushort or float.</typeparam>
+/// <typeparam name="T">byte, ushort or float (int for label volumes).</typeparam>
 public sealed class Volume<T> : IVolume
     where T : unmanaged
 {

@@ -11,6 +11,9 @@ public enum VoxelType
 
     /// <summary>32-bit IEEE float.</summary>
     Float32,
+
+    /// <summary>32-bit signed integer: label volumes from connected-component labeling (not read from files by <see cref="VoxelTypes.Parse"/>).</summary>
+    Int32,
 }
 
 /// <summary>Maps CLR element types onto <see cref="VoxelType"/>.</summary>
@@ -35,7 +38,12 @@ public static class VoxelTypes
             return VoxelType.Float32;
         }
 
-        throw new NotSupportedException($"Element type {typeof(T).Name} is not a supported voxel type (uint8, uint16, float32).");
+        if (typeof(T) == typeof(int))
+        {
+            return VoxelType.Int32;
+        }
+
+        throw new NotSupportedException($"Element type {typeof(T).Name} is not a supported voxel type (uint8, uint16, float32, int32).");
     }
 
     /// <summary>Parses a numpy-style dtype name ("uint8", "uint16", "float32", also "u1", "&lt;u2", "&lt;f4").</summary>
@@ -53,6 +61,7 @@ public static class VoxelTypes
         VoxelType.UInt8 => 1,
         VoxelType.UInt16 => 2,
         VoxelType.Float32 => 4,
+        VoxelType.Int32 => 4,
         _ => throw new ArgumentOutOfRangeException(nameof(type)),
     };
 
@@ -62,6 +71,7 @@ public static class VoxelTypes
         VoxelType.UInt8 => "uint8",
         VoxelType.UInt16 => "uint16",
         VoxelType.Float32 => "float32",
+        VoxelType.Int32 => "int32",
         _ => throw new ArgumentOutOfRangeException(nameof(type)),
     };
 }

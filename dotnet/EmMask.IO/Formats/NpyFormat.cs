@@ -8,7 +8,9 @@ namespace EmMask.IO.Formats;
 
 /// <summary>
 /// Reads and writes numpy's <c>.npy</c> format (versions 1–3) for 2D/3D little-endian uint8, uint16 and float32 arrays
-/// in C or Fortran order. Other numpy dtypes are named in the error so the user knows what to convert.
+/// in C or Fortran order. bool reads as uint8; int8/16/32/64, uint32/64 and float64 are converted to float32 (integers
+/// only when every value is within ±2^24, where float32 is exact). Other dtypes (complex, strings, big-endian) are
+/// named in the error so the user knows what to convert.
 /// </summary>
 public static partial class NpyFormat
 {
@@ -26,17 +28,27 @@ public static partial class NpyFormat
     {
         var header = ReadHeader(stream, name);
         var shape = Shape3.FromDimensions(header.Dimensions);
-        IVolume volume = header.Type switch
+        IVolume volume = header.Kind switch
         {
-            VoxelType.UInt8 => ReadData<byte>(stream, shape, header, name),
-            VoxelType.UInt16 => ReadData<ushort>(stream, shape, header, name),
-            _ => ReadData<float>(stream, shape, header, name),
+            ElementKind.UInt8 => ReadData<byte>(stream, shape, header, name),
+            ElementKind.UInt16 => ReadData<ushort>(stream, shape, header, name),
+            ElementKind.Float32 => ReadData<float>(stream, shape, header, name),
+            ElementKind.Int8 => ReadConverted<sbyte>(stream, shape, header, name),
+            ElementKind.Int16 => ReadConverted<short>(stream, shape, header, name),
+            ElementKind.Int32 => ReadConverted<int>(stream, shape, header, name),
+            ElementKind.UInt32 => ReadConverted<uint>(stream, shape, header, name),
+            ElementKind.Int64 => ReadConverted<long>(stream, shape, header, name),
+            ElementKind.UInt64 => ReadConverted<ulong>(stream, shape, header, name),
+            _ => ReadConverted<double>(stream, shape, header, name),
         };
         return volume;
     }
 
     /// <summary>Writes a volume as a C-ordered <c>.npy</c> (3D, or 2D when <paramref name="squeeze2D"/> and Z = 1).</summary>
-    public static void Write(Stream stream, IVolume volume, bool squeeze2D = false)
+    public static void Write(Stream stream, IVolume volume, bool squeeze2D = false) => Write(stream, volume, squeeze2D, CancellationToken.None);
+
+    /// <summary>As <see cref="Write(Stream, IVolume, bool)"/>, slice by slice so <paramref name="ct"/> can stop it.</summary>
+    public static void Write(Stream stream, IVolume volume, bool squeeze2D, CancellationToken ct)
     {
         var shape = volume.Shape;
         string dims = squeeze2D && shape.Z == 1 ? $"{shape.Y}, {shape.X}" : $"{shape.Z}, {shape.Y}, {shape.X}";
@@ -44,6 +56,7 @@ public static partial class NpyFormat
         {
             VoxelType.UInt8 => "|u1",
             VoxelType.UInt16 => "<u2",
+            VoxelType.Int32 => "<i4",
             _ => "<f4",
         };
         string dict = $"{{'descr': '{descr}', 'fortran_order': False, 'shape': ({dims}), }}";
@@ -58,11 +71,90 @@ public static partial class NpyFormat
         stream.Write(Encoding.ASCII.GetBytes(text));
         switch (volume)
         {
-            case Volume<byte> v: stream.Write(v.Span); break;
-            case Volume<ushort> v: stream.Write(MemoryMarshal.AsBytes(v.Span)); break;
-            case Volume<float> v: stream.Write(MemoryMarshal.AsBytes(v.Span)); break;
+            case Volume<byte> v: WriteSlices(stream, v, ct); break;
+            case Volume<ushort> v: WriteSlices(stream, v, ct); break;
+            case Volume<float> v: WriteSlices(stream, v, ct); break;
+            case Volume<int> v: WriteSlices(stream, v, ct); break;
             default: throw new NotSupportedException($"Cannot write {volume.GetType().Name} as .npy.");
         }
+    }
+
+    /// <summary>
+    /// Reads the block at <paramref name="offset"/> of <paramref name="size"/> voxels, seeking row by row in a
+    /// C-ordered file so only the block is read; a Fortran-ordered file is read whole and cropped.
+    /// </summary>
+    public static IVolume ReadBlock(string path, (int Z, int Y, int X) offset, Shape3 size, CancellationToken ct = default)
+    {
+        using var stream = File.OpenRead(path);
+        var header = ReadHeader(stream, path);
+        var shape = Shape3.FromDimensions(header.Dimensions);
+        BlockBounds.Check(shape, offset, size);
+        if (header.FortranOrder || !header.Kind.IsNative())
+        {
+            stream.Position = 0;
+            return VolumeIO.Crop(Read(stream, path), offset, size);
+        }
+
+        return header.Kind switch
+        {
+            ElementKind.UInt8 => ReadRows<byte>(stream, path, shape, offset, size, ct),
+            ElementKind.UInt16 => ReadRows<ushort>(stream, path, shape, offset, size, ct),
+            _ => ReadRows<float>(stream, path, shape, offset, size, ct),
+        };
+    }
+
+    /// <summary>The array shape from a stream's header (as one z slice for 2D), without reading the data.</summary>
+    public static Shape3 ReadShape(Stream stream, string name) => Shape3.FromDimensions(ReadHeader(stream, name).Dimensions);
+
+    private static void WriteSlices<T>(Stream stream, Volume<T> volume, CancellationToken ct)
+        where T : unmanaged
+    {
+        for (int z = 0; z < volume.Shape.Z; z++)
+        {
+            ct.ThrowIfCancellationRequested();
+            stream.Write(MemoryMarshal.AsBytes(volume.Slice(z)));
+        }
+    }
+
+    private static Volume<T> ReadRows<T>(Stream stream, string name, Shape3 shape, (int Z, int Y, int X) offset, Shape3 size, CancellationToken ct)
+        where T : unmanaged
+    {
+        long dataStart = stream.Position;
+        int elementSize = Marshal.SizeOf<T>();
+        if (stream.Length - dataStart < shape.Length * elementSize)
+        {
+            throw new VolumeFormatException($"{name}: truncated .npy file (expected {shape.Length * elementSize} data bytes, found {stream.Length - dataStart}).");
+        }
+
+        var block = new Volume<T>(size);
+        for (int z = 0; z < size.Z; z++)
+        {
+            ct.ThrowIfCancellationRequested();
+            for (int y = 0; y < size.Y; y++)
+            {
+                stream.Position = dataStart + (shape.Index(offset.Z + z, offset.Y + y, offset.X) * elementSize);
+                stream.ReadExactly(MemoryMarshal.AsBytes(block.Row(z, y)));
+            }
+        }
+
+        return block;
+    }
+
+    private static Volume<float> ReadConverted<T>(Stream stream, Shape3 shape, NpyHeader header, string name)
+        where T : unmanaged, System.Numerics.INumberBase<T>
+    {
+        // Element-wise conversion keeps the file's order, so Fortran order is undone afterwards on the float32 copy.
+        var raw = new T[shape.Length];
+        var bytes = MemoryMarshal.AsBytes(raw.AsSpan());
+        int read = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+        if (read != bytes.Length)
+        {
+            throw new VolumeFormatException($"{name}: truncated .npy file (expected {bytes.Length} data bytes, found {read}).");
+        }
+
+        var volume = new Volume<float>(shape);
+        ElementKinds.ToFloat<T>(raw, volume.Span, header.Kind, name);
+        return header.FortranOrder && header.Dimensions.Length > 1 ? FortranToC(volume, header.Dimensions) : volume;
     }
 
     /// <summary>True when the stream starts with the npy magic (cheap sniff, restores position).</summary>
@@ -130,14 +222,23 @@ public static partial class NpyFormat
         if (major == 1)
         {
             Span<byte> l = stackalloc byte[2];
-            stream.ReadExactly(l);
+            if (stream.ReadAtLeast(l, 2, throwOnEndOfStream: false) != 2)
+            {
+                throw new VolumeFormatException($"{name}: truncated .npy header.");
+            }
+
             headerLength = BinaryPrimitives.ReadUInt16LittleEndian(l);
         }
         else if (major is 2 or 3)
         {
             Span<byte> l = stackalloc byte[4];
-            stream.ReadExactly(l);
-            headerLength = checked((int)BinaryPrimitives.ReadUInt32LittleEndian(l));
+            if (stream.ReadAtLeast(l, 4, throwOnEndOfStream: false) != 4)
+            {
+                throw new VolumeFormatException($"{name}: truncated .npy header.");
+            }
+
+            uint length = BinaryPrimitives.ReadUInt32LittleEndian(l);
+            headerLength = length <= 1 << 20 ? (int)length : throw new VolumeFormatException($"{name}: malformed .npy header length {length}.");
         }
         else
         {
@@ -160,20 +261,42 @@ public static partial class NpyFormat
         }
 
         string d = descr.Groups[1].Value;
-        VoxelType type = d switch
+
+        // Little-endian (or byte-sized) integers and float64 convert to float32 as for HDF5; bool reads as uint8.
+        ElementKind type = d switch
         {
-            "|u1" or "<u1" or "u1" => VoxelType.UInt8,
-            "<u2" => VoxelType.UInt16,
-            "<f4" => VoxelType.Float32,
+            "|u1" or "<u1" or "u1" or "|b1" or "b1" => ElementKind.UInt8,
+            "<u2" => ElementKind.UInt16,
+            "<f4" => ElementKind.Float32,
+            "|i1" or "<i1" or "i1" => ElementKind.Int8,
+            "<i2" => ElementKind.Int16,
+            "<i4" => ElementKind.Int32,
+            "<u4" => ElementKind.UInt32,
+            "<i8" => ElementKind.Int64,
+            "<u8" => ElementKind.UInt64,
+            "<f8" => ElementKind.Float64,
+            _ when d.Length > 1 && d[1] == 'c' => throw new VolumeFormatException($"{name}: dtype '{d}' is complex, which is not supported; use uint8, uint16 or float32."),
+            _ when d.Length > 1 && d[1] is 'U' or 'S' or 'O' or 'V' => throw new VolumeFormatException($"{name}: dtype '{d}' holds strings, objects or records, not numbers; use uint8, uint16 or float32."),
             _ => throw new VolumeFormatException($"{name}: dtype '{d}' is not supported; convert to uint8, uint16 or float32."),
         };
-        long[] dims = shape.Groups[1].Value
-            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(long.Parse)
-            .ToArray();
+        var parts = shape.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var dims = new long[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (!long.TryParse(parts[i], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out dims[i]) || dims[i] > int.MaxValue)
+            {
+                throw new VolumeFormatException($"{name}: malformed .npy shape ({shape.Groups[1].Value}).");
+            }
+        }
+
         if (dims.Length is < 2 or > 3)
         {
-            throw new VolumeFormatException($"{name}: expected a 2D or 3D array, got {dims.Length}D with shape ({string.Join(", ", dims)}).");
+            throw new VolumeFormatException($"{name}: expected 2D or 3D, got {dims.Length}D shape ({string.Join(", ", dims)}).");
+        }
+
+        if (dims.Any(x => x == 0))
+        {
+            throw new VolumeFormatException($"{name}: shape ({string.Join(", ", dims)}) has a 0-length axis.");
         }
 
         return new NpyHeader(type, fortran.Groups[1].Value == "True", dims);
@@ -188,5 +311,5 @@ public static partial class NpyFormat
     [GeneratedRegex(@"'shape'\s*:\s*\(([^)]*)\)")]
     private static partial Regex ShapePattern();
 
-    private sealed record NpyHeader(VoxelType Type, bool FortranOrder, long[] Dimensions);
+    private sealed record NpyHeader(ElementKind Kind, bool FortranOrder, long[] Dimensions);
 }

@@ -1,0 +1,101 @@
+using System.CommandLine;
+using System.Text.Json;
+using EmMask.Cli.Console;
+using EmMask.Cli.Services;
+using EmMask.Core.Masking;
+using EmMask.Core.PostProcessing;
+using EmMask.IO;
+
+namespace EmMask.Cli.Commands;
+
+/// <summary><c>emmask mask IN OUT</c>: brain/non-brain mask of a volume.</summary>
+public static class MaskCommand
+{
+    private static readonly ClassicalMaskOptions D = ClassicalMaskOptions.Default;
+    private static readonly Argument<string> Input = new("input") { Description = "Input volume: file.h5[:/dataset] (default /raw), file.tif or file.npy." };
+    private static readonly Argument<string> Output = new("output") { Description = "Output mask (uint8, 1 = brain): file.h5[:/dataset] (default /mask), file.tif or file.npy." };
+    private static readonly Option<string> Method = new("--method", "-m") { Description = "classical (texture; no model) or unet (learned; separates tracheae).", DefaultValueFactory = _ => "classical" };
+    private static readonly Option<int?> BlockSize = new("--block-size") { Description = $"Pooling block edge in voxels (>= 1, default {D.BlockSize}): larger = smoother boundary, fewer specks and gaps." };
+    private static readonly Option<double?> TextureSigma = new("--texture-sigma") { Description = $"Texture window sigma in voxels (default {D.TextureSigma}): larger = needs more texture to agree, boundary moves out by ~sigma." };
+    private static readonly Option<double?> EdgeSigma = new("--edge-sigma") { Description = $"Smoothing sigma before the gradient (default {D.EdgeSigma}): small = thin membranes count, large = only broad edges." };
+    private static readonly Option<long?> MinRegionSize = new("--min-region-size") { Description = $"Remove tissue regions smaller than this many voxels (default {D.MinimumRegionSize}; 0 keeps all)." };
+    private static readonly Option<double?> DogLow = new("--dog-sigma-low") { Description = $"Inner DoG sigma in voxels (default {D.DogSigmaLow})." };
+    private static readonly Option<double?> DogHigh = new("--dog-sigma-high") { Description = $"Outer DoG sigma in voxels (default {D.DogSigmaHigh}, > low)." };
+    private static readonly Option<string?> Threshold = new("--threshold") { Description = "Texture-to-noise threshold (> 0; noise alone ~1) or 'auto' (Otsu; default)." };
+    private static readonly Option<string?> Confidence = new("--confidence") { Description = "Also write the float32 confidence map (0..1) here." };
+    private static readonly Option<string?> PostProcess = new("--postprocess") { Description = "Post-processing preset (clean, reference, none, ...) or op list like 'open2d:3,largest,fill3d,grow:15' (default clean)." };
+    private static readonly Option<string?> Preset = new("--preset") { Description = "JSON file with parameters (snake_case keys); command-line options override it." };
+    private static readonly Option<string?> Model = new("--model") { Description = "U-Net model file (default: the shipped models/em-mask-unet-v1)." };
+    private static readonly Option<int> Roi = new("--roi") { Description = "U-Net sliding-window edge in voxels.", DefaultValueFactory = _ => 64 };
+    private static readonly Option<double> Overlap = new("--overlap") { Description = "U-Net window overlap fraction (0..<1).", DefaultValueFactory = _ => 0.25 };
+    private static readonly Option<int> Scale = new("--scale") { Description = "U-Net working scale: run on a volume downsampled by this integer factor (>= 1), then upsample the probabilities.", DefaultValueFactory = _ => 1 };
+    private static readonly Option<int> Batch = new("--batch") { Description = "U-Net windows per batch.", DefaultValueFactory = _ => 2 };
+    private static readonly Option<string> Device = new("--device") { Description = "U-Net device: auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
+    private static readonly Option<bool> NoSkip = new("--no-skip") { Description = "U-Net: run every window (no skipping of pure-resin windows)." };
+
+    /// <summary>Builds the command.</summary>
+    public static Command Build()
+    {
+        var force = GlobalOptions.Force();
+        var json = GlobalOptions.Json();
+        var command = new Command("mask", "Compute a brain (1) / non-brain (0) mask of an EM volume.")
+        {
+            Input, Output, Method, BlockSize, TextureSigma, EdgeSigma, MinRegionSize, DogLow, DogHigh, Threshold,
+            Confidence, PostProcess, Preset, Model, Roi, Overlap, Scale, Batch, Device, NoSkip, force, json,
+        };
+        command.SetAction((parse, ct) =>
+        {
+            var reporter = new SpectreReporter(parse.GetValue(GlobalOptions.Quiet));
+            return Task.FromResult(CliErrors.Run(reporter, () =>
+            {
+                var request = ToRequest(parse, parse.GetValue(force));
+                var outcome = new MaskingService(reporter).Run(request, ct);
+                reporter.Info($"wrote {outcome.Output}: tissue {outcome.TissueFraction:P1}, threshold {outcome.Threshold:g3}, compute {outcome.ComputeSeconds:F2} s");
+                if (parse.GetValue(json))
+                {
+                    reporter.Json(JsonSerializer.Serialize(outcome));
+                }
+
+                return ExitCodes.Ok;
+            }));
+        });
+        return command;
+    }
+
+    private static MaskRequest ToRequest(ParseResult parse, bool force)
+    {
+        string method = parse.GetValue(Method)!.ToLowerInvariant();
+        if (method is not ("classical" or "unet"))
+        {
+            throw new ArgumentException($"Unknown --method '{method}'; use 'classical' or 'unet'.");
+        }
+
+        var options = ClassicalMaskOptions.Default;
+        string? post = null;
+        if (parse.GetValue(Preset) is { } presetPath)
+        {
+            var preset = MaskPreset.Load(presetPath, options);
+            options = preset.Options;
+            post = preset.PostProcess;
+        }
+
+        options = options with
+        {
+            BlockSize = parse.GetValue(BlockSize) ?? options.BlockSize,
+            TextureSigma = parse.GetValue(TextureSigma) ?? options.TextureSigma,
+            EdgeSigma = parse.GetValue(EdgeSigma) ?? options.EdgeSigma,
+            MinimumRegionSize = parse.GetValue(MinRegionSize) ?? options.MinimumRegionSize,
+            DogSigmaLow = parse.GetValue(DogLow) ?? options.DogSigmaLow,
+            DogSigmaHigh = parse.GetValue(DogHigh) ?? options.DogSigmaHigh,
+            Threshold = parse.GetValue(Threshold) is { } t ? ThresholdOption.Parse(t) : options.Threshold,
+        };
+        options.Validate();
+        var pipeline = PostProcessSpec.Resolve(parse.GetValue(PostProcess) ?? post ?? "clean");
+        var unet = new UNetSettings(parse.GetValue(Model), parse.GetValue(Roi), parse.GetValue(Overlap), parse.GetValue(Scale), parse.GetValue(Device)!, parse.GetValue(Batch), SkipTiles: !parse.GetValue(NoSkip));
+        return new MaskRequest(
+            VolumePath.Parse(parse.GetValue(Input)!, "/raw"),
+            VolumePath.Parse(parse.GetValue(Output)!, "/mask"),
+            parse.GetValue(Confidence) is { } c ? VolumePath.Parse(c, "/confidence") : null,
+            method, options, unet, pipeline, force);
+    }
+}

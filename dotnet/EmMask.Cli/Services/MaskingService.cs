@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using System.Text.Json;
+using EmMask.Cli.Console;
+using EmMask.Core.Masking;
+using EmMask.Core.PostProcessing;
+using EmMask.Core.Volumes;
+using EmMask.IO;
+
+namespace EmMask.Cli.Services;
+
+/// <summary>What <c>emmask mask</c> was asked to do.</summary>
+public sealed record MaskRequest(
+    VolumePath Input,
+    VolumePath Output,
+    VolumePath? ConfidenceOutput,
+    string Method,
+    ClassicalMaskOptions Classical,
+    UNetSettings UNet,
+    PostProcessPipeline PostProcess,
+    bool Force);
+
+/// <summary>Settings of the U-Net method (<c>--model --roi --overlap --scale --device</c>).</summary>
+public sealed record UNetSettings(string? Model = null, int Roi = 64, double Overlap = 0.25, int Scale = 1, string Device = "auto", int Batch = 2, bool SkipTiles = true);
+
+/// <summary>Summary of a finished mask run (also the --json output).</summary>
+public sealed record MaskOutcome(string Input, string Output, string Method, int[] Shape, double TissueFraction, double Threshold, double ReadSeconds, double ComputeSeconds, double WriteSeconds, IReadOnlyList<string> Warnings, IReadOnlyList<string> Notes);
+
+/// <summary>Reads, masks, post-processes and writes atomically; the mask command only parses and calls this.</summary>
+public sealed class MaskingService(IReporter reporter)
+{
+    /// <summary>Runs the request; nothing is written unless every step succeeded.</summary>
+    public MaskOutcome Run(MaskRequest request, CancellationToken ct)
+    {
+        request.Classical.Validate();
+        OutputGuard.Check(request.Output, request.Force);
+        if (request.ConfidenceOutput is { } confidencePath)
+        {
+            OutputGuard.Check(confidencePath, request.Force);
+        }
+
+        var clock = Stopwatch.StartNew();
+        var input = VolumeReader.Read(request.Input, ct);
+        double read = clock.Elapsed.TotalSeconds;
+
+        clock.Restart();
+        var result = reporter.Run($"{request.Method} mask {input.Shape}", progress => request.Method switch
+        {
+            "classical" => ClassicalMasker.Run(input, request.Classical, progress, ct),
+            "unet" => UNetMethod.Run(input, request.UNet, progress, ct),
+            _ => throw new ArgumentException($"Unknown --method '{request.Method}'; use 'classical' or 'unet'."),
+        });
+        foreach (var warning in result.Warnings)
+        {
+            reporter.Warn(warning);
+        }
+
+        foreach (var note in result.Notes ?? [])
+        {
+            reporter.Info(note);
+        }
+
+        if (request.PostProcess.Operations.Count > 0)
+        {
+            reporter.Run("post-process", progress =>
+            {
+                request.PostProcess.Apply(result.Mask, progress, ct);
+                return 0;
+            });
+        }
+
+        double compute = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        var attributes = Attributes(request, result);
+        ct.ThrowIfCancellationRequested();
+        VolumeWriter.Write(request.Output, result.Mask, new VolumeWriteOptions { Force = request.Force, Attributes = attributes }, ct);
+        if (request.ConfidenceOutput is { } c)
+        {
+            VolumeWriter.Write(c, result.Confidence, new VolumeWriteOptions { Force = request.Force, Attributes = attributes }, ct);
+        }
+
+        double write = clock.Elapsed.TotalSeconds;
+        long tissue = 0;
+        foreach (byte b in result.Mask.Span)
+        {
+            tissue += b;
+        }
+
+        var s = result.Mask.Shape;
+        return new MaskOutcome(
+            request.Input.ToString(), request.Output.ToString(), request.Method, [s.Z, s.Y, s.X],
+            s.Length == 0 ? 0 : (double)tissue / s.Length, result.Threshold, read, compute, write, result.Warnings, result.Notes ?? []);
+    }
+
+    /// <summary>The attributes stored beside a mask: method, version, parameters (JSON), post-processing, source.</summary>
+    public static Dictionary<string, string> Attributes(MaskRequest request, MaskResult result) => new()
+    {
+        ["method"] = request.Method,
+        ["version"] = ToolVersion.Text,
+        ["parameters"] = request.Method == "classical"
+            ? JsonSerializer.Serialize(request.Classical.ToParameters())
+            : JsonSerializer.Serialize(request.UNet),
+        ["threshold_used"] = result.Threshold.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        ["postprocess"] = request.PostProcess.ToSpec(),
+        ["source"] = request.Input.ToString(),
+        ["labels"] = "1=brain,0=non-brain",
+    };
+}

@@ -1,0 +1,38 @@
+using EmMask.IO;
+
+namespace EmMask.Cli.Services;
+
+/// <summary>Fails fast, before any compute, when an output exists and --force was not given.</summary>
+public static class OutputGuard
+{
+    /// <summary>Throws <see cref="OutputExistsException"/> if <paramref name="output"/> exists and replacing is not allowed.</summary>
+    public static void Check(VolumePath output, bool force)
+    {
+        if (force || !File.Exists(output.File))
+        {
+            return;
+        }
+
+        if (output.Kind != VolumeFileKind.Hdf5)
+        {
+            throw new OutputExistsException(output.ToString());
+        }
+
+        // An HDF5 file may gain a new dataset; only an existing dataset of the same name is an existing output.
+        IReadOnlyList<string> datasets;
+        try
+        {
+            datasets = VolumeReader.ListDatasets(output.File);
+        }
+        catch (VolumeFormatException)
+        {
+            throw new OutputExistsException(output.ToString());
+        }
+
+        string wanted = "/" + (output.Dataset ?? string.Empty).Trim('/');
+        if (datasets.Any(d => "/" + d.Trim('/') == wanted))
+        {
+            throw new OutputExistsException(output.ToString());
+        }
+    }
+}

@@ -1,0 +1,64 @@
+using EmMask.Core.Inference;
+using EmMask.Core.Masking;
+using EmMask.Core.Progress;
+using EmMask.Core.Volumes;
+using EmMask.Host.Worker;
+using EmMask.Learning.Preprocessing;
+using EmMask.Worker;
+
+namespace EmMask.Cli.Services;
+
+/// <summary>
+/// The U-Net method behind <c>emmask mask --method unet</c>. The CLI is its own process, so the model runs here, with the
+/// worker's model loading and the shared sliding-window inferer (the napari plugin runs the same code in the worker).
+/// </summary>
+public static class UNetMethod
+{
+    /// <summary>
+    /// Windows whose largest classical confidence is below this are pure resin and are not run through the network.
+    /// </summary>
+    public const float SkipConfidence = 0.02f;
+
+    /// <summary>Runs the U-Net on a volume; the mask is probability >= 0.5 and the confidence is the probability.</summary>
+    public static MaskResult Run(IVolume input, UNetSettings settings, IProgress<ProgressReport> progress, CancellationToken ct)
+    {
+        string model = settings.Model ?? ModelLocator.Default();
+        var warnings = new List<string>();
+        var normal = IntensityNormalizer.Normalize(input, ct);
+        if (normal.IsConstant)
+        {
+            warnings.Add($"The volume is constant (value {normal.Low:g}); the mask is all 0 (non-brain).");
+            return new MaskResult(normal.Normalized.Like<byte>(), normal.Normalized.Like<float>(), 0.5, warnings);
+        }
+
+        // The classical confidence is the cheap pre-mask for tile skipping (computed on the raw input).
+        Volume<float>? skipScore = null;
+        if (settings.SkipTiles)
+        {
+            progress.Report(new ProgressReport("pre-mask", 0.0));
+            skipScore = ClassicalMasker.Run(input, ClassicalMaskOptions.Default with { MinimumRegionSize = 0 }, null, ct).Confidence;
+        }
+
+        var volume = normal.Normalized;
+        IntensityNormalization.Normalize(volume.Span, volume.Span);
+        var request = new UNetRequest(model, new Shape3(settings.Roi, settings.Roi, settings.Roi), settings.Overlap, settings.Batch, settings.Scale,
+            settings.SkipTiles ? SkipConfidence : null, settings.Device).Validate();
+        using var provider = new PredictorProvider();
+        var loaded = provider.Get(request.ModelPath, request.Device);
+        var options = request.ToSlidingWindowOptions() with { PadMultiple = loaded.SizeDivisor };
+        var result = SlidingWindowInferer.Run(volume, loaded.Predictor, options, progress, ct, skipScore);
+        string note = $"U-Net ran {result.Windows - result.Skipped} of {result.Windows} windows ({result.Skipped} pure-resin windows skipped).";
+
+        var probability = result.Probabilities;
+        probability.VoxelSize = input.VoxelSize;
+        var mask = probability.Like<byte>();
+        var p = probability.Span;
+        var m = mask.Span;
+        for (int i = 0; i < m.Length; i++)
+        {
+            m[i] = p[i] >= 0.5f ? (byte)1 : (byte)0;
+        }
+
+        return new MaskResult(mask, probability, 0.5, warnings, [note]);
+    }
+}

@@ -1,0 +1,71 @@
+using EmMask.Core.Volumes;
+
+namespace EmMask.Core.Inference;
+
+/// <summary>
+/// Parameters of <see cref="SlidingWindowInferer"/>, with MONAI <c>sliding_window_inference</c> semantics for the
+/// tiling and Gaussian blending.
+/// </summary>
+/// <param name="RoiSize">
+/// Window size (z, y, x) in voxels of the working scale. Each axis is rounded up to a multiple of
+/// <see cref="PadMultiple"/> and clamped to the (rounded-up) volume, so a thin stack is not padded to a deep window.
+/// </param>
+/// <param name="Overlap">Fraction of a window shared with its neighbour, 0 ≤ overlap &lt; 1 (MONAI default 0.25).</param>
+/// <param name="BatchSize">Windows passed to the predictor per call (sw_batch_size), at least 1.</param>
+/// <param name="Scale">
+/// Integer working-scale factor F ≥ 1: the input is mean-downsampled by F on every axis, predicted, and the
+/// probabilities are trilinearly upsampled back. F = 2 is about 8× less predictor work.
+/// </param>
+/// <param name="SkipThreshold">
+/// When set, windows whose maximum skip score is below this value are treated as pure resin: they get
+/// probability 0 without running the predictor. The score is the caller's <c>skipScore</c> volume, or else the
+/// local standard deviation of the normalised input in a (2·<see cref="SkipRadius"/>+1)³ box.
+/// </param>
+/// <param name="SkipRadius">Half-width of the box for the built-in local standard deviation score, at least 1.</param>
+/// <param name="SigmaScale">Gaussian blend sigma as a fraction of the window size per axis (MONAI 0.125).</param>
+/// <param name="PadMultiple">Window axes are multiples of this (16 for a U-Net with four 2× poolings); 1 disables.</param>
+/// <param name="ClampRoi">
+/// True (default): a window axis longer than the volume shrinks to the volume rounded up to <see cref="PadMultiple"/>.
+/// False: the volume is zero-padded to the full window, exactly as MONAI.
+/// </param>
+public sealed record SlidingWindowOptions(
+    Shape3 RoiSize,
+    double Overlap = 0.25,
+    int BatchSize = 4,
+    int Scale = 1,
+    float? SkipThreshold = null,
+    int SkipRadius = 2,
+    double SigmaScale = 0.125,
+    int PadMultiple = 16,
+    bool ClampRoi = true)
+{
+    /// <summary>Checks every parameter; throws <see cref="ArgumentOutOfRangeException"/> naming the bad one.</summary>
+    public SlidingWindowOptions Validate()
+    {
+        if (RoiSize.Z < 1 || RoiSize.Y < 1 || RoiSize.X < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(RoiSize), RoiSize, "Every window axis must be at least 1.");
+        }
+
+        if (!(Overlap >= 0 && Overlap < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Overlap), Overlap, "Overlap must be in [0, 1).");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 1, nameof(BatchSize));
+        ArgumentOutOfRangeException.ThrowIfLessThan(Scale, 1, nameof(Scale));
+        ArgumentOutOfRangeException.ThrowIfLessThan(SkipRadius, 1, nameof(SkipRadius));
+        ArgumentOutOfRangeException.ThrowIfLessThan(PadMultiple, 1, nameof(PadMultiple));
+        if (!(SigmaScale > 0) || double.IsInfinity(SigmaScale))
+        {
+            throw new ArgumentOutOfRangeException(nameof(SigmaScale), SigmaScale, "Sigma scale must be a positive finite number.");
+        }
+
+        if (SkipThreshold is { } t && float.IsNaN(t))
+        {
+            throw new ArgumentOutOfRangeException(nameof(SkipThreshold), t, "Skip threshold must be a number.");
+        }
+
+        return this;
+    }
+}

@@ -1,0 +1,158 @@
+using System.Numerics.Tensors;
+using EmMask.Core.Filters;
+using EmMask.Core.Labeling;
+using EmMask.Core.Morphology;
+using EmMask.Core.Progress;
+using EmMask.Core.Volumes;
+
+namespace EmMask.Core.Masking;
+
+/// <summary>
+/// The classical brain/non-brain masker: a structure-tensor texture measure on the Difference of Gaussians and the smoothed
+/// image, against the volume's own noise level, thresholded, pooled into a confidence map over blocks, and cleaned of small regions.
+/// </summary>
+/// <remarks>
+/// Steps (the README's "How the classical masker works" says the same):
+/// <list type="number">
+/// <item>Robust normalisation (1st/99th percentile → 0/1) and a white-noise estimate σₙ from first differences.</item>
+/// <item>Band-pass d = G(dog_sigma_low)·I − G(dog_sigma_high)·I and smoothed image s = G(edge_sigma)·I.</item>
+/// <item>Structure tensor J = G(texture_sigma) · (∇d∇dᵀ + ∇s∇sᵀ), gradients scaled to noise units; its smallest eigenvalue
+/// λ is large only where texture varies in every orientation (tissue) and small in flat resin and for sheet- or line-like
+/// structure (curtaining, knife chatter, smooth walls). Products of gradients make it independent of polarity.</item>
+/// <item>Texture-to-noise ratio r = √(λ/2)/σₙ (≈ 1 in pure noise); threshold t on log r: given, or the histogram valley
+/// between Otsu's two classes (<see cref="ValleyThreshold"/>), or 2 when the
+/// log-ratio histogram has a single mode (all tissue or all resin).</item>
+/// <item>A soft vote v = sigmoid((log r − log t)/0.25) is averaged over a block_size³ box: that is the confidence;
+/// the mask is confidence ≥ 0.5, then regions under minimum_region_size voxels are removed.</item>
+/// </list>
+/// A constant volume has no texture: the result is an all-0 mask with a warning. NaN/Inf voxels are set to 0 in the mask.
+/// </remarks>
+public static class ClassicalMasker
+{
+    /// <summary>Width of the soft vote in log units of the texture-to-noise ratio.</summary>
+    public const float Softness = 0.25f;
+
+    /// <summary>Threshold used when the ratio's histogram is unimodal (Otsu's separability below <see cref="UnimodalSeparability"/>).</summary>
+    public const double UnimodalThreshold = 2.0;
+
+    /// <summary>Otsu separability under which the histogram is taken as a single mode.</summary>
+    public const double UnimodalSeparability = 0.7;
+
+    /// <summary>Computes the mask and confidence of a uint8, uint16 or float32 volume.</summary>
+    /// <exception cref="InvalidVolumeException">Empty axis or no finite value.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An invalid option (named).</exception>
+    public static MaskResult Run(
+        IVolume input,
+        ClassicalMaskOptions? options = null,
+        IProgress<ProgressReport>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        options = (options ?? ClassicalMaskOptions.Default).Validate();
+        var warnings = new List<string>();
+        var ct = cancellationToken;
+
+        progress?.Report(new("normalise", 0.0));
+        var normal = IntensityNormalizer.Normalize(input, ct);
+        var n = normal.Normalized;
+        if (normal.IsConstant)
+        {
+            warnings.Add($"The volume is constant (value {normal.Low:g}); it has no texture, so the mask is all 0 (non-brain).");
+            progress?.Report(new("done", 1.0));
+            return new MaskResult(input.Shape.IsEmpty ? new Volume<byte>(input.Shape) : n.Like<byte>(), n.Like<float>(), options.Threshold ?? UnimodalThreshold, warnings);
+        }
+
+        if (normal.NonFinite > 0)
+        {
+            warnings.Add($"{normal.NonFinite} NaN/Inf voxels were treated as non-brain.");
+        }
+
+        double noise = NoiseEstimator.Estimate(n);
+        ct.ThrowIfCancellationRequested();
+
+        // a = G(low)·n, d = a − G(high)·n; s = a when edge_sigma equals dog_sigma_low, else G(edge)·n (n is free after).
+        progress?.Report(new("difference of gaussians", 0.1));
+        var a = n.Like<float>();
+        var d = n.Like<float>();
+        GaussianFilter.Apply(n, a, Sigma3.Isotropic(options.DogSigmaLow), cancellationToken: ct);
+        GaussianFilter.Apply(n, d, Sigma3.Isotropic(options.DogSigmaHigh), cancellationToken: ct);
+        TensorPrimitives.Subtract(a.Span, d.Span, d.Span);
+        var s = a;
+        if (options.EdgeSigma != options.DogSigmaLow)
+        {
+            GaussianFilter.Apply(n, n, Sigma3.Isotropic(options.EdgeSigma), cancellationToken: ct);
+            s = n;
+        }
+
+        progress?.Report(new("structure tensor", 0.3));
+        float dScale = (float)(1.0 / Math.Sqrt(FilterGains.DifferenceOfGaussiansGradient(options.DogSigmaLow, options.DogSigmaHigh)));
+        float sScale = (float)(1.0 / Math.Sqrt(FilterGains.SmoothedGradient(options.EdgeSigma)));
+        var logRatio = StructureTensor.SmallestEigenvalue(d, s, dScale, sScale, options.TextureSigma, ct);
+        var lr = logRatio.Span;
+
+        // log r = ½·log(λ_min/2) − log σₙ: pure noise gives r ≈ 1. A floor keeps flat regions finite.
+        TensorPrimitives.Max(lr, 1e-20f, lr);
+        TensorPrimitives.Log(lr, lr);
+        TensorPrimitives.Multiply(lr, 0.5f, lr);
+        TensorPrimitives.Add(lr, (float)((-0.5 * Math.Log(2.0)) - Math.Log(noise)), lr);
+        ct.ThrowIfCancellationRequested();
+
+        progress?.Report(new("threshold", 0.7));
+        double logThreshold;
+        if (options.Threshold is { } given)
+        {
+            logThreshold = Math.Log(given);
+        }
+        else
+        {
+            var valley = ValleyThreshold.Compute(lr);
+            logThreshold = valley.Separability >= UnimodalSeparability ? valley.Threshold : Math.Log(UnimodalThreshold);
+        }
+
+        // vote = sigmoid((log r − log t) / softness), pooled over the block into the confidence.
+        TensorPrimitives.Add(lr, (float)-logThreshold, lr);
+        TensorPrimitives.Multiply(lr, 1f / Softness, lr);
+        TensorPrimitives.Sigmoid(lr, lr);
+        var confidence = d;
+        if (options.BlockSize > 1)
+        {
+            UniformFilter.Apply(logRatio, confidence, (options.BlockSize, options.BlockSize, options.BlockSize), ct);
+        }
+        else
+        {
+            lr.CopyTo(confidence.Span);
+        }
+
+        progress?.Report(new("regions", 0.85));
+        var mask = confidence.Like<byte>();
+        var c = confidence.Span;
+        var m = mask.Span;
+        for (int i = 0; i < m.Length; i++)
+        {
+            m[i] = c[i] >= 0.5f ? (byte)1 : (byte)0;
+        }
+
+        if (normal.NonFinite > 0 && input is Volume<float> raw)
+        {
+            var r = raw.Span;
+            for (int i = 0; i < m.Length; i++)
+            {
+                if (!float.IsFinite(r[i]))
+                {
+                    m[i] = 0;
+                    c[i] = 0;
+                }
+            }
+        }
+
+        if (options.MinimumRegionSize > 1)
+        {
+            MaskMorphology.RemoveSmallRegions(mask, options.MinimumRegionSize, Connectivity.Face, ct);
+        }
+
+        mask.VoxelSize = input.VoxelSize;
+        confidence.VoxelSize = input.VoxelSize;
+        progress?.Report(new("done", 1.0));
+        return new MaskResult(mask, confidence, Math.Exp(logThreshold), warnings);
+    }
+}

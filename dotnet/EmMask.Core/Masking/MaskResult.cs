@@ -1,0 +1,11 @@
+using EmMask.Core.Volumes;
+
+namespace EmMask.Core.Masking;
+
+/// <summary>The output of a masker.</summary>
+/// <param name="Mask">1 = brain tissue, 0 = non-brain; same shape and voxel size as the input.</param>
+/// <param name="Confidence">Per-voxel confidence that the voxel is tissue, 0..1; the mask is 1 where it is >= 0.5, before small regions are removed.</param>
+/// <param name="Threshold">The texture-to-noise threshold used (the automatic one when none was given).</param>
+/// <param name="Warnings">Things the user should know (constant volume, NaN voxels), one line each.</param>
+/// <param name="Notes">Informational lines (for example how many windows a U-Net skipped).</param>
+public sealed record MaskResult(Volume<byte> Mask, Volume<float> Confidence, double Threshold, IReadOnlyList<string> Warnings, IReadOnlyList<string>? Notes = null);

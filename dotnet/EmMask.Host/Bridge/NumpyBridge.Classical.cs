@@ -1,0 +1,101 @@
+using System.Text.Json;
+using EmMask.Core.Masking;
+using EmMask.Core.Volumes;
+
+namespace EmMask.Host.Bridge;
+
+/// <summary>Classical masker entry point.</summary>
+public static partial class NumpyBridge
+{
+    /// <summary>
+    /// Runs <see cref="ClassicalMasker.Run"/> on a uint8, uint16 or float32 array read in place.
+    /// <see cref="BridgeResult.Value"/> is the threshold used; <see cref="BridgeResult.Json"/> is
+    /// <c>{"warnings": [...], "mask": [id, address], "confidence": [id, address]}</c>: the masker's own result arrays,
+    /// pinned and lent to Python without a copy (<see cref="LentBuffers"/>; Python releases the ids). When
+    /// <paramref name="maskAddress"/> and <paramref name="confidenceAddress"/> are non-zero the results are copied into
+    /// those C-contiguous buffers instead, and nothing is lent.
+    /// </summary>
+    /// <param name="address">Address of the image's first element.</param>
+    /// <param name="shape">2 or 3 axis lengths.</param>
+    /// <param name="strides">Byte strides, one per axis.</param>
+    /// <param name="dtype">numpy dtype string (uint8, uint16 or float32).</param>
+    /// <param name="maskAddress">uint8 output buffer, or 0 to borrow the masker's.</param>
+    /// <param name="confidenceAddress">float32 output buffer, or 0 to borrow the masker's.</param>
+    /// <param name="optionsJson">
+    /// <see cref="ClassicalMaskOptions"/> property names with values (missing = default; <c>Threshold</c> null = auto),
+    /// plus <c>VoxelSize</c> as <c>[z, y, x]</c>.
+    /// </param>
+    /// <param name="job">Progress and cancellation for this call.</param>
+    public static BridgeResult ClassicalMask(
+        long address, long[] shape, long[] strides, string dtype, long maskAddress, long confidenceAddress,
+        string optionsJson, BridgeJob job) =>
+        BridgeResult.Guard(() =>
+        {
+            ArgumentNullException.ThrowIfNull(job);
+            var (options, voxelSize) = ParseClassicalOptions(optionsJson);
+            options.Validate();
+            var input = new NumpyArray(address, shape, strides, dtype);
+            IVolume volume = input.ToVolume(voxelSize, job);
+            MaskResult result = TimeCore(job, () => ClassicalMasker.Run(volume, options, job, job.Token));
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var json = new Dictionary<string, object> { ["warnings"] = result.Warnings };
+            if (maskAddress != 0 && confidenceAddress != 0)
+            {
+                NumpyArray.CopyToOutput(result.Mask, maskAddress, "mask");
+                NumpyArray.CopyToOutput(result.Confidence, confidenceAddress, "confidence");
+            }
+            else
+            {
+                var mask = LentBuffers.Lend(result.Mask);
+                var confidence = LentBuffers.Lend(result.Confidence);
+                json["mask"] = new[] { mask.Id, mask.Address };
+                json["confidence"] = new[] { confidence.Id, confidence.Address };
+            }
+
+            job.OutputSeconds = watch.Elapsed.TotalSeconds;
+            return BridgeResult.Success(result.Threshold, JsonSerializer.Serialize(json));
+        });
+
+    /// <summary>
+    /// <see cref="ClassicalMaskOptions.Default"/> as JSON with the Python parameter names
+    /// (<c>block_size</c>, ..., <c>threshold</c> = "auto"), so the plugin's defaults can be checked against the core.
+    /// </summary>
+    public static string ClassicalDefaultsJson() => JsonSerializer.Serialize(ClassicalMaskOptions.Default.ToParameters());
+
+    /// <summary>Reads the options JSON the Python side writes; unknown keys are an error so typos do not pass silently.</summary>
+    internal static (ClassicalMaskOptions Options, VoxelSize VoxelSize) ParseClassicalOptions(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        using var document = JsonDocument.Parse(json);
+        var options = ClassicalMaskOptions.Default;
+        var voxelSize = VoxelSize.Isotropic;
+        foreach (var property in document.RootElement.EnumerateObject())
+        {
+            var v = property.Value;
+            options = property.Name switch
+            {
+                nameof(ClassicalMaskOptions.BlockSize) => options with { BlockSize = v.GetInt32() },
+                nameof(ClassicalMaskOptions.TextureSigma) => options with { TextureSigma = v.GetDouble() },
+                nameof(ClassicalMaskOptions.EdgeSigma) => options with { EdgeSigma = v.GetDouble() },
+                nameof(ClassicalMaskOptions.MinimumRegionSize) => options with { MinimumRegionSize = v.GetInt64() },
+                nameof(ClassicalMaskOptions.DogSigmaLow) => options with { DogSigmaLow = v.GetDouble() },
+                nameof(ClassicalMaskOptions.DogSigmaHigh) => options with { DogSigmaHigh = v.GetDouble() },
+                nameof(ClassicalMaskOptions.Threshold) => options with { Threshold = v.ValueKind == JsonValueKind.Null ? null : v.GetDouble() },
+                "VoxelSize" => options,
+                _ => throw new ArgumentException($"Unknown classical mask option '{property.Name}'.", nameof(json)),
+            };
+            if (property.Name == "VoxelSize")
+            {
+                double[] s = v.EnumerateArray().Select(e => e.GetDouble()).ToArray();
+                if (s.Length != 3)
+                {
+                    throw new ArgumentException("VoxelSize needs 3 values (z, y, x).", nameof(json));
+                }
+
+                voxelSize = new VoxelSize(s[0], s[1], s[2]).Validate();
+            }
+        }
+
+        return (options, voxelSize);
+    }
+}

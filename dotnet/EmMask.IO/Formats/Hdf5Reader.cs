@@ -1,0 +1,345 @@
+using System.Runtime.InteropServices;
+using EmMask.Core.Volumes;
+using PureHDF;
+using PureHDF.Selections;
+using PureHDF.VOL.Native;
+
+namespace EmMask.IO.Formats;
+
+/// <summary>
+/// Reads 2D/3D datasets from HDF5 files through PureHDF (chunked, contiguous or compact; deflate, shuffle).
+/// Reads go slab by slab along z so cancellation is honoured and only one slab is held twice when converting.
+/// Every PureHDF failure is rethrown as a one-line <see cref="VolumeFormatException"/>.
+/// </summary>
+internal static class Hdf5Reader
+{
+    private static readonly byte[] Signature = [0x89, (byte)'H', (byte)'D', (byte)'F', 0x0d, 0x0a, 0x1a, 0x0a];
+
+    /// <summary>Elements read per slab; bounds the extra memory a converting read needs.</summary>
+    private const long SlabElements = 16L << 20;
+
+    public static IVolume Read(string file, string dataset, CancellationToken ct)
+    {
+        using var h5 = Open(file);
+        var ds = OpenDataset(h5, file, dataset);
+        string where = $"{file}:{dataset}";
+        var (dims, kind) = Describe(ds, where);
+        var shape = Shape3.FromDimensions(dims.Select(d => (long)d).ToArray());
+        if (shape.Length > Array.MaxLength)
+        {
+            throw new VolumeFormatException($"{where}: shape {shape} ({shape.Length} voxels) is too large to load at once; process it block-wise.");
+        }
+
+        var volume = Guard(where, () => ReadRegion(ds, dims.Length, kind, (0, 0, 0), shape, where, ct));
+        SetVoxelSize(volume, ReadVoxelSize(ds, where));
+        return volume;
+    }
+
+    public static IVolume ReadBlock(string file, string dataset, (int Z, int Y, int X) offset, Shape3 size, CancellationToken ct)
+    {
+        using var h5 = Open(file);
+        var ds = OpenDataset(h5, file, dataset);
+        string where = $"{file}:{dataset}";
+        var (dims, kind) = Describe(ds, where);
+        var shape = Shape3.FromDimensions(dims.Select(d => (long)d).ToArray());
+        BlockBounds.Check(shape, offset, size);
+        var volume = Guard(where, () => ReadRegion(ds, dims.Length, kind, offset, size, where, ct));
+        SetVoxelSize(volume, ReadVoxelSize(ds, where));
+        return volume;
+    }
+
+    public static Dictionary<string, string> ReadAttributes(string file, string dataset)
+    {
+        using var h5 = Open(file);
+        var ds = OpenDataset(h5, file, dataset);
+        return Guard($"{file}:{dataset}", () =>
+        {
+            var result = new Dictionary<string, string>();
+            foreach (var attribute in ds.Attributes())
+            {
+                if (Hdf5Values.ReadString(attribute) is { } text)
+                {
+                    result[attribute.Name] = text;
+                }
+            }
+
+            return result;
+        });
+    }
+
+    public static IReadOnlyList<string> ListDatasets(string file)
+    {
+        using var h5 = Open(file);
+        return ListDatasets(h5, file);
+    }
+
+    internal static IReadOnlyList<string> ListDatasets(NativeFile h5, string file) => Guard(file, () =>
+    {
+        var result = new List<string>();
+        Walk(h5, "", result);
+        return (IReadOnlyList<string>)result;
+    });
+
+    /// <summary>Opens a file, with a clear error for a missing file, a non-HDF5 file and a corrupt one.</summary>
+    internal static NativeFile Open(string file)
+    {
+        if (!File.Exists(file))
+        {
+            throw new VolumeFormatException(Directory.Exists(file) ? $"{file}: is a directory, not an HDF5 file." : $"{file}: file not found.");
+        }
+
+        if (!HasSignature(file))
+        {
+            throw new VolumeFormatException($"{file}: not an HDF5 file (no HDF5 signature).");
+        }
+
+        try
+        {
+            return H5File.OpenRead(file);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw new VolumeFormatException($"{file}: corrupt or truncated HDF5 file ({AtomicFile.OneLine(ex.Message)}).", ex);
+        }
+    }
+
+    internal static NativeDataset OpenDataset(NativeFile h5, string file, string dataset)
+    {
+        IH5Object? obj = Guard(file, () => Exists(h5, dataset) ? h5.Get(dataset) : null);
+        if (obj is NativeDataset ds)
+        {
+            return ds;
+        }
+
+        var names = ListDatasets(h5, file);
+        string listing = names.Count == 0 ? "the file has no datasets" : $"datasets in the file: {string.Join(", ", names)}";
+        string problem = obj is null ? "not found" : "is a group, not a dataset";
+        throw new VolumeFormatException($"{file}: dataset '{dataset}' {problem}; {listing}.");
+    }
+
+    /// <summary>True when every component of an absolute path exists (PureHDF throws on a missing parent).</summary>
+    internal static bool Exists(NativeFile h5, string path)
+    {
+        IH5Group group = h5;
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (!group.LinkExists(parts[i]))
+            {
+                return false;
+            }
+
+            if (i < parts.Length - 1)
+            {
+                if (group.Get(parts[i]) is not IH5Group next)
+                {
+                    return false;
+                }
+
+                group = next;
+            }
+        }
+
+        return true;
+    }
+
+    internal static (ulong[] Dims, ElementKind Kind) Describe(IH5Dataset ds, string where)
+    {
+        var (space, type) = Guard(where, () => (ds.Space, ds.Type));
+        ulong[] dims = space.Type == H5DataspaceType.Simple ? space.Dimensions : [];
+        if (dims.Length is < 2 or > 3)
+        {
+            string shape = dims.Length == 0 ? "a scalar" : $"shape ({string.Join(", ", dims)})";
+            throw new VolumeFormatException($"{where}: expected 2D or 3D, got {dims.Length}D {shape}.");
+        }
+
+        if (dims.Any(d => d == 0))
+        {
+            throw new VolumeFormatException($"{where}: shape ({string.Join(", ", dims)}) has a 0-length axis.");
+        }
+
+        if (dims.Any(d => d > int.MaxValue))
+        {
+            throw new VolumeFormatException($"{where}: an axis of shape ({string.Join(", ", dims)}) is too long.");
+        }
+
+        return (dims, ElementKinds.FromHdf5(type, where));
+    }
+
+    /// <summary>Voxel size from <c>element_size_um</c> (µm) or <c>resolution</c> (nm), else null.</summary>
+    internal static VoxelSize? ReadVoxelSize(IH5Dataset ds, string where) => Guard(where, () =>
+    {
+        if (ds.AttributeExists(VolumeMetadata.ElementSizeUm)
+            && VolumeMetadata.FromSpacing(Hdf5Values.ReadNumbers(ds.Attribute(VolumeMetadata.ElementSizeUm)), 1000) is { } um)
+        {
+            return um;
+        }
+
+        if (ds.AttributeExists(VolumeMetadata.Resolution))
+        {
+            return VolumeMetadata.FromSpacing(Hdf5Values.ReadNumbers(ds.Attribute(VolumeMetadata.Resolution)), 1);
+        }
+
+        return (VoxelSize?)null;
+    });
+
+    internal static T Guard<T>(string where, Func<T> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (Exception ex) when (ex.Message.Contains("Byte order conversion", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new VolumeFormatException($"{where}: big-endian data is not supported; convert it to little-endian (e.g. h5py: d[()].astype('<u2')).", ex);
+        }
+        catch (Exception ex) when (ex is not (VolumeFormatException or OperationCanceledException or ArgumentException or OutOfMemoryException))
+        {
+            throw new VolumeFormatException($"{where}: cannot read HDF5 data ({AtomicFile.OneLine(ex.Message)}).", ex);
+        }
+    }
+
+    private static IVolume ReadRegion(NativeDataset ds, int rank, ElementKind kind, (int Z, int Y, int X) offset, Shape3 size, string where, CancellationToken ct) => kind switch
+    {
+        ElementKind.UInt8 => ReadBands<byte, byte>(ds, rank, kind, offset, size, where, ct),
+        ElementKind.UInt16 => ReadBands<ushort, ushort>(ds, rank, kind, offset, size, where, ct),
+        ElementKind.Float32 => ReadBands<float, float>(ds, rank, kind, offset, size, where, ct),
+        ElementKind.Int8 => ReadBands<sbyte, float>(ds, rank, kind, offset, size, where, ct),
+        ElementKind.Int16 => ReadBands<short, float>(ds, rank, kind, offset, size, where, ct),
+        ElementKind.Int32 => ReadBands<int, float>(ds, rank, kind, offset, size, where, ct),
+        ElementKind.UInt32 => ReadBands<uint, float>(ds, rank, kind, offset, size, where, ct),
+        ElementKind.Int64 => ReadBands<long, float>(ds, rank, kind, offset, size, where, ct),
+        ElementKind.UInt64 => ReadBands<ulong, float>(ds, rank, kind, offset, size, where, ct),
+        _ => ReadBands<double, float>(ds, rank, kind, offset, size, where, ct),
+    };
+
+    /// <summary>
+    /// Reads the region in bands one chunk deep and one chunk high spanning the region's full x extent. PureHDF walks
+    /// a selection row by row through its chunk cache; a band keeps the chunks one row touches in the cache (sized
+    /// here), where a whole-slab read would thrash the default 1 MiB cache and decompress each chunk once per row.
+    /// </summary>
+    private static Volume<TOut> ReadBands<TIn, TOut>(NativeDataset ds, int rank, ElementKind kind, (int Z, int Y, int X) offset, Shape3 size, string where, CancellationToken ct)
+        where TIn : unmanaged, System.Numerics.INumberBase<TIn>
+        where TOut : unmanaged
+    {
+        var volume = new Volume<TOut>(size);
+        int elementSize = Marshal.SizeOf<TIn>();
+        var chunk = ChunkShape(ds, rank);
+        H5DatasetAccess access = default;
+        int bandDepth, bandHeight;
+        if (chunk is { } c)
+        {
+            bandDepth = c.Z;
+            bandHeight = c.Y;
+            int across = ((offset.X % c.X) + size.X + c.X - 1) / c.X;
+            int slots = across + 1;
+            access = new H5DatasetAccess(ChunkCache: new SimpleReadingChunkCache(slots, (ulong)slots * (ulong)c.Length * (ulong)elementSize));
+        }
+        else
+        {
+            bandHeight = size.Y;
+            bandDepth = (int)Math.Clamp(SlabElements / Math.Max(1, size.SliceLength), 1, size.Z);
+        }
+
+        var buffer = new TIn[Math.Min(bandDepth, size.Z) * Math.Min(bandHeight, size.Y) * size.X];
+        for (int z0 = offset.Z; z0 < offset.Z + size.Z;)
+        {
+            int z1 = Math.Min(offset.Z + size.Z, ((z0 / bandDepth) + 1) * bandDepth);
+            for (int y0 = offset.Y; y0 < offset.Y + size.Y;)
+            {
+                ct.ThrowIfCancellationRequested();
+                int y1 = Math.Min(offset.Y + size.Y, ((y0 / bandHeight) + 1) * bandHeight);
+                int rows = y1 - y0;
+                var band = buffer.AsSpan(0, (z1 - z0) * rows * size.X);
+                var selection = rank == 3
+                    ? new HyperslabSelection(3, [(ulong)z0, (ulong)y0, (ulong)offset.X], [(ulong)(z1 - z0), (ulong)rows, (ulong)size.X])
+                    : new HyperslabSelection(2, [(ulong)y0, (ulong)offset.X], [(ulong)rows, (ulong)size.X]);
+                ds.Read(access, band, fileSelection: selection);
+                for (int z = z0; z < z1; z++)
+                {
+                    for (int y = y0; y < y1; y++)
+                    {
+                        var row = band.Slice((((z - z0) * rows) + (y - y0)) * size.X, size.X);
+                        var target = volume.Row(z - offset.Z, y - offset.Y);
+                        if (typeof(TIn) == typeof(TOut))
+                        {
+                            MemoryMarshal.Cast<TIn, TOut>(row).CopyTo(target);
+                        }
+                        else
+                        {
+                            ElementKinds.ToFloat<TIn>(row, MemoryMarshal.Cast<TOut, float>(target), kind, where);
+                        }
+                    }
+                }
+
+                y0 = y1;
+            }
+
+            z0 = z1;
+        }
+
+        return volume;
+    }
+
+    /// <summary>The chunk shape as (z, y, x) (z = 1 for 2D), or null for contiguous and compact datasets.</summary>
+    private static Shape3? ChunkShape(NativeDataset ds, int rank)
+    {
+        if (ds.Layout.Class != H5DataLayoutClass.Chunked || ds.Layout.Chunks is not { } chunks || chunks.Length < rank)
+        {
+            return null;
+        }
+
+        return rank == 3
+            ? new Shape3((int)chunks[0], (int)chunks[1], (int)chunks[2])
+            : new Shape3(1, (int)chunks[0], (int)chunks[1]);
+    }
+
+    private static void SetVoxelSize(IVolume volume, VoxelSize? size)
+    {
+        if (size is not { } s)
+        {
+            return;
+        }
+
+        switch (volume)
+        {
+            case Volume<byte> v: v.VoxelSize = s; break;
+            case Volume<ushort> v: v.VoxelSize = s; break;
+            case Volume<float> v: v.VoxelSize = s; break;
+        }
+    }
+
+    private static void Walk(IH5Group group, string prefix, List<string> result)
+    {
+        foreach (var child in group.Children())
+        {
+            string path = $"{prefix}/{child.Name}";
+            switch (child)
+            {
+                case IH5Dataset:
+                    result.Add(path);
+                    break;
+                case IH5Group g:
+                    Walk(g, path, result);
+                    break;
+            }
+        }
+    }
+
+    private static bool HasSignature(string file)
+    {
+        // The superblock sits at 0 or, after a user block, at 512, 1024, 2048, ... (HDF5 spec, "Format Signature").
+        using var stream = File.OpenRead(file);
+        Span<byte> head = stackalloc byte[8];
+        for (long at = 0; at + 8 <= stream.Length; at = at == 0 ? 512 : at * 2)
+        {
+            stream.Position = at;
+            if (stream.ReadAtLeast(head, 8, throwOnEndOfStream: false) == 8 && head.SequenceEqual(Signature))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

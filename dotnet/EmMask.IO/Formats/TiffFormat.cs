@@ -1,0 +1,390 @@
+using System.Runtime.InteropServices;
+using BitMiracle.LibTiff.Classic;
+using EmMask.Core.Volumes;
+
+namespace EmMask.IO.Formats;
+
+/// <summary>
+/// Multi-page grayscale TIFF through LibTiff.NET: one page per z slice, stripped or tiled, any codec LibTiff decodes.
+/// uint8, uint16 and float32 pages are read as-is; int8/16/32, uint32 and float64 pages are converted to float32
+/// under the same rules as HDF5 (<see cref="ElementKinds.ToFloat{T}"/>). Text attributes and the voxel size travel
+/// as a JSON object in the first page's ImageDescription. Written pages are uncompressed (fastest, universally read),
+/// as BigTIFF when the data passes 3.5 GiB.
+/// </summary>
+internal static class TiffFormat
+{
+    private const long BigTiffThreshold = 3_500_000_000;
+
+    static TiffFormat()
+    {
+        // LibTiff reports problems through a global handler that prints to the console by default; capture them
+        // so they become part of one VolumeFormatException instead.
+        Tiff.SetErrorHandler(new CapturingHandler());
+    }
+
+    public static IVolume Read(string file, CancellationToken ct)
+    {
+        using var tif = Open(file);
+        var voxelSize = ReadVoxelSize(tif);
+        var page = Page.Describe(tif, file, 0);
+        int pages = Guard(file, tif.NumberOfDirectories);
+        var shape = new Shape3(pages, page.Height, page.Width);
+        if (shape.Length > Array.MaxLength)
+        {
+            throw new VolumeFormatException($"{file}: {shape} ({shape.Length} voxels) is too large to load at once.");
+        }
+
+        var volume = page.Kind switch
+        {
+            ElementKind.UInt8 => ReadPages<byte, byte>(tif, file, page, shape, ct),
+            ElementKind.UInt16 => ReadPages<ushort, ushort>(tif, file, page, shape, ct),
+            ElementKind.Float32 => ReadPages<float, float>(tif, file, page, shape, ct),
+            ElementKind.Int8 => ReadPages<sbyte, float>(tif, file, page, shape, ct),
+            ElementKind.Int16 => ReadPages<short, float>(tif, file, page, shape, ct),
+            ElementKind.Int32 => ReadPages<int, float>(tif, file, page, shape, ct),
+            ElementKind.UInt32 => ReadPages<uint, float>(tif, file, page, shape, ct),
+            _ => (IVolume)ReadPages<double, float>(tif, file, page, shape, ct),
+        };
+        if (voxelSize is { } size)
+        {
+            VolumeIO.SetVoxelSize(volume, size);
+        }
+
+        return volume;
+    }
+
+    public static Shape3 ReadShape(string file)
+    {
+        using var tif = Open(file);
+        var page = Page.Describe(tif, file, 0);
+        return new Shape3(Guard(file, tif.NumberOfDirectories), page.Height, page.Width);
+    }
+
+    public static Dictionary<string, string> ReadAttributes(string file)
+    {
+        using var tif = Open(file);
+        return VolumeMetadata.FromJson(Field(tif, TiffTag.IMAGEDESCRIPTION)?[0].ToString()).Attributes;
+    }
+
+    public static void Write(Stream stream, IVolume volume, IReadOnlyDictionary<string, string> attributes, CancellationToken ct)
+    {
+        switch (volume)
+        {
+            case Volume<byte> v: WritePages(stream, v, 8, SampleFormat.UINT, attributes, ct); break;
+            case Volume<ushort> v: WritePages(stream, v, 16, SampleFormat.UINT, attributes, ct); break;
+            case Volume<float> v: WritePages(stream, v, 32, SampleFormat.IEEEFP, attributes, ct); break;
+            case Volume<int> v: WritePages(stream, v, 32, SampleFormat.INT, attributes, ct); break;
+            default: throw new ArgumentException($"Cannot write {volume.GetType().Name} as TIFF.", nameof(volume));
+        }
+    }
+
+    private static Tiff Open(string file)
+    {
+        if (!File.Exists(file))
+        {
+            throw new VolumeFormatException(Directory.Exists(file) ? $"{file}: is a directory, not a TIFF file." : $"{file}: file not found.");
+        }
+
+        using (var probe = File.OpenRead(file))
+        {
+            Span<byte> head = stackalloc byte[4];
+            int n = probe.ReadAtLeast(head, 4, throwOnEndOfStream: false);
+            bool magic = n == 4 && ((head[0] == 'I' && head[1] == 'I' && head[3] == 0 && head[2] is 42 or 43)
+                || (head[0] == 'M' && head[1] == 'M' && head[2] == 0 && head[3] is 42 or 43));
+            if (!magic)
+            {
+                throw new VolumeFormatException($"{file}: not a TIFF file (no TIFF header).");
+            }
+        }
+
+        CapturingHandler.Clear();
+        Tiff? tif;
+        try
+        {
+            tif = Tiff.Open(file, "r");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw new VolumeFormatException($"{file}: corrupt TIFF file ({AtomicFile.OneLine(ex.Message)}).", ex);
+        }
+
+        return tif ?? throw new VolumeFormatException($"{file}: corrupt TIFF file ({CapturingHandler.LastOr("LibTiff could not open it")}).");
+    }
+
+    private static FieldValue[]? Field(Tiff tif, TiffTag tag) => tif.GetField(tag);
+
+    /// <summary>
+    /// The voxel size in nm from our JSON description, else from an ImageJ description (<c>spacing=</c> for z,
+    /// <c>unit=</c>) with the X/YResolution tags (pixels per unit), as Fiji saves EM stacks; else null.
+    /// </summary>
+    private static VoxelSize? ReadVoxelSize(Tiff tif)
+    {
+        string? description = Field(tif, TiffTag.IMAGEDESCRIPTION)?[0].ToString();
+        if (VolumeMetadata.FromJson(description).VoxelSize is { } fromJson)
+        {
+            return fromJson;
+        }
+
+        if (description is null || !description.StartsWith("ImageJ=", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var entries = description.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(line => line.Split('=', 2))
+            .Where(kv => kv.Length == 2)
+            .GroupBy(kv => kv[0])
+            .ToDictionary(g => g.Key, g => g.First()[1]);
+        double scale = entries.GetValueOrDefault("unit") switch
+        {
+            "micron" or "um" or "\u00B5m" or "microns" or "\\u00B5m" => 1000,
+            "nm" or "nanometer" or "nanometers" => 1,
+            "mm" => 1_000_000,
+            _ => double.NaN,
+        };
+        double xRes = Field(tif, TiffTag.XRESOLUTION)?[0].ToDouble() ?? 0;
+        double yRes = Field(tif, TiffTag.YRESOLUTION)?[0].ToDouble() ?? 0;
+        if (double.IsNaN(scale) || !(xRes > 0) || !(yRes > 0))
+        {
+            return null;
+        }
+
+        double z = entries.TryGetValue("spacing", out var s)
+            && double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double spacing) && spacing > 0
+            ? spacing * scale
+            : 1;
+        return new VoxelSize(z, scale / yRes, scale / xRes);
+    }
+
+    private static Volume<TOut> ReadPages<TIn, TOut>(Tiff tif, string file, Page first, Shape3 shape, CancellationToken ct)
+        where TIn : unmanaged, System.Numerics.INumberBase<TIn>
+        where TOut : unmanaged
+    {
+        var volume = new Volume<TOut>(shape);
+        int sliceBytes = shape.SliceLength * Marshal.SizeOf<TIn>();
+        var raw = new byte[sliceBytes];
+        for (int z = 0; z < shape.Z; z++)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (z > 0)
+            {
+                if (!Guard(file, () => tif.SetDirectory((short)z)))
+                {
+                    throw new VolumeFormatException($"{file}: page {z} cannot be read ({CapturingHandler.LastOr("bad directory")}).");
+                }
+
+                var page = Page.Describe(tif, file, z);
+                if (page.Width != first.Width || page.Height != first.Height || page.Kind != first.Kind)
+                {
+                    throw new VolumeFormatException(
+                        $"{file}: page {z} is {page.Width}x{page.Height} {page.Kind.NumpyName()}, page 0 is {first.Width}x{first.Height} {first.Kind.NumpyName()}; all pages must match.");
+                }
+            }
+
+            Guard(file, () =>
+            {
+                DecodePage(tif, file, z, first, raw);
+                return 0;
+            });
+            var source = MemoryMarshal.Cast<byte, TIn>(raw.AsSpan());
+            if (typeof(TIn) == typeof(TOut))
+            {
+                MemoryMarshal.Cast<TIn, TOut>(source).CopyTo(volume.Slice(z));
+            }
+            else
+            {
+                ElementKinds.ToFloat<TIn>(source, MemoryMarshal.Cast<TOut, float>(volume.Slice(z)), first.Kind, $"{file} page {z}");
+            }
+        }
+
+        return volume;
+    }
+
+    /// <summary>Decodes one page into <paramref name="raw"/> (rows of Width samples, native byte order).</summary>
+    private static void DecodePage(Tiff tif, string file, int z, Page page, byte[] raw)
+    {
+        int bytesPerSample = page.BitsPerSample / 8;
+        int rowBytes = page.Width * bytesPerSample;
+        CapturingHandler.Clear();
+        if (!tif.IsTiled())
+        {
+            int strips = tif.NumberOfStrips();
+            int offset = 0;
+            var buffer = new byte[tif.StripSize()];
+            for (int s = 0; s < strips && offset < raw.Length; s++)
+            {
+                int n = tif.ReadEncodedStrip(s, buffer, 0, -1);
+                if (n < 0)
+                {
+                    throw new VolumeFormatException($"{file}: page {z}, strip {s} cannot be decoded ({CapturingHandler.LastOr("truncated or corrupt")}).");
+                }
+
+                int take = Math.Min(n, raw.Length - offset);
+                Buffer.BlockCopy(buffer, 0, raw, offset, take);
+                offset += take;
+            }
+
+            if (offset < raw.Length)
+            {
+                throw new VolumeFormatException($"{file}: page {z} holds {offset} of {raw.Length} data bytes (truncated).");
+            }
+
+            return;
+        }
+
+        int tileWidth = tif.GetField(TiffTag.TILEWIDTH)[0].ToInt();
+        int tileHeight = tif.GetField(TiffTag.TILELENGTH)[0].ToInt();
+        var tile = new byte[tif.TileSize()];
+        int tileRowBytes = tileWidth * bytesPerSample;
+        for (int y0 = 0; y0 < page.Height; y0 += tileHeight)
+        {
+            for (int x0 = 0; x0 < page.Width; x0 += tileWidth)
+            {
+                if (tif.ReadTile(tile, 0, x0, y0, 0, 0) < 0)
+                {
+                    throw new VolumeFormatException($"{file}: page {z}, tile at ({y0}, {x0}) cannot be decoded ({CapturingHandler.LastOr("truncated or corrupt")}).");
+                }
+
+                int rows = Math.Min(tileHeight, page.Height - y0);
+                int bytes = Math.Min(tileWidth, page.Width - x0) * bytesPerSample;
+                for (int r = 0; r < rows; r++)
+                {
+                    Buffer.BlockCopy(tile, r * tileRowBytes, raw, ((y0 + r) * rowBytes) + (x0 * bytesPerSample), bytes);
+                }
+            }
+        }
+    }
+
+    private static void WritePages<T>(Stream stream, Volume<T> volume, int bits, SampleFormat format, IReadOnlyDictionary<string, string> attributes, CancellationToken ct)
+        where T : unmanaged
+    {
+        var shape = volume.Shape;
+        int bytesPerSample = bits / 8;
+        long total = shape.Length * bytesPerSample;
+        int rowBytes = shape.X * bytesPerSample;
+
+        // About 1 MiB strips: small enough for readers that load a strip at a time, few enough to keep the IFD small.
+        int rowsPerStrip = Math.Clamp((1 << 20) / Math.Max(1, rowBytes), 1, shape.Y);
+        string description = VolumeMetadata.ToJson(attributes, volume.VoxelSize, shape.Z == 1);
+        CapturingHandler.Clear();
+        using var tif = Tiff.ClientOpen("volume", total > BigTiffThreshold ? "w8" : "w", new KeepOpenStream(stream), new TiffStream())
+            ?? throw new IOException($"LibTiff could not start the file ({CapturingHandler.LastOr("unknown error")}).");
+        var strip = new byte[rowsPerStrip * rowBytes];
+        for (int z = 0; z < shape.Z; z++)
+        {
+            ct.ThrowIfCancellationRequested();
+            tif.SetField(TiffTag.SUBFILETYPE, FileType.PAGE);
+            tif.SetField(TiffTag.IMAGEWIDTH, shape.X);
+            tif.SetField(TiffTag.IMAGELENGTH, shape.Y);
+            tif.SetField(TiffTag.BITSPERSAMPLE, bits);
+            tif.SetField(TiffTag.SAMPLESPERPIXEL, 1);
+            tif.SetField(TiffTag.SAMPLEFORMAT, format);
+            tif.SetField(TiffTag.PHOTOMETRIC, Photometric.MINISBLACK);
+            tif.SetField(TiffTag.PLANARCONFIG, PlanarConfig.CONTIG);
+            tif.SetField(TiffTag.COMPRESSION, Compression.NONE);
+            tif.SetField(TiffTag.ROWSPERSTRIP, rowsPerStrip);
+            tif.SetField(TiffTag.PAGENUMBER, z, shape.Z);
+            if (z == 0 && description != "{}")
+            {
+                tif.SetField(TiffTag.IMAGEDESCRIPTION, description);
+            }
+
+            var slice = MemoryMarshal.AsBytes(volume.Slice(z));
+            for (int s = 0, y = 0; y < shape.Y; s++, y += rowsPerStrip)
+            {
+                int bytes = Math.Min(rowsPerStrip, shape.Y - y) * rowBytes;
+                slice.Slice(y * rowBytes, bytes).CopyTo(strip);
+                if (tif.WriteEncodedStrip(s, strip, bytes) < 0)
+                {
+                    throw new IOException($"LibTiff failed to write page {z} ({CapturingHandler.LastOr("unknown error")}).");
+                }
+            }
+
+            if (!tif.WriteDirectory())
+            {
+                throw new IOException($"LibTiff failed to finish page {z} ({CapturingHandler.LastOr("unknown error")}).");
+            }
+        }
+    }
+
+    private static T Guard<T>(string file, Func<T> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (Exception ex) when (ex is not (VolumeFormatException or OperationCanceledException or OutOfMemoryException))
+        {
+            throw new VolumeFormatException($"{file}: corrupt TIFF data ({AtomicFile.OneLine(ex.Message)}).", ex);
+        }
+    }
+
+    /// <summary>The layout of one page, checked to be a single-sample image of a supported type.</summary>
+    private sealed record Page(int Width, int Height, int BitsPerSample, ElementKind Kind)
+    {
+        public static Page Describe(Tiff tif, string file, int z)
+        {
+            int width = tif.GetField(TiffTag.IMAGEWIDTH)?[0].ToInt() ?? 0;
+            int height = tif.GetField(TiffTag.IMAGELENGTH)?[0].ToInt() ?? 0;
+            int bits = tif.GetFieldDefaulted(TiffTag.BITSPERSAMPLE)?[0].ToInt() ?? 1;
+            int samples = tif.GetFieldDefaulted(TiffTag.SAMPLESPERPIXEL)?[0].ToInt() ?? 1;
+            var format = (SampleFormat)(tif.GetFieldDefaulted(TiffTag.SAMPLEFORMAT)?[0].ToInt() ?? 1);
+            string where = $"{file} page {z}";
+            if (width <= 0 || height <= 0)
+            {
+                throw new VolumeFormatException($"{where}: has a 0-length axis ({height}x{width}).");
+            }
+
+            if (samples != 1)
+            {
+                throw new VolumeFormatException($"{where}: has {samples} samples per pixel (RGB or multi-channel); expected a grayscale image.");
+            }
+
+            var kind = (format, bits) switch
+            {
+                (SampleFormat.UINT, 8 or 16 or 32) => ElementKinds.FromInteger(bits / 8, false, where),
+                (SampleFormat.INT, 8 or 16 or 32) => ElementKinds.FromInteger(bits / 8, true, where),
+                (SampleFormat.IEEEFP, 32) => ElementKind.Float32,
+                (SampleFormat.IEEEFP, 64) => ElementKind.Float64,
+                (SampleFormat.COMPLEXINT or SampleFormat.COMPLEXIEEEFP, _) => throw new VolumeFormatException($"{where}: complex samples are not supported."),
+                _ => throw new VolumeFormatException($"{where}: {bits}-bit {format} samples are not supported; use uint8, uint16 or float32."),
+            };
+            return new Page(width, height, bits, kind);
+        }
+    }
+
+    private sealed class CapturingHandler : TiffErrorHandler
+    {
+        [ThreadStatic]
+        private static string? last;
+
+        public static void Clear() => last = null;
+
+        public static string LastOr(string fallback) => last is null ? fallback : AtomicFile.OneLine(last);
+
+        public override void ErrorHandler(Tiff tif, string method, string format, params object[] args) => last = Format(method, format, args);
+
+        public override void ErrorHandlerExt(Tiff tif, object clientData, string method, string format, params object[] args) => last = Format(method, format, args);
+
+        public override void WarningHandler(Tiff tif, string method, string format, params object[] args)
+        {
+            // Unknown private tags (ImageJ, tifffile) raise warnings; they do not affect the pixels.
+        }
+
+        public override void WarningHandlerExt(Tiff tif, object clientData, string method, string format, params object[] args)
+        {
+        }
+
+        private static string Format(string method, string format, object[] args)
+        {
+            try
+            {
+                return $"{method}: {string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args)}";
+            }
+            catch (FormatException)
+            {
+                return $"{method}: {format}";
+            }
+        }
+    }
+}

@@ -1,0 +1,14 @@
+namespace EmMask.IO;
+
+/// <summary>The container format of a volume file, decided by its extension.</summary>
+public enum VolumeFileKind
+{
+    /// <summary>HDF5 (<c>.h5</c>, <c>.hdf5</c>, <c>.hdf</c>); one file holds several named datasets.</summary>
+    Hdf5,
+
+    /// <summary>Multi-page TIFF (<c>.tif</c>, <c>.tiff</c>); one page per z slice.</summary>
+    Tiff,
+
+    /// <summary>numpy <c>.npy</c>.</summary>
+    Npy,
+}

@@ -1,0 +1,149 @@
+using EmMask.Core.Volumes;
+using EmMask.IO.Formats;
+
+namespace EmMask.IO;
+
+/// <summary>
+/// Reads volumes from HDF5, multi-page TIFF and <c>.npy</c>. Every problem with the input (missing file or dataset,
+/// wrong or corrupt format, unsupported dtype or rank, 0-length axis) is a <see cref="VolumeFormatException"/> with
+/// one line naming the file and the problem. uint8, uint16 and float32 are read as-is; bool as uint8; other integer
+/// types and float64 are converted to float32 (integers only when every value is within ±2^24, where float32 is
+/// exact; float64 is rounded). Complex, string and compound data are refused. The voxel size comes from
+/// <c>element_size_um</c> (µm, z/y/x, as ilastik writes it) or <c>resolution</c> (nm), else it is (1, 1, 1).
+/// </summary>
+public static class VolumeReader
+{
+    /// <summary>Reads a whole volume; a 2D image becomes one z slice.</summary>
+    /// <exception cref="VolumeFormatException">The input cannot be read as a volume.</exception>
+    public static IVolume Read(VolumePath path, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return path.Kind switch
+        {
+            VolumeFileKind.Hdf5 => Hdf5Reader.Read(path.File, DatasetOf(path), ct),
+            VolumeFileKind.Tiff => TiffFormat.Read(path.File, ct),
+            _ => ReadNpy(path.File, ct),
+        };
+    }
+
+    /// <summary>
+    /// Reads the block of <paramref name="size"/> voxels starting at <paramref name="offset"/> (z, y, x) without
+    /// loading the rest: an HDF5 hyperslab (only the chunks it touches are decoded) or row seeks in a C-ordered
+    /// <c>.npy</c>. TIFF and Fortran-ordered npy are read whole and cropped. A 2D image has Z = 1.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The block is empty or leaves the volume.</exception>
+    /// <exception cref="VolumeFormatException">The input cannot be read as a volume.</exception>
+    public static IVolume ReadBlock(VolumePath path, (int Z, int Y, int X) offset, Shape3 size, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        switch (path.Kind)
+        {
+            case VolumeFileKind.Hdf5:
+                return Hdf5Reader.ReadBlock(path.File, DatasetOf(path), offset, size, ct);
+            case VolumeFileKind.Npy:
+                var block = WrapNpy(path.File, () => NpyFormat.ReadBlock(path.File, offset, size, ct));
+                ApplySidecar(path.File, block);
+                return block;
+            default:
+                var whole = TiffFormat.Read(path.File, ct);
+                BlockBounds.Check(whole.Shape, offset, size);
+                return VolumeIO.Crop(whole, offset, size);
+        }
+    }
+
+    /// <summary>The shape of a volume without reading its voxels (HDF5 and npy read only the header).</summary>
+    public static Shape3 ReadShape(VolumePath path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        switch (path.Kind)
+        {
+            case VolumeFileKind.Hdf5:
+                using (var h5 = Hdf5Reader.Open(path.File))
+                {
+                    var ds = Hdf5Reader.OpenDataset(h5, path.File, DatasetOf(path));
+                    var (dims, _) = Hdf5Reader.Describe(ds, path.ToString());
+                    return Shape3.FromDimensions(dims.Select(d => (long)d).ToArray());
+                }
+
+            case VolumeFileKind.Npy:
+                return WrapNpy(path.File, () =>
+                {
+                    using var stream = File.OpenRead(path.File);
+                    return NpyFormat.ReadShape(stream, path.File);
+                });
+            default:
+                return TiffFormat.ReadShape(path.File);
+        }
+    }
+
+    /// <summary>
+    /// The text attributes stored beside a volume (see <see cref="VolumeWriteOptions.Attributes"/>): string-valued
+    /// HDF5 attributes of the dataset, the string members of a TIFF's JSON ImageDescription, or a npy's sidecar JSON.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> ReadAttributes(VolumePath path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        switch (path.Kind)
+        {
+            case VolumeFileKind.Hdf5:
+                return Hdf5Reader.ReadAttributes(path.File, DatasetOf(path));
+            case VolumeFileKind.Tiff:
+                return TiffFormat.ReadAttributes(path.File);
+            default:
+                if (!File.Exists(path.File))
+                {
+                    throw new VolumeFormatException($"{path.File}: file not found.");
+                }
+
+                string sidecar = VolumeIO.NpySidecar(path.File);
+                return File.Exists(sidecar) ? VolumeMetadata.FromJson(File.ReadAllText(sidecar)).Attributes : new Dictionary<string, string>();
+        }
+    }
+
+    /// <summary>The absolute paths of every dataset in an HDF5 file, depth first (for error messages and pickers).</summary>
+    /// <exception cref="VolumeFormatException">The file is missing or not a readable HDF5 file.</exception>
+    public static IReadOnlyList<string> ListDatasets(string hdf5File)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(hdf5File);
+        return Hdf5Reader.ListDatasets(hdf5File);
+    }
+
+    private static string DatasetOf(VolumePath path) =>
+        path.Dataset is null
+            ? throw new ArgumentException($"{path.File}: an HDF5 path needs a dataset (file.h5:/dataset).", nameof(path))
+            : VolumePath.NormalizeDataset(path.Dataset);
+
+    private static IVolume ReadNpy(string file, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        var volume = WrapNpy(file, () => NpyFormat.Read(file));
+        ApplySidecar(file, volume);
+        return volume;
+    }
+
+    private static void ApplySidecar(string file, IVolume volume)
+    {
+        string sidecar = VolumeIO.NpySidecar(file);
+        if (File.Exists(sidecar) && VolumeMetadata.FromJson(File.ReadAllText(sidecar)).VoxelSize is { } size)
+        {
+            VolumeIO.SetVoxelSize(volume, size);
+        }
+    }
+
+    private static T WrapNpy<T>(string file, Func<T> read)
+    {
+        if (!File.Exists(file))
+        {
+            throw new VolumeFormatException(Directory.Exists(file) ? $"{file}: is a directory, not a .npy file." : $"{file}: file not found.");
+        }
+
+        try
+        {
+            return read();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or OverflowException or ArgumentException and not ArgumentOutOfRangeException { ParamName: "offset" or "size" })
+        {
+            throw new VolumeFormatException($"{file}: cannot read .npy ({AtomicFile.OneLine(ex.Message)}).", ex);
+        }
+    }
+}

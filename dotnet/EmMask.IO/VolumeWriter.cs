@@ -1,0 +1,120 @@
+using EmMask.Core.Volumes;
+using EmMask.IO.Formats;
+
+namespace EmMask.IO;
+
+/// <summary>
+/// Writes volumes atomically: the data goes to a hidden temp file in the output's directory, is flushed, and then
+/// replaces the output in one rename. A failure or cancellation deletes the temp and leaves any existing output
+/// byte-identical. A volume with Z = 1 is written as a 2D image. The voxel size is stored as <c>element_size_um</c>
+/// (µm; omitted when it is the unit default). Volume&lt;int&gt; label volumes are written as int32; reading them back
+/// yields float32 (exact up to ±2^24; see <see cref="VolumeReader"/>).
+/// </summary>
+public static class VolumeWriter
+{
+    /// <summary>
+    /// Writes one volume. For TIFF and npy the file is the output; for HDF5 the dataset is: adding a dataset to an
+    /// existing file keeps the file's other datasets and attributes (the file is rewritten, as PureHDF cannot edit
+    /// in place), and replacing an existing dataset needs <see cref="VolumeWriteOptions.Force"/>.
+    /// </summary>
+    /// <exception cref="OutputExistsException">The output exists and Force is off; nothing was changed.</exception>
+    /// <exception cref="VolumeFormatException">The output cannot be written.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled; nothing was changed.</exception>
+    public static void Write(VolumePath path, IVolume volume, VolumeWriteOptions options, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(volume);
+        ArgumentNullException.ThrowIfNull(options);
+        switch (path.Kind)
+        {
+            case VolumeFileKind.Hdf5:
+                string dataset = path.Dataset is null
+                    ? throw new ArgumentException($"{path.File}: an HDF5 path needs a dataset (file.h5:/dataset).", nameof(path))
+                    : VolumePath.NormalizeDataset(path.Dataset);
+                Hdf5Writer.Write(path.File, [new Hdf5Item(dataset, volume, options.Attributes)], options, ct);
+                return;
+            case VolumeFileKind.Tiff:
+                CheckVolume(path, volume);
+                CheckReplace(path.File, options);
+                AtomicFile.Write(path.File, stream => TiffFormat.Write(stream, volume, options.Attributes, ct), ct);
+                return;
+            default:
+                CheckVolume(path, volume);
+                CheckReplace(path.File, options);
+                WriteNpy(path.File, volume, options, ct);
+                return;
+        }
+    }
+
+    /// <summary>
+    /// Writes several datasets into one HDF5 file in a single atomic rewrite (e.g. a phantom's <c>/raw</c> and
+    /// <c>/gt</c>). Per-item attributes replace <see cref="VolumeWriteOptions.Attributes"/> when given.
+    /// </summary>
+    /// <exception cref="OutputExistsException">A dataset exists and Force is off; nothing was changed.</exception>
+    /// <exception cref="VolumeFormatException">The file cannot be written.</exception>
+    public static void WriteMany(
+        string hdf5File,
+        IReadOnlyList<(string Dataset, IVolume Volume, IReadOnlyDictionary<string, string>? Attributes)> items,
+        VolumeWriteOptions options,
+        CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(hdf5File);
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(options);
+        if (VolumePath.KindOf(hdf5File) != VolumeFileKind.Hdf5)
+        {
+            throw new ArgumentException($"{hdf5File}: WriteMany needs an HDF5 file (.h5, .hdf5).", nameof(hdf5File));
+        }
+
+        var list = items
+            .Select(i => new Hdf5Item(VolumePath.NormalizeDataset(i.Dataset), i.Volume ?? throw new ArgumentNullException(nameof(items)), i.Attributes ?? options.Attributes))
+            .ToList();
+        Hdf5Writer.Write(hdf5File, list, options, ct);
+    }
+
+    private static void CheckVolume(VolumePath path, IVolume volume)
+    {
+        if (volume.Shape.IsEmpty)
+        {
+            throw new ArgumentException($"{path}: cannot write a volume with a 0-length axis {volume.Shape}.", nameof(volume));
+        }
+
+        if (volume is not (Volume<byte> or Volume<ushort> or Volume<float> or Volume<int>))
+        {
+            throw new ArgumentException($"Cannot write {volume.GetType().Name}; expected Volume<byte>, Volume<ushort>, Volume<float> or Volume<int>.", nameof(volume));
+        }
+    }
+
+    private static void CheckReplace(string file, VolumeWriteOptions options)
+    {
+        if (Directory.Exists(file))
+        {
+            throw new VolumeFormatException($"{file}: is a directory.");
+        }
+
+        if (File.Exists(file) && !options.Force)
+        {
+            throw new OutputExistsException(file);
+        }
+    }
+
+    private static void WriteNpy(string file, IVolume volume, VolumeWriteOptions options, CancellationToken ct)
+    {
+        AtomicFile.Write(file, stream => NpyFormat.Write(stream, volume, squeeze2D: true, ct), ct);
+
+        // The sidecar follows the data: a stale one would attach old attributes or voxel size to the new array.
+        string sidecar = VolumeIO.NpySidecar(file);
+        string json = VolumeMetadata.ToJson(options.Attributes, volume.VoxelSize, volume.Shape.Z == 1);
+        if (json == "{}")
+        {
+            if (File.Exists(sidecar))
+            {
+                File.Delete(sidecar);
+            }
+
+            return;
+        }
+
+        AtomicFile.Write(sidecar, stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(json)), CancellationToken.None);
+    }
+}

@@ -1,0 +1,33 @@
+"""EM Mask: label every voxel of a volume-EM stack as tissue (1) or not (0).
+
+A napari plugin (see ``napari.yaml``) over a .NET core reached through pythonnet. Everything importable from
+here works on plain numpy arrays without napari; importing this package starts neither .NET nor napari, Qt or
+magicgui (.NET starts on the first call that needs it).
+"""
+
+from __future__ import annotations
+
+from ._api import classical_mask, last_call_info, phantom, postprocess, postprocess_presets, unet_mask
+from ._arrays import DtypeConversionWarning
+from ._errors import CancelledError, DotnetUnavailableError, EmMaskError
+from ._jobs import CancelToken
+from ._params import CLASSICAL_DEFAULTS, DEFAULT_PRESET, POSTPROCESS_PRESETS
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CLASSICAL_DEFAULTS",
+    "DEFAULT_PRESET",
+    "POSTPROCESS_PRESETS",
+    "CancelToken",
+    "CancelledError",
+    "DotnetUnavailableError",
+    "DtypeConversionWarning",
+    "EmMaskError",
+    "classical_mask",
+    "last_call_info",
+    "phantom",
+    "postprocess",
+    "postprocess_presets",
+    "unet_mask",
+]

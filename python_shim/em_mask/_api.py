@@ -1,0 +1,353 @@
+"""The plain-numpy API of EM Mask: every function here works without napari."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Optional, Sequence, Union
+
+import numpy as np
+
+from ._arrays import as_core_image, as_core_mask, voxel_size_tuple
+from ._dotnet import bridge
+from ._errors import EmMaskError
+from ._jobs import CancelToken, ProgressCallback, run_job
+from ._params import CLASSICAL_DEFAULTS
+
+__all__ = [
+    "classical_mask",
+    "unet_mask",
+    "postprocess",
+    "postprocess_presets",
+    "phantom",
+    "last_call_info",
+]
+
+_last_call: dict = {}
+
+
+def last_call_info() -> dict:
+    """Diagnostics of the most recent bridge call in this process.
+
+    Returns
+    -------
+    dict
+        ``input_address`` (address of the first voxel the core read), ``input_copied`` (True when the input was
+        not C-contiguous and had to be gathered), ``core_seconds`` (time spent in the core's computation) and, after
+        :func:`classical_mask`, ``threshold`` (the texture-to-noise threshold used) and ``output_seconds`` (time to
+        hand the results over).
+    """
+    return dict(_last_call)
+
+
+def _record(job, **extra) -> None:
+    _last_call.clear()
+    _last_call.update(
+        input_address=int(job.InputAddress),
+        input_copied=bool(job.InputCopied),
+        core_seconds=float(job.CoreSeconds),
+        **extra,
+    )
+
+
+class _LentBuffer:
+    """A .NET result array pinned and lent to numpy; released when the last numpy view of it is collected.
+
+    ``np.asarray(lent)`` keeps this object as the array's ``base``, so its lifetime follows the data's.
+    """
+
+    def __init__(self, release, lent_id: int, address: int, shape: tuple, dtype: np.dtype) -> None:
+        self._release = release
+        self._id = lent_id
+        self.__array_interface__ = {"version": 3, "data": (address, False), "shape": tuple(shape),
+                                    "typestr": np.dtype(dtype).str}
+
+    def __del__(self) -> None:
+        try:
+            self._release(self._id)
+        except Exception:  # noqa: BLE001 - interpreter shutdown: nothing left to release into
+            pass
+
+
+def _borrow(b, lent, shape: tuple, dtype) -> np.ndarray:
+    lent_id, address = (int(v) for v in lent)
+    return np.asarray(_LentBuffer(b.LentBuffers.Release, lent_id, address, shape, dtype))
+
+
+def _describe(b, arr: np.ndarray):
+    """The four plain values that cross the bridge for an array: address, shape, byte strides, dtype string."""
+    return (
+        int(arr.ctypes.data),
+        b.Int64Array([int(n) for n in arr.shape]),
+        b.Int64Array([int(s) for s in arr.strides]),
+        arr.dtype.str,
+    )
+
+
+def _scaled_progress(progress: Optional[ProgressCallback], start: float, span: float, prefix: str):
+    if progress is None:
+        return None
+    return lambda stage, fraction: progress(f"{prefix}{stage}", start + span * fraction)
+
+
+def classical_mask(
+    image,
+    *,
+    block_size: int = CLASSICAL_DEFAULTS["block_size"],
+    texture_sigma: float = CLASSICAL_DEFAULTS["texture_sigma"],
+    edge_sigma: float = CLASSICAL_DEFAULTS["edge_sigma"],
+    minimum_region_size: int = CLASSICAL_DEFAULTS["minimum_region_size"],
+    dog_sigma_low: float = CLASSICAL_DEFAULTS["dog_sigma_low"],
+    dog_sigma_high: float = CLASSICAL_DEFAULTS["dog_sigma_high"],
+    threshold: Union[str, float, None] = "auto",
+    voxel_size: Union[float, Sequence[float], None] = None,
+    progress: Optional[ProgressCallback] = None,
+    cancel: Optional[CancelToken] = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Label every voxel as tissue (1) or not (0) with the classical (texture + edge) masker.
+
+    Parameters
+    ----------
+    image : array_like
+        2D (y, x), 3D (z, y, x) or 4D (t, z, y, x) grey image. uint8, uint16 and float32 are read in place (no
+        copy); other dtypes are converted to float32 with a :class:`~em_mask.DtypeConversionWarning`. A 4D array
+        is processed one time point at a time.
+    block_size : int
+        Edge (voxels, >= 1) of the cubic neighbourhood over which per-voxel tissue votes are pooled into the
+        confidence; larger blocks give smoother boundaries and bridge gaps narrower than about half a block.
+        1 disables pooling. Default 9.
+    texture_sigma : float
+        Gaussian sigma (voxels, > 0) of the window in which texture energy is averaged; larger values suppress
+        isolated noise and move the boundary outwards by about sigma. Default 2.
+    edge_sigma : float
+        Gaussian sigma (voxels, > 0) of the smoothing before the gradient (edge evidence); small values respond to
+        thin membranes. Default 1.
+    minimum_region_size : int
+        6-connected tissue regions smaller than this many voxels are removed (0 keeps all). Default 1000.
+    dog_sigma_low, dog_sigma_high : float
+        Inner and outer sigmas (voxels) of the difference-of-Gaussians band-pass that picks out membranes;
+        ``0 < dog_sigma_low < dog_sigma_high``. Defaults 1 and 2.
+    threshold : "auto", None or float
+        Decision threshold (> 0) on the texture-to-noise ratio (pure noise gives about 1; higher keeps only strongly
+        textured tissue); ``"auto"``/None picks it with Otsu's method (see :func:`last_call_info` for the value used).
+    voxel_size : float or sequence of float, optional
+        Physical spacing (z, y, x), or (y, x) for 2D; stored on the core's volume. Default 1.
+    progress : callable, optional
+        ``progress(stage, fraction)``, called on this thread while the core runs.
+    cancel : CancelToken, optional
+        Cancelling it stops the call within a fraction of a second with :class:`~em_mask.CancelledError`.
+
+    Returns
+    -------
+    mask : numpy.ndarray of uint8
+        0/1, same shape as ``image``.
+    confidence : numpy.ndarray of float32
+        Tissue confidence in 0..1, same shape (the mask is confidence >= 0.5 before small regions are removed).
+
+    Warns
+    -----
+    UserWarning
+        The core's warnings (a constant volume, NaN voxels), one per line.
+
+    Raises
+    ------
+    EmMaskError
+        With the core's message for a bad parameter (``kind == "argument"``); :class:`DotnetUnavailableError`
+        when the .NET core is not built.
+    """
+    arr = as_core_image(image)
+    if arr.ndim == 4:
+        masks = np.empty(arr.shape, np.uint8)
+        confidences = np.empty(arr.shape, np.float32)
+        for t in range(arr.shape[0]):
+            masks[t], confidences[t] = classical_mask(
+                arr[t], block_size=block_size, texture_sigma=texture_sigma, edge_sigma=edge_sigma,
+                minimum_region_size=minimum_region_size, dog_sigma_low=dog_sigma_low,
+                dog_sigma_high=dog_sigma_high, threshold=threshold, voxel_size=voxel_size,
+                progress=_scaled_progress(progress, t / arr.shape[0], 1 / arr.shape[0], f"t={t}: "),
+                cancel=cancel,
+            )
+        return masks, confidences
+    if arr.ndim not in (2, 3):
+        raise ValueError(f"image must be 2D (y, x), 3D (z, y, x) or 4D (t, z, y, x); got shape {arr.shape}.")
+    if isinstance(threshold, str):
+        if threshold.lower() != "auto":
+            raise ValueError(f"threshold must be 'auto', None or a number > 0; got {threshold!r}.")
+        threshold = None
+    options = {
+        "BlockSize": int(block_size),
+        "TextureSigma": float(texture_sigma),
+        "EdgeSigma": float(edge_sigma),
+        "MinimumRegionSize": int(minimum_region_size),
+        "DogSigmaLow": float(dog_sigma_low),
+        "DogSigmaHigh": float(dog_sigma_high),
+        "Threshold": None if threshold is None else float(threshold),
+        "VoxelSize": list(voxel_size_tuple(voxel_size, arr.ndim)),
+    }
+    b = bridge()
+    described = _describe(b, arr)
+    # Outputs: the masker's own result arrays, lent without a copy (see _LentBuffer); 0, 0 = "lend them to me".
+    result, job = run_job(
+        b,
+        lambda job: b.NumpyBridge.ClassicalMask(*described, 0, 0, json.dumps(options), job),
+        progress=progress,
+        cancel=cancel,
+    )
+    payload = json.loads(str(result.Json))
+    mask = _borrow(b, payload["mask"], arr.shape, np.uint8)
+    confidence = _borrow(b, payload["confidence"], arr.shape, np.float32)
+    _record(job, threshold=float(result.Value), output_seconds=float(job.OutputSeconds))
+    for message in payload.get("warnings", []):
+        warnings.warn(f"EM Mask: {message}", UserWarning, stacklevel=2)
+    return mask, confidence
+
+
+def unet_mask(image, model: Optional[str] = None, **params):
+    """Mask ``image`` with the U-Net, run by the EM Mask worker process.
+
+    Parameters
+    ----------
+    image : array_like
+        2D or 3D grey image.
+    model : str, optional
+        Path of a model checkpoint; default: the bundled model.
+    **params
+        Inference parameters as in ``emmask mask --method unet``: ``roi`` (window edge, voxels, default 64),
+        ``overlap`` (0..<1, default 0.25), ``scale`` (working downsampling >= 1, default 1), ``device``
+        ("auto", "cpu", "cuda"), ``skip_tiles`` (skip pure-resin windows, default True), ``voxel_size``,
+        ``progress``, ``cancel``.
+
+    Raises
+    ------
+    EmMaskError
+        Always, for now: the U-Net worker is not part of this build (``kind == "unavailable"``).
+    """
+    raise EmMaskError(
+        "U-Net worker unavailable: this build of EM Mask has no U-Net worker yet; use the classical mask.",
+        "unavailable",
+    )
+
+
+def postprocess(
+    mask,
+    ops: str,
+    out: Optional[np.ndarray] = None,
+    *,
+    voxel_size: Union[float, Sequence[float], None] = None,
+    progress: Optional[ProgressCallback] = None,
+    cancel: Optional[CancelToken] = None,
+) -> np.ndarray:
+    """Clean a 0/1 mask with a post-processing pipeline.
+
+    Parameters
+    ----------
+    mask : array_like
+        2D, 3D or 4D (processed per time point) mask; non-zero is tissue. bool and 0/1 uint8 arrays are read in
+        place; other dtypes are binarised into a copy first.
+    ops : str
+        A preset name (see :func:`postprocess_presets`: ``"none"``, ``"reference"``, ``"clean"``, ``"tight"``) or a
+        spec such as ``"open2d:3,largest:1,fill3d,grow:15"``.
+    out : numpy.ndarray, optional
+        Where to write the result. ``out is mask`` edits the caller's array **in place** (any integer or bool
+        dtype; values become 0/1). Default: a new uint8 array.
+    voxel_size : float or sequence of float, optional
+        Spacing (z, y, x); ``grow``/``erode`` distances are in this unit. Default 1 (voxels).
+    progress : callable, optional
+        ``progress(stage, fraction)`` on this thread.
+    cancel : CancelToken, optional
+        Cancels the call; an in-place call that is cancelled may leave ``mask`` partly processed.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out`` (or the new array).
+    """
+    source = np.asarray(mask)
+    if out is not None and not isinstance(out, np.ndarray):
+        raise TypeError("out must be a numpy array (or None).")
+    if out is not None and out.shape != source.shape:
+        raise ValueError(f"out has shape {out.shape}, mask has shape {source.shape}.")
+    if source.ndim == 4:
+        target = out if out is not None else np.empty(source.shape, np.uint8)
+        for t in range(source.shape[0]):
+            postprocess(source[t], ops, out=target[t], voxel_size=voxel_size,
+                        progress=_scaled_progress(progress, t / source.shape[0], 1 / source.shape[0], f"t={t}: "),
+                        cancel=cancel)
+        return target
+    if source.ndim not in (2, 3):
+        raise ValueError(f"mask must be 2D, 3D or 4D; got shape {source.shape}.")
+    if not isinstance(ops, str):
+        raise TypeError(f"ops must be a preset name or a spec string, got {type(ops).__name__}.")
+
+    core_in, shares_memory = as_core_mask(source)
+    # The core writes into a C-contiguous uint8 buffer: `out` itself when it is one, else a scratch copied back.
+    if out is None:
+        target = np.empty(source.shape, np.uint8)
+    elif out.dtype in (np.uint8, np.bool_) and out.flags.c_contiguous:
+        target = out.view(np.uint8)
+    else:
+        target = np.empty(source.shape, np.uint8)
+    in_place = target.ctypes.data == core_in.ctypes.data and core_in.flags.c_contiguous
+    b = bridge()
+    vz, vy, vx = voxel_size_tuple(voxel_size, source.ndim)
+    described = _describe(b, core_in)
+    out_address = described[0] if in_place else int(target.ctypes.data)
+    if not in_place and np.shares_memory(target, core_in):
+        # e.g. `out is mask` for a non-contiguous mask: read from a private copy so the write cannot alias it.
+        core_in = np.ascontiguousarray(core_in).copy()
+        described = _describe(b, core_in)
+    result, job = run_job(
+        b,
+        lambda job: b.NumpyBridge.PostProcess(*described, out_address, ops, vz, vy, vx, job),
+        progress=progress,
+        cancel=cancel,
+    )
+    _record(job)
+    if out is not None and target is not out and target.base is not out:
+        out[...] = target
+        return out
+    return out if out is not None else target
+
+
+def postprocess_presets() -> dict:
+    """The core's post-processing presets as ``{name: spec}``."""
+    return dict(json.loads(str(bridge().NumpyBridge.PostProcessPresetsJson())))
+
+
+def phantom(seed: int = 0, shape: Sequence[int] = (64, 128, 128), invert: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Generate a synthetic EM volume and its ground-truth tissue mask.
+
+    Parameters
+    ----------
+    seed : int
+        Random seed; the same seed and shape give the same volume.
+    shape : sequence of int
+        (z, y, x) size.
+    invert : bool
+        True for dark-on-bright contrast (inverted EM).
+
+    Returns
+    -------
+    raw : numpy.ndarray of uint8
+    truth : numpy.ndarray of uint8
+        1 = tissue.
+    """
+    raw, truth, _ = phantom_with_voxel_size(seed, shape, invert)
+    return raw, truth
+
+
+def phantom_with_voxel_size(seed: int = 0, shape: Sequence[int] = (64, 128, 128), invert: bool = False):
+    """:func:`phantom` plus the phantom's voxel size (z, y, x) in nm, for layer scales."""
+    shape = tuple(int(n) for n in shape)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"shape must be 3 positive lengths (z, y, x); got {shape}.")
+    b = bridge()
+    raw = np.empty(shape, np.uint8)
+    truth = np.empty(shape, np.uint8)
+    result, job = run_job(
+        b,
+        lambda job: b.NumpyBridge.Phantom(int(seed), shape[0], shape[1], shape[2], bool(invert),
+                                          int(raw.ctypes.data), int(truth.ctypes.data), job),
+    )
+    voxel_size = tuple(float(v) for v in json.loads(str(result.Json)))
+    return raw, truth, voxel_size

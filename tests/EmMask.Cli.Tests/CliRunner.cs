@@ -1,0 +1,47 @@
+using System.Diagnostics;
+
+namespace EmMask.Cli.Tests;
+
+/// <summary>Runs the built emmask CLI as a real process (exit code, stdout and stderr as a user sees them).</summary>
+internal static class CliRunner
+{
+    public sealed record Run(int ExitCode, string Stdout, string Stderr)
+    {
+        public string[] ErrorLines => Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    }
+
+    public static Run Invoke(params string[] args)
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, "emmask.dll");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(dll);
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        start.Environment["EMMASK_DEBUG"] = "0";
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(120_000))
+        {
+            process.Kill(true);
+            throw new TimeoutException("emmask did not finish in 120 s: " + string.Join(' ', args));
+        }
+
+        return new Run(process.ExitCode, stdout.Result, stderr.Result);
+    }
+}
+
+/// <summary>A temporary folder deleted after the test.</summary>
+internal sealed class TempFolder : IDisposable
+{
+    public TempFolder() => Directory.CreateDirectory(Path);
+
+    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "emmask-cli-" + Guid.NewGuid().ToString("N"));
+
+    public string this[string name] => System.IO.Path.Combine(Path, name);
+
+    public void Dispose() => Directory.Delete(Path, recursive: true);
+}

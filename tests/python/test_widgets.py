@@ -1,0 +1,183 @@
+"""The dock widgets' logic, driven through stand-ins for napari and magicgui (fake_napari.py)."""
+
+import numpy as np
+import pytest
+
+import fake_napari
+
+
+@pytest.fixture
+def gui():
+    with fake_napari.installed() as env:
+        from em_mask import _widget
+
+        env.widget = _widget
+        yield env
+
+
+def _blobs():
+    m = np.zeros((8, 16, 16), np.int32)
+    m[1:7, 2:14, 2:14] = 1
+    m[3:5, 6:9, 6:9] = 0
+    m[0, 0, 0] = 1
+    return m
+
+
+def _errors(env):
+    return [m for kind, m in env.notes.messages if kind == "error"]
+
+
+def test_postprocess_widget_edits_in_place_and_undoes(gui, dotnet_bridge):
+    import em_mask
+
+    viewer = gui.Viewer()
+    data = _blobs()
+    original = data.copy()
+    layer = viewer.add_labels(data, name="m", scale=(4, 1, 1))
+    panel = gui.widget.PostProcessWidget(napari_viewer=viewer)
+    panel._labels.value = layer
+    panel._preset.value = "custom"
+    panel._spec.value = "largest:1,fill3d"
+    panel._run.click()
+    assert _errors(gui) == []
+    assert layer.data is data
+    expected = em_mask.postprocess(original, "largest:1,fill3d", voxel_size=(4, 1, 1))
+    np.testing.assert_array_equal(data, expected)
+    assert len(layer._undo_history) == 1
+    assert "Ctrl-Z" in panel._status.value
+    assert panel._run.enabled and not panel._cancel.enabled
+    layer.undo()
+    np.testing.assert_array_equal(data, original)
+
+
+def test_preset_picker_fills_the_steps_and_editing_switches_to_custom(gui):
+    import em_mask
+
+    panel = gui.widget.PostProcessWidget(napari_viewer=gui.Viewer())
+    assert panel._preset.value == em_mask.DEFAULT_PRESET
+    panel._preset.value = "reference"
+    assert panel._spec.value == em_mask.POSTPROCESS_PRESETS["reference"]
+    panel._spec.value = "fill3d"
+    assert panel._preset.value == "custom"
+
+
+def test_postprocess_widget_refuses_lazy_labels_and_reports_bad_specs(gui, dotnet_bridge):
+    viewer = gui.Viewer()
+    panel = gui.widget.PostProcessWidget(napari_viewer=viewer)
+    panel._run.click()
+    assert "Labels layer" in _errors(gui)[-1]
+    lazy = viewer.add_labels(_blobs(), name="lazy")
+    lazy.data = [lazy.data]                      # not an ndarray (like dask/zarr)
+    panel._labels.value = lazy
+    panel._run.click()
+    assert "in-memory" in _errors(gui)[-1]
+    good = viewer.add_labels(_blobs(), name="good")
+    before = good.data.copy()
+    panel._labels.value = good
+    panel._spec.value = "largest:x"
+    panel._run.click()
+    assert "largest:x" in _errors(gui)[-1]
+    np.testing.assert_array_equal(good.data, before)     # nothing lost on failure
+    assert panel._run.enabled
+
+
+def test_unet_widget_says_unavailable_and_keeps_layers(gui):
+    viewer = gui.Viewer()
+    image = viewer.add_image(np.zeros((4, 8, 8), np.uint8), name="img")
+    panel = gui.widget.UNetMaskWidget(napari_viewer=viewer)
+    panel._image.value = image
+    panel._run.click()
+    assert any("U-Net worker unavailable" in m for m in _errors(gui))
+    assert viewer.layers == [image]
+
+
+def test_image_widgets_refuse_five_dimensional_layers(gui):
+    viewer = gui.Viewer()
+    image = viewer.add_image(np.zeros((2, 2, 3, 4, 4), np.uint8), name="5d")
+    panel = gui.widget.ClassicalMaskWidget(napari_viewer=viewer)
+    panel._image.value = image
+    panel._run.click()
+    assert "5 spatial" in _errors(gui)[-1]
+    assert not gui.workers                       # refused before any thread started
+
+
+def test_parameter_file_fills_the_classical_widget(gui, tmp_path):
+    import json
+
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"block_size": 5, "texture_sigma": 2.5, "threshold": 3.0, "postprocess": "tight"}))
+    panel = gui.widget.ClassicalMaskWidget(napari_viewer=gui.Viewer())
+    panel._params_file.value = str(path)
+    assert panel._block_size.value == 5 and panel._texture_sigma.value == 2.5
+    assert panel._auto.value is False and panel._threshold.value == 3.0 and panel._threshold.enabled
+    assert panel._preset.value == "tight"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"blok_size": 5}))
+    panel._params_file.value = str(bad)
+    assert "blok_size" in _errors(gui)[-1]
+    assert panel._block_size.value == 5
+
+
+@pytest.fixture(scope="module")
+def phantom_raw(dotnet_bridge):
+    import em_mask
+
+    raw, _ = em_mask.phantom(2, (8, 48, 48))
+    return raw
+
+
+def test_classical_widget_adds_then_updates_a_mask_layer_with_the_image_geometry(gui, phantom_raw):
+    import em_mask
+
+    viewer = gui.Viewer()
+    image = viewer.add_image(phantom_raw, name="em", scale=(40, 8, 8), translate=(5, 0, -3))
+    panel = gui.widget.ClassicalMaskWidget(napari_viewer=viewer)
+    panel._image.value = image
+    panel._preset.value = "none"
+    panel._confidence.value = True
+    panel._run.click()
+    assert _errors(gui) == []
+    mask_layer = next(l for l in viewer.layers if l.name == "em mask")
+    assert mask_layer.scale == (40.0, 8.0, 8.0) and mask_layer.translate == (5.0, 0.0, -3.0)
+    expected, _ = em_mask.classical_mask(phantom_raw, voxel_size=(40, 8, 8))
+    np.testing.assert_array_equal(mask_layer.data, expected)
+    assert any(l.name == "em confidence" for l in viewer.layers)
+    assert panel._progress.value == 1000
+    panel._preset.value = "clean"
+    panel._run.click()
+    masks = [l for l in viewer.layers if l.name == "em mask"]
+    assert len(masks) == 1 and masks[0] is mask_layer           # updated, not duplicated
+    np.testing.assert_array_equal(mask_layer.data, em_mask.postprocess(expected, "clean", voxel_size=(40, 8, 8)))
+    assert image in viewer.layers
+
+
+def test_classical_widget_converts_rgb_with_a_note(gui, phantom_raw):
+    viewer = gui.Viewer()
+    rgb = np.repeat(phantom_raw[4][..., None], 3, axis=-1)
+    image = viewer.add_image(rgb, name="photo", rgb=True)
+    panel = gui.widget.ClassicalMaskWidget(napari_viewer=viewer)
+    panel._image.value = image
+    panel._run.click()
+    assert _errors(gui) == []
+    assert any("RGB" in m for kind, m in gui.notes.messages if kind == "info")
+    mask = next(l for l in viewer.layers if l.name == "photo mask")
+    assert mask.data.shape == rgb.shape[:2]
+
+
+def test_batch_masks_every_image_and_skips_its_own_outputs(gui, phantom_raw):
+    viewer = gui.Viewer()
+    a = viewer.add_image(phantom_raw, name="a", scale=(2, 1, 1))
+    b = viewer.add_image(phantom_raw[:, :32, :40].copy(), name="b")
+    viewer.add_labels(np.zeros_like(phantom_raw), name="a mask")  # existing mask of the same shape: updated
+    conf = viewer.add_image(np.zeros((2, 4, 4), np.float32), name="a confidence")
+    conf.metadata["em_mask_role"] = "confidence"
+    panel = gui.widget.BatchMaskWidget(napari_viewer=viewer)
+    panel._run.click()
+    assert _errors(gui) == []
+    names = [l.name for l in viewer.layers]
+    assert names.count("a mask") == 1 and names.count("b mask") == 1
+    assert "a confidence mask" not in names
+    a_mask = next(l for l in viewer.layers if l.name == "a mask")
+    assert a_mask.data.any() and a_mask.scale == (2.0, 1.0, 1.0)
+    assert next(l for l in viewer.layers if l.name == "b mask").data.shape == b.data.shape
+    assert "2 images" in panel._status.value
