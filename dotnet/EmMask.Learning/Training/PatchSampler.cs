@@ -4,38 +4,44 @@ namespace EmMask.Learning.Training;
 
 /// <summary>
 /// Draws class-balanced training patches: the centre is a random voxel of a randomly chosen kind
-/// (tissue, resin/non-brain, or label boundary) so thin structures and rare classes are seen
-/// as often as bulk tissue. Out-of-volume voxels (small volumes) get image 0 and weight 0;
+/// (tissue, far resin/non-brain, label boundary, or non-brain near tissue) so thin structures and
+/// rare classes are seen as often as bulk tissue. "Near tissue" (within <see cref="NearRadius"/>
+/// voxels, box distance, of a tissue voxel) is what finds tracheae and holes inside the tissue:
+/// by volume they are a tiny part of all non-brain voxels. Out-of-volume voxels (small volumes) get image 0 and weight 0;
 /// with a labelled-region mask only labelled voxels are centres and carry weight.
 /// </summary>
 internal sealed class PatchSampler
 {
     private const int MaxCandidates = 1 << 21; // cap per list; a deterministic stride subsample keeps memory bounded
 
+    /// <summary>Box radius (voxels) within which a non-brain voxel counts as near tissue.</summary>
+    public const int NearRadius = 8;
+
     private readonly IReadOnlyList<TrainingVolume> volumes;
     private readonly int[][][] candidates; // [volume][kind] flat indices
-    private readonly double[] balance;
+    private readonly double[][] weights; // [volume][kind]: the balance, 0 where a kind has no candidates
 
-    public PatchSampler(IReadOnlyList<TrainingVolume> volumes, (double Tissue, double Resin, double Boundary) balance)
+    public PatchSampler(IReadOnlyList<TrainingVolume> volumes, (double Tissue, double Resin, double Boundary, double NearTissue) balance)
     {
         this.volumes = volumes;
-        this.balance = [balance.Tissue, balance.Resin, balance.Boundary];
+        double[] b = [balance.Tissue, balance.Resin, balance.Boundary, balance.NearTissue];
         candidates = volumes.Select(Candidates).ToArray();
         if (candidates.All(c => c.All(k => k.Length == 0)))
             throw new ArgumentException("No labelled voxels to sample patches from.", nameof(volumes));
+        weights = candidates.Select(c => c.Select((k, i) => k.Length > 0 ? b[i] : 0).ToArray()).ToArray();
+        // If no requested kind exists anywhere (e.g. tissue only, but every tissue voxel is a boundary),
+        // fall back to every kind that does exist rather than looping forever.
+        if (weights.All(w => w.Sum() <= 0))
+            weights = candidates.Select(c => c.Select(k => k.Length > 0 ? 1.0 : 0).ToArray()).ToArray();
     }
 
-    /// <summary>Fills one patch (image, 0/1 label as float, weight) of shape <paramref name="patch"/>.</summary>
-    public void Sample(TrainingRandom rng, Shape3 patch, Span<float> image, Span<float> label, Span<float> weight)
+    /// <summary>Fills one patch (image, 0/1 label as float, weight) of shape <paramref name="patch"/>; returns the volume and centre voxel drawn.</summary>
+    public (int Volume, Shape3 Centre) Sample(TrainingRandom rng, Shape3 patch, Span<float> image, Span<float> label, Span<float> weight)
     {
-        int vi, kind;
-        int[] list;
-        do
-        {
-            vi = rng.Next(volumes.Count);
-            kind = PickKind(rng);
-            list = candidates[vi][kind];
-        } while (list.Length == 0);
+        int vi;
+        do vi = rng.Next(volumes.Count); while (weights[vi].Sum() <= 0);
+        int kind = PickKind(rng, weights[vi]);
+        var list = candidates[vi][kind];
         var vol = volumes[vi];
         var s = vol.Image.Shape;
         long centre = list[rng.Next(list.Length)];
@@ -73,12 +79,21 @@ internal sealed class PatchSampler
                 }
             }
         }
+        return (vi, new Shape3(cz, cy, cx));
     }
 
-    private int PickKind(TrainingRandom rng)
+    private static int PickKind(TrainingRandom rng, double[] w)
     {
-        double r = rng.NextDouble() * (balance[0] + balance[1] + balance[2]);
-        return r < balance[0] ? 0 : r < balance[0] + balance[1] ? 1 : 2;
+        double r = rng.NextDouble() * w.Sum();
+        int last = 0;
+        for (int k = 0; k < w.Length; k++)
+        {
+            if (w[k] <= 0) continue;
+            if (r < w[k]) return k;
+            r -= w[k];
+            last = k;
+        }
+        return last; // rounding
     }
 
     // Patch start so the centre is inside; clamped to the volume when the volume is big enough,
@@ -92,7 +107,8 @@ internal sealed class PatchSampler
         var lab = v.Labels.Span;
         var region = v.LabelledRegion is null ? default : v.LabelledRegion.Span;
         bool hasRegion = v.LabelledRegion is not null;
-        var lists = new[] { new List<int>(), new List<int>(), new List<int>() };
+        var near = NearTissue(lab, s);
+        var lists = new[] { new List<int>(), new List<int>(), new List<int>(), new List<int>() };
         int stride = Math.Max(1, (int)(s.Length / MaxCandidates));
         for (int z = 0; z < s.Z; z++)
             for (int y = 0; y < s.Y; y++)
@@ -106,8 +122,36 @@ internal sealed class PatchSampler
                         (y > 0 && lab[i - s.X] != l) || (y < s.Y - 1 && lab[i + s.X] != l) ||
                         (z > 0 && lab[i - s.X * s.Y] != l) || (z < s.Z - 1 && lab[i + s.X * s.Y] != l);
                     if (boundary) lists[2].Add(i); // boundaries are rare: keep all
-                    else if (i % stride == 0) lists[l == 1 ? 0 : 1].Add(i);
+                    else if (i % stride == 0) lists[l == 1 ? 0 : near[i] != 0 ? 3 : 1].Add(i);
                 }
         return lists.Select(l => l.ToArray()).ToArray();
+    }
+
+    // Separable box dilation of the tissue labels (running count per line), radius NearRadius.
+    private static byte[] NearTissue(ReadOnlySpan<byte> labels, Shape3 s)
+    {
+        var a = labels.ToArray();
+        var b = new byte[a.Length];
+        DilateAxis(a, b, s.X, 1, s.Z * s.Y, i => i * s.X);
+        DilateAxis(b, a, s.Y, s.X, s.Z * s.X, i => i / s.X * s.X * s.Y + i % s.X);
+        DilateAxis(a, b, s.Z, s.X * s.Y, s.Y * s.X, i => i);
+        return b;
+    }
+
+    private static void DilateAxis(byte[] src, byte[] dst, int n, int step, int lines, Func<int, int> lineStart)
+    {
+        for (int l = 0; l < lines; l++)
+        {
+            int start = lineStart(l);
+            int count = 0; // tissue voxels in the window [i - r, i + r]
+            for (int i = 0; i < Math.Min(NearRadius, n); i++) count += src[start + i * step];
+            for (int i = 0; i < n; i++)
+            {
+                int add = i + NearRadius, remove = i - NearRadius - 1;
+                if (add < n) count += src[start + add * step];
+                if (remove >= 0) count -= src[start + remove * step];
+                dst[start + i * step] = (byte)(count > 0 ? 1 : 0);
+            }
+        }
     }
 }

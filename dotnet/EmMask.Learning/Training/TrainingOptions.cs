@@ -54,8 +54,11 @@ public sealed record TrainingOptions
     /// <summary>Data augmentation; <see cref="AugmentationOptions.None"/> disables it.</summary>
     public AugmentationOptions Augmentation { get; init; } = AugmentationOptions.Default;
 
-    /// <summary>Fractions of patch centres drawn on tissue, resin (non-brain) and label boundaries; renormalised.</summary>
-    public (double Tissue, double Resin, double Boundary) CentreBalance { get; init; } = (1, 1, 1);
+    /// <summary>
+    /// Relative frequencies of patch centres on tissue, non-brain far from tissue, label boundaries, and non-brain
+    /// within 8 voxels of tissue (tracheae, holes, resin pockets); renormalised. Default (1, 1, 1, 1).
+    /// </summary>
+    public (double Tissue, double Resin, double Boundary, double NearTissue) CentreBalance { get; init; } = (1, 1, 1, 1);
 
     /// <summary>Throws on the first invalid parameter.</summary>
     public void Validate()
@@ -81,8 +84,8 @@ public sealed record TrainingOptions
         if (Threads is < 1) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "Threads must be at least 1.");
         if (InitialCheckpoint is not null && !File.Exists(InitialCheckpoint))
             throw new ArgumentException($"Initial checkpoint '{InitialCheckpoint}' does not exist.", nameof(InitialCheckpoint));
-        var (t, r, b) = CentreBalance;
-        if (t < 0 || r < 0 || b < 0 || t + r + b <= 0) throw new ArgumentOutOfRangeException(nameof(CentreBalance), CentreBalance, "Fractions must be non-negative with a positive sum.");
+        var (t, r, b, nt) = CentreBalance;
+        if (t < 0 || r < 0 || b < 0 || nt < 0 || t + r + b + nt <= 0) throw new ArgumentOutOfRangeException(nameof(CentreBalance), CentreBalance, "Fractions must be non-negative with a positive sum.");
         ArgumentNullException.ThrowIfNull(Augmentation, nameof(Augmentation));
     }
 }
