@@ -80,16 +80,16 @@ else if (mode == "eval")
         var (p, tube, env) = Phantom(s.Seed, s.Invert, s.Art, null);
         var tv = TrainingVolume.FromRaw(p.Raw, p.Truth);
         var prob = UNetTrainer.PredictCentre(model, tv.Image, shape, out _, out _);
-        long inter = 0, sp = 0, sg = 0, tin = 0, thit = 0;
+        long inter = 0, sp = 0, sg = 0, tin = 0, thit = 0, lin = 0, lhit = 0;
         var t = p.Truth.Span;
         for (int i = 0; i < prob.Length; i++)
         {
             bool pr = prob[i] >= 0.5f, g = t[i] != 0;
             if (pr) sp++; if (g) sg++; if (pr && g) inter++;
-            if (tube[i] != 0 && env[i] != 0) { tin++; if (!pr) thit++; }
+            if (tube[i] != 0 && env[i] != 0) { tin++; if (!pr) thit++; if (tube[i] == 1) { lin++; if (!pr) lhit++; } }
         }
         double dice = 2.0 * inter / (sp + sg);
-        Console.WriteLine($"val seed {s.Seed} invert={s.Invert} art={s.Art}: dice {dice:F4}, trachea-in-envelope voxels {tin}, recall {(tin > 0 ? (double)thit / tin : double.NaN):F4}");
+        Console.WriteLine($"val seed {s.Seed} invert={s.Invert} art={s.Art}: dice {dice:F4}, trachea-in-envelope voxels {tin}, recall {(tin > 0 ? (double)thit / tin : double.NaN):F4} (lumen {lin} voxels, recall {(lin > 0 ? (double)lhit / lin : double.NaN):F4})");
         tubeIn += tin; tubeHit += thit;
     }
     Console.WriteLine($"overall trachea recall {tubeHit / tubeIn:F4}");
