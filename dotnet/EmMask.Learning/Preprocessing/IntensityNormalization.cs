@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using EmMask.Core.Volumes;
 
 namespace EmMask.Learning.Preprocessing;
 
@@ -60,6 +61,24 @@ public static class IntensityNormalization
         var dst = destination[..source.Length];
         TensorPrimitives.Subtract(source, low, dst);
         TensorPrimitives.Multiply(dst, scale, dst);
+    }
+
+    /// <summary>Converts any supported volume (uint8, uint16, float32) to a new normalised float volume.</summary>
+    /// <exception cref="ArgumentException">Unsupported voxel type.</exception>
+    public static Volume<float> ToNormalizedFloat(IVolume raw)
+    {
+        ArgumentNullException.ThrowIfNull(raw);
+        var result = new Volume<float>(raw.Shape, raw.VoxelSize);
+        var dst = result.Span;
+        switch (raw)
+        {
+            case Volume<float> f: f.Span.CopyTo(dst); break;
+            case Volume<byte> b: { var s = b.Span; for (int i = 0; i < s.Length; i++) dst[i] = s[i]; break; }
+            case Volume<ushort> u: { var s = u.Span; for (int i = 0; i < s.Length; i++) dst[i] = s[i]; break; }
+            default: throw new ArgumentException($"Unsupported volume type {raw.GetType().Name}.", nameof(raw));
+        }
+        Normalize(dst, dst);
+        return result;
     }
 
     // numpy's default 'linear' interpolation between closest ranks.

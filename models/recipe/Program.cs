@@ -1,0 +1,104 @@
+// Recipe for models/em-mask-unet-v1: generates EmPhantom volumes, trains with UNetTrainer, evaluates Dice and trachea recall.
+// The trachea/envelope layers are internal to EmMask.Core, so they are read by reflection (evaluation only).
+using System.Diagnostics;
+using System.Reflection;
+using EmMask.Core.Phantom;
+using EmMask.Core.Volumes;
+using EmMask.Learning.Models;
+using EmMask.Learning.Training;
+using TorchSharp;
+
+string mode = args[0];
+var a = args.Skip(1).Select(s => s.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
+string Get(string k, string d) => a.TryGetValue(k, out var v) ? v : d;
+var shape = new Shape3(int.Parse(Get("z", "64")), int.Parse(Get("y", "128")), int.Parse(Get("x", "128")));
+int threads = int.Parse(Get("threads", "2"));
+torch.set_num_threads(threads);
+
+var genType = typeof(EmPhantom);
+var layersType = genType.Assembly.GetType("EmMask.Core.Phantom.PhantomLayers")!;
+var gen = genType.GetMethod("Generate", BindingFlags.NonPublic | BindingFlags.Static)!;
+
+(PhantomVolume P, byte[] Tube, byte[] Env) Phantom(int seed, bool invert, bool artefacts, double? tf)
+{
+    var layers = Activator.CreateInstance(layersType, true)!;
+    var o = new PhantomOptions { Seed = seed, Shape = shape, Invert = invert, Artefacts = artefacts, TissueFraction = tf };
+    var p = (PhantomVolume)gen.Invoke(null, [o, CancellationToken.None, threads, layers])!;
+    return (p, (byte[])layersType.GetProperty("Tube")!.GetValue(layers)!, (byte[])layersType.GetProperty("Envelope")!.GetValue(layers)!);
+}
+
+int nVal = int.Parse(Get("val", "4"));
+int valSeed = int.Parse(Get("valseed", "1001"));
+var valSpecs = Enumerable.Range(0, nVal).Select(i => (Seed: valSeed + i, Invert: i % 2 == 1, Art: i < 2 || i % 3 != 2)).ToList();
+
+if (mode == "train")
+{
+    int nTrain = int.Parse(Get("train", "12"));
+    int firstSeed = int.Parse(Get("firstseed", "1"));
+    var sw = Stopwatch.StartNew();
+    var train = new List<TrainingVolume>();
+    for (int i = 0; i < nTrain; i++)
+    {
+        int seed = firstSeed + i;
+        bool invert = i % 2 == 1;
+        bool art = i % 4 != 3; // a quarter without artefacts
+        var (p, _, _) = Phantom(seed, invert, art, null);
+        train.Add(TrainingVolume.FromRaw(p.Raw, p.Truth, null, $"seed{seed}{(invert ? "-inv" : "")}"));
+        Console.WriteLine($"phantom {seed} invert={invert} art={art} tissue={p.Truth.Span.ToArray().Average(b => (double)b):F2} ({sw.Elapsed.TotalSeconds:F0}s)");
+    }
+    var val = valSpecs.Select(s => { var (p, _, _) = Phantom(s.Seed, s.Invert, s.Art, null); return TrainingVolume.FromRaw(p.Raw, p.Truth, null, $"val{s.Seed}{(s.Invert ? "-inv" : "")}"); }).ToList();
+    Console.WriteLine($"data ready {sw.Elapsed.TotalSeconds:F0}s");
+    int c0 = int.Parse(Get("c0", "16"));
+    int ps = int.Parse(Get("patch", "48"));
+    var opts = new TrainingOptions
+    {
+        Volumes = train,
+        ValidationVolumes = val,
+        OutputDirectory = Get("out", "/tmp/unet-train"),
+        Model = UNetConfig.Default with { Channels = [c0, c0 * 2, c0 * 4, c0 * 8, c0 * 16] },
+        Patch = new Shape3(ps, ps, ps),
+        BatchSize = int.Parse(Get("batch", "2")),
+        Steps = int.Parse(Get("steps", "600")),
+        LearningRate = double.Parse(Get("lr", "5e-4")),
+        Seed = long.Parse(Get("seed", "1")),
+        ValidateEvery = int.Parse(Get("every", "50")),
+        ValidationCrop = new Shape3(64, 128, 128),
+        Threads = threads,
+        Resume = Get("resume", "0") == "1",
+        InitialCheckpoint = a.TryGetValue("init", out var init) ? init : null,
+    };
+    var res = UNetTrainer.Train(opts, new Sync(p =>
+        Console.WriteLine($"step {p.Step}/{p.TotalSteps} loss {p.Loss:F4} {1 / p.StepsPerSecond:F2}s/step{(p.ValidationDice is double d ? $" VAL {d:F4} best {p.BestValidationDice:F4}" : "")} t={p.Elapsed.TotalMinutes:F1}m")));
+    Console.WriteLine($"done best {res.BestValidationDice:F4} @ {res.BestStep} in {res.Elapsed}");
+}
+else if (mode == "eval")
+{
+    var (model, cfg) = ModelStore.Load(Get("model", "/tmp/unet-train/best.safetensors"), "cpu");
+    double tpAll = 0, tubeIn = 0, tubeHit = 0;
+    foreach (var s in valSpecs)
+    {
+        var (p, tube, env) = Phantom(s.Seed, s.Invert, s.Art, null);
+        var tv = TrainingVolume.FromRaw(p.Raw, p.Truth);
+        var prob = UNetTrainer.PredictCentre(model, tv.Image, shape, out _, out _);
+        long inter = 0, sp = 0, sg = 0, tin = 0, thit = 0, lin = 0, lhit = 0;
+        var t = p.Truth.Span;
+        for (int i = 0; i < prob.Length; i++)
+        {
+            bool pr = prob[i] >= 0.5f, g = t[i] != 0;
+            if (pr) sp++; if (g) sg++; if (pr && g) inter++;
+            if (tube[i] != 0 && env[i] != 0) { tin++; if (!pr) thit++; if (tube[i] == 1) { lin++; if (!pr) lhit++; } }
+        }
+        double dice = 2.0 * inter / (sp + sg);
+        Console.WriteLine($"val seed {s.Seed} invert={s.Invert} art={s.Art}: dice {dice:F4}, trachea-in-envelope voxels {tin}, recall {(tin > 0 ? (double)thit / tin : double.NaN):F4} (lumen {lin} voxels, recall {(lin > 0 ? (double)lhit / lin : double.NaN):F4})");
+        tubeIn += tin; tubeHit += thit;
+    }
+    Console.WriteLine($"overall trachea recall {tubeHit / tubeIn:F4}");
+}
+else if (mode == "gen")
+{
+    var sw = Stopwatch.StartNew();
+    var (p, tube, env) = Phantom(1, false, true, null);
+    Console.WriteLine($"gen {sw.Elapsed.TotalSeconds:F1}s tube-in-env {tube.Zip(env).Count(q => q.First != 0 && q.Second != 0)}");
+}
+
+sealed class Sync(Action<TrainingProgress> f) : IProgress<TrainingProgress> { public void Report(TrainingProgress v) => f(v); }
