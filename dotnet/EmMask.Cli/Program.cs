@@ -11,6 +11,7 @@ root.Subcommands.Add(PhantomCommand.Build());
 root.Subcommands.Add(MaskCommand.Build());
 root.Subcommands.Add(PostprocessCommand.Build());
 root.Subcommands.Add(EvalCommand.Build());
+root.Subcommands.Add(TrainCommand.Build());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

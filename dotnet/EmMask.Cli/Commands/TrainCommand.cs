@@ -1,0 +1,93 @@
+using System.CommandLine;
+using EmMask.Cli.Console;
+using EmMask.Cli.Services;
+using EmMask.Core.Progress;
+using EmMask.Core.Volumes;
+using EmMask.IO;
+using EmMask.Learning.Training;
+
+namespace EmMask.Cli.Commands;
+
+/// <summary>
+/// <c>emmask train</c>: trains (or, with <c>--init</c>, fine-tunes) the U-Net on HDF5 volumes with brain/non-brain labels.
+/// </summary>
+public static class TrainCommand
+{
+    private static readonly Option<string[]> Data = new("--data") { Description = "Training HDF5 file(s) holding raw and labels (repeat the option).", Required = true, AllowMultipleArgumentsPerToken = true };
+    private static readonly Option<string[]> Validation = new("--val") { Description = "Held-out HDF5 file(s) for validation Dice; the best checkpoint is kept by it.", AllowMultipleArgumentsPerToken = true };
+    private static readonly Option<string> Raw = new("--raw") { Description = "Raw dataset in each file.", DefaultValueFactory = _ => "/raw" };
+    private static readonly Option<string> Labels = new("--labels") { Description = "Label dataset in each file (nonzero = brain).", DefaultValueFactory = _ => "/gt" };
+    private static readonly Option<string?> Region = new("--region") { Description = "Optional dataset marking the labelled region (nonzero = labelled); loss only there (fine-tuning from sparse corrections)." };
+    private static readonly Option<string> Out = new("--out") { Description = "Output folder: best.safetensors, last.safetensors, training_log.json.", Required = true };
+    private static readonly Option<int> Steps = new("--steps") { Description = "Optimiser steps.", DefaultValueFactory = _ => 1000 };
+    private static readonly Option<int> Patch = new("--patch") { Description = "Patch edge in voxels (a multiple of 16).", DefaultValueFactory = _ => 64 };
+    private static readonly Option<int> Batch = new("--batch") { Description = "Patches per step.", DefaultValueFactory = _ => 2 };
+    private static readonly Option<long> Seed = new("--seed") { Description = "Random seed (runs are deterministic for a seed, thread count and libtorch build).", DefaultValueFactory = _ => 0 };
+    private static readonly Option<double> LearningRate = new("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-4 };
+    private static readonly Option<int> ValidateEvery = new("--validate-every") { Description = "Validate (and checkpoint) every K steps.", DefaultValueFactory = _ => 100 };
+    private static readonly Option<string?> Init = new("--init") { Description = "Start from this checkpoint (fine-tuning)." };
+    private static readonly Option<bool> Resume = new("--resume") { Description = "Continue an interrupted run in --out." };
+    private static readonly Option<int?> Threads = new("--threads") { Description = "Torch CPU threads (default: all cores)." };
+
+    /// <summary>Builds the command.</summary>
+    public static Command Build()
+    {
+        var command = new Command("train", "Train or fine-tune the 3D U-Net on labelled volumes (DiceCE, Adam, balanced patches, augmentation).")
+        {
+            Data, Validation, Raw, Labels, Region, Out, Steps, Patch, Batch, Seed, LearningRate, ValidateEvery, Init, Resume, Threads,
+        };
+        command.SetAction((parse, ct) =>
+        {
+            var reporter = new SpectreReporter(parse.GetValue(GlobalOptions.Quiet));
+            return Task.FromResult(CliErrors.Run(reporter, () =>
+            {
+                string raw = parse.GetValue(Raw)!, labels = parse.GetValue(Labels)!;
+                string? region = parse.GetValue(Region);
+                var options = new TrainingOptions
+                {
+                    Volumes = (parse.GetValue(Data) ?? []).Select(f => Load(f, raw, labels, region, ct)).ToArray(),
+                    ValidationVolumes = (parse.GetValue(Validation) ?? []).Select(f => Load(f, raw, labels, null, ct)).ToArray(),
+                    OutputDirectory = parse.GetValue(Out)!,
+                    Patch = new Shape3(parse.GetValue(Patch), parse.GetValue(Patch), parse.GetValue(Patch)),
+                    BatchSize = parse.GetValue(Batch),
+                    Steps = parse.GetValue(Steps),
+                    LearningRate = parse.GetValue(LearningRate),
+                    Seed = parse.GetValue(Seed),
+                    ValidateEvery = parse.GetValue(ValidateEvery),
+                    Resume = parse.GetValue(Resume),
+                    InitialCheckpoint = parse.GetValue(Init),
+                    Threads = parse.GetValue(Threads),
+                };
+                options.Validate();
+                var result = reporter.Run("train", progress => UNetTrainer.Train(options, new TrainingReporter(progress, reporter), ct));
+                System.Console.Out.WriteLine($"trained {result.Steps} steps in {result.Elapsed.TotalMinutes:F1} min; best validation dice {result.BestValidationDice:F4} at step {result.BestStep}");
+                System.Console.Out.WriteLine($"best  {result.BestModelPath}");
+                System.Console.Out.WriteLine($"last  {result.LastModelPath}");
+                System.Console.Out.WriteLine($"log   {result.LogPath}");
+                return ExitCodes.Ok;
+            }));
+        });
+        return command;
+    }
+
+    private static TrainingVolume Load(string file, string raw, string labels, string? region, CancellationToken ct)
+    {
+        var image = VolumeReader.Read(new VolumePath(file, raw), ct);
+        var truth = MaskVolumes.ToMask(VolumeReader.Read(new VolumePath(file, labels), ct), $"{file}:{labels}");
+        var labelled = region is null ? null : MaskVolumes.ToMask(VolumeReader.Read(new VolumePath(file, region), ct), $"{file}:{region}");
+        return TrainingVolume.FromRaw(image, truth, labelled, Path.GetFileNameWithoutExtension(file));
+    }
+
+    // Steps/s, loss and validation Dice into the progress bar, and a line per validation.
+    private sealed class TrainingReporter(IProgress<ProgressReport> progress, IReporter reporter) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value)
+        {
+            progress.Report(new ProgressReport($"step {value.Step}/{value.TotalSteps} loss {value.Loss:F3} {value.StepsPerSecond:F2} steps/s", value.Fraction));
+            if (value.ValidationDice is { } dice)
+            {
+                reporter.Info($"step {value.Step}: loss {value.Loss:F4}, validation dice {dice:F4} (best {value.BestValidationDice:F4}), {value.StepsPerSecond:F2} steps/s");
+            }
+        }
+    }
+}
