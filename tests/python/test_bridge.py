@@ -59,7 +59,7 @@ def test_postprocess_does_not_copy_its_input(dotnet_bridge):
 
 
 def test_the_gil_is_released_while_dotnet_works(dotnet_bridge):
-    mask = (np.random.default_rng(1).random((64, 192, 192)) > 0.5).astype(np.uint8)
+    mask = (np.random.default_rng(1).random((128, 256, 256)) > 0.5).astype(np.uint8)
     counts = []
     stop = threading.Event()
 
@@ -72,7 +72,7 @@ def test_the_gil_is_released_while_dotnet_works(dotnet_bridge):
     spinner = threading.Thread(target=spin)
     spinner.start()
     start = time.perf_counter()
-    em_mask.postprocess(mask, "open3d:2")
+    em_mask.postprocess(mask, "open3d:3,close3d:3")
     elapsed = time.perf_counter() - start
     stop.set()
     spinner.join()
