@@ -39,6 +39,8 @@ public static class UNetMethod
             skipScore = ClassicalMasker.Run(input, ClassicalMaskOptions.Default with { MinimumRegionSize = 0 }, null, ct).Confidence;
         }
 
+        // The model's own normalisation (the one it was trained with) on the NaN-cleaned volume. Percentile normalisation
+        // is invariant to the positive affine map applied above, so this equals normalising the raw input once.
         var volume = normal.Normalized;
         IntensityNormalization.Normalize(volume.Span, volume.Span);
         var request = new UNetRequest(model, new Shape3(settings.Roi, settings.Roi, settings.Roi), settings.Overlap, settings.Batch, settings.Scale,
