@@ -15,9 +15,11 @@ namespace EmMask.Cli.Services;
 public static class UNetMethod
 {
     /// <summary>
-    /// Windows whose largest classical confidence is below this are pure resin and are not run through the network.
+    /// Windows holding no voxel of the classical mask (after its small-region removal) are pure resin and are not run
+    /// through the network. The mask, not the confidence, is the pre-mask: artefacts in resin reach confidence 0.99 in
+    /// single voxels, which the window maximum would always see.
     /// </summary>
-    public const float SkipConfidence = 0.02f;
+    public const float SkipConfidence = 0.5f;
 
     /// <summary>Runs the U-Net on a volume; the mask is probability >= 0.5 and the confidence is the probability.</summary>
     public static MaskResult Run(IVolume input, UNetSettings settings, IProgress<ProgressReport> progress, CancellationToken ct)
@@ -31,12 +33,19 @@ public static class UNetMethod
             return new MaskResult(normal.Normalized.Like<byte>(), normal.Normalized.Like<float>(), 0.5, warnings);
         }
 
-        // The classical confidence is the cheap pre-mask for tile skipping (computed on the raw input).
+        // The classical mask is the cheap pre-mask for tile skipping (computed on the raw input), as a 0/1 score.
         Volume<float>? skipScore = null;
         if (settings.SkipTiles)
         {
             progress.Report(new ProgressReport("pre-mask", 0.0));
-            skipScore = ClassicalMasker.Run(input, ClassicalMaskOptions.Default with { MinimumRegionSize = 0 }, null, ct).Confidence;
+            var preMask = ClassicalMasker.Run(input, ClassicalMaskOptions.Default, null, ct);
+            skipScore = preMask.Confidence;
+            var score = skipScore.Span;
+            var premask = preMask.Mask.Span;
+            for (int i = 0; i < score.Length; i++)
+            {
+                score[i] = premask[i];
+            }
         }
 
         // The model's own normalisation (the one it was trained with) on the NaN-cleaned volume. Percentile normalisation
