@@ -1,3 +1,5 @@
+using EmMask.Core.Filters;
+
 namespace EmMask.Core.Masking;
 
 /// <summary>
@@ -30,7 +32,7 @@ public static class FilterGains
     }
 
     /// <summary>scipy's Gaussian radius for truncate 4.</summary>
-    public static int Radius(double sigma) => (int)((4.0 * sigma) + 0.5);
+    public static int Radius(double sigma) => GaussianKernel.RadiusFor(sigma, GaussianFilter.DefaultTruncate);
 
     private static double Dot(double[] a, double[] b)
     {
@@ -56,24 +58,12 @@ public static class FilterGains
         return d;
     }
 
-    // The normalised kernel of scipy's radius for sigma, zero-padded to the given half-width.
+    // The filters' own order-0 weights (scipy's kernel), zero-padded to the given half-width.
     private static double[] Kernel(double sigma, int halfWidth)
     {
         int r = Radius(sigma);
         var k = new double[(2 * halfWidth) + 1];
-        double sum = 0;
-        for (int x = -r; x <= r; x++)
-        {
-            double v = Math.Exp(-0.5 * x * x / (sigma * sigma));
-            k[x + halfWidth] = v;
-            sum += v;
-        }
-
-        for (int i = 0; i < k.Length; i++)
-        {
-            k[i] /= sum;
-        }
-
+        GaussianKernel.CorrelationWeights(sigma, 0, r).CopyTo(k, halfWidth - r);
         return k;
     }
 }
