@@ -19,10 +19,14 @@ var genType = typeof(EmPhantom);
 var layersType = genType.Assembly.GetType("EmMask.Core.Phantom.PhantomLayers")!;
 var gen = genType.GetMethod("Generate", BindingFlags.NonPublic | BindingFlags.Static)!;
 
-(PhantomVolume P, byte[] Tube, byte[] Env) Phantom(int seed, bool invert, bool artefacts, double? tf)
+// Large, resin-dominated volumes ("big=K"): windows of pure resin, which 64x128x128 volumes rarely give and which
+// instance-normalised networks otherwise mistake for texture (false positives far from tissue).
+var bigShape = new Shape3(int.Parse(Get("bigz", "64")), int.Parse(Get("bigy", "224")), int.Parse(Get("bigx", "224")));
+
+(PhantomVolume P, byte[] Tube, byte[] Env) Phantom(int seed, bool invert, bool artefacts, double? tf, Shape3? size = null)
 {
     var layers = Activator.CreateInstance(layersType, true)!;
-    var o = new PhantomOptions { Seed = seed, Shape = shape, Invert = invert, Artefacts = artefacts, TissueFraction = tf };
+    var o = new PhantomOptions { Seed = seed, Shape = size ?? shape, Invert = invert, Artefacts = artefacts, TissueFraction = tf };
     var p = (PhantomVolume)gen.Invoke(null, [o, CancellationToken.None, threads, layers])!;
     return (p, (byte[])layersType.GetProperty("Tube")!.GetValue(layers)!, (byte[])layersType.GetProperty("Envelope")!.GetValue(layers)!);
 }
@@ -46,7 +50,23 @@ if (mode == "train")
         train.Add(TrainingVolume.FromRaw(p.Raw, p.Truth, null, $"seed{seed}{(invert ? "-inv" : "")}"));
         Console.WriteLine($"phantom {seed} invert={invert} art={art} tissue={p.Truth.Span.ToArray().Average(b => (double)b):F2} ({sw.Elapsed.TotalSeconds:F0}s)");
     }
+    int nBig = int.Parse(Get("big", "0"));
+    for (int i = 0; i < nBig; i++)
+    {
+        int seed = int.Parse(Get("firstbig", "301")) + i;
+        bool invert = i % 2 == 1;
+        double tf = 0.1 + 0.2 * ((i * 7) % 5) / 4.0; // 0.10 .. 0.30
+        var (p, _, _) = Phantom(seed, invert, i % 4 != 3, tf, bigShape);
+        train.Add(TrainingVolume.FromRaw(p.Raw, p.Truth, null, $"big{seed}{(invert ? "-inv" : "")}"));
+        Console.WriteLine($"big phantom {seed} {bigShape} invert={invert} tissue={p.Truth.Span.ToArray().Average(b => (double)b):F2} ({sw.Elapsed.TotalSeconds:F0}s)");
+    }
     var val = valSpecs.Select(s => { var (p, _, _) = Phantom(s.Seed, s.Invert, s.Art, null); return TrainingVolume.FromRaw(p.Raw, p.Truth, null, $"val{s.Seed}{(s.Invert ? "-inv" : "")}"); }).ToList();
+    if (Get("bigval", "0") == "1")
+    {
+        // A resin-dominated validation volume; validation crops its centre (64x128x128), mostly resin.
+        var (p, _, _) = Phantom(1901, false, true, 0.12, bigShape);
+        val.Add(TrainingVolume.FromRaw(p.Raw, p.Truth, null, "val1901-big"));
+    }
     Console.WriteLine($"data ready {sw.Elapsed.TotalSeconds:F0}s");
     int c0 = int.Parse(Get("c0", "16"));
     int ps = int.Parse(Get("patch", "48"));
@@ -63,6 +83,7 @@ if (mode == "train")
         Seed = long.Parse(Get("seed", "1")),
         ValidateEvery = int.Parse(Get("every", "50")),
         ValidationCrop = new Shape3(64, 128, 128),
+        CentreBalance = (1, double.Parse(Get("wresin", "1")), 1, double.Parse(Get("wnear", "1"))),
         Threads = threads,
         Resume = Get("resume", "0") == "1",
         InitialCheckpoint = a.TryGetValue("init", out var init) ? init : null,

@@ -15,7 +15,7 @@ internal static unsafe class SeparableFilter
     private const int FusedMinimumSlices = 8;
 
     /// <summary>Rows computed together in a fused slice before the x pass consumes them (kept in L1/L2).</summary>
-    private const int FusedBlockRows = 16;
+    internal const int FusedBlockRows = 16;
 
     /// <summary>Rows per unit of a separate x pass.</summary>
     private const int LineChunkRows = 16;
@@ -197,35 +197,53 @@ internal static unsafe class SeparableFilter
                     inSlice = copy;
                 }
 
-                float** rows = (float**)rowAddresses;
-                if (ky is not null)
-                {
-                    ExtendRows(rows, inSlice, nx, ny, beforeY, afterY);
-                }
+                SmoothSlice(inSlice, outSlice, ky, kx, ny, nx, (float**)rowAddresses, block, line, scratch);
+            }
+        }
+    }
 
-                if (kx is null)
-                {
-                    ky!.ConvolveRows(rows, ny, nx, outSlice, nx, scratch);
-                    return;
-                }
+    /// <summary>
+    /// Filters one (y, x) slice from <paramref name="input"/> into <paramref name="output"/> (distinct buffers): blocks of
+    /// rows along y into <paramref name="block"/>, then each of those rows along x through the padded <paramref name="line"/>.
+    /// Scratch sizes: rows ≥ ky.Before + ny + ky.After, block ≥ FusedBlockRows·nx, line ≥ kx.Before + nx + kx.After.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void SmoothSlice(float* input, float* output, AxisKernel? ky, AxisKernel? kx, int ny, int nx, float** rows, float* block, float* line, LineScratch scratch)
+    {
+        int beforeX = kx?.Before ?? 0;
+        int afterX = kx?.After ?? 0;
+        if (ky is not null)
+        {
+            ExtendRows(rows, input, nx, ny, ky.Before, ky.After);
+        }
 
-                for (int y0 = 0; y0 < ny; y0 += FusedBlockRows)
-                {
-                    int rowsInBlock = Math.Min(FusedBlockRows, ny - y0);
-                    float* source = inSlice + ((long)y0 * nx);
-                    if (ky is not null)
-                    {
-                        ky.ConvolveRows(rows + y0, rowsInBlock, nx, block, nx, scratch);
-                        source = block;
-                    }
+        if (kx is null)
+        {
+            if (ky is null)
+            {
+                new ReadOnlySpan<float>(input, ny * nx).CopyTo(new Span<float>(output, ny * nx));
+                return;
+            }
 
-                    for (int j = 0; j < rowsInBlock; j++)
-                    {
-                        new ReadOnlySpan<float>(source + ((long)j * nx), nx).CopyTo(new Span<float>(line + beforeX, nx));
-                        Reflect.PadLine(line, nx, beforeX, afterX);
-                        kx.ConvolveLine(line, nx, outSlice + ((long)(y0 + j) * nx));
-                    }
-                }
+            ky.ConvolveRows(rows, ny, nx, output, nx, scratch);
+            return;
+        }
+
+        for (int y0 = 0; y0 < ny; y0 += FusedBlockRows)
+        {
+            int rowsInBlock = Math.Min(FusedBlockRows, ny - y0);
+            float* source = input + ((long)y0 * nx);
+            if (ky is not null)
+            {
+                ky.ConvolveRows(rows + y0, rowsInBlock, nx, block, nx, scratch);
+                source = block;
+            }
+
+            for (int j = 0; j < rowsInBlock; j++)
+            {
+                new ReadOnlySpan<float>(source + ((long)j * nx), nx).CopyTo(new Span<float>(line + beforeX, nx));
+                Reflect.PadLine(line, nx, beforeX, afterX);
+                kx.ConvolveLine(line, nx, output + ((long)(y0 + j) * nx));
             }
         }
     }

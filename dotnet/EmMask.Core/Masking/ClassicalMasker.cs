@@ -114,11 +114,15 @@ public static class ClassicalMasker
         var lr = logRatio.Span;
 
         // log r = ½·log(λ_min/2) − log σₙ: pure noise gives r ≈ 1. A floor keeps flat regions finite.
-        TensorPrimitives.Max(lr, 1e-20f, lr);
-        TensorPrimitives.Log(lr, lr);
-        TensorPrimitives.Multiply(lr, 0.5f, lr);
-        TensorPrimitives.Add(lr, (float)((-0.5 * Math.Log(2.0)) - Math.Log(noise)), lr);
-        ct.ThrowIfCancellationRequested();
+        float logOffset = (float)((-0.5 * Math.Log(2.0)) - Math.Log(noise));
+        ParallelChunks.For(lr.Length, (start, count) =>
+        {
+            var chunk = logRatio.Span.Slice(start, count);
+            TensorPrimitives.Max(chunk, 1e-20f, chunk);
+            TensorPrimitives.Log(chunk, chunk);
+            TensorPrimitives.Multiply(chunk, 0.5f, chunk);
+            TensorPrimitives.Add(chunk, logOffset, chunk);
+        }, ct);
 
         progress?.Report(new("threshold", 0.7));
         double logThreshold;
@@ -133,9 +137,13 @@ public static class ClassicalMasker
         }
 
         // vote = sigmoid((log r − log t) / softness), pooled over the block into the confidence.
-        TensorPrimitives.Add(lr, (float)-logThreshold, lr);
-        TensorPrimitives.Multiply(lr, 1f / Softness, lr);
-        TensorPrimitives.Sigmoid(lr, lr);
+        ParallelChunks.For(lr.Length, (start, count) =>
+        {
+            var chunk = logRatio.Span.Slice(start, count);
+            TensorPrimitives.Add(chunk, (float)-logThreshold, chunk);
+            TensorPrimitives.Multiply(chunk, 1f / Softness, chunk);
+            TensorPrimitives.Sigmoid(chunk, chunk);
+        }, ct);
         if (options.BlockSize > 1)
         {
             UniformFilter.Apply(confidence, confidence, (options.BlockSize, options.BlockSize, options.BlockSize), ct);
@@ -143,16 +151,21 @@ public static class ClassicalMasker
 
         progress?.Report(new("regions", 0.85));
         var mask = confidence.Like<byte>();
-        var c = confidence.Span;
-        var m = mask.Span;
-        for (int i = 0; i < m.Length; i++)
+        ParallelChunks.For(mask.Span.Length, (start, count) =>
         {
-            m[i] = c[i] >= 0.5f ? (byte)1 : (byte)0;
-        }
+            var c = confidence.Span.Slice(start, count);
+            var m = mask.Span.Slice(start, count);
+            for (int i = 0; i < m.Length; i++)
+            {
+                m[i] = c[i] >= 0.5f ? (byte)1 : (byte)0;
+            }
+        }, ct);
 
         if (normal.NonFinite > 0 && input is Volume<float> raw)
         {
             var r = raw.Span;
+            var c = confidence.Span;
+            var m = mask.Span;
             for (int i = 0; i < m.Length; i++)
             {
                 if (!float.IsFinite(r[i]))

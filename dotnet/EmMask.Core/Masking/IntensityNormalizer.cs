@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 using EmMask.Core.Volumes;
 
@@ -36,8 +37,8 @@ public static class IntensityNormalizer
 
         return volume switch
         {
-            Volume<byte> v => FromIntegers(v, 256, static b => b, Target(v, destination), cancellationToken),
-            Volume<ushort> v => FromIntegers(v, 65536, static u => u, Target(v, destination), cancellationToken),
+            Volume<byte> v => FromIntegers(v, 256, Target(v, destination), cancellationToken),
+            Volume<ushort> v => FromIntegers(v, 65536, Target(v, destination), cancellationToken),
             Volume<float> v => FromFloats(v, Target(v, destination), cancellationToken),
             _ => throw new NotSupportedException($"Voxel type {volume.VoxelType} is not supported."),
         };
@@ -60,15 +61,39 @@ public static class IntensityNormalizer
         return destination;
     }
 
-    private static Result FromIntegers<T>(Volume<T> volume, int levels, Func<T, int> level, Volume<float> result, CancellationToken ct)
-        where T : unmanaged
+    // Generic over the integer type so the JIT specialises the per-voxel loops (no delegate call per voxel);
+    // histograms are counted per slab on all cores and summed.
+    private static Result FromIntegers<T>(Volume<T> volume, int levels, Volume<float> result, CancellationToken ct)
+        where T : unmanaged, IBinaryInteger<T>
     {
         var histogram = new long[levels];
         var span = volume.Span;
-        for (int i = 0; i < span.Length; i++)
-        {
-            histogram[level(span[i])]++;
-        }
+        int slice = volume.Shape.SliceLength;
+        var gate = new object();
+        Parallel.For(
+            0,
+            volume.Shape.Z,
+            new ParallelOptions { CancellationToken = ct },
+            () => new long[levels],
+            (z, _, local) =>
+            {
+                foreach (var v in volume.Span.Slice((int)z * slice, slice))
+                {
+                    local[int.CreateTruncating(v)]++;
+                }
+
+                return local;
+            },
+            local =>
+            {
+                lock (gate)
+                {
+                    for (int i = 0; i < levels; i++)
+                    {
+                        histogram[i] += local[i];
+                    }
+                }
+            });
 
         ct.ThrowIfCancellationRequested();
         long n = span.Length;
@@ -84,14 +109,13 @@ public static class IntensityNormalizer
             table[i] = (float)((i - lo) * scale);
         }
 
-        int slice = volume.Shape.SliceLength;
         Parallel.For(0, volume.Shape.Z, new ParallelOptions { CancellationToken = ct }, z =>
         {
             var src = volume.Span.Slice(z * slice, slice);
             var dst = result.Span.Slice(z * slice, slice);
             for (int i = 0; i < src.Length; i++)
             {
-                dst[i] = table[level(src[i])];
+                dst[i] = table[int.CreateTruncating(src[i])];
             }
         });
 

@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Numerics;
 using System.Numerics.Tensors;
 using EmMask.Core.Filters;
 using EmMask.Core.Volumes;
@@ -11,116 +13,213 @@ namespace EmMask.Core.Masking;
 /// cell bodies) and small for sheets and lines: flat resin, curtaining streaks, knife chatter, and smooth walls such as those
 /// of tracheae. A volume with one z slice uses the 2D (y, x) tensor.
 /// </summary>
-internal static class StructureTensor
+internal static unsafe class StructureTensor
 {
     /// <summary>Computes λ_min per voxel into <paramref name="destination"/>. d and s are not changed.</summary>
+    /// <remarks>
+    /// Two sweeps over memory. (1) Per z slice: the gradient products of that slice, smoothed along y and x while still in
+    /// cache, written to one volume per component. (2) Per column block: each component gathered and smoothed along z into
+    /// cache-sized scratch, and the eigenvalue taken there. The six unsmoothed product volumes of a textbook implementation,
+    /// and four of its six full-volume passes per component, never exist.
+    /// </remarks>
     public static void SmallestEigenvalue(Volume<float> d, Volume<float> s, float dScale, float sScale, double textureSigma, Volume<float> destination, CancellationToken ct)
     {
         var shape = d.Shape;
         bool planar = shape.Z == 1;
         int count = planar ? 3 : 6;
         var pooled = new PooledVolume[count];
-        for (int i = 0; i < count; i++)
-        {
-            pooled[i] = PooledVolume.Like(d);
-        }
-
+        var handles = new System.Buffers.MemoryHandle[count + 3];
         try
         {
-            Compute(d, s, dScale, sScale, textureSigma, pooled.Select(p => p.Volume).ToArray(), planar, destination, ct);
+            var components = new nint[count];
+            for (int i = 0; i < count; i++)
+            {
+                pooled[i] = PooledVolume.Like(d);
+                handles[i] = pooled[i].Volume.Memory.Pin();
+                components[i] = (nint)handles[i].Pointer;
+            }
+
+            handles[count] = d.Memory.Pin();
+            handles[count + 1] = s.Memory.Pin();
+            handles[count + 2] = destination.Memory.Pin();
+            var kernel = GaussianKernel.Create(textureSigma, 0, GaussianFilter.DefaultTruncate);
+            var ky = SeparableFilter.Effective(kernel, shape.Y);
+            var kx = SeparableFilter.Effective(kernel, shape.X);
+            var slices = new ProductSlicePass(
+                (float*)handles[count].Pointer, (float*)handles[count + 1].Pointer, dScale, sScale, shape, planar, components, ky, kx);
+            ParallelLines.For(shape.Z, slices, ct);
+
+            float* output = (float*)handles[count + 2].Pointer;
+            if (planar)
+            {
+                var j = pooled.Select(p => p.Volume).ToArray();
+                ParallelChunks.For((int)shape.Length, (start, n) =>
+                {
+                    Eigen2(j[0].Span.Slice(start, n), j[1].Span.Slice(start, n), j[2].Span.Slice(start, n), n);
+                    j[0].Span.Slice(start, n).CopyTo(destination.Span.Slice(start, n));
+                }, ct);
+                return;
+            }
+
+            var columns = new ColumnEigenPass(components, output, shape, SeparableFilter.Effective(kernel, shape.Z));
+            ParallelLines.For(columns.Units, columns, ct);
         }
         finally
         {
+            foreach (var h in handles)
+            {
+                h.Dispose();
+            }
+
             foreach (var p in pooled)
             {
-                p.Dispose();
+                p?.Dispose();
             }
         }
     }
 
-    private static void Compute(Volume<float> d, Volume<float> s, float dScale, float sScale, double textureSigma, Volume<float>[] components, bool planar, Volume<float> destination, CancellationToken ct)
+    /// <summary>One z slice: gradient products into scratch planes, then each plane smoothed along y and x into its component volume.</summary>
+    private readonly struct ProductSlicePass(float* d, float* s, float dScale, float sScale, Shape3 shape, bool planar, nint[] components, AxisKernel? ky, AxisKernel? kx)
+        : ILineOperation
     {
-        var shape = d.Shape;
-
-        Products(d, s, dScale, sScale, components, planar, ct);
-        var sigma = planar ? new Sigma3(0, textureSigma, textureSigma) : Sigma3.Isotropic(textureSigma);
-        foreach (var c in components)
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Invoke(int z, LineScratch scratch)
         {
-            GaussianFilter.Apply(c, c, sigma, cancellationToken: ct);
-        }
-
-        // Chunks of 4096 voxels keep the eleven working arrays in cache.
-        const int Chunk = 4096;
-        long total = shape.Length;
-        int chunks = (int)((total + Chunk - 1) / Chunk);
-        Parallel.For(0, chunks, new ParallelOptions { CancellationToken = ct }, k =>
-        {
-            int start = k * Chunk;
-            int n = (int)Math.Min(Chunk, total - start);
-            if (planar)
+            int ny = shape.Y, nx = shape.X, plane = ny * nx;
+            int count = components.Length;
+            long length = shape.Length;
+            var dSpan = new ReadOnlySpan<float>(d, checked((int)length));
+            var sSpan = new ReadOnlySpan<float>(s, checked((int)length));
+            fixed (float* products = scratch.Copy(count * plane))
+            fixed (float* gradients = scratch.SecondCopy(7 * nx))
+            fixed (float* block = scratch.Block(SeparableFilter.FusedBlockRows * nx))
+            fixed (float* line = scratch.Line((kx?.Before ?? 0) + nx + (kx?.After ?? 0)))
+            fixed (nint* rows = scratch.Rows((ky?.Before ?? 0) + ny + (ky?.After ?? 0)))
             {
-                Eigen2(components[0].Span.Slice(start, n), components[1].Span.Slice(start, n), components[2].Span.Slice(start, n), n);
-            }
-            else
-            {
-                Eigen3(components, start, n);
-            }
-
-            components[0].Span.Slice(start, n).CopyTo(destination.Span.Slice(start, n));
-        });
-    }
-
-    // Outer products of the scaled central-difference gradients (numpy.gradient borders), summed over d and s.
-    // Gradients are formed a row at a time into scratch rows, so every step is a vectorised span operation.
-    private static void Products(Volume<float> dv, Volume<float> sv, float dScale, float sScale, Volume<float>[] j, bool planar, CancellationToken ct)
-    {
-        var shape = dv.Shape;
-        int plane = shape.SliceLength;
-        int width = shape.X;
-        Parallel.For(0, shape.Z, new ParallelOptions { CancellationToken = ct }, z =>
-        {
-            var pool = ArrayPool<float>.Shared;
-            var scratch = pool.Rent(7 * width);
-            var d = dv.Span;
-            var s = sv.Span;
-            var dz = scratch.AsSpan(0, width);
-            var dy = scratch.AsSpan(width, width);
-            var dx = scratch.AsSpan(2 * width, width);
-            var sz = scratch.AsSpan(3 * width, width);
-            var sy = scratch.AsSpan(4 * width, width);
-            var sx = scratch.AsSpan(5 * width, width);
-            var t = scratch.AsSpan(6 * width, width);
-            int z0 = z > 0 ? z - 1 : z, z1 = z < shape.Z - 1 ? z + 1 : z;
-            float zScale = Step(z0, z1);
-            for (int y = 0; y < shape.Y; y++)
-            {
-                int y0 = y > 0 ? y - 1 : y, y1 = y < shape.Y - 1 ? y + 1 : y;
-                float yScale = Step(y0, y1);
-                int row = (z * plane) + (y * width);
-                Difference(d.Slice((z * plane) + (y1 * width), width), d.Slice((z * plane) + (y0 * width), width), yScale * dScale, dy);
-                Difference(s.Slice((z * plane) + (y1 * width), width), s.Slice((z * plane) + (y0 * width), width), yScale * sScale, sy);
-                AlongRow(d.Slice(row, width), dScale, dx);
-                AlongRow(s.Slice(row, width), sScale, sx);
-                if (planar)
+                var productSpan = new Span<float>(products, count * plane);
+                var gradientSpan = new Span<float>(gradients, 7 * nx);
+                for (int y = 0; y < ny; y++)
                 {
-                    Outer(dy, dy, sy, sy, t, j[0].Span.Slice(row, width));
-                    Outer(dx, dx, sx, sx, t, j[1].Span.Slice(row, width));
-                    Outer(dy, dx, sy, sx, t, j[2].Span.Slice(row, width));
-                    continue;
+                    ProductRows(dSpan, sSpan, dScale, sScale, shape, z, y, planar, gradientSpan, productSpan[(y * nx)..], plane);
                 }
 
-                Difference(d.Slice((z1 * plane) + (y * width), width), d.Slice((z0 * plane) + (y * width), width), zScale * dScale, dz);
-                Difference(s.Slice((z1 * plane) + (y * width), width), s.Slice((z0 * plane) + (y * width), width), zScale * sScale, sz);
-                Outer(dz, dz, sz, sz, t, j[0].Span.Slice(row, width));
-                Outer(dy, dy, sy, sy, t, j[1].Span.Slice(row, width));
-                Outer(dx, dx, sx, sx, t, j[2].Span.Slice(row, width));
-                Outer(dz, dy, sz, sy, t, j[3].Span.Slice(row, width));
-                Outer(dz, dx, sz, sx, t, j[4].Span.Slice(row, width));
-                Outer(dy, dx, sy, sx, t, j[5].Span.Slice(row, width));
+                for (int c = 0; c < count; c++)
+                {
+                    float* target = (float*)components[c] + ((long)z * plane);
+                    SeparableFilter.SmoothSlice(products + ((long)c * plane), target, ky, kx, ny, nx, (float**)rows, block, line, scratch);
+                }
             }
+        }
+    }
 
-            pool.Return(scratch);
-        });
+    /// <summary>One column block (a row y, a range of x, every z): each component gathered and smoothed along z into scratch, then λ_min.</summary>
+    private readonly struct ColumnEigenPass : ILineOperation
+    {
+        private const int BlockFloats = 1 << 14; // per component: seven such blocks stay within a 1 MB L2
+
+        private readonly nint[] components;
+        private readonly float* output;
+        private readonly Shape3 shape;
+        private readonly AxisKernel? kz;
+        private readonly int blockWidth;
+        private readonly int blocksPerRow;
+
+        public ColumnEigenPass(nint[] components, float* output, Shape3 shape, AxisKernel? kz)
+        {
+            this.components = components;
+            this.output = output;
+            this.shape = shape;
+            this.kz = kz;
+            int lanes = System.Numerics.Vector<float>.Count;
+            blockWidth = Math.Min(shape.X, Math.Max(lanes, BlockFloats / Math.Max(shape.Z, 1) / lanes * lanes));
+            blocksPerRow = (shape.X + blockWidth - 1) / blockWidth;
+            Units = shape.Y * blocksPerRow;
+        }
+
+        public int Units { get; }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Invoke(int index, LineScratch scratch)
+        {
+            int y = index / blocksPerRow;
+            int x0 = index % blocksPerRow * blockWidth;
+            int w = Math.Min(blockWidth, shape.X - x0);
+            int nz = shape.Z;
+            long plane = (long)shape.Y * shape.X;
+            long offset = ((long)y * shape.X) + x0;
+            int block = nz * w;
+            int before = kz?.Before ?? 0, after = kz?.After ?? 0;
+            fixed (float* gather = scratch.Copy(block))
+            fixed (float* smoothed = scratch.Block(6 * block))
+            fixed (nint* rowAddresses = scratch.Rows(before + nz + after))
+            {
+                float** rows = (float**)rowAddresses;
+                for (int c = 0; c < 6; c++)
+                {
+                    float* source = (float*)components[c] + offset;
+                    float* target = kz is null ? smoothed + ((long)c * block) : gather;
+                    for (int z = 0; z < nz; z++)
+                    {
+                        new ReadOnlySpan<float>(source + (z * plane), w).CopyTo(new Span<float>(target + ((long)z * w), w));
+                    }
+
+                    if (kz is not null)
+                    {
+                        SeparableFilter.ExtendRows(rows, gather, w, nz, before, after);
+                        kz.ConvolveRows(rows, nz, w, smoothed + ((long)c * block), w, scratch);
+                    }
+                }
+
+                Eigen3(smoothed, block);
+                for (int z = 0; z < nz; z++)
+                {
+                    new ReadOnlySpan<float>(smoothed + ((long)z * w), w).CopyTo(new Span<float>(output + offset + (z * plane), w));
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The gradient outer products at row (z, y): J_zz, J_yy, J_xx, J_zy, J_zx, J_yx (planar: J_yy, J_xx, J_yx), component c
+    /// written to destination[c·componentStride ..]. <paramref name="scratch"/> holds at least 7·X floats.
+    /// </summary>
+    private static void ProductRows(ReadOnlySpan<float> d, ReadOnlySpan<float> s, float dScale, float sScale, Shape3 shape, int z, int y, bool planar,
+                                    Span<float> scratch, Span<float> destination, int componentStride)
+    {
+        int plane = shape.SliceLength;
+        int width = shape.X;
+        var dz = scratch[..width];
+        var dy = scratch.Slice(width, width);
+        var dx = scratch.Slice(2 * width, width);
+        var sz = scratch.Slice(3 * width, width);
+        var sy = scratch.Slice(4 * width, width);
+        var sx = scratch.Slice(5 * width, width);
+        var t = scratch.Slice(6 * width, width);
+        int z0 = z > 0 ? z - 1 : z, z1 = z < shape.Z - 1 ? z + 1 : z;
+        int y0 = y > 0 ? y - 1 : y, y1 = y < shape.Y - 1 ? y + 1 : y;
+        float yScale = Step(y0, y1);
+        int row = (z * plane) + (y * width);
+        Difference(d.Slice((z * plane) + (y1 * width), width), d.Slice((z * plane) + (y0 * width), width), yScale * dScale, dy);
+        Difference(s.Slice((z * plane) + (y1 * width), width), s.Slice((z * plane) + (y0 * width), width), yScale * sScale, sy);
+        AlongRow(d.Slice(row, width), dScale, dx);
+        AlongRow(s.Slice(row, width), sScale, sx);
+        if (planar)
+        {
+            Outer(dy, dy, sy, sy, t, destination[..width]);
+            Outer(dx, dx, sx, sx, t, destination.Slice(1 * componentStride, width));
+            Outer(dy, dx, sy, sx, t, destination.Slice(2 * componentStride, width));
+            return;
+        }
+
+        float zScale = Step(z0, z1);
+        Difference(d.Slice((z1 * plane) + (y * width), width), d.Slice((z0 * plane) + (y * width), width), zScale * dScale, dz);
+        Difference(s.Slice((z1 * plane) + (y * width), width), s.Slice((z0 * plane) + (y * width), width), zScale * sScale, sz);
+        Outer(dz, dz, sz, sz, t, destination[..width]);
+        Outer(dy, dy, sy, sy, t, destination.Slice(1 * componentStride, width));
+        Outer(dx, dx, sx, sx, t, destination.Slice(2 * componentStride, width));
+        Outer(dz, dy, sz, sy, t, destination.Slice(3 * componentStride, width));
+        Outer(dz, dx, sz, sx, t, destination.Slice(4 * componentStride, width));
+        Outer(dy, dx, sy, sx, t, destination.Slice(5 * componentStride, width));
     }
 
     // destination = (after − before) · scale
@@ -179,80 +278,42 @@ internal static class StructureTensor
         pool.Return(root);
     }
 
-    // λ_min of the symmetric 3×3 [[a, d, e], [d, b, f], [e, f, c]] by the trigonometric closed form, written into a.
-    private static void Eigen3(Volume<float>[] j, int start, int n)
+    // λ_min of the symmetric 3×3 [[a, d, e], [d, b, f], [e, f, c]] for n voxels whose six components lie n apart from
+    // j, written over the first: whole vectors, then the tail padded into one vector, so every voxel goes through the
+    // same arithmetic wherever it falls.
+    private static void Eigen3(float* j, int n)
     {
-        var a = j[0].Span.Slice(start, n);
-        var b = j[1].Span.Slice(start, n);
-        var c = j[2].Span.Slice(start, n);
-        var d = j[3].Span.Slice(start, n);
-        var e = j[4].Span.Slice(start, n);
-        var f = j[5].Span.Slice(start, n);
-        var pool = ArrayPool<float>.Shared;
-        var buffers = new float[6][];
-        for (int i = 0; i < buffers.Length; i++)
+        var a = new Span<float>(j, n);
+        var b = new Span<float>(j + n, n);
+        var c = new Span<float>(j + (2 * n), n);
+        var d = new Span<float>(j + (3 * n), n);
+        var e = new Span<float>(j + (4 * n), n);
+        var f = new Span<float>(j + (5 * n), n);
+        int lanes = Vector<float>.Count;
+        int i = 0;
+        for (; i <= n - lanes; i += lanes)
         {
-            buffers[i] = pool.Rent(n);
+            SymmetricEigen.Smallest(
+                new Vector<float>(a[i..]), new Vector<float>(b[i..]), new Vector<float>(c[i..]),
+                new Vector<float>(d[i..]), new Vector<float>(e[i..]), new Vector<float>(f[i..])).CopyTo(a[i..]);
         }
 
-        var q = buffers[0].AsSpan(0, n);
-        var p = buffers[1].AsSpan(0, n);
-        var det = buffers[2].AsSpan(0, n);
-        var t = buffers[3].AsSpan(0, n);
-        var u = buffers[4].AsSpan(0, n);
-
-        // q = trace/3; the diagonal of M − qI overwrites a, b, c.
-        TensorPrimitives.Add(a, b, q);
-        TensorPrimitives.Add(q, c, q);
-        TensorPrimitives.Multiply(q, 1f / 3f, q);
-        TensorPrimitives.Subtract(a, q, a);
-        TensorPrimitives.Subtract(b, q, b);
-        TensorPrimitives.Subtract(c, q, c);
-
-        // p = √(tr((M − qI)²)/6)
-        TensorPrimitives.Multiply(d, d, p);
-        TensorPrimitives.MultiplyAdd(e, e, p, p);
-        TensorPrimitives.MultiplyAdd(f, f, p, p);
-        TensorPrimitives.Multiply(p, 2f, p);
-        TensorPrimitives.MultiplyAdd(a, a, p, p);
-        TensorPrimitives.MultiplyAdd(b, b, p, p);
-        TensorPrimitives.MultiplyAdd(c, c, p, p);
-        TensorPrimitives.Multiply(p, 1f / 6f, p);
-        TensorPrimitives.Max(p, 1e-30f, p);
-        TensorPrimitives.Sqrt(p, p);
-
-        // det(M − qI) = a(bc − f²) − d(dc − fe) + e(df − be)
-        TensorPrimitives.Multiply(b, c, t);
-        TensorPrimitives.Multiply(f, f, u);
-        TensorPrimitives.Subtract(t, u, t);
-        TensorPrimitives.Multiply(a, t, det);
-        TensorPrimitives.Multiply(d, c, t);
-        TensorPrimitives.Multiply(f, e, u);
-        TensorPrimitives.Subtract(t, u, t);
-        TensorPrimitives.Multiply(d, t, t);
-        TensorPrimitives.Subtract(det, t, det);
-        TensorPrimitives.Multiply(d, f, t);
-        TensorPrimitives.Multiply(b, e, u);
-        TensorPrimitives.Subtract(t, u, t);
-        TensorPrimitives.MultiplyAdd(e, t, det, det);
-
-        // r = det / (2p³), clamped; λ_min = q + 2p·cos(acos(r)/3 + 2π/3)
-        TensorPrimitives.Multiply(p, p, t);
-        TensorPrimitives.Multiply(t, p, t);
-        TensorPrimitives.Multiply(t, 2f, t);
-        TensorPrimitives.Divide(det, t, det);
-        TensorPrimitives.Max(det, -1f, det);
-        TensorPrimitives.Min(det, 1f, det);
-        TensorPrimitives.Acos(det, det);
-        TensorPrimitives.Multiply(det, 1f / 3f, det);
-        TensorPrimitives.Add(det, 2f * MathF.PI / 3f, det);
-        TensorPrimitives.Cos(det, det);
-        TensorPrimitives.Multiply(det, p, det);
-        TensorPrimitives.Multiply(det, 2f, det);
-        TensorPrimitives.Add(q, det, a);
-        foreach (var buffer in buffers)
+        if (i < n)
         {
-            pool.Return(buffer);
+            Span<float> tail = stackalloc float[6 * lanes];
+            tail.Clear();
+            int m = n - i;
+            a[i..].CopyTo(tail);
+            b[i..].CopyTo(tail[lanes..]);
+            c[i..].CopyTo(tail[(2 * lanes)..]);
+            d[i..].CopyTo(tail[(3 * lanes)..]);
+            e[i..].CopyTo(tail[(4 * lanes)..]);
+            f[i..].CopyTo(tail[(5 * lanes)..]);
+            var result = SymmetricEigen.Smallest(
+                new Vector<float>(tail), new Vector<float>(tail[lanes..]), new Vector<float>(tail[(2 * lanes)..]),
+                new Vector<float>(tail[(3 * lanes)..]), new Vector<float>(tail[(4 * lanes)..]), new Vector<float>(tail[(5 * lanes)..]));
+            result.CopyTo(tail);
+            tail[..m].CopyTo(a[i..]);
         }
     }
 }
