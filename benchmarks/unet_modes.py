@@ -1,17 +1,21 @@
 #!/usr/bin/python3
-"""U-Net inference modes on phantoms with ~20% and ~60% tissue: plain sliding window, tile skipping, skipping + scale 2.
+"""U-Net inference modes on phantoms with ~20% and ~60% tissue: plain sliding window, tile skipping, skipping + scale 2,
+and the PyTorch peer (same network and weights, plain sliding window, benchmarks/torch_unet_peer.py) on the same input.
 
-Runs `./emmask mask --method unet` (shipped model) and `emmask eval`, and prints a Markdown table (Mvox/s of the compute
-step, windows run, Dice). Usage: /usr/bin/python3 benchmarks/unet_modes.py [--shape Z Y X]
+Runs `./emmask mask --method unet` (shipped model), the peer (Debian python3-torch, its own process) and `emmask eval`,
+and prints a Markdown table (Mvox/s of the compute step, windows run, Dice vs ground truth), then how well the peer's
+mask agrees with our plain one. Usage: /usr/bin/python3 benchmarks/unet_modes.py [--shape Z Y X] [--no-peer]
 """
 import argparse
 import json
 import os
 import subprocess
+import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EMMASK = os.path.join(ROOT, "emmask")
+PEER = os.path.join(ROOT, "benchmarks", "torch_unet_peer.py")
 MODES = [("plain", ["--no-skip"]), ("skip", []), ("skip + scale 2", ["--scale", "2"])]
 
 
@@ -22,7 +26,10 @@ def run(*args):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--shape", type=int, nargs=3, default=[64, 192, 192])
+    ap.add_argument("--no-peer", action="store_true", help="skip the PyTorch peer rows")
     args = ap.parse_args()
+    voxels = args.shape[0] * args.shape[1] * args.shape[2]
+    agreement = []
     print("| tissue | mode | compute | Mvox/s | windows run | Dice | speed-up vs plain |")
     print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
@@ -36,11 +43,31 @@ def main():
                 summary = json.loads(res.stdout)
                 dice = json.loads(run("eval", out, p, "--json").stdout)["dice"]
                 seconds = summary["ComputeSeconds"]
-                voxels = args.shape[0] * args.shape[1] * args.shape[2]
                 note = next((n for n in summary["Notes"] if "windows" in n), "")
                 plain = plain or seconds
                 print(f"| {fraction:.0%} | {name} | {seconds:.1f} s | {voxels / seconds / 1e6:.2f} | {note.split('(')[0].replace('U-Net ran ', '').strip()} "
                       f"| {dice:.4f} | {plain / seconds:.1f}× |", flush=True)
+            if args.no_peer:
+                continue
+            # Same phantom file, plain sliding window, same ROI/overlap/batch (the CLI's defaults: 64, 0.25, 2).
+            out = os.path.join(tmp, f"peer{fraction}.h5")
+            res = subprocess.run([sys.executable, PEER, p, out, "--json"], check=True, capture_output=True, text=True)
+            summary = json.loads(res.stdout)
+            dice = json.loads(run("eval", out, p, "--json").stdout)["dice"]
+            seconds = summary["ComputeSeconds"]
+            print(f"| {fraction:.0%} | PyTorch peer (plain) | {seconds:.1f} s | {voxels / seconds / 1e6:.2f} "
+                  f"| {summary['Windows']} of {summary['Windows']} windows | {dice:.4f} | {plain / seconds:.1f}× |", flush=True)
+            ours_plain = os.path.join(tmp, f"m{fraction}plain.h5")
+            same = json.loads(run("eval", ours_plain, f"{out}:/mask", "--json").stdout)["dice"]
+            agreement.append(f"{fraction:.0%} tissue: Dice(our plain mask, peer mask) = {same:.5f}; peer torch "
+                             f"{summary['Torch']}, {summary['Threads']} threads, model load {summary['LoadSeconds']:.2f} s "
+                             f"(not in its compute; ours counts its model load in compute: with the load the ratio is "
+                             f"{plain / (seconds + summary['LoadSeconds']):.1f}×)")
+    if agreement:
+        print()
+        print("Last column for the peer: our plain compute time / the peer's (> 1× = the peer is faster).")
+        for line in agreement:
+            print(line)
 
 
 if __name__ == "__main__":
