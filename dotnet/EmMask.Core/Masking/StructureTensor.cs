@@ -15,54 +15,66 @@ namespace EmMask.Core.Masking;
 /// </summary>
 internal static unsafe class StructureTensor
 {
+    /// <summary>Output slices per slab of the z sweep.</summary>
+    private const int SlabSlices = 16;
+
     /// <summary>Computes λ_min per voxel into <paramref name="destination"/>. d and s are not changed.</summary>
     /// <remarks>
-    /// Two sweeps over memory. (1) Per z slice: the gradient products of that slice, smoothed along y and x while still in
-    /// cache, written to one volume per component. (2) Per column block: each component gathered and smoothed along z into
-    /// cache-sized scratch, and the eigenvalue taken there. The six unsmoothed product volumes of a textbook implementation,
-    /// and four of its six full-volume passes per component, never exist.
+    /// Streams through z in slabs. (1) Per new z slice: the gradient products of that slice, smoothed along y and x while
+    /// still in cache, stored in a ring of slab + 2·radius slices per component. (2) Per column block of the slab: each
+    /// component gathered from the ring and smoothed along z into cache-sized scratch, and the eigenvalue taken there.
+    /// The six full-size product volumes of a textbook implementation never exist: the ring is 32 slices, so memory (and,
+    /// on a cold run, page faults, which cost more here than the arithmetic) stays small whatever the depth.
     /// </remarks>
     public static void SmallestEigenvalue(Volume<float> d, Volume<float> s, float dScale, float sScale, double textureSigma, Volume<float> destination, CancellationToken ct)
     {
         var shape = d.Shape;
         bool planar = shape.Z == 1;
         int count = planar ? 3 : 6;
-        var pooled = new PooledVolume[count];
-        var handles = new System.Buffers.MemoryHandle[count + 3];
+        var kernel = GaussianKernel.Create(textureSigma, 0, GaussianFilter.DefaultTruncate);
+        var kz = planar ? null : SeparableFilter.Effective(kernel, shape.Z);
+        int radius = kz?.Before ?? 0;
+        int ringSlices = Math.Min(shape.Z, SlabSlices + (2 * radius));
+        int plane = shape.SliceLength;
+        var rings = new float[count][];
+        var handles = new MemoryHandle[count + 3];
         try
         {
-            var components = new nint[count];
+            var ring = new nint[count];
             for (int i = 0; i < count; i++)
             {
-                pooled[i] = PooledVolume.Like(d);
-                handles[i] = pooled[i].Volume.Memory.Pin();
-                components[i] = (nint)handles[i].Pointer;
+                rings[i] = ArrayPool<float>.Shared.Rent(checked(ringSlices * plane));
+                handles[i] = rings[i].AsMemory().Pin();
+                ring[i] = (nint)handles[i].Pointer;
             }
 
             handles[count] = d.Memory.Pin();
             handles[count + 1] = s.Memory.Pin();
             handles[count + 2] = destination.Memory.Pin();
-            var kernel = GaussianKernel.Create(textureSigma, 0, GaussianFilter.DefaultTruncate);
             var ky = SeparableFilter.Effective(kernel, shape.Y);
             var kx = SeparableFilter.Effective(kernel, shape.X);
-            var slices = new ProductSlicePass(
-                (float*)handles[count].Pointer, (float*)handles[count + 1].Pointer, dScale, sScale, shape, planar, components, ky, kx);
-            ParallelLines.For(shape.Z, slices, ct);
-
             float* output = (float*)handles[count + 2].Pointer;
-            if (planar)
+            int computed = 0; // slices [0, computed) have been through sweep (1)
+            for (int z0 = 0; z0 < shape.Z; z0 += SlabSlices)
             {
-                var j = pooled.Select(p => p.Volume).ToArray();
-                ParallelChunks.For((int)shape.Length, (start, n) =>
-                {
-                    Eigen2(j[0].Span.Slice(start, n), j[1].Span.Slice(start, n), j[2].Span.Slice(start, n), n);
-                    j[0].Span.Slice(start, n).CopyTo(destination.Span.Slice(start, n));
-                }, ct);
-                return;
-            }
+                int z1 = Math.Min(shape.Z, z0 + SlabSlices);
+                int needed = Math.Min(shape.Z, z1 + radius);
+                var slices = new ProductSlicePass(
+                    (float*)handles[count].Pointer, (float*)handles[count + 1].Pointer, dScale, sScale, shape, planar, ring, ringSlices, computed, ky, kx);
+                ParallelLines.For(needed - computed, slices, ct);
+                computed = needed;
 
-            var columns = new ColumnEigenPass(components, output, shape, SeparableFilter.Effective(kernel, shape.Z));
-            ParallelLines.For(columns.Units, columns, ct);
+                if (planar)
+                {
+                    var a = new Span<float>((void*)ring[0], plane);
+                    Eigen2(a, new Span<float>((void*)ring[1], plane), new Span<float>((void*)ring[2], plane), plane);
+                    a.CopyTo(destination.Span);
+                    return;
+                }
+
+                var columns = new ColumnEigenPass(ring, ringSlices, output, shape, z0, z1, kz);
+                ParallelLines.For(columns.Units, columns, ct);
+            }
         }
         finally
         {
@@ -71,22 +83,27 @@ internal static unsafe class StructureTensor
                 h.Dispose();
             }
 
-            foreach (var p in pooled)
+            foreach (var r in rings)
             {
-                p?.Dispose();
+                if (r is not null)
+                {
+                    ArrayPool<float>.Shared.Return(r);
+                }
             }
         }
     }
 
-    /// <summary>One z slice: gradient products into scratch planes, then each plane smoothed along y and x into its component volume.</summary>
-    private readonly struct ProductSlicePass(float* d, float* s, float dScale, float sScale, Shape3 shape, bool planar, nint[] components, AxisKernel? ky, AxisKernel? kx)
+    /// <summary>Slice first + index: gradient products into scratch planes, then each plane smoothed along y and x into its ring slot.</summary>
+    private readonly struct ProductSlicePass(
+        float* d, float* s, float dScale, float sScale, Shape3 shape, bool planar, nint[] ring, int ringSlices, int first, AxisKernel? ky, AxisKernel? kx)
         : ILineOperation
     {
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Invoke(int z, LineScratch scratch)
+        public void Invoke(int index, LineScratch scratch)
         {
+            int z = first + index;
             int ny = shape.Y, nx = shape.X, plane = ny * nx;
-            int count = components.Length;
+            int count = ring.Length;
             long length = shape.Length;
             var dSpan = new ReadOnlySpan<float>(d, checked((int)length));
             var sSpan = new ReadOnlySpan<float>(s, checked((int)length));
@@ -103,35 +120,45 @@ internal static unsafe class StructureTensor
                     ProductRows(dSpan, sSpan, dScale, sScale, shape, z, y, planar, gradientSpan, productSpan[(y * nx)..], plane);
                 }
 
+                long slot = (long)(z % ringSlices) * plane;
                 for (int c = 0; c < count; c++)
                 {
-                    float* target = (float*)components[c] + ((long)z * plane);
-                    SeparableFilter.SmoothSlice(products + ((long)c * plane), target, ky, kx, ny, nx, (float**)rows, block, line, scratch);
+                    SeparableFilter.SmoothSlice(products + ((long)c * plane), (float*)ring[c] + slot, ky, kx, ny, nx, (float**)rows, block, line, scratch);
                 }
             }
         }
     }
 
-    /// <summary>One column block (a row y, a range of x, every z): each component gathered and smoothed along z into scratch, then λ_min.</summary>
+    /// <summary>
+    /// One column block (a row y, a range of x) of the slab [z0, z1): each component gathered from the ring (reflected at
+    /// the volume's ends) and smoothed along z into scratch, then λ_min written to the output.
+    /// </summary>
     private readonly struct ColumnEigenPass : ILineOperation
     {
-        private const int BlockFloats = 1 << 14; // per component: seven such blocks stay within a 1 MB L2
+        private const int BlockFloats = 1 << 14; // per component: the gathered and the six smoothed blocks stay within L2
 
-        private readonly nint[] components;
+        private readonly nint[] ring;
+        private readonly int ringSlices;
         private readonly float* output;
         private readonly Shape3 shape;
+        private readonly int z0;
+        private readonly int z1;
         private readonly AxisKernel? kz;
         private readonly int blockWidth;
         private readonly int blocksPerRow;
 
-        public ColumnEigenPass(nint[] components, float* output, Shape3 shape, AxisKernel? kz)
+        public ColumnEigenPass(nint[] ring, int ringSlices, float* output, Shape3 shape, int z0, int z1, AxisKernel? kz)
         {
-            this.components = components;
+            this.ring = ring;
+            this.ringSlices = ringSlices;
             this.output = output;
             this.shape = shape;
+            this.z0 = z0;
+            this.z1 = z1;
             this.kz = kz;
             int lanes = System.Numerics.Vector<float>.Count;
-            blockWidth = Math.Min(shape.X, Math.Max(lanes, BlockFloats / Math.Max(shape.Z, 1) / lanes * lanes));
+            int gathered = z1 - z0 + (2 * (kz?.Before ?? 0));
+            blockWidth = Math.Min(shape.X, Math.Max(lanes, BlockFloats / gathered / lanes * lanes));
             blocksPerRow = (shape.X + blockWidth - 1) / blockWidth;
             Units = shape.Y * blocksPerRow;
         }
@@ -144,28 +171,33 @@ internal static unsafe class StructureTensor
             int y = index / blocksPerRow;
             int x0 = index % blocksPerRow * blockWidth;
             int w = Math.Min(blockWidth, shape.X - x0);
-            int nz = shape.Z;
+            int nz = z1 - z0;
+            int radius = kz?.Before ?? 0;
+            int gathered = nz + (2 * radius);
             long plane = (long)shape.Y * shape.X;
             long offset = ((long)y * shape.X) + x0;
             int block = nz * w;
-            int before = kz?.Before ?? 0, after = kz?.After ?? 0;
-            fixed (float* gather = scratch.Copy(block))
+            fixed (float* gather = scratch.Copy(gathered * w))
             fixed (float* smoothed = scratch.Block(6 * block))
-            fixed (nint* rowAddresses = scratch.Rows(before + nz + after))
+            fixed (nint* rowAddresses = scratch.Rows(gathered))
             {
                 float** rows = (float**)rowAddresses;
                 for (int c = 0; c < 6; c++)
                 {
-                    float* source = (float*)components[c] + offset;
-                    float* target = kz is null ? smoothed + ((long)c * block) : gather;
-                    for (int z = 0; z < nz; z++)
+                    for (int i = 0; i < gathered; i++)
                     {
-                        new ReadOnlySpan<float>(source + (z * plane), w).CopyTo(new Span<float>(target + ((long)z * w), w));
+                        int z = Reflect.Index(z0 - radius + i, shape.Z);
+                        float* source = (float*)ring[c] + ((z % ringSlices) * plane) + offset;
+                        new ReadOnlySpan<float>(source, w).CopyTo(new Span<float>(gather + ((long)i * w), w));
+                        rows[i] = gather + ((long)i * w);
                     }
 
-                    if (kz is not null)
+                    if (kz is null)
                     {
-                        SeparableFilter.ExtendRows(rows, gather, w, nz, before, after);
+                        new ReadOnlySpan<float>(gather, block).CopyTo(new Span<float>(smoothed + ((long)c * block), block));
+                    }
+                    else
+                    {
                         kz.ConvolveRows(rows, nz, w, smoothed + ((long)c * block), w, scratch);
                     }
                 }
@@ -173,7 +205,7 @@ internal static unsafe class StructureTensor
                 Eigen3(smoothed, block);
                 for (int z = 0; z < nz; z++)
                 {
-                    new ReadOnlySpan<float>(smoothed + ((long)z * w), w).CopyTo(new Span<float>(output + offset + (z * plane), w));
+                    new ReadOnlySpan<float>(smoothed + ((long)z * w), w).CopyTo(new Span<float>(output + offset + ((z0 + z) * plane), w));
                 }
             }
         }

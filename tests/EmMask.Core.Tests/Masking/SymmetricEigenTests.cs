@@ -78,7 +78,7 @@ public class SymmetricEigenTests
     }
 
     // Cyclic Jacobi rotations in double: the smallest and largest eigenvalue.
-    private static (double Min, double Max) Jacobi(double a, double b, double c, double d, double e, double f)
+    internal static (double Min, double Max) Jacobi(double a, double b, double c, double d, double e, double f)
     {
         double[,] s = { { a, d, e }, { d, b, f }, { e, f, c } };
         for (int sweep = 0; sweep < 50; sweep++)
