@@ -30,7 +30,7 @@ internal static class Hdf5Reader
             throw new VolumeFormatException($"{where}: shape {shape} ({shape.Length} voxels) is too large to load at once; process it block-wise.");
         }
 
-        var volume = Guard(where, () => ReadRegion(ds, dims.Length, kind, (0, 0, 0), shape, where, ct));
+        var volume = Guard(where, () => ReadRegion(ds, () => Reopen(file, dataset), dims.Length, kind, (0, 0, 0), shape, where, ct));
         SetVoxelSize(volume, ReadVoxelSize(ds, where));
         return volume;
     }
@@ -43,7 +43,7 @@ internal static class Hdf5Reader
         var (dims, kind) = Describe(ds, where);
         var shape = Shape3.FromDimensions(dims.Select(d => (long)d).ToArray());
         BlockBounds.Check(shape, offset, size);
-        var volume = Guard(where, () => ReadRegion(ds, dims.Length, kind, offset, size, where, ct));
+        var volume = Guard(where, () => ReadRegion(ds, () => Reopen(file, dataset), dims.Length, kind, offset, size, where, ct));
         SetVoxelSize(volume, ReadVoxelSize(ds, where));
         return volume;
     }
@@ -199,67 +199,144 @@ internal static class Hdf5Reader
         }
     }
 
-    private static IVolume ReadRegion(NativeDataset ds, int rank, ElementKind kind, (int Z, int Y, int X) offset, Shape3 size, string where, CancellationToken ct) => kind switch
+    // A second handle on the same file and dataset, for a worker reading its own bands.
+    private static (NativeFile File, NativeDataset Dataset) Reopen(string file, string dataset)
     {
-        ElementKind.UInt8 => ReadBands<byte, byte>(ds, rank, kind, offset, size, where, ct),
-        ElementKind.UInt16 => ReadBands<ushort, ushort>(ds, rank, kind, offset, size, where, ct),
-        ElementKind.Float32 => ReadBands<float, float>(ds, rank, kind, offset, size, where, ct),
-        ElementKind.Int8 => ReadBands<sbyte, float>(ds, rank, kind, offset, size, where, ct),
-        ElementKind.Int16 => ReadBands<short, float>(ds, rank, kind, offset, size, where, ct),
-        ElementKind.Int32 => ReadBands<int, float>(ds, rank, kind, offset, size, where, ct),
-        ElementKind.UInt32 => ReadBands<uint, float>(ds, rank, kind, offset, size, where, ct),
-        ElementKind.Int64 => ReadBands<long, float>(ds, rank, kind, offset, size, where, ct),
-        ElementKind.UInt64 => ReadBands<ulong, float>(ds, rank, kind, offset, size, where, ct),
-        _ => ReadBands<double, float>(ds, rank, kind, offset, size, where, ct),
+        var h5 = H5File.OpenRead(file);
+        return (h5, (NativeDataset)h5.Get(dataset));
+    }
+
+    private static IVolume ReadRegion(NativeDataset ds, Func<(NativeFile, NativeDataset)> reopen, int rank, ElementKind kind, (int Z, int Y, int X) offset, Shape3 size, string where, CancellationToken ct) => kind switch
+    {
+        ElementKind.UInt8 => ReadBands<byte, byte>(ds, reopen, rank, kind, offset, size, where, ct),
+        ElementKind.UInt16 => ReadBands<ushort, ushort>(ds, reopen, rank, kind, offset, size, where, ct),
+        ElementKind.Float32 => ReadBands<float, float>(ds, reopen, rank, kind, offset, size, where, ct),
+        ElementKind.Int8 => ReadBands<sbyte, float>(ds, reopen, rank, kind, offset, size, where, ct),
+        ElementKind.Int16 => ReadBands<short, float>(ds, reopen, rank, kind, offset, size, where, ct),
+        ElementKind.Int32 => ReadBands<int, float>(ds, reopen, rank, kind, offset, size, where, ct),
+        ElementKind.UInt32 => ReadBands<uint, float>(ds, reopen, rank, kind, offset, size, where, ct),
+        ElementKind.Int64 => ReadBands<long, float>(ds, reopen, rank, kind, offset, size, where, ct),
+        ElementKind.UInt64 => ReadBands<ulong, float>(ds, reopen, rank, kind, offset, size, where, ct),
+        _ => ReadBands<double, float>(ds, reopen, rank, kind, offset, size, where, ct),
     };
 
     /// <summary>
     /// Reads the region in bands one chunk deep and one chunk high spanning the region's full x extent. PureHDF walks
     /// a selection row by row through its chunk cache; a band keeps the chunks one row touches in the cache (sized
     /// here), where a whole-slab read would thrash the default 1 MiB cache and decompress each chunk once per row.
+    /// Chunked data is read one chunk-deep z band per unit on all cores, each worker with its own file handle, since
+    /// decompression (single-threaded inside PureHDF) is most of the time.
     /// </summary>
-    private static Volume<TOut> ReadBands<TIn, TOut>(NativeDataset ds, int rank, ElementKind kind, (int Z, int Y, int X) offset, Shape3 size, string where, CancellationToken ct)
+    private static Volume<TOut> ReadBands<TIn, TOut>(NativeDataset ds, Func<(NativeFile, NativeDataset)> reopen, int rank, ElementKind kind, (int Z, int Y, int X) offset, Shape3 size, string where, CancellationToken ct)
         where TIn : unmanaged, System.Numerics.INumberBase<TIn>
         where TOut : unmanaged
     {
         var volume = new Volume<TOut>(size);
-        int elementSize = Marshal.SizeOf<TIn>();
         var chunk = ChunkShape(ds, rank);
-        H5DatasetAccess access = default;
-        int bandDepth, bandHeight;
-        if (chunk is { } c)
+        int bandDepth = chunk is { } c ? c.Z : (int)Math.Clamp(SlabElements / Math.Max(1, size.SliceLength), 1, size.Z);
+        int firstBand = offset.Z / bandDepth, lastBand = (offset.Z + size.Z - 1) / bandDepth;
+        int bands = lastBand - firstBand + 1;
+        if (chunk is null || bands < 2 || Environment.ProcessorCount < 2)
         {
-            bandDepth = c.Z;
-            bandHeight = c.Y;
-            int across = ((offset.X % c.X) + size.X + c.X - 1) / c.X;
-            int slots = across + 1;
-            access = new H5DatasetAccess(ChunkCache: new SimpleReadingChunkCache(slots, (ulong)slots * (ulong)c.Length * (ulong)elementSize));
-        }
-        else
-        {
-            bandHeight = size.Y;
-            bandDepth = (int)Math.Clamp(SlabElements / Math.Max(1, size.SliceLength), 1, size.Z);
+            var reader = new BandReader<TIn, TOut>(ds, null, chunk, rank, kind, offset, size, where);
+            for (int b = firstBand; b <= lastBand; b++)
+            {
+                reader.Read(b, volume, ct);
+            }
+
+            return volume;
         }
 
-        var buffer = new TIn[Math.Min(bandDepth, size.Z) * Math.Min(bandHeight, size.Y) * size.X];
-        for (int z0 = offset.Z; z0 < offset.Z + size.Z;)
+        try
         {
-            int z1 = Math.Min(offset.Z + size.Z, ((z0 / bandDepth) + 1) * bandDepth);
+            Parallel.For(
+                firstBand,
+                lastBand + 1,
+                new ParallelOptions { CancellationToken = ct },
+                () =>
+                {
+                    var (file, dataset) = reopen();
+                    return new BandReader<TIn, TOut>(dataset, file, chunk, rank, kind, offset, size, where);
+                },
+                (b, _, reader) =>
+                {
+                    reader.Read((int)b, volume, ct);
+                    return reader;
+                },
+                reader => reader.Dispose());
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerExceptions[0]).Throw();
+        }
+
+        return volume;
+    }
+
+    /// <summary>Reads z bands of a region: one dataset handle (and, for workers, its own file), chunk cache and band buffer.</summary>
+    private sealed class BandReader<TIn, TOut> : IDisposable
+        where TIn : unmanaged, System.Numerics.INumberBase<TIn>
+        where TOut : unmanaged
+    {
+        private readonly NativeDataset ds;
+        private readonly NativeFile? ownedFile;
+        private readonly int rank;
+        private readonly ElementKind kind;
+        private readonly (int Z, int Y, int X) offset;
+        private readonly Shape3 size;
+        private readonly string where;
+        private readonly H5DatasetAccess access;
+        private readonly int bandDepth;
+        private readonly int bandHeight;
+        private readonly TIn[] buffer;
+
+        public BandReader(NativeDataset ds, NativeFile? ownedFile, Shape3? chunk, int rank, ElementKind kind, (int Z, int Y, int X) offset, Shape3 size, string where)
+        {
+            this.ds = ds;
+            this.ownedFile = ownedFile;
+            this.rank = rank;
+            this.kind = kind;
+            this.offset = offset;
+            this.size = size;
+            this.where = where;
+            int elementSize = Marshal.SizeOf<TIn>();
+            if (chunk is { } c)
+            {
+                bandDepth = c.Z;
+                bandHeight = c.Y;
+                int across = ((offset.X % c.X) + size.X + c.X - 1) / c.X;
+                int slots = across + 1;
+                access = new H5DatasetAccess(ChunkCache: new SimpleReadingChunkCache(slots, (ulong)slots * (ulong)c.Length * (ulong)elementSize));
+            }
+            else
+            {
+                bandHeight = size.Y;
+                bandDepth = (int)Math.Clamp(SlabElements / Math.Max(1, size.SliceLength), 1, size.Z);
+            }
+
+            buffer = new TIn[Math.Min(bandDepth, size.Z) * Math.Min(bandHeight, size.Y) * size.X];
+        }
+
+        /// <summary>Reads the part of z band <paramref name="band"/> (planes band·depth onwards) that lies in the region.</summary>
+        public void Read(int band, Volume<TOut> volume, CancellationToken ct)
+        {
+            int z0 = Math.Max(offset.Z, band * bandDepth);
+            int z1 = Math.Min(offset.Z + size.Z, (band + 1) * bandDepth);
             for (int y0 = offset.Y; y0 < offset.Y + size.Y;)
             {
                 ct.ThrowIfCancellationRequested();
                 int y1 = Math.Min(offset.Y + size.Y, ((y0 / bandHeight) + 1) * bandHeight);
                 int rows = y1 - y0;
-                var band = buffer.AsSpan(0, (z1 - z0) * rows * size.X);
+                var data = buffer.AsSpan(0, (z1 - z0) * rows * size.X);
                 var selection = rank == 3
                     ? new HyperslabSelection(3, [(ulong)z0, (ulong)y0, (ulong)offset.X], [(ulong)(z1 - z0), (ulong)rows, (ulong)size.X])
                     : new HyperslabSelection(2, [(ulong)y0, (ulong)offset.X], [(ulong)rows, (ulong)size.X]);
-                ds.Read(access, band, fileSelection: selection);
+                ds.Read(access, data, fileSelection: selection);
                 for (int z = z0; z < z1; z++)
                 {
                     for (int y = y0; y < y1; y++)
                     {
-                        var row = band.Slice((((z - z0) * rows) + (y - y0)) * size.X, size.X);
+                        var row = data.Slice((((z - z0) * rows) + (y - y0)) * size.X, size.X);
                         var target = volume.Row(z - offset.Z, y - offset.Y);
                         if (typeof(TIn) == typeof(TOut))
                         {
@@ -274,11 +351,9 @@ internal static class Hdf5Reader
 
                 y0 = y1;
             }
-
-            z0 = z1;
         }
 
-        return volume;
+        public void Dispose() => ownedFile?.Dispose();
     }
 
     /// <summary>The chunk shape as (z, y, x) (z = 1 for 2D), or null for contiguous and compact datasets.</summary>
