@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""U-Net inference modes on phantoms with ~20% and ~60% tissue: plain sliding window, tile skipping, skipping + scale 2,
-and the PyTorch peer (same network and weights, plain sliding window, benchmarks/torch_unet_peer.py) on the same input.
+"""U-Net inference modes on phantoms with ~20% and ~60% tissue: plain sliding window (network alone), the tissue envelope
+gate (the default), envelope + tile skipping, envelope + skipping + scale 2, and the PyTorch peer (same network and weights, plain sliding window, benchmarks/torch_unet_peer.py) on the same input.
 
 Runs `./emmask mask --method unet` (shipped model), the peer (Debian python3-torch, its own process) and `emmask eval`,
 and prints a Markdown table (Mvox/s of the compute step, windows run, Dice vs ground truth), then how well the peer's
@@ -16,7 +16,9 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EMMASK = os.path.join(ROOT, "emmask")
 PEER = os.path.join(ROOT, "benchmarks", "torch_unet_peer.py")
-MODES = [("plain", ["--no-skip"]), ("skip", []), ("skip + scale 2", ["--scale", "2"])]
+# "plain" is the network alone on every window; the envelope modes gate it with the grown classical mask (the default).
+MODES = [("plain", ["--no-skip", "--no-envelope"]), ("envelope", ["--no-skip"]), ("envelope + skip", []),
+         ("envelope + skip + scale 2", ["--scale", "2"])]
 
 
 def run(*args):
@@ -27,6 +29,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--shape", type=int, nargs=3, default=[64, 192, 192])
     ap.add_argument("--no-peer", action="store_true", help="skip the PyTorch peer rows")
+    ap.add_argument("--model", help="model file (default: the shipped one)")
     args = ap.parse_args()
     voxels = args.shape[0] * args.shape[1] * args.shape[2]
     agreement = []
@@ -39,7 +42,8 @@ def main():
             plain = None
             for name, extra in MODES:
                 out = os.path.join(tmp, f"m{fraction}{name}.h5")
-                res = run("mask", p, out, "--method", "unet", "--postprocess", "none", "--json", *extra)
+                model = ["--model", args.model] if args.model else []
+                res = run("mask", p, out, "--method", "unet", "--postprocess", "none", "--json", *model, *extra)
                 summary = json.loads(res.stdout)
                 dice = json.loads(run("eval", out, p, "--json").stdout)["dice"]
                 seconds = summary["ComputeSeconds"]
@@ -51,7 +55,7 @@ def main():
                 continue
             # Same phantom file, plain sliding window, same ROI/overlap/batch (the CLI's defaults: 64, 0.25, 2).
             out = os.path.join(tmp, f"peer{fraction}.h5")
-            res = subprocess.run([sys.executable, PEER, p, out, "--json"], check=True, capture_output=True, text=True)
+            res = subprocess.run([sys.executable, PEER, p, out, "--json", *model], check=True, capture_output=True, text=True)
             summary = json.loads(res.stdout)
             dice = json.loads(run("eval", out, p, "--json").stdout)["dice"]
             seconds = summary["ComputeSeconds"]

@@ -57,4 +57,34 @@ public class UNetCommandTests
         var eval = CliRunner.Invoke("eval", t["m.h5"], t["p.h5"]);
         Assert.Contains("dice", eval.Stdout, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void EnvelopeGatesFarResinAndSkippingCannotChangeTheGatedMask()
+    {
+        using var t = new TempFolder();
+        // 20% tissue in a wide volume: windows of pure resin, where an instance-normalised network can fire.
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "2005", "--tissue-fraction", "0.2", "--shape", "32", "128", "128", "-q").ExitCode);
+        string[] common = ["--method", "unet", "--roi", "32", "--postprocess", "none", "-q"];
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["gated.h5"], "--no-skip", .. common]).ExitCode);
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["skipped.h5"], .. common]).ExitCode);
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["raw.h5"], "--no-skip", "--no-envelope", .. common]).ExitCode);
+        Assert.Equal(0, CliRunner.Invoke("mask", t["p.h5"], t["classical.h5"], "--postprocess", "none", "-q").ExitCode);
+
+        var gated = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["gated.h5"], "/mask"));
+        var skipped = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["skipped.h5"], "/mask"));
+        var raw = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["raw.h5"], "/mask"));
+        var classical = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["classical.h5"], "/mask"));
+        Assert.Equal(gated.Span.ToArray(), skipped.Span.ToArray());
+
+        // Gated tissue lies inside the envelope of the classical mask; the ungated network is the same inside it.
+        var envelope = EmMask.Core.Masking.TissueEnvelope.FromMask(classical);
+        for (int i = 0; i < gated.Span.Length; i++)
+        {
+            Assert.True(envelope.Span[i] == 1 || gated.Span[i] == 0, $"voxel {i}: tissue outside the envelope");
+            if (envelope.Span[i] == 1)
+            {
+                Assert.Equal(raw.Span[i], gated.Span[i]);
+            }
+        }
+    }
 }

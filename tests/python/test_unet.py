@@ -27,7 +27,7 @@ def _pattern(shape=(12, 40, 48), seed=3):
 
 def test_threshold_model_gives_the_expected_mask_and_probability(dotnet_bridge):
     image, truth = _pattern()
-    mask, probability = em_mask.unet_mask(image, "builtin:threshold", roi=16, overlap=0.25)
+    mask, probability = em_mask.unet_mask(image, "builtin:threshold", envelope_margin=None, roi=16, overlap=0.25)
     assert mask.dtype == np.uint8 and probability.dtype == np.float32
     assert mask.shape == probability.shape == image.shape
     np.testing.assert_array_equal(mask, truth)
@@ -42,18 +42,18 @@ def test_threshold_model_gives_the_expected_mask_and_probability(dotnet_bridge):
 def test_float32_input_is_read_in_place_and_2d_and_4d_work(dotnet_bridge):
     image, truth = _pattern()
     data = image.astype(np.float32)
-    mask, _ = em_mask.unet_mask(data, "builtin:threshold")
+    mask, _ = em_mask.unet_mask(data, "builtin:threshold", envelope_margin=None)
     info = em_mask.last_call_info()
     assert info["input_address"] == data.ctypes.data and info["input_copied"] is False
     np.testing.assert_array_equal(mask, truth)
 
-    mask2d, probability2d = em_mask.unet_mask(image[3], "builtin:threshold")
+    mask2d, probability2d = em_mask.unet_mask(image[3], "builtin:threshold", envelope_margin=None)
     assert mask2d.shape == image[3].shape
     np.testing.assert_array_equal(mask2d, truth[3])
 
     stack = np.stack([image, 200 - image])
     reports = []
-    mask4d, _ = em_mask.unet_mask(stack, "builtin:threshold", progress=lambda s, f: reports.append((s, f)))
+    mask4d, _ = em_mask.unet_mask(stack, "builtin:threshold", envelope_margin=None, progress=lambda s, f: reports.append((s, f)))
     np.testing.assert_array_equal(mask4d[0], truth)
     np.testing.assert_array_equal(mask4d[1], 1 - truth)
     assert any(s.startswith("t=1: ") for s, _ in reports)
@@ -64,9 +64,9 @@ def test_skip_tiles_skips_flat_windows_without_changing_the_mask(dotnet_bridge):
     image, truth = _pattern((16, 64, 64))
     image[:, :, :32] = 0                           # a flat "resin" half
     truth[:, :, :32] = 0
-    kept, _ = em_mask.unet_mask(image, "builtin:threshold", roi=16, overlap=0, skip_tiles=False)
+    kept, _ = em_mask.unet_mask(image, "builtin:threshold", envelope_margin=None, roi=16, overlap=0, skip_tiles=False)
     assert em_mask.last_call_info()["skipped"] == 0
-    skipped, _ = em_mask.unet_mask(image, "builtin:threshold", roi=16, overlap=0, skip_tiles=True)
+    skipped, _ = em_mask.unet_mask(image, "builtin:threshold", envelope_margin=None, roi=16, overlap=0, skip_tiles=True)
     info = em_mask.last_call_info()
     assert info["skipped"] > 0 and info["skipped"] < info["windows"]
     np.testing.assert_array_equal(skipped, kept)
@@ -75,9 +75,9 @@ def test_skip_tiles_skips_flat_windows_without_changing_the_mask(dotnet_bridge):
 
 def test_the_worker_process_is_reused_across_calls(dotnet_bridge):
     image, _ = _pattern((4, 16, 16))
-    em_mask.unet_mask(image, "builtin:identity")
+    em_mask.unet_mask(image, "builtin:identity", envelope_margin=None)
     first = em_mask.last_call_info()
-    em_mask.unet_mask(image, "builtin:threshold")
+    em_mask.unet_mask(image, "builtin:threshold", envelope_margin=None)
     second = em_mask.last_call_info()
     assert first["worker_pid"] > 0
     assert second["worker_pid"] == first["worker_pid"]
@@ -94,7 +94,7 @@ def _slow_call_in_thread(image, token=None, **kwargs):
 
     def target():
         try:
-            box["result"] = em_mask.unet_mask(image, "builtin:slow", roi=16, overlap=0, batch=1,
+            box["result"] = em_mask.unet_mask(image, "builtin:slow", envelope_margin=None, roi=16, overlap=0, batch=1,
                                               progress=progress, cancel=token, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - inspected by the test
             box["error"] = exc
@@ -119,13 +119,13 @@ def test_cancel_stops_a_slow_model_within_two_seconds(dotnet_bridge):
     assert isinstance(box.get("error"), em_mask.CancelledError), box
     assert box["ended"] - cancelled_at < 2.0, f"took {box['ended'] - cancelled_at:.2f} s to stop"
     # The worker acknowledged the cancel and stays usable.
-    mask, _ = em_mask.unet_mask(*_pattern((4, 16, 16))[:1], "builtin:threshold")
+    mask, _ = em_mask.unet_mask(*_pattern((4, 16, 16))[:1], "builtin:threshold", envelope_margin=None)
     assert mask.shape == (4, 16, 16)
 
 
 def test_killing_the_worker_fails_the_pending_call_and_the_next_call_works(dotnet_bridge):
     image, truth = _pattern((4, 16, 16))
-    em_mask.unet_mask(image, "builtin:threshold")
+    em_mask.unet_mask(image, "builtin:threshold", envelope_margin=None)
     old_pid = em_mask.unet_worker_pid()
     slow = np.random.default_rng(1).integers(0, 255, (32, 64, 64), dtype=np.uint8)
     thread, box, started = _slow_call_in_thread(slow)
@@ -136,7 +136,7 @@ def test_killing_the_worker_fails_the_pending_call_and_the_next_call_works(dotne
     assert isinstance(error, em_mask.EmMaskError) and error.kind == "worker", box
     assert "worker" in str(error) and "next call starts a new worker" in str(error)
 
-    mask, _ = em_mask.unet_mask(image, "builtin:threshold")
+    mask, _ = em_mask.unet_mask(image, "builtin:threshold", envelope_margin=None)
     np.testing.assert_array_equal(mask, truth)
     info = em_mask.last_call_info()
     assert info["worker_started"] is True and info["worker_pid"] != old_pid
@@ -144,15 +144,15 @@ def test_killing_the_worker_fails_the_pending_call_and_the_next_call_works(dotne
 
 def test_killing_an_idle_worker_is_survived_by_the_call_after(dotnet_bridge):
     image, truth = _pattern((4, 16, 16))
-    em_mask.unet_mask(image, "builtin:threshold")
+    em_mask.unet_mask(image, "builtin:threshold", envelope_margin=None)
     pid = em_mask.unet_worker_pid()
     os.kill(pid, signal.SIGKILL)
     time.sleep(0.2)
     try:
-        em_mask.unet_mask(image, "builtin:threshold")    # may notice the death only when it sends the request
+        em_mask.unet_mask(image, "builtin:threshold", envelope_margin=None)    # may notice the death only when it sends the request
     except em_mask.EmMaskError as error:
         assert error.kind == "worker", error
-    mask, _ = em_mask.unet_mask(image, "builtin:threshold")
+    mask, _ = em_mask.unet_mask(image, "builtin:threshold", envelope_margin=None)
     np.testing.assert_array_equal(mask, truth)
     assert em_mask.last_call_info()["worker_pid"] != pid
 
@@ -167,11 +167,11 @@ def test_a_missing_model_file_is_named(dotnet_bridge, tmp_path):
 
 def test_the_worker_reports_model_errors_as_em_mask_errors(dotnet_bridge):
     with pytest.raises(em_mask.EmMaskError) as caught:
-        em_mask.unet_mask(np.zeros((4, 16, 16), np.uint8), "builtin:nonsense")
+        em_mask.unet_mask(np.zeros((4, 16, 16), np.uint8), "builtin:nonsense", envelope_margin=None)
     assert "builtin:nonsense" in str(caught.value) and caught.value.kind == "argument"
     with pytest.raises(em_mask.EmMaskError, match="always fails"):
         # skip_tiles off: a flat volume would otherwise be skipped without calling the model at all.
-        em_mask.unet_mask(np.zeros((4, 16, 16), np.uint8), "builtin:fail", skip_tiles=False)
+        em_mask.unet_mask(np.zeros((4, 16, 16), np.uint8), "builtin:fail", envelope_margin=None, skip_tiles=False)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -180,7 +180,7 @@ def test_the_worker_reports_model_errors_as_em_mask_errors(dotnet_bridge):
 ])
 def test_bad_parameters_are_refused_before_the_worker_runs(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        em_mask.unet_mask(np.zeros((4, 16, 16), np.uint8), "builtin:threshold", **kwargs)
+        em_mask.unet_mask(np.zeros((4, 16, 16), np.uint8), "builtin:threshold", envelope_margin=None, **kwargs)
 
 
 def test_model_argument_resolution(tmp_path):
@@ -221,3 +221,17 @@ def test_shipped_model_masks_a_phantom_with_dice_above_0_9(dotnet_bridge, repo_r
     dice = 2 * np.logical_and(mask, truth).sum() / (mask.sum() + truth.sum())
     assert dice > 0.9, f"Dice {dice:.3f}"
     assert 0 <= probability.min() and probability.max() <= 1
+
+
+def test_envelope_margin_gates_the_network_outside_the_grown_classical_mask(dotnet_bridge):
+    from scipy import ndimage as ndi
+
+    raw, _ = em_mask.phantom(2005, (24, 96, 96))
+    _, everywhere = em_mask.unet_mask(raw, "builtin:identity", envelope_margin=None, roi=32)
+    _, gated = em_mask.unet_mask(raw, "builtin:identity", envelope_margin=3, roi=32)
+    classical, _ = em_mask.classical_mask(raw)
+    envelope = ndi.binary_fill_holes(ndi.distance_transform_edt(classical == 0) <= 3)
+    assert 0 < envelope.mean() < 0.9
+    np.testing.assert_array_equal(gated, np.where(envelope, everywhere, 0))
+    with pytest.raises(em_mask.EmMaskError):
+        em_mask.unet_mask(raw, "builtin:identity", envelope_margin=-1)

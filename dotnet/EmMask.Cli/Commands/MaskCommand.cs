@@ -31,7 +31,9 @@ public static class MaskCommand
     private static readonly Option<int> Scale = new("--scale") { Description = "U-Net working scale: run on a volume downsampled by this integer factor (>= 1), then upsample the probabilities.", DefaultValueFactory = _ => 1 };
     private static readonly Option<int> Batch = new("--batch") { Description = "U-Net windows per batch.", DefaultValueFactory = _ => 2 };
     private static readonly Option<string> Device = new("--device") { Description = "U-Net device: auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
-    private static readonly Option<bool> NoSkip = new("--no-skip") { Description = "U-Net: run every window (no skipping of pure-resin windows)." };
+    private static readonly Option<bool> NoSkip = new("--no-skip") { Description = "U-Net: run every window (no skipping of windows outside the tissue envelope)." };
+    private static readonly Option<double?> EnvelopeMargin = new("--envelope-margin") { Description = $"U-Net: voxels by which the classical mask is grown (holes filled) into the envelope where the U-Net decides; outside it is non-brain (default {TissueEnvelope.DefaultMargin})." };
+    private static readonly Option<bool> NoEnvelope = new("--no-envelope") { Description = "U-Net: keep the network's answer everywhere, also far out in resin (no envelope gate)." };
 
     /// <summary>Builds the command.</summary>
     public static Command Build()
@@ -41,7 +43,7 @@ public static class MaskCommand
         var command = new Command("mask", "Compute a brain (1) / non-brain (0) mask of an EM volume.")
         {
             Input, Output, Method, BlockSize, TextureSigma, EdgeSigma, MinRegionSize, DogLow, DogHigh, Threshold,
-            Confidence, PostProcess, Preset, Model, Roi, Overlap, Scale, Batch, Device, NoSkip, force, json,
+            Confidence, PostProcess, Preset, Model, Roi, Overlap, Scale, Batch, Device, NoSkip, EnvelopeMargin, NoEnvelope, force, json,
         };
         command.SetAction((parse, ct) =>
         {
@@ -91,7 +93,8 @@ public static class MaskCommand
         };
         options.Validate();
         var pipeline = PostProcessSpec.Resolve(parse.GetValue(PostProcess) ?? post ?? "clean");
-        var unet = new UNetSettings(parse.GetValue(Model), parse.GetValue(Roi), parse.GetValue(Overlap), parse.GetValue(Scale), parse.GetValue(Device)!, parse.GetValue(Batch), SkipTiles: !parse.GetValue(NoSkip));
+        var unet = new UNetSettings(parse.GetValue(Model), parse.GetValue(Roi), parse.GetValue(Overlap), parse.GetValue(Scale), parse.GetValue(Device)!, parse.GetValue(Batch), SkipTiles: !parse.GetValue(NoSkip),
+            EnvelopeMargin: parse.GetValue(NoEnvelope) ? null : parse.GetValue(EnvelopeMargin) ?? TissueEnvelope.DefaultMargin);
         return new MaskRequest(
             VolumePath.Parse(parse.GetValue(Input)!, "/raw"),
             VolumePath.Parse(parse.GetValue(Output)!, "/mask"),

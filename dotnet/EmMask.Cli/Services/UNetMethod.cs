@@ -15,13 +15,17 @@ namespace EmMask.Cli.Services;
 public static class UNetMethod
 {
     /// <summary>
-    /// Windows holding no voxel of the classical mask (after its small-region removal) are pure resin and are not run
-    /// through the network. The mask, not the confidence, is the pre-mask: artefacts in resin reach confidence 0.99 in
-    /// single voxels, which the window maximum would always see.
+    /// Windows holding no voxel of the pre-mask are not run through the network. The pre-mask is the tissue envelope
+    /// (<see cref="TissueEnvelope"/>) as 0/1, so the threshold only separates 0 from 1. The mask, not the classical
+    /// confidence, is its source: artefacts in resin reach confidence 0.99 in single voxels, which the window maximum
+    /// would always see.
     /// </summary>
     public const float SkipConfidence = 0.5f;
 
-    /// <summary>Runs the U-Net on a volume; the mask is probability >= 0.5 and the confidence is the probability.</summary>
+    /// <summary>
+    /// Runs the U-Net on a volume; the mask is probability >= 0.5 and the confidence is the probability. With an
+    /// envelope margin the probability is 0 outside the envelope, and then skipping cannot change the result.
+    /// </summary>
     public static MaskResult Run(IVolume input, UNetSettings settings, IProgress<ProgressReport> progress, CancellationToken ct)
     {
         string model = settings.Model ?? ModelLocator.Default();
@@ -33,18 +37,23 @@ public static class UNetMethod
             return new MaskResult(normal.Normalized.Like<byte>(), normal.Normalized.Like<float>(), 0.5, warnings);
         }
 
-        // The classical mask is the cheap pre-mask for tile skipping (computed on the raw input), as a 0/1 score.
+        // The classical mask (on the raw input) gives the envelope: the gate and the pre-mask for tile skipping.
+        Volume<byte>? envelope = null;
         Volume<float>? skipScore = null;
+        if (settings.SkipTiles || settings.EnvelopeMargin is not null)
+        {
+            progress.Report(new ProgressReport("tissue envelope", 0.0));
+            envelope = TissueEnvelope.Compute(input, settings.EnvelopeMargin ?? 0, null, ct);
+        }
+
         if (settings.SkipTiles)
         {
-            progress.Report(new ProgressReport("pre-mask", 0.0));
-            var preMask = ClassicalMasker.Run(input, ClassicalMaskOptions.Default, null, ct);
-            skipScore = preMask.Confidence;
+            skipScore = new Volume<float>(input.Shape, input.VoxelSize);
             var score = skipScore.Span;
-            var premask = preMask.Mask.Span;
+            var inside = envelope!.Span;
             for (int i = 0; i < score.Length; i++)
             {
-                score[i] = premask[i];
+                score[i] = inside[i];
             }
         }
 
@@ -58,9 +67,14 @@ public static class UNetMethod
         var loaded = provider.Get(request.ModelPath, request.Device);
         var options = request.ToSlidingWindowOptions() with { PadMultiple = loaded.SizeDivisor };
         var result = SlidingWindowInferer.Run(volume, loaded.Predictor, options, progress, ct, skipScore);
-        string note = $"U-Net ran {result.Windows - result.Skipped} of {result.Windows} windows ({result.Skipped} pure-resin windows skipped).";
+        string note = $"U-Net ran {result.Windows - result.Skipped} of {result.Windows} windows ({result.Skipped} windows outside the tissue envelope skipped).";
 
         var probability = result.Probabilities;
+        if (settings.EnvelopeMargin is not null)
+        {
+            TissueEnvelope.Gate(probability, envelope!);
+        }
+
         probability.VoxelSize = input.VoxelSize;
         var mask = probability.Like<byte>();
         var p = probability.Span;

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Text.Json;
+using EmMask.Core.Masking;
 using EmMask.Core.Progress;
 using EmMask.Core.Volumes;
 using EmMask.Host.Worker;
@@ -52,7 +53,8 @@ public static partial class NumpyBridge
     /// <param name="model">Model file, <c>builtin:NAME</c>, or empty for the shipped model (<see cref="ModelLocator"/>).</param>
     /// <param name="optionsJson">
     /// <c>Roi</c> ([z, y, x]), <c>Overlap</c>, <c>Batch</c>, <c>Scale</c> (integer), <c>Device</c>,
-    /// <c>SkipThreshold</c> (null: no skipping), <c>VoxelSize</c> ([z, y, x]); missing = <see cref="UNetRequest"/>'s default.
+    /// <c>SkipThreshold</c> (null: no skipping), <c>VoxelSize</c> ([z, y, x]); missing = <see cref="UNetRequest"/>'s default;
+    /// <c>EnvelopeMargin</c> (voxels; missing or null: no gate): probabilities outside the <see cref="TissueEnvelope"/> become 0.
     /// </param>
     /// <param name="job">Progress and cancellation for this call.</param>
     public static BridgeResult UNetMask(
@@ -60,14 +62,24 @@ public static partial class NumpyBridge
         BridgeResult.Guard(() =>
         {
             ArgumentNullException.ThrowIfNull(job);
-            var (request, voxelSize) = ParseUNetOptions(optionsJson, ModelLocator.Resolve(model));
+            var (request, voxelSize, envelopeMargin) = ParseUNetOptions(optionsJson, ModelLocator.Resolve(model));
             request.Validate();
             var input = new NumpyArray(address, shape, strides, dtype);
             Volume<float> volume = ToFloat(input.ToVolume(voxelSize, job), job);
             UNetWorkerClient client = Client();
             int before = client.WorkerProcessId ?? -1;
             job.Report(new ProgressReport(before < 0 ? "starting U-Net worker" : "sending volume to U-Net worker", 0));
-            UNetResult result = TimeCore(job, () => Predict(client, volume, request, job));
+            UNetResult result = TimeCore(job, () =>
+            {
+                var predicted = Predict(client, volume, request, job);
+                if (envelopeMargin is double margin)
+                {
+                    job.Report(new ProgressReport("tissue envelope", 1));
+                    TissueEnvelope.Gate(predicted.Probabilities, TissueEnvelope.Compute(volume, margin, null, job.Token));
+                }
+
+                return predicted;
+            });
 
             var watch = System.Diagnostics.Stopwatch.StartNew();
             Volume<byte> mask = Threshold(result.Probabilities);
@@ -98,12 +110,13 @@ public static partial class NumpyBridge
     }
 
     /// <summary>Reads the options JSON the Python side writes; unknown keys are an error so typos do not pass silently.</summary>
-    internal static (UNetRequest Request, VoxelSize VoxelSize) ParseUNetOptions(string json, string modelPath)
+    internal static (UNetRequest Request, VoxelSize VoxelSize, double? EnvelopeMargin) ParseUNetOptions(string json, string modelPath)
     {
         ArgumentNullException.ThrowIfNull(json);
         using var document = JsonDocument.Parse(json);
         var request = new UNetRequest(modelPath, new Shape3(64, 64, 64), Overlap: 0.25, BatchSize: 2, Device: "auto");
         var voxelSize = VoxelSize.Isotropic;
+        double? envelopeMargin = null;
         foreach (var property in document.RootElement.EnumerateObject())
         {
             var v = property.Value;
@@ -142,12 +155,20 @@ public static partial class NumpyBridge
 
                     voxelSize = new VoxelSize(s[0], s[1], s[2]).Validate();
                     break;
+                case "EnvelopeMargin":
+                    envelopeMargin = v.ValueKind == JsonValueKind.Null ? null : v.GetDouble();
+                    if (envelopeMargin is double m && !(m >= 0 && double.IsFinite(m)))
+                    {
+                        throw new ArgumentOutOfRangeException(nameof(json), m, "envelope_margin must be a finite number of voxels >= 0, or None.");
+                    }
+
+                    break;
                 default:
                     throw new ArgumentException($"Unknown U-Net option '{property.Name}'.", nameof(json));
             }
         }
 
-        return (request, voxelSize);
+        return (request, voxelSize, envelopeMargin);
     }
 
     private static UNetResult Predict(UNetWorkerClient client, Volume<float> volume, UNetRequest request, BridgeJob job)

@@ -356,9 +356,15 @@ class UNetMaskPanel(_ImageMaskPanel):
         self._device = ComboBox(choices=["auto", "cpu", "cuda"], value=d["device"], label="device")
         self._batch = SpinBox(value=d["batch"], min=1, max=64, label="batch", tooltip="Windows per model call")
         self._skip = CheckBox(value=d["skip_tiles"], text="skip pure-resin windows")
+        self._gate = CheckBox(value=d["envelope_margin"] is not None,
+                              text="decide only inside the tissue envelope",
+                              tooltip="Outside the classical mask grown by the margin (holes filled) the answer is "
+                                      "non-brain: removes false positives far out in resin")
+        self._margin = FloatSpinBox(value=d["envelope_margin"] or 4.0, min=0.0, max=256.0, step=1.0,
+                                    label="envelope margin (voxels)")
         self._probability = CheckBox(value=False, text="also add the probability map")
         super().__init__(viewer, [self._model, self._roi, self._overlap, self._scale, self._device, self._batch,
-                                  self._skip, self._probability], "Mask (U-Net)")
+                                  self._skip, self._gate, self._margin, self._probability], "Mask (U-Net)")
 
     def _parameter_widgets(self) -> dict:
         def setter(widget, kind):
@@ -372,14 +378,22 @@ class UNetMaskPanel(_ImageMaskPanel):
         return {"roi": setter(self._roi, int), "overlap": setter(self._overlap, float),
                 "scale": setter(self._scale, integral), "device": setter(self._device, str),
                 "batch": setter(self._batch, int), "skip_tiles": setter(self._skip, bool),
-                "model": setter(self._model, str)}
+                "envelope_margin": self._set_envelope, "model": setter(self._model, str)}
+
+    def _set_envelope(self, value) -> None:
+        self._gate.value = value is not None
+        if value is not None:
+            margin = float(value)
+            if not margin >= 0:
+                raise ValueError("must be a number of voxels >= 0, or null")
+            self._margin.value = margin
 
     def _prepare(self):
         layer, rgb, multiscale, voxel_size = self._image_input()
         model = str(self._model.value) if str(self._model.value) not in ("", ".") else None
         params = dict(roi=self._roi.value, overlap=self._overlap.value, scale=self._scale.value,
                       device=self._device.value, batch=self._batch.value, skip_tiles=self._skip.value,
-                      voxel_size=voxel_size)
+                      envelope_margin=self._margin.value if self._gate.value else None, voxel_size=voxel_size)
         meta = (layer.name, tuple(layer.scale), tuple(layer.translate))
         return _unet_job, (layer.data, rgb, multiscale, model, params, self._spec.value, self._probability.value,
                            meta)

@@ -1,0 +1,77 @@
+using EmMask.Core.Morphology;
+using EmMask.Core.Progress;
+using EmMask.Core.Volumes;
+
+namespace EmMask.Core.Masking;
+
+/// <summary>
+/// The region in which the U-Net decides: the classical mask grown by a margin and with every enclosed hole filled.
+/// </summary>
+/// <remarks>
+/// The two methods fail in opposite places. The classical masker separates brain from resin well (Dice ≥ 0.95 against
+/// resin on every phantom) but cannot tell non-brain structure *inside* the tissue (tracheae, their walls) from brain.
+/// The U-Net can, but with instance normalisation a window of pure resin has its noise scaled up to look like texture,
+/// so it marks patches far out in resin as brain. Inside the envelope the U-Net has the last word; outside it the answer
+/// is non-brain. Because windows with no envelope voxel are exactly the windows tile skipping leaves out, skipping
+/// cannot change a gated result.
+/// </remarks>
+public static class TissueEnvelope
+{
+    /// <summary>Default margin in voxels: the classical boundary is within about three voxels of the truth.</summary>
+    public const double DefaultMargin = 4;
+
+    /// <summary>The envelope (0/1) of a uint8, uint16 or float32 volume, from the default classical mask.</summary>
+    /// <param name="input">The image.</param>
+    /// <param name="margin">Growth in voxels (not physical units: the U-Net works in voxels), ≥ 0.</param>
+    /// <param name="progress">Optional progress of the classical mask.</param>
+    /// <param name="ct">Cancels the work.</param>
+    public static Volume<byte> Compute(IVolume input, double margin = DefaultMargin, IProgress<ProgressReport>? progress = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (!(margin >= 0) || double.IsInfinity(margin))
+        {
+            throw new ArgumentOutOfRangeException(nameof(margin), margin, "The envelope margin must be a finite number of voxels, ≥ 0.");
+        }
+
+        var classical = ClassicalMasker.Run(input, ClassicalMaskOptions.Default, progress, ct);
+        return FromMask(classical.Mask, margin, ct);
+    }
+
+    /// <summary>The envelope of a given 0/1 mask: grown by <paramref name="margin"/> voxels, then holes filled in 3D.</summary>
+    public static Volume<byte> FromMask(Volume<byte> mask, double margin = DefaultMargin, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(mask);
+        var envelope = mask.Clone();
+        var voxelSize = envelope.VoxelSize;
+        envelope.VoxelSize = VoxelSize.Isotropic; // grow in voxels
+        if (margin > 0)
+        {
+            MaskMorphology.Grow(envelope, margin, ct);
+        }
+
+        MaskMorphology.FillHoles(envelope, perSlice: false, ct);
+        envelope.VoxelSize = voxelSize;
+        return envelope;
+    }
+
+    /// <summary>Sets the probabilities outside the envelope to 0, in place.</summary>
+    public static void Gate(Volume<float> probability, Volume<byte> envelope)
+    {
+        ArgumentNullException.ThrowIfNull(probability);
+        ArgumentNullException.ThrowIfNull(envelope);
+        if (probability.Shape != envelope.Shape)
+        {
+            throw new ArgumentException($"Envelope shape {envelope.Shape} differs from the probability shape {probability.Shape}.", nameof(envelope));
+        }
+
+        var p = probability.Span;
+        var e = envelope.Span;
+        for (int i = 0; i < p.Length; i++)
+        {
+            if (e[i] == 0)
+            {
+                p[i] = 0;
+            }
+        }
+    }
+}

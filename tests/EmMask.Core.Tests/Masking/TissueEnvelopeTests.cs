@@ -1,0 +1,84 @@
+using EmMask.Core.Masking;
+using EmMask.Core.Volumes;
+
+namespace EmMask.Core.Tests.Masking;
+
+public class TissueEnvelopeTests
+{
+    // A hollow 9x9x9 cube (wall 2) in a 21^3 volume, as 0/1.
+    private static Volume<byte> HollowCube()
+    {
+        var m = new Volume<byte>(new Shape3(21, 21, 21), new VoxelSize(40, 8, 8));
+        for (int z = 6; z < 15; z++)
+        {
+            for (int y = 6; y < 15; y++)
+            {
+                for (int x = 6; x < 15; x++)
+                {
+                    bool inner = z is >= 8 and < 13 && y is >= 8 and < 13 && x is >= 8 and < 13;
+                    m[z, y, x] = inner ? (byte)0 : (byte)1;
+                }
+            }
+        }
+
+        return m;
+    }
+
+    [Fact]
+    public void FillsEnclosedHolesAndGrowsByTheMarginInVoxels()
+    {
+        var mask = HollowCube();
+        var envelope = TissueEnvelope.FromMask(mask, margin: 2);
+        Assert.Equal(1, envelope[10, 10, 10]); // the enclosed cavity (a trachea inside tissue) is inside
+        Assert.Equal(1, envelope[10, 10, 4]); // 2 voxels out along x
+        Assert.Equal(1, envelope[4, 10, 10]); // 2 voxels out along z: voxels, not the 40 nm physical spacing
+        Assert.Equal(0, envelope[10, 10, 3]);
+        Assert.Equal(0, envelope[3, 10, 10]);
+        Assert.Equal(mask.VoxelSize, envelope.VoxelSize);
+        Assert.Equal(0, mask[10, 10, 10]); // the input is not changed
+    }
+
+    [Fact]
+    public void ZeroMarginOnlyFillsHoles()
+    {
+        var mask = HollowCube();
+        var envelope = TissueEnvelope.FromMask(mask, margin: 0);
+        long inside = 0;
+        foreach (byte b in envelope.Span)
+        {
+            inside += b;
+        }
+
+        Assert.Equal(9 * 9 * 9, inside);
+    }
+
+    [Fact]
+    public void GateZeroesProbabilitiesOutsideOnly()
+    {
+        var envelope = TissueEnvelope.FromMask(HollowCube(), margin: 1);
+        var p = new Volume<float>(envelope.Shape);
+        p.Span.Fill(0.9f);
+        TissueEnvelope.Gate(p, envelope);
+        Assert.Equal(0.9f, p[10, 10, 10]);
+        Assert.Equal(0.9f, p[10, 10, 5]);
+        Assert.Equal(0f, p[10, 10, 4]);
+        Assert.Equal(0f, p[0, 0, 0]);
+    }
+
+    [Theory]
+    [InlineData(-1.0)]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    public void BadMarginIsNamed(double margin)
+    {
+        var volume = new Volume<byte>(new Shape3(4, 4, 4));
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => TissueEnvelope.Compute(volume, margin));
+        Assert.Equal("margin", ex.ParamName);
+    }
+
+    [Fact]
+    public void MismatchedShapesAreRefused()
+    {
+        Assert.Throws<ArgumentException>(() => TissueEnvelope.Gate(new Volume<float>(new Shape3(2, 2, 2)), new Volume<byte>(new Shape3(2, 2, 3))));
+    }
+}
