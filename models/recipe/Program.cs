@@ -2,6 +2,7 @@
 // The trachea/envelope layers are internal to EmMask.Core, so they are read by reflection (evaluation only).
 using System.Diagnostics;
 using System.Reflection;
+using EmMask.Core.Masking;
 using EmMask.Core.Phantom;
 using EmMask.Core.Volumes;
 using EmMask.Learning.Models;
@@ -95,12 +96,23 @@ if (mode == "train")
 else if (mode == "eval")
 {
     var (model, cfg) = ModelStore.Load(Get("model", "/tmp/unet-train/best.safetensors"), "cpu");
-    double tpAll = 0, tubeIn = 0, tubeHit = 0;
+    double? gate = a.TryGetValue("envelope", out var e) ? double.Parse(e) : null; // envelope=4: gate as the CLI does
+    double tpAll = 0, tubeIn = 0, tubeHit = 0, diceSum = 0;
     foreach (var s in valSpecs)
     {
         var (p, tube, env) = Phantom(s.Seed, s.Invert, s.Art, null);
         var tv = TrainingVolume.FromRaw(p.Raw, p.Truth);
         var prob = UNetTrainer.PredictCentre(model, tv.Image, shape, out _, out _);
+        if (gate is double margin)
+        {
+            // As the CLI and the napari plugin run it: the network decides inside the tissue envelope only.
+            var envelope = TissueEnvelope.Compute(p.Raw, margin).Span;
+            for (int i = 0; i < prob.Length; i++)
+            {
+                if (envelope[i] == 0) prob[i] = 0;
+            }
+        }
+
         long inter = 0, sp = 0, sg = 0, tin = 0, thit = 0, lin = 0, lhit = 0;
         var t = p.Truth.Span;
         for (int i = 0; i < prob.Length; i++)
@@ -111,9 +123,9 @@ else if (mode == "eval")
         }
         double dice = 2.0 * inter / (sp + sg);
         Console.WriteLine($"val seed {s.Seed} invert={s.Invert} art={s.Art}: dice {dice:F4}, trachea-in-envelope voxels {tin}, recall {(tin > 0 ? (double)thit / tin : double.NaN):F4} (lumen {lin} voxels, recall {(lin > 0 ? (double)lhit / lin : double.NaN):F4})");
-        tubeIn += tin; tubeHit += thit;
+        tubeIn += tin; tubeHit += thit; diceSum += dice;
     }
-    Console.WriteLine($"overall trachea recall {tubeHit / tubeIn:F4}");
+    Console.WriteLine($"overall trachea recall {tubeHit / tubeIn:F4}, mean dice {diceSum / valSpecs.Count:F4}");
 }
 else if (mode == "gen")
 {

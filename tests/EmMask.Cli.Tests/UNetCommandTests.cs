@@ -56,6 +56,10 @@ public class UNetCommandTests
         Assert.True(run.ExitCode == 0, run.Stderr);
         var eval = CliRunner.Invoke("eval", t["m.h5"], t["p.h5"]);
         Assert.Contains("dice", eval.Stdout, StringComparison.Ordinal);
+
+        // No post-processing by default for the U-Net: "clean" would fill the tracheae it separates.
+        var attributes = VolumeReader.ReadAttributes(VolumePath.Parse(t["m.h5"], "/mask"));
+        Assert.Equal("none", attributes["postprocess"]);
     }
 
     [Fact]

@@ -23,7 +23,7 @@ public static class MaskCommand
     private static readonly Option<double?> DogHigh = new("--dog-sigma-high") { Description = $"Outer DoG sigma in voxels (default {D.DogSigmaHigh}, > low)." };
     private static readonly Option<string?> Threshold = new("--threshold") { Description = "Texture-to-noise threshold (> 0; noise alone ~1) or 'auto' (Otsu; default)." };
     private static readonly Option<string?> Confidence = new("--confidence") { Description = "Also write the float32 confidence map (0..1) here." };
-    private static readonly Option<string?> PostProcess = new("--postprocess") { Description = "Post-processing preset (clean, reference, none, ...) or op list like 'open2d:3,largest,fill3d,grow:15' (default clean)." };
+    private static readonly Option<string?> PostProcess = new("--postprocess") { Description = "Post-processing preset (clean, reference, none, ...) or op list like 'open2d:3,largest,fill3d,grow:15' (default: clean for classical, none for unet)." };
     private static readonly Option<string?> Preset = new("--preset") { Description = "JSON file with parameters (snake_case keys); command-line options override it." };
     private static readonly Option<string?> Model = new("--model") { Description = "U-Net model file (default: the shipped models/em-mask-unet-v1)." };
     private static readonly Option<int> Roi = new("--roi") { Description = "U-Net sliding-window edge in voxels.", DefaultValueFactory = _ => 64 };
@@ -92,7 +92,8 @@ public static class MaskCommand
             Threshold = parse.GetValue(Threshold) is { } t ? ThresholdOption.Parse(t) : options.Threshold,
         };
         options.Validate();
-        var pipeline = PostProcessSpec.Resolve(parse.GetValue(PostProcess) ?? post ?? "clean");
+        // The U-Net's default is no post-processing: "clean" fills enclosed holes, and the holes it keeps are the tracheae.
+        var pipeline = PostProcessSpec.Resolve(parse.GetValue(PostProcess) ?? post ?? (method == "unet" ? "none" : "clean"));
         var unet = new UNetSettings(parse.GetValue(Model), parse.GetValue(Roi), parse.GetValue(Overlap), parse.GetValue(Scale), parse.GetValue(Device)!, parse.GetValue(Batch), SkipTiles: !parse.GetValue(NoSkip),
             EnvelopeMargin: parse.GetValue(NoEnvelope) ? null : parse.GetValue(EnvelopeMargin) ?? TissueEnvelope.DefaultMargin);
         return new MaskRequest(

@@ -84,13 +84,13 @@ def _put_mask(viewer, image_name: str, mask: np.ndarray, scale, translate) -> An
     return layer
 
 
-def _preset_widgets(label: str = "post-process") -> tuple[ComboBox, LineEdit]:
+def _preset_widgets(label: str = "post-process", default: str = DEFAULT_PRESET) -> tuple[ComboBox, LineEdit]:
     """A preset picker plus the spec it stands for (editable: editing it switches the picker to 'custom')."""
     names = list(POSTPROCESS_PRESETS) + [_CUSTOM]
-    preset = ComboBox(choices=names, value=DEFAULT_PRESET, label=label,
+    preset = ComboBox(choices=names, value=default, label=label,
                       tooltip="Named post-processing pipeline from the core (" +
                       "; ".join(f"{k}: {v}" for k, v in POSTPROCESS_PRESETS.items()) + ")")
-    spec = LineEdit(value=POSTPROCESS_PRESETS[DEFAULT_PRESET], label="steps",
+    spec = LineEdit(value=POSTPROCESS_PRESETS[default], label="steps",
                     tooltip="Comma-separated steps, e.g. open2d:3,largest:1,fill3d,grow:15")
     state = {"syncing": False}
 
@@ -206,11 +206,14 @@ class _RunPanel(Container):
 class _ImageMaskPanel(_RunPanel):
     """Shared parts of the classical and U-Net panels: the image picker and the mask layer output."""
 
+    #: Post-processing preset selected at start (the U-Net panel starts at "none": "clean" fills the tracheae it found).
+    default_preset = DEFAULT_PRESET
+
     def __init__(self, viewer, params: list, run_text: str) -> None:
         self._image = create_widget(annotation=napari.layers.Image, label="image")
         self._params_file = FileEdit(mode="r", filter="*.json", label="parameters file",
                                      tooltip="A JSON parameter preset (as for `emmask mask --preset`) to fill in below")
-        self._preset, self._spec = _preset_widgets()
+        self._preset, self._spec = _preset_widgets(default=self.default_preset)
         super().__init__(viewer, [self._image, self._params_file, *params, self._preset, self._spec], run_text)
         self._params_file.changed.connect(self._load_params_file)
 
@@ -341,6 +344,8 @@ def _classical_job(data, rgb, multiscale, params, spec, want_confidence, meta, t
 
 class UNetMaskPanel(_ImageMaskPanel):
     """U-Net mask through the EM Mask worker process (parameters as ``emmask mask --method unet``)."""
+
+    default_preset = "none"
 
     def __init__(self, viewer) -> None:
         d = UNET_DEFAULTS
