@@ -22,6 +22,45 @@ internal static unsafe class PairedGaussian
 
         /// <summary>out1 = A (mean), out2 = max(B − A², 0) (variance).</summary>
         Variance,
+
+        /// <summary>out1 = A − B, out2 = A.</summary>
+        DifferenceAndA,
+    }
+
+    /// <summary>
+    /// low = G(σ_low)·source and difference = low − G(σ_high)·source in the same two sweeps (the classical masker needs
+    /// both: the band-pass and the smoothed image). Each output equals its separate <see cref="GaussianFilter"/> result.
+    /// </summary>
+    public static void DifferenceAndLow(Volume<float> source, Volume<float> low, Volume<float> difference, Sigma3 lowSigma, Sigma3 highSigma, CancellationToken ct)
+    {
+        FilterArguments.CheckPair(source, low, destinationName: nameof(low));
+        FilterArguments.CheckPair(source, difference, destinationName: nameof(difference));
+        ct.ThrowIfCancellationRequested();
+        if (source.Shape.IsEmpty)
+        {
+            return;
+        }
+
+        if (FilterArguments.SameBuffer(source, low) || FilterArguments.SameBuffer(source, difference) || FilterArguments.SameBuffer(low, difference))
+        {
+            throw new ArgumentException("Source, low and difference must be three different buffers.");
+        }
+
+        var shape = source.Shape;
+        var kernelsA = Kernels(lowSigma, shape);
+        var kernelsB = Kernels(highSigma, shape);
+        using var sourcePin = source.Memory.Pin();
+        using var lowPin = low.Memory.Pin();
+        using var differencePin = difference.Memory.Pin();
+        float* input = (float*)sourcePin.Pointer;
+        float* outLow = (float*)lowPin.Pointer;
+        float* outDifference = (float*)differencePin.Pointer;
+        float* channelA = kernelsA.Z is null ? input : outLow;
+        float* channelB = kernelsB.Z is null ? input : outDifference;
+        ZPasses(input, kernelsB.Z, channelB, input, kernelsA.Z, channelA, shape, ct);
+
+        var pass = new SlicePass(kernelsA, kernelsB, channelA, channelB, outDifference, outLow, Combination.DifferenceAndA, shape);
+        ParallelLines.For(shape.Z, pass, ct);
     }
 
     /// <summary>destination = G(low)·source − G(high)·source.</summary>
@@ -200,6 +239,14 @@ internal static unsafe class PairedGaussian
             if (combination == Combination.Difference)
             {
                 TensorPrimitives.Subtract(ra, rb, new Span<float>(output1 + at, nx));
+                return;
+            }
+
+            if (combination == Combination.DifferenceAndA)
+            {
+                // A may be output2's own row (unfiltered in y and x): the difference reads it before A is stored.
+                TensorPrimitives.Subtract(ra, rb, new Span<float>(output1 + at, nx));
+                ra.CopyTo(new Span<float>(output2 + at, nx));
                 return;
             }
 

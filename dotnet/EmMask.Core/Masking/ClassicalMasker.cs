@@ -96,9 +96,7 @@ public static class ClassicalMasker
         progress?.Report(new("difference of gaussians", 0.1));
         var a = smoothedLow.Volume;
         var d = bandPass.Volume;
-        GaussianFilter.Apply(n, a, Sigma3.Isotropic(options.DogSigmaLow), cancellationToken: ct);
-        GaussianFilter.Apply(n, d, Sigma3.Isotropic(options.DogSigmaHigh), cancellationToken: ct);
-        TensorPrimitives.Subtract(a.Span, d.Span, d.Span);
+        PairedGaussian.DifferenceAndLow(n, a, d, Sigma3.Isotropic(options.DogSigmaLow), Sigma3.Isotropic(options.DogSigmaHigh), ct);
         var s = a;
         if (options.EdgeSigma != options.DogSigmaLow)
         {
