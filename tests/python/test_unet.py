@@ -228,10 +228,15 @@ def test_envelope_margin_gates_the_network_outside_the_grown_classical_mask(dotn
 
     raw, _ = em_mask.phantom(2005, (24, 96, 96))
     _, everywhere = em_mask.unet_mask(raw, "builtin:identity", envelope_margin=None, roi=32)
-    _, gated = em_mask.unet_mask(raw, "builtin:identity", envelope_margin=3, roi=32)
+    _, gated = em_mask.unet_mask(raw, "builtin:identity", envelope_margin=3, roi=32, skip_tiles=False)
+    _, skipped = em_mask.unet_mask(raw, "builtin:identity", envelope_margin=3, roi=32, skip_tiles=True)
+    info = em_mask.last_call_info()
+    # Skipping uses the envelope too, so it leaves out only windows the gate zeroes: the result cannot change.
+    np.testing.assert_array_equal(skipped, gated)
     classical, _ = em_mask.classical_mask(raw)
     envelope = ndi.binary_fill_holes(ndi.distance_transform_edt(classical == 0) <= 3)
     assert 0 < envelope.mean() < 0.9
+    assert info["skipped"] > 0, info
     np.testing.assert_array_equal(gated, np.where(envelope, everywhere, 0))
     with pytest.raises(em_mask.EmMaskError):
         em_mask.unet_mask(raw, "builtin:identity", envelope_margin=-1)

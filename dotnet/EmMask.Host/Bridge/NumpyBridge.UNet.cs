@@ -20,6 +20,9 @@ public static partial class NumpyBridge
     /// </summary>
     public const float DefaultSkipThreshold = 0.02f;
 
+    /// <summary>Skip threshold on the 0/1 envelope score: a window is skipped when it holds no envelope voxel.</summary>
+    public const float EnvelopeSkipThreshold = 0.5f;
+
     private static readonly Lock ClientLock = new();
 
     // One client per process, so the worker process (and the model it loaded) is reused across calls; the client
@@ -71,11 +74,27 @@ public static partial class NumpyBridge
             job.Report(new ProgressReport(before < 0 ? "starting U-Net worker" : "sending volume to U-Net worker", 0));
             UNetResult result = TimeCore(job, () =>
             {
-                var predicted = Predict(client, volume, request, job);
+                // With an envelope, skipping (when asked for) uses it as the CLI does: the windows left out are then
+                // exactly those the gate zeroes, so skipping cannot change the result.
+                Volume<byte>? envelope = null;
+                Volume<float>? skipScore = null;
+                var run = request;
                 if (envelopeMargin is double margin)
                 {
-                    job.Report(new ProgressReport("tissue envelope", 1));
-                    TissueEnvelope.Gate(predicted.Probabilities, TissueEnvelope.Compute(volume, margin, null, job.Token));
+                    job.Report(new ProgressReport("tissue envelope", 0));
+                    envelope = TissueEnvelope.Compute(volume, margin, null, job.Token);
+                    if (request.SkipThreshold is not null)
+                    {
+                        skipScore = new Volume<float>(volume.Shape, volume.VoxelSize);
+                        TensorPrimitives.ConvertTruncating<byte, float>(envelope.Span, skipScore.Span);
+                        run = request with { SkipThreshold = EnvelopeSkipThreshold };
+                    }
+                }
+
+                var predicted = Predict(client, volume, run, job, skipScore);
+                if (envelope is not null)
+                {
+                    TissueEnvelope.Gate(predicted.Probabilities, envelope);
                 }
 
                 return predicted;
@@ -171,11 +190,11 @@ public static partial class NumpyBridge
         return (request, voxelSize, envelopeMargin);
     }
 
-    private static UNetResult Predict(UNetWorkerClient client, Volume<float> volume, UNetRequest request, BridgeJob job)
+    private static UNetResult Predict(UNetWorkerClient client, Volume<float> volume, UNetRequest request, BridgeJob job, Volume<float>? skipScore)
     {
         try
         {
-            return client.PredictAsync(volume, request, job, job.Token).GetAwaiter().GetResult();
+            return client.PredictAsync(volume, request, job, job.Token, skipScore).GetAwaiter().GetResult();
         }
         catch (FileNotFoundException e)
         {
