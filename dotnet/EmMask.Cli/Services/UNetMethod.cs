@@ -48,13 +48,7 @@ public static class UNetMethod
 
         if (settings.SkipTiles)
         {
-            skipScore = new Volume<float>(input.Shape, input.VoxelSize);
-            var score = skipScore.Span;
-            var inside = envelope!.Span;
-            for (int i = 0; i < score.Length; i++)
-            {
-                score[i] = inside[i];
-            }
+            skipScore = TissueEnvelope.AsSkipScore(envelope!);
         }
 
         // The model's own normalisation (the one it was trained with) on the NaN-cleaned volume. Percentile normalisation

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using EmMask.Core.Morphology;
 using EmMask.Core.Progress;
 using EmMask.Core.Volumes;
@@ -52,6 +53,15 @@ public static class TissueEnvelope
         MaskMorphology.FillHoles(envelope, perSlice: false, ct);
         envelope.VoxelSize = voxelSize;
         return envelope;
+    }
+
+    /// <summary>The envelope as a 0/1 float score, the form the sliding window's tile skipping reads (threshold 0.5).</summary>
+    public static Volume<float> AsSkipScore(Volume<byte> envelope)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        var score = new Volume<float>(envelope.Shape, envelope.VoxelSize);
+        TensorPrimitives.ConvertTruncating<byte, float>(envelope.Span, score.Span);
+        return score;
     }
 
     /// <summary>Sets the probabilities outside the envelope to 0, in place.</summary>

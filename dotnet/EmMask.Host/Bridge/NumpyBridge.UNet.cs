@@ -85,8 +85,7 @@ public static partial class NumpyBridge
                     envelope = TissueEnvelope.Compute(volume, margin, null, job.Token);
                     if (request.SkipThreshold is not null)
                     {
-                        skipScore = new Volume<float>(volume.Shape, volume.VoxelSize);
-                        TensorPrimitives.ConvertTruncating<byte, float>(envelope.Span, skipScore.Span);
+                        skipScore = TissueEnvelope.AsSkipScore(envelope);
                         run = request with { SkipThreshold = EnvelopeSkipThreshold };
                     }
                 }
