@@ -13,12 +13,7 @@ public class PairedGaussianTests
     public void DifferenceAndLowEqualTheSeparateFilters(int z, int y, int x)
     {
         var shape = new Shape3(z, y, x);
-        var rng = new Random(z + y + x);
-        var source = new Volume<float>(shape);
-        for (int i = 0; i < source.Span.Length; i++)
-        {
-            source.Span[i] = (float)rng.NextDouble();
-        }
+        var source = FilterTestData.Random(shape, seed: z + y + x, scale: 1f);
 
         var original = source.Span.ToArray();
         var low = new Volume<float>(shape);
