@@ -32,6 +32,15 @@ var bigShape = new Shape3(int.Parse(Get("bigz", "64")), int.Parse(Get("bigy", "2
     return (p, (byte[])layersType.GetProperty("Tube")!.GetValue(layers)!, (byte[])layersType.GetProperty("Envelope")!.GetValue(layers)!);
 }
 
+// Focus centres: trachea lumen and wall inside the tissue envelope (the non-brain the classical mask cannot see).
+Volume<byte> Focus(PhantomVolume p, byte[] tube, byte[] env)
+{
+    var f = p.Truth.Like<byte>();
+    var fs = f.Span;
+    for (int i = 0; i < fs.Length; i++) fs[i] = (byte)(tube[i] != 0 && env[i] != 0 ? 1 : 0);
+    return f;
+}
+
 int nVal = int.Parse(Get("val", "4"));
 int valSeed = int.Parse(Get("valseed", "1001"));
 var valSpecs = Enumerable.Range(0, nVal).Select(i => (Seed: valSeed + i, Invert: i % 2 == 1, Art: i < 2 || i % 3 != 2)).ToList();
@@ -47,8 +56,8 @@ if (mode == "train")
         int seed = firstSeed + i;
         bool invert = i % 2 == 1;
         bool art = i % 4 != 3; // a quarter without artefacts
-        var (p, _, _) = Phantom(seed, invert, art, null);
-        train.Add(TrainingVolume.FromRaw(p.Raw, p.Truth, null, $"seed{seed}{(invert ? "-inv" : "")}"));
+        var (p, tube, env) = Phantom(seed, invert, art, null);
+        train.Add(TrainingVolume.FromRaw(p.Raw, p.Truth, null, $"seed{seed}{(invert ? "-inv" : "")}") with { Focus = Focus(p, tube, env) });
         Console.WriteLine($"phantom {seed} invert={invert} art={art} tissue={p.Truth.Span.ToArray().Average(b => (double)b):F2} ({sw.Elapsed.TotalSeconds:F0}s)");
     }
     int nBig = int.Parse(Get("big", "0"));
@@ -57,9 +66,22 @@ if (mode == "train")
         int seed = int.Parse(Get("firstbig", "301")) + i;
         bool invert = i % 2 == 1;
         double tf = 0.1 + 0.2 * ((i * 7) % 5) / 4.0; // 0.10 .. 0.30
-        var (p, _, _) = Phantom(seed, invert, i % 4 != 3, tf, bigShape);
-        train.Add(TrainingVolume.FromRaw(p.Raw, p.Truth, null, $"big{seed}{(invert ? "-inv" : "")}"));
+        var (p, tube, env) = Phantom(seed, invert, i % 4 != 3, tf, bigShape);
+        train.Add(TrainingVolume.FromRaw(p.Raw, p.Truth, null, $"big{seed}{(invert ? "-inv" : "")}") with { Focus = Focus(p, tube, env) });
         Console.WriteLine($"big phantom {seed} {bigShape} invert={invert} tissue={p.Truth.Span.ToArray().Average(b => (double)b):F2} ({sw.Elapsed.TotalSeconds:F0}s)");
+    }
+    // Working-scale copies ("coarse=K"): phantoms at twice the shape, normalised at full resolution and averaged over
+    // 2x2x2 blocks, as `--scale 2` feeds the network; tissue fractions alternate between resin-dominated and default.
+    var coarseShape = new Shape3(shape.Z * 2, shape.Y * 2, shape.X * 2);
+    int nCoarse = int.Parse(Get("coarse", "0"));
+    for (int i = 0; i < nCoarse; i++)
+    {
+        int seed = int.Parse(Get("firstcoarse", "501")) + i;
+        bool invert = i % 2 == 1;
+        double? tf = i % 3 == 0 ? 0.12 + 0.06 * (i % 4) : null;
+        var (p, tube, env) = Phantom(seed, invert, i % 4 != 3, tf, coarseShape);
+        train.Add((TrainingVolume.FromRaw(p.Raw, p.Truth, null, $"coarse{seed}{(invert ? "-inv" : "")}") with { Focus = Focus(p, tube, env) }).Downsampled(2));
+        Console.WriteLine($"coarse phantom {seed} {coarseShape}/2 invert={invert} tissue={p.Truth.Span.ToArray().Average(b => (double)b):F2} ({sw.Elapsed.TotalSeconds:F0}s)");
     }
     var val = valSpecs.Select(s => { var (p, _, _) = Phantom(s.Seed, s.Invert, s.Art, null); return TrainingVolume.FromRaw(p.Raw, p.Truth, null, $"val{s.Seed}{(s.Invert ? "-inv" : "")}"); }).ToList();
     if (Get("bigval", "0") == "1")
@@ -67,6 +89,12 @@ if (mode == "train")
         // A resin-dominated validation volume; validation crops its centre (64x128x128), mostly resin.
         var (p, _, _) = Phantom(1901, false, true, 0.12, bigShape);
         val.Add(TrainingVolume.FromRaw(p.Raw, p.Truth, null, "val1901-big"));
+    }
+    int nCoarseVal = int.Parse(Get("coarseval", "0"));
+    for (int i = 0; i < nCoarseVal; i++)
+    {
+        var (p, _, _) = Phantom(1101 + i, i % 2 == 1, true, null, coarseShape);
+        val.Add(TrainingVolume.FromRaw(p.Raw, p.Truth, null, $"val{1101 + i}-coarse").Downsampled(2));
     }
     Console.WriteLine($"data ready {sw.Elapsed.TotalSeconds:F0}s");
     int c0 = int.Parse(Get("c0", "16"));
@@ -85,6 +113,7 @@ if (mode == "train")
         ValidateEvery = int.Parse(Get("every", "50")),
         ValidationCrop = new Shape3(64, 128, 128),
         CentreBalance = (1, double.Parse(Get("wresin", "1")), 1, double.Parse(Get("wnear", "1"))),
+        FocusWeight = double.Parse(Get("wfocus", "0")),
         Threads = threads,
         Resume = Get("resume", "0") == "1",
         InitialCheckpoint = a.TryGetValue("init", out var init) ? init : null,

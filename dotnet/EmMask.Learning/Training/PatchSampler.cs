@@ -8,7 +8,8 @@ namespace EmMask.Learning.Training;
 /// rare classes are seen as often as bulk tissue. "Near tissue" (within <see cref="NearRadius"/>
 /// voxels, box distance, of a tissue voxel) is what finds tracheae and holes inside the tissue:
 /// by volume they are a tiny part of all non-brain voxels. Out-of-volume voxels (small volumes) get image 0 and weight 0;
-/// with a labelled-region mask only labelled voxels are centres and carry weight.
+/// with a labelled-region mask only labelled voxels are centres and carry weight. A fifth kind, "focus", draws centres
+/// from a volume's <see cref="TrainingVolume.Focus"/> mask (hard structures the caller wants seen more often).
 /// </summary>
 internal sealed class PatchSampler
 {
@@ -21,10 +22,10 @@ internal sealed class PatchSampler
     private readonly int[][][] candidates; // [volume][kind] flat indices
     private readonly double[][] weights; // [volume][kind]: the balance, 0 where a kind has no candidates
 
-    public PatchSampler(IReadOnlyList<TrainingVolume> volumes, (double Tissue, double Resin, double Boundary, double NearTissue) balance)
+    public PatchSampler(IReadOnlyList<TrainingVolume> volumes, (double Tissue, double Resin, double Boundary, double NearTissue) balance, double focus = 0)
     {
         this.volumes = volumes;
-        double[] b = [balance.Tissue, balance.Resin, balance.Boundary, balance.NearTissue];
+        double[] b = [balance.Tissue, balance.Resin, balance.Boundary, balance.NearTissue, focus];
         candidates = volumes.Select(Candidates).ToArray();
         if (candidates.All(c => c.All(k => k.Length == 0)))
             throw new ArgumentException("No labelled voxels to sample patches from.", nameof(volumes));
@@ -108,7 +109,9 @@ internal sealed class PatchSampler
         var region = v.LabelledRegion is null ? default : v.LabelledRegion.Span;
         bool hasRegion = v.LabelledRegion is not null;
         var near = NearTissue(lab, s);
-        var lists = new[] { new List<int>(), new List<int>(), new List<int>(), new List<int>() };
+        var focus = v.Focus is null ? default : v.Focus.Span;
+        bool hasFocus = v.Focus is not null;
+        var lists = new[] { new List<int>(), new List<int>(), new List<int>(), new List<int>(), new List<int>() };
         int stride = Math.Max(1, (int)(s.Length / MaxCandidates));
         for (int z = 0; z < s.Z; z++)
             for (int y = 0; y < s.Y; y++)
@@ -123,6 +126,7 @@ internal sealed class PatchSampler
                         (z > 0 && lab[i - s.X * s.Y] != l) || (z < s.Z - 1 && lab[i + s.X * s.Y] != l);
                     if (boundary) lists[2].Add(i); // boundaries are rare: keep all
                     else if (i % stride == 0) lists[l == 1 ? 0 : near[i] != 0 ? 3 : 1].Add(i);
+                    if (hasFocus && focus[i] != 0 && i % stride == 0) lists[4].Add(i);
                 }
         return lists.Select(l => l.ToArray()).ToArray();
     }

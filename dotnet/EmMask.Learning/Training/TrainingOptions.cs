@@ -60,6 +60,12 @@ public sealed record TrainingOptions
     /// </summary>
     public (double Tissue, double Resin, double Boundary, double NearTissue) CentreBalance { get; init; } = (1, 1, 1, 1);
 
+    /// <summary>
+    /// Relative frequency (on <see cref="CentreBalance"/>'s scale) of patch centres drawn from the volumes'
+    /// <see cref="TrainingVolume.Focus"/> masks. Default 0: focus masks are ignored.
+    /// </summary>
+    public double FocusWeight { get; init; }
+
     /// <summary>Throws on the first invalid parameter.</summary>
     public void Validate()
     {
@@ -86,6 +92,7 @@ public sealed record TrainingOptions
             throw new ArgumentException($"Initial checkpoint '{InitialCheckpoint}' does not exist.", nameof(InitialCheckpoint));
         var (t, r, b, nt) = CentreBalance;
         if (t < 0 || r < 0 || b < 0 || nt < 0 || t + r + b + nt <= 0) throw new ArgumentOutOfRangeException(nameof(CentreBalance), CentreBalance, "Fractions must be non-negative with a positive sum.");
+        if (!(FocusWeight >= 0) || double.IsInfinity(FocusWeight)) throw new ArgumentOutOfRangeException(nameof(FocusWeight), FocusWeight, "Focus weight must be a finite number >= 0.");
         ArgumentNullException.ThrowIfNull(Augmentation, nameof(Augmentation));
     }
 }

@@ -13,13 +13,60 @@ namespace EmMask.Learning.Training;
 /// <param name="Labels">0/1 labels, same shape.</param>
 /// <param name="LabelledRegion">Optional 0/1 mask of labelled voxels, same shape; null = all labelled.</param>
 /// <param name="Name">Name used in logs (e.g. "phantom seed 7, dark").</param>
-public sealed record TrainingVolume(Volume<float> Image, Volume<byte> Labels, Volume<byte>? LabelledRegion = null, string Name = "")
+/// <param name="Focus">Optional 0/1 mask of voxels to draw extra patch centres from (hard structures such as tracheae
+/// inside the tissue; see <see cref="TrainingOptions.FocusWeight"/>); null = none.</param>
+public sealed record TrainingVolume(Volume<float> Image, Volume<byte> Labels, Volume<byte>? LabelledRegion = null, string Name = "", Volume<byte>? Focus = null)
 {
     /// <summary>Normalises a raw image (any range) with the shared training/inference normalisation.</summary>
     public static TrainingVolume FromRaw(IVolume raw, Volume<byte> labels, Volume<byte>? labelledRegion = null, string name = "")
     {
         ArgumentNullException.ThrowIfNull(raw);
         return new TrainingVolume(IntensityNormalization.ToNormalizedFloat(raw), labels, labelledRegion, name);
+    }
+
+    /// <summary>
+    /// This volume at a coarser working scale (<c>--scale</c> at inference): the image averaged over factor³ blocks, as
+    /// the sliding-window inferer downsamples a normalised volume; a label is 1 where at least half of its block is
+    /// tissue; a block is labelled only if all of it is; a block is in focus if any of it is. Partial blocks at the far
+    /// edges use the voxels they hold. Training on such copies teaches the network the coarser voxel size.
+    /// </summary>
+    public TrainingVolume Downsampled(int factor)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(factor, 1);
+        if (factor == 1) return this;
+        var s = Image.Shape;
+        var c = new Shape3((s.Z + factor - 1) / factor, (s.Y + factor - 1) / factor, (s.X + factor - 1) / factor);
+        var voxel = Image.VoxelSize;
+        var image = new Volume<float>(c, new VoxelSize(voxel.Z * factor, voxel.Y * factor, voxel.X * factor));
+        var labels = new Volume<byte>(c, image.VoxelSize);
+        var region = LabelledRegion is null ? null : new Volume<byte>(c, image.VoxelSize);
+        var focus = Focus is null ? null : new Volume<byte>(c, image.VoxelSize);
+        var img = Image.Span;
+        var lab = Labels.Span;
+        for (int z = 0; z < c.Z; z++)
+            for (int y = 0; y < c.Y; y++)
+                for (int x = 0; x < c.X; x++)
+                {
+                    double sum = 0;
+                    int count = 0, tissue = 0;
+                    bool allLabelled = true, anyFocus = false;
+                    for (int dz = z * factor; dz < Math.Min(s.Z, (z + 1) * factor); dz++)
+                        for (int dy = y * factor; dy < Math.Min(s.Y, (y + 1) * factor); dy++)
+                            for (int dx = x * factor; dx < Math.Min(s.X, (x + 1) * factor); dx++)
+                            {
+                                int i = (int)s.Index(dz, dy, dx);
+                                sum += img[i];
+                                tissue += lab[i];
+                                count++;
+                                if (region is not null) allLabelled &= LabelledRegion!.Span[i] != 0;
+                                if (focus is not null) anyFocus |= Focus!.Span[i] != 0;
+                            }
+                    image[z, y, x] = (float)(sum / count);
+                    labels[z, y, x] = (byte)(2 * tissue >= count ? 1 : 0);
+                    if (region is not null) region[z, y, x] = (byte)(allLabelled ? 1 : 0);
+                    if (focus is not null) focus[z, y, x] = (byte)(anyFocus ? 1 : 0);
+                }
+        return new TrainingVolume(image, labels, region, $"{Name}@{factor}x", focus);
     }
 
     /// <summary>Throws <see cref="ArgumentException"/> when shapes differ or labels are not 0/1.</summary>
@@ -31,6 +78,8 @@ public sealed record TrainingVolume(Volume<float> Image, Volume<byte> Labels, Vo
             throw new ArgumentException($"Volume '{Name}': labels shape {Labels.Shape} differs from image shape {Image.Shape}.", parameterName);
         if (LabelledRegion is not null && LabelledRegion.Shape != Image.Shape)
             throw new ArgumentException($"Volume '{Name}': labelled-region shape {LabelledRegion.Shape} differs from image shape {Image.Shape}.", parameterName);
+        if (Focus is not null && Focus.Shape != Image.Shape)
+            throw new ArgumentException($"Volume '{Name}': focus shape {Focus.Shape} differs from image shape {Image.Shape}.", parameterName);
         foreach (var v in Labels.Span)
             if (v > 1) throw new ArgumentException($"Volume '{Name}': labels must be 0/1 (found {v}).", parameterName);
     }

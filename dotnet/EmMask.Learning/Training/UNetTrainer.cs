@@ -71,7 +71,7 @@ public static class UNetTrainer
         using var optimizer = optim.Adam(model.parameters(), options.LearningRate);
         if (resuming && File.Exists(optimPath)) optimizer.load_state_dict(optimPath);
 
-        var sampler = new PatchSampler(options.Volumes, options.CentreBalance);
+        var sampler = new PatchSampler(options.Volumes, options.CentreBalance, options.FocusWeight);
         var augmenter = new PatchAugmenter(options.Augmentation, options.Patch);
         var patch = options.Patch;
         int n = (int)patch.Length, b = options.BatchSize;

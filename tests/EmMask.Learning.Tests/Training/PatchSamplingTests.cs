@@ -62,6 +62,82 @@ public class PatchSamplingTests
     }
 
     [Fact]
+    public void FocusCentresComeFromTheFocusMaskOnly()
+    {
+        // Focus weight only: every centre lies in the focus mask, a few voxels of a large volume.
+        var shape = new Shape3(20, 20, 20);
+        var lab = new Volume<byte>(shape);
+        var focus = new Volume<byte>(shape);
+        focus[3, 4, 5] = 1;
+        focus[15, 16, 17] = 1;
+        var sampler = new PatchSampler([new TrainingVolume(new Volume<float>(shape), lab, Focus: focus)], (0, 0, 0, 0), focus: 1);
+        var rng = new TrainingRandom(4);
+        var p = new Shape3(4, 4, 4);
+        float[] i = new float[p.Length], l = new float[p.Length], w = new float[p.Length];
+        var seen = new HashSet<Shape3>();
+        for (int k = 0; k < 40; k++)
+        {
+            var (_, c) = sampler.Sample(rng, p, i, l, w);
+            Assert.Equal(1, focus[c.Z, c.Y, c.X]);
+            seen.Add(c);
+        }
+        Assert.Equal(2, seen.Count);
+    }
+
+    [Fact]
+    public void FocusWeightZeroKeepsTheOldSequence()
+    {
+        // A focus mask with weight 0 changes nothing: same volumes, same seed, same centres as without the mask.
+        var shape = new Shape3(12, 12, 12);
+        var lab = new Volume<byte>(shape);
+        for (int z = 0; z < 6; z++) for (int y = 0; y < 12; y++) for (int x = 0; x < 12; x++) lab[z, y, x] = 1;
+        var focus = new Volume<byte>(shape);
+        focus[9, 9, 9] = 1;
+        var plain = new PatchSampler([new TrainingVolume(new Volume<float>(shape), lab)], (1, 1, 1, 1));
+        var withFocus = new PatchSampler([new TrainingVolume(new Volume<float>(shape), lab, Focus: focus)], (1, 1, 1, 1), focus: 0);
+        var r1 = new TrainingRandom(5);
+        var r2 = new TrainingRandom(5);
+        var p = new Shape3(4, 4, 4);
+        float[] i = new float[p.Length], l = new float[p.Length], w = new float[p.Length];
+        for (int k = 0; k < 30; k++)
+        {
+            Assert.Equal(plain.Sample(r1, p, i, l, w), withFocus.Sample(r2, p, i, l, w));
+        }
+    }
+
+    [Fact]
+    public void DownsampledVolumeAveragesImageAndTakesMajorityLabels()
+    {
+        var shape = new Shape3(4, 4, 5); // x = 5: a partial block at the far edge
+        var img = new Volume<float>(shape, new VoxelSize(16, 16, 16));
+        var lab = new Volume<byte>(shape);
+        var focus = new Volume<byte>(shape);
+        var region = new Volume<byte>(shape);
+        region.Span.Fill(1);
+        for (int k = 0; k < shape.Length; k++) img.Span[k] = k;
+        // Block (0,0,0): 4 of 8 tissue -> 1; block (0,0,1): 3 of 8 -> 0; the edge block (x = 4) 2 of 4 -> 1.
+        lab[0, 0, 0] = lab[0, 0, 1] = lab[0, 1, 0] = lab[1, 1, 1] = 1;
+        lab[0, 0, 2] = lab[1, 0, 3] = lab[1, 1, 2] = 1;
+        lab[0, 0, 4] = lab[1, 1, 4] = 1;
+        focus[3, 3, 3] = 1;
+        region[2, 2, 0] = 0;
+        var d = new TrainingVolume(img, lab, region, "v", focus).Downsampled(2);
+        Assert.Equal(new Shape3(2, 2, 3), d.Image.Shape);
+        Assert.Equal(new VoxelSize(32, 32, 32), d.Image.VoxelSize);
+        Assert.Equal("v@2x", d.Name);
+        Assert.Equal(new byte[] { 1, 0, 1 }, new[] { d.Labels[0, 0, 0], d.Labels[0, 0, 1], d.Labels[0, 0, 2] });
+        Assert.Equal(1, d.Focus![1, 1, 1]);
+        Assert.Equal(1, d.Focus.Span.ToArray().Sum(b => b));
+        Assert.Equal(0, d.LabelledRegion![1, 1, 0]);
+        Assert.Equal(d.LabelledRegion.Span.Length - 1, d.LabelledRegion.Span.ToArray().Sum(b => b));
+        // Mean of block (0,0,0): voxels (z,y,x) in {0,1}^3 -> indices z*20 + y*5 + x.
+        float expected = new[] { 0, 1, 5, 6, 20, 21, 25, 26 }.Average(v => (float)v);
+        Assert.Equal(expected, d.Image[0, 0, 0], 5);
+        Assert.Equal(new[] { 4, 9, 24, 29 }.Average(v => (float)v), d.Image[0, 0, 2], 5); // the partial edge block
+        d.Validate("d");
+    }
+
+    [Fact]
     public void LabelledRegionLimitsWeightsAndSmallVolumesArePadded()
     {
         var shape = new Shape3(4, 6, 6);

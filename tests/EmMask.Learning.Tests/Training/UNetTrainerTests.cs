@@ -118,6 +118,10 @@ public class UNetTrainerTests
         Assert.Equal("Steps", Assert.Throws<ArgumentOutOfRangeException>(() => UNetTrainer.Train(o with { Steps = 0 })).ParamName);
         Assert.Equal("BatchSize", Assert.Throws<ArgumentOutOfRangeException>(() => UNetTrainer.Train(o with { BatchSize = 0 })).ParamName);
         Assert.Equal("LearningRate", Assert.Throws<ArgumentOutOfRangeException>(() => UNetTrainer.Train(o with { LearningRate = -1 })).ParamName);
+        Assert.Equal("FocusWeight", Assert.Throws<ArgumentOutOfRangeException>(() => UNetTrainer.Train(o with { FocusWeight = -1 })).ParamName);
+        Assert.Equal("FocusWeight", Assert.Throws<ArgumentOutOfRangeException>(() => UNetTrainer.Train(o with { FocusWeight = double.NaN })).ParamName);
+        var badFocus = SyntheticVolumes.Ball(24, 1) with { Focus = new Volume<byte>(new Shape3(2, 2, 2)) };
+        Assert.Equal("Volumes", Assert.Throws<ArgumentException>(() => UNetTrainer.Train(o with { Volumes = [badFocus] })).ParamName);
         var bad = SyntheticVolumes.Ball(24, 1) with { Labels = new Volume<byte>(new Shape3(2, 2, 2)) };
         Assert.Equal("Volumes", Assert.Throws<ArgumentException>(() => UNetTrainer.Train(o with { Volumes = [bad] })).ParamName);
         Assert.Throws<ArgumentOutOfRangeException>(() => UNetTrainer.Train(o with { Patch = new Shape3(10, 16, 16) }));
