@@ -47,6 +47,27 @@ public static class VolumeWriter
     }
 
     /// <summary>
+    /// Writes a tiny volume of <paramref name="like"/>'s element type as HDF5 into memory and discards it: the writing
+    /// code is then compiled before the real write. For command-line runs (one write per process), done beside work
+    /// that leaves a core free. Nothing touches the file system.
+    /// </summary>
+    public static void WarmUpHdf5(IVolume like, IReadOnlyDictionary<string, string> attributes)
+    {
+        ArgumentNullException.ThrowIfNull(like);
+        ArgumentNullException.ThrowIfNull(attributes);
+        var shape = new Shape3(2, 2, 2);
+        IVolume tiny = like switch
+        {
+            Volume<ushort> => new Volume<ushort>(shape),
+            Volume<float> => new Volume<float>(shape),
+            Volume<int> => new Volume<int>(shape),
+            _ => new Volume<byte>(shape),
+        };
+        using var memory = new MemoryStream();
+        Hdf5Writer.WriteTo(memory, [new Hdf5Item("/warm-up", tiny, attributes)], new VolumeWriteOptions { Attributes = attributes });
+    }
+
+    /// <summary>
     /// Writes several datasets into one HDF5 file in a single atomic rewrite (e.g. a phantom's <c>/raw</c> and
     /// <c>/gt</c>). Per-item attributes replace <see cref="VolumeWriteOptions.Attributes"/> when given.
     /// </summary>

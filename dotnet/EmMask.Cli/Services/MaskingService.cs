@@ -40,6 +40,7 @@ public sealed class MaskingService(IReporter reporter)
         }
 
         var clock = Stopwatch.StartNew();
+        _ = CompilationWarmUp.Start(request); // runs beside the read and, if still busy, the first part of the compute
         var input = VolumeReader.Read(request.Input, ct);
         double read = clock.Elapsed.TotalSeconds;
 

@@ -37,30 +37,45 @@ public static class UNetMethod
             return new MaskResult(normal.Normalized.Like<byte>(), normal.Normalized.Like<float>(), 0.5, warnings);
         }
 
-        // The classical mask (on the raw input) gives the envelope: the gate and the pre-mask for tile skipping.
-        Volume<byte>? envelope = null;
-        Volume<float>? skipScore = null;
-        if (settings.SkipTiles || settings.EnvelopeMargin is not null)
-        {
-            progress.Report(new ProgressReport("tissue envelope", 0.0));
-            envelope = TissueEnvelope.Compute(input, settings.EnvelopeMargin ?? 0, null, ct);
-        }
-
-        if (settings.SkipTiles)
-        {
-            skipScore = TissueEnvelope.AsSkipScore(envelope!);
-        }
-
-        // The model's own normalisation (the one it was trained with) on the NaN-cleaned volume. Percentile normalisation
-        // is invariant to the positive affine map applied above, so this equals normalising the raw input once.
-        var volume = normal.Normalized;
-        IntensityNormalization.Normalize(volume.Span, volume.Span);
         var request = new UNetRequest(model, new Shape3(settings.Roi, settings.Roi, settings.Roi), settings.Overlap, settings.Batch, settings.Scale,
             settings.SkipTiles ? SkipConfidence : null, settings.Device).Validate();
         using var provider = new PredictorProvider();
-        var loaded = provider.Get(request.ModelPath, request.Device);
-        var options = request.ToSlidingWindowOptions() with { PadMultiple = loaded.SizeDivisor };
-        var result = SlidingWindowInferer.Run(volume, loaded.Predictor, options, progress, ct, skipScore);
+
+        // Loading the model (libtorch's start-up and the weights, about 0.6 s) mostly waits on the loader and the disk,
+        // so it runs beside the envelope's classical mask instead of after it.
+        var loading = Task.Run(() => provider.Get(request.ModelPath, request.Device), CancellationToken.None);
+        SlidingWindowResult result;
+        Volume<byte>? envelope = null;
+        try
+        {
+            // The classical mask (on the raw input) gives the envelope: the gate and the pre-mask for tile skipping.
+            Volume<float>? skipScore = null;
+            if (settings.SkipTiles || settings.EnvelopeMargin is not null)
+            {
+                progress.Report(new ProgressReport("tissue envelope", 0.0));
+                envelope = TissueEnvelope.Compute(input, settings.EnvelopeMargin ?? 0, null, ct);
+            }
+
+            if (settings.SkipTiles)
+            {
+                skipScore = TissueEnvelope.AsSkipScore(envelope!);
+            }
+
+            // The model's own normalisation (the one it was trained with) on the NaN-cleaned volume. Percentile
+            // normalisation is invariant to the positive affine map applied above, so this equals normalising the raw
+            // input once.
+            var volume = normal.Normalized;
+            IntensityNormalization.Normalize(volume.Span, volume.Span);
+            var loaded = loading.GetAwaiter().GetResult();
+            var options = request.ToSlidingWindowOptions() with { PadMultiple = loaded.SizeDivisor };
+            result = SlidingWindowInferer.Run(volume, loaded.Predictor, options, progress, ct, skipScore);
+        }
+        finally
+        {
+            // Never dispose the provider under a load still running (a cancel or an error in the envelope).
+            ((IAsyncResult)loading).AsyncWaitHandle.WaitOne();
+        }
+
         string note = $"U-Net ran {result.Windows - result.Skipped} of {result.Windows} windows ({result.Skipped} windows outside the tissue envelope skipped).";
 
         var probability = result.Probabilities;

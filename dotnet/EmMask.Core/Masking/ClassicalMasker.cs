@@ -111,19 +111,11 @@ public static class ClassicalMasker
         float sScale = (float)(1.0 / Math.Sqrt(FilterGains.SmoothedGradient(options.EdgeSigma)));
         var confidence = ReferenceEquals(s, n) ? new Volume<float>(input.Shape, input.VoxelSize) : n;
         var logRatio = confidence; // holds log r, then the vote, then (pooled in place) the confidence
-        StructureTensor.SmallestEigenvalue(d, s, dScale, sScale, options.TextureSigma, logRatio, ct);
-        var lr = logRatio.Span;
-
-        // log r = ½·log(λ_min/2) − log σₙ: pure noise gives r ≈ 1. A floor keeps flat regions finite.
+        // log r = ½·log(λ_min/2) − log σₙ: pure noise gives r ≈ 1. A floor keeps flat regions finite. The tensor's last
+        // pass writes it directly.
         float logOffset = (float)((-0.5 * Math.Log(2.0)) - Math.Log(noise));
-        ParallelChunks.For(lr.Length, (start, count) =>
-        {
-            var chunk = logRatio.Span.Slice(start, count);
-            TensorPrimitives.Max(chunk, 1e-20f, chunk);
-            TensorPrimitives.Log(chunk, chunk);
-            TensorPrimitives.Multiply(chunk, 0.5f, chunk);
-            TensorPrimitives.Add(chunk, logOffset, chunk);
-        }, ct);
+        StructureTensor.SmallestEigenvalue(d, s, dScale, sScale, options.TextureSigma, logRatio, ct, logOffset);
+        var lr = logRatio.Span;
 
         progress?.Report(new("threshold", 0.7));
         double logThreshold;

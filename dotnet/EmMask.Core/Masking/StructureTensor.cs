@@ -18,7 +18,14 @@ internal static unsafe class StructureTensor
     /// <summary>Output slices per slab of the z sweep.</summary>
     private const int SlabSlices = 16;
 
-    /// <summary>Computes λ_min per voxel into <paramref name="destination"/>. d and s are not changed.</summary>
+    /// <summary>Floor of λ_min before a logarithm: keeps flat regions finite.</summary>
+    public const float LogFloor = 1e-20f;
+
+    /// <summary>
+    /// Computes λ_min per voxel into <paramref name="destination"/>, or, given <paramref name="logRatioOffset"/>,
+    /// ½·log(max(λ_min, <see cref="LogFloor"/>)) + offset (the same values as that map applied afterwards, one pass fewer
+    /// over the volume). d and s are not changed.
+    /// </summary>
     /// <remarks>
     /// Streams through z in slabs. (1) Per new z slice: the gradient products of that slice, smoothed along y and x while
     /// still in cache, stored in a ring of slab + 2·radius slices per component. (2) Per column block of the slab: each
@@ -26,7 +33,8 @@ internal static unsafe class StructureTensor
     /// The six full-size product volumes of a textbook implementation never exist: the ring is 32 slices, so memory (and,
     /// on a cold run, page faults, which cost more here than the arithmetic) stays small whatever the depth.
     /// </remarks>
-    public static void SmallestEigenvalue(Volume<float> d, Volume<float> s, float dScale, float sScale, double textureSigma, Volume<float> destination, CancellationToken ct)
+    public static void SmallestEigenvalue(
+        Volume<float> d, Volume<float> s, float dScale, float sScale, double textureSigma, Volume<float> destination, CancellationToken ct, float? logRatioOffset = null)
     {
         var shape = d.Shape;
         bool planar = shape.Z == 1;
@@ -69,10 +77,19 @@ internal static unsafe class StructureTensor
                     var a = new Span<float>((void*)ring[0], plane);
                     Eigen2(a, new Span<float>((void*)ring[1], plane), new Span<float>((void*)ring[2], plane), plane);
                     a.CopyTo(destination.Span);
+                    if (logRatioOffset is float logOffset)
+                    {
+                        var values = destination.Span;
+                        TensorPrimitives.Max(values, LogFloor, values);
+                        TensorPrimitives.Log(values, values);
+                        TensorPrimitives.Multiply(values, 0.5f, values);
+                        TensorPrimitives.Add(values, logOffset, values);
+                    }
+
                     return;
                 }
 
-                var columns = new ColumnEigenPass(ring, ringSlices, output, shape, z0, z1, kz);
+                var columns = new ColumnEigenPass(ring, ringSlices, output, shape, z0, z1, kz, logRatioOffset);
                 ParallelLines.For(columns.Units, columns, ct);
             }
         }
@@ -146,9 +163,11 @@ internal static unsafe class StructureTensor
         private readonly AxisKernel? kz;
         private readonly int blockWidth;
         private readonly int blocksPerRow;
+        private readonly float? logRatioOffset;
 
-        public ColumnEigenPass(nint[] ring, int ringSlices, float* output, Shape3 shape, int z0, int z1, AxisKernel? kz)
+        public ColumnEigenPass(nint[] ring, int ringSlices, float* output, Shape3 shape, int z0, int z1, AxisKernel? kz, float? logRatioOffset)
         {
+            this.logRatioOffset = logRatioOffset;
             this.ring = ring;
             this.ringSlices = ringSlices;
             this.output = output;
@@ -181,6 +200,8 @@ internal static unsafe class StructureTensor
             fixed (float* smoothed = scratch.Block(6 * block))
             fixed (nint* rowAddresses = scratch.Rows(gathered))
             {
+                // The rows are copied into cache first: one sequential stream per ring row is faster than letting the z
+                // filter read 2·radius + 1 ring slices a whole slice apart, as measured.
                 float** rows = (float**)rowAddresses;
                 for (int c = 0; c < 6; c++)
                 {
@@ -203,6 +224,16 @@ internal static unsafe class StructureTensor
                 }
 
                 Eigen3(smoothed, block);
+                if (logRatioOffset is float logOffset)
+                {
+                    // ½·log(max(λ, floor)) + offset while the block is in cache (the masker's log texture-to-noise ratio).
+                    var values = new Span<float>(smoothed, block);
+                    TensorPrimitives.Max(values, LogFloor, values);
+                    TensorPrimitives.Log(values, values);
+                    TensorPrimitives.Multiply(values, 0.5f, values);
+                        TensorPrimitives.Add(values, logOffset, values);
+                }
+
                 for (int z = 0; z < nz; z++)
                 {
                     new ReadOnlySpan<float>(smoothed + ((long)z * w), w).CopyTo(new Span<float>(output + offset + ((z0 + z) * plane), w));

@@ -64,6 +64,13 @@ internal static class Hdf5Writer
         }
     }
 
+    /// <summary>Writes a new HDF5 file's bytes into <paramref name="stream"/> (no existing file, no atomic rename).</summary>
+    public static void WriteTo(Stream stream, IReadOnlyList<Hdf5Item> items, VolumeWriteOptions options)
+    {
+        Validate("(stream)", items);
+        WriteFile(stream, "(stream)", null, items, options, CancellationToken.None);
+    }
+
     private static void Validate(string file, IReadOnlyList<Hdf5Item> items)
     {
         if (items.Count == 0)
