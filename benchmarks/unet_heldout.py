@@ -2,8 +2,8 @@
 """Held-out Dice of `emmask mask --method unet` as users run it (sliding window, tissue envelope, skipping).
 
 The model card's held-out phantoms: seeds 2001-2008 at 64x128x128, even seeds inverted, artefacts except on 2003 and
-2006 (the recipe's validation pattern). Prints one Markdown row per seed and the mean, for the default settings and
-for the network alone (--no-envelope --no-skip). Usage: /usr/bin/python3 benchmarks/unet_heldout.py [--model PATH]
+2006 (the recipe's validation pattern). Prints one Markdown row per seed and the mean, for the default settings, for
+the network alone (--no-envelope --no-skip), and at working scale 2 (--scale 2). Usage: /usr/bin/python3 benchmarks/unet_heldout.py [--model PATH]
 """
 import argparse
 import json
@@ -24,7 +24,8 @@ def main():
     ap.add_argument("--model", help="model file (default: the shipped one)")
     args = ap.parse_args()
     model = ["--model", args.model] if args.model else []
-    modes = [("default (envelope + skip)", []), ("network alone", ["--no-envelope", "--no-skip"])]
+    modes = [("default (envelope + skip)", []), ("network alone", ["--no-envelope", "--no-skip"]),
+             ("scale 2 (envelope + skip)", ["--scale", "2"])]
     print("| seed | contrast | artefacts | " + " | ".join(f"Dice, {name}" for name, _ in modes) + " |")
     print("|---|---|---|" + "---|" * len(modes))
     totals = [0.0] * len(modes)

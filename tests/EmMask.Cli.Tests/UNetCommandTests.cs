@@ -25,6 +25,23 @@ public class UNetCommandTests
     }
 
     [Fact]
+    public void TrainWithScaleCopiesAndFocus()
+    {
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "4", "--shape", "32", "64", "64", "-q").ExitCode);
+        var train = CliRunner.Invoke("train", "--data", t["p.h5"], "--out", t["run"], "--steps", "2", "--patch", "16", "--batch", "1",
+            "--threads", "1", "--scale-copies", "2", "--focus", "/gt", "--focus-weight", "3");
+        Assert.True(train.ExitCode == 0, train.Stderr);
+        Assert.Contains("training on 2 volumes (each also at scale 2)", train.Stderr, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(t["run"], "best.safetensors")));
+
+        var bad = CliRunner.Invoke("train", "--data", t["p.h5"], "--out", t["run2"], "--steps", "2", "--scale-copies", "0");
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains("--scale-copies", Assert.Single(bad.ErrorLines), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(t["run2"]));
+    }
+
+    [Fact]
     public void MissingModelIsAOneLineErrorAndNoOutput()
     {
         using var t = new TempFolder();

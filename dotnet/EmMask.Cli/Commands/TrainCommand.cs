@@ -28,6 +28,9 @@ public static class TrainCommand
     private static readonly Option<string?> Init = new("--init") { Description = "Start from this checkpoint (fine-tuning)." };
     private static readonly Option<bool> Resume = new("--resume") { Description = "Continue an interrupted run in --out." };
     private static readonly Option<int?> Threads = new("--threads") { Description = "Torch CPU threads (default: all cores)." };
+    private static readonly Option<int> ScaleCopies = new("--scale-copies") { Description = "Also train on each --data volume averaged over F³ blocks (labels by majority), so the model also works at mask --scale F. 1 = off.", DefaultValueFactory = _ => 1 };
+    private static readonly Option<string?> Focus = new("--focus") { Description = "Optional dataset marking hard structures (nonzero = focus), e.g. tracheae inside the tissue: extra patch centres there." };
+    private static readonly Option<double> FocusWeight = new("--focus-weight") { Description = "How often patch centres come from --focus, relative to each of tissue, resin, boundary and near-tissue (1 each).", DefaultValueFactory = _ => 1.0 };
 
     /// <summary>Builds the command.</summary>
     public static Command Build()
@@ -35,6 +38,7 @@ public static class TrainCommand
         var command = new Command("train", "Train or fine-tune the 3D U-Net on labelled volumes (DiceCE, Adam, balanced patches, augmentation).")
         {
             Data, Validation, Raw, Labels, Region, Out, Steps, Patch, Batch, Seed, LearningRate, ValidateEvery, Init, Resume, Threads,
+            ScaleCopies, Focus, FocusWeight,
         };
         command.SetAction((parse, ct) =>
         {
@@ -42,10 +46,24 @@ public static class TrainCommand
             return Task.FromResult(CliErrors.Run(reporter, () =>
             {
                 string raw = parse.GetValue(Raw)!, labels = parse.GetValue(Labels)!;
-                string? region = parse.GetValue(Region);
+                string? region = parse.GetValue(Region), focus = parse.GetValue(Focus);
+                int scale = parse.GetValue(ScaleCopies);
+                if (scale < 1)
+                {
+                    throw new ArgumentOutOfRangeException("--scale-copies", scale, "--scale-copies must be at least 1 (1 = off).");
+                }
+
+                var volumes = (parse.GetValue(Data) ?? []).Select(f => Load(f, raw, labels, region, ct, focus)).ToList();
+                if (scale > 1)
+                {
+                    volumes.AddRange(volumes.Select(v => v.Downsampled(scale)).ToList());
+                }
+
+                reporter.Info($"training on {volumes.Count} volumes{(scale > 1 ? $" (each also at scale {scale})" : "")}");
                 var options = new TrainingOptions
                 {
-                    Volumes = (parse.GetValue(Data) ?? []).Select(f => Load(f, raw, labels, region, ct)).ToArray(),
+                    Volumes = volumes,
+                    FocusWeight = focus is null ? 0 : parse.GetValue(FocusWeight),
                     ValidationVolumes = (parse.GetValue(Validation) ?? []).Select(f => Load(f, raw, labels, null, ct)).ToArray(),
                     OutputDirectory = parse.GetValue(Out)!,
                     Patch = new Shape3(parse.GetValue(Patch), parse.GetValue(Patch), parse.GetValue(Patch)),
@@ -70,12 +88,13 @@ public static class TrainCommand
         return command;
     }
 
-    private static TrainingVolume Load(string file, string raw, string labels, string? region, CancellationToken ct)
+    private static TrainingVolume Load(string file, string raw, string labels, string? region, CancellationToken ct, string? focus = null)
     {
         var image = VolumeReader.Read(new VolumePath(file, raw), ct);
         var truth = MaskVolumes.ToMask(VolumeReader.Read(new VolumePath(file, labels), ct), $"{file}:{labels}");
         var labelled = region is null ? null : MaskVolumes.ToMask(VolumeReader.Read(new VolumePath(file, region), ct), $"{file}:{region}");
-        return TrainingVolume.FromRaw(image, truth, labelled, Path.GetFileNameWithoutExtension(file));
+        var focused = focus is null ? null : MaskVolumes.ToMask(VolumeReader.Read(new VolumePath(file, focus), ct), $"{file}:{focus}");
+        return TrainingVolume.FromRaw(image, truth, labelled, Path.GetFileNameWithoutExtension(file)) with { Focus = focused };
     }
 
     // Steps/s, loss and validation Dice into the progress bar, and a line per validation.
