@@ -79,11 +79,7 @@ internal static unsafe class StructureTensor
                     a.CopyTo(destination.Span);
                     if (logRatioOffset is float logOffset)
                     {
-                        var values = destination.Span;
-                        TensorPrimitives.Max(values, LogFloor, values);
-                        TensorPrimitives.Log(values, values);
-                        TensorPrimitives.Multiply(values, 0.5f, values);
-                        TensorPrimitives.Add(values, logOffset, values);
+                        ToLogRatio(destination.Span, logOffset);
                     }
 
                     return;
@@ -226,12 +222,7 @@ internal static unsafe class StructureTensor
                 Eigen3(smoothed, block);
                 if (logRatioOffset is float logOffset)
                 {
-                    // ½·log(max(λ, floor)) + offset while the block is in cache (the masker's log texture-to-noise ratio).
-                    var values = new Span<float>(smoothed, block);
-                    TensorPrimitives.Max(values, LogFloor, values);
-                    TensorPrimitives.Log(values, values);
-                    TensorPrimitives.Multiply(values, 0.5f, values);
-                        TensorPrimitives.Add(values, logOffset, values);
+                    ToLogRatio(new Span<float>(smoothed, block), logOffset); // while the block is in cache
                 }
 
                 for (int z = 0; z < nz; z++)
@@ -316,6 +307,15 @@ internal static unsafe class StructureTensor
     {
         TensorPrimitives.Multiply(c, e, scratch);
         TensorPrimitives.MultiplyAdd(a, b, scratch, destination);
+    }
+
+    // λ → ½·log(max(λ, floor)) + offset in place: the masker's log texture-to-noise ratio.
+    private static void ToLogRatio(Span<float> values, float offset)
+    {
+        TensorPrimitives.Max(values, LogFloor, values);
+        TensorPrimitives.Log(values, values);
+        TensorPrimitives.Multiply(values, 0.5f, values);
+        TensorPrimitives.Add(values, offset, values);
     }
 
     // numpy.gradient: half the central difference inside, the one-sided difference at a border, 0 on a length-1 axis.
