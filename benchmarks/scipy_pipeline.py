@@ -23,6 +23,8 @@ DEFAULTS = dict(
     minimum_region_size=1000,
     dog_sigma_low=1.0,
     dog_sigma_high=2.0,
+    dense_threshold=2.0,
+    dense_gap=16,
     threshold=None,  # None = auto (Otsu on log texture-to-noise ratio)
 )
 
@@ -130,8 +132,51 @@ def valley(values, bins=256):
     return float(centres[between][np.argmin(smooth[between])]), eta
 
 
+def _sample(values):
+    """Every k-th value, k = ceil(n / 2**22), as ClassicalMasker.ThresholdSample."""
+    step = max(1, -(-values.size // (1 << 22)))
+    return values.ravel()[::step]
+
+
+def _lower_median(values):
+    k = (values.size - 1) // 2
+    return float(np.partition(values, k)[k])
+
+
+def _enclosed_along(dense, axis, gap):
+    """Non-dense voxels in a run of at most ``gap`` voxels with a dense voxel at each end along ``axis``."""
+    h = np.moveaxis(dense, axis, -1)
+    n = h.shape[-1]
+    idx = np.arange(n, dtype=np.int32)
+    prev = np.maximum.accumulate(np.where(h, idx, -1), axis=-1)
+    nxt = np.minimum.accumulate(np.where(h, idx, n)[..., ::-1], axis=-1)[..., ::-1]
+    enclosed = (prev >= 0) & (nxt < n) & (nxt - prev - 1 <= gap) & ~h
+    return np.moveaxis(enclosed, -1, axis)
+
+
+def suppress_dense(vote, s, dense_threshold, dense_gap):
+    """Electron-dense structures and what they enclose are non-brain (DenseStructure in the core)."""
+    vs, ss = _sample(vote), _sample(s)
+    tissue, resin = ss[vs >= 0.5], ss[vs < 0.5]
+    minimum = max(1, int(0.005 * vs.size))
+    if tissue.size < minimum or resin.size < minimum:
+        return vote
+    mt, mr = _lower_median(tissue), _lower_median(resin)
+    spread = 1.4826 * _lower_median(np.abs(tissue - np.float32(mt)))
+    if not spread > 0 or abs(mt - mr) < 0.25 * spread:
+        return vote
+    direction = 1.0 if mt >= mr else -1.0
+    z = (np.float32(direction / spread) * (s - np.float32(mt))).astype(np.float32)
+    vote = vote * (1.0 / (1.0 + np.exp((z - np.float32(dense_threshold)) / np.float32(0.25)))).astype(np.float32)
+    if dense_gap > 0:
+        dense = z > dense_threshold
+        count = sum(_enclosed_along(dense, axis, dense_gap).astype(np.uint8) for axis in range(3))
+        vote[count >= 2] = 0
+    return vote
+
+
 def classical_mask(raw, block_size=9, texture_sigma=2.0, edge_sigma=1.0, minimum_region_size=1000,
-                   dog_sigma_low=1.0, dog_sigma_high=2.0, threshold=None):
+                   dog_sigma_low=1.0, dog_sigma_high=2.0, threshold=None, dense_threshold=2.0, dense_gap=16):
     n = normalise(raw)
     sn = noise_sigma(n)
     a = ndi.gaussian_filter(n, dog_sigma_low)
@@ -152,6 +197,8 @@ def classical_mask(raw, block_size=9, texture_sigma=2.0, edge_sigma=1.0, minimum
     else:
         t = np.log(threshold)
     vote = (1.0 / (1.0 + np.exp(-(log_r - np.float32(t)) / np.float32(SOFTNESS)))).astype(np.float32)
+    if dense_threshold > 0:
+        vote = suppress_dense(vote, s, dense_threshold, dense_gap)
     confidence = ndi.uniform_filter(vote, block_size) if block_size > 1 else vote
     mask = confidence >= 0.5
     if minimum_region_size > 1:

@@ -104,6 +104,8 @@ def classical_mask(
     minimum_region_size: int = CLASSICAL_DEFAULTS["minimum_region_size"],
     dog_sigma_low: float = CLASSICAL_DEFAULTS["dog_sigma_low"],
     dog_sigma_high: float = CLASSICAL_DEFAULTS["dog_sigma_high"],
+    dense_threshold: float = CLASSICAL_DEFAULTS["dense_threshold"],
+    dense_gap: int = CLASSICAL_DEFAULTS["dense_gap"],
     threshold: Union[str, float, None] = "auto",
     voxel_size: Union[float, Sequence[float], None] = None,
     progress: Optional[ProgressCallback] = None,
@@ -132,6 +134,13 @@ def classical_mask(
     dog_sigma_low, dog_sigma_high : float
         Inner and outer sigmas (voxels) of the difference-of-Gaussians band-pass that picks out membranes;
         ``0 < dog_sigma_low < dog_sigma_high``. Defaults 1 and 2.
+    dense_threshold : float
+        Electron-dense structures: voxels whose smoothed intensity (``edge_sigma``) lies more than this many robust
+        standard deviations beyond the tissue's median, on the side away from resin (tracheal cuticle), are
+        non-brain even where textured. Lower removes more; 0 turns it off. Default 2.
+    dense_gap : int
+        Non-dense voxels with dense structure on both sides within this many voxels, along at least two axes, are
+        non-brain (a trachea's lumen). 0 turns it off. Default 16.
     threshold : "auto", None or float
         Decision threshold (> 0) on the texture-to-noise ratio (pure noise gives about 1; higher keeps only strongly
         textured tissue); ``"auto"``/None picks it with Otsu's method (see :func:`last_call_info` for the value used).
@@ -168,7 +177,8 @@ def classical_mask(
             masks[t], confidences[t] = classical_mask(
                 arr[t], block_size=block_size, texture_sigma=texture_sigma, edge_sigma=edge_sigma,
                 minimum_region_size=minimum_region_size, dog_sigma_low=dog_sigma_low,
-                dog_sigma_high=dog_sigma_high, threshold=threshold, voxel_size=voxel_size,
+                dog_sigma_high=dog_sigma_high, dense_threshold=dense_threshold, dense_gap=dense_gap,
+                threshold=threshold, voxel_size=voxel_size,
                 progress=_scaled_progress(progress, t / arr.shape[0], 1 / arr.shape[0], f"t={t}: "),
                 cancel=cancel,
             )
@@ -186,6 +196,8 @@ def classical_mask(
         "MinimumRegionSize": int(minimum_region_size),
         "DogSigmaLow": float(dog_sigma_low),
         "DogSigmaHigh": float(dog_sigma_high),
+        "DenseThreshold": float(dense_threshold),
+        "DenseGap": int(dense_gap),
         "Threshold": None if threshold is None else float(threshold),
         "VoxelSize": list(voxel_size_tuple(voxel_size, arr.ndim)),
     }

@@ -62,13 +62,29 @@ def test_matches_a_direct_core_call_without_copying(raw, dtype):
 
 def test_parameters_reach_the_core(raw):
     params = dict(block_size=3, texture_sigma=2.0, edge_sigma=1.5, minimum_region_size=10, dog_sigma_low=0.8,
-                  dog_sigma_high=3.0, threshold=1.7)
+                  dog_sigma_high=3.0, dense_threshold=1.5, dense_gap=5, threshold=1.7)
     mask, _ = em_mask.classical_mask(raw, **params)
     expected, _, threshold = _direct(raw, BlockSize=3, TextureSigma=2.0, EdgeSigma=1.5, MinimumRegionSize=10,
-                                     DogSigmaLow=0.8, DogSigmaHigh=3.0, Threshold=1.7)
+                                     DogSigmaLow=0.8, DogSigmaHigh=3.0, DenseThreshold=1.5, DenseGap=5, Threshold=1.7)
     np.testing.assert_array_equal(mask, expected)
     assert em_mask.last_call_info()["threshold"] == pytest.approx(1.7) == threshold
     assert not np.array_equal(mask, em_mask.classical_mask(raw)[0])
+
+
+def test_dense_structures_are_removed_unless_turned_off():
+    raw, truth = em_mask.phantom(seed=2003, shape=(64, 128, 128))
+    on, _ = em_mask.classical_mask(raw)
+    off, _ = em_mask.classical_mask(raw, dense_threshold=0)
+    no_gap, _ = em_mask.classical_mask(raw, dense_gap=0)
+
+    def dice(m):
+        return 2 * np.sum((m == 1) & (truth == 1)) / (np.sum(m) + np.sum(truth))
+
+    assert dice(on) > dice(off) + 0.02
+    assert dice(on) > dice(no_gap)
+    assert np.sum(on) < np.sum(no_gap) < np.sum(off)
+    with pytest.raises(em_mask.EmMaskError, match="dense_gap"):
+        em_mask.classical_mask(raw, dense_gap=-1)
 
 
 def test_float64_is_converted_with_a_warning(raw):

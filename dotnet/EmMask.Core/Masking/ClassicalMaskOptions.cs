@@ -48,6 +48,21 @@ public sealed record ClassicalMaskOptions
     /// </summary>
     public double? Threshold { get; init; }
 
+    /// <summary>
+    /// Electron-density threshold (>= 0; 0 turns it off), in robust standard deviations of the tissue's smoothed
+    /// intensity (smoothed with edge_sigma). Voxels whose smoothed intensity lies further than this beyond the tissue's
+    /// median, on the side away from resin (more stain than tissue, such as tracheal cuticle), are non-brain even where
+    /// they are textured. Lower values remove more (also dark membranes and organelles, which the block pooling then
+    /// restores only where they are small); higher values keep more.
+    /// </summary>
+    public double DenseThreshold { get; init; } = 2.0;
+
+    /// <summary>
+    /// Largest run (voxels, >= 0; 0 turns it off) of non-dense voxels between two dense ones, along at least two of the three
+    /// axes, that counts as enclosed by dense structure and so non-brain: the lumen of a trachea. Raise it for wide tubes.
+    /// </summary>
+    public int DenseGap { get; init; } = 16;
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid parameter.</summary>
     public ClassicalMaskOptions Validate()
     {
@@ -70,6 +85,16 @@ public sealed record ClassicalMaskOptions
             throw new ArgumentOutOfRangeException("dog_sigma_high", DogSigmaHigh, $"dog_sigma_high must be greater than dog_sigma_low ({DogSigmaLow}).");
         }
 
+        if (!(DenseThreshold >= 0) || !double.IsFinite(DenseThreshold))
+        {
+            throw new ArgumentOutOfRangeException("dense_threshold", DenseThreshold, $"dense_threshold must be a finite number >= 0 (0 = off), got {DenseThreshold}.");
+        }
+
+        if (DenseGap < 0)
+        {
+            throw new ArgumentOutOfRangeException("dense_gap", DenseGap, $"dense_gap must not be negative (0 = off), got {DenseGap}.");
+        }
+
         if (Threshold is { } t)
         {
             Positive(t, "threshold");
@@ -87,6 +112,8 @@ public sealed record ClassicalMaskOptions
         ["minimum_region_size"] = MinimumRegionSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["dog_sigma_low"] = DogSigmaLow.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
         ["dog_sigma_high"] = DogSigmaHigh.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        ["dense_threshold"] = DenseThreshold.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        ["dense_gap"] = DenseGap.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["threshold"] = Threshold?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "auto",
     };
 

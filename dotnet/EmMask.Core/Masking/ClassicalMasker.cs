@@ -22,7 +22,11 @@ namespace EmMask.Core.Masking;
 /// <item>Texture-to-noise ratio r = √(λ/2)/σₙ (≈ 1 in pure noise); threshold t on log r: given, or the histogram valley
 /// between Otsu's two classes (<see cref="ValleyThreshold"/>), or 2 when the
 /// log-ratio histogram has a single mode (all tissue or all resin).</item>
-/// <item>A soft vote v = sigmoid((log r − log t)/0.25) is averaged over a block_size³ box: that is the confidence;
+/// <item>A soft vote v = sigmoid((log r − log t)/0.25).</item>
+/// <item>Electron-dense structures (<see cref="DenseStructure"/>): where the smoothed image lies more than dense_threshold
+/// robust standard deviations beyond the tissue's median, away from resin, the vote is scaled down; non-dense voxels they
+/// enclose within dense_gap voxels along two axes get vote 0. This removes tracheae (cuticle and lumen).</item>
+/// <item>The vote is averaged over a block_size³ box: that is the confidence;
 /// the mask is confidence ≥ 0.5, then regions under minimum_region_size voxels are removed.</item>
 /// </list>
 /// A constant volume has no texture: the result is an all-0 mask with a warning. NaN/Inf voxels are set to 0 in the mask.
@@ -137,6 +141,14 @@ public static class ClassicalMasker
             TensorPrimitives.Multiply(chunk, 1f / Softness, chunk);
             TensorPrimitives.Sigmoid(chunk, chunk);
         }, ct);
+
+        // Electron-dense structures (tracheal cuticle) and what they enclose (the lumen) are non-brain, whatever their texture.
+        if (options.DenseThreshold > 0 && DenseStructure.Measure(lr, s.Span) is { } reference)
+        {
+            progress?.Report(new("dense structures", 0.75));
+            DenseStructure.Suppress(logRatio, s, reference, options.DenseThreshold, options.DenseGap, ct);
+        }
+
         if (options.BlockSize > 1)
         {
             UniformFilter.Apply(confidence, confidence, (options.BlockSize, options.BlockSize, options.BlockSize), ct);

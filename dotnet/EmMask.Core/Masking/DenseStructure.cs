@@ -1,0 +1,271 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+using EmMask.Core.Filters;
+using EmMask.Core.Volumes;
+
+namespace EmMask.Core.Masking;
+
+/// <summary>
+/// Electron-dense structures: voxels whose smoothed intensity lies far beyond the tissue's, on the side away from resin
+/// (more stain than tissue: the cuticle of a trachea), and the non-dense voxels they enclose (its lumen). Both are
+/// non-brain. Texture alone marks them brain: a ringed cuticle varies in every orientation.
+/// </summary>
+/// <remarks>
+/// The reference comes from the volume itself: the lower medians of the smoothed image s where the texture vote says
+/// tissue (m_t) and resin (m_r), and the tissue's spread σ_t = 1.4826·median|s − m_t|, all on the same regular sample
+/// as the automatic threshold. With sgn = sign(m_t − m_r), the density score is z = sgn·(s − m_t)/σ_t, so polarity does
+/// not matter. A voxel with z &gt; k is dense; its vote is scaled by sigmoid((k − z)/0.25). A non-dense voxel that has
+/// dense voxels on both sides within <c>gap</c> voxels along at least two of the three axes is enclosed, and its vote
+/// becomes 0.
+/// </remarks>
+internal static class DenseStructure
+{
+    /// <summary>Width of the soft density vote, in units of the tissue's spread.</summary>
+    public const float Softness = 0.25f;
+
+    /// <summary>Smallest share of the sample each class (tissue, resin) must have for a reference.</summary>
+    public const double MinimumClassShare = 0.005;
+
+    /// <summary>Smallest |m_t − m_r| / σ_t for which "away from resin" has a direction.</summary>
+    public const double MinimumSeparation = 0.25;
+
+    private const byte DenseFlag = 0x80;
+
+    /// <summary>The tissue's reference intensity, spread and the direction away from resin.</summary>
+    /// <param name="TissueMedian">m_t.</param>
+    /// <param name="ResinMedian">m_r.</param>
+    /// <param name="TissueSpread">σ_t.</param>
+    internal readonly record struct Reference(float TissueMedian, float ResinMedian, float TissueSpread)
+    {
+        /// <summary>+1 when tissue is brighter than resin, else −1.</summary>
+        public float Direction => TissueMedian >= ResinMedian ? 1f : -1f;
+    }
+
+    /// <summary>
+    /// The reference from the vote (≥ 0.5 = tissue) and the smoothed image, or null when one class is (nearly) absent,
+    /// the tissue has no spread, or tissue and resin are too close to tell which side is away from resin.
+    /// </summary>
+    public static Reference? Measure(ReadOnlySpan<float> vote, ReadOnlySpan<float> smoothed)
+    {
+        var voteSample = ClassicalMasker.ThresholdSample(vote);
+        var smoothSample = ClassicalMasker.ThresholdSample(smoothed);
+        int tissueCount = 0;
+        foreach (float v in voteSample)
+        {
+            tissueCount += v >= 0.5f ? 1 : 0;
+        }
+
+        int resinCount = voteSample.Length - tissueCount;
+        int minimum = Math.Max(1, (int)(MinimumClassShare * voteSample.Length));
+        if (tissueCount < minimum || resinCount < minimum)
+        {
+            return null;
+        }
+
+        var tissue = new float[tissueCount];
+        var resin = new float[resinCount];
+        for (int i = 0, t = 0, r = 0; i < voteSample.Length; i++)
+        {
+            if (voteSample[i] >= 0.5f)
+            {
+                tissue[t++] = smoothSample[i];
+            }
+            else
+            {
+                resin[r++] = smoothSample[i];
+            }
+        }
+
+        float mt = Select.Median(tissue);
+        float mr = Select.Median(resin);
+        for (int i = 0; i < tissue.Length; i++)
+        {
+            tissue[i] = Math.Abs(tissue[i] - mt);
+        }
+
+        float spread = 1.4826f * Select.Median(tissue);
+        if (!(spread > 0) || Math.Abs(mt - mr) < MinimumSeparation * spread)
+        {
+            return null;
+        }
+
+        return new Reference(mt, mr, spread);
+    }
+
+    /// <summary>
+    /// Scales <paramref name="vote"/> down on dense voxels (score above <paramref name="threshold"/>) and sets it to 0 on
+    /// voxels they enclose within <paramref name="gap"/> voxels along at least two axes (gap 0: no enclosure).
+    /// </summary>
+    public static void Suppress(Volume<float> vote, Volume<float> smoothed, Reference reference, double threshold, int gap, CancellationToken ct)
+    {
+        var shape = vote.Shape;
+        int length = (int)shape.Length;
+        float direction = reference.Direction;
+        float scale = direction / reference.TissueSpread;          // z = scale·s − scale·m_t
+        float hardLevel = reference.TissueMedian + (direction * (float)threshold * reference.TissueSpread);
+        var flags = gap > 0 ? ArrayPool<byte>.Shared.Rent(length) : null;
+        try
+        {
+            if (flags is not null)
+            {
+                MarkDense(smoothed, flags, direction, hardLevel, ct);
+                CountEnclosures(shape, flags, gap, ct);
+            }
+
+            // vote *= sigmoid((k − z)/softness) = sigmoid(a·s + b).
+            float a = -scale / Softness;
+            float b = (float)((threshold + (scale * reference.TissueMedian)) / Softness);
+            ParallelChunks.For(length, (start, count) =>
+            {
+                var v = vote.Span.Slice(start, count);
+                var s = smoothed.Span.Slice(start, count);
+                var factor = ArrayPool<float>.Shared.Rent(count);
+                try
+                {
+                    var f = factor.AsSpan(0, count);
+                    TensorPrimitives.Multiply(s, a, f);
+                    TensorPrimitives.Add(f, b, f);
+                    TensorPrimitives.Sigmoid(f, f);
+                    TensorPrimitives.Multiply(v, f, v);
+                }
+                finally
+                {
+                    ArrayPool<float>.Shared.Return(factor);
+                }
+
+                if (flags is not null)
+                {
+                    var fl = flags.AsSpan(start, count);
+                    for (int i = 0; i < fl.Length; i++)
+                    {
+                        if (fl[i] >= 2 && fl[i] < DenseFlag)
+                        {
+                            v[i] = 0;
+                        }
+                    }
+                }
+            }, ct);
+        }
+        finally
+        {
+            if (flags is not null)
+            {
+                ArrayPool<byte>.Shared.Return(flags);
+            }
+        }
+    }
+
+    private static void MarkDense(Volume<float> smoothed, byte[] flags, float direction, float hardLevel, CancellationToken ct)
+    {
+        ParallelChunks.For(smoothed.Span.Length, (start, count) =>
+        {
+            var s = smoothed.Span.Slice(start, count);
+            var f = flags.AsSpan(start, count);
+            if (direction > 0)
+            {
+                for (int i = 0; i < f.Length; i++)
+                {
+                    f[i] = s[i] > hardLevel ? DenseFlag : (byte)0;
+                }
+            }
+            else
+            {
+                for (int i = 0; i < f.Length; i++)
+                {
+                    f[i] = s[i] < hardLevel ? DenseFlag : (byte)0;
+                }
+            }
+        }, ct);
+    }
+
+    /// <summary>
+    /// Adds 1 to each non-dense voxel per axis along which it lies in a run of at most <paramref name="gap"/> non-dense
+    /// voxels with a dense voxel at each end (the volume border does not close a run).
+    /// </summary>
+    internal static void CountEnclosures(Shape3 shape, byte[] flags, int gap, CancellationToken ct)
+    {
+        int nz = shape.Z, ny = shape.Y, nx = shape.X;
+        long plane = (long)ny * nx;
+        var options = new ParallelOptions { MaxDegreeOfParallelism = ParallelLines.Degree, CancellationToken = ct };
+
+        // x and y runs: one z slice at a time (a slice is in cache).
+        Parallel.For(0, nz, options, z =>
+        {
+            var slice = flags.AsSpan((int)(z * plane), (int)plane);
+            for (int y = 0; y < ny; y++)
+            {
+                var row = slice.Slice(y * nx, nx);
+                int previous = -1;
+                for (int x = 0; x < nx; x++)
+                {
+                    if (row[x] < DenseFlag)
+                    {
+                        continue;
+                    }
+
+                    if (previous >= 0 && x - previous - 1 <= gap)
+                    {
+                        for (int i = previous + 1; i < x; i++)
+                        {
+                            row[i]++;
+                        }
+                    }
+
+                    previous = x;
+                }
+            }
+
+            var lastY = ArrayPool<int>.Shared.Rent(nx);
+            try
+            {
+                ColumnRuns(slice, lastY.AsSpan(0, nx), ny, nx, nx, gap);
+            }
+            finally
+            {
+                ArrayPool<int>.Shared.Return(lastY);
+            }
+        });
+
+        // z runs: one y row at a time, all x at once (each step reads one row of a slice).
+        Parallel.For(0, ny, options, y =>
+        {
+            var lastZ = ArrayPool<int>.Shared.Rent(nx);
+            try
+            {
+                ColumnRuns(flags.AsSpan(y * nx), lastZ.AsSpan(0, nx), nz, nx, (int)plane, gap);
+            }
+            finally
+            {
+                ArrayPool<int>.Shared.Return(lastZ);
+            }
+        });
+    }
+
+    /// <summary>Runs along an axis with <paramref name="steps"/> positions <paramref name="stride"/> apart, for <paramref name="width"/> adjacent columns.</summary>
+    private static void ColumnRuns(Span<byte> data, Span<int> last, int steps, int width, int stride, int gap)
+    {
+        last.Fill(-1);
+        for (int k = 0; k < steps; k++)
+        {
+            var row = data.Slice(k * stride, width);
+            for (int x = 0; x < width; x++)
+            {
+                if (row[x] < DenseFlag)
+                {
+                    continue;
+                }
+
+                int previous = last[x];
+                if (previous >= 0 && k - previous - 1 <= gap)
+                {
+                    for (int j = previous + 1; j < k; j++)
+                    {
+                        data[(j * stride) + x]++;
+                    }
+                }
+
+                last[x] = k;
+            }
+        }
+    }
+}
