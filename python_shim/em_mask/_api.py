@@ -230,6 +230,7 @@ def unet_mask(
     batch: int = UNET_DEFAULTS["batch"],
     skip_tiles: bool = UNET_DEFAULTS["skip_tiles"],
     envelope_margin: Optional[float] = UNET_DEFAULTS["envelope_margin"],
+    tta: int = UNET_DEFAULTS["tta"],
     voxel_size: Union[float, Sequence[float], None] = None,
     progress: Optional[ProgressCallback] = None,
     cancel: Optional[CancelToken] = None,
@@ -268,6 +269,10 @@ def unet_mask(
         enclosed holes (tracheae) filled; outside it the probability is 0. This removes the false positives an
         instance-normalised network makes in windows of pure resin. ``None`` keeps the network's answer everywhere.
         Default 4.
+    tta : int
+        Test-time augmentation: 1 (off), 4 (each window also mirrored along z, y and x) or 8 (every combination
+        of axes); the probabilities are averaged. Smoother boundaries for that many times the network work.
+        Default 1.
     voxel_size : float or sequence of float, optional
         Physical spacing (z, y, x), or (y, x) for 2D. Default 1.
     progress : callable, optional
@@ -297,7 +302,7 @@ def unet_mask(
         for t in range(arr.shape[0]):
             masks[t], probabilities[t] = unet_mask(
                 arr[t], model, roi=roi, overlap=overlap, scale=scale, device=device, batch=batch,
-                skip_tiles=skip_tiles, envelope_margin=envelope_margin, voxel_size=voxel_size,
+                skip_tiles=skip_tiles, envelope_margin=envelope_margin, tta=tta, voxel_size=voxel_size,
                 progress=_scaled_progress(progress, t / arr.shape[0], 1 / arr.shape[0], f"t={t}: "),
                 cancel=cancel,
             )
@@ -313,6 +318,7 @@ def unet_mask(
         "SkipThreshold": UNET_SKIP_THRESHOLD if skip_tiles else None,
         "VoxelSize": list(voxel_size_tuple(voxel_size, arr.ndim)),
         "EnvelopeMargin": None if envelope_margin is None else float(envelope_margin),
+        "TestTimeFlips": _positive_int(tta, "tta"),
     }
     if not 0.0 <= options["Overlap"] < 1.0:
         raise ValueError(f"overlap must be in [0, 1); got {overlap!r}.")

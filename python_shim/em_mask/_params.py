@@ -35,7 +35,7 @@ DEFAULT_PRESET = "clean"
 
 #: U-Net inference defaults, as in ``emmask mask --method unet`` (--roi, --overlap, --scale, --device, --no-skip).
 UNET_DEFAULTS = {"roi": 64, "overlap": 0.25, "scale": 1, "device": "auto", "batch": 2, "skip_tiles": True,
-                 "envelope_margin": 4.0}
+                 "envelope_margin": 4.0, "tta": 1}
 
 #: ``EmMask.Host.Bridge.NumpyBridge.DefaultSkipThreshold``: the local-std level below which ``skip_tiles`` skips a window.
 UNET_SKIP_THRESHOLD = 0.02
@@ -48,7 +48,7 @@ def load_parameter_preset(path) -> dict:
 
     Keys: ``block_size``, ``texture_sigma``, ``edge_sigma``, ``minimum_region_size``, ``dog_sigma_low``,
     ``dog_sigma_high``, ``dense_threshold``, ``dense_gap``, ``threshold`` (number or "auto"), ``postprocess`` (preset name or spec), and the U-Net's
-    ``roi``, ``overlap``, ``scale``, ``device``, ``batch``, ``skip_tiles``, ``model``, ``method``.
+    ``roi``, ``overlap``, ``scale``, ``device``, ``batch``, ``skip_tiles``, ``envelope_margin``, ``tta``, ``model``, ``method``.
 
     Raises
     ------

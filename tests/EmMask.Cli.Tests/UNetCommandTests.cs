@@ -1,3 +1,4 @@
+using System.Text.Json;
 using EmMask.Core.Volumes;
 using EmMask.IO;
 
@@ -62,6 +63,29 @@ public class UNetCommandTests
         var run = CliRunner.Invoke("mask", t["p.h5"], t["m.h5"], "--method", "unet", "--model", t["bad.safetensors"]);
         Assert.Equal(5, run.ExitCode);
         Assert.False(File.Exists(t["m.h5"]));
+    }
+
+    [Fact]
+    public void TestTimeFlipsAverageMirroredPredictions()
+    {
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "2003", "--shape", "32", "64", "64", "-q").ExitCode);
+        string[] common = ["--method", "unet", "--roi", "32", "-q"];
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["plain.h5"], "--confidence", t["pp.h5"], .. common]).ExitCode);
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["tta.h5"], "--confidence", t["pt.h5"], "--tta", "4", .. common]).ExitCode);
+        float[] Probability(string name) => ((Volume<float>)VolumeReader.Read(VolumePath.Parse(t[name], "/confidence"))).Span.ToArray();
+        var plain = Probability("pp.h5");
+        var tta = Probability("pt.h5");
+        double meanChange = plain.Zip(tta, (a, b) => Math.Abs(a - b)).Average();
+        Assert.InRange(meanChange, 1e-5, 0.05); // a different, nearby answer
+        double Dice(string name) => JsonDocument.Parse(CliRunner.Invoke("eval", t[name], t["p.h5"], "--json").Stdout).RootElement.GetProperty("dice").GetDouble();
+        double plainDice = Dice("plain.h5"), ttaDice = Dice("tta.h5");
+        Assert.True(ttaDice > 0.85 && ttaDice > plainDice - 0.01, $"dice: plain {plainDice:F4}, tta 4 {ttaDice:F4}");
+
+        var bad = CliRunner.Invoke(["mask", t["p.h5"], t["bad.h5"], "--tta", "3", .. common]);
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("flips", bad.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(t["bad.h5"]));
     }
 
     [Fact]

@@ -221,6 +221,17 @@ def test_shipped_model_masks_a_phantom_with_dice_above_0_9(dotnet_bridge, repo_r
     dice = 2 * np.logical_and(mask, truth).sum() / (mask.sum() + truth.sum())
     assert dice > 0.9, f"Dice {dice:.3f}"
     assert 0 <= probability.min() and probability.max() <= 1
+    mask4, probability4 = em_mask.unet_mask(raw, device="cpu", tta=4)
+    dice4 = 2 * np.logical_and(mask4, truth).sum() / (mask4.sum() + truth.sum())
+    assert dice4 > dice - 0.01, f"Dice {dice:.4f}, with 4 test-time flips {dice4:.4f}"
+    assert 1e-5 < np.abs(probability4 - probability).mean() < 0.05
+
+
+def test_test_time_flips_must_be_1_4_or_8(dotnet_bridge):
+    with pytest.raises(em_mask.EmMaskError, match="flips"):
+        em_mask.unet_mask(np.zeros((4, 16, 16), np.uint8), "builtin:threshold", envelope_margin=None, tta=3)
+    with pytest.raises(ValueError, match="tta"):
+        em_mask.unet_mask(np.zeros((4, 16, 16), np.uint8), "builtin:threshold", envelope_margin=None, tta=0)
 
 
 def test_envelope_margin_gates_the_network_outside_the_grown_classical_mask(dotnet_bridge):

@@ -33,6 +33,7 @@ public static class MaskCommand
     private static readonly Option<int> Scale = new("--scale") { Description = "U-Net working scale: run on a volume downsampled by this integer factor (>= 1), then upsample the probabilities.", DefaultValueFactory = _ => 1 };
     private static readonly Option<int> Batch = new("--batch") { Description = "U-Net windows per batch.", DefaultValueFactory = _ => 2 };
     private static readonly Option<string> Device = new("--device") { Description = "U-Net device: auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
+    private static readonly Option<int> Tta = new("--tta") { Description = "U-Net test-time augmentation: 1 (off), 4 (also mirrored along z, y, x) or 8 (all axis combinations); probabilities averaged, that many times the network work.", DefaultValueFactory = _ => 1 };
     private static readonly Option<bool> NoSkip = new("--no-skip") { Description = "U-Net: run every window (no skipping of windows outside the tissue envelope)." };
     private static readonly Option<double?> EnvelopeMargin = new("--envelope-margin") { Description = $"U-Net: voxels by which the classical mask is grown (holes filled) into the envelope where the U-Net decides; outside it is non-brain (default {TissueEnvelope.DefaultMargin})." };
     private static readonly Option<bool> NoEnvelope = new("--no-envelope") { Description = "U-Net: keep the network's answer everywhere, also far out in resin (no envelope gate)." };
@@ -45,7 +46,7 @@ public static class MaskCommand
         var command = new Command("mask", "Compute a brain (1) / non-brain (0) mask of an EM volume.")
         {
             Input, Output, Method, BlockSize, TextureSigma, EdgeSigma, MinRegionSize, DogLow, DogHigh, DenseThreshold, DenseGap, Threshold,
-            Confidence, PostProcess, Preset, Model, Roi, Overlap, Scale, Batch, Device, NoSkip, EnvelopeMargin, NoEnvelope, force, json,
+            Confidence, PostProcess, Preset, Model, Roi, Overlap, Scale, Batch, Device, Tta, NoSkip, EnvelopeMargin, NoEnvelope, force, json,
         };
         command.SetAction((parse, ct) =>
         {
@@ -99,7 +100,7 @@ public static class MaskCommand
         // The U-Net's default is no post-processing: "clean" fills enclosed holes, and the holes it keeps are the tracheae.
         var pipeline = PostProcessSpec.Resolve(parse.GetValue(PostProcess) ?? post ?? (method == "unet" ? "none" : "clean"));
         var unet = new UNetSettings(parse.GetValue(Model), parse.GetValue(Roi), parse.GetValue(Overlap), parse.GetValue(Scale), parse.GetValue(Device)!, parse.GetValue(Batch), SkipTiles: !parse.GetValue(NoSkip),
-            EnvelopeMargin: parse.GetValue(NoEnvelope) ? null : parse.GetValue(EnvelopeMargin) ?? TissueEnvelope.DefaultMargin);
+            EnvelopeMargin: parse.GetValue(NoEnvelope) ? null : parse.GetValue(EnvelopeMargin) ?? TissueEnvelope.DefaultMargin, TestTimeFlips: parse.GetValue(Tta));
         return new MaskRequest(
             VolumePath.Parse(parse.GetValue(Input)!, "/raw"),
             VolumePath.Parse(parse.GetValue(Output)!, "/mask"),

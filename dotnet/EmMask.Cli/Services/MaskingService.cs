@@ -19,9 +19,9 @@ public sealed record MaskRequest(
     PostProcessPipeline PostProcess,
     bool Force);
 
-/// <summary>Settings of the U-Net method (<c>--model --roi --overlap --scale --device</c>).</summary>
+/// <summary>Settings of the U-Net method (<c>--model --roi --overlap --scale --device --batch --no-skip --envelope-margin --tta</c>).</summary>
 public sealed record UNetSettings(string? Model = null, int Roi = 64, double Overlap = 0.25, int Scale = 1, string Device = "auto", int Batch = 2, bool SkipTiles = true,
-    double? EnvelopeMargin = TissueEnvelope.DefaultMargin);
+    double? EnvelopeMargin = TissueEnvelope.DefaultMargin, int TestTimeFlips = 1);
 
 /// <summary>Summary of a finished mask run (also the --json output).</summary>
 public sealed record MaskOutcome(string Input, string Output, string Method, int[] Shape, double TissueFraction, double Threshold, double ReadSeconds, double ComputeSeconds, double WriteSeconds, IReadOnlyList<string> Warnings, IReadOnlyList<string> Notes);

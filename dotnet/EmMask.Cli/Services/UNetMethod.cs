@@ -38,7 +38,7 @@ public static class UNetMethod
         }
 
         var request = new UNetRequest(model, new Shape3(settings.Roi, settings.Roi, settings.Roi), settings.Overlap, settings.Batch, settings.Scale,
-            settings.SkipTiles ? SkipConfidence : null, settings.Device).Validate();
+            settings.SkipTiles ? SkipConfidence : null, settings.Device, TestTimeFlips: settings.TestTimeFlips).Validate();
         using var provider = new PredictorProvider();
 
         // Loading the model (libtorch's start-up and the weights, about 0.6 s) mostly waits on the loader and the disk,

@@ -55,6 +55,11 @@ public static class SlidingWindowInferer
         }
 
         cancellationToken.ThrowIfCancellationRequested();
+        if (options.TestTimeFlips > 1)
+        {
+            predictor = new FlipAveragingPredictor(predictor, options.TestTimeFlips);
+        }
+
         int f = options.Scale;
         Volume<float> input = f == 1 ? normalisedInput : VolumeResampling.MeanDownsample(normalisedInput, f);
         Volume<float>? score = null;

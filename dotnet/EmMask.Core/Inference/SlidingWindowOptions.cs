@@ -28,6 +28,11 @@ namespace EmMask.Core.Inference;
 /// True (default): a window axis longer than the volume shrinks to the volume rounded up to <see cref="PadMultiple"/>.
 /// False: the volume is zero-padded to the full window, exactly as MONAI.
 /// </param>
+/// <param name="TestTimeFlips">
+/// Test-time augmentation: 1 (off), 4 (also mirrored along z, y and x) or 8 (every combination of axes). Each window is
+/// predicted once per flip and the probabilities averaged (<see cref="FlipAveragingPredictor"/>); costs that many
+/// predictor calls.
+/// </param>
 public sealed record SlidingWindowOptions(
     Shape3 RoiSize,
     double Overlap = 0.25,
@@ -37,7 +42,8 @@ public sealed record SlidingWindowOptions(
     int SkipRadius = 2,
     double SigmaScale = 0.125,
     int PadMultiple = 16,
-    bool ClampRoi = true)
+    bool ClampRoi = true,
+    int TestTimeFlips = 1)
 {
     /// <summary>Checks every parameter; throws <see cref="ArgumentOutOfRangeException"/> naming the bad one.</summary>
     public SlidingWindowOptions Validate()
@@ -59,6 +65,11 @@ public sealed record SlidingWindowOptions(
         if (!(SigmaScale > 0) || double.IsInfinity(SigmaScale))
         {
             throw new ArgumentOutOfRangeException(nameof(SigmaScale), SigmaScale, "Sigma scale must be a positive finite number.");
+        }
+
+        if (TestTimeFlips is not (1 or 4 or 8))
+        {
+            throw new ArgumentOutOfRangeException(nameof(TestTimeFlips), TestTimeFlips, "Test-time flips must be 1, 4 or 8.");
         }
 
         if (SkipThreshold is { } t && float.IsNaN(t))

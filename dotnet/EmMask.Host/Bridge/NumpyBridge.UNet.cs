@@ -161,6 +161,9 @@ public static partial class NumpyBridge
                 case "Device":
                     request = request with { Device = v.GetString() ?? "auto" };
                     break;
+                case "TestTimeFlips":
+                    request = request with { TestTimeFlips = v.GetInt32() };
+                    break;
                 case "SkipThreshold":
                     request = request with { SkipThreshold = v.ValueKind == JsonValueKind.Null ? null : v.GetSingle() };
                     break;

@@ -19,6 +19,7 @@ namespace EmMask.Host.Worker;
 /// Apply the U-Net's training normalisation (percentiles 1–99 → 0–1) in the worker; false when the input is
 /// already normalised.
 /// </param>
+/// <param name="TestTimeFlips">1 (off), 4 or 8: windows also predicted mirrored, probabilities averaged.</param>
 public sealed record UNetRequest(
     string ModelPath,
     Shape3 RoiSize,
@@ -27,7 +28,8 @@ public sealed record UNetRequest(
     int Scale = 1,
     float? SkipThreshold = null,
     string Device = "cpu",
-    bool NormalizeInput = true)
+    bool NormalizeInput = true,
+    int TestTimeFlips = 1)
 {
     /// <summary>Checks every parameter; throws naming the bad one.</summary>
     public UNetRequest Validate()
@@ -48,5 +50,5 @@ public sealed record UNetRequest(
 
     /// <summary>The sliding-window parameters this request implies (windows padded to multiples of 16).</summary>
     public SlidingWindowOptions ToSlidingWindowOptions() =>
-        new(RoiSize, Overlap, BatchSize, Scale, SkipThreshold);
+        new(RoiSize, Overlap, BatchSize, Scale, SkipThreshold, TestTimeFlips: TestTimeFlips);
 }

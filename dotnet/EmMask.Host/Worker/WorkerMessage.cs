@@ -55,15 +55,15 @@ public sealed record WorkerMessage
 
 /// <summary>The <see cref="UNetRequest"/> fields as they cross the wire.</summary>
 public sealed record WorkerRequestOptions(
-    string ModelPath, int[] RoiSize, double Overlap, int BatchSize, int Scale, float? SkipThreshold, string Device, bool NormalizeInput)
+    string ModelPath, int[] RoiSize, double Overlap, int BatchSize, int Scale, float? SkipThreshold, string Device, bool NormalizeInput, int TestTimeFlips = 1)
 {
     /// <summary>Wire form of a request.</summary>
     public static WorkerRequestOptions From(UNetRequest r) =>
-        new(r.ModelPath, [r.RoiSize.Z, r.RoiSize.Y, r.RoiSize.X], r.Overlap, r.BatchSize, r.Scale, r.SkipThreshold, r.Device, r.NormalizeInput);
+        new(r.ModelPath, [r.RoiSize.Z, r.RoiSize.Y, r.RoiSize.X], r.Overlap, r.BatchSize, r.Scale, r.SkipThreshold, r.Device, r.NormalizeInput, r.TestTimeFlips);
 
     /// <summary>Back to a request.</summary>
     public UNetRequest ToRequest() =>
-        new(ModelPath, new(RoiSize[0], RoiSize[1], RoiSize[2]), Overlap, BatchSize, Scale, SkipThreshold, Device, NormalizeInput);
+        new(ModelPath, new(RoiSize[0], RoiSize[1], RoiSize[2]), Overlap, BatchSize, Scale, SkipThreshold, Device, NormalizeInput, TestTimeFlips);
 }
 
 /// <summary>Message kinds and the JSON settings shared by client and worker.</summary>

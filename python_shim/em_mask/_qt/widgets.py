@@ -377,9 +377,12 @@ class UNetMaskPanel(_ImageMaskPanel):
                                       "non-brain: removes false positives far out in resin")
         self._margin = FloatSpinBox(value=d["envelope_margin"] or 4.0, min=0.0, max=256.0, step=1.0,
                                     label="envelope margin (voxels)")
+        self._tta = ComboBox(choices=[1, 4, 8], value=d["tta"], label="test-time flips",
+                             tooltip="Also predict each window mirrored (4: along z, y, x; 8: all combinations) and "
+                                     "average: smoother boundaries for that many times the work")
         self._probability = CheckBox(value=False, text="also add the probability map")
         super().__init__(viewer, [self._model, self._roi, self._overlap, self._scale, self._device, self._batch,
-                                  self._skip, self._gate, self._margin, self._probability], "Mask (U-Net)")
+                                  self._tta, self._skip, self._gate, self._margin, self._probability], "Mask (U-Net)")
 
     def _parameter_widgets(self) -> dict:
         def setter(widget, kind):
@@ -393,7 +396,8 @@ class UNetMaskPanel(_ImageMaskPanel):
         return {"roi": setter(self._roi, int), "overlap": setter(self._overlap, float),
                 "scale": setter(self._scale, integral), "device": setter(self._device, str),
                 "batch": setter(self._batch, int), "skip_tiles": setter(self._skip, bool),
-                "envelope_margin": self._set_envelope, "model": setter(self._model, str)}
+                "envelope_margin": self._set_envelope, "model": setter(self._model, str),
+                "tta": setter(self._tta, integral)}
 
     def _set_envelope(self, value) -> None:
         self._gate.value = value is not None
@@ -408,7 +412,8 @@ class UNetMaskPanel(_ImageMaskPanel):
         model = str(self._model.value) if str(self._model.value) not in ("", ".") else None
         params = dict(roi=self._roi.value, overlap=self._overlap.value, scale=self._scale.value,
                       device=self._device.value, batch=self._batch.value, skip_tiles=self._skip.value,
-                      envelope_margin=self._margin.value if self._gate.value else None, voxel_size=voxel_size)
+                      envelope_margin=self._margin.value if self._gate.value else None, tta=self._tta.value,
+                      voxel_size=voxel_size)
         meta = (layer.name, tuple(layer.scale), tuple(layer.translate))
         return _unet_job, (layer.data, rgb, multiscale, model, params, self._spec.value, self._probability.value,
                            meta)
