@@ -133,8 +133,8 @@ def valley(values, bins=256):
 
 
 def _sample(values):
-    """Every k-th value, k = ceil(n / 2**22), as ClassicalMasker.ThresholdSample."""
-    step = max(1, -(-values.size // (1 << 22)))
+    """Every k-th value, k = ceil(n / 2**18), as DenseStructure.Measure."""
+    step = max(1, -(-values.size // (1 << 18)))
     return values.ravel()[::step]
 
 

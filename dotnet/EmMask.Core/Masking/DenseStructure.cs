@@ -12,8 +12,8 @@ namespace EmMask.Core.Masking;
 /// </summary>
 /// <remarks>
 /// The reference comes from the volume itself: the lower medians of the smoothed image s where the texture vote says
-/// tissue (m_t) and resin (m_r), and the tissue's spread σ_t = 1.4826·median|s − m_t|, all on the same regular sample
-/// as the automatic threshold. With sgn = sign(m_t − m_r), the density score is z = sgn·(s − m_t)/σ_t, so polarity does
+/// tissue (m_t) and resin (m_r), and the tissue's spread σ_t = 1.4826·median|s − m_t|, all on a regular sample of at
+/// most 2¹⁸ voxels. With sgn = sign(m_t − m_r), the density score is z = sgn·(s − m_t)/σ_t, so polarity does
 /// not matter. A voxel with z &gt; k is dense; its vote is scaled by sigmoid((k − z)/0.25). A non-dense voxel that has
 /// dense voxels on both sides within <c>gap</c> voxels along at least two of the three axes is enclosed, and its vote
 /// becomes 0.
@@ -28,6 +28,9 @@ internal static class DenseStructure
 
     /// <summary>Smallest |m_t − m_r| / σ_t for which "away from resin" has a direction.</summary>
     public const double MinimumSeparation = 0.25;
+
+    /// <summary>Largest number of voxels the reference is measured on.</summary>
+    public const int SampleLimit = 1 << 18;
 
     private const byte DenseFlag = 0x80;
 
@@ -47,35 +50,32 @@ internal static class DenseStructure
     /// </summary>
     public static Reference? Measure(ReadOnlySpan<float> vote, ReadOnlySpan<float> smoothed)
     {
-        var voteSample = ClassicalMasker.ThresholdSample(vote);
-        var smoothSample = ClassicalMasker.ThresholdSample(smoothed);
-        int tissueCount = 0;
-        foreach (float v in voteSample)
+        // Every k-th voxel, k = ⌈n / 2¹⁸⌉: medians of a quarter million values are exact enough and cheap.
+        int step = (int)Math.Max(1, ((long)vote.Length + SampleLimit - 1) / SampleLimit);
+        int samples = (vote.Length + step - 1) / step;
+        var tissue = new float[samples];
+        var resin = new float[samples];
+        int tissueCount = 0, resinCount = 0;
+        for (int i = 0; i < vote.Length; i += step)
         {
-            tissueCount += v >= 0.5f ? 1 : 0;
+            if (vote[i] >= 0.5f)
+            {
+                tissue[tissueCount++] = smoothed[i];
+            }
+            else
+            {
+                resin[resinCount++] = smoothed[i];
+            }
         }
 
-        int resinCount = voteSample.Length - tissueCount;
-        int minimum = Math.Max(1, (int)(MinimumClassShare * voteSample.Length));
+        int minimum = Math.Max(1, (int)(MinimumClassShare * samples));
         if (tissueCount < minimum || resinCount < minimum)
         {
             return null;
         }
 
-        var tissue = new float[tissueCount];
-        var resin = new float[resinCount];
-        for (int i = 0, t = 0, r = 0; i < voteSample.Length; i++)
-        {
-            if (voteSample[i] >= 0.5f)
-            {
-                tissue[t++] = smoothSample[i];
-            }
-            else
-            {
-                resin[r++] = smoothSample[i];
-            }
-        }
-
+        Array.Resize(ref tissue, tissueCount);
+        Array.Resize(ref resin, resinCount);
         float mt = Select.Median(tissue);
         float mr = Select.Median(resin);
         for (int i = 0; i < tissue.Length; i++)
