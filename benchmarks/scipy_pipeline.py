@@ -154,10 +154,10 @@ def _enclosed_along(dense, axis, gap):
     return np.moveaxis(enclosed, -1, axis)
 
 
-def suppress_dense(vote, s, dense_threshold, dense_gap):
+def suppress_dense(vote, log_r, t, s, dense_threshold, dense_gap):
     """Electron-dense structures and what they enclose are non-brain (DenseStructure in the core)."""
-    vs, ss = _sample(vote), _sample(s)
-    tissue, resin = ss[vs >= 0.5], ss[vs < 0.5]
+    vs, ss = _sample(log_r), _sample(s)
+    tissue, resin = ss[vs >= np.float32(t)], ss[vs < np.float32(t)]
     minimum = max(1, int(0.005 * vs.size))
     if tissue.size < minimum or resin.size < minimum:
         return vote
@@ -198,7 +198,7 @@ def classical_mask(raw, block_size=9, texture_sigma=2.0, edge_sigma=1.0, minimum
         t = np.log(threshold)
     vote = (1.0 / (1.0 + np.exp(-(log_r - np.float32(t)) / np.float32(SOFTNESS)))).astype(np.float32)
     if dense_threshold > 0:
-        vote = suppress_dense(vote, s, dense_threshold, dense_gap)
+        vote = suppress_dense(vote, log_r, t, s, dense_threshold, dense_gap)
     confidence = ndi.uniform_filter(vote, block_size) if block_size > 1 else vote
     mask = confidence >= 0.5
     if minimum_region_size > 1:

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics.Tensors;
 using EmMask.Core.Filters;
 using EmMask.Core.Labeling;
@@ -133,22 +134,43 @@ public static class ClassicalMasker
             logThreshold = valley.Separability >= UnimodalSeparability ? valley.Threshold : Math.Log(UnimodalThreshold);
         }
 
-        // vote = sigmoid((log r − log t) / softness), pooled over the block into the confidence.
-        ParallelChunks.For(lr.Length, (start, count) =>
+        // Electron-dense structures (tracheal cuticle) and what they enclose (the lumen) are non-brain, whatever their
+        // texture: their votes are scaled down in the same pass that computes the vote, and the dense voxels marked.
+        var dense = options.DenseThreshold > 0 ? DenseStructure.Measure(lr, (float)logThreshold, s.Span) : null;
+        byte[]? flags = dense is not null && options.DenseGap > 0 ? ArrayPool<byte>.Shared.Rent(lr.Length) : null;
+        try
         {
-            var chunk = logRatio.Span.Slice(start, count);
-            TensorPrimitives.Add(chunk, (float)-logThreshold, chunk);
-            TensorPrimitives.Multiply(chunk, 1f / Softness, chunk);
-            TensorPrimitives.Sigmoid(chunk, chunk);
-        }, ct);
+            // vote = sigmoid((log r − log t) / softness), pooled over the block into the confidence.
+            ParallelChunks.For(lr.Length, (start, count) =>
+            {
+                var chunk = logRatio.Span.Slice(start, count);
+                TensorPrimitives.Add(chunk, (float)-logThreshold, chunk);
+                TensorPrimitives.Multiply(chunk, 1f / Softness, chunk);
+                TensorPrimitives.Sigmoid(chunk, chunk);
+                if (dense is { } reference)
+                {
+                    var scratch = ArrayPool<float>.Shared.Rent(count);
+                    DenseStructure.ScaleVotes(chunk, s.Span.Slice(start, count), reference, options.DenseThreshold, scratch, flags is null ? default : flags.AsSpan(start, count));
+                    ArrayPool<float>.Shared.Return(scratch);
+                }
+            }, ct);
 
-        // Electron-dense structures (tracheal cuticle) and what they enclose (the lumen) are non-brain, whatever their texture.
-        if (options.DenseThreshold > 0 && DenseStructure.Measure(lr, s.Span) is { } reference)
+            if (flags is not null)
+            {
+                progress?.Report(new("dense structures", 0.75));
+                DenseStructure.CountEnclosures(input.Shape, flags, options.DenseGap, ct);
+                ParallelChunks.For(lr.Length, (start, count) => DenseStructure.ZeroEnclosed(logRatio.Span.Slice(start, count), flags.AsSpan(start, count)), ct);
+            }
+        }
+        finally
         {
-            progress?.Report(new("dense structures", 0.75));
-            DenseStructure.Suppress(logRatio, s, reference, options.DenseThreshold, options.DenseGap, ct);
+            if (flags is not null)
+            {
+                ArrayPool<byte>.Shared.Return(flags);
+            }
         }
 
+        progress?.Report(new("pool", 0.8));
         if (options.BlockSize > 1)
         {
             UniformFilter.Apply(confidence, confidence, (options.BlockSize, options.BlockSize, options.BlockSize), ct);

@@ -45,11 +45,13 @@ internal static class DenseStructure
     }
 
     /// <summary>
-    /// The reference from the vote (≥ 0.5 = tissue) and the smoothed image, or null when one class is (nearly) absent,
-    /// the tissue has no spread, or tissue and resin are too close to tell which side is away from resin.
+    /// The reference from the log texture ratio (tissue where it reaches <paramref name="logThreshold"/>, that is where
+    /// the vote is at least 0.5) and the smoothed image, or null when one class is (nearly) absent, the tissue has no
+    /// spread, or tissue and resin are too close to tell which side is away from resin.
     /// </summary>
-    public static Reference? Measure(ReadOnlySpan<float> vote, ReadOnlySpan<float> smoothed)
+    public static Reference? Measure(ReadOnlySpan<float> logRatio, float logThreshold, ReadOnlySpan<float> smoothed)
     {
+        var vote = logRatio;
         // Every k-th voxel, k = ⌈n / 2¹⁸⌉: medians of a quarter million values are exact enough and cheap.
         int step = (int)Math.Max(1, ((long)vote.Length + SampleLimit - 1) / SampleLimit);
         int samples = (vote.Length + step - 1) / step;
@@ -58,7 +60,7 @@ internal static class DenseStructure
         int tissueCount = 0, resinCount = 0;
         for (int i = 0; i < vote.Length; i += step)
         {
-            if (vote[i] >= 0.5f)
+            if (vote[i] >= logThreshold)
             {
                 tissue[tissueCount++] = smoothed[i];
             }
@@ -93,89 +95,39 @@ internal static class DenseStructure
     }
 
     /// <summary>
-    /// Scales <paramref name="vote"/> down on dense voxels (score above <paramref name="threshold"/>) and sets it to 0 on
-    /// voxels they enclose within <paramref name="gap"/> voxels along at least two axes (gap 0: no enclosure).
+    /// Multiplies a chunk of votes by sigmoid((k − z)/softness), z the density score of <paramref name="smoothed"/>, and,
+    /// when <paramref name="flags"/> is not empty, marks the dense voxels (z &gt; k) there for
+    /// <see cref="CountEnclosures"/>. <paramref name="scratch"/> holds at least a chunk.
     /// </summary>
-    public static void Suppress(Volume<float> vote, Volume<float> smoothed, Reference reference, double threshold, int gap, CancellationToken ct)
+    public static void ScaleVotes(Span<float> vote, ReadOnlySpan<float> smoothed, Reference reference, double threshold, Span<float> scratch, Span<byte> flags)
     {
-        var shape = vote.Shape;
-        int length = (int)shape.Length;
-        float direction = reference.Direction;
-        float scale = direction / reference.TissueSpread;          // z = scale·s − scale·m_t
-        float hardLevel = reference.TissueMedian + (direction * (float)threshold * reference.TissueSpread);
-        var flags = gap > 0 ? ArrayPool<byte>.Shared.Rent(length) : null;
-        try
+        float scale = reference.Direction / reference.TissueSpread;          // z = scale·s − scale·m_t
+        float a = -scale / Softness;
+        float b = (float)((threshold + (scale * reference.TissueMedian)) / Softness);
+        var f = scratch[..vote.Length];
+        TensorPrimitives.Multiply(smoothed, a, f);
+        TensorPrimitives.Add(f, b, f);
+        TensorPrimitives.Sigmoid(f, f);
+        TensorPrimitives.Multiply(vote, f, vote);
+        if (!flags.IsEmpty)
         {
-            if (flags is not null)
+            for (int i = 0; i < f.Length; i++)
             {
-                MarkDense(smoothed, flags, direction, hardLevel, ct);
-                CountEnclosures(shape, flags, gap, ct);
-            }
-
-            // vote *= sigmoid((k − z)/softness) = sigmoid(a·s + b).
-            float a = -scale / Softness;
-            float b = (float)((threshold + (scale * reference.TissueMedian)) / Softness);
-            ParallelChunks.For(length, (start, count) =>
-            {
-                var v = vote.Span.Slice(start, count);
-                var s = smoothed.Span.Slice(start, count);
-                var factor = ArrayPool<float>.Shared.Rent(count);
-                try
-                {
-                    var f = factor.AsSpan(0, count);
-                    TensorPrimitives.Multiply(s, a, f);
-                    TensorPrimitives.Add(f, b, f);
-                    TensorPrimitives.Sigmoid(f, f);
-                    TensorPrimitives.Multiply(v, f, v);
-                }
-                finally
-                {
-                    ArrayPool<float>.Shared.Return(factor);
-                }
-
-                if (flags is not null)
-                {
-                    var fl = flags.AsSpan(start, count);
-                    for (int i = 0; i < fl.Length; i++)
-                    {
-                        if (fl[i] >= 2 && fl[i] < DenseFlag)
-                        {
-                            v[i] = 0;
-                        }
-                    }
-                }
-            }, ct);
-        }
-        finally
-        {
-            if (flags is not null)
-            {
-                ArrayPool<byte>.Shared.Return(flags);
+                flags[i] = f[i] < 0.5f ? DenseFlag : (byte)0; // z > k
             }
         }
     }
 
-    private static void MarkDense(Volume<float> smoothed, byte[] flags, float direction, float hardLevel, CancellationToken ct)
+    /// <summary>Sets the vote to 0 where <see cref="CountEnclosures"/> found a voxel enclosed along two or more axes.</summary>
+    public static void ZeroEnclosed(Span<float> vote, ReadOnlySpan<byte> flags)
     {
-        ParallelChunks.For(smoothed.Span.Length, (start, count) =>
+        for (int i = 0; i < vote.Length; i++)
         {
-            var s = smoothed.Span.Slice(start, count);
-            var f = flags.AsSpan(start, count);
-            if (direction > 0)
+            if (flags[i] is >= 2 and < DenseFlag)
             {
-                for (int i = 0; i < f.Length; i++)
-                {
-                    f[i] = s[i] > hardLevel ? DenseFlag : (byte)0;
-                }
+                vote[i] = 0;
             }
-            else
-            {
-                for (int i = 0; i < f.Length; i++)
-                {
-                    f[i] = s[i] < hardLevel ? DenseFlag : (byte)0;
-                }
-            }
-        }, ct);
+        }
     }
 
     /// <summary>

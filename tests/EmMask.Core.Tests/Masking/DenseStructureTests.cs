@@ -81,14 +81,14 @@ public class DenseStructureTests
             smooth[i] = (tissue ? 0.4f : 0.6f) + (0.05f * (float)random.NextDouble());
         }
 
-        var reference = DenseStructure.Measure(vote, smooth);
+        var reference = DenseStructure.Measure(vote, 0.5f, smooth);
         Assert.NotNull(reference);
         Assert.Equal(-1f, reference.Value.Direction); // tissue darker than resin: dense means darker still
         Assert.InRange(reference.Value.TissueMedian, 0.42f, 0.43f);
 
-        Assert.Null(DenseStructure.Measure(Enumerable.Repeat(0.9f, 10000).ToArray(), smooth)); // no resin
+        Assert.Null(DenseStructure.Measure(Enumerable.Repeat(0.9f, 10000).ToArray(), 0.5f, smooth)); // no resin
         var same = smooth.Select((s, i) => i < 5000 ? s : s - 0.2f).ToArray();
-        Assert.Null(DenseStructure.Measure(vote, same)); // tissue and resin alike: no side is "away from resin"
+        Assert.Null(DenseStructure.Measure(vote, 0.5f, same)); // tissue and resin alike: no side is "away from resin"
     }
 
     [Theory]
