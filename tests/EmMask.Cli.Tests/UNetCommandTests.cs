@@ -89,6 +89,36 @@ public class UNetCommandTests
     }
 
     [Fact]
+    public void PresetFilesCarryUNetSettingsAndTheCommandLineOverridesThem()
+    {
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "2001", "--shape", "16", "32", "32", "-q").ExitCode);
+        File.WriteAllText(t["unet.json"], "{\"method\": \"unet\", \"roi\": 32, \"tta\": 4, \"envelope_margin\": null, \"skip_tiles\": false, \"postprocess\": \"none\"}");
+        Assert.Equal(0, CliRunner.Invoke("mask", t["p.h5"], t["a.h5"], "--preset", t["unet.json"], "-q").ExitCode);
+        var a = VolumeReader.ReadAttributes(VolumePath.Parse(t["a.h5"], "/mask"));
+        Assert.Equal("unet", a["method"]);
+        var settings = JsonDocument.Parse(a["parameters"]).RootElement;
+        Assert.Equal(32, settings.GetProperty("Roi").GetInt32());
+        Assert.Equal(4, settings.GetProperty("TestTimeFlips").GetInt32());
+        Assert.Equal(JsonValueKind.Null, settings.GetProperty("EnvelopeMargin").ValueKind);
+        Assert.False(settings.GetProperty("SkipTiles").GetBoolean());
+
+        Assert.Equal(0, CliRunner.Invoke("mask", t["p.h5"], t["b.h5"], "--preset", t["unet.json"], "--tta", "1", "--envelope-margin", "2", "-q").ExitCode);
+        settings = JsonDocument.Parse(VolumeReader.ReadAttributes(VolumePath.Parse(t["b.h5"], "/mask"))["parameters"]).RootElement;
+        Assert.Equal(1, settings.GetProperty("TestTimeFlips").GetInt32());
+        Assert.Equal(2.0, settings.GetProperty("EnvelopeMargin").GetDouble());
+        Assert.Equal(32, settings.GetProperty("Roi").GetInt32());
+
+        Assert.Equal(0, CliRunner.Invoke("mask", t["p.h5"], t["c.h5"], "--preset", t["unet.json"], "--method", "classical", "-q").ExitCode);
+        Assert.Equal("classical", VolumeReader.ReadAttributes(VolumePath.Parse(t["c.h5"], "/mask"))["method"]);
+
+        File.WriteAllText(t["bad.json"], "{\"roi\": [32, 32, 32]}");
+        var bad = CliRunner.Invoke("mask", t["p.h5"], t["d.h5"], "--preset", t["bad.json"]);
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("roi", bad.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ShippedModelIsFoundByDefault()
     {
         using var t = new TempFolder();

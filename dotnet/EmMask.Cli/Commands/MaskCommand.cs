@@ -67,21 +67,31 @@ public static class MaskCommand
         return command;
     }
 
+    private static T? GivenValue<T>(ParseResult parse, Option<T> option)
+        where T : struct => parse.GetResult(option) is { Implicit: false } ? parse.GetValue(option) : null;
+
+    private static string? Given(ParseResult parse, Option<string> option) =>
+        parse.GetResult(option) is { Implicit: false } ? parse.GetValue(option) : null;
+
     private static MaskRequest ToRequest(ParseResult parse, bool force)
     {
-        string method = parse.GetValue(Method)!.ToLowerInvariant();
+        var options = ClassicalMaskOptions.Default;
+        var unet = new UNetSettings();
+        string? post = null, presetMethod = null;
+        if (parse.GetValue(Preset) is { } presetPath)
+        {
+            var preset = MaskPreset.Load(presetPath, options, unet);
+            options = preset.Options;
+            post = preset.PostProcess;
+            presetMethod = preset.Method;
+            unet = preset.UNet;
+        }
+
+        // Options given on the command line override the preset; those left out keep its values.
+        string method = (Given(parse, Method) ?? presetMethod ?? parse.GetValue(Method)!).ToLowerInvariant();
         if (method is not ("classical" or "unet"))
         {
             throw new ArgumentException($"Unknown --method '{method}'; use 'classical' or 'unet'.");
-        }
-
-        var options = ClassicalMaskOptions.Default;
-        string? post = null;
-        if (parse.GetValue(Preset) is { } presetPath)
-        {
-            var preset = MaskPreset.Load(presetPath, options);
-            options = preset.Options;
-            post = preset.PostProcess;
         }
 
         options = options with
@@ -99,8 +109,18 @@ public static class MaskCommand
         options.Validate();
         // The U-Net's default is no post-processing: "clean" fills enclosed holes, and the holes it keeps are the tracheae.
         var pipeline = PostProcessSpec.Resolve(parse.GetValue(PostProcess) ?? post ?? (method == "unet" ? "none" : "clean"));
-        var unet = new UNetSettings(parse.GetValue(Model), parse.GetValue(Roi), parse.GetValue(Overlap), parse.GetValue(Scale), parse.GetValue(Device)!, parse.GetValue(Batch), SkipTiles: !parse.GetValue(NoSkip),
-            EnvelopeMargin: parse.GetValue(NoEnvelope) ? null : parse.GetValue(EnvelopeMargin) ?? TissueEnvelope.DefaultMargin, TestTimeFlips: parse.GetValue(Tta));
+        unet = unet with
+        {
+            Model = parse.GetValue(Model) ?? unet.Model,
+            Roi = GivenValue(parse, Roi) ?? unet.Roi,
+            Overlap = GivenValue(parse, Overlap) ?? unet.Overlap,
+            Scale = GivenValue(parse, Scale) ?? unet.Scale,
+            Device = Given(parse, Device) ?? unet.Device,
+            Batch = GivenValue(parse, Batch) ?? unet.Batch,
+            TestTimeFlips = GivenValue(parse, Tta) ?? unet.TestTimeFlips,
+            SkipTiles = !parse.GetValue(NoSkip) && unet.SkipTiles,
+            EnvelopeMargin = parse.GetValue(NoEnvelope) ? null : parse.GetValue(EnvelopeMargin) ?? unet.EnvelopeMargin,
+        };
         return new MaskRequest(
             VolumePath.Parse(parse.GetValue(Input)!, "/raw"),
             VolumePath.Parse(parse.GetValue(Output)!, "/mask"),
