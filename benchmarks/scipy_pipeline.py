@@ -23,6 +23,7 @@ DEFAULTS = dict(
     minimum_region_size=1000,
     dog_sigma_low=1.0,
     dog_sigma_high=2.0,
+    isotropy=0.06,
     dense_threshold=2.0,
     dense_gap=16,
     threshold=None,  # None = auto (Otsu on log texture-to-noise ratio)
@@ -86,14 +87,22 @@ def dog_gradient_gain(low, high):
     return (da @ da) * (a @ a) ** 2 - 2 * (da @ db) * (a @ b) ** 2 + (db @ db) * (b @ b) ** 2
 
 
-def smallest_eigenvalue(a, b, c, d, e, f):
-    """Smallest eigenvalue of [[a, d, e], [d, b, f], [e, f, c]] per voxel (trigonometric closed form)."""
+def smallest_eigenvalue(a, b, c, d, e, f, isotropy=0.0):
+    """Smallest eigenvalue of [[a, d, e], [d, b, f], [e, f, c]] per voxel (trigonometric closed form); with isotropy
+    rho0 > 0 scaled by min(1, lmin / (rho0 * lmax)) ** 3 as in SymmetricEigen.Penalise."""
     q = (a + b + c) / 3
     a, b, c = a - q, b - q, c - q
     p = np.sqrt(np.maximum((a * a + b * b + c * c + 2 * (d * d + e * e + f * f)) / 6, 1e-30))
     det = a * (b * c - f * f) - d * (d * c - f * e) + e * (d * f - b * e)
     r = np.clip(det / (2 * p ** 3), -1, 1)
-    return q + 2 * p * np.cos(np.arccos(r) / 3 + 2 * np.pi / 3)
+    theta = np.arccos(r) / 3
+    smallest = q + 2 * p * np.cos(theta + 2 * np.pi / 3)
+    if isotropy <= 0:
+        return smallest
+    largest = q + 2 * p * np.cos(theta)
+    lo = np.maximum(smallest, 0)
+    m = np.minimum(1, lo / np.maximum(largest * np.float32(isotropy), 1e-30))
+    return lo * m ** 3
 
 
 def otsu(values, bins=256):
@@ -176,7 +185,8 @@ def suppress_dense(vote, log_r, t, s, dense_threshold, dense_gap):
 
 
 def classical_mask(raw, block_size=9, texture_sigma=2.0, edge_sigma=1.0, minimum_region_size=1000,
-                   dog_sigma_low=1.0, dog_sigma_high=2.0, threshold=None, dense_threshold=2.0, dense_gap=16):
+                   dog_sigma_low=1.0, dog_sigma_high=2.0, threshold=None, isotropy=0.06, dense_threshold=2.0,
+                   dense_gap=16):
     n = normalise(raw)
     sn = noise_sigma(n)
     a = ndi.gaussian_filter(n, dog_sigma_low)
@@ -188,7 +198,7 @@ def classical_mask(raw, block_size=9, texture_sigma=2.0, edge_sigma=1.0, minimum
     gs = [g * ks for g in np.gradient(s)]
     pairs = [(0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2)]
     j = [ndi.gaussian_filter(gd[i] * gd[k] + gs[i] * gs[k], texture_sigma) for i, k in pairs]
-    lam = smallest_eigenvalue(*j)
+    lam = smallest_eigenvalue(*j, isotropy=isotropy)
     log_r = 0.5 * np.log(np.maximum(lam, 1e-20)) - np.float32(0.5 * np.log(2.0) + np.log(sn))
     if threshold is None:
         step = max(1, -(-log_r.size // (1 << 22)))

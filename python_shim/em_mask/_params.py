@@ -14,6 +14,7 @@ CLASSICAL_DEFAULTS = {
     "minimum_region_size": 1000,
     "dog_sigma_low": 1.0,
     "dog_sigma_high": 2.0,
+    "isotropy": 0.06,
     "dense_threshold": 2.0,
     "dense_gap": 16,
 }
@@ -47,7 +48,7 @@ def load_parameter_preset(path) -> dict:
     """Read a parameter preset: the JSON file ``emmask mask --preset`` takes (snake_case keys).
 
     Keys: ``block_size``, ``texture_sigma``, ``edge_sigma``, ``minimum_region_size``, ``dog_sigma_low``,
-    ``dog_sigma_high``, ``dense_threshold``, ``dense_gap``, ``threshold`` (number or "auto"), ``postprocess`` (preset name or spec), and the U-Net's
+    ``dog_sigma_high``, ``isotropy``, ``dense_threshold``, ``dense_gap``, ``threshold`` (number or "auto"), ``postprocess`` (preset name or spec), and the U-Net's
     ``roi``, ``overlap``, ``scale``, ``device``, ``batch``, ``skip_tiles``, ``envelope_margin``, ``tta``, ``model``, ``method``.
 
     Raises

@@ -51,6 +51,7 @@ public class WorkflowTests
         var parameters = VolumeReader.ReadAttributes(VolumePath.Parse(t["preset.h5"], "/mask"))["parameters"];
         Assert.Contains("\"dense_threshold\":\"0\"", parameters, StringComparison.Ordinal);
         Assert.Contains("\"dense_gap\":\"3\"", parameters, StringComparison.Ordinal);
+        Assert.Contains("\"isotropy\":\"0.06\"", parameters, StringComparison.Ordinal);
 
         var bad = CliRunner.Invoke("mask", t["p.h5"], t["bad.h5"], "--dense-threshold", "-1", "-q");
         Assert.Equal(2, bad.ExitCode);

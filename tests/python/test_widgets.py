@@ -91,6 +91,7 @@ def test_unet_widget_adds_mask_and_probability_layers(gui, dotnet_bridge):
     panel._model.value = "builtin:threshold"
     panel._probability.value = True
     panel._preset.value = "none"
+    panel._gate.value = False  # a noise-free step has no texture: the envelope would be empty
     panel._run.click()
     assert _errors(gui) == []
     mask_layer = next(layer for layer in viewer.layers if layer.name == "img mask")

@@ -21,6 +21,7 @@ public static class MaskCommand
     private static readonly Option<long?> MinRegionSize = new("--min-region-size") { Description = $"Remove tissue regions smaller than this many voxels (default {D.MinimumRegionSize}; 0 keeps all)." };
     private static readonly Option<double?> DogLow = new("--dog-sigma-low") { Description = $"Inner DoG sigma in voxels (default {D.DogSigmaLow})." };
     private static readonly Option<double?> DogHigh = new("--dog-sigma-high") { Description = $"Outer DoG sigma in voxels (default {D.DogSigmaHigh}, > low)." };
+    private static readonly Option<double?> Isotropy = new("--isotropy") { Description = $"Structure-tensor isotropy (lambda_min/lambda_max) below which texture loses credit, against the halo of sharp edges on clean data (default {D.Isotropy}; 0 = off)." };
     private static readonly Option<double?> DenseThreshold = new("--dense-threshold") { Description = $"Voxels this many robust SDs beyond the tissue's smoothed intensity, away from resin, are non-brain (tracheal cuticle; default {D.DenseThreshold}; 0 = off)." };
     private static readonly Option<int?> DenseGap = new("--dense-gap") { Description = $"Voxels enclosed by dense structure within this many voxels along two axes are non-brain (trachea lumen; default {D.DenseGap}; 0 = off)." };
     private static readonly Option<string?> Threshold = new("--threshold") { Description = "Texture-to-noise threshold (> 0; noise alone ~1) or 'auto' (Otsu; default)." };
@@ -45,7 +46,7 @@ public static class MaskCommand
         var json = GlobalOptions.Json();
         var command = new Command("mask", "Compute a brain (1) / non-brain (0) mask of an EM volume.")
         {
-            Input, Output, Method, BlockSize, TextureSigma, EdgeSigma, MinRegionSize, DogLow, DogHigh, DenseThreshold, DenseGap, Threshold,
+            Input, Output, Method, BlockSize, TextureSigma, EdgeSigma, MinRegionSize, DogLow, DogHigh, Isotropy, DenseThreshold, DenseGap, Threshold,
             Confidence, PostProcess, Preset, Model, Roi, Overlap, Scale, Batch, Device, Tta, NoSkip, EnvelopeMargin, NoEnvelope, force, json,
         };
         command.SetAction((parse, ct) =>
@@ -102,6 +103,7 @@ public static class MaskCommand
             MinimumRegionSize = parse.GetValue(MinRegionSize) ?? options.MinimumRegionSize,
             DogSigmaLow = parse.GetValue(DogLow) ?? options.DogSigmaLow,
             DogSigmaHigh = parse.GetValue(DogHigh) ?? options.DogSigmaHigh,
+            Isotropy = parse.GetValue(Isotropy) ?? options.Isotropy,
             DenseThreshold = parse.GetValue(DenseThreshold) ?? options.DenseThreshold,
             DenseGap = parse.GetValue(DenseGap) ?? options.DenseGap,
             Threshold = parse.GetValue(Threshold) is { } t ? ThresholdOption.Parse(t) : options.Threshold,

@@ -53,6 +53,7 @@ public sealed record MaskPreset(ClassicalMaskOptions Options, string? PostProces
                     "minimum_region_size" or "min_region_size" => options with { MinimumRegionSize = v.GetInt64() },
                     "dog_sigma_low" => options with { DogSigmaLow = v.GetDouble() },
                     "dog_sigma_high" => options with { DogSigmaHigh = v.GetDouble() },
+                    "isotropy" => options with { Isotropy = v.GetDouble() },
                     "dense_threshold" => options with { DenseThreshold = v.GetDouble() },
                     "dense_gap" => options with { DenseGap = v.GetInt32() },
                     "threshold" => options with { Threshold = v.ValueKind == JsonValueKind.String && v.GetString() == "auto" ? null : v.GetDouble() },

@@ -20,6 +20,9 @@ namespace EmMask.Core.Masking;
 /// <item>Structure tensor J = G(texture_sigma) · (∇d∇dᵀ + ∇s∇sᵀ), gradients scaled to noise units; its smallest eigenvalue
 /// λ is large only where texture varies in every orientation (tissue) and small in flat resin and for sheet- or line-like
 /// structure (curtaining, knife chatter, smooth walls). Products of gradients make it independent of polarity.</item>
+/// <item>Isotropy: where λ_min/λ_max is below the isotropy parameter ρ₀, λ is scaled by (λ_min/(ρ₀λ_max))³, so r drops by
+/// that ratio to the power 1.5. A strong, sharp edge leaks through the window's tails as far as the window reaches, but
+/// what leaks is nearly rank one; texture is not.</item>
 /// <item>Texture-to-noise ratio r = √(λ/2)/σₙ (≈ 1 in pure noise); threshold t on log r: given, or the histogram valley
 /// between Otsu's two classes (<see cref="ValleyThreshold"/>), or 2 when the
 /// log-ratio histogram has a single mode (all tissue or all resin).</item>
@@ -119,7 +122,7 @@ public static class ClassicalMasker
         // log r = ½·log(λ_min/2) − log σₙ: pure noise gives r ≈ 1. A floor keeps flat regions finite. The tensor's last
         // pass writes it directly.
         float logOffset = (float)((-0.5 * Math.Log(2.0)) - Math.Log(noise));
-        StructureTensor.SmallestEigenvalue(d, s, dScale, sScale, options.TextureSigma, logRatio, ct, logOffset);
+        StructureTensor.SmallestEigenvalue(d, s, dScale, sScale, options.TextureSigma, logRatio, ct, logOffset, (float)options.Isotropy);
         var lr = logRatio.Span;
 
         progress?.Report(new("threshold", 0.7));

@@ -24,7 +24,9 @@ internal static unsafe class StructureTensor
     /// <summary>
     /// Computes λ_min per voxel into <paramref name="destination"/>, or, given <paramref name="logRatioOffset"/>,
     /// ½·log(max(λ_min, <see cref="LogFloor"/>)) + offset (the same values as that map applied afterwards, one pass fewer
-    /// over the volume). d and s are not changed.
+    /// over the volume). d and s are not changed. With <paramref name="isotropy"/> ρ₀ &gt; 0, λ_min is first scaled by
+    /// min(1, λ_min / (ρ₀·λ_max))³ (<see cref="SymmetricEigen.Penalise"/>): the halo that a strong, sharp edge casts through
+    /// the integration window is far less isotropic than texture.
     /// </summary>
     /// <remarks>
     /// Streams through z in slabs. (1) Per new z slice: the gradient products of that slice, smoothed along y and x while
@@ -34,7 +36,7 @@ internal static unsafe class StructureTensor
     /// on a cold run, page faults, which cost more here than the arithmetic) stays small whatever the depth.
     /// </remarks>
     public static void SmallestEigenvalue(
-        Volume<float> d, Volume<float> s, float dScale, float sScale, double textureSigma, Volume<float> destination, CancellationToken ct, float? logRatioOffset = null)
+        Volume<float> d, Volume<float> s, float dScale, float sScale, double textureSigma, Volume<float> destination, CancellationToken ct, float? logRatioOffset = null, float isotropy = 0)
     {
         var shape = d.Shape;
         bool planar = shape.Z == 1;
@@ -75,7 +77,7 @@ internal static unsafe class StructureTensor
                 if (planar)
                 {
                     var a = new Span<float>((void*)ring[0], plane);
-                    Eigen2(a, new Span<float>((void*)ring[1], plane), new Span<float>((void*)ring[2], plane), plane);
+                    Eigen2(a, new Span<float>((void*)ring[1], plane), new Span<float>((void*)ring[2], plane), plane, isotropy);
                     a.CopyTo(destination.Span);
                     if (logRatioOffset is float logOffset)
                     {
@@ -85,7 +87,7 @@ internal static unsafe class StructureTensor
                     return;
                 }
 
-                var columns = new ColumnEigenPass(ring, ringSlices, output, shape, z0, z1, kz, logRatioOffset);
+                var columns = new ColumnEigenPass(ring, ringSlices, output, shape, z0, z1, kz, logRatioOffset, isotropy);
                 ParallelLines.For(columns.Units, columns, ct);
             }
         }
@@ -160,10 +162,12 @@ internal static unsafe class StructureTensor
         private readonly int blockWidth;
         private readonly int blocksPerRow;
         private readonly float? logRatioOffset;
+        private readonly float isotropy;
 
-        public ColumnEigenPass(nint[] ring, int ringSlices, float* output, Shape3 shape, int z0, int z1, AxisKernel? kz, float? logRatioOffset)
+        public ColumnEigenPass(nint[] ring, int ringSlices, float* output, Shape3 shape, int z0, int z1, AxisKernel? kz, float? logRatioOffset, float isotropy)
         {
             this.logRatioOffset = logRatioOffset;
+            this.isotropy = isotropy;
             this.ring = ring;
             this.ringSlices = ringSlices;
             this.output = output;
@@ -219,7 +223,7 @@ internal static unsafe class StructureTensor
                     }
                 }
 
-                Eigen3(smoothed, block);
+                Eigen3(smoothed, block, isotropy);
                 if (logRatioOffset is float logOffset)
                 {
                     ToLogRatio(new Span<float>(smoothed, block), logOffset); // while the block is in cache
@@ -321,8 +325,9 @@ internal static unsafe class StructureTensor
     // numpy.gradient: half the central difference inside, the one-sided difference at a border, 0 on a length-1 axis.
     private static float Step(int lo, int hi) => hi - lo == 2 ? 0.5f : (hi == lo ? 0f : 1f);
 
-    // λ_min of [[a, c], [c, b]] = (a + b)/2 − √(((a − b)/2)² + c²), written into a.
-    private static void Eigen2(Span<float> a, Span<float> b, Span<float> c, int n)
+    // λ_min of [[a, c], [c, b]] = (a + b)/2 − √(((a − b)/2)² + c²), written into a; penalised for anisotropy as in 3D
+    // (λ_max = (a + b)/2 + √…).
+    private static void Eigen2(Span<float> a, Span<float> b, Span<float> c, int n, float isotropy)
     {
         var pool = ArrayPool<float>.Shared;
         var half = pool.Rent(n);
@@ -336,7 +341,29 @@ internal static unsafe class StructureTensor
         TensorPrimitives.Sqrt(r, r);
         TensorPrimitives.Add(a, b, a);
         TensorPrimitives.Multiply(a, 0.5f, a);
-        TensorPrimitives.Subtract(a, r, a);
+        if (isotropy > 0)
+        {
+            TensorPrimitives.Add(a, r, h); // λ_max
+            TensorPrimitives.Subtract(a, r, a);
+            int lanes = Vector<float>.Count;
+            int i = 0;
+            for (; i <= n - lanes; i += lanes)
+            {
+                SymmetricEigen.Penalise(new Vector<float>(a[i..]), new Vector<float>(h[i..]), isotropy).CopyTo(a[i..]);
+            }
+
+            for (; i < n; i++)
+            {
+                float lo = Math.Max(a[i], 0f);
+                float m = Math.Min(1f, lo / Math.Max(h[i] * isotropy, 1e-30f));
+                a[i] = lo * (m * m * m);
+            }
+        }
+        else
+        {
+            TensorPrimitives.Subtract(a, r, a);
+        }
+
         pool.Return(half);
         pool.Return(root);
     }
@@ -344,7 +371,7 @@ internal static unsafe class StructureTensor
     // λ_min of the symmetric 3×3 [[a, d, e], [d, b, f], [e, f, c]] for n voxels whose six components lie n apart from
     // j, written over the first: whole vectors, then the tail padded into one vector, so every voxel goes through the
     // same arithmetic wherever it falls.
-    private static void Eigen3(float* j, int n)
+    private static void Eigen3(float* j, int n, float isotropy)
     {
         var a = new Span<float>(j, n);
         var b = new Span<float>(j + n, n);
@@ -358,7 +385,7 @@ internal static unsafe class StructureTensor
         {
             SymmetricEigen.Smallest(
                 new Vector<float>(a[i..]), new Vector<float>(b[i..]), new Vector<float>(c[i..]),
-                new Vector<float>(d[i..]), new Vector<float>(e[i..]), new Vector<float>(f[i..])).CopyTo(a[i..]);
+                new Vector<float>(d[i..]), new Vector<float>(e[i..]), new Vector<float>(f[i..]), isotropy).CopyTo(a[i..]);
         }
 
         if (i < n)
@@ -374,7 +401,7 @@ internal static unsafe class StructureTensor
             f[i..].CopyTo(tail[(5 * lanes)..]);
             var result = SymmetricEigen.Smallest(
                 new Vector<float>(tail), new Vector<float>(tail[lanes..]), new Vector<float>(tail[(2 * lanes)..]),
-                new Vector<float>(tail[(3 * lanes)..]), new Vector<float>(tail[(4 * lanes)..]), new Vector<float>(tail[(5 * lanes)..]));
+                new Vector<float>(tail[(3 * lanes)..]), new Vector<float>(tail[(4 * lanes)..]), new Vector<float>(tail[(5 * lanes)..]), isotropy);
             result.CopyTo(tail);
             tail[..m].CopyTo(a[i..]);
         }

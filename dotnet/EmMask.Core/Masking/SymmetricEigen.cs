@@ -15,7 +15,15 @@ internal static class SymmetricEigen
 
     /// <summary>λ_min of [[a, d, e], [d, b, f], [e, f, c]] per lane: q + 2p·cos(acos(r)/3 + 2π/3), written as q − 2p·cos(π/3 − acos(r)/3).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<float> Smallest(Vector<float> a, Vector<float> b, Vector<float> c, Vector<float> d, Vector<float> e, Vector<float> f)
+    public static Vector<float> Smallest(Vector<float> a, Vector<float> b, Vector<float> c, Vector<float> d, Vector<float> e, Vector<float> f) =>
+        Smallest(a, b, c, d, e, f, 0f);
+
+    /// <summary>
+    /// λ_min, and with <paramref name="isotropy"/> ρ₀ &gt; 0 scaled by min(1, λ_min / (ρ₀·λ_max))³ (<see cref="Penalise"/>), where
+    /// λ_max = q + 2p·cos(acos(r)/3).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Smallest(Vector<float> a, Vector<float> b, Vector<float> c, Vector<float> d, Vector<float> e, Vector<float> f, float isotropy)
     {
         var q = (a + b + c) * new Vector<float>(Third);
         a -= q;
@@ -37,8 +45,22 @@ internal static class SymmetricEigen
         var r = det / (new Vector<float>(2f) * p2 * p);
         r = Vector.Min(Vector.Max(r, new Vector<float>(-1f)), Vector<float>.One);
 
-        var psi = new Vector<float>(MathF.PI / 3f) - (Acos(r) * new Vector<float>(Third));
-        return q - (new Vector<float>(2f) * p * CosNearZero(psi));
+        var theta = Acos(r) * new Vector<float>(Third);
+        var twoP = new Vector<float>(2f) * p;
+        var smallest = q - (twoP * CosNearZero(new Vector<float>(MathF.PI / 3f) - theta));
+        return isotropy > 0 ? Penalise(smallest, q + (twoP * CosNearZero(theta)), isotropy) : smallest;
+    }
+
+    /// <summary>
+    /// λ_min·m³ with m = min(1, λ_min / (ρ₀·λ_max)): a tensor less isotropic than ρ₀ loses texture credit (in the masker's
+    /// log ratio, ½·log λ, that is 1.5·log m). Negative round-off in λ_min becomes 0.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Penalise(Vector<float> smallest, Vector<float> largest, float isotropy)
+    {
+        var lo = Vector.Max(smallest, Vector<float>.Zero);
+        var m = Vector.Min(Vector<float>.One, lo / Vector.Max(largest * new Vector<float>(isotropy), new Vector<float>(1e-30f)));
+        return lo * (m * m * m);
     }
 
     /// <summary>acos on [−1, 1] (Cephes acosf: asin polynomial on |x| ≤ ½, half-angle form above); error ~1e-7.</summary>

@@ -80,6 +80,7 @@ public static partial class NumpyBridge
                 nameof(ClassicalMaskOptions.MinimumRegionSize) => options with { MinimumRegionSize = v.GetInt64() },
                 nameof(ClassicalMaskOptions.DogSigmaLow) => options with { DogSigmaLow = v.GetDouble() },
                 nameof(ClassicalMaskOptions.DogSigmaHigh) => options with { DogSigmaHigh = v.GetDouble() },
+                nameof(ClassicalMaskOptions.Isotropy) => options with { Isotropy = v.GetDouble() },
                 nameof(ClassicalMaskOptions.DenseThreshold) => options with { DenseThreshold = v.GetDouble() },
                 nameof(ClassicalMaskOptions.DenseGap) => options with { DenseGap = v.GetInt32() },
                 nameof(ClassicalMaskOptions.Threshold) => options with { Threshold = v.ValueKind == JsonValueKind.Null ? null : v.GetDouble() },

@@ -286,6 +286,9 @@ class ClassicalMaskPanel(_ImageMaskPanel):
         self._dog_high = FloatSpinBox(value=d["dog_sigma_high"], min=0.1, max=200.0, step=0.5, label="DoG sigma high")
         self._min_region = SpinBox(value=d["minimum_region_size"], min=0, max=2**31 - 1, step=100,
                                    label="min region (voxels)", tooltip="Tissue regions smaller than this are dropped")
+        self._isotropy = FloatSpinBox(value=d["isotropy"], min=0.0, max=0.95, step=0.01, label="isotropy",
+                                      tooltip="Texture must vary about as much in every orientation (smallest/largest "
+                                              "eigenvalue) to count fully; removes the halo of sharp edges; 0 = off")
         self._dense_threshold = FloatSpinBox(value=d["dense_threshold"], min=0.0, max=100.0, step=0.25,
                                              label="dense threshold",
                                              tooltip="Robust SDs beyond the tissue's intensity, away from resin, above "
@@ -300,7 +303,7 @@ class ClassicalMaskPanel(_ImageMaskPanel):
         self._auto.changed.connect(lambda v: setattr(self._threshold, "enabled", not v))
         self._confidence = CheckBox(value=False, text="also add the confidence map")
         params = [self._block_size, self._texture_sigma, self._edge_sigma, self._dog_low, self._dog_high,
-                  self._min_region, self._dense_threshold, self._dense_gap, self._auto, self._threshold, self._confidence]
+                  self._min_region, self._isotropy, self._dense_threshold, self._dense_gap, self._auto, self._threshold, self._confidence]
         super().__init__(viewer, params, "Mask")
 
     def _parameter_widgets(self) -> dict:
@@ -321,6 +324,7 @@ class ClassicalMaskPanel(_ImageMaskPanel):
             "minimum_region_size": setter(self._min_region, int),
             "dog_sigma_low": setter(self._dog_low, float),
             "dog_sigma_high": setter(self._dog_high, float),
+            "isotropy": setter(self._isotropy, float),
             "dense_threshold": setter(self._dense_threshold, float),
             "dense_gap": setter(self._dense_gap, int),
             "threshold": set_threshold,
@@ -332,7 +336,8 @@ class ClassicalMaskPanel(_ImageMaskPanel):
             block_size=self._block_size.value, texture_sigma=self._texture_sigma.value,
             edge_sigma=self._edge_sigma.value, minimum_region_size=self._min_region.value,
             dog_sigma_low=self._dog_low.value, dog_sigma_high=self._dog_high.value,
-            dense_threshold=self._dense_threshold.value, dense_gap=self._dense_gap.value,
+            isotropy=self._isotropy.value, dense_threshold=self._dense_threshold.value,
+            dense_gap=self._dense_gap.value,
             threshold="auto" if self._auto.value else self._threshold.value, voxel_size=voxel_size,
         )
         meta = (layer.name, tuple(layer.scale), tuple(layer.translate))
