@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using EmMask.Core.Volumes;
 
 namespace EmMask.Core.Inference;
@@ -60,10 +61,10 @@ internal sealed class FlipAveragingPredictor : IPatchPredictor
                 Mirror(output.Slice(b * length, length), flipped.Slice(b * length, length), patch, axes);
             }
 
-            System.Numerics.Tensors.TensorPrimitives.Add(probabilities, flipped, probabilities);
+            TensorPrimitives.Add(probabilities, flipped, probabilities);
         }
 
-        System.Numerics.Tensors.TensorPrimitives.Multiply(probabilities, 1f / _flips.Length, probabilities);
+        TensorPrimitives.Multiply(probabilities, 1f / _flips.Length, probabilities);
     }
 
     /// <summary>Copies <paramref name="source"/> to <paramref name="destination"/> mirrored along the chosen axes (z, y, x).</summary>

@@ -51,16 +51,15 @@ internal static class DenseStructure
     /// </summary>
     public static Reference? Measure(ReadOnlySpan<float> logRatio, float logThreshold, ReadOnlySpan<float> smoothed)
     {
-        var vote = logRatio;
         // Every k-th voxel, k = ⌈n / 2¹⁸⌉: medians of a quarter million values are exact enough and cheap.
-        int step = (int)Math.Max(1, ((long)vote.Length + SampleLimit - 1) / SampleLimit);
-        int samples = (vote.Length + step - 1) / step;
+        int step = (int)Math.Max(1, ((long)logRatio.Length + SampleLimit - 1) / SampleLimit);
+        int samples = (logRatio.Length + step - 1) / step;
         var tissue = new float[samples];
         var resin = new float[samples];
         int tissueCount = 0, resinCount = 0;
-        for (int i = 0; i < vote.Length; i += step)
+        for (int i = 0; i < logRatio.Length; i += step)
         {
-            if (vote[i] >= logThreshold)
+            if (logRatio[i] >= logThreshold)
             {
                 tissue[tissueCount++] = smoothed[i];
             }

@@ -2,6 +2,7 @@ using EmMask.Core.Evaluation;
 using EmMask.Core.Masking;
 using EmMask.Core.Phantom;
 using EmMask.Core.Volumes;
+using static EmMask.Core.Tests.Masking.TextureVolumes;
 
 namespace EmMask.Core.Tests.Masking;
 
@@ -166,16 +167,5 @@ public class DenseStructureTests
         }
 
         return (double)marked / n;
-    }
-
-    private static long Count(Volume<byte> mask)
-    {
-        long n = 0;
-        foreach (byte b in mask.Span)
-        {
-            n += b;
-        }
-
-        return n;
     }
 }

@@ -2,6 +2,7 @@ using System.Numerics;
 using EmMask.Core.Masking;
 using EmMask.Core.Phantom;
 using EmMask.Core.Volumes;
+using static EmMask.Core.Tests.Masking.TextureVolumes;
 
 namespace EmMask.Core.Tests.Masking;
 
@@ -61,17 +62,6 @@ public class IsotropyTests
         for (int i = 0; i < m.Length; i++)
         {
             n += m[i] == 1 && t[i] == 0 ? 1 : 0;
-        }
-
-        return n;
-    }
-
-    private static long Count(Volume<byte> mask)
-    {
-        long n = 0;
-        foreach (byte b in mask.Span)
-        {
-            n += b;
         }
 
         return n;
