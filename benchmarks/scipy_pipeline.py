@@ -201,7 +201,7 @@ def classical_mask(raw, block_size=9, texture_sigma=2.0, edge_sigma=1.0, minimum
     lam = smallest_eigenvalue(*j, isotropy=isotropy)
     log_r = 0.5 * np.log(np.maximum(lam, 1e-20)) - np.float32(0.5 * np.log(2.0) + np.log(sn))
     if threshold is None:
-        step = max(1, -(-log_r.size // (1 << 22)))
+        step = max(1, -(-log_r.size // (1 << 20)))
         t, eta = valley(log_r.ravel()[::step])
         t = t if eta >= 0.7 else np.log(2.0)
     else:

@@ -47,9 +47,9 @@ public static class ClassicalMasker
     public const double UnimodalSeparability = 0.7;
 
     /// <summary>Largest number of voxels the automatic threshold's histogram is built from.</summary>
-    public const int ThresholdSampleLimit = 1 << 22;
+    public const int ThresholdSampleLimit = 1 << 20;
 
-    /// <summary>Every k-th value, k = ⌈n / 2²²⌉: the histogram of a regular sample (the scipy peer takes the same one).</summary>
+    /// <summary>Every k-th value, k = ⌈n / 2²⁰⌉: the histogram of a regular sample (the scipy peer takes the same one).</summary>
     internal static float[] ThresholdSample(ReadOnlySpan<float> values)
     {
         int step = (int)Math.Max(1, ((long)values.Length + ThresholdSampleLimit - 1) / ThresholdSampleLimit);
