@@ -33,6 +33,7 @@ SOFTNESS = 0.25  # width of the soft vote in log units, as in ClassicalMasker
 
 
 SAMPLE = 1 << 20
+NOISE_SAMPLE = 1 << 18  # NoiseEstimator.SampleLimit
 
 
 def normalise(raw):
@@ -52,9 +53,9 @@ def normalise(raw):
 
 
 def noise_sigma(n):
-    """Robust noise std: 1.4826 MAD of first differences along x over sqrt(2), on a row sample."""
+    """Robust noise std: 1.4826 MAD of first differences along x over sqrt(2), on a row sample (<= 2**18)."""
     rows = n.reshape(-1, n.shape[-1])
-    step = max(1, -(-(rows.shape[0] * (rows.shape[1] - 1)) // SAMPLE))
+    step = max(1, -(-(rows.shape[0] * (rows.shape[1] - 1)) // NOISE_SAMPLE))
     d = np.diff(rows[::step], axis=1).ravel()
     mad = np.median(np.abs(d - np.median(d)))
     return max(1.4826 * mad / np.sqrt(2.0), 1e-4)
