@@ -10,6 +10,7 @@ Usage as a script (the whole-CLI peer)::
 """
 from __future__ import annotations
 
+import math
 import sys
 import time
 
@@ -142,10 +143,17 @@ def valley(values, bins=256):
     return float(centres[between][np.argmin(smooth[between])]), eta
 
 
+def _stride(values, limit):
+    """ceil(n / limit), raised until coprime with the row length (ClassicalMasker.SampleStride)."""
+    step = max(1, -(-values.size // limit))
+    while step > 1 and math.gcd(step, values.shape[-1]) != 1:
+        step += 1
+    return step
+
+
 def _sample(values):
-    """Every k-th value, k = ceil(n / 2**18), as DenseStructure.Measure."""
-    step = max(1, -(-values.size // (1 << 18)))
-    return values.ravel()[::step]
+    """The density reference's sample (DenseStructure.Measure): limit 2**16."""
+    return values.ravel()[::_stride(values, 1 << 16)]
 
 
 def _lower_median(values):
@@ -202,8 +210,7 @@ def classical_mask(raw, block_size=9, texture_sigma=2.0, edge_sigma=1.0, minimum
     lam = smallest_eigenvalue(*j, isotropy=isotropy)
     log_r = 0.5 * np.log(np.maximum(lam, 1e-20)) - np.float32(0.5 * np.log(2.0) + np.log(sn))
     if threshold is None:
-        step = max(1, -(-log_r.size // (1 << 20)))
-        t, eta = valley(log_r.ravel()[::step])
+        t, eta = valley(log_r.ravel()[::_stride(log_r, 1 << 20)])
         t = t if eta >= 0.7 else np.log(2.0)
     else:
         t = np.log(threshold)

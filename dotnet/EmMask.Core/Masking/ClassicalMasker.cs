@@ -49,10 +49,26 @@ public static class ClassicalMasker
     /// <summary>Largest number of voxels the automatic threshold's histogram is built from.</summary>
     public const int ThresholdSampleLimit = 1 << 20;
 
-    /// <summary>Every k-th value, k = ⌈n / 2²⁰⌉: the histogram of a regular sample (the scipy peer takes the same one).</summary>
-    internal static float[] ThresholdSample(ReadOnlySpan<float> values)
+    /// <summary>
+    /// The stride of a regular sample of at most about <paramref name="limit"/> of <paramref name="length"/> values:
+    /// ⌈length / limit⌉, raised until coprime with <paramref name="rowLength"/> (the x axis), so that the sample visits
+    /// every x instead of a few columns (a stride equal to the row length would sample a single yz plane).
+    /// </summary>
+    internal static int SampleStride(long length, int limit, int rowLength)
     {
-        int step = (int)Math.Max(1, ((long)values.Length + ThresholdSampleLimit - 1) / ThresholdSampleLimit);
+        int step = (int)Math.Max(1, (length + limit - 1) / limit);
+        while (step > 1 && System.Numerics.BigInteger.GreatestCommonDivisor(step, rowLength) != 1)
+        {
+            step++;
+        }
+
+        return step;
+    }
+
+    /// <summary>A regular sample of the log ratio for the automatic threshold (<see cref="SampleStride"/>, limit 2²⁰); the scipy peer takes the same one.</summary>
+    internal static float[] ThresholdSample(ReadOnlySpan<float> values, int rowLength)
+    {
+        int step = SampleStride(values.Length, ThresholdSampleLimit, rowLength);
         var sample = new float[(values.Length + step - 1) / step];
         for (int i = 0, k = 0; i < values.Length; i += step, k++)
         {
@@ -133,13 +149,13 @@ public static class ClassicalMasker
         }
         else
         {
-            var valley = ValleyThreshold.Compute(ThresholdSample(lr));
+            var valley = ValleyThreshold.Compute(ThresholdSample(lr, input.Shape.X));
             logThreshold = valley.Separability >= UnimodalSeparability ? valley.Threshold : Math.Log(UnimodalThreshold);
         }
 
         // Electron-dense structures (tracheal cuticle) and what they enclose (the lumen) are non-brain, whatever their
         // texture: their votes are scaled down in the same pass that computes the vote, and the dense voxels marked.
-        var dense = options.DenseThreshold > 0 ? DenseStructure.Measure(lr, (float)logThreshold, s.Span) : null;
+        var dense = options.DenseThreshold > 0 ? DenseStructure.Measure(lr, (float)logThreshold, s.Span, input.Shape.X) : null;
         byte[]? flags = dense is not null && options.DenseGap > 0 ? ArrayPool<byte>.Shared.Rent(lr.Length) : null;
         try
         {

@@ -13,7 +13,7 @@ namespace EmMask.Core.Masking;
 /// <remarks>
 /// The reference comes from the volume itself: the lower medians of the smoothed image s where the texture vote says
 /// tissue (m_t) and resin (m_r), and the tissue's spread σ_t = 1.4826·median|s − m_t|, all on a regular sample of at
-/// most 2¹⁸ voxels. With sgn = sign(m_t − m_r), the density score is z = sgn·(s − m_t)/σ_t, so polarity does
+/// most 2¹⁶ voxels. With sgn = sign(m_t − m_r), the density score is z = sgn·(s − m_t)/σ_t, so polarity does
 /// not matter. A voxel with z &gt; k is dense; its vote is scaled by sigmoid((k − z)/0.25). A non-dense voxel that has
 /// dense voxels on both sides within <c>gap</c> voxels along at least two of the three axes is enclosed, and its vote
 /// becomes 0.
@@ -30,7 +30,7 @@ internal static class DenseStructure
     public const double MinimumSeparation = 0.25;
 
     /// <summary>Largest number of voxels the reference is measured on.</summary>
-    public const int SampleLimit = 1 << 18;
+    public const int SampleLimit = 1 << 16;
 
     private const byte DenseFlag = 0x80;
 
@@ -49,10 +49,17 @@ internal static class DenseStructure
     /// the vote is at least 0.5) and the smoothed image, or null when one class is (nearly) absent, the tissue has no
     /// spread, or tissue and resin are too close to tell which side is away from resin.
     /// </summary>
-    public static Reference? Measure(ReadOnlySpan<float> logRatio, float logThreshold, ReadOnlySpan<float> smoothed)
+    /// <param name="logRatio">The log texture ratio, C order.</param>
+    /// <param name="logThreshold">Tissue where the log ratio reaches this.</param>
+    /// <param name="smoothed">The smoothed image, same layout.</param>
+    /// <param name="rowLength">Length of the fastest axis (x): the sample's stride is made coprime with it, so that the
+    /// sample visits every x instead of a few columns.</param>
+    public static Reference? Measure(ReadOnlySpan<float> logRatio, float logThreshold, ReadOnlySpan<float> smoothed, int rowLength = 1)
     {
-        // Every k-th voxel, k = ⌈n / 2¹⁸⌉: medians of a quarter million values are exact enough and cheap.
-        int step = (int)Math.Max(1, ((long)logRatio.Length + SampleLimit - 1) / SampleLimit);
+        // Every k-th voxel, k = ⌈n / 2¹⁶⌉ raised until coprime with the row length: medians of 65536 values are exact
+        // enough and cheap.
+        int step = ClassicalMasker.SampleStride(logRatio.Length, SampleLimit, rowLength);
+
         int samples = (logRatio.Length + step - 1) / step;
         var tissue = new float[samples];
         var resin = new float[samples];
@@ -147,13 +154,8 @@ internal static class DenseStructure
             {
                 var row = slice.Slice(y * nx, nx);
                 int previous = -1;
-                for (int x = 0; x < nx; x++)
+                for (int x = NextDense(row, 0); x >= 0; x = NextDense(row, x + 1))
                 {
-                    if (row[x] < DenseFlag)
-                    {
-                        continue;
-                    }
-
                     if (previous >= 0 && x - previous - 1 <= gap)
                     {
                         for (int i = previous + 1; i < x; i++)
@@ -192,6 +194,13 @@ internal static class DenseStructure
         });
     }
 
+    /// <summary>Index of the first dense voxel of <paramref name="row"/> at or after <paramref name="from"/>, or −1 (a vector search: dense voxels are few).</summary>
+    private static int NextDense(ReadOnlySpan<byte> row, int from)
+    {
+        int found = from < row.Length ? row[from..].IndexOfAnyInRange(DenseFlag, byte.MaxValue) : -1;
+        return found < 0 ? -1 : from + found;
+    }
+
     /// <summary>Runs along an axis with <paramref name="steps"/> positions <paramref name="stride"/> apart, for <paramref name="width"/> adjacent columns.</summary>
     private static void ColumnRuns(Span<byte> data, Span<int> last, int steps, int width, int stride, int gap)
     {
@@ -199,13 +208,8 @@ internal static class DenseStructure
         for (int k = 0; k < steps; k++)
         {
             var row = data.Slice(k * stride, width);
-            for (int x = 0; x < width; x++)
+            for (int x = NextDense(row, 0); x >= 0; x = NextDense(row, x + 1))
             {
-                if (row[x] < DenseFlag)
-                {
-                    continue;
-                }
-
                 int previous = last[x];
                 if (previous >= 0 && k - previous - 1 <= gap)
                 {

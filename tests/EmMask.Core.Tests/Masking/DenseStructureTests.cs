@@ -72,6 +72,24 @@ public class DenseStructureTests
         Assert.Equal(0, flags[(((4 * 3) + 1) * 4) + 1]);
     }
 
+    [Theory]
+    [InlineData(1L << 30, 1 << 20, 1024, 1025)] // 1024³: a stride of 1024 would sample one yz plane
+    [InlineData(1L << 24, 1 << 20, 256, 17)]
+    [InlineData(1L << 24, 1 << 16, 255, 256)]
+    [InlineData(1000L, 1 << 20, 64, 1)]
+    public void SampleStridesAreCoprimeWithTheRowLength(long length, int limit, int rowLength, int expected)
+    {
+        int step = ClassicalMasker.SampleStride(length, limit, rowLength);
+        Assert.Equal(expected, step);
+        var columns = new HashSet<long>();
+        for (long i = 0; i < Math.Min(length, (long)step * rowLength * 4); i += step)
+        {
+            columns.Add(i % rowLength);
+        }
+
+        Assert.Equal(Math.Min(rowLength, (int)Math.Min(length, (long)step * rowLength * 4)), columns.Count);
+    }
+
     [Fact]
     public void ReferenceNeedsBothClassesAndADirection()
     {
