@@ -83,6 +83,18 @@ if (mode == "train")
         train.Add((TrainingVolume.FromRaw(p.Raw, p.Truth, null, $"coarse{seed}{(invert ? "-inv" : "")}") with { Focus = Focus(p, tube, env) }).Downsampled(2));
         Console.WriteLine($"coarse phantom {seed} {coarseShape}/2 invert={invert} tissue={p.Truth.Span.ToArray().Average(b => (double)b):F2} ({sw.Elapsed.TotalSeconds:F0}s)");
     }
+    // Small working-scale copies ("smallcoarse=K"): phantoms of the base shape averaged to half of it, so that the
+    // network also sees tracheae as narrow as a small volume's at --scale 2 (the phantom scales tracheae with size).
+    int nSmallCoarse = int.Parse(Get("smallcoarse", "0"));
+    for (int i = 0; i < nSmallCoarse; i++)
+    {
+        int seed = int.Parse(Get("firstsmallcoarse", "601")) + i;
+        bool invert = i % 2 == 1;
+        double? tf = i % 3 == 0 ? 0.12 + 0.06 * (i % 4) : null;
+        var (p, tube, env) = Phantom(seed, invert, i % 4 != 3, tf);
+        train.Add((TrainingVolume.FromRaw(p.Raw, p.Truth, null, $"smallcoarse{seed}{(invert ? "-inv" : "")}") with { Focus = Focus(p, tube, env) }).Downsampled(2));
+        Console.WriteLine($"small coarse phantom {seed} {shape}/2 invert={invert} tissue={p.Truth.Span.ToArray().Average(b => (double)b):F2} ({sw.Elapsed.TotalSeconds:F0}s)");
+    }
     var val = valSpecs.Select(s => { var (p, _, _) = Phantom(s.Seed, s.Invert, s.Art, null); return TrainingVolume.FromRaw(p.Raw, p.Truth, null, $"val{s.Seed}{(s.Invert ? "-inv" : "")}"); }).ToList();
     if (Get("bigval", "0") == "1")
     {
@@ -95,6 +107,12 @@ if (mode == "train")
     {
         var (p, _, _) = Phantom(1101 + i, i % 2 == 1, true, null, coarseShape);
         val.Add(TrainingVolume.FromRaw(p.Raw, p.Truth, null, $"val{1101 + i}-coarse").Downsampled(2));
+    }
+    int nSmallCoarseVal = int.Parse(Get("smallcoarseval", "0"));
+    for (int i = 0; i < nSmallCoarseVal; i++)
+    {
+        var (p, _, _) = Phantom(1201 + i, i % 2 == 1, true, null);
+        val.Add(TrainingVolume.FromRaw(p.Raw, p.Truth, null, $"val{1201 + i}-smallcoarse").Downsampled(2));
     }
     Console.WriteLine($"data ready {sw.Elapsed.TotalSeconds:F0}s");
     int c0 = int.Parse(Get("c0", "16"));

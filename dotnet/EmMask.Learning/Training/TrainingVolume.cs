@@ -27,8 +27,10 @@ public sealed record TrainingVolume(Volume<float> Image, Volume<byte> Labels, Vo
     /// <summary>
     /// This volume at a coarser working scale (<c>--scale</c> at inference): the image averaged over factor³ blocks, as
     /// the sliding-window inferer downsamples a normalised volume; a label is 1 where at least half of its block is
-    /// tissue; a block is labelled only if all of it is; a block is in focus if any of it is. Partial blocks at the far
-    /// edges use the voxels they hold. Training on such copies teaches the network the coarser voxel size.
+    /// tissue, and a block that is exactly half tissue is 1 where z + y + x (block coordinates) is even: breaking every
+    /// tie one way would move the coarse boundary outwards by a fraction of a voxel. A block is labelled only if all of
+    /// it is; a block is in focus if any of it is. Partial blocks at the far edges use the voxels they hold. Training on
+    /// such copies teaches the network the coarser voxel size.
     /// </summary>
     public TrainingVolume Downsampled(int factor)
     {
@@ -62,7 +64,7 @@ public sealed record TrainingVolume(Volume<float> Image, Volume<byte> Labels, Vo
                                 if (focus is not null) anyFocus |= Focus!.Span[i] != 0;
                             }
                     image[z, y, x] = (float)(sum / count);
-                    labels[z, y, x] = (byte)(2 * tissue >= count ? 1 : 0);
+                    labels[z, y, x] = (byte)(2 * tissue > count || (2 * tissue == count && ((z + y + x) & 1) == 0) ? 1 : 0);
                     if (region is not null) region[z, y, x] = (byte)(allLabelled ? 1 : 0);
                     if (focus is not null) focus[z, y, x] = (byte)(anyFocus ? 1 : 0);
                 }

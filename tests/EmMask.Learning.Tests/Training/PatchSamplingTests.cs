@@ -115,8 +115,10 @@ public class PatchSamplingTests
         var region = new Volume<byte>(shape);
         region.Span.Fill(1);
         for (int k = 0; k < shape.Length; k++) img.Span[k] = k;
-        // Block (0,0,0): 4 of 8 tissue -> 1; block (0,0,1): 3 of 8 -> 0; the edge block (x = 4) 2 of 4 -> 1.
+        // Block (0,0,0): 4 of 8 tissue, even parity -> 1; block (0,0,1): 3 of 8 -> 0; the edge block (x = 4) 2 of 4,
+        // even -> 1; block (0,1,0): 4 of 8, odd parity -> 0.
         lab[0, 0, 0] = lab[0, 0, 1] = lab[0, 1, 0] = lab[1, 1, 1] = 1;
+        lab[0, 2, 0] = lab[0, 2, 1] = lab[0, 3, 0] = lab[1, 3, 1] = 1;
         lab[0, 0, 2] = lab[1, 0, 3] = lab[1, 1, 2] = 1;
         lab[0, 0, 4] = lab[1, 1, 4] = 1;
         focus[3, 3, 3] = 1;
@@ -126,6 +128,7 @@ public class PatchSamplingTests
         Assert.Equal(new VoxelSize(32, 32, 32), d.Image.VoxelSize);
         Assert.Equal("v@2x", d.Name);
         Assert.Equal(new byte[] { 1, 0, 1 }, new[] { d.Labels[0, 0, 0], d.Labels[0, 0, 1], d.Labels[0, 0, 2] });
+        Assert.Equal(0, d.Labels[0, 1, 0]);
         Assert.Equal(1, d.Focus![1, 1, 1]);
         Assert.Equal(1, d.Focus.Span.ToArray().Sum(b => b));
         Assert.Equal(0, d.LabelledRegion![1, 1, 0]);
@@ -135,6 +138,23 @@ public class PatchSamplingTests
         Assert.Equal(expected, d.Image[0, 0, 0], 5);
         Assert.Equal(new[] { 4, 9, 24, 29 }.Average(v => (float)v), d.Image[0, 0, 2], 5); // the partial edge block
         d.Validate("d");
+    }
+
+    [Fact]
+    public void DownsampledTiesSplitEvenlyBetweenTissueAndNonBrain()
+    {
+        // Every 2x2x2 block is half tissue (x even): a one-way tie-break would label all 32 blocks alike.
+        var shape = new Shape3(4, 8, 8);
+        var img = new Volume<float>(shape);
+        var lab = new Volume<byte>(shape);
+        for (int z = 0; z < 4; z++)
+            for (int y = 0; y < 8; y++)
+                for (int x = 0; x < 8; x += 2)
+                    lab[z, y, x] = 1;
+        var d = new TrainingVolume(img, lab).Downsampled(2);
+        Assert.Equal(16, d.Labels.Span.ToArray().Sum(b => b));
+        Assert.Equal(1, d.Labels[0, 0, 0]);
+        Assert.Equal(0, d.Labels[0, 0, 1]);
     }
 
     [Fact]
