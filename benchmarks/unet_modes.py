@@ -16,9 +16,12 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EMMASK = os.path.join(ROOT, "emmask")
 PEER = os.path.join(ROOT, "benchmarks", "torch_unet_peer.py")
-# "plain" is the network alone on every window; the envelope modes gate it with the grown classical mask (the default).
-MODES = [("plain", ["--no-skip", "--no-envelope"]), ("envelope", ["--no-skip"]), ("envelope + skip", []),
-         ("envelope + skip + scale 2", ["--scale", "2"])]
+# "plain" is the network alone on every window, without test-time flips; the envelope modes gate it with the grown
+# classical mask. The comparison (skip + scale vs plain) is made without flips; the last two rows are the
+# defaults (envelope + skip + 4 flips) and the same at scale 2.
+MODES = [("plain", ["--no-skip", "--no-envelope", "--tta", "1"]), ("envelope", ["--no-skip", "--tta", "1"]),
+         ("envelope + skip", ["--tta", "1"]), ("envelope + skip + scale 2", ["--scale", "2", "--tta", "1"]),
+         ("default: envelope + skip + 4 flips", []), ("default + scale 2", ["--scale", "2"])]
 
 
 def run(*args):

@@ -71,7 +71,7 @@ public class UNetCommandTests
         using var t = new TempFolder();
         Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "2003", "--shape", "32", "64", "64", "-q").ExitCode);
         string[] common = ["--method", "unet", "--roi", "32", "-q"];
-        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["plain.h5"], "--confidence", t["pp.h5"], .. common]).ExitCode);
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["plain.h5"], "--confidence", t["pp.h5"], "--tta", "1", .. common]).ExitCode);
         Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["tta.h5"], "--confidence", t["pt.h5"], "--tta", "4", .. common]).ExitCode);
         float[] Probability(string name) => ((Volume<float>)VolumeReader.Read(VolumePath.Parse(t[name], "/confidence"))).Span.ToArray();
         var plain = Probability("pp.h5");
@@ -81,6 +81,10 @@ public class UNetCommandTests
         double Dice(string name) => JsonDocument.Parse(CliRunner.Invoke("eval", t[name], t["p.h5"], "--json").Stdout).RootElement.GetProperty("dice").GetDouble();
         double plainDice = Dice("plain.h5"), ttaDice = Dice("tta.h5");
         Assert.True(ttaDice > 0.85 && ttaDice > plainDice - 0.01, $"dice: plain {plainDice:F4}, tta 4 {ttaDice:F4}");
+
+        // No --tta: the default is 4 flips, the same probabilities as --tta 4.
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["default.h5"], "--confidence", t["pd.h5"], .. common]).ExitCode);
+        Assert.Equal(tta, Probability("pd.h5"));
 
         var bad = CliRunner.Invoke(["mask", t["p.h5"], t["bad.h5"], "--tta", "3", .. common]);
         Assert.Equal(2, bad.ExitCode);

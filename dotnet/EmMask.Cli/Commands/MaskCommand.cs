@@ -34,7 +34,7 @@ public static class MaskCommand
     private static readonly Option<int> Scale = new("--scale") { Description = "U-Net working scale: run on a volume downsampled by this integer factor (>= 1), then upsample the probabilities.", DefaultValueFactory = _ => 1 };
     private static readonly Option<int> Batch = new("--batch") { Description = "U-Net windows per batch.", DefaultValueFactory = _ => 2 };
     private static readonly Option<string> Device = new("--device") { Description = "U-Net device: auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
-    private static readonly Option<int> Tta = new("--tta") { Description = "U-Net test-time augmentation: 1 (off), 4 (also mirrored along z, y, x) or 8 (all axis combinations); probabilities averaged, that many times the network work.", DefaultValueFactory = _ => 1 };
+    private static readonly Option<int> Tta = new("--tta") { Description = "U-Net test-time augmentation: 1 (off), 4 (also mirrored along z, y, x) or 8 (all axis combinations); probabilities averaged, that many times the network work.", DefaultValueFactory = _ => UNetSettings.DefaultTestTimeFlips };
     private static readonly Option<bool> NoSkip = new("--no-skip") { Description = "U-Net: run every window (no skipping of windows outside the tissue envelope)." };
     private static readonly Option<double?> EnvelopeMargin = new("--envelope-margin") { Description = $"U-Net: voxels by which the classical mask is grown (holes filled) into the envelope where the U-Net decides; outside it is non-brain (default {TissueEnvelope.DefaultMargin})." };
     private static readonly Option<bool> NoEnvelope = new("--no-envelope") { Description = "U-Net: keep the network's answer everywhere, also far out in resin (no envelope gate)." };
