@@ -384,7 +384,7 @@ class UNetMaskPanel(_ImageMaskPanel):
                                     label="envelope margin (voxels)")
         self._tta = ComboBox(choices=[1, 4, 8], value=d["tta"], label="test-time flips",
                              tooltip="Also predict each window mirrored (4: along z, y, x; 8: all combinations) and "
-                                     "average: smoother boundaries for that many times the work")
+                                     "average: smoother boundaries (default 4; 1 runs about 3× faster)")
         self._probability = CheckBox(value=False, text="also add the probability map")
         super().__init__(viewer, [self._model, self._roi, self._overlap, self._scale, self._device, self._batch,
                                   self._tta, self._skip, self._gate, self._margin, self._probability], "Mask (U-Net)")
