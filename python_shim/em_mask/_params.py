@@ -35,7 +35,7 @@ POSTPROCESS_PRESETS = {
 DEFAULT_PRESET = "clean"
 
 #: U-Net inference defaults, as in ``emmask mask --method unet`` (--roi, --overlap, --scale, --device, --no-skip).
-UNET_DEFAULTS = {"roi": 64, "overlap": 0.25, "scale": 1, "device": "auto", "batch": 2, "skip_tiles": True,
+UNET_DEFAULTS = {"roi": 64, "overlap": 0.25, "scale": "auto", "device": "auto", "batch": 2, "skip_tiles": True,
                  "envelope_margin": 4.0, "tta": 4}
 
 #: ``EmMask.Host.Bridge.NumpyBridge.DefaultSkipThreshold``: the local-std level below which ``skip_tiles`` skips a window.

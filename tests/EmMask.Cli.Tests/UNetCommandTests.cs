@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EmMask.Core.Phantom;
 using EmMask.Core.Volumes;
 using EmMask.IO;
 
@@ -90,6 +91,45 @@ public class UNetCommandTests
         Assert.Equal(2, bad.ExitCode);
         Assert.Contains("flips", bad.Stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(t["bad.h5"]));
+    }
+
+    [Fact]
+    public void AutoScaleFollowsTheVoxelSize()
+    {
+        using var t = new TempFolder();
+        // An 8 nm phantom: auto runs at scale 2, exactly as --scale 2 does; --scale 1 overrides it.
+        var p = EmPhantom.Generate(new PhantomOptions { Seed = 3, Shape = new Shape3(32, 64, 64), VoxelSize = new VoxelSize(8, 8, 8) });
+        VolumeWriter.Write(VolumePath.Parse(t["p8.h5"], "/raw"), p.Raw, new VolumeWriteOptions());
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p16.h5"], "--seed", "3", "--shape", "32", "64", "64", "-q").ExitCode);
+        string[] common = ["--method", "unet", "--roi", "32", "--tta", "1", "--postprocess", "none", "--json"];
+        JsonElement Run(string input, string output, params string[] extra)
+        {
+            var run = CliRunner.Invoke(["mask", t[input], t[output], .. common, .. extra]);
+            Assert.True(run.ExitCode == 0, run.Stderr);
+            return JsonDocument.Parse(run.Stdout).RootElement;
+        }
+
+        string Notes(JsonElement e) => string.Join(" ", e.GetProperty("Notes").EnumerateArray().Select(n => n.GetString()));
+        var auto = Run("p8.h5", "auto.h5");
+        Assert.Contains("Working scale 2 (auto: voxel size 8×8×8 nm", Notes(auto), StringComparison.Ordinal);
+        Run("p8.h5", "two.h5", "--scale", "2");
+        Assert.DoesNotContain("Working scale", Notes(Run("p8.h5", "one.h5", "--scale", "1")), StringComparison.Ordinal);
+        byte[] Mask(string name) => ((Volume<byte>)VolumeReader.Read(VolumePath.Parse(t[name], "/mask"))).Span.ToArray();
+        Assert.Equal(Mask("two.h5"), Mask("auto.h5"));
+        Assert.NotEqual(Mask("one.h5"), Mask("auto.h5"));
+        Assert.DoesNotContain("Working scale", Notes(Run("p16.h5", "sixteen.h5")), StringComparison.Ordinal); // 16 nm: scale 1
+
+        foreach (string bad in new[] { "0", "two", "1.5" })
+        {
+            var run = CliRunner.Invoke("mask", t["p8.h5"], t["bad.h5"], "--method", "unet", "--scale", bad, "-q");
+            Assert.Equal(2, run.ExitCode);
+            Assert.Contains("--scale must be 'auto' or an integer >= 1", run.Stderr, StringComparison.Ordinal);
+            Assert.False(File.Exists(t["bad.h5"]));
+        }
+
+        File.WriteAllText(t["auto.json"], "{\"method\": \"unet\", \"scale\": \"auto\", \"roi\": 32, \"tta\": 1}");
+        Assert.Equal(0, CliRunner.Invoke("mask", t["p8.h5"], t["preset.h5"], "--preset", t["auto.json"], "--postprocess", "none", "-q").ExitCode);
+        Assert.Equal(Mask("two.h5"), Mask("preset.h5"));
     }
 
     [Fact]

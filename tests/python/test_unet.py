@@ -176,7 +176,8 @@ def test_the_worker_reports_model_errors_as_em_mask_errors(dotnet_bridge):
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(roi=0), "roi"), (dict(roi=(16, 16)), "roi"), (dict(overlap=1.0), "overlap"),
-    (dict(scale=1.5), "scale"), (dict(batch=0), "batch"), (dict(device="tpu"), "device"),
+    (dict(scale=1.5), "scale"), (dict(scale="fast"), "scale"), (dict(scale=0), "scale"), (dict(batch=0), "batch"),
+    (dict(device="tpu"), "device"),
 ])
 def test_bad_parameters_are_refused_before_the_worker_runs(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -225,6 +226,25 @@ def test_shipped_model_masks_a_phantom_with_dice_above_0_9(dotnet_bridge, repo_r
     dice4 = 2 * np.logical_and(mask4, truth).sum() / (mask4.sum() + truth.sum())
     assert dice4 > dice - 0.01, f"Dice {dice:.4f}, with 4 test-time flips {dice4:.4f}"
     assert 1e-5 < np.abs(probability4 - probability).mean() < 0.05
+
+
+def test_auto_scale_follows_the_voxel_size(dotnet_bridge):
+    image, _ = _pattern(shape=(32, 48, 48))  # every axis keeps >= 16 voxels at scale 2
+    kw = dict(model="builtin:threshold", envelope_margin=None, roi=16, tta=1)
+
+    def scale_used(**extra):
+        mask, _ = em_mask.unet_mask(image, **kw, **extra)
+        return em_mask.last_call_info()["scale"], mask
+
+    assert scale_used()[0] == 1                                   # no voxel size: unknown, full resolution
+    assert scale_used(voxel_size=(16, 16, 16))[0] == 1
+    auto, auto_mask = scale_used(voxel_size=(8, 8, 8))
+    assert auto == 2
+    assert scale_used(voxel_size=(0.008, 0.008, 0.008))[0] == 2  # micrometres, as a layer scaled from element_size_um
+    assert scale_used(voxel_size=(40, 4, 4))[0] == 1              # z already coarse
+    two, two_mask = scale_used(voxel_size=(8, 8, 8), scale=2)
+    np.testing.assert_array_equal(auto_mask, two_mask)
+    assert scale_used(voxel_size=(8, 8, 8), scale=1)[0] == 1
 
 
 def test_test_time_flips_must_be_1_4_or_8(dotnet_bridge):

@@ -31,7 +31,7 @@ public static class MaskCommand
     private static readonly Option<string?> Model = new("--model") { Description = "U-Net model file (default: the shipped models/em-mask-unet-v1)." };
     private static readonly Option<int> Roi = new("--roi") { Description = "U-Net sliding-window edge in voxels.", DefaultValueFactory = _ => 64 };
     private static readonly Option<double> Overlap = new("--overlap") { Description = "U-Net window overlap fraction (0..<1).", DefaultValueFactory = _ => 0.25 };
-    private static readonly Option<int> Scale = new("--scale") { Description = "U-Net working scale: run on a volume downsampled by this integer factor (>= 1), then upsample the probabilities.", DefaultValueFactory = _ => 1 };
+    private static readonly Option<string> Scale = new("--scale") { Description = "U-Net working scale: run on a volume downsampled by this integer factor (>= 1), then upsample the probabilities; 'auto' picks it from the input's voxel size so that the network sees voxels near the 16 nm it was trained at (8 nm -> 2; unknown size -> 1).", DefaultValueFactory = _ => "auto" };
     private static readonly Option<int> Batch = new("--batch") { Description = "U-Net windows per batch.", DefaultValueFactory = _ => 2 };
     private static readonly Option<string> Device = new("--device") { Description = "U-Net device: auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
     private static readonly Option<int> Tta = new("--tta") { Description = "U-Net test-time augmentation: 1 (off), 4 (also mirrored along z, y, x) or 8 (all axis combinations); probabilities averaged, that many times the network work.", DefaultValueFactory = _ => UNetSettings.DefaultTestTimeFlips };
@@ -116,7 +116,7 @@ public static class MaskCommand
             Model = parse.GetValue(Model) ?? unet.Model,
             Roi = GivenValue(parse, Roi) ?? unet.Roi,
             Overlap = GivenValue(parse, Overlap) ?? unet.Overlap,
-            Scale = GivenValue(parse, Scale) ?? unet.Scale,
+            Scale = Given(parse, Scale) is { } scale ? ScaleOption.Parse(scale) : unet.Scale,
             Device = Given(parse, Device) ?? unet.Device,
             Batch = GivenValue(parse, Batch) ?? unet.Batch,
             TestTimeFlips = GivenValue(parse, Tta) ?? unet.TestTimeFlips,

@@ -85,7 +85,7 @@ public sealed record MaskPreset(ClassicalMaskOptions Options, string? PostProces
                 unet = unet with { Overlap = v.GetDouble() };
                 return true;
             case "scale":
-                unet = unet with { Scale = v.GetInt32() };
+                unet = unet with { Scale = v.ValueKind == JsonValueKind.String ? ScaleOption.Parse(v.GetString()!) : v.GetInt32() };
                 return true;
             case "device":
                 unet = unet with { Device = v.GetString() ?? "auto" };

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using EmMask.Cli.Console;
+using EmMask.Core.Inference;
 using EmMask.Core.Masking;
 using EmMask.Core.PostProcessing;
 using EmMask.Core.Volumes;
@@ -22,9 +23,10 @@ public sealed record MaskRequest(
 /// <summary>
 /// Settings of the U-Net method (<c>--model --roi --overlap --scale --device --batch --no-skip --envelope-margin --tta</c>).
 /// Test-time flips default to <see cref="DefaultTestTimeFlips"/>: on the validation phantoms 4 flips raised Dice on
-/// every one of 12 volumes (mean +0.002, trachea recall +0.01) for about 3.3× the network time.
+/// every one of 12 volumes (mean +0.002, trachea recall +0.01) for about 3.3× the network time. <c>Scale</c> is
+/// <see cref="WorkingScale.Auto"/> (0) by default: the factor follows the input's voxel size (<see cref="WorkingScale"/>).
 /// </summary>
-public sealed record UNetSettings(string? Model = null, int Roi = 64, double Overlap = 0.25, int Scale = 1, string Device = "auto", int Batch = 2, bool SkipTiles = true,
+public sealed record UNetSettings(string? Model = null, int Roi = 64, double Overlap = 0.25, int Scale = WorkingScale.Auto, string Device = "auto", int Batch = 2, bool SkipTiles = true,
     double? EnvelopeMargin = TissueEnvelope.DefaultMargin, int TestTimeFlips = UNetSettings.DefaultTestTimeFlips)
 {
     /// <summary>The default of <c>--tta</c> (and of the Python and napari defaults): none, z, y and x mirrored.</summary>

@@ -30,6 +30,7 @@ public static class UNetMethod
     {
         string model = settings.Model ?? ModelLocator.Default();
         var warnings = new List<string>();
+        var notes = new List<string>();
         var normal = IntensityNormalizer.Normalize(input, ct);
         if (normal.IsConstant)
         {
@@ -37,7 +38,18 @@ public static class UNetMethod
             return new MaskResult(normal.Normalized.Like<byte>(), normal.Normalized.Like<float>(), 0.5, warnings);
         }
 
-        var request = new UNetRequest(model, new Shape3(settings.Roi, settings.Roi, settings.Roi), settings.Overlap, settings.Batch, settings.Scale,
+        int scale = settings.Scale;
+        if (scale == WorkingScale.Auto)
+        {
+            scale = WorkingScale.FromVoxelSize(input.VoxelSize, input.Shape);
+            if (scale > 1)
+            {
+                var nm = WorkingScale.Nanometres(input.VoxelSize)!.Value;
+                notes.Add(FormattableString.Invariant($"Working scale {scale} (auto: voxel size {nm.Z:g}×{nm.Y:g}×{nm.X:g} nm, the model's {WorkingScale.ModelVoxelNm:g} nm; --scale 1 keeps full resolution)."));
+            }
+        }
+
+        var request = new UNetRequest(model, new Shape3(settings.Roi, settings.Roi, settings.Roi), settings.Overlap, settings.Batch, scale,
             settings.SkipTiles ? SkipConfidence : null, settings.Device, TestTimeFlips: settings.TestTimeFlips).Validate();
         using var provider = new PredictorProvider();
 
@@ -93,6 +105,7 @@ public static class UNetMethod
             m[i] = p[i] >= 0.5f ? (byte)1 : (byte)0;
         }
 
-        return new MaskResult(mask, probability, 0.5, warnings, [note]);
+        notes.Insert(0, note);
+        return new MaskResult(mask, probability, 0.5, warnings, notes);
     }
 }

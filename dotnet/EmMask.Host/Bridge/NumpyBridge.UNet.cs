@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Text.Json;
+using EmMask.Core.Inference;
 using EmMask.Core.Masking;
 using EmMask.Core.Progress;
 using EmMask.Core.Volumes;
@@ -46,7 +47,7 @@ public static partial class NumpyBridge
     /// inputs are converted once) in the worker process, waiting for it on this thread with the job's progress and
     /// cancellation. <see cref="BridgeResult.Value"/> is the worker's process id; <see cref="BridgeResult.Json"/> is
     /// <c>{"mask": [id, address], "probability": [id, address], "windows", "skipped", "worker_pid",
-    /// "worker_started", "model"}</c>: the mask (probability ≥ 0.5, uint8 0/1) and the probabilities, lent to Python
+    /// "worker_started", "model", "scale"}</c> (scale: the working scale used): the mask (probability ≥ 0.5, uint8 0/1) and the probabilities, lent to Python
     /// (<see cref="LentBuffers"/>).
     /// </summary>
     /// <param name="address">Address of the image's first element.</param>
@@ -55,7 +56,7 @@ public static partial class NumpyBridge
     /// <param name="dtype">numpy dtype string (uint8, uint16 or float32).</param>
     /// <param name="model">Model file, <c>builtin:NAME</c>, or empty for the shipped model (<see cref="ModelLocator"/>).</param>
     /// <param name="optionsJson">
-    /// <c>Roi</c> ([z, y, x]), <c>Overlap</c>, <c>Batch</c>, <c>Scale</c> (integer), <c>Device</c>,
+    /// <c>Roi</c> ([z, y, x]), <c>Overlap</c>, <c>Batch</c>, <c>Scale</c> (integer ≥ 1, or "auto": <see cref="WorkingScale"/>), <c>Device</c>,
     /// <c>SkipThreshold</c> (null: no skipping), <c>VoxelSize</c> ([z, y, x]); missing = <see cref="UNetRequest"/>'s default;
     /// <c>EnvelopeMargin</c> (voxels; missing or null: no gate): probabilities outside the <see cref="TissueEnvelope"/> become 0.
     /// </param>
@@ -66,8 +67,13 @@ public static partial class NumpyBridge
         {
             ArgumentNullException.ThrowIfNull(job);
             var (request, voxelSize, envelopeMargin) = ParseUNetOptions(optionsJson, ModelLocator.Resolve(model));
-            request.Validate();
             var input = new NumpyArray(address, shape, strides, dtype);
+            if (request.Scale == WorkingScale.Auto)
+            {
+                request = request with { Scale = WorkingScale.FromVoxelSize(voxelSize, input.Shape3) };
+            }
+
+            request.Validate();
             Volume<float> volume = ToFloat(input.ToVolume(voxelSize, job), job);
             UNetWorkerClient client = Client();
             int before = client.WorkerProcessId ?? -1;
@@ -113,6 +119,7 @@ public static partial class NumpyBridge
                 ["worker_pid"] = result.WorkerProcessId,
                 ["worker_started"] = result.WorkerProcessId != before,
                 ["model"] = request.ModelPath,
+                ["scale"] = request.Scale,
             };
             return BridgeResult.Success(result.WorkerProcessId, JsonSerializer.Serialize(json));
         });
@@ -156,7 +163,8 @@ public static partial class NumpyBridge
                     request = request with { BatchSize = v.GetInt32() };
                     break;
                 case "Scale":
-                    request = request with { Scale = v.GetInt32() };
+                    // "auto" (or 0): chosen from the voxel size once the array's shape is known (WorkingScale).
+                    request = request with { Scale = v.ValueKind == JsonValueKind.String && v.GetString() == "auto" ? WorkingScale.Auto : v.GetInt32() };
                     break;
                 case "Device":
                     request = request with { Device = v.GetString() ?? "auto" };

@@ -57,6 +57,9 @@ _PROGRESS_MAX = 1000
 # Layer metadata key marking layers this plugin made, so batch runs do not mask its own outputs.
 _ROLE = "em_mask_role"
 
+#: Working-scale choices in the U-Net panel ("auto": from the layer's voxel size).
+SCALE_CHOICES = ["auto", 1, 2, 3, 4, 6, 8]
+
 
 def _spatial_ndim(layer) -> int:
     data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
@@ -371,8 +374,9 @@ class UNetMaskPanel(_ImageMaskPanel):
                             tooltip="Sliding-window edge in voxels (rounded up to a multiple of 16)")
         self._overlap = FloatSpinBox(value=d["overlap"], min=0.0, max=0.95, step=0.05, label="overlap",
                                      tooltip="Window overlap fraction (0..<1)")
-        self._scale = SpinBox(value=d["scale"], min=1, max=16, step=1, label="working scale",
-                              tooltip="Run on the volume downsampled by this integer factor (>= 1)")
+        self._scale = ComboBox(choices=SCALE_CHOICES, value=d["scale"], label="working scale",
+                               tooltip="Run on the volume downsampled by this integer factor; auto: from the layer's "
+                                       "scale (voxel size), towards the 16 nm the model was trained at (8 nm -> 2)")
         self._device = ComboBox(choices=["auto", "cpu", "cuda"], value=d["device"], label="device")
         self._batch = SpinBox(value=d["batch"], min=1, max=64, label="batch", tooltip="Windows per model call")
         self._skip = CheckBox(value=d["skip_tiles"], text="skip pure-resin windows")
@@ -398,8 +402,14 @@ class UNetMaskPanel(_ImageMaskPanel):
                 raise ValueError("must be a whole number")
             return int(float(value))
 
+        def scale_choice(value):
+            value = "auto" if value == "auto" else integral(value)
+            if value not in SCALE_CHOICES:
+                raise ValueError(f"must be one of {SCALE_CHOICES}")
+            return value
+
         return {"roi": setter(self._roi, int), "overlap": setter(self._overlap, float),
-                "scale": setter(self._scale, integral), "device": setter(self._device, str),
+                "scale": setter(self._scale, scale_choice), "device": setter(self._device, str),
                 "batch": setter(self._batch, int), "skip_tiles": setter(self._skip, bool),
                 "envelope_margin": self._set_envelope, "model": setter(self._model, str),
                 "tta": setter(self._tta, integral)}
