@@ -21,7 +21,4 @@ public static class ScaleOption
 
         throw new ArgumentException($"--scale must be 'auto' or an integer >= 1, got '{text}'.");
     }
-
-    /// <summary>The text form: "auto" or the factor.</summary>
-    public static string Format(int scale) => scale == WorkingScale.Auto ? "auto" : scale.ToString(CultureInfo.InvariantCulture);
 }
