@@ -133,6 +133,12 @@ if (mode == "train")
         CentreBalance = (1, double.Parse(Get("wresin", "1")), 1, double.Parse(Get("wnear", "1"))),
         FocusWeight = double.Parse(Get("wfocus", "0")),
         Threads = threads,
+        // zoom=LO,HI pzoom=P: zoom augmentation (PatchZoom), off unless given.
+        Augmentation = AugmentationOptions.Default with
+        {
+            ZoomProbability = double.Parse(Get("pzoom", "0")),
+            Zoom = Get("zoom", "1,1").Split(',') is [var lo, var hi] ? (double.Parse(lo), double.Parse(hi)) : throw new ArgumentException("zoom=LO,HI"),
+        },
         Resume = Get("resume", "0") == "1",
         InitialCheckpoint = a.TryGetValue("init", out var init) ? init : null,
     };

@@ -94,6 +94,15 @@ public sealed record TrainingOptions
         if (t < 0 || r < 0 || b < 0 || nt < 0 || t + r + b + nt <= 0) throw new ArgumentOutOfRangeException(nameof(CentreBalance), CentreBalance, "Fractions must be non-negative with a positive sum.");
         if (!(FocusWeight >= 0) || double.IsInfinity(FocusWeight)) throw new ArgumentOutOfRangeException(nameof(FocusWeight), FocusWeight, "Focus weight must be a finite number >= 0.");
         ArgumentNullException.ThrowIfNull(Augmentation, nameof(Augmentation));
+        if (!(Augmentation.ZoomProbability >= 0 && Augmentation.ZoomProbability <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Augmentation), Augmentation.ZoomProbability, "Zoom probability must be in [0, 1].");
+        }
+
+        if (Augmentation.ZoomProbability > 0 && !(Augmentation.Zoom.Item1 > 0 && Augmentation.Zoom.Item1 <= Augmentation.Zoom.Item2 && double.IsFinite(Augmentation.Zoom.Item2)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Augmentation), Augmentation.Zoom, "Zoom range must be 0 < lo <= hi (finite).");
+        }
     }
 }
 
@@ -114,10 +123,16 @@ public sealed record TrainingOptions
 /// <param name="NoiseSigma">Maximum noise σ (drawn uniformly in [0, max]).</param>
 /// <param name="BlurProbability">Probability of a Gaussian blur.</param>
 /// <param name="BlurSigma">Blur σ range in voxels.</param>
+/// <param name="ZoomProbability">
+/// Probability of a zoom: the patch is cut from a region <c>z</c> times its size and resampled to it (image trilinear,
+/// labels and weights nearest), as if the voxels were <c>z</c> times larger. 0 (default) draws no random numbers for
+/// it, so older runs replay unchanged.
+/// </param>
+/// <param name="Zoom">Zoom range (lo, hi), drawn log-uniformly; below 1 structures look larger (finer voxels).</param>
 public sealed record AugmentationOptions(
     bool Flips, bool Rotations, double IntensityProbability, (double, double) Scale, (double, double) Shift,
     (double, double) Gamma, double InvertProbability, double NoiseProbability, double NoiseSigma,
-    double BlurProbability, (double, double) BlurSigma)
+    double BlurProbability, (double, double) BlurSigma, double ZoomProbability = 0, (double, double) Zoom = default)
 {
     /// <summary>Defaults used for the shipped model.</summary>
     public static AugmentationOptions Default { get; } = new(true, true, 0.8, (0.75, 1.3), (-0.15, 0.15), (0.7, 1.5), 0.5, 0.3, 0.08, 0.2, (0.5, 1.2));

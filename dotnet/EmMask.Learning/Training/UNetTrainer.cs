@@ -73,6 +73,7 @@ public static class UNetTrainer
 
         var sampler = new PatchSampler(options.Volumes, options.CentreBalance, options.FocusWeight);
         var augmenter = new PatchAugmenter(options.Augmentation, options.Patch);
+        var zoomer = new PatchZoom();
         var patch = options.Patch;
         int n = (int)patch.Length, b = options.BatchSize;
         var img = new float[b * n];
@@ -129,7 +130,17 @@ public static class UNetTrainer
                 var si = img.AsSpan(i * n, n);
                 var sl = lab.AsSpan(i * n, n);
                 var sw = wgt.AsSpan(i * n, n);
-                sampler.Sample(rng, patch, si, sl, sw);
+                if (options.Augmentation.ZoomProbability > 0 && rng.Chance(options.Augmentation.ZoomProbability))
+                {
+                    var (lo, hi) = options.Augmentation.Zoom;
+                    double zoom = Math.Exp(rng.Uniform(Math.Log(lo), Math.Log(hi)));
+                    zoomer.Sample(sampler, rng, patch, zoom, si, sl, sw);
+                }
+                else
+                {
+                    sampler.Sample(rng, patch, si, sl, sw);
+                }
+
                 augmenter.Apply(rng, si, sl, sw);
             }
 
