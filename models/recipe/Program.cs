@@ -72,29 +72,24 @@ if (mode == "train")
     }
     // Working-scale copies ("coarse=K"): phantoms at twice the shape, normalised at full resolution and averaged over
     // 2x2x2 blocks, as `--scale 2` feeds the network; tissue fractions alternate between resin-dominated and default.
+    // Small copies ("smallcoarse=K"): phantoms of the base shape averaged to half of it, so that the network also sees
+    // tracheae as narrow as a small volume's at --scale 2 (the phantom scales tracheae with size).
+    void AddCoarseCopies(string kind, int count, int firstSeed, Shape3 size)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            int seed = firstSeed + i;
+            bool invert = i % 2 == 1;
+            double? tf = i % 3 == 0 ? 0.12 + 0.06 * (i % 4) : null;
+            var (p, tube, env) = Phantom(seed, invert, i % 4 != 3, tf, size);
+            train.Add((TrainingVolume.FromRaw(p.Raw, p.Truth, null, $"{kind}{seed}{(invert ? "-inv" : "")}") with { Focus = Focus(p, tube, env) }).Downsampled(2));
+            Console.WriteLine($"{kind} phantom {seed} {size}/2 invert={invert} tissue={p.Truth.Span.ToArray().Average(b => (double)b):F2} ({sw.Elapsed.TotalSeconds:F0}s)");
+        }
+    }
+
     var coarseShape = new Shape3(shape.Z * 2, shape.Y * 2, shape.X * 2);
-    int nCoarse = int.Parse(Get("coarse", "0"));
-    for (int i = 0; i < nCoarse; i++)
-    {
-        int seed = int.Parse(Get("firstcoarse", "501")) + i;
-        bool invert = i % 2 == 1;
-        double? tf = i % 3 == 0 ? 0.12 + 0.06 * (i % 4) : null;
-        var (p, tube, env) = Phantom(seed, invert, i % 4 != 3, tf, coarseShape);
-        train.Add((TrainingVolume.FromRaw(p.Raw, p.Truth, null, $"coarse{seed}{(invert ? "-inv" : "")}") with { Focus = Focus(p, tube, env) }).Downsampled(2));
-        Console.WriteLine($"coarse phantom {seed} {coarseShape}/2 invert={invert} tissue={p.Truth.Span.ToArray().Average(b => (double)b):F2} ({sw.Elapsed.TotalSeconds:F0}s)");
-    }
-    // Small working-scale copies ("smallcoarse=K"): phantoms of the base shape averaged to half of it, so that the
-    // network also sees tracheae as narrow as a small volume's at --scale 2 (the phantom scales tracheae with size).
-    int nSmallCoarse = int.Parse(Get("smallcoarse", "0"));
-    for (int i = 0; i < nSmallCoarse; i++)
-    {
-        int seed = int.Parse(Get("firstsmallcoarse", "601")) + i;
-        bool invert = i % 2 == 1;
-        double? tf = i % 3 == 0 ? 0.12 + 0.06 * (i % 4) : null;
-        var (p, tube, env) = Phantom(seed, invert, i % 4 != 3, tf);
-        train.Add((TrainingVolume.FromRaw(p.Raw, p.Truth, null, $"smallcoarse{seed}{(invert ? "-inv" : "")}") with { Focus = Focus(p, tube, env) }).Downsampled(2));
-        Console.WriteLine($"small coarse phantom {seed} {shape}/2 invert={invert} tissue={p.Truth.Span.ToArray().Average(b => (double)b):F2} ({sw.Elapsed.TotalSeconds:F0}s)");
-    }
+    AddCoarseCopies("coarse", int.Parse(Get("coarse", "0")), int.Parse(Get("firstcoarse", "501")), coarseShape);
+    AddCoarseCopies("smallcoarse", int.Parse(Get("smallcoarse", "0")), int.Parse(Get("firstsmallcoarse", "601")), shape);
     var val = valSpecs.Select(s => { var (p, _, _) = Phantom(s.Seed, s.Invert, s.Art, null); return TrainingVolume.FromRaw(p.Raw, p.Truth, null, $"val{s.Seed}{(s.Invert ? "-inv" : "")}"); }).ToList();
     if (Get("bigval", "0") == "1")
     {
