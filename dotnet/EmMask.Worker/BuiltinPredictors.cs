@@ -17,7 +17,9 @@ internal static class BuiltinPredictors
         "threshold" => new Threshold(),
         "fail" => new Fail(),
         "hang" => new Hang(),
-        _ => throw new ArgumentException($"Unknown built-in model '{Prefix}{name}' (known: identity, slow, threshold, fail, hang)."),
+        // slow:MS, a batch that takes MS milliseconds: exercises cancels that arrive in the middle of a long batch.
+        _ when name.StartsWith("slow:", StringComparison.Ordinal) && int.TryParse(name.AsSpan(5), out int ms) && ms >= 0 => new Identity(ms),
+        _ => throw new ArgumentException($"Unknown built-in model '{Prefix}{name}' (known: identity, slow, slow:MS, threshold, fail, hang)."),
     };
 
     private sealed class Identity(int delayMs) : IPatchPredictor

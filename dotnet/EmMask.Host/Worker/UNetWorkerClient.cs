@@ -126,17 +126,24 @@ public sealed class UNetWorkerClient : IDisposable
         WorkerProcess worker, long id, IProgress<ProgressReport>? progress, CancellationToken cancellationToken)
     {
         bool cancelSent = false;
+        TimeSpan grace = _options.Grace;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        TimeSpan lastMessage = TimeSpan.Zero, longestGap = TimeSpan.Zero;
         while (true)
         {
             if (cancellationToken.IsCancellationRequested && !cancelSent)
             {
                 cancelSent = true;
+                // The worker stops between batches. A batch can outlast the fixed grace (large windows, 8 flips, a
+                // busy machine), and killing the worker then makes the next run pay its start-up and model load
+                // again; so it gets twice the longest gap between its messages so far (a batch, with slack).
+                grace = TimeSpan.FromTicks(Math.Min(Math.Max(_options.Grace.Ticks, 2 * longestGap.Ticks), _options.Silence.Ticks));
                 worker.TrySend(new WorkerMessage { Type = WorkerProtocol.CancelType, Id = id });
             }
 
             // Before a cancel, wake on the caller's token to send it at once; after, only the grace period counts.
             var read = cancelSent
-                ? await worker.ReadAsync(_options.Grace, CancellationToken.None).ConfigureAwait(false)
+                ? await worker.ReadAsync(grace, CancellationToken.None).ConfigureAwait(false)
                 : await worker.ReadAsync(_options.Silence, cancellationToken).ConfigureAwait(false);
             switch (read.Outcome)
             {
@@ -163,6 +170,10 @@ public sealed class UNetWorkerClient : IDisposable
             {
                 continue; // a late message from an earlier, abandoned request
             }
+
+            TimeSpan now = clock.Elapsed;
+            longestGap = now - lastMessage > longestGap ? now - lastMessage : longestGap;
+            lastMessage = now;
 
             switch (m.Type)
             {

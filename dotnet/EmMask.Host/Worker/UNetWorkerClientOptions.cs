@@ -7,7 +7,10 @@ namespace EmMask.Host.Worker;
 /// Longest time a running request may go without any message (progress comes once per batch); after it the worker
 /// is presumed hung, killed, and the call fails with <see cref="WorkerCrashedException"/> (default 10 min).
 /// </param>
-/// <param name="CancelGrace">After a cancel, how long the worker gets to acknowledge before it is killed (default 3 s).</param>
+/// <param name="CancelGrace">
+/// After a cancel, how long the worker gets at least to acknowledge before it is killed (default 3 s); when its batches
+/// have taken longer, it gets twice the longest gap between its messages in this request, at most the silence timeout.
+/// </param>
 public sealed record UNetWorkerClientOptions(
     string? WorkerPath = null,
     TimeSpan? StartupTimeout = null,

@@ -233,6 +233,31 @@ public class UNetWorkerClientTests
     }
 
     [Fact]
+    public async Task Cancel_during_a_batch_longer_than_the_grace_keeps_the_worker()
+    {
+        // Batches of 1.2 s against a 0.5 s grace: the worker gets twice its longest gap between messages to stop,
+        // so it is not killed (and the next run does not pay its start-up again).
+        var input = Random(new Shape3(16, 16, 64), 10); // 4 windows of 16^3, one per batch
+        using var client = new UNetWorkerClient(new UNetWorkerClientOptions(WorkerPath(), CancelGrace: TimeSpan.FromMilliseconds(500)));
+        int pid = (await client.PredictAsync(new Volume<float>(new Shape3(1, 1, 1)), new UNetRequest("builtin:identity", Roi))).WorkerProcessId;
+        using var cts = new CancellationTokenSource();
+        var progress = new SyncProgress([], r =>
+        {
+            if (r.Fraction > 0)
+            {
+                cts.Cancel(); // after the first batch: the second has just started
+            }
+        });
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            client.PredictAsync(input, new UNetRequest("builtin:slow:1200", Roi, 0, 1), progress, cts.Token));
+
+        Assert.Equal(pid, client.WorkerProcessId);
+        var after = await client.PredictAsync(input, new UNetRequest("builtin:identity", Roi));
+        Assert.Equal(pid, after.WorkerProcessId);
+    }
+
+    [Fact]
     public async Task Shared_memory_file_is_removed_after_each_call()
     {
         string dir = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
