@@ -24,10 +24,12 @@ from types import SimpleNamespace
 
 from ._errors import DotnetUnavailableError
 
-__all__ = ["bridge", "find_core_dir", "find_dotnet_root", "BUILD_HINT"]
+__all__ = ["bridge", "core_problem", "find_core_dir", "find_dotnet_root", "BUILD_HINT"]
 
-#: The command that builds what this module loads; quoted in every "not found" error.
-BUILD_HINT = "dotnet build -c Release dotnet/EmMask.Host"
+#: The one command (run in the repository root) that builds everything the plugin loads: the core it hosts
+#: (EmMask.Host) and the U-Net worker process (EmMask.Worker). Quoted in every "not found" error.
+BUILD_HINT = "dotnet build -c Release EmMaskPlugin.sln"
+_WORKER_DLL = "EmMask.Worker.dll"
 
 _HOST_DLL = "EmMask.Host.dll"
 _RUNTIME_CONFIG = "EmMask.Host.runtimeconfig.json"
@@ -242,6 +244,49 @@ def _hostfxr_error(step: str, rc: int, messages: list[str], root: Path) -> Dotne
         "EM Mask needs the .NET 10 runtime (Microsoft.NETCore.App 10.x); build the core with "
         f"`{BUILD_HINT}`."
     )
+
+
+def _worker_present(core_dir: Path) -> bool:
+    """Cheap look for the U-Net worker where ``EmMask.Host.Worker.WorkerLocator`` looks (without .NET)."""
+    explicit = os.environ.get("EM_MASK_WORKER")
+    if explicit:
+        return Path(explicit).exists()
+    if (core_dir / _WORKER_DLL).is_file():
+        return True
+    for folder in (core_dir, *core_dir.parents):
+        bin_dir = folder / "dotnet" / "EmMask.Worker" / "bin"
+        if bin_dir.is_dir():
+            return any(bin_dir.glob(f"*/*/{_WORKER_DLL}"))
+    return False
+
+
+def core_problem(worker: bool = False) -> str | None:
+    """Why the plugin cannot run here, in one sentence naming the command that fixes it; None when it can.
+
+    Cheap (file look-ups only; .NET is not started), so a panel can call it when it is built.
+
+    Parameters
+    ----------
+    worker : bool
+        Also require the U-Net worker process (EmMask.Worker).
+    """
+    root = _repo_root()
+    where = f"in {root}" if (root / "EmMaskPlugin.sln").is_file() else "in the repository root"
+    try:
+        core_dir = find_core_dir()
+    except DotnetUnavailableError as exc:
+        if os.environ.get("EM_MASK_DOTNET_DIR"):
+            return str(exc)
+        return (f"EM Mask's .NET core is not built yet. Run once, {where}: `{BUILD_HINT}` (needs the .NET 10 SDK), "
+                "then open this panel again.")
+    try:
+        find_dotnet_root()
+    except DotnetUnavailableError as exc:
+        return str(exc)
+    if worker and not _worker_present(core_dir):
+        return (f"EM Mask's U-Net worker (EmMask.Worker) is not built yet. Run once, {where}: `{BUILD_HINT}`, "
+                "then open this panel again (or set EM_MASK_WORKER to a built EmMask.Worker).")
+    return None
 
 
 def bridge() -> SimpleNamespace:

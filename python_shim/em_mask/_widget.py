@@ -8,7 +8,7 @@ signatures the manifest relies on.
 
 from __future__ import annotations
 
-__all__ = ["ClassicalMaskWidget", "UNetMaskWidget", "PostProcessWidget", "BatchMaskWidget"]
+__all__ = ["ClassicalMaskWidget", "UNetMaskWidget", "PostProcessWidget", "BatchMaskWidget", "ProofreadWidget"]
 
 
 class _DockWidget:
@@ -40,7 +40,7 @@ class UNetMaskWidget(_DockWidget):
 
 
 class PostProcessWidget(_DockWidget):
-    """Post-process the chosen Labels layer in place; undoable with Ctrl-Z."""
+    """Post-process the chosen Labels layer in place (whole, current slice or a drawn box); undoable with Ctrl-Z."""
 
     _builder = "PostProcessPanel"
 
@@ -49,3 +49,9 @@ class BatchMaskWidget(_DockWidget):
     """Mask every open Image layer into (new or updated) ``<name> mask`` Labels layers."""
 
     _builder = "BatchMaskPanel"
+
+
+class ProofreadWidget(_DockWidget):
+    """Proofread a mask: click a region to flip it, and review its least certain regions (each edit one undo)."""
+
+    _builder = "ProofreadPanel"

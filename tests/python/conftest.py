@@ -1,6 +1,6 @@
 """pytest setup for the napari plugin's tests.
 
-Prerequisite: the .NET core is built (`dotnet build -c Release dotnet/EmMask.Host` from the repository root).
+Prerequisite: the .NET core is built (`dotnet build -c Release EmMaskPlugin.sln` from the repository root).
 Run: /usr/bin/python3 -m pytest tests/python -q
 The package is imported from python_shim/ (no install needed); EM_MASK_DOTNET_DIR, when set, picks the build.
 """

@@ -1,9 +1,16 @@
-"""Minimal stand-ins for napari and magicgui (neither is installable here), to drive the dock widgets' code paths.
+"""Minimal stand-ins for napari and magicgui, to drive the dock widgets' code paths where napari is not installed
+(CI). test_real_napari.py drives the real libraries where they are.
 
 They mimic only what em_mask._qt.widgets uses, with the same names and keyword arguments as the real libraries
-(unknown keyword arguments raise, so a misspelt magicgui argument fails here too). The worker runs synchronously
-when started, emitting yielded/returned/errored/finished like napari's GeneratorWorker. This checks the widgets'
-logic, not Qt rendering: the real check is in napari (see the report's list of what was not verified).
+(unknown keyword arguments raise, so a misspelt magicgui argument fails here too), and they copy the real
+libraries' traps that once hid defects here:
+
+* magicgui's ``Container.__init__`` sets private attributes of its own (``_labels``, ``_layout``, ``_list``...),
+  overwriting a subclass's attribute of the same name (a picker kept in ``self._labels`` became ``True``);
+* superqt's generator worker treats a ``RuntimeError`` raised by the job (every ``EmMaskError`` is one) as "thread
+  aborted": a warning, and neither ``errored`` nor ``finished``.
+
+The worker runs synchronously when started. This checks the widgets' logic, not Qt rendering.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import types
+import warnings
 from collections import deque
 
 import numpy as np
@@ -29,7 +37,7 @@ class Signal:
 
 
 _WIDGET_KWARGS = {"value", "label", "tooltip", "enabled", "visible", "name", "min", "max", "step", "text",
-                  "choices", "mode", "filter", "widgets", "layout", "labels", "scrollable"}
+                  "choices", "mode", "filter", "widgets", "layout", "labels", "scrollable", "options"}
 
 
 class Widget:
@@ -42,6 +50,7 @@ class Widget:
         self.enabled = kwargs.get("enabled", True)
         self.label = kwargs.get("label")
         self.choices = kwargs.get("choices")
+        self.root_native_widget = None  # no Qt here
 
     @property
     def value(self):
@@ -63,6 +72,14 @@ class ComboBox(Widget):
     pass
 
 
+class Select(Widget):
+    """magicgui's list box: ``value`` is the list of selected choice values; choices may be (label, value) pairs."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._value = list(kwargs.get("value") or [])
+
+
 CheckBox = FloatSpinBox = Label = LineEdit = ProgressBar = SpinBox = Widget
 
 
@@ -73,16 +90,25 @@ class FileEdit(Widget):
 
 
 class Container(Widget):
-    def __init__(self, widgets=(), **kwargs):
+    def __init__(self, widgets=(), layout="vertical", scrollable=False, labels=True, **kwargs):
         super().__init__(**kwargs)
+        # What magicgui 0.8's ContainerWidget/Widget __init__ set on the instance (overwriting a subclass's own).
         self._list = list(widgets)
+        self._labels = labels
+        self._layout = layout
+        self._scrollable = scrollable
+        self._widget = types.SimpleNamespace(backend="fake")
+        self._label = kwargs.get("label")
+        self._explicitly_hidden = False
+        self._initialized = True
+        self._visible = True
 
     def reset_choices(self, *_):
         pass
 
 
-def create_widget(annotation=None, label=None, **kwargs):
-    combo = ComboBox(label=label, **kwargs)
+def create_widget(annotation=None, label=None, options=None, **kwargs):
+    combo = ComboBox(label=label, **dict(options or {}), **kwargs)
     combo.annotation = annotation
     return combo
 
@@ -100,10 +126,43 @@ class _Layer:
         self.rgb = rgb
         self.multiscale = multiscale
         self.kwargs = kwargs
+        self.mouse_drag_callbacks = []
+        self.mode = "pan_zoom"
+        self.visible = kwargs.get("visible", True)
+
+    @property
+    def ndim(self):
+        level = self.data[0] if self.multiscale else self.data
+        return len(level.shape) - (1 if self.rgb else 0)
+
+    def world_to_data(self, position):
+        position = np.asarray(position, dtype=float)[-self.ndim:]
+        return tuple((position - np.asarray(self.translate)) / np.asarray(self.scale))
+
+    def data_to_world(self, position):
+        position = np.asarray(position, dtype=float)
+        return tuple(position * np.asarray(self.scale)[-len(position):] + np.asarray(self.translate)[-len(position):])
 
 
 class Image(_Layer):
     pass
+
+
+class Shapes(_Layer):
+    def __init__(self, data, shape_type="rectangle", **kwargs):
+        self.data = [np.asarray(d, dtype=float) for d in data]
+        nd = self.data[0].shape[1] if self.data else 2
+        kwargs = {k: v for k, v in kwargs.items() if k in ("name", "scale", "translate", "metadata")}
+        self.name = kwargs.get("name", "Shapes")
+        self.scale = tuple(kwargs.get("scale") or (1.0,) * nd)
+        self.translate = tuple(kwargs.get("translate") or (0.0,) * nd)
+        self.metadata = dict(kwargs.get("metadata") or {})
+        self.rgb = self.multiscale = False
+        self.mouse_drag_callbacks = []
+
+    @property
+    def ndim(self):
+        return len(self.scale)
 
 
 class Labels(_Layer):
@@ -132,9 +191,39 @@ class Labels(_Layer):
             self.data[indices] = old
 
 
+class LayerList(list):
+    def __init__(self):
+        super().__init__()
+        self.selection = types.SimpleNamespace(active=None)
+
+
+class Dims:
+    def __init__(self, viewer):
+        self._viewer = viewer
+        self._point = {}
+
+    @property
+    def ndim(self):
+        return max([layer.ndim for layer in self._viewer.layers] or [2])
+
+    @property
+    def point(self):
+        return tuple(self._point.get(axis, 0.0) for axis in range(self.ndim))
+
+    def set_point(self, axis, value):
+        self._point[axis] = float(value)
+
+
 class Viewer:
     def __init__(self):
-        self.layers = []
+        self.layers = LayerList()
+        self.dims = Dims(self)
+        self.camera = types.SimpleNamespace(center=(0.0, 0.0), zoom=1.0)
+
+    def add_shapes(self, data, **kwargs):
+        layer = Shapes(data, **kwargs)
+        self.layers.append(layer)
+        return layer
 
     def add_image(self, data, **kwargs):
         layer = Image(data, **kwargs)
@@ -162,8 +251,13 @@ class GeneratorWorker:
                 except StopIteration as stop:
                     self.returned.emit(stop.value)
                     break
+                except RuntimeError as exc:
+                    # superqt 0.6 (GeneratorWorker.work/WorkerBase.run): "the worker has probably been deleted";
+                    # a warning, and no errored, returned or finished signal.
+                    warnings.warn(f"RuntimeError in aborted thread: {exc}", RuntimeWarning, stacklevel=2)
+                    return
                 self.yielded.emit(item)
-        except Exception as exc:  # noqa: BLE001 - like superqt: errors go to the errored signal
+        except Exception as exc:  # noqa: BLE001 - like superqt: other errors go to the errored signal
             self.errored.emit(exc)
         self.finished.emit()
 
@@ -206,6 +300,7 @@ def installed():
         "magicgui.widgets": types.ModuleType("magicgui.widgets"),
     }
     mods["napari.layers"].Image, mods["napari.layers"].Labels = Image, Labels
+    mods["napari.layers"].Shapes = Shapes
     mods["napari"].layers = mods["napari.layers"]
     mods["napari"].types = mods["napari.types"]
     mods["napari.qt.threading"].create_worker = create_worker
@@ -214,6 +309,7 @@ def installed():
     w = mods["magicgui.widgets"]
     w.CheckBox, w.ComboBox, w.Container, w.FileEdit, w.FloatSpinBox = CheckBox, ComboBox, Container, FileEdit, FloatSpinBox
     w.Label, w.LineEdit, w.ProgressBar, w.PushButton, w.SpinBox = Label, LineEdit, ProgressBar, PushButton, SpinBox
+    w.Select = Select
     w.create_widget = create_widget
     saved = {k: sys.modules.get(k) for k in [*mods, "em_mask._qt.widgets"]}
     sys.modules.update(mods)

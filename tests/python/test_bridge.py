@@ -94,7 +94,7 @@ def test_missing_dotnet_build_gives_the_documented_error(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("ERR unavailable")
-    assert "dotnet build -c Release dotnet/EmMask.Host" in out.stdout
+    assert "dotnet build -c Release EmMaskPlugin.sln" in out.stdout
     assert str(tmp_path) in out.stdout
     assert "EM_MASK_DOTNET_DIR" in out.stdout
 

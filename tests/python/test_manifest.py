@@ -71,7 +71,7 @@ def test_the_rule_checker_catches_breakage(manifest, breakage):
 def test_expected_contributions_are_present(manifest):
     c = manifest["contributions"]
     assert {w["display_name"] for w in c["widgets"]} == {
-        "Classical mask", "U-Net mask", "Post-process mask", "Batch: mask all open images"}
+        "Classical mask", "U-Net mask", "Post-process mask", "Batch: mask all open images", "Proofread mask"}
     assert [s["display_name"] for s in c["sample_data"]] == ["EM phantom"]
     assert set(c["readers"][0]["filename_patterns"]) == {"*.h5", "*.hdf5"}
     assert c["writers"][0]["layer_types"] == ["labels"]

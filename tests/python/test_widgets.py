@@ -35,7 +35,7 @@ def test_postprocess_widget_edits_in_place_and_undoes(gui, dotnet_bridge):
     original = data.copy()
     layer = viewer.add_labels(data, name="m", scale=(4, 1, 1))
     panel = gui.widget.PostProcessWidget(napari_viewer=viewer)
-    panel._labels.value = layer
+    panel._mask.value = layer
     panel._preset.value = "custom"
     panel._spec.value = "largest:1,fill3d"
     panel._run.click()
@@ -68,12 +68,12 @@ def test_postprocess_widget_refuses_lazy_labels_and_reports_bad_specs(gui, dotne
     assert "Labels layer" in _errors(gui)[-1]
     lazy = viewer.add_labels(_blobs(), name="lazy")
     lazy.data = [lazy.data]                      # not an ndarray (like dask/zarr)
-    panel._labels.value = lazy
+    panel._mask.value = lazy
     panel._run.click()
     assert "in-memory" in _errors(gui)[-1]
     good = viewer.add_labels(_blobs(), name="good")
     before = good.data.copy()
-    panel._labels.value = good
+    panel._mask.value = good
     panel._spec.value = "largest:x"
     panel._run.click()
     assert "largest:x" in _errors(gui)[-1]
@@ -97,7 +97,7 @@ def test_unet_widget_adds_mask_and_probability_layers(gui, dotnet_bridge):
     mask_layer = next(layer for layer in viewer.layers if layer.name == "img mask")
     np.testing.assert_array_equal(mask_layer.data, (data > 0).astype(np.uint8))
     assert tuple(mask_layer.scale) == (40, 8, 8)
-    probability = next(layer for layer in viewer.layers if layer.name == "img confidence")
+    probability = next(layer for layer in viewer.layers if layer.name == "img probability")
     np.testing.assert_allclose(probability.data, data > 0, atol=1e-5)
     assert panel._run.enabled and not panel._cancel.enabled
 
