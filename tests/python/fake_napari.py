@@ -73,11 +73,17 @@ class ComboBox(Widget):
 
 
 class Select(Widget):
-    """magicgui's list box: ``value`` is the list of selected choice values; choices may be (label, value) pairs."""
+    """magicgui's list box: ``value`` is the list of selected choice values; choices may be (label, value) pairs or
+    a callable returning them (called with the widget, again at each ``reset_choices``)."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._value = list(kwargs.get("value") or [])
+        self._source = kwargs.get("choices") or []
+        self.reset_choices()
+
+    def reset_choices(self, *_):
+        self.choices = tuple(self._source(self) if callable(self._source) else self._source)
 
 
 CheckBox = FloatSpinBox = Label = LineEdit = ProgressBar = SpinBox = Widget

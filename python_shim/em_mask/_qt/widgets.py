@@ -179,23 +179,46 @@ def _preset_widgets(label: str = "post-process", default: str = DEFAULT_PRESET) 
 
 class _PreferredLayer:
     """Keeps a layer picker on the most useful layer until the user picks one: napari fills the picker with the
-    first layer of the type, which after opening the sample is the ground truth, not the mask to edit."""
+    first layer of the type, which after opening the sample is the ground truth, not the mask to edit.
+
+    A pick counts as the user's only when Qt says so (``QComboBox.activated``); the check runs after every change
+    of the picker (deferred to the event loop, so that ``activated``, which Qt emits after the change, is seen) and
+    whenever napari's layer list changes (``reset_choices``).
+    """
 
     def __init__(self, picker, prefer) -> None:
         self.picker = picker
         self._prefer = prefer
         self._touched = False
         self._setting = False
+        native = getattr(picker, "native", None)
+        self._qt = native is not None and hasattr(native, "activated")
+        if self._qt:
+            native.activated.connect(self._touch)
         picker.changed.connect(self._on_changed)
 
-    def _on_changed(self, *_args) -> None:
-        if not self._setting:
-            self._touched = True
+    def _touch(self, *_args) -> None:
+        self._touched = True
 
-    def refresh(self) -> None:
-        if self._touched and self.picker.value is not None:
+    def _on_changed(self, *_args) -> None:
+        if self._setting:
             return
-        choices = [c for c in (self.picker.choices or ()) if c is not None]
+        if self._qt:
+            from qtpy.QtCore import QTimer
+
+            QTimer.singleShot(0, self.refresh)
+        else:
+            self.refresh()
+
+    def refresh(self, reset: bool = False) -> None:
+        try:
+            if self._touched and self.picker.value is not None:
+                return
+            if reset:
+                self.picker.reset_choices()
+            choices = [c for c in (self.picker.choices or ()) if c is not None]
+        except RuntimeError:  # the Qt widget is gone (panel closed before a deferred refresh ran)
+            return
         best = self._prefer(choices)
         if best is not None and best is not self.picker.value:
             self._setting = True
@@ -297,6 +320,11 @@ class _RunPanel(Container):
         self._status = _wrap(Label(value=""))
         super().__init__(widgets=[*widgets, self._run, self._cancel, self._progress, self._status], scrollable=True)
         _fit_scroll_area(self.native)
+        if self.native is not None:
+            # Once napari has docked the panel (right after building it), its pickers can see the viewer's layers.
+            from qtpy.QtCore import QTimer
+
+            QTimer.singleShot(0, self._refresh_preferred)
         self._run.changed.connect(self._on_run)
         self._cancel.changed.connect(self._on_cancel)
         problem = core_problem(worker=needs_worker)
@@ -337,6 +365,10 @@ class _RunPanel(Container):
         super().reset_choices(*args)
         for preferred in getattr(self, "_preferred", ()):
             preferred.refresh()
+
+    def _refresh_preferred(self) -> None:
+        for preferred in getattr(self, "_preferred", ()):
+            preferred.refresh(reset=True)
 
     def _on_run(self, *_args) -> None:
         if self._active is not None:
@@ -920,7 +952,9 @@ class ProofreadPanel(_RunPanel):
         self._below = FloatSpinBox(value=0.7, min=0.51, max=1.0, step=0.05, label="review below certainty",
                                    tooltip="A voxel is doubtful when the map gives its current label less than this "
                                            "probability (0.5 = a coin flip)")
-        self._regions = Select(choices=[], label="least certain first")
+        # Choices from a callable: napari resets every picker of the panel when a layer is added (the review box is
+        # one), and a plain list would be reset to empty.
+        self._regions = Select(choices=self._review_choices, label="least certain first")
         self._previous = PushButton(text="◀ previous")
         self._next = PushButton(text="next ▶")
         self._accept = PushButton(text="accept")
@@ -1015,8 +1049,11 @@ class ProofreadPanel(_RunPanel):
         self._go(0)
         return f"{len(result)} doubtful regions, least certain first; {self._review[0].describe()}"
 
+    def _review_choices(self, *_args) -> list:
+        return [(r.describe(), i) for i, r in enumerate(getattr(self, "_review", ()))]
+
     def _show_review(self) -> None:
-        self._regions.choices = [(r.describe(), i) for i, r in enumerate(self._review)]
+        self._regions.reset_choices()
         has = bool(self._review)
         for button in (self._previous, self._next, self._accept, self._flip):
             button.enabled = has
