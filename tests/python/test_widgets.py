@@ -216,3 +216,105 @@ def test_batch_masks_every_image_and_skips_its_own_outputs(gui, phantom_raw):
     assert a_mask.data.any() and a_mask.scale == (2.0, 1.0, 1.0)
     assert next(l for l in viewer.layers if l.name == "b mask").data.shape == b.data.shape
     assert "2 images" in panel._status.value
+
+
+def test_panels_keep_clear_of_magicguis_own_attributes(gui):
+    """magicgui's Container.__init__ overwrites _labels, _layout, ... (the stand-in does too): no panel may use them."""
+    import ast
+    from pathlib import Path
+
+    from em_mask._qt import widgets
+
+    source = Path(widgets.__file__).read_text()
+    assigned = {node.attr for node in ast.walk(ast.parse(source))
+                if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store)
+                and isinstance(node.value, ast.Name) and node.value.id == "self"}
+    assert not assigned & widgets._MAGICGUI_RESERVED
+    panel = gui.widget.PostProcessWidget(napari_viewer=gui.Viewer())
+    assert panel._labels is True                # the stand-in clobbers as magicgui does...
+    assert panel._mask.annotation is not None   # ...and the picker lives elsewhere
+
+
+def test_a_core_error_in_a_job_reaches_the_user_under_superqts_rules(gui, phantom_raw):
+    """superqt drops a RuntimeError raised in a worker (no errored, no finished); EmMaskError is one."""
+    viewer = gui.Viewer()
+    image = viewer.add_image(phantom_raw, name="em")
+    panel = gui.widget.ClassicalMaskWidget(napari_viewer=viewer)
+    panel._image.value = image
+    panel._spec.value = "open2d:3,bogus:7"
+    panel._run.click()
+    assert any("bogus" in m for m in _errors(gui))
+    assert panel._status.value.startswith("failed:") and "bogus" in panel._status.value
+    assert panel._run.enabled and not panel._cancel.enabled and not panel.busy
+    assert viewer.layers == [image]
+
+
+def test_rerun_over_an_edited_mask_is_one_undo_step_in_the_stand_in(gui, phantom_raw):
+    viewer = gui.Viewer()
+    image = viewer.add_image(phantom_raw, name="em")
+    panel = gui.widget.ClassicalMaskWidget(napari_viewer=viewer)
+    panel._image.value = image
+    panel._run.click()
+    mask = next(l for l in viewer.layers if l.name == "em mask")
+    assert viewer.layers.selection.active is mask
+    resin = np.flatnonzero(mask.data == 0)[:100]
+    mask.data_setitem(np.unravel_index(resin, mask.data.shape), 1)
+    edited = mask.data.copy()
+    panel._run.click()
+    assert "updated 'em mask' in place" in panel._status.value
+    assert mask.data.ravel()[resin].sum() == 0
+    mask.undo()
+    np.testing.assert_array_equal(mask.data, edited)
+
+
+def test_an_empty_mask_comes_with_a_hint(gui):
+    viewer = gui.Viewer()
+    image = viewer.add_image(np.full((4, 32, 32), 7, np.uint8), name="flat")
+    panel = gui.widget.ClassicalMaskWidget(napari_viewer=viewer)
+    panel._image.value = image
+    panel._run.click()
+    assert "0 tissue voxels" in panel._status.value and "threshold" in panel._status.value
+    assert any("0 tissue voxels" in m for kind, m in gui.notes.messages if kind == "warning")
+
+
+def test_postprocess_only_in_the_current_slice(gui, dotnet_bridge):
+    viewer = gui.Viewer()
+    data = _blobs()
+    original = data.copy()
+    layer = viewer.add_labels(data, name="m mask")
+    panel = gui.widget.PostProcessWidget(napari_viewer=viewer)
+    panel._mask.value = layer
+    panel._spec.value = "fill2d"
+    panel._region.value = "current slice"
+    viewer.dims.set_point(0, 3)
+    panel._run.click()
+    assert "slice z=3" in panel._status.value, panel._status.value
+    changed = np.argwhere(data != original)
+    assert changed.size and set(changed[:, 0]) == {3}
+    layer.undo()
+    np.testing.assert_array_equal(data, original)
+
+
+def test_proofread_flip_and_review_in_the_stand_in(gui, dotnet_bridge):
+    viewer = gui.Viewer()
+    data = _blobs().astype(np.uint8)
+    original = data.copy()
+    layer = viewer.add_labels(data, name="m mask")
+    confidence = np.where(data > 0, 0.9, 0.1).astype(np.float32)
+    confidence[1:7, 2:8, 2:8] = 0.3                          # the map doubts a corner of the tissue
+    conf_layer = viewer.add_image(confidence, name="m confidence")
+    conf_layer.metadata["em_mask_role"] = "confidence"
+    panel = gui.widget.ProofreadWidget(napari_viewer=viewer)
+    panel._mask.value, panel._map.value = layer, conf_layer
+    status = panel.flip_at_world(layer, (4, 7, 7))             # the enclosed cavity
+    assert status.startswith("filled a hole of 18 voxels")
+    layer.undo()
+    np.testing.assert_array_equal(data, original)
+    panel._run.click()
+    assert panel._review and panel._current == 0, panel._status.value
+    assert len(panel._regions.choices) == len(panel._review)
+    region = panel._review[0]
+    panel._flip.click()
+    assert region.state == "flipped" and not data.ravel()[region.flat].any()
+    layer.undo()
+    np.testing.assert_array_equal(data, original)
