@@ -133,10 +133,17 @@ def _dock(viewer, name):
 
 
 def _shot(widget, name: str) -> None:
+    """Save a PNG of ``widget`` (a panel: all of it, not only what its scroll area shows) when asked to."""
     folder = os.environ.get("EM_MASK_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        widget.grab().save(str(Path(folder) / f"{name}.png"))
+    if not folder:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    inner = widget.widget() if hasattr(widget, "widget") and callable(widget.widget) else None
+    path = str(Path(folder) / f"{name}.png")
+    (inner or widget).grab().save(path)
+    from PIL import Image  # a napari dependency
+
+    Image.open(path).convert("RGB").quantize(colors=96).save(path, optimize=True)  # small files for the README
 
 
 # --- the tests -----------------------------------------------------------------------------------------------------
@@ -390,7 +397,9 @@ def test_proofread_click_flip_and_the_review_list(viewer, sample):
     _key_undo(viewer)
     np.testing.assert_array_equal(mask.data, before)
     _click(panel._next)
+    _pump(0.3)
     _shot(panel.native, "proofread-mask")
+    _shot(viewer.window._qt_window, "proofread-window")
 
 
 def _click_voxel(viewer, layer, voxel) -> None:

@@ -286,6 +286,9 @@ def _fit_scroll_area(scroll) -> None:
                 fit()
             return False
 
+    layout = scroll.widget().layout()
+    if layout is not None:
+        layout.addStretch(1)  # rows keep their height and sit at the top when the dock is taller than the panel
     scroll.setFrameShape(0)  # QFrame.NoFrame
     scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAsNeeded)
     refit = _Refit(scroll)
@@ -317,7 +320,7 @@ class _RunPanel(Container):
         self._run = PushButton(text=run_text)
         self._cancel = PushButton(text="Cancel", enabled=False)
         self._progress = ProgressBar(value=0, min=0, max=_PROGRESS_MAX, label="progress")
-        self._status = _wrap(Label(value=""))
+        self._status = _wrap(Label(value="", label="status"))
         super().__init__(widgets=[*widgets, self._run, self._cancel, self._progress, self._status], scrollable=True)
         _fit_scroll_area(self.native)
         if self.native is not None:
