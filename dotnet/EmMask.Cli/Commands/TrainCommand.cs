@@ -4,6 +4,7 @@ using EmMask.Cli.Services;
 using EmMask.Core.Progress;
 using EmMask.Core.Volumes;
 using EmMask.IO;
+using EmMask.Learning.Models;
 using EmMask.Learning.Training;
 
 namespace EmMask.Cli.Commands;
@@ -30,6 +31,8 @@ public static class TrainCommand
     private static readonly Option<int?> Threads = new("--threads") { Description = "Torch CPU threads (default: all cores)." };
     private static readonly Option<int> ScaleCopies = new("--scale-copies") { Description = "Also train on each --data volume averaged over F³ blocks (labels by majority), so the model also works at mask --scale F. 1 = off.", DefaultValueFactory = _ => 1 };
     private static readonly Option<string?> Focus = new("--focus") { Description = "Optional dataset marking hard structures (nonzero = focus), e.g. tracheae inside the tissue: extra patch centres there." };
+    private static readonly Option<string> Device = new("--device") { Description = "Where to train: auto (CUDA when libtorch sees a GPU, else CPU), cpu or cuda (an error without a CUDA build of libtorch and a GPU).", DefaultValueFactory = _ => "cpu" };
+    private static readonly Option<string> Augment = new("--augment") { Description = "Augmentation preset: default (flips, rotations, intensity, blur, noise, inversion: the v1 model's), real-em (also thick, shifted and missing sections, JPEG blocks, tile seams, zoom and 2-D patches: the v2 model's) or none.", DefaultValueFactory = _ => "default" };
     private static readonly Option<double> FocusWeight = new("--focus-weight") { Description = "How often patch centres come from --focus, relative to each of tissue, resin, boundary and near-tissue (1 each).", DefaultValueFactory = _ => 1.0 };
 
     /// <summary>Builds the command.</summary>
@@ -38,7 +41,7 @@ public static class TrainCommand
         var command = new Command("train", "Train or fine-tune the 3D U-Net on labelled volumes (DiceCE, Adam, balanced patches, augmentation).")
         {
             Data, Validation, Raw, Labels, Region, Out, Steps, Patch, Batch, Seed, LearningRate, ValidateEvery, Init, Resume, Threads,
-            ScaleCopies, Focus, FocusWeight,
+            ScaleCopies, Focus, FocusWeight, Device, Augment,
         };
         command.SetAction((parse, ct) =>
         {
@@ -53,6 +56,16 @@ public static class TrainCommand
                     throw new ArgumentOutOfRangeException("--scale-copies", scale, "--scale-copies must be at least 1 (1 = off).");
                 }
 
+                // Device and preset first: a missing GPU or a typo should not wait for the data to load.
+                string device = parse.GetValue(Device)!;
+                ModelStore.ResolveDevice(device);
+                var augmentation = parse.GetValue(Augment) switch
+                {
+                    "default" => AugmentationOptions.Default,
+                    "real-em" => AugmentationOptions.RealEm,
+                    "none" => AugmentationOptions.None,
+                    var other => throw new ArgumentOutOfRangeException("--augment", other, $"Unknown --augment '{other}'; use default, real-em or none."),
+                };
                 var volumes = (parse.GetValue(Data) ?? []).Select(f => Load(f, raw, labels, region, ct, focus)).ToList();
                 if (scale > 1)
                 {
@@ -75,6 +88,8 @@ public static class TrainCommand
                     Resume = parse.GetValue(Resume),
                     InitialCheckpoint = parse.GetValue(Init),
                     Threads = parse.GetValue(Threads),
+                    Device = device,
+                    Augmentation = augmentation,
                 };
                 options.Validate();
                 var result = reporter.Run("train", progress => UNetTrainer.Train(options, new TrainingReporter(progress, reporter), ct));

@@ -20,6 +20,24 @@ internal sealed class PatchAugmenter(AugmentationOptions options, Shape3 patch)
             Remap(weight, fz, fy, fx, transpose);
         }
 
+        // A 2-D patch is decided first: the z-only augmentations would be undone by copying one section everywhere.
+        bool planar = options.PlanarProbability > 0 && patch.Z > 1 && rng.Chance(options.PlanarProbability);
+        if (!planar && patch.Z > 1)
+            SectionChanges(rng, image, label, weight);
+        if (options.SeamProbability > 0 && rng.Chance(options.SeamProbability))
+        {
+            bool alongX = rng.Chance(0.5);
+            int length = alongX ? patch.Y : patch.X;
+            if (length > 1)
+            {
+                int position = 1 + rng.Next(length - 1);
+                float step = (float)rng.Uniform(-options.SeamStep, options.SeamStep);
+                float gain = (float)rng.Uniform(1 - options.SeamStep, 1 + options.SeamStep);
+                float seamLine = rng.Chance(0.3) ? (float)rng.Uniform(-2 * options.SeamStep, 2 * options.SeamStep) : 0f;
+                TileSeam.Apply(image, patch, alongX, position, gain, step, seamLine);
+            }
+        }
+
         if (rng.Chance(options.BlurProbability))
             Blur(image, rng.Uniform(options.BlurSigma.Item1, options.BlurSigma.Item2));
         if (rng.Chance(options.IntensityProbability))
@@ -43,6 +61,54 @@ internal sealed class PatchAugmenter(AugmentationOptions options, Shape3 patch)
         {
             double sigma = rng.Uniform(0, options.NoiseSigma);
             for (int i = 0; i < image.Length; i++) image[i] += (float)(sigma * rng.NextGaussian());
+        }
+        if (options.JpegProbability > 0 && rng.Chance(options.JpegProbability))
+        {
+            int quality = (int)Math.Round(rng.Uniform(options.JpegQuality.Item1, options.JpegQuality.Item2));
+            JpegBlockArtefacts.Apply(image, patch, Math.Clamp(quality, 1, 100), rng.Next(8), rng.Next(8));
+        }
+        if (planar)
+            SectionAugmentation.Planar(image, label, weight, patch, patch.Z / 2);
+    }
+
+    // Thick, misaligned and lost sections (each only when its probability is above 0, so older runs replay unchanged).
+    private void SectionChanges(TrainingRandom rng, Span<float> image, Span<float> label, Span<float> weight)
+    {
+        if (options.SectionThicknessProbability > 0 && rng.Chance(options.SectionThicknessProbability))
+        {
+            var (lo, hi) = options.SectionThickness;
+            int k = lo + rng.Next(hi - lo + 1);
+            SectionAugmentation.Thicken(image, label, weight, patch, k, rng.Next(Math.Max(1, k)), rng.Chance(0.5), scratch);
+        }
+        if (options.SectionShiftProbability > 0 && rng.Chance(options.SectionShiftProbability))
+        {
+            var dy = new int[patch.Z];
+            var dx = new int[patch.Z];
+            int m = options.SectionShift;
+            if (rng.Chance(0.5))
+            {
+                // One misalignment: every section from a random one on is displaced by the same offset.
+                int from = 1 + rng.Next(patch.Z - 1), sy = rng.Next(2 * m + 1) - m, sx = rng.Next(2 * m + 1) - m;
+                for (int z = from; z < patch.Z; z++) (dy[z], dx[z]) = (sy, sx);
+            }
+            else
+            {
+                for (int z = 0; z < patch.Z; z++) (dy[z], dx[z]) = (rng.Next(2 * m + 1) - m, rng.Next(2 * m + 1) - m);
+            }
+            SectionAugmentation.Shift(image, label, weight, patch, dy, dx, scratch);
+        }
+        if (options.MissingSectionProbability > 0 && rng.Chance(options.MissingSectionProbability))
+        {
+            int count = 1 + rng.Next(2);
+            for (int c = 0; c < count; c++)
+            {
+                int z = rng.Next(patch.Z);
+                double kind = rng.NextDouble();
+                // A blank frame (dark, mid-grey or bright), or the neighbour's copy.
+                float fill = kind < 0.2 ? 0f : kind < 0.4 ? 0.5f : 1f;
+                int copyFrom = kind < 0.6 ? -1 : z > 0 ? z - 1 : z + 1;
+                SectionAugmentation.Drop(image, weight, patch, z, fill, copyFrom);
+            }
         }
     }
 

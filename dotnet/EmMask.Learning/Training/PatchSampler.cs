@@ -22,9 +22,19 @@ internal sealed class PatchSampler
     private readonly int[][][] candidates; // [volume][kind] flat indices
     private readonly double[][] weights; // [volume][kind]: the balance, 0 where a kind has no candidates
 
-    public PatchSampler(IReadOnlyList<TrainingVolume> volumes, (double Tissue, double Resin, double Boundary, double NearTissue) balance, double focus = 0)
+    private readonly bool thinAsSections;
+
+    /// <param name="volumes">The training volumes.</param>
+    /// <param name="balance">Relative frequencies of the four centre kinds.</param>
+    /// <param name="focus">Relative frequency of focus centres.</param>
+    /// <param name="thinAsSections">
+    /// A volume with fewer sections than the patch gives a 2-D patch: the centre's section in every plane (labels and
+    /// weights too). False: the volume is centred in the patch and padded with zeros of weight 0.
+    /// </param>
+    public PatchSampler(IReadOnlyList<TrainingVolume> volumes, (double Tissue, double Resin, double Boundary, double NearTissue) balance, double focus = 0, bool thinAsSections = false)
     {
         this.volumes = volumes;
+        this.thinAsSections = thinAsSections;
         double[] b = [balance.Tissue, balance.Resin, balance.Boundary, balance.NearTissue, focus];
         candidates = volumes.Select(Candidates).ToArray();
         if (candidates.All(c => c.All(k => k.Length == 0)))
@@ -53,10 +63,11 @@ internal sealed class PatchSampler
         var lab = vol.Labels.Span;
         var region = vol.LabelledRegion is null ? default : vol.LabelledRegion.Span;
         bool hasRegion = vol.LabelledRegion is not null;
+        bool planar = thinAsSections && s.Z < patch.Z;
         int o = 0;
         for (int z = 0; z < patch.Z; z++)
         {
-            int sz = z0 + z;
+            int sz = planar ? cz : z0 + z;
             for (int y = 0; y < patch.Y; y++)
             {
                 int sy = y0 + y;

@@ -66,6 +66,19 @@ public sealed record TrainingOptions
     /// </summary>
     public double FocusWeight { get; init; }
 
+    /// <summary>
+    /// Where the network trains: "cpu" (default), "cuda", "cuda:N" or "auto" (CUDA when libtorch sees a GPU, else the CPU).
+    /// "cuda" without a CUDA build of libtorch or without a GPU is an <see cref="ArgumentException"/> before any work.
+    /// </summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>
+    /// Volumes with fewer sections than <see cref="Patch"/> (a single section, a 2-section stack) give 2-D patches: the
+    /// centre's section copied into every section of the patch, as section-wise inference presents such stacks. False
+    /// keeps the older behaviour: the volume centred in the patch with zero padding of weight 0. Default true.
+    /// </summary>
+    public bool ThinVolumesAsSections { get; init; } = true;
+
     /// <summary>Throws on the first invalid parameter.</summary>
     public void Validate()
     {
@@ -94,15 +107,10 @@ public sealed record TrainingOptions
         if (t < 0 || r < 0 || b < 0 || nt < 0 || t + r + b + nt <= 0) throw new ArgumentOutOfRangeException(nameof(CentreBalance), CentreBalance, "Fractions must be non-negative with a positive sum.");
         if (!(FocusWeight >= 0) || double.IsInfinity(FocusWeight)) throw new ArgumentOutOfRangeException(nameof(FocusWeight), FocusWeight, "Focus weight must be a finite number >= 0.");
         ArgumentNullException.ThrowIfNull(Augmentation, nameof(Augmentation));
-        if (!(Augmentation.ZoomProbability >= 0 && Augmentation.ZoomProbability <= 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(Augmentation), Augmentation.ZoomProbability, "Zoom probability must be in [0, 1].");
-        }
-
-        if (Augmentation.ZoomProbability > 0 && !(Augmentation.Zoom.Item1 > 0 && Augmentation.Zoom.Item1 <= Augmentation.Zoom.Item2 && double.IsFinite(Augmentation.Zoom.Item2)))
-        {
-            throw new ArgumentOutOfRangeException(nameof(Augmentation), Augmentation.Zoom, "Zoom range must be 0 < lo <= hi (finite).");
-        }
+        Augmentation.Validate();
+        ArgumentException.ThrowIfNullOrWhiteSpace(Device, nameof(Device));
+        if (Device.Trim().ToLowerInvariant() is not ("cpu" or "cuda" or "auto") && !Device.Trim().StartsWith("cuda:", StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentOutOfRangeException(nameof(Device), Device, "Device must be cpu, cuda, cuda:N or auto.");
     }
 }
 
@@ -129,14 +137,119 @@ public sealed record TrainingOptions
 /// it, so older runs replay unchanged.
 /// </param>
 /// <param name="Zoom">Zoom range (lo, hi), drawn log-uniformly; below 1 structures look larger (finer voxels).</param>
+/// <param name="SectionThicknessProbability">
+/// Probability of thick sections (anisotropy): every k-th section (random phase, k drawn from
+/// <paramref name="SectionThickness"/>) is repeated k times along z, in image, labels and weights alike; in half of the
+/// cases the image is the mean of the k sections it stands for, as a thick section would integrate them. Serial-section
+/// data (ssTEM, ATUM) has sections 3–10 times thicker than its pixels.
+/// </param>
+/// <param name="SectionThickness">Range (lo, hi) of k, inclusive, each ≥ 1.</param>
+/// <param name="SectionShiftProbability">
+/// Probability of misaligned sections: either every section after a random one is displaced by the same (dy, dx), or
+/// every section by its own; offsets up to <paramref name="SectionShift"/> voxels. Image, labels and weights move
+/// together (the labels of a misaligned stack follow its sections); voxels shifted in from outside the patch weigh 0.
+/// </param>
+/// <param name="SectionShift">Largest offset, in voxels along y and x.</param>
+/// <param name="MissingSectionProbability">
+/// Probability that one or two sections are lost: replaced by a constant (a blank frame) or by a copy of the
+/// neighbouring section (as aligners fill gaps). Those sections weigh 0: the network must not learn a label for them,
+/// only keep its answer on the sections around them.
+/// </param>
+/// <param name="JpegProbability">
+/// Probability of JPEG block artefacts: each section goes through an 8×8 DCT quantised with the JPEG luminance table at
+/// a quality drawn from <paramref name="JpegQuality"/> (on the 0–1 range mapped to 0–255, random block-grid phase).
+/// Many public EM stacks are served as JPEG tiles.
+/// </param>
+/// <param name="JpegQuality">JPEG quality range (lo, hi) within 1..100; lower is coarser.</param>
+/// <param name="SeamProbability">
+/// Probability of a tile seam: a straight line across the section (along y or x) beyond which the intensity is scaled
+/// and shifted by up to <paramref name="SeamStep"/> (montage tiles with different brightness), sometimes with a one-voxel
+/// line of changed intensity on the seam.
+/// </param>
+/// <param name="SeamStep">Largest intensity step at a seam, in normalised units.</param>
+/// <param name="PlanarProbability">
+/// Probability of a 2-D patch: after every other augmentation one section (the middle one) is copied into all
+/// sections, image, labels and weights, exactly as the U-Net's section-wise inference feeds a single section of a thin
+/// or strongly anisotropic stack (<c>EmMask.Core.Inference.SectionwiseInference</c>).
+/// </param>
+/// <remarks>
+/// Every option added after <paramref name="BlurSigma"/> defaults to off, and an option that is off draws no random
+/// numbers, so runs with older option sets replay unchanged.
+/// </remarks>
 public sealed record AugmentationOptions(
     bool Flips, bool Rotations, double IntensityProbability, (double, double) Scale, (double, double) Shift,
     (double, double) Gamma, double InvertProbability, double NoiseProbability, double NoiseSigma,
-    double BlurProbability, (double, double) BlurSigma, double ZoomProbability = 0, (double, double) Zoom = default)
+    double BlurProbability, (double, double) BlurSigma, double ZoomProbability = 0, (double, double) Zoom = default,
+    double SectionThicknessProbability = 0, (int, int) SectionThickness = default,
+    double SectionShiftProbability = 0, int SectionShift = 0,
+    double MissingSectionProbability = 0,
+    double JpegProbability = 0, (double, double) JpegQuality = default,
+    double SeamProbability = 0, double SeamStep = 0,
+    double PlanarProbability = 0)
 {
-    /// <summary>Defaults used for the shipped model.</summary>
+    /// <summary>Defaults used for the shipped v1 model (phantoms only).</summary>
     public static AugmentationOptions Default { get; } = new(true, true, 0.8, (0.75, 1.3), (-0.15, 0.15), (0.7, 1.5), 0.5, 0.3, 0.08, 0.2, (0.5, 1.2));
+
+    /// <summary>
+    /// What real EM needs on top of <see cref="Default"/> (used for em-mask-unet-v2): stronger noise and blur, zoom
+    /// 0.7–1.4, thick sections (k 2–4), misaligned (≤ 4 voxels) and missing sections, JPEG blocks at quality 15–85,
+    /// tile seams, and 2-D patches (p = 0.35) for thin and anisotropic stacks.
+    /// </summary>
+    public static AugmentationOptions RealEm { get; } = Default with
+    {
+        NoiseProbability = 0.4,
+        NoiseSigma = 0.15,
+        BlurProbability = 0.25,
+        BlurSigma = (0.5, 1.5),
+        ZoomProbability = 0.3,
+        Zoom = (0.7, 1.4),
+        SectionThicknessProbability = 0.2,
+        SectionThickness = (2, 4),
+        SectionShiftProbability = 0.15,
+        SectionShift = 4,
+        MissingSectionProbability = 0.1,
+        JpegProbability = 0.2,
+        JpegQuality = (15, 85),
+        SeamProbability = 0.15,
+        SeamStep = 0.1,
+        PlanarProbability = 0.35,
+    };
 
     /// <summary>No augmentation at all.</summary>
     public static AugmentationOptions None { get; } = new(false, false, 0, (1, 1), (0, 0), (1, 1), 0, 0, 0, 0, (0, 0));
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
+    public void Validate()
+    {
+        static void Probability(double p, string name)
+        {
+            if (!(p >= 0 && p <= 1)) throw new ArgumentOutOfRangeException(name, p, "A probability must be in [0, 1].");
+        }
+
+        Probability(IntensityProbability, nameof(IntensityProbability));
+        Probability(InvertProbability, nameof(InvertProbability));
+        Probability(NoiseProbability, nameof(NoiseProbability));
+        Probability(BlurProbability, nameof(BlurProbability));
+        Probability(ZoomProbability, nameof(ZoomProbability));
+        Probability(SectionThicknessProbability, nameof(SectionThicknessProbability));
+        Probability(SectionShiftProbability, nameof(SectionShiftProbability));
+        Probability(MissingSectionProbability, nameof(MissingSectionProbability));
+        Probability(JpegProbability, nameof(JpegProbability));
+        Probability(SeamProbability, nameof(SeamProbability));
+        Probability(PlanarProbability, nameof(PlanarProbability));
+        if (ZoomProbability > 0 && !(Zoom.Item1 > 0 && Zoom.Item1 <= Zoom.Item2 && double.IsFinite(Zoom.Item2)))
+            throw new ArgumentOutOfRangeException(nameof(Zoom), Zoom, "Zoom range must be 0 < lo <= hi (finite).");
+        if (SectionThicknessProbability > 0 && !(SectionThickness.Item1 >= 1 && SectionThickness.Item1 <= SectionThickness.Item2))
+            throw new ArgumentOutOfRangeException(nameof(SectionThickness), SectionThickness, "Section thickness range must be 1 <= lo <= hi.");
+        if (SectionShiftProbability > 0 && SectionShift < 1)
+            throw new ArgumentOutOfRangeException(nameof(SectionShift), SectionShift, "Section shift must be at least 1 voxel.");
+        if (JpegProbability > 0 && !(JpegQuality.Item1 >= 1 && JpegQuality.Item1 <= JpegQuality.Item2 && JpegQuality.Item2 <= 100))
+            throw new ArgumentOutOfRangeException(nameof(JpegQuality), JpegQuality, "JPEG quality range must be 1 <= lo <= hi <= 100.");
+        if (SeamProbability > 0 && !(SeamStep > 0 && double.IsFinite(SeamStep)))
+            throw new ArgumentOutOfRangeException(nameof(SeamStep), SeamStep, "Seam step must be a positive finite number.");
+        if (NoiseProbability > 0 && !(NoiseSigma >= 0 && double.IsFinite(NoiseSigma)))
+            throw new ArgumentOutOfRangeException(nameof(NoiseSigma), NoiseSigma, "Noise sigma must be a finite number >= 0.");
+        if (BlurProbability > 0 && !(BlurSigma.Item1 > 0 && BlurSigma.Item1 <= BlurSigma.Item2 && double.IsFinite(BlurSigma.Item2)))
+            throw new ArgumentOutOfRangeException(nameof(BlurSigma), BlurSigma, "Blur sigma range must be 0 < lo <= hi (finite).");
+    }
 }

@@ -21,6 +21,8 @@ namespace EmMask.Learning.Training;
 /// Multi-threaded CPU kernels are deterministic in practice for a fixed thread count, but a
 /// different <see cref="TrainingOptions.Threads"/> or another libtorch build may change float
 /// rounding; CUDA runs are not guaranteed to be deterministic.</para>
+/// <para>Device: <see cref="TrainingOptions.Device"/> ("cpu", "cuda", "auto"); patches are drawn and augmented on the
+/// CPU and moved to the device per step; checkpoints are written from CPU copies, so they load anywhere.</para>
 /// <para>Resume restores weights, optimiser, RNG and step, so a resumed run continues the same
 /// sequence of patches; it does not restore torch's global RNG (unused after initialisation,
 /// since dropout is 0 by default).</para>
@@ -34,6 +36,8 @@ public static class UNetTrainer
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        // Resolved first, so that "cuda" on a machine without it fails before any file is written.
+        var device = ModelStore.ResolveDevice(options.Device);
         Directory.CreateDirectory(options.OutputDirectory);
         if (options.Threads is int t) torch.set_num_threads(t);
 
@@ -61,6 +65,7 @@ public static class UNetTrainer
         }
 
         using var _model = model;
+        model.to(device);
         int div = model.Config.SizeDivisor;
         if (options.Patch.Z % div != 0 || options.Patch.Y % div != 0 || options.Patch.X % div != 0)
             throw new ArgumentOutOfRangeException(nameof(options), options.Patch, $"Patch axes must be multiples of {div} for this network.");
@@ -71,7 +76,7 @@ public static class UNetTrainer
         using var optimizer = optim.Adam(model.parameters(), options.LearningRate);
         if (resuming && File.Exists(optimPath)) optimizer.load_state_dict(optimPath);
 
-        var sampler = new PatchSampler(options.Volumes, options.CentreBalance, options.FocusWeight);
+        var sampler = new PatchSampler(options.Volumes, options.CentreBalance, options.FocusWeight, options.ThinVolumesAsSections);
         var augmenter = new PatchAugmenter(options.Augmentation, options.Patch);
         var zoomer = new PatchZoom();
         var patch = options.Patch;
@@ -148,9 +153,9 @@ public static class UNetTrainer
             using (var scope = NewDisposeScope())
             {
                 optimizer.zero_grad();
-                var x = tensor(img, shape);
-                var y = tensor(lab, shape);
-                var w = tensor(wgt, shape);
+                var x = tensor(img, shape).to(device);
+                var y = tensor(lab, shape).to(device);
+                var w = tensor(wgt, shape).to(device);
                 var loss = DiceCELoss.Compute(model.forward(x), y, w);
                 loss.backward();
                 optimizer.step();

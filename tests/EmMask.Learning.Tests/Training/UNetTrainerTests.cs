@@ -126,6 +126,31 @@ public class UNetTrainerTests
         Assert.Equal("Volumes", Assert.Throws<ArgumentException>(() => UNetTrainer.Train(o with { Volumes = [bad] })).ParamName);
         Assert.Throws<ArgumentOutOfRangeException>(() => UNetTrainer.Train(o with { Patch = new Shape3(10, 16, 16) }));
         Assert.Equal("InitialCheckpoint", Assert.Throws<ArgumentException>(() => UNetTrainer.Train(o with { InitialCheckpoint = "/nope.safetensors" })).ParamName);
+        Assert.Equal("Device", Assert.Throws<ArgumentOutOfRangeException>(() => UNetTrainer.Train(o with { Device = "tpu" })).ParamName);
+    }
+
+    [Fact]
+    public void CudaWithoutAGpuIsAClearErrorBeforeAnyFileIsWritten()
+    {
+        if (TorchSharp.torch.cuda.is_available()) return; // this check is for CPU-only machines and builds
+        var dir = Path.Combine(Path.GetTempPath(), $"emmask-cuda-{Guid.NewGuid():N}");
+        var e = Assert.Throws<ArgumentException>(() => UNetTrainer.Train(Options(dir, 2) with { Device = "cuda" }));
+        Assert.Contains("CUDA is not available", e.Message);
+        Assert.False(Directory.Exists(dir) && Directory.EnumerateFiles(dir).Any());
+        if (Directory.Exists(dir)) Directory.Delete(dir, true);
+    }
+
+    [Fact]
+    public void AutoDeviceTrainsOnWhatIsThere()
+    {
+        var dir = Directory.CreateTempSubdirectory("emmask-train-");
+        try
+        {
+            var r = Run(Options(dir.FullName, 2) with { Device = "auto", Augmentation = AugmentationOptions.RealEm });
+            Assert.Equal(2, r.Count);
+            Assert.True(File.Exists(Path.Combine(dir.FullName, "last.safetensors")));
+        }
+        finally { dir.Delete(true); }
     }
 
     /// <summary>Progress&lt;T&gt; posts to the thread pool; tests need synchronous reports.</summary>
