@@ -420,6 +420,27 @@ def _click_voxel(viewer, layer, voxel) -> None:
     _pump(0.2)
 
 
+def test_rgb_4d_and_5d_inputs_as_a_user_opens_them(viewer):
+    import em_mask
+
+    raw, _ = em_mask.phantom(2, (8, 64, 64))
+    _, panel = _dock(viewer, "Classical mask")
+    rgb = viewer.add_image(np.repeat(raw[4][..., None], 3, axis=-1), name="photo", rgb=True)
+    panel._image.value = rgb
+    _run(panel)
+    assert viewer.layers["photo mask"].data.shape == (64, 64), panel._status.value
+    movie = viewer.add_image(np.stack([raw, raw]), name="movie")
+    panel._image.value = movie
+    _run(panel)
+    assert viewer.layers["movie mask"].data.shape == (2, 8, 64, 64), panel._status.value
+    five = viewer.add_image(np.zeros((2, 2, 3, 8, 8), np.uint8), name="5d", rgb=False)
+    panel._image.value = five
+    _click(panel._run)
+    _pump(0.2)
+    assert not panel.busy and "5 spatial" in panel._status.value, panel._status.value
+    assert any("5 spatial" in m for m in _errors())
+
+
 def test_writer_and_reader_round_trip_through_the_plugin(viewer, sample, tmp_path):
     import napari
 
