@@ -23,6 +23,20 @@ internal sealed class FlipAveragingPredictor : IPatchPredictor
         _flips = FlipSets(count);
     }
 
+    /// <summary>Wraps <paramref name="inner"/> with explicit flip sets (per set: flip z, y, x).</summary>
+    public FlipAveragingPredictor(IPatchPredictor inner, bool[][] flips)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        ArgumentNullException.ThrowIfNull(flips);
+        if (flips.Length == 0 || flips.Any(f => f is not { Length: 3 }))
+        {
+            throw new ArgumentException("Each flip set needs three flags (z, y, x).", nameof(flips));
+        }
+
+        _inner = inner;
+        _flips = flips;
+    }
+
     /// <summary>The flip sets for a count; throws for anything but 1, 4 or 8.</summary>
     public static bool[][] FlipSets(int count) => count switch
     {

@@ -8,7 +8,9 @@ namespace EmMask.Core.Inference;
 /// Whole-volume prediction from a patch predictor, as MONAI <c>sliding_window_inference</c> with Gaussian blending:
 /// the volume is tiled by <see cref="SlidingWindowPlan"/>, windows go to the predictor
 /// <see cref="SlidingWindowOptions.BatchSize"/> at a time, and every voxel gets sum(w·p)/sum(w) over the windows
-/// covering it. Optional tile skipping and working scale cut predictor work on large, mostly empty stacks.
+/// covering it. Optional tile skipping and working scale cut predictor work on large, mostly empty stacks. Thin and
+/// strongly anisotropic stacks go section by section (<see cref="SlidingWindowOptions.Stack"/>,
+/// <see cref="SectionwiseInference"/>).
 /// </summary>
 public static class SlidingWindowInferer
 {
@@ -55,6 +57,11 @@ public static class SlidingWindowInferer
         }
 
         cancellationToken.ThrowIfCancellationRequested();
+        if (StackModes.UseSections(options.Stack, normalisedInput.Shape, normalisedInput.VoxelSize, options.PadMultiple))
+        {
+            return SectionwiseInference.Run(normalisedInput, predictor, options, progress, cancellationToken, skipScore, destination);
+        }
+
         if (options.TestTimeFlips > 1)
         {
             predictor = new FlipAveragingPredictor(predictor, options.TestTimeFlips);

@@ -33,6 +33,16 @@ namespace EmMask.Core.Inference;
 /// predicted once per flip and the probabilities averaged (<see cref="FlipAveragingPredictor"/>); costs that many
 /// predictor calls.
 /// </param>
+/// <param name="Stack">
+/// <see cref="StackMode.Auto"/> (default): section by section (<see cref="SectionwiseInference"/>) when the stack has
+/// fewer sections than <see cref="PadMultiple"/> (the network's smallest window) or its z spacing (the input's
+/// <see cref="Volume{T}.VoxelSize"/>) is at least twice the in-plane spacing; else one 3-D pass.
+/// <see cref="StackMode.Volume"/> and <see cref="StackMode.Sections"/> force one or the other.
+/// </param>
+/// <param name="SectionDepth">
+/// Section-wise only: how many copies of a section make the stack the network sees (rounded up to a multiple of
+/// <see cref="PadMultiple"/>); its middle plane is the answer.
+/// </param>
 public sealed record SlidingWindowOptions(
     Shape3 RoiSize,
     double Overlap = 0.25,
@@ -43,7 +53,9 @@ public sealed record SlidingWindowOptions(
     double SigmaScale = 0.125,
     int PadMultiple = 16,
     bool ClampRoi = true,
-    int TestTimeFlips = 1)
+    int TestTimeFlips = 1,
+    StackMode Stack = StackMode.Auto,
+    int SectionDepth = 16)
 {
     /// <summary>Checks every parameter; throws <see cref="ArgumentOutOfRangeException"/> naming the bad one.</summary>
     public SlidingWindowOptions Validate()
@@ -71,6 +83,13 @@ public sealed record SlidingWindowOptions(
         {
             throw new ArgumentOutOfRangeException(nameof(TestTimeFlips), TestTimeFlips, "Test-time flips must be 1, 4 or 8.");
         }
+
+        if (!Enum.IsDefined(Stack))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Stack), Stack, "Stack mode must be Auto, Volume or Sections.");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(SectionDepth, 1, nameof(SectionDepth));
 
         if (SkipThreshold is { } t && float.IsNaN(t))
         {

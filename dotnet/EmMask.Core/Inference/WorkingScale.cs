@@ -23,10 +23,13 @@ public static class WorkingScale
 
     /// <summary>
     /// The factor for <paramref name="voxel"/>: round(model voxel / coarsest spacing), at least 1, so that no axis
-    /// becomes coarser than about 1.5 times the model's voxel (8×8×8 nm → 2; 4×4×40 nm → 1; 16 nm → 1). Spacings read as
+    /// becomes coarser than about 1.5 times the model's voxel (8×8×8 nm → 2; 16 nm → 1). A stack that the U-Net
+    /// predicts section by section (<see cref="StackModes.PrefersSections"/>: fewer than 16 sections, or z spacing at
+    /// least twice the in-plane spacing) is downsampled in-plane only, so only its in-plane spacing counts
+    /// (4×4×40 nm → 4; a single 8 nm section → 2). Spacings read as
     /// nm from 1.5 to 1000, and as µm below 1 (napari layers scaled from <c>element_size_um</c>); anything else, the unit
     /// spacing (1, 1, 1) included, is unknown and gives 1. The factor is lowered until every axis longer than one
-    /// voxel keeps at least <see cref="MinimumCoarseLength"/> voxels.
+    /// voxel keeps at least <see cref="MinimumCoarseLength"/> voxels (z only for stacks predicted as volumes).
     /// </summary>
     public static int FromVoxelSize(VoxelSize voxel, Shape3 shape, double modelVoxelNm = ModelVoxelNm)
     {
@@ -40,10 +43,12 @@ public static class WorkingScale
             return 1;
         }
 
-        // A single slice (2D) has no z spacing worth counting.
-        double coarsest = shape.Z == 1 ? Math.Max(nm.Y, nm.X) : Math.Max(nm.Z, Math.Max(nm.Y, nm.X));
+        // A stack predicted section by section (a single slice, a thin stack, serial sections) is downsampled in-plane
+        // only, so its z spacing does not count.
+        bool sections = StackModes.PrefersSections(shape, nm, MinimumCoarseLength);
+        double coarsest = sections ? Math.Max(nm.Y, nm.X) : Math.Max(nm.Z, Math.Max(nm.Y, nm.X));
         int factor = (int)Math.Clamp(Math.Round(modelVoxelNm / coarsest, MidpointRounding.AwayFromZero), 1, MaximumFactor);
-        while (factor > 1 && TooSmall(shape, factor))
+        while (factor > 1 && TooSmall(shape, factor, sections))
         {
             factor--;
         }
@@ -68,6 +73,6 @@ public static class WorkingScale
         return null;
     }
 
-    private static bool TooSmall(Shape3 shape, int factor) =>
-        (shape.Z > 1 && shape.Z / factor < MinimumCoarseLength) || shape.Y / factor < MinimumCoarseLength || shape.X / factor < MinimumCoarseLength;
+    private static bool TooSmall(Shape3 shape, int factor, bool sections) =>
+        (!sections && shape.Z / factor < MinimumCoarseLength) || shape.Y / factor < MinimumCoarseLength || shape.X / factor < MinimumCoarseLength;
 }

@@ -14,15 +14,17 @@ public class WorkingScaleTests
     [InlineData(10, 10, 10, 2)] // 1.6 rounds up
     [InlineData(12, 12, 12, 1)] // 1.33 rounds down
     [InlineData(32, 32, 32, 1)] // coarser than the model: never upsampled
-    [InlineData(40, 4, 4, 1)] // the coarsest axis decides: z would pass 40 nm
-    [InlineData(8, 4, 4, 2)]
+    [InlineData(40, 4, 4, 4)] // serial sections (z >= 2x the pixel) run section by section: the pixel decides
+    [InlineData(8, 4, 4, 4)]  // z exactly 2x: section by section
+    [InlineData(6, 4, 4, 3)]  // z 1.5x: a volume; the coarsest axis decides
+    [InlineData(24, 16, 16, 1)]
     [InlineData(2, 2, 2, 8)]
     [InlineData(1.6, 1.6, 1.6, 8)] // 10, capped
     [InlineData(0.008, 0.008, 0.008, 2)] // µm, as napari layers scaled from element_size_um
     [InlineData(1, 1, 1, 1)] // unknown
     [InlineData(1, 8, 8, 1)] // mixed: unknown
     [InlineData(5000, 5000, 5000, 1)] // not an EM voxel
-    public void FactorFollowsTheCoarsestSpacing(double z, double y, double x, int expected) =>
+    public void FactorFollowsTheCoarsestSpacingOrThePixelForSerialSections(double z, double y, double x, int expected) =>
         Assert.Equal(expected, WorkingScale.FromVoxelSize(new VoxelSize(z, y, x), Big));
 
     [Theory]
