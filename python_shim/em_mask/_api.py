@@ -255,7 +255,7 @@ def unet_mask(
         worker normalises intensities (1st..99th percentile -> 0..1) as in training.
     model : str or path, optional
         Model file (``.safetensors`` or ``.pt``). Default: ``$EM_MASK_MODEL``, else the shipped
-        ``models/em-mask-unet-v1.safetensors`` (or ``.pt``) of the installation or source checkout. The worker's
+        ``models/em-mask-unet-v2.safetensors`` (or ``.pt``; else v1's) of the installation or source checkout. The worker's
         built-in test models ``"builtin:identity"``, ``"builtin:threshold"`` and ``"builtin:slow"`` need no file.
     roi : int or (int, int, int)
         Sliding-window edge (voxels, rounded up to a multiple of 16 and clamped to the volume). Default 64.

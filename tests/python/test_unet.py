@@ -196,10 +196,11 @@ def test_model_argument_resolution(tmp_path):
 def _shipped_model(repo_root):
     if os.environ.get("EM_MASK_MODEL"):
         return os.environ["EM_MASK_MODEL"]
-    for ext in (".safetensors", ".pt"):
-        path = repo_root / "models" / f"em-mask-unet-v1{ext}"
-        if path.is_file():
-            return str(path)
+    for name in ("em-mask-unet-v2", "em-mask-unet-v1"):  # the default, then the fallback
+        for ext in (".safetensors", ".pt"):
+            path = repo_root / "models" / f"{name}{ext}"
+            if path.is_file():
+                return str(path)
     return None
 
 
@@ -210,13 +211,13 @@ def test_default_model_is_the_shipped_one_or_a_clear_error(dotnet_bridge, repo_r
     with pytest.raises(em_mask.EmMaskError) as caught:
         em_mask.unet_mask(np.zeros((4, 16, 16), np.uint8))
     assert caught.value.kind == "unavailable"
-    assert "em-mask-unet-v1" in str(caught.value) and "missing" in str(caught.value)
+    assert "em-mask-unet-v2" in str(caught.value) and "missing" in str(caught.value)
 
 
 def test_shipped_model_masks_a_phantom_with_dice_above_0_9(dotnet_bridge, repo_root):
     shipped = _shipped_model(repo_root)
     if shipped is None:
-        pytest.skip("no shipped model: models/em-mask-unet-v1.safetensors/.pt absent and EM_MASK_MODEL unset")
+        pytest.skip("no shipped model: models/em-mask-unet-v2 (or v1) .safetensors/.pt absent and EM_MASK_MODEL unset")
     raw, truth = em_mask.phantom(seed=11, shape=(32, 96, 96))
     mask, probability = em_mask.unet_mask(raw, device="cpu", tta=1)
     dice = 2 * np.logical_and(mask, truth).sum() / (mask.sum() + truth.sum())

@@ -1,10 +1,10 @@
 namespace EmMask.Cli.Services;
 
-/// <summary>Finds the shipped U-Net: <c>EM_MASK_MODEL</c>, else <c>models/em-mask-unet-v1.*</c> in a folder above the program.</summary>
+/// <summary>Finds the shipped U-Net: <c>EM_MASK_MODEL</c>, else <c>models/em-mask-unet-v2.*</c> (or v1's) in a folder above the program.</summary>
 public static class ModelLocator
 {
     /// <summary>File names of the shipped model, in order of preference.</summary>
-    public static readonly string[] ShippedNames = ["em-mask-unet-v1.safetensors", "em-mask-unet-v1.pt"];
+    public static readonly string[] ShippedNames = ["em-mask-unet-v2.safetensors", "em-mask-unet-v2.pt", "em-mask-unet-v1.safetensors", "em-mask-unet-v1.pt"];
 
     /// <summary>The default model path; throws <see cref="FileNotFoundException"/> naming where it looked.</summary>
     public static string Default()

@@ -3,16 +3,22 @@ namespace EmMask.Host.Worker;
 /// <summary>
 /// Finds the U-Net model file a caller means. Order: an explicit path (or a <c>builtin:NAME</c> test model, passed
 /// through), the EM_MASK_MODEL environment variable, then the shipped model
-/// <c>models/em-mask-unet-v1.safetensors</c> (or <c>.pt</c>) beside EmMask.Host.dll or in a folder above it (the
-/// repository root in a source checkout).
+/// <c>models/em-mask-unet-v2.safetensors</c> (or <c>.pt</c>; else v1's) beside EmMask.Host.dll or in a folder above it
+/// (the repository root in a source checkout).
 /// </summary>
 public static class ModelLocator
 {
     /// <summary>Environment variable naming the default model file.</summary>
     public const string EnvironmentVariable = "EM_MASK_MODEL";
 
-    /// <summary>File name (without extension) of the shipped model.</summary>
-    public const string DefaultModelName = "em-mask-unet-v1";
+    /// <summary>File name (without extension) of the shipped default model.</summary>
+    public const string DefaultModelName = "em-mask-unet-v2";
+
+    /// <summary>
+    /// Shipped models in order of preference: v2 (real EM), then v1 (phantoms only), so that a checkout or an
+    /// installation that has only v1 keeps working.
+    /// </summary>
+    public static readonly string[] ShippedModelNames = [DefaultModelName, "em-mask-unet-v1"];
 
     /// <summary>Prefix of the worker's built-in test models.</summary>
     public const string BuiltinPrefix = "builtin:";
@@ -40,12 +46,15 @@ public static class ModelLocator
         for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
         {
             string models = Path.Combine(dir.FullName, "models");
-            foreach (string extension in Extensions)
+            foreach (string name in ShippedModelNames)
             {
-                string candidate = Path.Combine(models, DefaultModelName + extension);
-                if (File.Exists(candidate))
+                foreach (string extension in Extensions)
                 {
-                    return candidate;
+                    string candidate = Path.Combine(models, name + extension);
+                    if (File.Exists(candidate))
+                    {
+                        return candidate;
+                    }
                 }
             }
 

@@ -36,6 +36,10 @@ public sealed class ModelLocatorTests : IDisposable
         Assert.Equal(Path.Combine(models, "em-mask-unet-v1.pt"), ModelLocator.Resolve(null, deep));
         File.WriteAllText(Path.Combine(models, "em-mask-unet-v1.safetensors"), "x");
         Assert.Equal(Path.Combine(models, "em-mask-unet-v1.safetensors"), ModelLocator.Resolve("  ", deep));
+        File.WriteAllText(Path.Combine(models, "em-mask-unet-v2.pt"), "x");
+        Assert.Equal(Path.Combine(models, "em-mask-unet-v2.pt"), ModelLocator.Resolve(null, deep)); // v2 before v1
+        File.WriteAllText(Path.Combine(models, "em-mask-unet-v2.safetensors"), "x");
+        Assert.Equal(Path.Combine(models, "em-mask-unet-v2.safetensors"), ModelLocator.Resolve(null, deep));
     }
 
     [Fact]
@@ -44,7 +48,7 @@ public sealed class ModelLocatorTests : IDisposable
         string deep = Directory.CreateDirectory(Path.Combine(_root, "a", "b")).FullName;
         Directory.CreateDirectory(Path.Combine(_root, "models"));
         var error = Assert.Throws<ModelNotFoundException>(() => ModelLocator.Resolve(null, deep));
-        Assert.Contains("em-mask-unet-v1", error.Message);
+        Assert.Contains("em-mask-unet-v2", error.Message);
         Assert.Contains(Path.Combine(_root, "models"), error.Message);
     }
 
