@@ -7,7 +7,8 @@ into ``--out`` (default ``.emmask-build/real-em-training``):
 - **real**: every corpus item, brought to about the U-Net's 16 nm: each section is averaged over f×f pixel blocks
   with f = round(16 nm / pixel size) (at least 1; the corpus's unknown pixel size gives 1), and z too when the item is
   about isotropic (z spacing < 1.5× the pixel size), as ``emmask mask --scale auto`` feeds the network. Labels follow
-  by majority; a block with any ignored voxel is ignored.
+  by majority; a block with any ignored voxel is ignored. Items brought to 16 nm also appear at their own pixel size
+  (``real_native_*``, at most 256×256 in-plane) with ``--native`` composites each.
 - **composite**: real tissue texture pasted into phantom-shaped masks (``emmask phantom`` ``/gt``), with resin,
   grainy resin, dark resin or exact-constant padding outside. The resin's noise has the tissue's own strength and
   correlation length (estimated on its flattest patches), with slow shading, grain, dirt specks, knife marks and tile
@@ -216,18 +217,31 @@ def build(a):
             print(f"real {name}: {raw.shape} (factors z {fz}, yx {f})", flush=True)
             if (labels == 0).any():
                 continue  # composites are made from all-tissue items
-            crop = raw[:, :a.max_size, :a.max_size]
-            for k in range(a.composites + 1):
-                style = STYLES[k % len(STYLES)]
-                seed = 5000 + 100 * n + k
-                mask = phantom_mask(crop.shape, seed, tmp)
-                img = composite(crop, mask, rng, style)
-                kind = "val" if k == a.composites else "composite"
-                path = os.path.join(a.out, f"{kind}_{name}_{k}_{style}.h5")
-                write(path, img, mask)
-                index.append({"file": path, "group": group, "kind": kind, "shape": list(img.shape), "style": style,
-                              "mask_seed": seed, "tissue_fraction": round(float(mask.mean()), 3)})
-                print(f"{kind} {name} {style}: tissue {mask.mean():.2f}", flush=True)
+
+            def composites(tissue, count, first_seed, tag, with_val):
+                crop = tissue[:, :a.max_size, :a.max_size]
+                for k in range(count + (1 if with_val else 0)):
+                    style = STYLES[k % len(STYLES)]
+                    seed = first_seed + k
+                    mask = phantom_mask(crop.shape, seed, tmp)
+                    img = composite(crop, mask, rng, style)
+                    kind = "val" if k == count else "composite"
+                    path = os.path.join(a.out, f"{kind}_{tag}{name}_{k}_{style}.h5")
+                    write(path, img, mask)
+                    index.append({"file": path, "group": group, "kind": kind, "shape": list(img.shape), "style": style,
+                                  "mask_seed": seed, "tissue_fraction": round(float(mask.mean()), 3)})
+                    print(f"{kind} {tag}{name} {style}: tissue {mask.mean():.2f}", flush=True)
+
+            composites(raw, a.composites, 5000 + 100 * n, "", True)
+            if (fz, f) != (1, 1) and a.native > 0:
+                # The same source at its own pixel size too: files of unknown pixel size run at full resolution, often
+                # finer than 16 nm, and zoom alone (resampling) does not show fine pixels' noise.
+                full = np.load(os.path.join(a.data, item["file"]))[:, :a.max_size, :a.max_size].astype(np.float32)
+                path = os.path.join(a.out, f"real_native_{name}.h5")
+                write(path, full, np.load(os.path.join(a.data, item["labels"]))[:, :a.max_size, :a.max_size])
+                index.append({"file": path, "group": group, "kind": "real", "shape": list(full.shape), "factors": [1, 1]})
+                print(f"real native {name}: {full.shape}", flush=True)
+                composites(full, a.native, 6000 + 100 * n, "native_", False)
         for i in range(a.phantoms):
             seed = 101 + i
             path = os.path.join(a.out, f"phantom_{seed}.h5")
@@ -263,6 +277,8 @@ def main():
     ap.add_argument("--data", default=DEFAULT_DATA)
     ap.add_argument("--out", default=DEFAULT_OUT)
     ap.add_argument("--composites", type=int, default=4, help="training composites per all-tissue item (plus 1 for validation)")
+    ap.add_argument("--native", type=int, default=2,
+                    help="composites per item at the item's own pixel size, for items brought to 16 nm (0: none)")
     ap.add_argument("--phantoms", type=int, default=8)
     ap.add_argument("--max-size", type=int, default=256, help="composites use at most this many pixels along y and x")
     ap.add_argument("--seed", type=int, default=0)
