@@ -14,7 +14,8 @@ into ``--out`` (default ``.emmask-build/real-em-training``):
   correlation length (estimated on its flattest patches), with slow shading, grain, dirt specks, knife marks and tile
   seams; the tissue side of the boundary gets a dark surface layer (membrane or cuticle) and the seam is blurred, as
   real boundaries look. Labels are exact: 1 inside the phantom mask.
-- **phantom**: ``emmask phantom`` volumes (64×128×128, 16 nm), so that phantom skills (tracheae) are kept.
+- **phantom**: ``emmask phantom`` volumes at 16 nm, v1's training seeds: 16 of 64×128×128 and 8 resin-dominated ones of
+  64×224×224 (tissue fraction 0.1–0.3), so that phantom skills (tracheae, pure-resin windows) are kept.
 - **val**: held-out phantoms (seeds 1001, 1002) and one composite per source on fresh seeds, for checkpoint choice.
 
 Each file carries its ``source_group`` (composites: the group of their tissue), so that a leave-one-source-out fold
@@ -183,10 +184,14 @@ def phantom_mask(shape, seed, tmp):
         return (f["gt"][:] > 0).astype(np.uint8)
 
 
-def phantom(path, seed, invert, shape=(64, 128, 128)):
+def phantom(path, seed, invert, shape=(64, 128, 128), tissue_fraction=None, artefacts=True):
     cmd = [os.path.join(ROOT, "emmask"), "phantom", path, "--seed", str(seed), "--shape", *map(str, shape), "--force", "--quiet"]
     if invert:
         cmd.append("--invert")
+    if tissue_fraction is not None:
+        cmd += ["--tissue-fraction", str(tissue_fraction)]
+    if not artefacts:
+        cmd.append("--no-artefacts")
     subprocess.run(cmd, check=True, capture_output=True)
     with h5py.File(path, "a") as f:
         f.create_dataset("labelled", data=np.ones(f["gt"].shape, np.uint8), compression="gzip")
@@ -242,10 +247,18 @@ def build(a):
                 index.append({"file": path, "group": group, "kind": "real", "shape": list(full.shape), "factors": [1, 1]})
                 print(f"real native {name}: {full.shape}", flush=True)
                 composites(full, a.native, 6000 + 100 * n, "native_", False)
+        # v1's training phantoms (same seeds and pattern as its recipe), so that its skills are kept: a quarter without
+        # artefacts, and large resin-dominated volumes whose windows hold only resin.
         for i in range(a.phantoms):
             seed = 101 + i
             path = os.path.join(a.out, f"phantom_{seed}.h5")
-            phantom(path, seed, invert=i % 2 == 1)
+            phantom(path, seed, invert=i % 2 == 1, artefacts=i % 4 != 3)
+            index.append({"file": path, "group": "phantom", "kind": "phantom", "seed": seed})
+        for i in range(a.big_phantoms):
+            seed = 301 + i
+            path = os.path.join(a.out, f"phantom_big_{seed}.h5")
+            phantom(path, seed, invert=i % 2 == 1, shape=(64, 224, 224), tissue_fraction=0.1 + 0.2 * ((i * 7) % 5) / 4.0,
+                    artefacts=i % 4 != 3)
             index.append({"file": path, "group": "phantom", "kind": "phantom", "seed": seed})
         for seed in (1001, 1002):
             path = os.path.join(a.out, f"val_phantom_{seed}.h5")
@@ -279,7 +292,8 @@ def main():
     ap.add_argument("--composites", type=int, default=4, help="training composites per all-tissue item (plus 1 for validation)")
     ap.add_argument("--native", type=int, default=2,
                     help="composites per item at the item's own pixel size, for items brought to 16 nm (0: none)")
-    ap.add_argument("--phantoms", type=int, default=8)
+    ap.add_argument("--phantoms", type=int, default=16, help="phantoms of 64x128x128 (seeds 101...)")
+    ap.add_argument("--big-phantoms", type=int, default=8, help="resin-dominated phantoms of 64x224x224 (seeds 301...)")
     ap.add_argument("--max-size", type=int, default=256, help="composites use at most this many pixels along y and x")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--exclude", default=None, help="args: leave out these source groups (comma-separated)")
