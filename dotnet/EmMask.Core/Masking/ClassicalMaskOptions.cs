@@ -1,7 +1,7 @@
 namespace EmMask.Core.Masking;
 
 /// <summary>
-/// Parameters of the classical masker. All lengths are in voxels. Every parameter changes the result; the README's
+/// Parameters of the classical masker. All lengths are in voxels of the working level (see <see cref="Level"/>). Every parameter changes the result; the README's
 /// "Parameters" table and <c>emmask mask --help</c> describe the same effects.
 /// </summary>
 public sealed record ClassicalMaskOptions
@@ -58,19 +58,37 @@ public sealed record ClassicalMaskOptions
     public double Isotropy { get; init; } = 0.06;
 
     /// <summary>
-    /// Electron-density threshold (>= 0; 0 turns it off), in robust standard deviations of the tissue's smoothed
-    /// intensity (smoothed with edge_sigma). Voxels whose smoothed intensity lies further than this beyond the tissue's
-    /// median, on the side away from resin (more stain than tissue, such as tracheal cuticle), are non-brain even where
-    /// they are textured. Lower values remove more (also dark membranes and organelles, which the block pooling then
-    /// restores only where they are small); higher values keep more.
+    /// Stain threshold (>= 0; 0 turns the rule off), in robust standard deviations of the tissue's smoothed intensity
+    /// (smoothed with edge_sigma): voxels whose smoothed intensity lies further than this beyond the tissue's median, on
+    /// the side away from resin (more stain than the tissue: a dense surface layer, basal lamina, myelin, cuticle), are
+    /// tissue even where they have no texture. Resin carries no stain. Lower values keep more dark, flat material;
+    /// higher values leave it to the texture measure.
     /// </summary>
-    public double DenseThreshold { get; init; } = 2.0;
+    public double DenseThreshold { get; init; } = 1.5;
 
     /// <summary>
-    /// Largest run (voxels, >= 0; 0 turns it off) of non-dense voxels between two dense ones, along at least two of the three
-    /// axes, that counts as enclosed by dense structure and so non-brain: the lumen of a trachea. Raise it for wide tubes.
+    /// How sections are treated: <see cref="MaskingMode.Auto"/> (default) masks section by section (2D) when the stack
+    /// has fewer than <see cref="MaskingModes.MinimumSections3D"/> sections or its z spacing is at least twice the x–y
+    /// spacing, else as a volume; <see cref="MaskingMode.TwoD"/> always per section; <see cref="MaskingMode.ThreeD"/>
+    /// always as a volume (3D filters, 3D hole filling).
     /// </summary>
-    public int DenseGap { get; init; } = 16;
+    public MaskingMode Mode { get; init; } = MaskingMode.Auto;
+
+    /// <summary>
+    /// Pyramid level (0..3) at which texture is measured: the image averaged over 2^level voxels per axis (x–y only per
+    /// section); null (default) = automatic, the finest level at which the tissue's texture stands clearly above noise
+    /// (<see cref="TexturePyramid"/>). Higher levels find weak or noisy tissue and bridge flat cell interiors but see only
+    /// structures larger than 2^level voxels; the boundary is refined at full resolution either way. Lengths of the other
+    /// parameters are in voxels of this level.
+    /// </summary>
+    public int? Level { get; init; }
+
+    /// <summary>
+    /// Refine the boundary at full resolution (default true): a marker-controlled watershed on the image's gradient puts
+    /// the boundary back on the tissue's surface inside the band where the working level's texture window blurs it
+    /// (<see cref="BoundaryRefinement"/>). False keeps the pooled texture vote's boundary (smoother, up to 3·2^level voxels out).
+    /// </summary>
+    public bool RefineBoundary { get; init; } = true;
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid parameter.</summary>
     public ClassicalMaskOptions Validate()
@@ -104,9 +122,14 @@ public sealed record ClassicalMaskOptions
             throw new ArgumentOutOfRangeException("dense_threshold", DenseThreshold, $"dense_threshold must be a finite number >= 0 (0 = off), got {DenseThreshold}.");
         }
 
-        if (DenseGap < 0)
+        if (!Enum.IsDefined(Mode))
         {
-            throw new ArgumentOutOfRangeException("dense_gap", DenseGap, $"dense_gap must not be negative (0 = off), got {DenseGap}.");
+            throw new ArgumentOutOfRangeException("mode", Mode, $"mode must be auto, 2d or 3d, got {Mode}.");
+        }
+
+        if (Level is { } level && (level < 0 || level > TexturePyramid.MaximumLevel))
+        {
+            throw new ArgumentOutOfRangeException("level", level, $"level must be between 0 and {TexturePyramid.MaximumLevel} (or auto), got {level}.");
         }
 
         if (Threshold is { } t)
@@ -117,20 +140,17 @@ public sealed record ClassicalMaskOptions
         return this;
     }
 
-    /// <summary>The parameters as snake_case name/value pairs, as stored beside written masks.</summary>
-    public IReadOnlyDictionary<string, string> ToParameters() => new Dictionary<string, string>
-    {
-        ["block_size"] = BlockSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["texture_sigma"] = TextureSigma.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-        ["edge_sigma"] = EdgeSigma.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-        ["minimum_region_size"] = MinimumRegionSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["dog_sigma_low"] = DogSigmaLow.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-        ["dog_sigma_high"] = DogSigmaHigh.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-        ["isotropy"] = Isotropy.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-        ["dense_threshold"] = DenseThreshold.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-        ["dense_gap"] = DenseGap.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["threshold"] = Threshold?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "auto",
-    };
+    /// <summary>Reads options from their JSON form (<see cref="OptionsJson"/>: snake_case keys, unknown keys refused) and validates them.</summary>
+    /// <exception cref="ArgumentException">Malformed JSON, unknown key or wrong type.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A value out of range (named).</exception>
+    public static ClassicalMaskOptions FromJson(string json) => OptionsJson.Read<ClassicalMaskOptions>(json).Validate();
+
+    /// <summary>The options' JSON form (every key; automatic values as "auto").</summary>
+    public string ToJson() => OptionsJson.Write(this).ToJsonString();
+
+    /// <summary>The parameters as snake_case name/value pairs (the JSON form's values as text), as stored beside written masks.</summary>
+    public IReadOnlyDictionary<string, string> ToParameters() =>
+        OptionsJson.Write(this).ToDictionary(p => p.Key, p => p.Value is System.Text.Json.Nodes.JsonValue v && v.TryGetValue(out string? text) ? text : p.Value!.ToJsonString());
 
     private static void Positive(double value, string name)
     {

@@ -1,6 +1,6 @@
-using System.Buffers;
 using System.Numerics.Tensors;
 using EmMask.Core.Filters;
+using EmMask.Core.Inference;
 using EmMask.Core.Labeling;
 using EmMask.Core.Morphology;
 using EmMask.Core.Progress;
@@ -9,29 +9,27 @@ using EmMask.Core.Volumes;
 namespace EmMask.Core.Masking;
 
 /// <summary>
-/// The classical brain/non-brain masker: a structure-tensor texture measure on the Difference of Gaussians and the smoothed
-/// image, against the volume's own noise level, thresholded, pooled into a confidence map over blocks, and cleaned of small regions.
+/// The classical brain/non-brain masker: texture measured against the volume's own noise, at the pyramid level where the
+/// tissue's texture is clear, with exact-constant padding and stained flat material handled apart, and the boundary put
+/// back on the image's edges at full resolution.
 /// </summary>
 /// <remarks>
 /// Steps (the README's "How the classical masker works" says the same):
 /// <list type="number">
-/// <item>Robust normalisation (1st/99th percentile → 0/1) and a white-noise estimate σₙ from first differences.</item>
-/// <item>Band-pass d = G(dog_sigma_low)·I − G(dog_sigma_high)·I and smoothed image s = G(edge_sigma)·I.</item>
-/// <item>Structure tensor J = G(texture_sigma) · (∇d∇dᵀ + ∇s∇sᵀ), gradients scaled to noise units; its smallest eigenvalue
-/// λ is large only where texture varies in every orientation (tissue) and small in flat resin and for sheet- or line-like
-/// structure (curtaining, knife chatter, smooth walls). Products of gradients make it independent of polarity.</item>
-/// <item>Isotropy: where λ_min/λ_max is below the isotropy parameter ρ₀, λ is scaled by (λ_min/(ρ₀λ_max))³, so r drops by
-/// that ratio to the power 1.5. A strong, sharp edge leaks through the window's tails as far as the window reaches, but
-/// what leaks is nearly rank one; texture is not.</item>
-/// <item>Texture-to-noise ratio r = √(λ/2)/σₙ (≈ 1 in pure noise); threshold t on log r: given, or the histogram valley
-/// between Otsu's two classes (<see cref="ValleyThreshold"/>), or 2 when the
-/// log-ratio histogram has a single mode (all tissue or all resin).</item>
-/// <item>A soft vote v = sigmoid((log r − log t)/0.25).</item>
-/// <item>Electron-dense structures (<see cref="DenseStructure"/>): where the smoothed image lies more than dense_threshold
-/// robust standard deviations beyond the tissue's median, away from resin, the vote is scaled down; non-dense voxels they
-/// enclose within dense_gap voxels along two axes get vote 0. This removes tracheae (cuticle and lumen).</item>
-/// <item>The vote is averaged over a block_size³ box: that is the confidence;
-/// the mask is confidence ≥ 0.5, then regions under minimum_region_size voxels are removed.</item>
+/// <item>Robust normalisation (1st/99th percentile → 0/1). Exact-constant padding (<see cref="PaddingDetector"/>) and NaN
+/// voxels are non-brain and leave every statistic below.</item>
+/// <item>Mode (<see cref="MaskingModes.Resolve"/>): thin or anisotropic stacks are masked section by section.</item>
+/// <item>Noise: the noise level function is flattened (<see cref="VarianceStabilizer"/>), then the noise's level and
+/// correlation are estimated (<see cref="NoiseModel"/>).</item>
+/// <item>Texture-to-noise ratio r = √(λ_min/λ_noise) of the structure tensor of a Difference of Gaussians and a smoothed
+/// image, at pyramid levels 0..3; the working level is the finest where the tissue's texture is clear
+/// (<see cref="TexturePyramid"/>).</item>
+/// <item>Threshold t on log r: given, or the histogram valley between Otsu's classes when the histogram is clearly bimodal
+/// (η ≥ 0.7), never below 2 (twice the noise); 2 otherwise.</item>
+/// <item>Soft vote v = sigmoid((log r − log t)/0.25), raised for stained flat material (<see cref="StainRule"/>).</item>
+/// <item>Confidence: the vote averaged over a block (valid voxels only), brought back to full resolution. Mask =
+/// confidence ≥ 0.5, holes filled.</item>
+/// <item>Boundary refinement at full resolution (<see cref="BoundaryRefinement"/>), holes filled, small regions removed.</item>
 /// </list>
 /// A constant volume has no texture: the result is an all-0 mask with a warning. NaN/Inf voxels are set to 0 in the mask.
 /// </remarks>
@@ -40,10 +38,10 @@ public static class ClassicalMasker
     /// <summary>Width of the soft vote in log units of the texture-to-noise ratio.</summary>
     public const float Softness = 0.25f;
 
-    /// <summary>Threshold used when the ratio's histogram is unimodal (Otsu's separability below <see cref="UnimodalSeparability"/>).</summary>
+    /// <summary>The threshold used when the ratio's histogram is not clearly bimodal, and the floor of the automatic one.</summary>
     public const double UnimodalThreshold = 2.0;
 
-    /// <summary>Otsu separability under which the histogram is taken as a single mode.</summary>
+    /// <summary>Otsu separability from which the histogram counts as bimodal.</summary>
     public const double UnimodalSeparability = 0.7;
 
     /// <summary>Largest number of voxels the automatic threshold's histogram is built from.</summary>
@@ -65,17 +63,20 @@ public static class ClassicalMasker
         return step;
     }
 
-    /// <summary>A regular sample of the log ratio for the automatic threshold (<see cref="SampleStride"/>, limit 2²⁰); the scipy peer takes the same one.</summary>
-    internal static float[] ThresholdSample(ReadOnlySpan<float> values, int rowLength)
+    /// <summary>A regular sample (<see cref="SampleStride"/>, limit 2²⁰) of the values where <paramref name="valid"/> is set.</summary>
+    internal static float[] ThresholdSample(ReadOnlySpan<float> values, ReadOnlySpan<byte> valid, int rowLength)
     {
         int step = SampleStride(values.Length, ThresholdSampleLimit, rowLength);
-        var sample = new float[(values.Length + step - 1) / step];
-        for (int i = 0, k = 0; i < values.Length; i += step, k++)
+        var sample = new List<float>((values.Length / step) + 1);
+        for (int i = 0; i < values.Length; i += step)
         {
-            sample[k] = values[i];
+            if (valid.IsEmpty || valid[i] != 0)
+            {
+                sample.Add(values[i]);
+            }
         }
 
-        return sample;
+        return [.. sample];
     }
 
     /// <summary>Computes the mask and confidence of a uint8, uint16 or float32 volume.</summary>
@@ -89,147 +90,414 @@ public static class ClassicalMasker
     {
         ArgumentNullException.ThrowIfNull(input);
         options = (options ?? ClassicalMaskOptions.Default).Validate();
-        var warnings = new List<string>();
         var ct = cancellationToken;
-
+        var warnings = new List<string>();
+        var notes = new List<string>();
         progress?.Report(new("normalise", 0.0));
-
-        // Temporaries come from a pool: a run allocates only its two outputs. The normalised image is the confidence's
-        // own buffer: it is free once the DoG is done (unless it holds the smoothed image), and every fresh page costs
-        // a fault (about 3 µs each on a VM) on a cold run.
-        var normalized = new Volume<float>(input.Shape, input.VoxelSize);
-        using var smoothedLow = PooledVolume.Like(normalized);
-        using var bandPass = PooledVolume.Like(normalized);
-        var normal = IntensityNormalizer.Normalize(input, normalized, ct);
+        var normal = IntensityNormalizer.Normalize(input, ct);
         var n = normal.Normalized;
+        var shape = input.Shape;
         if (normal.IsConstant)
         {
             warnings.Add($"The volume is constant (value {normal.Low:g}); it has no texture, so the mask is all 0 (non-brain).");
             progress?.Report(new("done", 1.0));
             n.Span.Clear();
-            return new MaskResult(n.Like<byte>(), n, options.Threshold ?? UnimodalThreshold, warnings);
+            return new MaskResult(n.Like<byte>(), n, options.Threshold ?? UnimodalThreshold, warnings, notes);
         }
 
-        if (normal.NonFinite > 0)
+        var valid = InvalidVoxels(input, n, normal.NonFinite, warnings, ct);
+        var mask = n.Like<byte>();
+        var confidence = n.Like<float>();
+        mask.VoxelSize = confidence.VoxelSize = input.VoxelSize;
+        if (valid is not null && valid.Span.IndexOfAnyExcept((byte)0) < 0)
         {
-            warnings.Add($"{normal.NonFinite} NaN/Inf voxels were treated as non-brain.");
+            warnings.Add("Every voxel is padding or NaN: the mask is all 0 (non-brain).");
+            progress?.Report(new("done", 1.0));
+            return new MaskResult(mask, confidence, options.Threshold ?? UnimodalThreshold, warnings, notes);
         }
 
-        double noise = NoiseEstimator.Estimate(n);
-        ct.ThrowIfCancellationRequested();
-
-        // a = G(low)·n, d = a − G(high)·n; s = a when edge_sigma equals dog_sigma_low, else G(edge)·n (n is free after).
-        progress?.Report(new("difference of gaussians", 0.1));
-        var a = smoothedLow.Volume;
-        var d = bandPass.Volume;
-        PairedGaussian.DifferenceAndLow(n, a, d, Sigma3.Isotropic(options.DogSigmaLow), Sigma3.Isotropic(options.DogSigmaHigh), ct);
-        var s = a;
-        if (options.EdgeSigma != options.DogSigmaLow)
+        var mode = MaskingModes.Resolve(options.Mode, shape, input.VoxelSize);
+        var outcomes = new List<VolumeOutcome>();
+        if (mode == MaskingMode.TwoD && shape.Z > 1)
         {
-            GaussianFilter.Apply(n, n, Sigma3.Isotropic(options.EdgeSigma), cancellationToken: ct);
-            s = n;
-        }
+            int plane = shape.SliceLength;
+            var section = new Shape3(1, shape.Y, shape.X);
+            for (int z = 0; z < shape.Z; z++)
+            {
+                ct.ThrowIfCancellationRequested();
+                var image = new Volume<float>(section, n.Memory.Slice(z * plane, plane).ToArray(), input.VoxelSize);
+                var ok = valid is null ? null : new Volume<byte>(section, valid.Memory.Slice(z * plane, plane).ToArray());
+                if (ok is not null && ok.Span.IndexOfAnyExcept((byte)0) < 0)
+                {
+                    continue; // a section of padding only: all non-brain
+                }
 
-        progress?.Report(new("structure tensor", 0.3));
-        float dScale = (float)(1.0 / Math.Sqrt(FilterGains.DifferenceOfGaussiansGradient(options.DogSigmaLow, options.DogSigmaHigh)));
-        float sScale = (float)(1.0 / Math.Sqrt(FilterGains.SmoothedGradient(options.EdgeSigma)));
-        var confidence = ReferenceEquals(s, n) ? new Volume<float>(input.Shape, input.VoxelSize) : n;
-        var logRatio = confidence; // holds log r, then the vote, then (pooled in place) the confidence
-        // log r = ½·log(λ_min/2) − log σₙ: pure noise gives r ≈ 1. A floor keeps flat regions finite. The tensor's last
-        // pass writes it directly.
-        float logOffset = (float)((-0.5 * Math.Log(2.0)) - Math.Log(noise));
-        StructureTensor.SmallestEigenvalue(d, s, dScale, sScale, options.TextureSigma, logRatio, ct, logOffset, (float)options.Isotropy);
-        var lr = logRatio.Span;
-
-        progress?.Report(new("threshold", 0.7));
-        double logThreshold;
-        if (options.Threshold is { } given)
-        {
-            logThreshold = Math.Log(given);
+                var sectionMask = new Volume<byte>(section);
+                var sectionConfidence = new Volume<float>(section);
+                var scaled = progress is null ? null : new SectionProgress(progress, z, shape.Z);
+                outcomes.Add(RunVolume(image, ok, options, sectionMask, sectionConfidence, scaled, ct));
+                sectionMask.Span.CopyTo(mask.Span.Slice(z * plane, plane));
+                sectionConfidence.Span.CopyTo(confidence.Span.Slice(z * plane, plane));
+            }
         }
         else
         {
-            var valley = ValleyThreshold.Compute(ThresholdSample(lr, input.Shape.X));
-            logThreshold = valley.Separability >= UnimodalSeparability ? valley.Threshold : Math.Log(UnimodalThreshold);
+            outcomes.Add(RunVolume(n, valid, options, mask, confidence, progress, ct));
         }
 
-        // Electron-dense structures (tracheal cuticle) and what they enclose (the lumen) are non-brain, whatever their
-        // texture: their votes are scaled down in the same pass that computes the vote, and the dense voxels marked.
-        var dense = options.DenseThreshold > 0 ? DenseStructure.Measure(lr, (float)logThreshold, s.Span, input.Shape.X) : null;
-        byte[]? flags = dense is not null && options.DenseGap > 0 ? ArrayPool<byte>.Shared.Rent(lr.Length) : null;
-        try
+        double threshold = outcomes.Count == 0 ? options.Threshold ?? UnimodalThreshold : Median(outcomes.Select(o => o.Threshold));
+        notes.Add(Describe(mode, shape, outcomes));
+        if (mode == MaskingMode.TwoD && shape.Z > 1)
         {
-            // vote = sigmoid((log r − log t) / softness), pooled over the block into the confidence.
-            ParallelChunks.For(lr.Length, (start, count) =>
-            {
-                var chunk = logRatio.Span.Slice(start, count);
-                TensorPrimitives.Add(chunk, (float)-logThreshold, chunk);
-                TensorPrimitives.Multiply(chunk, 1f / Softness, chunk);
-                TensorPrimitives.Sigmoid(chunk, chunk);
-                if (dense is { } reference)
-                {
-                    var scratch = ArrayPool<float>.Shared.Rent(count);
-                    DenseStructure.ScaleVotes(chunk, s.Span.Slice(start, count), reference, options.DenseThreshold, scratch, flags is null ? default : flags.AsSpan(start, count));
-                    ArrayPool<float>.Shared.Return(scratch);
-                }
-            }, ct);
-
-            if (flags is not null)
-            {
-                progress?.Report(new("dense structures", 0.75));
-                DenseStructure.CountEnclosures(input.Shape, flags, options.DenseGap, ct);
-                ParallelChunks.For(lr.Length, (start, count) => DenseStructure.ZeroEnclosed(logRatio.Span.Slice(start, count), flags.AsSpan(start, count)), ct);
-            }
-        }
-        finally
-        {
-            if (flags is not null)
-            {
-                ArrayPool<byte>.Shared.Return(flags);
-            }
-        }
-
-        progress?.Report(new("pool", 0.8));
-        if (options.BlockSize > 1)
-        {
-            UniformFilter.Apply(confidence, confidence, (options.BlockSize, options.BlockSize, options.BlockSize), ct);
-        }
-
-        progress?.Report(new("regions", 0.85));
-        var mask = confidence.Like<byte>();
-        ParallelChunks.For(mask.Span.Length, (start, count) =>
-        {
-            var c = confidence.Span.Slice(start, count);
-            var m = mask.Span.Slice(start, count);
-            for (int i = 0; i < m.Length; i++)
-            {
-                m[i] = c[i] >= 0.5f ? (byte)1 : (byte)0;
-            }
-        }, ct);
-
-        if (normal.NonFinite > 0 && input is Volume<float> raw)
-        {
-            var r = raw.Span;
-            var c = confidence.Span;
-            var m = mask.Span;
-            for (int i = 0; i < m.Length; i++)
-            {
-                if (!float.IsFinite(r[i]))
-                {
-                    m[i] = 0;
-                    c[i] = 0;
-                }
-            }
-        }
-
-        if (options.MinimumRegionSize > 1)
-        {
-            MaskMorphology.RemoveSmallRegions(mask, options.MinimumRegionSize, Connectivity.Face, ct);
+            notes.Add($"mode 2d: {shape.Z} sections masked one by one (set mode 3d to mask as a volume)");
         }
 
         mask.VoxelSize = input.VoxelSize;
         confidence.VoxelSize = input.VoxelSize;
         progress?.Report(new("done", 1.0));
-        return new MaskResult(mask, confidence, Math.Exp(logThreshold), warnings);
+        return new MaskResult(mask, confidence, threshold, warnings, notes);
+    }
+
+    /// <summary>What one volume (or section) run decided.</summary>
+    private readonly record struct VolumeOutcome(double Threshold, int Level, NoiseModel Noise, bool Stabilised);
+
+    /// <summary>Masks one volume (3D) or one section (Z = 1) in place of <paramref name="mask"/> and <paramref name="confidence"/>; <paramref name="n"/> is consumed.</summary>
+    private static VolumeOutcome RunVolume(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, Volume<byte> mask, Volume<float> confidence, IProgress<ProgressReport>? progress, CancellationToken ct)
+    {
+        var shape = n.Shape;
+        bool planar = shape.Z == 1;
+        var ok = (valid is null ? default : valid.Span);
+        if (valid is not null)
+        {
+            FillInvalid(n, valid);
+        }
+
+        progress?.Report(new("noise", 0.05));
+        var patches = PatchStatistics.Measure(n, valid);
+        bool stabilised = VarianceStabilizer.Apply(n, patches, ct);
+        if (stabilised)
+        {
+            patches = PatchStatistics.Measure(n, valid);
+        }
+
+        var noise = NoiseModel.Estimate(n, valid, patches);
+        ct.ThrowIfCancellationRequested();
+
+        // Texture at the working level (TexturePyramid): the finest level where resin and tissue separate clearly, else the
+        // finest where the tissue's texture is clear, or the level asked for.
+        int highest = TexturePyramid.HighestLevel(shape, planar);
+        int first = options.Level is { } asked ? Math.Min(asked, highest) : 0;
+        int last = options.Level is not null ? first : highest;
+        LevelMaps? chosen = null, textured = null;
+        for (int l = first; l <= last; l++)
+        {
+            progress?.Report(new($"texture (level {l})", 0.1 + (0.5 * (l - first + 1) / (last - first + 1))));
+            var maps = LevelMaps.Compute(n, valid, l, noise, planar, options, ct);
+            if (options.Level is not null || maps.Separates)
+            {
+                chosen = maps;
+                break;
+            }
+
+            if (textured is null && (maps.Textured || l == last))
+            {
+                textured = maps;
+            }
+        }
+
+        chosen ??= textured!;
+        int level = chosen.Level;
+        var logRatio = chosen.LogRatio;
+        var smoothed = chosen.Smoothed;
+        var okLevel = chosen.Valid;
+        var validLevel = chosen.ValidFraction;
+        var lr = logRatio.Span;
+        var okL = okLevel is null ? default : okLevel.Span;
+        progress?.Report(new("threshold", 0.65));
+        double logThreshold = options.Threshold is { } given ? Math.Log(given)
+            : chosen.Separates ? Math.Max(chosen.Valley, Math.Log(UnimodalThreshold)) : Math.Log(UnimodalThreshold);
+
+        // Vote, raised where the material is more stained than tissue.
+        var stain = options.DenseThreshold > 0 ? StainRule.Measure(lr, (float)logThreshold, smoothed.Span, okL, logRatio.Shape.X) : null;
+        var voteVolume = logRatio;
+        ParallelChunks.For(lr.Length, (start, count) =>
+        {
+            var chunk = voteVolume.Span.Slice(start, count);
+            TensorPrimitives.Add(chunk, (float)-logThreshold, chunk);
+            TensorPrimitives.Multiply(chunk, 1f / Softness, chunk);
+            TensorPrimitives.Sigmoid(chunk, chunk);
+            if (stain is { } reference)
+            {
+                var scratch = new float[count];
+                StainRule.RaiseVotes(chunk, smoothed.Span.Slice(start, count), reference, options.DenseThreshold, scratch);
+            }
+
+            if (okLevel is not null)
+            {
+                var flags = okLevel.Span.Slice(start, count);
+                for (int i = 0; i < chunk.Length; i++)
+                {
+                    if (flags[i] == 0)
+                    {
+                        chunk[i] = 0;
+                    }
+                }
+            }
+        }, ct);
+
+        progress?.Report(new("pool", 0.75));
+        var pooled = Pool(voteVolume, validLevel, options.BlockSize, planar, ct);
+        if (level == 0)
+        {
+            pooled.Span.CopyTo(confidence.Span);
+        }
+        else
+        {
+            VolumeResampling.TrilinearUpsample(pooled, confidence, 1 << level);
+        }
+
+        var m = mask.Span;
+        var c = confidence.Span;
+        for (int i = 0; i < m.Length; i++)
+        {
+            m[i] = c[i] >= 0.5f && (ok.IsEmpty || ok[i] != 0) ? (byte)1 : (byte)0;
+        }
+
+        MaskMorphology.FillHoles(mask, perSlice: planar, ct);
+        if (options.RefineBoundary && level > 0)
+        {
+            progress?.Report(new("refine boundary", 0.85));
+            if (BoundaryRefinement.Refine(mask, n, valid, level, ct))
+            {
+                MaskMorphology.FillHoles(mask, perSlice: planar, ct);
+            }
+        }
+
+        progress?.Report(new("regions", 0.95));
+        if (options.MinimumRegionSize > 1)
+        {
+            MaskMorphology.RemoveSmallRegions(mask, options.MinimumRegionSize, Connectivity.Face, ct);
+        }
+
+        // Padding is never tissue, and the confidence agrees with the mask (mask = confidence ≥ 0.5).
+        for (int i = 0; i < m.Length; i++)
+        {
+            if (!ok.IsEmpty && ok[i] == 0)
+            {
+                m[i] = 0;
+                c[i] = 0;
+            }
+            else if (m[i] != 0 && c[i] < 0.5f)
+            {
+                c[i] = 0.5f;
+            }
+            else if (m[i] == 0 && c[i] >= 0.5f)
+            {
+                c[i] = 0.4999f;
+            }
+        }
+
+        return new VolumeOutcome(Math.Exp(logThreshold), level, noise, stabilised);
+    }
+
+    /// <summary>The texture measured at one pyramid level, and what it says about the volume.</summary>
+    private sealed class LevelMaps
+    {
+        public required int Level { get; init; }
+
+        public required Volume<float> LogRatio { get; init; }
+
+        public required Volume<float> Smoothed { get; init; }
+
+        public Volume<byte>? Valid { get; init; }
+
+        public Volume<float>? ValidFraction { get; init; }
+
+        /// <summary>The log ratio's histogram is clearly bimodal and its lower class is noise-like: resin and tissue separate here.</summary>
+        public bool Separates { get; init; }
+
+        /// <summary>The valley between the two classes (log units).</summary>
+        public double Valley { get; init; }
+
+        /// <summary>The 90th percentile of the ratio reaches the texture target: the tissue's texture is clear.</summary>
+        public bool Textured { get; init; }
+
+        public static LevelMaps Compute(Volume<float> n, Volume<byte>? valid, int level, NoiseModel noise, bool planar, ClassicalMaskOptions options, CancellationToken ct)
+        {
+            int factor = 1 << level;
+            var image = level == 0 ? n : VolumeResampling.MeanDownsample(n, factor);
+            Volume<float>? fraction = null;
+            var ok = valid is null ? null : ValidAtLevel(valid, factor, ref fraction);
+            double reference = TexturePyramid.NoiseReference(noise, level, planar, options, ct);
+            var (logRatio, smoothed) = TexturePyramid.Measure(image, options, reference, ct);
+            var sample = ThresholdSample(logRatio.Span, ok is null ? default : ok.Span, logRatio.Shape.X);
+            var valley = ValleyThreshold.Compute(sample);
+            var lower = sample.Where(v => v < valley.Threshold).ToArray();
+            double lowMedian = lower.Length > 0 ? Select.Median(lower) : double.PositiveInfinity;
+            bool separates = valley.Separability >= TexturePyramid.Separability && lowMedian <= Math.Log(TexturePyramid.NoiseLikeRatio);
+            double q90 = sample.Length == 0 ? double.NegativeInfinity : Select.Nth(sample, Math.Clamp((int)(TexturePyramid.TextureQuantile * (sample.Length - 1)), 0, sample.Length - 1));
+            return new LevelMaps
+            {
+                Level = level,
+                LogRatio = logRatio,
+                Smoothed = smoothed,
+                Valid = ok,
+                ValidFraction = fraction,
+                Separates = separates,
+                Valley = valley.Threshold,
+                Textured = q90 >= Math.Log(TexturePyramid.TextureTarget),
+            };
+        }
+    }
+
+    // Invalid voxels: exact-constant padding and NaN/Inf; null when every voxel is valid.
+    private static Volume<byte>? InvalidVoxels(IVolume input, Volume<float> normalized, long nonFinite, List<string> warnings, CancellationToken ct)
+    {
+        var padding = PaddingDetector.Detect(normalized, ct);
+        Volume<byte>? valid = null;
+        if (padding is not null)
+        {
+            valid = padding;
+            var p = valid.Span;
+            long count = 0;
+            for (int i = 0; i < p.Length; i++)
+            {
+                count += p[i];
+                p[i] = p[i] == 0 ? (byte)1 : (byte)0;
+            }
+
+            warnings.Add($"{100.0 * count / p.Length:F1}% of the voxels are exact-constant padding (or saturated); they are non-brain and left out of every statistic.");
+        }
+
+        if (nonFinite > 0 && input is Volume<float> raw)
+        {
+            warnings.Add($"{nonFinite} NaN/Inf voxels were treated as non-brain.");
+            valid ??= Filled(normalized.Like<byte>());
+            var r = raw.Span;
+            var v = valid.Span;
+            for (int i = 0; i < r.Length; i++)
+            {
+                if (!float.IsFinite(r[i]))
+                {
+                    v[i] = 0;
+                }
+            }
+        }
+
+        return valid;
+    }
+
+    private static Volume<byte> Filled(Volume<byte> v)
+    {
+        v.Span.Fill(1);
+        return v;
+    }
+
+    // Invalid voxels take the median of the valid ones, so that no filter sees the padding's value.
+    private static void FillInvalid(Volume<float> n, Volume<byte> valid)
+    {
+        var s = n.Span;
+        var ok = valid.Span;
+        var sample = ThresholdSample(s, ok, n.Shape.X);
+        if (sample.Length == 0)
+        {
+            return;
+        }
+
+        float median = Select.Median(sample);
+        for (int i = 0; i < s.Length; i++)
+        {
+            if (ok[i] == 0)
+            {
+                s[i] = median;
+            }
+        }
+    }
+
+    // The valid mask at a level: blocks whose voxels are all valid (as a 0/1 float volume for pooling and a byte mask).
+    private static Volume<byte> ValidAtLevel(Volume<byte> valid, int factor, ref Volume<float>? fraction)
+    {
+        var full = valid.Like<float>();
+        var f = full.Span;
+        var v = valid.Span;
+        for (int i = 0; i < f.Length; i++)
+        {
+            f[i] = v[i];
+        }
+
+        fraction = factor == 1 ? full : VolumeResampling.MeanDownsample(full, factor);
+        var result = fraction.Like<byte>();
+        var r = result.Span;
+        var q = fraction.Span;
+        for (int i = 0; i < r.Length; i++)
+        {
+            bool whole = q[i] >= 0.99f;
+            r[i] = whole ? (byte)1 : (byte)0;
+            q[i] = whole ? 1f : 0f;
+        }
+
+        return result;
+    }
+
+    // The vote averaged over a block of valid voxels (normalised convolution): padding does not dilute the confidence.
+    private static Volume<float> Pool(Volume<float> vote, Volume<float>? valid, int block, bool planar, CancellationToken ct)
+    {
+        if (block <= 1)
+        {
+            return vote;
+        }
+
+        var size = planar ? (1, block, block) : (block, block, block);
+        UniformFilter.Apply(vote, vote, size, ct);
+        if (valid is null)
+        {
+            return vote;
+        }
+
+        var weight = valid.Like<float>();
+        UniformFilter.Apply(valid, weight, size, ct);
+        var v = vote.Span;
+        var w = weight.Span;
+        for (int i = 0; i < v.Length; i++)
+        {
+            v[i] = w[i] > 1e-6f ? v[i] / w[i] : 0;
+        }
+
+        return vote;
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var a = values.OrderBy(v => v).ToArray();
+        return a.Length == 0 ? double.NaN : a[(a.Length - 1) / 2];
+    }
+
+    private static string Describe(MaskingMode mode, Shape3 shape, List<VolumeOutcome> outcomes)
+    {
+        if (outcomes.Count == 0)
+        {
+            return "no section had valid voxels";
+        }
+
+        var levels = outcomes.Select(o => o.Level).Distinct().OrderBy(l => l).ToArray();
+        double sigma = Median(outcomes.Select(o => o.Noise.WhiteSigma));
+        double correlation = Median(outcomes.Select(o => o.Noise.Correlation));
+        string stabilised = outcomes.Any(o => o.Stabilised) ? ", noise stabilised" : string.Empty;
+        return $"classical: mode {MaskingModes.Name(mode)}, working level {string.Join("/", levels)} ({string.Join("/", levels.Select(l => $"{1 << l}x"))}), " +
+               $"threshold {Median(outcomes.Select(o => o.Threshold)):g3}, noise correlation {correlation:F2} voxels{stabilised}";
+    }
+
+    /// <summary>Scales a section's progress into its share of the stack.</summary>
+    private sealed class SectionProgress(IProgress<ProgressReport> inner, int index, int count) : IProgress<ProgressReport>
+    {
+        public void Report(ProgressReport value)
+        {
+            if (value.Stage == "done")
+            {
+                return;
+            }
+
+            inner.Report(new($"section {index + 1}/{count}: {value.Stage}", (index + value.Fraction) / count));
+        }
     }
 }

@@ -6,19 +6,21 @@ namespace EmMask.Core.Tests.Masking;
 /// <summary>Each documented parameter changes the result in the documented direction (none is silently ignored).</summary>
 public class ParameterEffectTests
 {
-    private static readonly ClassicalMaskOptions Fixed = new() { Threshold = 2, MinimumRegionSize = 0 };
+    // Level 0 and 3D: the texture volumes are small 3D stacks, and a fixed level keeps each parameter's effect in voxels.
+    private static readonly ClassicalMaskOptions Fixed = new() { Threshold = 2, MinimumRegionSize = 0, Level = 0, Mode = MaskingMode.ThreeD };
 
     [Fact]
     public void LargerBlockBridgesNarrowGaps()
     {
-        var v = Resin(21);
-        AddTexture(v, 0, 30, 0.8, 30, 22);
-        AddTexture(v, 33, X, 0.8, 30, 23);
+        // Resin on both sides (x < 20, x >= 74) lets the noise model see plain noise; a 6-voxel gap at x 44..49.
+        var v = Resin(21, new Volumes.Shape3(Z, Y, 96));
+        AddTexture(v, 20, 44, 0.8, 30, 22);
+        AddTexture(v, 50, 74, 0.8, 30, 23);
         var options = Fixed with { TextureSigma = 1.0 };
-        double small = Mean(ClassicalMasker.Run(v, options with { BlockSize = 1 }).Mask, 30, 33);
-        double large = Mean(ClassicalMasker.Run(v, options with { BlockSize = 15 }).Mask, 30, 33);
+        double small = Mean(ClassicalMasker.Run(v, options with { BlockSize = 1 }).Mask, 45, 49);
+        double large = Mean(ClassicalMasker.Run(v, options with { BlockSize = 21 }).Mask, 45, 49);
         Assert.True(small < 0.5, $"gap with block 1: {small}");
-        Assert.True(large > 0.95, $"gap with block 15: {large}");
+        Assert.True(large > 0.95, $"gap with block 21: {large}");
     }
 
     [Fact]
@@ -58,8 +60,8 @@ public class ParameterEffectTests
         AddTexture(v, 0, 30, 0.8, 30, 31);
         var box = (8, 18, 20, 30);
         AddTexture(v, 45, 55, 0.8, 30, 32, box);
-        var keep = ClassicalMasker.Run(v, ClassicalMaskOptions.Default with { MinimumRegionSize = 0 }).Mask;
-        var drop = ClassicalMasker.Run(v, ClassicalMaskOptions.Default with { MinimumRegionSize = 3000 }).Mask;
+        var keep = ClassicalMasker.Run(v, Fixed with { Threshold = null, MinimumRegionSize = 0 }).Mask;
+        var drop = ClassicalMasker.Run(v, Fixed with { Threshold = null, MinimumRegionSize = 3000 }).Mask;
         var inner = (10, 16, 22, 28);
         Assert.True(Mean(keep, 47, 53, inner) > 0.99);
         Assert.Equal(0.0, Mean(drop, 47, 53, inner));
@@ -82,5 +84,76 @@ public class ParameterEffectTests
         AddTexture(v, 0, 32, 0.8, 30, 36);
         var r = ClassicalMasker.Run(v);
         Assert.InRange(r.Threshold, 1.2, 20);
+    }
+
+    [Fact]
+    public void DenseThresholdKeepsStainedFlatMaterialAsTissue()
+    {
+        // Resin (128), textured tissue stained darker (x >= 40, mean 100) and a flat band more stained still (x 30..39, 60).
+        var v = Resin(40, new Volumes.Shape3(1, 96, 96));
+        AddTexture(v, 40, 96, 1.5, 25, 41);
+        for (int y = 0; y < 96; y++)
+        {
+            for (int x = 30; x < 96; x++)
+            {
+                v[0, y, x] -= x < 40 ? 68 : 28;
+            }
+        }
+
+        var options = Fixed with { Threshold = null, Mode = MaskingMode.TwoD };
+        double off = Mean(ClassicalMasker.Run(v, options with { DenseThreshold = 0 }).Mask, 34, 38);
+        double on = Mean(ClassicalMasker.Run(v, options with { DenseThreshold = 1.5 }).Mask, 34, 38);
+        Assert.True(off < 0.3, $"stained band without the rule: {off}");
+        Assert.True(on > 0.9, $"stained band with dense_threshold 1.5: {on}");
+    }
+
+    [Fact]
+    public void ModeTwoDKeepsEachSectionToItself()
+    {
+        // Texture only in sections 10..13 (x < 40) of a 24-section stack: 3D texture windows reach the neighbouring sections.
+        var v = Resin(42);
+        AddTexture(v, 0, 40, 1.5, 30, 43, (10, 14, 0, Y));
+        var options = Fixed with { Threshold = null };
+        var threeD = ClassicalMasker.Run(v, options with { Mode = MaskingMode.ThreeD }).Mask;
+        var twoD = ClassicalMasker.Run(v, options with { Mode = MaskingMode.TwoD }).Mask;
+        var below = (8, 9, 0, Y);
+        Assert.True(Mean(threeD, 4, 36, below) > 0.5, $"3D, section 8: {Mean(threeD, 4, 36, below)}");
+        Assert.True(Mean(twoD, 4, 36, below) < 0.05, $"2D, section 8: {Mean(twoD, 4, 36, below)}");
+        Assert.True(Mean(twoD, 4, 36, (11, 12, 0, Y)) > 0.9, $"2D, section 11: {Mean(twoD, 4, 36, (11, 12, 0, Y))}");
+    }
+
+    [Fact]
+    public void HigherLevelFindsWeakCoarseTexture()
+    {
+        // Texture with 3-voxel correlation, weaker than the noise voxel by voxel: invisible at level 0, clear at level 2.
+        var v = Resin(44, new Volumes.Shape3(1, 128, 128));
+        AddTexture(v, 64, 128, 3, 5, 45);
+        var options = Fixed with { Threshold = null, Mode = MaskingMode.TwoD };
+        double fine = Mean(ClassicalMasker.Run(v, options with { Level = 0 }).Mask, 72, 120);
+        double coarse = Mean(ClassicalMasker.Run(v, options with { Level = 2 }).Mask, 72, 120);
+        Assert.True(fine < 0.5, $"level 0: {fine}");
+        Assert.True(coarse > 0.9, $"level 2: {coarse}");
+    }
+
+    [Fact]
+    public void RefinedBoundaryLiesCloserToTheTissueEdge()
+    {
+        // At level 2 the texture window spreads the tissue several voxels into resin; refinement takes the boundary back.
+        var v = Resin(46, new Volumes.Shape3(1, 128, 128));
+        AddTexture(v, 0, 64, 1.5, 30, 47);
+        for (int y = 0; y < 128; y++)
+        {
+            for (int x = 0; x < 64; x++)
+            {
+                v[0, y, x] -= 30; // stained tissue: a clear edge at x = 64
+            }
+        }
+
+        var options = Fixed with { Threshold = null, Mode = MaskingMode.TwoD, Level = 2 };
+        long coarse = Count(ClassicalMasker.Run(v, options with { RefineBoundary = false }).Mask);
+        long refined = Count(ClassicalMasker.Run(v, options with { RefineBoundary = true }).Mask);
+        long truth = 128 * 64;
+        Assert.True(Math.Abs(refined - truth) < Math.Abs(coarse - truth), $"tissue voxels: truth {truth}, coarse {coarse}, refined {refined}");
+        Assert.True(Math.Abs(refined - truth) < 128 * 3, $"refined boundary off by {(refined - truth) / 128.0:F1} voxels on average");
     }
 }

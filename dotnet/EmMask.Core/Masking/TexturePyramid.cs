@@ -1,0 +1,133 @@
+using EmMask.Core.Filters;
+using EmMask.Core.Inference;
+using EmMask.Core.Volumes;
+
+namespace EmMask.Core.Masking;
+
+/// <summary>
+/// The texture-to-noise ratio at pyramid levels 0..3 (the image averaged over 2^level blocks) and the choice of the
+/// working level. Real EM spans 4–100 nm voxels and very different noise: fine FIB-SEM neuropil has little texture per
+/// voxel but plenty at 2–4× coarser voxels, noisy low-resolution SBF-SEM only shows its cells at 4–8×. The working level
+/// is the finest one at which resin and tissue separate clearly (the log ratio's histogram has Otsu separability ≥
+/// <see cref="Separability"/> and its lower class is noise-like, median ratio ≤ <see cref="NoiseLikeRatio"/>); where no
+/// level separates them (all tissue, or resin with artefacts), the finest at which the tissue's texture stands clearly
+/// above noise (the 90th percentile of the ratio reaches <see cref="TextureTarget"/>), else the highest. Coarser levels
+/// see more but blur the boundary, which <see cref="BoundaryRefinement"/> then puts back on the image's own edges.
+/// </summary>
+/// <remarks>
+/// At each level the ratio is r = √(λ_min / λ_noise), λ_min the structure tensor's smallest eigenvalue
+/// (<see cref="StructureTensor"/>, with the isotropy penalty) and λ_noise the median λ_min of a simulated noise volume
+/// with the same <see cref="NoiseModel"/>, put through the same averaging and filters. Pure noise thus gives r ≈ 1 at
+/// every level, whatever its correlation.
+/// </remarks>
+internal static class TexturePyramid
+{
+    /// <summary>Highest level (2³ = 8× averaging).</summary>
+    public const int MaximumLevel = 3;
+
+    /// <summary>90th percentile of the ratio that makes a level the working level.</summary>
+    public const double TextureTarget = 10.0;
+
+    /// <summary>Otsu separability of the log ratio from which resin and tissue count as separated at a level.</summary>
+    public const double Separability = 0.75;
+
+    /// <summary>Largest median ratio of the lower class for it to count as noise (resin); above it both classes are tissue.</summary>
+    public const double NoiseLikeRatio = 8.0;
+
+    /// <summary>Quantile of the ratio compared with <see cref="TextureTarget"/> (the tissue's upper range).</summary>
+    public const double TextureQuantile = 0.9;
+
+    /// <summary>Seed of the simulated noise (fixed: results are reproducible).</summary>
+    public const ulong NoiseSeed = 0x5EED_E3A5_C0FFEE01;
+
+    /// <summary>The highest level a volume can be measured at: in-plane axes keep ≥ 24 voxels, z (3D) ≥ 8.</summary>
+    public static int HighestLevel(Shape3 shape, bool planar)
+    {
+        int level = 0;
+        while (level < MaximumLevel)
+        {
+            int f = 1 << (level + 1);
+            if (shape.Y / f < 24 || shape.X / f < 24 || (!planar && shape.Z / f < 8))
+            {
+                break;
+            }
+
+            level++;
+        }
+
+        return level;
+    }
+
+    /// <summary>The log ratio of one level's image and its smoothed image (for the stain rule).</summary>
+    public static (Volume<float> LogRatio, Volume<float> Smoothed) Measure(Volume<float> image, ClassicalMaskOptions options, double logReference, CancellationToken ct)
+    {
+        var smoothed = image.Like<float>();
+        var band = image.Like<float>();
+        PairedGaussian.DifferenceAndLow(image, smoothed, band, Sigma3.Isotropic(options.DogSigmaLow), Sigma3.Isotropic(options.DogSigmaHigh), ct);
+        if (options.EdgeSigma != options.DogSigmaLow)
+        {
+            GaussianFilter.Apply(image, smoothed, Sigma3.Isotropic(options.EdgeSigma), cancellationToken: ct);
+        }
+
+        float dScale = (float)(1.0 / Math.Sqrt(FilterGains.DifferenceOfGaussiansGradient(options.DogSigmaLow, options.DogSigmaHigh)));
+        float sScale = (float)(1.0 / Math.Sqrt(FilterGains.SmoothedGradient(options.EdgeSigma)));
+        var logRatio = band.Like<float>();
+        StructureTensor.SmallestEigenvalue(band, smoothed, dScale, sScale, options.TextureSigma, logRatio, ct, (float)(-0.5 * logReference), (float)options.Isotropy);
+        return (logRatio, smoothed);
+    }
+
+    /// <summary>log λ_noise at <paramref name="level"/>: the median over a simulated noise volume (2D 512², 3D 64×128²).</summary>
+    public static double NoiseReference(NoiseModel noise, int level, bool planar, ClassicalMaskOptions options, CancellationToken ct)
+    {
+        var shape = planar ? new Shape3(1, 512, 512) : new Shape3(64, 128, 128);
+        var field = Simulate(shape, noise, NoiseSeed);
+        var image = level == 0 ? field : VolumeResampling.MeanDownsample(field, 1 << level);
+        var (half, _) = Measure(image, options, 0, ct); // ½·log λ
+        var s = image.Shape;
+        int margin = 4;
+        var values = new List<float>();
+        for (int z = planar ? 0 : Math.Min(margin, s.Z / 4); z < (planar ? 1 : s.Z - Math.Min(margin, s.Z / 4)); z++)
+        {
+            for (int y = margin; y < s.Y - margin; y++)
+            {
+                values.AddRange(half.Row(z, y)[margin..(s.X - margin)]);
+            }
+        }
+
+        return 2.0 * Select.Median([.. values]);
+    }
+
+    /// <summary>White Gaussian noise (SplitMix64 + Box–Muller) of σ = WhiteSigma, blurred in-plane by the correlation.</summary>
+    public static Volume<float> Simulate(Shape3 shape, NoiseModel noise, ulong seed)
+    {
+        var v = new Volume<float>(shape);
+        var s = v.Span;
+        ulong state = seed;
+        for (int i = 0; i < s.Length; i += 2)
+        {
+            double u1 = (Next(ref state) >> 11) * (1.0 / (1UL << 53));
+            double u2 = (Next(ref state) >> 11) * (1.0 / (1UL << 53));
+            double r = Math.Sqrt(-2.0 * Math.Log(1.0 - u1));
+            s[i] = (float)(noise.WhiteSigma * r * Math.Cos(2 * Math.PI * u2));
+            if (i + 1 < s.Length)
+            {
+                s[i + 1] = (float)(noise.WhiteSigma * r * Math.Sin(2 * Math.PI * u2));
+            }
+        }
+
+        if (noise.Correlation >= 0.05)
+        {
+            GaussianFilter.Apply(v, v, new Sigma3(0, noise.Correlation, noise.Correlation));
+        }
+
+        return v;
+    }
+
+    private static ulong Next(ref ulong state)
+    {
+        ulong z = state += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+}

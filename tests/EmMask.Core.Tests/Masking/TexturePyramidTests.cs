@@ -1,0 +1,36 @@
+using EmMask.Core.Inference;
+using EmMask.Core.Masking;
+using EmMask.Core.Volumes;
+
+namespace EmMask.Core.Tests.Masking;
+
+/// <summary>The texture ratio is calibrated on noise at every level, and the level limits follow the shape.</summary>
+public class TexturePyramidTests
+{
+    [Theory]
+    [InlineData(0, 0.0)]
+    [InlineData(1, 0.5)]
+    [InlineData(2, 0.5)]
+    [InlineData(3, 0.8)]
+    public void NoiseAloneGivesRatioNearOneAtEveryLevel(int level, double correlation)
+    {
+        var model = new NoiseModel(3.0, correlation);
+        var options = ClassicalMaskOptions.Default;
+        var noise = TexturePyramid.Simulate(new Shape3(1, 512, 512), model, 99); // another seed than the reference
+        var image = level == 0 ? noise : VolumeResampling.MeanDownsample(noise, 1 << level);
+        double reference = TexturePyramid.NoiseReference(model, level, planar: true, options, default);
+        var (logRatio, _) = TexturePyramid.Measure(image, options, reference, default);
+        var values = logRatio.Span.ToArray();
+        Array.Sort(values);
+        Assert.InRange(Math.Exp(values[values.Length / 2]), 0.9, 1.1);
+    }
+
+    [Theory]
+    [InlineData(1, 40, 40, true, 0)]
+    [InlineData(1, 96, 96, true, 2)]
+    [InlineData(1, 512, 512, true, 3)]
+    [InlineData(16, 512, 512, false, 1)]
+    [InlineData(64, 512, 512, false, 3)]
+    public void HighestLevelKeepsEnoughVoxels(int z, int y, int x, bool planar, int expected) =>
+        Assert.Equal(expected, TexturePyramid.HighestLevel(new Shape3(z, y, x), planar));
+}
