@@ -100,6 +100,24 @@ public sealed record FillHolesOperation(bool PerSlice) : IMaskOperation
     public string ToSpec() => Name;
 }
 
+/// <summary>
+/// Fills holes the way the stack calls for (<c>fill</c>): per z slice for thin or anisotropic stacks, where every
+/// voxel of a 1–2-section stack touches a z face so 3D filling can fill nothing, else in 3D. The rule is the
+/// classical masker's auto mode (<see cref="Masking.MaskingModes.Resolve"/>), read from the mask's shape and voxel size.
+/// </summary>
+public sealed record FillHolesAutoOperation : IMaskOperation
+{
+    /// <inheritdoc/>
+    public string Name => "fill";
+
+    /// <inheritdoc/>
+    public void Apply(Volume<byte> mask, CancellationToken ct) =>
+        MaskMorphology.FillHoles(mask, Masking.MaskingModes.Resolve(Masking.MaskingMode.Auto, mask.Shape, mask.VoxelSize) == Masking.MaskingMode.TwoD, ct);
+
+    /// <inheritdoc/>
+    public string ToSpec() => Name;
+}
+
 /// <summary>Dilates by a physical distance (<c>grow:D</c>, in the voxel size's unit). See <see cref="MaskMorphology.Grow"/>.</summary>
 public sealed record GrowOperation : IMaskOperation
 {

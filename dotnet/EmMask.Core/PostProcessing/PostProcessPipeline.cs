@@ -9,7 +9,7 @@ namespace EmMask.Core.PostProcessing;
 public sealed class PostProcessPipeline
 {
     private const string Grammar =
-        "open2d:R, open3d:R, close2d:R, close3d:R, largest[:N[:6|18|26]], fill2d, fill3d, grow:D, erode:D, minsize:N[:6|18|26]";
+        "open2d:R, open3d:R, close2d:R, close3d:R, largest[:N[:6|18|26]], fill, fill2d, fill3d, grow:D, erode:D, minsize:N[:6|18|26]";
 
     /// <summary>Creates a pipeline that runs <paramref name="operations"/> in order.</summary>
     public PostProcessPipeline(IReadOnlyList<IMaskOperation> operations)
@@ -51,6 +51,7 @@ public sealed class PostProcessPipeline
     /// <item><c>close2d:R</c> / <c>close3d:R</c> — closing with a disk / a ball, radius R voxels.</item>
     /// <item><c>largest[:N[:C]]</c> — keep the N largest components (default 1), connectivity C = 6, 18 or 26 (default 6).</item>
     /// <item><c>fill3d</c> / <c>fill2d</c> — fill holes not connected to the volume border / the slice border.</item>
+    /// <item><c>fill</c> — <c>fill2d</c> for thin or anisotropic stacks, else <c>fill3d</c> (as the classical masker's auto mode).</item>
     /// <item><c>grow:D</c> / <c>erode:D</c> — dilate / erode by distance D in the voxel size's unit (voxels when the size is 1).</item>
     /// <item><c>minsize:N[:C]</c> — remove components smaller than N voxels, connectivity C (default 6).</item>
     /// </list>
@@ -102,6 +103,7 @@ public sealed class PostProcessPipeline
                 "largest" when args <= 2 => new KeepLargestOperation(
                     args >= 1 ? (int)Integer(parts[1], token, 1, int.MaxValue) : 1,
                     args == 2 ? ParseConnectivity(parts[2], token) : Connectivity.Face),
+                "fill" when args == 0 => new FillHolesAutoOperation(),
                 "fill3d" when args == 0 => new FillHolesOperation(PerSlice: false),
                 "fill2d" when args == 0 => new FillHolesOperation(PerSlice: true),
                 "grow" when args == 1 => new GrowOperation(Distance(parts[1], token)),
@@ -109,7 +111,7 @@ public sealed class PostProcessPipeline
                 "minsize" when args is 1 or 2 => new RemoveSmallRegionsOperation(
                     Integer(parts[1], token, 0, long.MaxValue),
                     args == 2 ? ParseConnectivity(parts[2], token) : Connectivity.Face),
-                "open2d" or "open3d" or "close2d" or "close3d" or "largest" or "fill3d" or "fill2d" or "grow" or "erode" or "minsize" =>
+                "open2d" or "open3d" or "close2d" or "close3d" or "largest" or "fill" or "fill3d" or "fill2d" or "grow" or "erode" or "minsize" =>
                     throw new ArgumentException($"Post-processing step '{token}' has the wrong number of arguments; expected one of: {Grammar}."),
                 _ => throw new ArgumentException($"Unknown post-processing step '{token}'; expected one of: {Grammar}."),
             };
