@@ -51,6 +51,33 @@ public static class VolumeReader
         }
     }
 
+    /// <summary>
+    /// The number of axes the input is stored with: 2 for an image, 3 for a stack (HDF5 and npy read only the header;
+    /// a TIFF is 2 with one page, else 3).
+    /// </summary>
+    public static int ReadRank(VolumePath path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        switch (path.Kind)
+        {
+            case VolumeFileKind.Hdf5:
+                using (var h5 = Hdf5Reader.Open(path.File))
+                {
+                    var ds = Hdf5Reader.OpenDataset(h5, path.File, DatasetOf(path));
+                    return Hdf5Reader.Describe(ds, path.ToString()).Item1.Length;
+                }
+
+            case VolumeFileKind.Npy:
+                return WrapNpy(path.File, () =>
+                {
+                    using var stream = File.OpenRead(path.File);
+                    return NpyFormat.ReadRank(stream, path.File);
+                });
+            default:
+                return TiffFormat.ReadShape(path.File).Z > 1 ? 3 : 2;
+        }
+    }
+
     /// <summary>The shape of a volume without reading its voxels (HDF5 and npy read only the header).</summary>
     public static Shape3 ReadShape(VolumePath path)
     {

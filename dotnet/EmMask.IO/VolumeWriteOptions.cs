@@ -20,6 +20,13 @@ public sealed record VolumeWriteOptions
     /// <summary>HDF5 only: store chunked (up to 64³) and deflate-compressed. Default true.</summary>
     public bool Compress { get; init; } = true;
 
+    /// <summary>
+    /// The number of axes to store a volume of one z slice with: 2 (default) writes an (H, W) image, 3 a (1, H, W)
+    /// stack. Volumes with more slices are always stored with 3. The CLI passes the input's own rank
+    /// (<see cref="VolumeReader.ReadRank"/>), so that a mask has its input's shape.
+    /// </summary>
+    public int SingleSliceRank { get; init; } = 2;
+
     /// <summary>The defaults: no force, no attributes, compressed.</summary>
     public static VolumeWriteOptions Default { get; } = new();
 }

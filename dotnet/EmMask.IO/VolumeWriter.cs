@@ -121,11 +121,11 @@ public static class VolumeWriter
 
     private static void WriteNpy(string file, IVolume volume, VolumeWriteOptions options, CancellationToken ct)
     {
-        AtomicFile.Write(file, stream => NpyFormat.Write(stream, volume, squeeze2D: true, ct), ct);
+        AtomicFile.Write(file, stream => NpyFormat.Write(stream, volume, squeeze2D: options.SingleSliceRank != 3, ct), ct);
 
         // The sidecar follows the data: a stale one would attach old attributes or voxel size to the new array.
         string sidecar = VolumeIO.NpySidecar(file);
-        string json = VolumeMetadata.ToJson(options.Attributes, volume.VoxelSize, volume.Shape.Z == 1);
+        string json = VolumeMetadata.ToJson(options.Attributes, volume.VoxelSize, volume.Shape.Z == 1 && options.SingleSliceRank != 3);
         if (json == "{}")
         {
             if (File.Exists(sidecar))

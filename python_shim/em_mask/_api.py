@@ -106,7 +106,9 @@ def classical_mask(
     dog_sigma_high: float = CLASSICAL_DEFAULTS["dog_sigma_high"],
     isotropy: float = CLASSICAL_DEFAULTS["isotropy"],
     dense_threshold: float = CLASSICAL_DEFAULTS["dense_threshold"],
-    dense_gap: int = CLASSICAL_DEFAULTS["dense_gap"],
+    mode: str = CLASSICAL_DEFAULTS["mode"],
+    level: Union[str, int, None] = CLASSICAL_DEFAULTS["level"],
+    refine_boundary: bool = CLASSICAL_DEFAULTS["refine_boundary"],
     threshold: Union[str, float, None] = "auto",
     voxel_size: Union[float, Sequence[float], None] = None,
     progress: Optional[ProgressCallback] = None,
@@ -121,9 +123,9 @@ def classical_mask(
         copy); other dtypes are converted to float32 with a :class:`~em_mask.DtypeConversionWarning`. A 4D array
         is processed one time point at a time.
     block_size : int
-        Edge (voxels, >= 1) of the cubic neighbourhood over which per-voxel tissue votes are pooled into the
-        confidence; larger blocks give smoother boundaries and bridge gaps narrower than about half a block.
-        1 disables pooling. Default 9.
+        Edge (voxels of the working level, >= 1) of the neighbourhood over which per-voxel tissue votes are pooled
+        into the confidence; larger blocks give smoother boundaries and bridge gaps narrower than about half a block.
+        1 disables pooling. Default 9. All lengths are in voxels of the working level (see ``level``).
     texture_sigma : float
         Gaussian sigma (voxels, > 0) of the window in which texture energy is averaged; larger values suppress
         isolated noise and move the boundary outwards by about sigma. Default 2.
@@ -140,12 +142,17 @@ def classical_mask(
         below it the texture ratio is scaled down by ``(isotropy_of_voxel / isotropy) ** 1.5``. Removes the halo that
         strong, sharp edges cast on clean or denoised data. 0 turns it off. Default 0.06.
     dense_threshold : float
-        Electron-dense structures: voxels whose smoothed intensity (``edge_sigma``) lies more than this many robust
-        standard deviations beyond the tissue's median, on the side away from resin (tracheal cuticle), are
-        non-brain even where textured. Lower removes more; 0 turns it off. Default 2.
-    dense_gap : int
-        Non-dense voxels with dense structure on both sides within this many voxels, along at least two axes, are
-        non-brain (a trachea's lumen). 0 turns it off. Default 16.
+        Stained material: voxels whose smoothed intensity (``edge_sigma``) lies more than this many robust standard
+        deviations beyond the tissue's median, on the side away from resin (a dense surface layer, basal lamina,
+        myelin, cuticle), are tissue even where they have no texture. Lower keeps more; 0 turns it off. Default 1.5.
+    mode : {"auto", "2d", "3d"}
+        "2d" masks each section on its own, "3d" the stack as a volume; "auto" (default) works per section for
+        stacks under 64 sections or with a z spacing at least twice the x-y spacing.
+    level : "auto" or int
+        Pyramid level 0..3 at which texture is measured (the image averaged over 2**level voxels); "auto"
+        (default) takes the finest level where resin and tissue separate, or where the tissue's texture is clear.
+    refine_boundary : bool
+        Put the boundary back on the image's own edge at full resolution (levels above 0). Default True.
     threshold : "auto", None or float
         Decision threshold (> 0) on the texture-to-noise ratio (pure noise gives about 1; higher keeps only strongly
         textured tissue); ``"auto"``/None picks it with Otsu's method (see :func:`last_call_info` for the value used).
@@ -182,8 +189,8 @@ def classical_mask(
             masks[t], confidences[t] = classical_mask(
                 arr[t], block_size=block_size, texture_sigma=texture_sigma, edge_sigma=edge_sigma,
                 minimum_region_size=minimum_region_size, dog_sigma_low=dog_sigma_low,
-                dog_sigma_high=dog_sigma_high, isotropy=isotropy, dense_threshold=dense_threshold, dense_gap=dense_gap,
-                threshold=threshold, voxel_size=voxel_size,
+                dog_sigma_high=dog_sigma_high, isotropy=isotropy, dense_threshold=dense_threshold, mode=mode,
+                level=level, refine_boundary=refine_boundary, threshold=threshold, voxel_size=voxel_size,
                 progress=_scaled_progress(progress, t / arr.shape[0], 1 / arr.shape[0], f"t={t}: "),
                 cancel=cancel,
             )
@@ -194,18 +201,25 @@ def classical_mask(
         if threshold.lower() != "auto":
             raise ValueError(f"threshold must be 'auto', None or a number > 0; got {threshold!r}.")
         threshold = None
+    if level is not None and not (isinstance(level, str) and level.lower() == "auto"):
+        level = int(level)
+    else:
+        level = "auto"
+    # The core's options record in its JSON form (ClassicalMaskOptions.FromJson): snake_case, unknown keys refused.
     options = {
-        "BlockSize": int(block_size),
-        "TextureSigma": float(texture_sigma),
-        "EdgeSigma": float(edge_sigma),
-        "MinimumRegionSize": int(minimum_region_size),
-        "DogSigmaLow": float(dog_sigma_low),
-        "DogSigmaHigh": float(dog_sigma_high),
-        "Isotropy": float(isotropy),
-        "DenseThreshold": float(dense_threshold),
-        "DenseGap": int(dense_gap),
-        "Threshold": None if threshold is None else float(threshold),
-        "VoxelSize": list(voxel_size_tuple(voxel_size, arr.ndim)),
+        "block_size": int(block_size),
+        "texture_sigma": float(texture_sigma),
+        "edge_sigma": float(edge_sigma),
+        "minimum_region_size": int(minimum_region_size),
+        "dog_sigma_low": float(dog_sigma_low),
+        "dog_sigma_high": float(dog_sigma_high),
+        "isotropy": float(isotropy),
+        "dense_threshold": float(dense_threshold),
+        "mode": str(mode),
+        "level": level,
+        "refine_boundary": bool(refine_boundary),
+        "threshold": "auto" if threshold is None else float(threshold),
+        "voxel_size": list(voxel_size_tuple(voxel_size, arr.ndim)),
     }
     b = bridge()
     described = _describe(b, arr)

@@ -3,7 +3,7 @@ starting .NET. tests/python/test_params.py checks them against the core's own de
 
 from __future__ import annotations
 
-__all__ = ["CLASSICAL_DEFAULTS", "MANUAL_THRESHOLD_START", "POSTPROCESS_PRESETS", "DEFAULT_PRESET", "UNET_DEFAULTS",
+__all__ = ["CLASSICAL_DEFAULTS", "MODE_CHOICES", "LEVEL_CHOICES", "MANUAL_THRESHOLD_START", "POSTPROCESS_PRESETS", "DEFAULT_PRESET", "UNET_DEFAULTS",
            "UNET_SKIP_THRESHOLD", "load_parameter_preset"]
 
 #: ``EmMask.Core.Masking.ClassicalMaskOptions.Default``, in Python parameter names.
@@ -15,9 +15,15 @@ CLASSICAL_DEFAULTS = {
     "dog_sigma_low": 1.0,
     "dog_sigma_high": 2.0,
     "isotropy": 0.06,
-    "dense_threshold": 2.0,
-    "dense_gap": 16,
+    "dense_threshold": 1.5,
+    "mode": "auto",
+    "level": "auto",
+    "refine_boundary": True,
 }
+
+#: Choices of ``mode`` (``MaskingModes``) and ``level`` (``TexturePyramid``: 0..3 or automatic).
+MODE_CHOICES = ("auto", "2d", "3d")
+LEVEL_CHOICES = ("auto", 0, 1, 2, 3)
 
 #: The threshold the core falls back to when the texture histogram has one mode; the widget's starting value
 #: for a manual threshold (``ClassicalMasker.UnimodalThreshold``).
@@ -27,7 +33,7 @@ MANUAL_THRESHOLD_START = 2.0
 POSTPROCESS_PRESETS = {
     "none": "none",
     "reference": "open2d:3,largest:1,fill3d,grow:15",
-    "clean": "open2d:2,fill3d",
+    "clean": "open2d:2,fill",
     "tight": "open2d:3,largest:1,fill3d",
 }
 
@@ -48,7 +54,7 @@ def load_parameter_preset(path) -> dict:
     """Read a parameter preset: the JSON file ``emmask mask --preset`` takes (snake_case keys).
 
     Keys: ``block_size``, ``texture_sigma``, ``edge_sigma``, ``minimum_region_size``, ``dog_sigma_low``,
-    ``dog_sigma_high``, ``isotropy``, ``dense_threshold``, ``dense_gap``, ``threshold`` (number or "auto"), ``postprocess`` (preset name or spec), and the U-Net's
+    ``dog_sigma_high``, ``isotropy``, ``dense_threshold``, ``mode``, ``level``, ``refine_boundary``, ``threshold`` (number or "auto"), ``postprocess`` (preset name or spec), and the U-Net's
     ``roi``, ``overlap``, ``scale``, ``device``, ``batch``, ``skip_tiles``, ``envelope_margin``, ``tta``, ``model``, ``method``.
 
     Raises

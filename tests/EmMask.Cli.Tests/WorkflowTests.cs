@@ -34,15 +34,15 @@ public class WorkflowTests
     }
 
     [Fact]
-    public void DenseOptionsComeFromFlagsAndPresetFiles()
+    public void ClassicalOptionsComeFromFlagsAndPresetFiles()
     {
         using var t = new TempFolder();
         Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "2003", "--shape", "64", "128", "128", "-q").ExitCode);
         Assert.Equal(0, CliRunner.Invoke("mask", t["p.h5"], t["on.h5"], "-q").ExitCode);
         Assert.Equal(0, CliRunner.Invoke("mask", t["p.h5"], t["off.h5"], "--dense-threshold", "0", "-q").ExitCode);
-        File.WriteAllText(t["preset.json"], "{\"dense_threshold\": 0, \"dense_gap\": 3}");
+        File.WriteAllText(t["preset.json"], "{\"dense_threshold\": 0, \"mode\": \"3d\", \"level\": \"auto\"}");
         Assert.Equal(0, CliRunner.Invoke("mask", t["p.h5"], t["preset.h5"], "--preset", t["preset.json"], "-q").ExitCode);
-        Assert.Equal(0, CliRunner.Invoke("mask", t["p.h5"], t["override.h5"], "--preset", t["preset.json"], "--dense-threshold", "2", "--dense-gap", "16", "-q").ExitCode);
+        Assert.Equal(0, CliRunner.Invoke("mask", t["p.h5"], t["override.h5"], "--preset", t["preset.json"], "--dense-threshold", "1.5", "--mode", "auto", "-q").ExitCode);
 
         byte[] Read(string name) => ((Volume<byte>)VolumeReader.Read(VolumePath.Parse(t[name], "/mask"))).Span.ToArray();
         Assert.NotEqual(Read("on.h5"), Read("off.h5"));
@@ -50,13 +50,19 @@ public class WorkflowTests
         Assert.Equal(Read("on.h5"), Read("override.h5"));
         var parameters = VolumeReader.ReadAttributes(VolumePath.Parse(t["preset.h5"], "/mask"))["parameters"];
         Assert.Contains("\"dense_threshold\":\"0\"", parameters, StringComparison.Ordinal);
-        Assert.Contains("\"dense_gap\":\"3\"", parameters, StringComparison.Ordinal);
+        Assert.Contains("\"mode\":\"3d\"", parameters, StringComparison.Ordinal);
         Assert.Contains("\"isotropy\":\"0.06\"", parameters, StringComparison.Ordinal);
 
         var bad = CliRunner.Invoke("mask", t["p.h5"], t["bad.h5"], "--dense-threshold", "-1", "-q");
         Assert.Equal(2, bad.ExitCode);
         Assert.Contains("dense_threshold", bad.Stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(t["bad.h5"]));
+        File.WriteAllText(t["old.json"], "{\"dense_gap\": 16}");
+        var old = CliRunner.Invoke("mask", t["p.h5"], t["bad.h5"], "--preset", t["old.json"], "-q");
+        Assert.Equal(2, old.ExitCode);
+        Assert.Contains("dense_gap", old.Stderr, StringComparison.Ordinal);
+        Assert.Equal(2, CliRunner.Invoke("mask", t["p.h5"], t["bad.h5"], "--mode", "4d", "-q").ExitCode);
+        Assert.Equal(2, CliRunner.Invoke("mask", t["p.h5"], t["bad.h5"], "--level", "9", "-q").ExitCode);
     }
 
     [Fact]

@@ -31,9 +31,7 @@ def _direct(image, **options):
     shape = image.shape if image.ndim == 3 else (1, *image.shape)
     data = System.Array[clr_type](image.ravel().tolist())
     volume = Volume[clr_type](Shape3(*shape), data, VoxelSize(1.0, 1.0, 1.0))
-    opts = ClassicalMaskOptions()
-    for name, value in options.items():
-        setattr(opts, name, value)  # init-only properties are settable through reflection
+    opts = ClassicalMaskOptions.FromJson(json.dumps(options))  # the options record's own JSON form
     result = ClassicalMasker.Run(volume, opts, None, getattr(System.Threading.CancellationToken, "None"))
     mask = np.array(list(result.Mask.Memory.ToArray()), np.uint8).reshape(image.shape)
     confidence = np.array(list(result.Confidence.Memory.ToArray()), np.float32).reshape(image.shape)
@@ -43,7 +41,7 @@ def _direct(image, **options):
 def test_defaults_mirror_the_core(dotnet_bridge):
     core = json.loads(str(dotnet_bridge.NumpyBridge.ClassicalDefaultsJson()))
     assert core.pop("threshold") == "auto"
-    assert {k: float(v) for k, v in core.items()} == {k: float(v) for k, v in em_mask.CLASSICAL_DEFAULTS.items()}
+    assert core == em_mask.CLASSICAL_DEFAULTS
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
@@ -62,30 +60,23 @@ def test_matches_a_direct_core_call_without_copying(raw, dtype):
 
 def test_parameters_reach_the_core(raw):
     params = dict(block_size=3, texture_sigma=2.0, edge_sigma=1.5, minimum_region_size=10, dog_sigma_low=0.8,
-                  dog_sigma_high=3.0, isotropy=0.1, dense_threshold=1.5, dense_gap=5, threshold=1.7)
+                  dog_sigma_high=3.0, isotropy=0.1, dense_threshold=1.0, mode="3d", level=0, refine_boundary=False,
+                  threshold=1.7)
     mask, _ = em_mask.classical_mask(raw, **params)
-    expected, _, threshold = _direct(raw, BlockSize=3, TextureSigma=2.0, EdgeSigma=1.5, MinimumRegionSize=10,
-                                     DogSigmaLow=0.8, DogSigmaHigh=3.0, Isotropy=0.1, DenseThreshold=1.5, DenseGap=5,
-                                     Threshold=1.7)
+    expected, _, threshold = _direct(raw, **params)
     np.testing.assert_array_equal(mask, expected)
     assert em_mask.last_call_info()["threshold"] == pytest.approx(1.7) == threshold
     assert not np.array_equal(mask, em_mask.classical_mask(raw)[0])
 
 
-def test_dense_structures_are_removed_unless_turned_off():
-    raw, truth = em_mask.phantom(seed=2003, shape=(64, 128, 128))
-    on, _ = em_mask.classical_mask(raw)
-    off, _ = em_mask.classical_mask(raw, dense_threshold=0)
-    no_gap, _ = em_mask.classical_mask(raw, dense_gap=0)
-
-    def dice(m):
-        return 2 * np.sum((m == 1) & (truth == 1)) / (np.sum(m) + np.sum(truth))
-
-    assert dice(on) > dice(off) + 0.01
-    assert dice(on) > dice(no_gap)
-    assert np.sum(on) < np.sum(no_gap) < np.sum(off)
-    with pytest.raises(em_mask.EmMaskError, match="dense_gap"):
-        em_mask.classical_mask(raw, dense_gap=-1)
+def test_mode_and_level_reach_the_core_and_bad_values_are_named(raw):
+    twod, _ = em_mask.classical_mask(raw, mode="2d", level=0, threshold=2)
+    threed, _ = em_mask.classical_mask(raw, mode="3d", level=0, threshold=2)
+    assert not np.array_equal(twod, threed)
+    with pytest.raises(em_mask.EmMaskError, match="level"):
+        em_mask.classical_mask(raw, level=7)
+    with pytest.raises(em_mask.EmMaskError, match="mode"):
+        em_mask.classical_mask(raw, mode="4d")
 
 
 def test_float64_is_converted_with_a_warning(raw):

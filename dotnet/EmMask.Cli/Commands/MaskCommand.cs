@@ -22,8 +22,10 @@ public static class MaskCommand
     private static readonly Option<double?> DogLow = new("--dog-sigma-low") { Description = $"Inner DoG sigma in voxels (default {D.DogSigmaLow})." };
     private static readonly Option<double?> DogHigh = new("--dog-sigma-high") { Description = $"Outer DoG sigma in voxels (default {D.DogSigmaHigh}, > low)." };
     private static readonly Option<double?> Isotropy = new("--isotropy") { Description = $"Structure-tensor isotropy (lambda_min/lambda_max) below which texture loses credit, against the halo of sharp edges on clean data (default {D.Isotropy}; 0 = off)." };
-    private static readonly Option<double?> DenseThreshold = new("--dense-threshold") { Description = $"Voxels this many robust SDs beyond the tissue's smoothed intensity, away from resin, are non-brain (tracheal cuticle; default {D.DenseThreshold}; 0 = off)." };
-    private static readonly Option<int?> DenseGap = new("--dense-gap") { Description = $"Voxels enclosed by dense structure within this many voxels along two axes are non-brain (trachea lumen; default {D.DenseGap}; 0 = off)." };
+    private static readonly Option<double?> DenseThreshold = new("--dense-threshold") { Description = $"Flat material this many robust SDs more stained than the tissue (away from resin) is tissue: dense surface layers, laminae, cuticle (default {D.DenseThreshold}; 0 = off)." };
+    private static readonly Option<string?> Mode = new("--mode") { Description = $"auto (per section for stacks under {MaskingModes.MinimumSections3D} sections or with z spacing >= 2x the x-y spacing, else 3D; default), 2d (always per section) or 3d." };
+    private static readonly Option<string?> Level = new("--level") { Description = "Pyramid level 0-3 at which texture is measured (2^level averaging) or 'auto' (default: the finest level where the tissue's texture is clear)." };
+    private static readonly Option<bool> NoRefine = new("--no-refine") { Description = "Keep the pooled texture boundary; do not refine it on the image's edges at full resolution." };
     private static readonly Option<string?> Threshold = new("--threshold") { Description = "Texture-to-noise threshold (> 0; noise alone ~1) or 'auto' (Otsu; default)." };
     private static readonly Option<string?> Confidence = new("--confidence") { Description = "Also write the float32 confidence map (0..1) here." };
     private static readonly Option<string?> PostProcess = new("--postprocess") { Description = "Post-processing preset (clean, reference, none, ...) or op list like 'open2d:3,largest,fill3d,grow:15' (default: clean for classical, none for unet)." };
@@ -46,7 +48,7 @@ public static class MaskCommand
         var json = GlobalOptions.Json();
         var command = new Command("mask", "Compute a brain (1) / non-brain (0) mask of an EM volume.")
         {
-            Input, Output, Method, BlockSize, TextureSigma, EdgeSigma, MinRegionSize, DogLow, DogHigh, Isotropy, DenseThreshold, DenseGap, Threshold,
+            Input, Output, Method, BlockSize, TextureSigma, EdgeSigma, MinRegionSize, DogLow, DogHigh, Isotropy, DenseThreshold, Mode, Level, NoRefine, Threshold,
             Confidence, PostProcess, Preset, Model, Roi, Overlap, Scale, Batch, Device, Tta, NoSkip, EnvelopeMargin, NoEnvelope, force, json,
         };
         command.SetAction((parse, ct) =>
@@ -73,6 +75,11 @@ public static class MaskCommand
 
     private static string? Given(ParseResult parse, Option<string> option) =>
         parse.GetResult(option) is { Implicit: false } ? parse.GetValue(option) : null;
+
+    private static int? LevelOption(string text) =>
+        string.Equals(text, "auto", StringComparison.OrdinalIgnoreCase) ? null
+        : int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int level) ? level
+        : throw new ArgumentException($"--level must be 'auto' or a whole number 0-3, got '{text}'.");
 
     private static MaskRequest ToRequest(ParseResult parse, bool force)
     {
@@ -105,7 +112,9 @@ public static class MaskCommand
             DogSigmaHigh = parse.GetValue(DogHigh) ?? options.DogSigmaHigh,
             Isotropy = parse.GetValue(Isotropy) ?? options.Isotropy,
             DenseThreshold = parse.GetValue(DenseThreshold) ?? options.DenseThreshold,
-            DenseGap = parse.GetValue(DenseGap) ?? options.DenseGap,
+            Mode = parse.GetValue(Mode) is { } mode ? MaskingModes.Parse(mode) : options.Mode,
+            Level = parse.GetValue(Level) is { } level ? LevelOption(level) : options.Level,
+            RefineBoundary = !parse.GetValue(NoRefine) && options.RefineBoundary,
             Threshold = parse.GetValue(Threshold) is { } t ? ThresholdOption.Parse(t) : options.Threshold,
         };
         options.Validate();

@@ -34,9 +34,9 @@ public sealed record MaskPreset(ClassicalMaskOptions Options, string? PostProces
                 throw new ArgumentException($"{path}: a preset must be a JSON object", nameof(path));
             }
 
-            var options = baseline;
             var unet = unetBaseline;
             string? post = null, method = null;
+            var classical = System.Text.Json.Nodes.JsonNode.Parse(baseline.ToJson())!.AsObject();
             foreach (var property in document.RootElement.EnumerateObject())
             {
                 var v = property.Value;
@@ -45,29 +45,32 @@ public sealed record MaskPreset(ClassicalMaskOptions Options, string? PostProces
                     continue;
                 }
 
-                options = property.Name switch
+                switch (property.Name)
                 {
-                    "block_size" => options with { BlockSize = v.GetInt32() },
-                    "texture_sigma" => options with { TextureSigma = v.GetDouble() },
-                    "edge_sigma" => options with { EdgeSigma = v.GetDouble() },
-                    "minimum_region_size" or "min_region_size" => options with { MinimumRegionSize = v.GetInt64() },
-                    "dog_sigma_low" => options with { DogSigmaLow = v.GetDouble() },
-                    "dog_sigma_high" => options with { DogSigmaHigh = v.GetDouble() },
-                    "isotropy" => options with { Isotropy = v.GetDouble() },
-                    "dense_threshold" => options with { DenseThreshold = v.GetDouble() },
-                    "dense_gap" => options with { DenseGap = v.GetInt32() },
-                    "threshold" => options with { Threshold = v.ValueKind == JsonValueKind.String && v.GetString() == "auto" ? null : v.GetDouble() },
-                    "postprocess" or "method" => options,
-                    _ => throw new ArgumentException($"{path}: unknown preset key '{property.Name}'", nameof(path)),
-                };
-                if (property.Name == "postprocess")
-                {
-                    post = v.GetString();
+                    case "postprocess":
+                        post = v.GetString();
+                        break;
+                    case "method":
+                        method = v.GetString();
+                        break;
+                    default:
+                        classical[property.Name] = System.Text.Json.Nodes.JsonNode.Parse(v.GetRawText());
+                        break;
                 }
-                else if (property.Name == "method")
-                {
-                    method = v.GetString();
-                }
+            }
+
+            ClassicalMaskOptions options;
+            try
+            {
+                options = ClassicalMaskOptions.FromJson(classical.ToJsonString());
+            }
+            catch (ArgumentOutOfRangeException)
+            {
+                throw;
+            }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException($"{path}: {e.Message}", nameof(path));
             }
 
             return new MaskPreset(options, post, method, unet);

@@ -52,6 +52,15 @@ public sealed class MaskingService(IReporter reporter)
         var clock = Stopwatch.StartNew();
         _ = CompilationWarmUp.Start(request); // runs beside the read and, if still busy, the first part of the compute
         var input = VolumeReader.Read(request.Input, ct);
+        int rank = VolumeReader.ReadRank(request.Input); // the mask keeps the input's shape: (1, H, W) stays (1, H, W)
+        string? colour = null;
+        if (ColorImage.Looks(input.Shape, rank))
+        {
+            colour = $"{request.Input} looks like a colour image ({input.Shape.Z}, {input.Shape.Y}, {input.Shape.X} channels): masked its luminance; the mask is ({input.Shape.Z}, {input.Shape.Y}).";
+            input = ColorImage.Luminance(input);
+            rank = 2;
+        }
+
         double read = clock.Elapsed.TotalSeconds;
 
         clock.Restart();
@@ -61,6 +70,11 @@ public sealed class MaskingService(IReporter reporter)
             "unet" => UNetMethod.Run(input, request.UNet, progress, ct),
             _ => throw new ArgumentException($"Unknown --method '{request.Method}'; use 'classical' or 'unet'."),
         });
+        if (colour is not null)
+        {
+            result = result with { Warnings = [colour, .. result.Warnings] };
+        }
+
         foreach (var warning in result.Warnings)
         {
             reporter.Warn(warning);
@@ -84,10 +98,10 @@ public sealed class MaskingService(IReporter reporter)
         clock.Restart();
         var attributes = Attributes(request, result);
         ct.ThrowIfCancellationRequested();
-        VolumeWriter.Write(request.Output, result.Mask, new VolumeWriteOptions { Force = request.Force, Attributes = attributes }, ct);
+        VolumeWriter.Write(request.Output, result.Mask, new VolumeWriteOptions { Force = request.Force, Attributes = attributes, SingleSliceRank = rank }, ct);
         if (request.ConfidenceOutput is { } c)
         {
-            VolumeWriter.Write(c, result.Confidence, new VolumeWriteOptions { Force = request.Force, Attributes = attributes }, ct);
+            VolumeWriter.Write(c, result.Confidence, new VolumeWriteOptions { Force = request.Force, Attributes = attributes, SingleSliceRank = rank }, ct);
         }
 
         double write = clock.Elapsed.TotalSeconds;

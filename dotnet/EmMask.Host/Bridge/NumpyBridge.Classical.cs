@@ -57,48 +57,30 @@ public static partial class NumpyBridge
         });
 
     /// <summary>
-    /// <see cref="ClassicalMaskOptions.Default"/> as JSON with the Python parameter names
-    /// (<c>block_size</c>, ..., <c>threshold</c> = "auto"), so the plugin's defaults can be checked against the core.
+    /// <see cref="ClassicalMaskOptions.Default"/> in its JSON form (<c>block_size</c>, ..., <c>threshold</c> = "auto"): the
+    /// Python side takes its defaults and choices from here.
     /// </summary>
-    public static string ClassicalDefaultsJson() => JsonSerializer.Serialize(ClassicalMaskOptions.Default.ToParameters());
+    public static string ClassicalDefaultsJson() => ClassicalMaskOptions.Default.ToJson();
 
-    /// <summary>Reads the options JSON the Python side writes; unknown keys are an error so typos do not pass silently.</summary>
+    /// <summary>Reads the options JSON the Python side writes (the options' JSON form plus <c>voxel_size</c>); unknown keys are an error so typos do not pass silently.</summary>
     internal static (ClassicalMaskOptions Options, VoxelSize VoxelSize) ParseClassicalOptions(string json)
     {
         ArgumentNullException.ThrowIfNull(json);
-        using var document = JsonDocument.Parse(json);
-        var options = ClassicalMaskOptions.Default;
+        var node = System.Text.Json.Nodes.JsonNode.Parse(json)?.AsObject() ?? throw new ArgumentException("Classical options must be a JSON object.", nameof(json));
         var voxelSize = VoxelSize.Isotropic;
-        foreach (var property in document.RootElement.EnumerateObject())
+        if (node["voxel_size"] is { } size)
         {
-            var v = property.Value;
-            options = property.Name switch
+            double[] s = size.AsArray().Select(e => e!.GetValue<double>()).ToArray();
+            if (s.Length != 3)
             {
-                nameof(ClassicalMaskOptions.BlockSize) => options with { BlockSize = v.GetInt32() },
-                nameof(ClassicalMaskOptions.TextureSigma) => options with { TextureSigma = v.GetDouble() },
-                nameof(ClassicalMaskOptions.EdgeSigma) => options with { EdgeSigma = v.GetDouble() },
-                nameof(ClassicalMaskOptions.MinimumRegionSize) => options with { MinimumRegionSize = v.GetInt64() },
-                nameof(ClassicalMaskOptions.DogSigmaLow) => options with { DogSigmaLow = v.GetDouble() },
-                nameof(ClassicalMaskOptions.DogSigmaHigh) => options with { DogSigmaHigh = v.GetDouble() },
-                nameof(ClassicalMaskOptions.Isotropy) => options with { Isotropy = v.GetDouble() },
-                nameof(ClassicalMaskOptions.DenseThreshold) => options with { DenseThreshold = v.GetDouble() },
-                nameof(ClassicalMaskOptions.DenseGap) => options with { DenseGap = v.GetInt32() },
-                nameof(ClassicalMaskOptions.Threshold) => options with { Threshold = v.ValueKind == JsonValueKind.Null ? null : v.GetDouble() },
-                "VoxelSize" => options,
-                _ => throw new ArgumentException($"Unknown classical mask option '{property.Name}'.", nameof(json)),
-            };
-            if (property.Name == "VoxelSize")
-            {
-                double[] s = v.EnumerateArray().Select(e => e.GetDouble()).ToArray();
-                if (s.Length != 3)
-                {
-                    throw new ArgumentException("VoxelSize needs 3 values (z, y, x).", nameof(json));
-                }
-
-                voxelSize = new VoxelSize(s[0], s[1], s[2]).Validate();
+                throw new ArgumentException("voxel_size needs 3 values (z, y, x).", nameof(json));
             }
+
+            voxelSize = new VoxelSize(s[0], s[1], s[2]).Validate();
+            node.Remove("voxel_size");
         }
 
+        var options = ClassicalMaskOptions.FromJson(node.ToJsonString());
         return (options, voxelSize);
     }
 }

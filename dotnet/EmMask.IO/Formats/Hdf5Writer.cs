@@ -209,7 +209,7 @@ internal static class Hdf5Writer
         where T : unmanaged
     {
         var shape = volume.Shape;
-        bool is2D = shape.Z == 1;
+        bool is2D = shape.Z == 1 && options.SingleSliceRank != 3;
         ulong[] dims = is2D ? [(ulong)shape.Y, (ulong)shape.X] : [(ulong)shape.Z, (ulong)shape.Y, (ulong)shape.X];
         var chunk = is2D
             ? new Shape3(1, Math.Min(shape.Y, Chunk2D.Y), Math.Min(shape.X, Chunk2D.X))

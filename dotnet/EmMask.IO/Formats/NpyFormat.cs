@@ -103,6 +103,9 @@ public static partial class NpyFormat
         };
     }
 
+    /// <summary>The number of axes in a stream's header (2 for an image, 3 for a stack), without reading the data.</summary>
+    public static int ReadRank(Stream stream, string name) => ReadHeader(stream, name).Dimensions.Length;
+
     /// <summary>The array shape from a stream's header (as one z slice for 2D), without reading the data.</summary>
     public static Shape3 ReadShape(Stream stream, string name) => Shape3.FromDimensions(ReadHeader(stream, name).Dimensions);
 

@@ -57,6 +57,8 @@ from .._layers import (
 from .._params import (
     CLASSICAL_DEFAULTS,
     DEFAULT_PRESET,
+    LEVEL_CHOICES,
+    MODE_CHOICES,
     MANUAL_THRESHOLD_START,
     POSTPROCESS_PRESETS,
     UNET_DEFAULTS,
@@ -571,10 +573,16 @@ class ClassicalMaskPanel(_ImageMaskPanel):
         self._dense_threshold = FloatSpinBox(value=d["dense_threshold"], min=0.0, max=100.0, step=0.25,
                                              label="dense threshold",
                                              tooltip="Robust SDs beyond the tissue's intensity, away from resin, above "
-                                                     "which a voxel is dense non-brain (tracheal cuticle); 0 = off")
-        self._dense_gap = SpinBox(value=d["dense_gap"], min=0, max=4096, label="dense gap (voxels)",
-                                  tooltip="Voxels enclosed by dense structure within this gap along two axes are "
-                                          "non-brain (trachea lumen); 0 = off")
+                                                     "which flat, stained material is kept as tissue (dense surface "
+                                                     "layer, myelin, cuticle); 0 = off")
+        self._mode = ComboBox(value=d["mode"], choices=list(MODE_CHOICES), label="mode",
+                              tooltip="2d: each section on its own; 3d: the stack as a volume; auto: per section for "
+                                      "stacks under 64 sections or with z spacing >= 2x the x-y spacing")
+        self._level = ComboBox(value=d["level"], choices=list(LEVEL_CHOICES), label="level",
+                               tooltip="Pyramid level (2^level averaging) at which texture is measured; auto = the "
+                                       "finest level where resin and tissue separate")
+        self._refine = CheckBox(value=d["refine_boundary"], text="refine boundary at full resolution",
+                                tooltip="Put the boundary back on the image's own edge (levels above 0)")
         self._auto = CheckBox(value=True, text="automatic threshold (Otsu)")
         self._threshold = FloatSpinBox(value=MANUAL_THRESHOLD_START, min=0.01, max=1000.0, step=0.1,
                                        label="threshold", enabled=False,
@@ -584,7 +592,8 @@ class ClassicalMaskPanel(_ImageMaskPanel):
                                     tooltip="Adds '<image> confidence' (hidden); the Proofread panel's review list "
                                             "ranks the mask's regions by it")
         params = [self._block_size, self._texture_sigma, self._edge_sigma, self._dog_low, self._dog_high,
-                  self._min_region, self._isotropy, self._dense_threshold, self._dense_gap, self._auto, self._threshold, self._confidence]
+                  self._min_region, self._isotropy, self._dense_threshold, self._mode, self._level, self._refine,
+                  self._auto, self._threshold, self._confidence]
         super().__init__(viewer, params, "Mask")
 
     def _empty_hint(self, info: dict) -> str:
@@ -613,7 +622,9 @@ class ClassicalMaskPanel(_ImageMaskPanel):
             "dog_sigma_high": setter(self._dog_high, float),
             "isotropy": setter(self._isotropy, float),
             "dense_threshold": setter(self._dense_threshold, float),
-            "dense_gap": setter(self._dense_gap, int),
+            "mode": setter(self._mode, str),
+            "level": setter(self._level, lambda v: v if str(v).lower() == "auto" else int(v)),
+            "refine_boundary": setter(self._refine, bool),
             "threshold": set_threshold,
         }
 
@@ -624,7 +635,7 @@ class ClassicalMaskPanel(_ImageMaskPanel):
             edge_sigma=self._edge_sigma.value, minimum_region_size=self._min_region.value,
             dog_sigma_low=self._dog_low.value, dog_sigma_high=self._dog_high.value,
             isotropy=self._isotropy.value, dense_threshold=self._dense_threshold.value,
-            dense_gap=self._dense_gap.value,
+            mode=self._mode.value, level=self._level.value, refine_boundary=self._refine.value,
             threshold="auto" if self._auto.value else self._threshold.value, voxel_size=voxel_size,
         )
         meta = (layer.name, tuple(layer.scale), tuple(layer.translate))
