@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""Per-source quality of both methods on real EM: the corpus in ../shared/data/real-em and composites made from it.
+
+Items:
+- **real**: every corpus item as it is (voxel size from the manifest, in a ``.json`` sidecar as a user's file has it).
+- **composite**: real tissue of each all-tissue item (a 32×256×256 crop) pasted into a phantom-shaped mask, with resin,
+  grainy resin, dark resin or exact-constant padding outside (``tools/real_em_training_data.py``'s generator, on
+  evaluation seeds 7000+ that training never uses), and a thin copy of the resin composite (its first two sections).
+- **extra** (``--extra DIR``): local items in the corpus's format (``NAME.npy`` + ``NAME_labels.npy``, optional
+  ``manifest.json``), e.g. real boundary images kept outside the project.
+
+Metrics (labels 1 tissue, 0 non-brain, 255 ignored): the non-brain IoU where non-brain exists, and the share of
+tissue called non-brain. Each item is masked with ``emmask mask IN OUT --method M`` and default settings.
+
+Usage::
+
+    /usr/bin/python3 benchmarks/real_em.py [--methods classical,unet] [--no-composites] [--extra DIR]
+        [--readme] [--json OUT.json] [--args "--tta 1"]
+
+``--readme`` writes the per-source table into README.md between the ``real-em table`` markers.
+"""
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "real-em"))
+EMMASK = os.path.join(ROOT, "emmask")
+STYLES = ["resin", "grainy", "darkresin", "padding"]
+MARK_BEGIN, MARK_END = "<!-- real-em table: begin -->", "<!-- real-em table: end -->"
+
+
+def _load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+training_data = _load("real_em_training_data", os.path.join(ROOT, "tools", "real_em_training_data.py"))
+
+
+def metrics(pred, labels):
+    """Non-brain IoU (None without label-0 voxels) and the share of label-1 voxels predicted 0 (None without them)."""
+    valid = labels != 255
+    gt0, gt1, p0 = (labels == 0) & valid, (labels == 1) & valid, (pred == 0) & valid
+    iou = float((gt0 & p0).sum() / max(1, (gt0 | p0).sum())) if gt0.any() else None
+    miss = float((gt1 & p0).sum() / max(1, gt1.sum())) if gt1.any() else None
+    return iou, miss
+
+
+def items(data, composites, extra, tmp):
+    """Yields (name, group, kind, image, labels, voxel size or None)."""
+    manifest = json.load(open(os.path.join(data, "manifest.json")))
+    for n, item in enumerate(manifest["items"]):
+        name, group = item["file"][:-4], item["source_group"]
+        raw = np.load(os.path.join(data, item["file"]))
+        labels = np.load(os.path.join(data, item["labels"]))
+        vs = item.get("voxel_size_zyx_nm")
+        yield name, group, "real", raw, labels, vs
+        if not composites or (labels == 0).any():
+            continue
+        crop = raw[:32, :256, :256]
+        rng = np.random.default_rng(7000 + n)
+        for k, style in enumerate(STYLES):
+            mask = training_data.phantom_mask(crop.shape, 7000 + 100 * n + k, tmp)
+            image = np.clip(training_data.composite(crop, mask, rng, style), 0, 255).astype(np.uint8)
+            yield f"{name}+{style}", group, "composite", image, mask, vs
+            if style == "resin":
+                yield f"{name}+{style} (2 sections)", group, "composite, thin", image[:2], mask[:2], vs
+    if extra:
+        known = {}
+        if os.path.exists(os.path.join(extra, "manifest.json")):
+            for e in json.load(open(os.path.join(extra, "manifest.json"))).get("items", []):
+                known[e["file"][:-4]] = e
+        for f in sorted(os.listdir(extra)):
+            if not f.endswith(".npy") or f.endswith("_labels.npy"):
+                continue
+            name = f[:-4]
+            if not os.path.exists(os.path.join(extra, name + "_labels.npy")):
+                continue
+            e = known.get(name, {})
+            yield (name, e.get("source_group", "extra"), "extra", np.load(os.path.join(extra, f)),
+                   np.load(os.path.join(extra, name + "_labels.npy")), e.get("voxel_size_zyx_nm"))
+
+
+def run(method, image, voxel_size, tmp, name, extra_args):
+    src = os.path.join(tmp, "in.npy")
+    np.save(src, image)
+    sidecar = src + ".json"
+    if voxel_size:
+        with open(sidecar, "w") as f:
+            json.dump({"element_size_um": [v / 1000 for v in voxel_size]}, f)
+    elif os.path.exists(sidecar):
+        os.remove(sidecar)
+    out = os.path.join(tmp, "out.npy")
+    t0 = time.time()
+    r = subprocess.run([EMMASK, "mask", src, out, "--method", method, "--force", "--quiet", *extra_args],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"{name}: emmask mask --method {method} failed ({r.returncode}): {r.stderr.strip()}")
+    pred = np.load(out)
+    if pred.shape != image.shape[:3] and pred.size == np.prod(image.shape[:3]):
+        print(f"  note: {name}: mask shape {pred.shape}, input shape {image.shape}", file=sys.stderr)
+        pred = pred.reshape(image.shape[:3])
+    return pred, time.time() - t0
+
+
+def cell(iou, miss):
+    parts = []
+    if iou is not None:
+        parts.append(f"{iou:.3f}")
+    if miss is not None:
+        parts.append(f"{100 * miss:.1f}%")
+    return " / ".join(parts)
+
+
+def summary(rows, methods):
+    """Per source group: the worst non-brain IoU over items with non-brain, and the worst tissue loss on all-tissue items."""
+    lines = ["| source group | items | " + " | ".join(f"{m}: non-brain IoU, min / mean | {m}: max tissue→0 (all-tissue)" for m in methods) + " |",
+             "|---|---|" + "---|---|" * len(methods)]
+    groups = []
+    for r in rows:
+        if r["group"] not in groups:
+            groups.append(r["group"])
+    for g in groups:
+        rs = [r for r in rows if r["group"] == g]
+        cells = []
+        for m in methods:
+            ious = [r[m]["iou"] for r in rs if r[m]["iou"] is not None]
+            misses = [r[m]["miss"] for r in rs if r[m]["iou"] is None and r[m]["miss"] is not None]
+            cells.append(f"{min(ious):.3f} / {np.mean(ious):.3f}" if ious else "–")
+            cells.append(f"{100 * max(misses):.1f}%" if misses else "–")
+        lines.append(f"| {g} | {len(rs)} | " + " | ".join(cells) + " |")
+    cells = []
+    for m in methods:
+        ious = [r[m]["iou"] for r in rows if r[m]["iou"] is not None]
+        misses = [r[m]["miss"] for r in rows if r[m]["iou"] is None and r[m]["miss"] is not None]
+        cells.append(f"{min(ious):.3f} / {np.mean(ious):.3f}" if ious else "–")
+        cells.append(f"{100 * max(misses):.1f}%" if misses else "–")
+    lines.append(f"| all | {len(rows)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=DATA)
+    ap.add_argument("--methods", default="classical,unet")
+    ap.add_argument("--no-composites", action="store_true")
+    ap.add_argument("--extra", default=None, help="folder of extra labelled items (not committed)")
+    ap.add_argument("--args", default="", help="more `emmask mask` options for every run")
+    ap.add_argument("--only", default=None, help="substring filter on item names")
+    ap.add_argument("--readme", action="store_true", help="write the tables into README.md")
+    ap.add_argument("--json", default=None)
+    a = ap.parse_args()
+    if not os.path.exists(os.path.join(a.data, "manifest.json")):
+        sys.exit(f"real_em.py: no corpus at {a.data}")
+    methods = a.methods.split(",")
+    extra_args = a.args.split()
+    rows = []
+    print("| item | source group | kind | non-brain | " + " | ".join(f"{m} (IoU / tissue→0)" for m in methods) + " |")
+    print("|---|---|---|---|" + "---|" * len(methods))
+    with tempfile.TemporaryDirectory(prefix="emmask-real-em-") as tmp:
+        for name, group, kind, image, labels, vs in items(a.data, not a.no_composites, a.extra, tmp):
+            if a.only and a.only not in name:
+                continue
+            row = {"item": name, "group": group, "kind": kind, "nonbrain": float(((labels == 0) & (labels != 255)).mean())}
+            for m in methods:
+                pred, secs = run(m, image, vs, tmp, name, extra_args)
+                iou, miss = metrics(pred, labels)
+                row[m] = {"iou": iou, "miss": miss, "seconds": round(secs, 1)}
+            rows.append(row)
+            print(f"| {name} | {group} | {kind} | {100 * row['nonbrain']:.0f}% | "
+                  + " | ".join(cell(row[m]["iou"], row[m]["miss"]) for m in methods) + " |", flush=True)
+    table = summary(rows, methods)
+    print()
+    print(table)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(rows, f, indent=1)
+    if a.readme:
+        path = os.path.join(ROOT, "README.md")
+        text = open(path).read()
+        if MARK_BEGIN in text and MARK_END in text:
+            head, rest = text.split(MARK_BEGIN, 1)
+            _, tail = rest.split(MARK_END, 1)
+            text = head + MARK_BEGIN + "\n" + table + "\n" + MARK_END + tail
+            with open(path, "w") as f:
+                f.write(text)
+            print(f"wrote the table into {path}")
+        else:
+            print("README.md has no real-em table markers; nothing written", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
