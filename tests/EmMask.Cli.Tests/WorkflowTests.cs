@@ -78,4 +78,20 @@ public class WorkflowTests
             Assert.IsType<Volume<byte>>(m);
         }
     }
+
+    [Fact]
+    public void EvalReportsNonBrainIoUAndIgnoresUnlabelledVoxels()
+    {
+        using var t = new TempFolder();
+        // Reference: 0 (x < 4), 255 (x = 4, unlabelled), 1 (x > 4); prediction: 0 for x < 3, 1 elsewhere.
+        NpyCraft.Write(t["gt.npy"], "|u1", [1, 2, 10], [.. Enumerable.Range(0, 20).Select(i => (byte)(i % 10 < 4 ? 0 : i % 10 == 4 ? 255 : 1))]);
+        NpyCraft.Write(t["p.npy"], "|u1", [1, 2, 10], [.. Enumerable.Range(0, 20).Select(i => (byte)(i % 10 < 3 ? 0 : 1))]);
+        var eval = CliRunner.Invoke("eval", t["p.npy"], t["gt.npy"], "--json");
+        Assert.Equal(0, eval.ExitCode);
+        var json = JsonDocument.Parse(eval.Stdout).RootElement;
+        Assert.Equal(6.0 / 8.0, json.GetProperty("nonbrain_iou").GetDouble(), 6); // TN 6 of TN 6 + FP 2
+        Assert.Equal(2, json.GetProperty("ignored").GetInt32());
+        Assert.Equal(0.0, json.GetProperty("tissue_loss").GetDouble(), 6);
+        Assert.Contains("non-brain iou 0.7500", CliRunner.Invoke("eval", t["p.npy"], t["gt.npy"]).Stdout, StringComparison.Ordinal);
+    }
 }

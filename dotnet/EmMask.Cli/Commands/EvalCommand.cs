@@ -17,7 +17,7 @@ public static class EvalCommand
     public static Command Build()
     {
         var json = GlobalOptions.Json();
-        var command = new Command("eval", "Print Dice, IoU, precision and recall of a mask against a reference.") { Prediction, Truth, json };
+        var command = new Command("eval", "Print Dice, IoU, non-brain IoU, precision and recall of a mask against a reference (uint8 reference voxels of 255 are unlabelled and ignored).") { Prediction, Truth, json };
         command.SetAction((parse, ct) =>
         {
             var reporter = new SpectreReporter(parse.GetValue(GlobalOptions.Quiet));
@@ -25,14 +25,32 @@ public static class EvalCommand
             {
                 var p = VolumePath.Parse(parse.GetValue(Prediction)!, "/mask");
                 var t = VolumePath.Parse(parse.GetValue(Truth)!, "/gt");
-                var metrics = MaskMetrics.Compute(MaskVolumes.ToMask(VolumeReader.Read(p, ct), p.ToString()), MaskVolumes.ToMask(VolumeReader.Read(t, ct), t.ToString()));
+                var reference = VolumeReader.Read(t, ct);
+                var region = MaskVolumes.LabelledRegion(reference);
+                var truth = MaskVolumes.ToMask(reference, t.ToString());
+                if (region is not null)
+                {
+                    var r = region.Span;
+                    var m = truth.Span;
+                    for (int i = 0; i < m.Length; i++)
+                    {
+                        m[i] = r[i] != 0 ? m[i] : (byte)0;
+                    }
+                }
+
+                var metrics = MaskMetrics.Compute(MaskVolumes.ToMask(VolumeReader.Read(p, ct), p.ToString()), truth, region);
                 if (parse.GetValue(json))
                 {
-                    reporter.Json(JsonSerializer.Serialize(new { dice = metrics.Dice, iou = metrics.IoU, precision = metrics.Precision, recall = metrics.Recall, specificity = metrics.Specificity, tp = metrics.TruePositives, fp = metrics.FalsePositives, fn = metrics.FalseNegatives, tn = metrics.TrueNegatives }));
+                    reporter.Json(JsonSerializer.Serialize(new
+                    {
+                        dice = metrics.Dice, iou = metrics.IoU, nonbrain_iou = metrics.NonBrainIoU, tissue_loss = metrics.TissueLoss, precision = metrics.Precision, recall = metrics.Recall,
+                        specificity = metrics.Specificity, tp = metrics.TruePositives, fp = metrics.FalsePositives, fn = metrics.FalseNegatives, tn = metrics.TrueNegatives,
+                        ignored = region is null ? 0 : region.Span.Length - region.Span.Count((byte)1),
+                    }));
                 }
                 else
                 {
-                    System.Console.Out.WriteLine($"dice {metrics.Dice:F4}  iou {metrics.IoU:F4}  precision {metrics.Precision:F4}  recall {metrics.Recall:F4}");
+                    System.Console.Out.WriteLine($"dice {metrics.Dice:F4}  iou {metrics.IoU:F4}  non-brain iou {metrics.NonBrainIoU:F4}  precision {metrics.Precision:F4}  recall {metrics.Recall:F4}" + (region is null ? string.Empty : "  (255 = unlabelled, ignored)"));
                 }
 
                 return ExitCodes.Ok;

@@ -21,6 +21,12 @@ public readonly record struct MaskMetrics(long TruePositives, long FalsePositive
     /// <summary>TP / (TP + FN); 1 when the reference is empty.</summary>
     public double Recall => Ratio(TruePositives, TruePositives + FalseNegatives);
 
+    /// <summary>IoU of the non-brain class: TN / (TN + FP + FN); 1 when neither mask has non-brain.</summary>
+    public double NonBrainIoU => Ratio(TrueNegatives, TrueNegatives + FalsePositives + FalseNegatives);
+
+    /// <summary>Share of the reference's brain called non-brain: FN / (TP + FN); 0 when the reference has no brain.</summary>
+    public double TissueLoss => 1 - Recall;
+
     /// <summary>Recall of non-brain: TN / (TN + FP).</summary>
     public double Specificity => Ratio(TrueNegatives, TrueNegatives + FalsePositives);
 
