@@ -1,0 +1,182 @@
+using EmMask.Core.Evaluation;
+using EmMask.Core.Phantom;
+using EmMask.Core.Volumes;
+using EmMask.IO;
+using EmMask.IO.Formats;
+
+namespace EmMask.Cli.Tests;
+
+/// <summary>
+/// The inputs real EM comes as: RGB and 16-bit sections, exact-constant and saturated borders, block (JPEG-like)
+/// artefacts, one section, sections shifted against each other. Each gives a sensible mask of the input's shape, with a
+/// message where something was assumed, and loses nothing.
+/// </summary>
+public class RealEmBadInputTests
+{
+    private static readonly PhantomVolume Phantom = EmPhantom.Generate(new PhantomOptions { Seed = 7, Shape = new Shape3(4, 160, 160), TissueFraction = 0.5 });
+
+    private static Volume<byte> Section(Volume<byte> v, int z) => new(new Shape3(1, v.Shape.Y, v.Shape.X), v.Slice(z).ToArray());
+
+    private static double Dice(string maskFile, Volume<byte> truth)
+    {
+        var mask = MaskOf(maskFile, truth.Shape);
+        return MaskMetrics.Compute(mask, truth).Dice;
+    }
+
+    private static Volume<byte> MaskOf(string file, Shape3 shape)
+    {
+        var read = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(file, "/mask"));
+        Assert.Equal(shape.Length, read.Shape.Length);
+        return new Volume<byte>(shape, read.Span.ToArray());
+    }
+
+    private static void Save(string path, IVolume volume)
+    {
+        using var f = File.Create(path);
+        NpyFormat.Write(f, volume);
+    }
+
+    private static int[] NpyShape(string path)
+    {
+        using var f = File.OpenRead(path);
+        var shape = NpyFormat.ReadShape(f, path);
+        f.Position = 0;
+        return NpyFormat.ReadRank(f, path) == 2 ? [shape.Y, shape.X] : [shape.Z, shape.Y, shape.X];
+    }
+
+    [Fact]
+    public void RgbSectionIsMaskedOnItsLuminance()
+    {
+        using var t = new TempFolder();
+        var section = Section(Phantom.Raw, 1);
+        var rgb = new byte[section.Span.Length * 3];
+        for (int i = 0; i < section.Span.Length; i++)
+        {
+            rgb[(3 * i) + 0] = section.Span[i];
+            rgb[(3 * i) + 1] = (byte)Math.Min(255, section.Span[i] + 10);
+            rgb[(3 * i) + 2] = (byte)Math.Max(0, section.Span[i] - 10);
+        }
+
+        NpyCraft.Write(t["rgb.npy"], "|u1", [160, 160, 3], rgb);
+        var run = CliRunner.Invoke("mask", t["rgb.npy"], t["m.npy"]);
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("colour image", run.Stderr, StringComparison.Ordinal);
+        Assert.Equal([160, 160], NpyShape(t["m.npy"]));
+        Assert.True(Dice(t["m.npy"], Section(Phantom.Truth, 1)) > 0.85);
+    }
+
+    [Fact]
+    public void SixteenBitSingleSectionKeepsItsShape()
+    {
+        using var t = new TempFolder();
+        var section = Section(Phantom.Raw, 2);
+        var wide = new Volume<ushort>(section.Shape, section.Span.ToArray().Select(b => (ushort)((b * 257) + 3)).ToArray());
+        Save(t["u16.npy"], wide);
+        Assert.Equal(0, CliRunner.Invoke("mask", t["u16.npy"], t["m.npy"], "-q").ExitCode);
+        Assert.Equal([1, 160, 160], NpyShape(t["m.npy"]));
+        Assert.True(Dice(t["m.npy"], Section(Phantom.Truth, 2)) > 0.85);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(255)]
+    public void ConstantOrSaturatedBorderIsNonBrainAndNamed(byte value)
+    {
+        using var t = new TempFolder();
+        var raw = Phantom.Raw.Clone();
+        var truth = Phantom.Truth.Clone();
+        for (int z = 0; z < 4; z++)
+        {
+            for (int y = 0; y < 160; y++)
+            {
+                for (int x = 120; x < 160; x++)
+                {
+                    raw[z, y, x] = value;
+                    truth[z, y, x] = 0;
+                }
+            }
+        }
+
+        Save(t["pad.npy"], raw);
+        var run = CliRunner.Invoke("mask", t["pad.npy"], t["m.npy"]);
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("padding", run.Stderr, StringComparison.Ordinal);
+        var mask = MaskOf(t["m.npy"], raw.Shape);
+        for (int y = 0; y < 160; y++)
+        {
+            for (int x = 120; x < 160; x++)
+            {
+                Assert.Equal(0, mask[1, y, x]);
+            }
+        }
+
+        Assert.True(MaskMetrics.Compute(mask, truth).Dice > 0.85);
+    }
+
+    [Fact]
+    public void BlockArtefactsStillGiveASensibleMask()
+    {
+        using var t = new TempFolder();
+        // JPEG-like: each 8×8 block pulled half-way to its own mean and quantised to steps of 6.
+        var raw = Phantom.Raw.Clone();
+        for (int z = 0; z < 4; z++)
+        {
+            for (int by = 0; by < 160; by += 8)
+            {
+                for (int bx = 0; bx < 160; bx += 8)
+                {
+                    double mean = 0;
+                    for (int y = by; y < by + 8; y++)
+                    {
+                        for (int x = bx; x < bx + 8; x++)
+                        {
+                            mean += raw[z, y, x] / 64.0;
+                        }
+                    }
+
+                    for (int y = by; y < by + 8; y++)
+                    {
+                        for (int x = bx; x < bx + 8; x++)
+                        {
+                            raw[z, y, x] = (byte)Math.Clamp(Math.Round((0.5 * (raw[z, y, x] + mean)) / 6) * 6, 0, 255);
+                        }
+                    }
+                }
+            }
+        }
+
+        Save(t["jpeg.npy"], raw);
+        Assert.Equal(0, CliRunner.Invoke("mask", t["jpeg.npy"], t["m.npy"], "-q").ExitCode);
+        Assert.True(Dice(t["m.npy"], Phantom.Truth) > 0.8);
+    }
+
+    [Fact]
+    public void ShiftedSectionsAreMaskedOneByOne()
+    {
+        using var t = new TempFolder();
+        // Each section shifted by a different offset, the uncovered part filled with 0 as an aligner does; the truth shifts with it.
+        var raw = Phantom.Raw.Clone();
+        var truth = Phantom.Truth.Clone();
+        int[] shifts = [0, 17, -11, 29];
+        for (int z = 0; z < 4; z++)
+        {
+            for (int y = 0; y < 160; y++)
+            {
+                for (int x = 0; x < 160; x++)
+                {
+                    int sx = x - shifts[z];
+                    bool inside = sx >= 0 && sx < 160;
+                    raw[z, y, x] = inside ? Phantom.Raw[z, y, sx] : (byte)0;
+                    truth[z, y, x] = inside ? Phantom.Truth[z, y, sx] : (byte)0;
+                }
+            }
+        }
+
+        Save(t["shifted.npy"], raw);
+        var run = CliRunner.Invoke("mask", t["shifted.npy"], t["m.npy"]);
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("mode 2d", run.Stderr, StringComparison.Ordinal);
+        double dice = Dice(t["m.npy"], truth);
+        Assert.True(dice > 0.85, $"dice {dice:F3}; {run.Stderr}");
+    }
+}

@@ -1,0 +1,49 @@
+"""The classical masker on real EM (../shared/data/real-em): a regression guard on the figures in the README.
+
+Each item is masked with the defaults and its voxel size. All-tissue items must lose at most 2% of their tissue; the
+one real tissue-resin boundary (the N2V SEM image) must keep a non-brain IoU of at least 0.85 (0.87 measured). The
+corpus lives beside the project, not in it; without it these tests skip.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+import em_mask
+from conftest import ROOT
+
+DATA = ROOT.parent / "shared" / "data" / "real-em"
+pytestmark = pytest.mark.skipif(not (DATA / "manifest.json").exists(), reason=f"no real-EM corpus at {DATA}")
+
+
+def _items():
+    if not (DATA / "manifest.json").exists():
+        return []
+    return json.loads((DATA / "manifest.json").read_text())["items"]
+
+
+def _scores(item):
+    image = np.load(DATA / item["file"])
+    labels = np.load(DATA / item["labels"])
+    voxel = item.get("voxel_size_zyx_nm")
+    mask, _ = em_mask.classical_mask(image, voxel_size=tuple(v / 1000 for v in voxel) if voxel else None)
+    assert mask.shape == image.shape
+    valid = labels != 255
+    gt0, gt1, p0 = (labels == 0) & valid, (labels == 1) & valid, (mask == 0) & valid
+    iou = (gt0 & p0).sum() / max(1, (gt0 | p0).sum()) if gt0.any() else None
+    loss = (gt1 & p0).sum() / max(1, gt1.sum())
+    return iou, loss
+
+
+@pytest.mark.parametrize("item", [i for i in _items() if i["label_fractions"]["0"] == 0], ids=lambda i: i["file"][:-4])
+def test_all_tissue_items_keep_their_tissue(dotnet_bridge, item):
+    _, loss = _scores(item)
+    assert loss <= 0.02, f"{item['file']}: {100 * loss:.2f}% of the tissue called non-brain"
+
+
+@pytest.mark.parametrize("item", [i for i in _items() if i["label_fractions"]["0"] > 0], ids=lambda i: i["file"][:-4])
+def test_tissue_resin_boundary(dotnet_bridge, item):
+    iou, loss = _scores(item)
+    assert iou >= 0.85, f"{item['file']}: non-brain IoU {iou:.3f}"
+    assert loss <= 0.05, f"{item['file']}: {100 * loss:.2f}% of the tissue called non-brain"
