@@ -193,10 +193,9 @@ public static class ClassicalMasker
         {
             progress?.Report(new($"texture (level {l})", 0.1 + (0.5 * (l - first + 1) / (last - first + 1))));
             var maps = LevelMaps.Compute(n, valid, l, noise, planar, options, ct);
-            if (options.Level is not null || maps.Separates)
+            if (options.Level is not null || (maps.Separates && (chosen is null || maps.Separability > chosen.Separability)))
             {
-                chosen = maps;
-                break;
+                chosen = maps; // the clearest separation wins; on a tie the finer level
             }
 
             if (textured is null && (maps.Textured || l == last))
@@ -316,6 +315,9 @@ public static class ClassicalMasker
         /// <summary>The log ratio's histogram is clearly bimodal and its lower class is noise-like: resin and tissue separate here.</summary>
         public bool Separates { get; init; }
 
+        /// <summary>Otsu's separability of the log ratio at this level.</summary>
+        public double Separability { get; init; }
+
         /// <summary>The valley between the two classes (log units).</summary>
         public double Valley { get; init; }
 
@@ -334,7 +336,8 @@ public static class ClassicalMasker
             var valley = ValleyThreshold.Compute(sample);
             var lower = sample.Where(v => v < valley.Threshold).ToArray();
             double lowMedian = lower.Length > 0 ? Select.Median(lower) : double.PositiveInfinity;
-            bool separates = valley.Separability >= TexturePyramid.Separability && lowMedian <= Math.Log(TexturePyramid.NoiseLikeRatio);
+            bool separates = (valley.Separability >= TexturePyramid.Separability && lowMedian <= Math.Log(TexturePyramid.NoiseLikeRatio))
+                || (valley.Separability >= TexturePyramid.NoiseSeparability && lowMedian <= Math.Log(TexturePyramid.NoiseRatio));
             double q90 = sample.Length == 0 ? double.NegativeInfinity : Select.Nth(sample, Math.Clamp((int)(TexturePyramid.TextureQuantile * (sample.Length - 1)), 0, sample.Length - 1));
             return new LevelMaps
             {
@@ -344,6 +347,7 @@ public static class ClassicalMasker
                 Valid = ok,
                 ValidFraction = fraction,
                 Separates = separates,
+                Separability = valley.Separability,
                 Valley = valley.Threshold,
                 Textured = q90 >= Math.Log(TexturePyramid.TextureTarget),
             };

@@ -8,10 +8,12 @@ namespace EmMask.Core.Masking;
 /// The texture-to-noise ratio at pyramid levels 0..3 (the image averaged over 2^level blocks) and the choice of the
 /// working level. Real EM spans 4–100 nm voxels and very different noise: fine FIB-SEM neuropil has little texture per
 /// voxel but plenty at 2–4× coarser voxels, noisy low-resolution SBF-SEM only shows its cells at 4–8×. The working level
-/// is the finest one at which resin and tissue separate clearly (the log ratio's histogram has Otsu separability ≥
-/// <see cref="Separability"/> and its lower class is noise-like, median ratio ≤ <see cref="NoiseLikeRatio"/>); where no
-/// level separates them (all tissue, or resin with artefacts), the finest at which the tissue's texture stands clearly
-/// above noise (the 90th percentile of the ratio reaches <see cref="TextureTarget"/>), else the highest. Coarser levels
+/// is the one at which resin and tissue separate most clearly: the log ratio's histogram has Otsu separability ≥
+/// <see cref="Separability"/> with a weakly textured lower class (median ratio ≤ <see cref="NoiseLikeRatio"/>), or ≥
+/// <see cref="NoiseSeparability"/> with a lower class of plain noise (median ≤ <see cref="NoiseRatio"/>); of those
+/// levels the one with the highest separability, the finer on a tie. Where no level separates them (all tissue, or
+/// resin with artefacts), the finest at which the tissue's texture stands clearly above noise (the 90th percentile of
+/// the ratio reaches <see cref="TextureTarget"/>), else the highest. Coarser levels
 /// see more but blur the boundary, which <see cref="BoundaryRefinement"/> then puts back on the image's own edges.
 /// </summary>
 /// <remarks>
@@ -33,6 +35,12 @@ internal static class TexturePyramid
 
     /// <summary>Largest median ratio of the lower class for it to count as noise (resin); above it both classes are tissue.</summary>
     public const double NoiseLikeRatio = 8.0;
+
+    /// <summary>Separability that suffices when the lower class is plain noise (median ratio ≤ <see cref="NoiseRatio"/>).</summary>
+    public const double NoiseSeparability = 0.68;
+
+    /// <summary>Median ratio of a lower class that is plain noise.</summary>
+    public const double NoiseRatio = 1.25;
 
     /// <summary>Quantile of the ratio compared with <see cref="TextureTarget"/> (the tissue's upper range).</summary>
     public const double TextureQuantile = 0.9;
