@@ -10,7 +10,7 @@ into ``--out`` (default ``.emmask-build/real-em-training``):
   by majority; a block with any ignored voxel is ignored. Items brought to 16 nm also appear at their own pixel size
   (``real_native_*``, at most 256×256 in-plane) with ``--native`` composites each.
 - **composite**: real tissue texture pasted into phantom-shaped masks (``emmask phantom`` ``/gt``), with resin,
-  grainy resin, dark resin or exact-constant padding outside. The resin's noise has the tissue's own strength and
+  grainy resin or exact-constant padding outside (dark resin is available in ``composite()`` but not used). The resin's noise has the tissue's own strength and
   correlation length (estimated on its flattest patches), with slow shading, grain, dirt specks, knife marks and tile
   seams; the tissue side of the boundary gets a dark surface layer (membrane or cuticle) and the seam is blurred, as
   real boundaries look. Labels are exact: 1 inside the phantom mask.
@@ -42,6 +42,10 @@ DEFAULT_DATA = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "real
 DEFAULT_OUT = os.path.join(ROOT, ".emmask-build", "real-em-training")
 MODEL_NM = 16.0
 STYLES = ["resin", "grainy", "padding", "darkresin"]
+# Styles the composites cycle through. Dark resin is left out: in the corpus's TEM-like contrast resin is bright, and
+# dark smooth regions inside tissue (heterochromatin, dense surface layers) are what a held-out source got wrong with
+# it; inversion augmentation still shows dark resin.
+CYCLE = ["resin", "grainy", "padding"]
 
 
 # ---------------------------------------------------------------- noise estimate (strength and correlation length)
@@ -226,7 +230,7 @@ def build(a):
             def composites(tissue, count, first_seed, tag, with_val):
                 crop = tissue[:, :a.max_size, :a.max_size]
                 for k in range(count + (1 if with_val else 0)):
-                    style = STYLES[k % len(STYLES)]
+                    style = CYCLE[k % len(CYCLE)]
                     seed = first_seed + k
                     mask = phantom_mask(crop.shape, seed, tmp)
                     img = composite(crop, mask, rng, style)
@@ -280,7 +284,8 @@ def args_for(a):
             # Validation volumes must be fully labelled and are only used to choose a checkpoint.
             out += ["--val", e["file"]]
         else:
-            out += ["--data", e["file"]]
+            # Real items twice: patches are drawn from volumes uniformly, and real tissue is the scarce hard case.
+            out += ["--data", e["file"]] * (a.real_weight if e["kind"] == "real" else 1)
     print(" ".join(out))
 
 
@@ -296,6 +301,7 @@ def main():
     ap.add_argument("--big-phantoms", type=int, default=8, help="resin-dominated phantoms of 64x224x224 (seeds 301...)")
     ap.add_argument("--max-size", type=int, default=256, help="composites use at most this many pixels along y and x")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--real-weight", type=int, default=2, help="args: list each real item this many times")
     ap.add_argument("--exclude", default=None, help="args: leave out these source groups (comma-separated)")
     a = ap.parse_args()
     if a.command == "build":
