@@ -44,6 +44,46 @@ public class UNetCommandTests
     }
 
     [Fact]
+    public void TrainDeviceAndAugmentationPresets()
+    {
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "4", "--shape", "16", "48", "48", "-q").ExitCode);
+        string[] common = ["--data", t["p.h5"], "--steps", "2", "--patch", "16", "--batch", "1", "--threads", "1", "-q"];
+        var real = CliRunner.Invoke(["train", .. common, "--out", t["run"], "--augment", "real-em", "--device", "auto"]);
+        Assert.True(real.ExitCode == 0, real.Stderr);
+        Assert.True(File.Exists(Path.Combine(t["run"], "last.safetensors")));
+
+        var preset = CliRunner.Invoke(["train", .. common, "--out", t["run2"], "--augment", "fancy"]);
+        Assert.Equal(2, preset.ExitCode);
+        Assert.Contains("--augment", Assert.Single(preset.ErrorLines), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(t["run2"]));
+
+        // With the default (CPU) libtorch, or without a GPU, asking for CUDA is a one-line error before any data is
+        // read; a CUDA build on a GPU machine trains.
+        var cuda = CliRunner.Invoke(["train", .. common, "--out", t["run3"], "--device", "cuda"]);
+        if (cuda.ExitCode != 0)
+        {
+            Assert.Equal(2, cuda.ExitCode);
+            Assert.Contains("CUDA is not available", Assert.Single(cuda.ErrorLines), StringComparison.Ordinal);
+            Assert.False(Directory.Exists(t["run3"]));
+        }
+    }
+
+    [Fact]
+    public void ThinStacksKeepTheirShapeAndRunSectionBySection()
+    {
+        using var t = new TempFolder();
+        // Two sections at 16 nm: fewer than the network's smallest window, so each is predicted on its own.
+        var p = EmPhantom.Generate(new PhantomOptions { Seed = 5, Shape = new Shape3(2, 64, 64), TissueFraction = 0.5 });
+        VolumeWriter.Write(VolumePath.Parse(t["p.h5"], "/raw"), p.Raw, new VolumeWriteOptions());
+        var run = CliRunner.Invoke("mask", t["p.h5"], t["m.h5"], "--method", "unet", "--no-envelope", "--tta", "1", "--postprocess", "none", "-q");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var m = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["m.h5"], "/mask"));
+        Assert.Equal(new Shape3(2, 64, 64), m.Shape);
+        Assert.Contains((byte)1, m.Span.ToArray());
+    }
+
+    [Fact]
     public void MissingModelIsAOneLineErrorAndNoOutput()
     {
         using var t = new TempFolder();
