@@ -11,7 +11,7 @@ from ._api import classical_mask, last_call_info, phantom, postprocess, postproc
 from ._arrays import DtypeConversionWarning
 from ._errors import CancelledError, DotnetUnavailableError, EmMaskError
 from ._jobs import CancelToken
-from ._params import CLASSICAL_DEFAULTS, DEFAULT_PRESET, POSTPROCESS_PRESETS
+from ._params import CLASSICAL_DEFAULTS, DEFAULT_PRESET, POSTPROCESS_PRESETS, classical_schema
 
 __version__ = "0.1.0"
 
@@ -21,6 +21,7 @@ __all__ = [
     "POSTPROCESS_PRESETS",
     "CancelToken",
     "CancelledError",
+    "classical_schema",
     "DotnetUnavailableError",
     "DtypeConversionWarning",
     "EmMaskError",

@@ -13,7 +13,7 @@ from ._arrays import as_core_image, as_core_mask, voxel_size_tuple
 from ._dotnet import bridge
 from ._errors import EmMaskError
 from ._jobs import CancelToken, ProgressCallback, run_job
-from ._params import CLASSICAL_DEFAULTS, UNET_DEFAULTS, UNET_SKIP_THRESHOLD
+from ._params import UNET_DEFAULTS, UNET_SKIP_THRESHOLD
 
 __all__ = [
     "classical_mask",
@@ -36,7 +36,7 @@ def last_call_info() -> dict:
     dict
         ``input_address`` (address of the first voxel the core read), ``input_copied`` (True when the input was
         not C-contiguous and had to be gathered), ``core_seconds`` (time spent in the core's computation) and, after
-        :func:`classical_mask`, ``threshold`` (the texture-to-noise threshold used) and ``output_seconds`` (time to
+        :func:`classical_mask`, ``threshold`` (the texture-to-noise threshold used), ``notes`` (mode, working level, noise) and ``output_seconds`` (time to
         hand the results over). After :func:`unet_mask`: ``worker_pid`` (the worker process that ran it),
         ``worker_started`` (True when this call had to start it), ``windows`` and ``skipped`` (sliding windows
         planned / skipped as blank), ``model`` (the resolved model path) and ``output_seconds``; ``core_seconds``
@@ -98,23 +98,12 @@ def _scaled_progress(progress: Optional[ProgressCallback], start: float, span: f
 def classical_mask(
     image,
     *,
-    block_size: int = CLASSICAL_DEFAULTS["block_size"],
-    texture_sigma: float = CLASSICAL_DEFAULTS["texture_sigma"],
-    edge_sigma: float = CLASSICAL_DEFAULTS["edge_sigma"],
-    minimum_region_size: int = CLASSICAL_DEFAULTS["minimum_region_size"],
-    dog_sigma_low: float = CLASSICAL_DEFAULTS["dog_sigma_low"],
-    dog_sigma_high: float = CLASSICAL_DEFAULTS["dog_sigma_high"],
-    isotropy: float = CLASSICAL_DEFAULTS["isotropy"],
-    dense_threshold: float = CLASSICAL_DEFAULTS["dense_threshold"],
-    mode: str = CLASSICAL_DEFAULTS["mode"],
-    level: Union[str, int, None] = CLASSICAL_DEFAULTS["level"],
-    refine_boundary: bool = CLASSICAL_DEFAULTS["refine_boundary"],
-    threshold: Union[str, float, None] = "auto",
     voxel_size: Union[float, Sequence[float], None] = None,
     progress: Optional[ProgressCallback] = None,
     cancel: Optional[CancelToken] = None,
+    **options,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Label every voxel as tissue (1) or not (0) with the classical (texture + edge) masker.
+    """Label every voxel as tissue (1) or not (0) with the classical (texture) masker.
 
     Parameters
     ----------
@@ -122,58 +111,32 @@ def classical_mask(
         2D (y, x), 3D (z, y, x) or 4D (t, z, y, x) grey image. uint8, uint16 and float32 are read in place (no
         copy); other dtypes are converted to float32 with a :class:`~em_mask.DtypeConversionWarning`. A 4D array
         is processed one time point at a time.
-    block_size : int
-        Edge (voxels of the working level, >= 1) of the neighbourhood over which per-voxel tissue votes are pooled
-        into the confidence; larger blocks give smoother boundaries and bridge gaps narrower than about half a block.
-        1 disables pooling. Default 9. All lengths are in voxels of the working level (see ``level``).
-    texture_sigma : float
-        Gaussian sigma (voxels, > 0) of the window in which texture energy is averaged; larger values suppress
-        isolated noise and move the boundary outwards by about sigma. Default 2.
-    edge_sigma : float
-        Gaussian sigma (voxels, > 0) of the smoothing before the gradient (edge evidence); small values respond to
-        thin membranes. Default 1.
-    minimum_region_size : int
-        6-connected tissue regions smaller than this many voxels are removed (0 keeps all). Default 1000.
-    dog_sigma_low, dog_sigma_high : float
-        Inner and outer sigmas (voxels) of the difference-of-Gaussians band-pass that picks out membranes;
-        ``0 < dog_sigma_low < dog_sigma_high``. Defaults 1 and 2.
-    isotropy : float
-        Smallest isotropy (smallest over largest eigenvalue, 0..1) of the structure tensor for full texture credit;
-        below it the texture ratio is scaled down by ``(isotropy_of_voxel / isotropy) ** 1.5``. Removes the halo that
-        strong, sharp edges cast on clean or denoised data. 0 turns it off. Default 0.06.
-    dense_threshold : float
-        Stained material: voxels whose smoothed intensity (``edge_sigma``) lies more than this many robust standard
-        deviations beyond the tissue's median, on the side away from resin (a dense surface layer, basal lamina,
-        myelin, cuticle), are tissue even where they have no texture. Lower keeps more; 0 turns it off. Default 1.5.
-    mode : {"auto", "2d", "3d"}
-        "2d" masks each section on its own, "3d" the stack as a volume; "auto" (default) works per section for
-        stacks under 64 sections or with a z spacing at least twice the x-y spacing.
-    level : "auto" or int
-        Pyramid level 0..3 at which texture is measured (the image averaged over 2**level voxels); "auto"
-        (default) takes the finest level where resin and tissue separate, or where the tissue's texture is clear.
-    refine_boundary : bool
-        Put the boundary back on the image's own edge at full resolution (levels above 0). Default True.
-    threshold : "auto", None or float
-        Decision threshold (> 0) on the texture-to-noise ratio (pure noise gives about 1; higher keeps only strongly
-        textured tissue); ``"auto"``/None picks it with Otsu's method (see :func:`last_call_info` for the value used).
     voxel_size : float or sequence of float, optional
-        Physical spacing (z, y, x), or (y, x) for 2D; stored on the core's volume. Default 1.
+        Physical spacing (z, y, x), or (y, x) for 2D; stored on the core's volume. It decides ``mode="auto"``
+        (anisotropic stacks are masked per section). Default: unknown (1).
     progress : callable, optional
         ``progress(stage, fraction)``, called on this thread while the core runs.
     cancel : CancelToken, optional
         Cancelling it stops the call within a fraction of a second with :class:`~em_mask.CancelledError`.
+    **options
+        The masker's parameters by key, as the core defines them (:func:`em_mask.classical_schema` lists each with
+        its default, range and help; the same keys as ``emmask mask --preset``): ``mode`` ("auto", "2d", "3d"),
+        ``level`` ("auto" or 0..3), ``threshold`` ("auto"/None or a number > 0), ``block_size``, ``texture_sigma``,
+        ``edge_sigma``, ``dog_sigma_low``, ``dog_sigma_high``, ``isotropy``, ``dense_threshold``,
+        ``minimum_region_size``, ``refine_boundary``. Left out: the core's default. An unknown key or a value out of
+        range is an :class:`EmMaskError` naming it.
 
     Returns
     -------
     mask : numpy.ndarray of uint8
         0/1, same shape as ``image``.
     confidence : numpy.ndarray of float32
-        Tissue confidence in 0..1, same shape (the mask is confidence >= 0.5 before small regions are removed).
+        Tissue confidence in 0..1, same shape (mask = confidence >= 0.5).
 
     Warns
     -----
     UserWarning
-        The core's warnings (a constant volume, NaN voxels), one per line.
+        The core's warnings (a constant volume, NaN voxels, padding), one per line.
 
     Raises
     ------
@@ -187,53 +150,29 @@ def classical_mask(
         confidences = np.empty(arr.shape, np.float32)
         for t in range(arr.shape[0]):
             masks[t], confidences[t] = classical_mask(
-                arr[t], block_size=block_size, texture_sigma=texture_sigma, edge_sigma=edge_sigma,
-                minimum_region_size=minimum_region_size, dog_sigma_low=dog_sigma_low,
-                dog_sigma_high=dog_sigma_high, isotropy=isotropy, dense_threshold=dense_threshold, mode=mode,
-                level=level, refine_boundary=refine_boundary, threshold=threshold, voxel_size=voxel_size,
-                progress=_scaled_progress(progress, t / arr.shape[0], 1 / arr.shape[0], f"t={t}: "),
-                cancel=cancel,
+                arr[t], voxel_size=voxel_size, cancel=cancel,
+                progress=_scaled_progress(progress, t / arr.shape[0], 1 / arr.shape[0], f"t={t}: "), **options,
             )
         return masks, confidences
     if arr.ndim not in (2, 3):
         raise ValueError(f"image must be 2D (y, x), 3D (z, y, x) or 4D (t, z, y, x); got shape {arr.shape}.")
-    if isinstance(threshold, str):
-        if threshold.lower() != "auto":
-            raise ValueError(f"threshold must be 'auto', None or a number > 0; got {threshold!r}.")
-        threshold = None
-    if level is not None and not (isinstance(level, str) and level.lower() == "auto"):
-        level = int(level)
-    else:
-        level = "auto"
-    # The core's options record in its JSON form (ClassicalMaskOptions.FromJson): snake_case, unknown keys refused.
-    options = {
-        "block_size": int(block_size),
-        "texture_sigma": float(texture_sigma),
-        "edge_sigma": float(edge_sigma),
-        "minimum_region_size": int(minimum_region_size),
-        "dog_sigma_low": float(dog_sigma_low),
-        "dog_sigma_high": float(dog_sigma_high),
-        "isotropy": float(isotropy),
-        "dense_threshold": float(dense_threshold),
-        "mode": str(mode),
-        "level": level,
-        "refine_boundary": bool(refine_boundary),
-        "threshold": "auto" if threshold is None else float(threshold),
-        "voxel_size": list(voxel_size_tuple(voxel_size, arr.ndim)),
-    }
+    # The core's options record in its JSON form (ClassicalMaskOptions.FromJson): snake_case, unknown keys refused,
+    # missing keys keep the core's defaults; "auto" (or None) for automatic values.
+    payload_options = {k: ("auto" if v is None else v.item() if isinstance(v, np.generic) else v) for k, v in options.items()}
+    payload_options["voxel_size"] = list(voxel_size_tuple(voxel_size, arr.ndim))
     b = bridge()
     described = _describe(b, arr)
     # Outputs: the masker's own result arrays, lent without a copy (see _LentBuffer); 0, 0 = "lend them to me".
     result, job = run_job(
         b,
-        lambda job: b.NumpyBridge.ClassicalMask(*described, 0, 0, json.dumps(options), job),
+        lambda job: b.NumpyBridge.ClassicalMask(*described, 0, 0, json.dumps(payload_options), job),
         progress=progress,
         cancel=cancel,
     )
     payload = json.loads(str(result.Json))
     mask = _borrow(b, payload["mask"], arr.shape, np.uint8)
     confidence = _borrow(b, payload["confidence"], arr.shape, np.float32)
-    _record(job, threshold=float(result.Value), output_seconds=float(job.OutputSeconds))
+    _record(job, threshold=float(result.Value), output_seconds=float(job.OutputSeconds), notes=payload.get("notes", []))
     for message in payload.get("warnings", []):
         warnings.warn(f"EM Mask: {message}", UserWarning, stacklevel=2)
     return mask, confidence

@@ -1,29 +1,57 @@
-"""Default parameters, mirrored from the .NET core so signatures (and magicgui widgets) can show them without
-starting .NET. tests/python/test_params.py checks them against the core's own defaults."""
+"""Parameters: the classical masker's come from the .NET core's schema (read on first use); the U-Net's and the
+post-processing presets are mirrored here, and tests check them against the core."""
 
 from __future__ import annotations
 
-__all__ = ["CLASSICAL_DEFAULTS", "MODE_CHOICES", "LEVEL_CHOICES", "MANUAL_THRESHOLD_START", "POSTPROCESS_PRESETS", "DEFAULT_PRESET", "UNET_DEFAULTS",
+from collections.abc import Mapping
+
+__all__ = ["CLASSICAL_DEFAULTS", "classical_schema", "MANUAL_THRESHOLD_START", "POSTPROCESS_PRESETS", "DEFAULT_PRESET", "UNET_DEFAULTS",
            "UNET_SKIP_THRESHOLD", "load_parameter_preset"]
 
-#: ``EmMask.Core.Masking.ClassicalMaskOptions.Default``, in Python parameter names.
-CLASSICAL_DEFAULTS = {
-    "block_size": 9,
-    "texture_sigma": 2.0,
-    "edge_sigma": 1.0,
-    "minimum_region_size": 1000,
-    "dog_sigma_low": 1.0,
-    "dog_sigma_high": 2.0,
-    "isotropy": 0.06,
-    "dense_threshold": 1.5,
-    "mode": "auto",
-    "level": "auto",
-    "refine_boundary": True,
-}
 
-#: Choices of ``mode`` (``MaskingModes``) and ``level`` (``TexturePyramid``: 0..3 or automatic).
-MODE_CHOICES = ("auto", "2d", "3d")
-LEVEL_CHOICES = ("auto", 0, 1, 2, 3)
+def classical_schema() -> list:
+    """The classical masker's parameters as the core describes them (``ClassicalMaskOptions`` with its ``[Option]``s).
+
+    One dict per parameter, in the panel's order: ``key``, ``kind`` ("int", "float", "bool" or "choice"), ``auto``
+    (whether "auto" is allowed), ``default``, ``choices``, ``minimum``, ``maximum``, ``step``, ``label``, ``cli`` and
+    ``help``. Loading it starts the .NET core (once per process); the CLI, this API and the napari panel are all built
+    from it, so a parameter is added in one place.
+    """
+    global _SCHEMA
+    if _SCHEMA is None:
+        import json
+
+        from ._dotnet import bridge
+
+        _SCHEMA = json.loads(str(bridge().NumpyBridge.ClassicalSchemaJson()))
+    return _SCHEMA
+
+
+_SCHEMA = None
+
+
+class _CoreDefaults(Mapping):
+    """``{key: default}`` of :func:`classical_schema`, read from the core on first use (not at import)."""
+
+    def _values(self) -> dict:
+        return {e["key"]: e["default"] for e in classical_schema() if e["key"] != "threshold"}
+
+    def __getitem__(self, key):
+        return self._values()[key]
+
+    def __iter__(self):
+        return iter(self._values())
+
+    def __len__(self):
+        return len(self._values())
+
+    def __repr__(self):
+        return repr(self._values())
+
+
+#: ``EmMask.Core.Masking.ClassicalMaskOptions.Default`` (without ``threshold``, whose default is "auto"), read from the
+#: core on first use.
+CLASSICAL_DEFAULTS = _CoreDefaults()
 
 #: The threshold the core falls back to when the texture histogram has one mode; the widget's starting value
 #: for a manual threshold (``ClassicalMasker.UnimodalThreshold``).
@@ -47,14 +75,15 @@ UNET_DEFAULTS = {"roi": 64, "overlap": 0.25, "scale": "auto", "device": "auto", 
 #: ``EmMask.Host.Bridge.NumpyBridge.DefaultSkipThreshold``: the local-std level below which ``skip_tiles`` skips a window.
 UNET_SKIP_THRESHOLD = 0.02
 
-_PRESET_KEYS = set(CLASSICAL_DEFAULTS) | {"threshold", "postprocess"} | set(UNET_DEFAULTS) | {"model", "method"}
+_OTHER_PRESET_KEYS = {"threshold", "postprocess", "model", "method"} | set(UNET_DEFAULTS)
 
 
 def load_parameter_preset(path) -> dict:
     """Read a parameter preset: the JSON file ``emmask mask --preset`` takes (snake_case keys).
 
     Keys: ``block_size``, ``texture_sigma``, ``edge_sigma``, ``minimum_region_size``, ``dog_sigma_low``,
-    ``dog_sigma_high``, ``isotropy``, ``dense_threshold``, ``mode``, ``level``, ``refine_boundary``, ``threshold`` (number or "auto"), ``postprocess`` (preset name or spec), and the U-Net's
+    ``dog_sigma_high``, ``isotropy``, ``dense_threshold``, ``mode``, ``level``, ``refine_boundary``, ``threshold`` (number
+    or "auto") -- the keys of :func:`classical_schema` --, ``postprocess`` (preset name or spec), and the U-Net's
     ``roi``, ``overlap``, ``scale``, ``device``, ``batch``, ``skip_tiles``, ``envelope_margin``, ``tta``, ``model``, ``method``.
 
     Raises
@@ -71,7 +100,8 @@ def load_parameter_preset(path) -> dict:
         raise ValueError(f"Cannot read parameter preset {path}: {exc}") from exc
     if not isinstance(data, dict):
         raise ValueError(f"Parameter preset {path} must hold a JSON object of parameters.")
-    unknown = sorted(set(data) - _PRESET_KEYS)
+    known = _OTHER_PRESET_KEYS | {e["key"] for e in classical_schema()}
+    unknown = sorted(set(data) - known)
     if unknown:
-        raise ValueError(f"Parameter preset {path} has unknown keys {unknown}; known: {sorted(_PRESET_KEYS)}.")
+        raise ValueError(f"Parameter preset {path} has unknown keys {unknown}; known: {sorted(known)}.")
     return data

@@ -94,4 +94,15 @@ public class WorkflowTests
         Assert.Equal(0.0, json.GetProperty("tissue_loss").GetDouble(), 6);
         Assert.Contains("non-brain iou 0.7500", CliRunner.Invoke("eval", t["p.npy"], t["gt.npy"]).Stdout, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void EveryClassicalParameterHasACommandLineOption()
+    {
+        var help = CliRunner.Invoke("mask", "--help").Stdout;
+        foreach (var e in EmMask.Core.Options.OptionsSchema.Describe(EmMask.Core.Masking.ClassicalMaskOptions.Default))
+        {
+            string flag = e.Kind == "bool" ? (e.Default!.GetValue<bool>() ? $"--no-{e.Cli}" : $"--{e.Cli}") : $"--{e.Cli}";
+            Assert.Contains(flag, help, StringComparison.Ordinal);
+        }
+    }
 }

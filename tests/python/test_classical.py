@@ -102,8 +102,10 @@ def test_bad_parameters_name_themselves(raw):
     assert info.value.kind == "argument"
     with pytest.raises(em_mask.EmMaskError, match="dog_sigma_high"):
         em_mask.classical_mask(raw, dog_sigma_low=3.0, dog_sigma_high=2.0)
-    with pytest.raises(ValueError, match="threshold"):
+    with pytest.raises(em_mask.EmMaskError, match="threshold"):
         em_mask.classical_mask(raw, threshold="otsu")
+    with pytest.raises(em_mask.EmMaskError, match="unknown key at 'bogus'"):
+        em_mask.classical_mask(raw, bogus=1)
     with pytest.raises(ValueError, match="2D"):
         em_mask.classical_mask(np.zeros(8, np.uint8))
 

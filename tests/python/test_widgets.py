@@ -136,6 +136,15 @@ def test_image_widgets_refuse_five_dimensional_layers(gui):
     assert not gui.workers                       # refused before any thread started
 
 
+def test_classical_panel_is_built_from_the_core_schema(gui):
+    import em_mask
+
+    panel = gui.widget.ClassicalMaskWidget(napari_viewer=gui.Viewer())
+    schema = em_mask.classical_schema()
+    assert list(panel.parameters()) == [e["key"] for e in schema]
+    assert panel.parameters() == {e["key"]: e["default"] for e in schema}
+
+
 def test_parameter_file_fills_the_classical_widget(gui, tmp_path):
     import json
 
@@ -143,14 +152,15 @@ def test_parameter_file_fills_the_classical_widget(gui, tmp_path):
     path.write_text(json.dumps({"block_size": 5, "texture_sigma": 2.5, "threshold": 3.0, "postprocess": "tight"}))
     panel = gui.widget.ClassicalMaskWidget(napari_viewer=gui.Viewer())
     panel._params_file.value = str(path)
-    assert panel._block_size.value == 5 and panel._texture_sigma.value == 2.5
-    assert panel._auto.value is False and panel._threshold.value == 3.0 and panel._threshold.enabled
+    values = panel.parameters()
+    assert values["block_size"] == 5 and values["texture_sigma"] == 2.5 and values["threshold"] == 3.0
+    assert values["mode"] == "auto" and values["level"] == "auto" and values["refine_boundary"] is True
     assert panel._preset.value == "tight"
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"blok_size": 5}))
     panel._params_file.value = str(bad)
     assert "blok_size" in _errors(gui)[-1]
-    assert panel._block_size.value == 5
+    assert panel.parameters()["block_size"] == 5
 
 
 @pytest.fixture(scope="module")

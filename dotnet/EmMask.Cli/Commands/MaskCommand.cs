@@ -1,8 +1,10 @@
 using System.CommandLine;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using EmMask.Cli.Console;
 using EmMask.Cli.Services;
 using EmMask.Core.Masking;
+using EmMask.Core.Options;
 using EmMask.Core.PostProcessing;
 using EmMask.IO;
 
@@ -11,22 +13,10 @@ namespace EmMask.Cli.Commands;
 /// <summary><c>emmask mask IN OUT</c>: brain/non-brain mask of a volume.</summary>
 public static class MaskCommand
 {
-    private static readonly ClassicalMaskOptions D = ClassicalMaskOptions.Default;
+    private static readonly SchemaOptions Classical = new(OptionsSchema.Describe(ClassicalMaskOptions.Default));
     private static readonly Argument<string> Input = new("input") { Description = "Input volume: file.h5[:/dataset] (default /raw), file.tif or file.npy." };
     private static readonly Argument<string> Output = new("output") { Description = "Output mask (uint8, 1 = brain): file.h5[:/dataset] (default /mask), file.tif or file.npy." };
     private static readonly Option<string> Method = new("--method", "-m") { Description = "classical (texture; no model) or unet (learned; separates tracheae).", DefaultValueFactory = _ => "classical" };
-    private static readonly Option<int?> BlockSize = new("--block-size") { Description = $"Pooling block edge in voxels (>= 1, default {D.BlockSize}): larger = smoother boundary, fewer specks and gaps." };
-    private static readonly Option<double?> TextureSigma = new("--texture-sigma") { Description = $"Texture window sigma in voxels (default {D.TextureSigma}): larger = needs more texture to agree, boundary moves out by ~sigma." };
-    private static readonly Option<double?> EdgeSigma = new("--edge-sigma") { Description = $"Smoothing sigma before the gradient (default {D.EdgeSigma}): small = thin membranes count, large = only broad edges." };
-    private static readonly Option<long?> MinRegionSize = new("--min-region-size") { Description = $"Remove tissue regions smaller than this many voxels (default {D.MinimumRegionSize}; 0 keeps all)." };
-    private static readonly Option<double?> DogLow = new("--dog-sigma-low") { Description = $"Inner DoG sigma in voxels (default {D.DogSigmaLow})." };
-    private static readonly Option<double?> DogHigh = new("--dog-sigma-high") { Description = $"Outer DoG sigma in voxels (default {D.DogSigmaHigh}, > low)." };
-    private static readonly Option<double?> Isotropy = new("--isotropy") { Description = $"Structure-tensor isotropy (lambda_min/lambda_max) below which texture loses credit, against the halo of sharp edges on clean data (default {D.Isotropy}; 0 = off)." };
-    private static readonly Option<double?> DenseThreshold = new("--dense-threshold") { Description = $"Flat material this many robust SDs more stained than the tissue (away from resin) is tissue: dense surface layers, laminae, cuticle (default {D.DenseThreshold}; 0 = off)." };
-    private static readonly Option<string?> Mode = new("--mode") { Description = $"auto (per section for stacks under {MaskingModes.MinimumSections3D} sections or with z spacing >= 2x the x-y spacing, else 3D; default), 2d (always per section) or 3d." };
-    private static readonly Option<string?> Level = new("--level") { Description = "Pyramid level 0-3 at which texture is measured (2^level averaging) or 'auto' (default: the finest level where the tissue's texture is clear)." };
-    private static readonly Option<bool> NoRefine = new("--no-refine") { Description = "Keep the pooled texture boundary; do not refine it on the image's edges at full resolution." };
-    private static readonly Option<string?> Threshold = new("--threshold") { Description = "Texture-to-noise threshold (> 0; noise alone ~1) or 'auto' (Otsu; default)." };
     private static readonly Option<string?> Confidence = new("--confidence") { Description = "Also write the float32 confidence map (0..1) here." };
     private static readonly Option<string?> PostProcess = new("--postprocess") { Description = "Post-processing preset (clean, reference, none, ...) or op list like 'open2d:3,largest,fill3d,grow:15' (default: clean for classical, none for unet)." };
     private static readonly Option<string?> Preset = new("--preset") { Description = "JSON file with parameters (snake_case keys); command-line options override it." };
@@ -48,9 +38,13 @@ public static class MaskCommand
         var json = GlobalOptions.Json();
         var command = new Command("mask", "Compute a brain (1) / non-brain (0) mask of an EM volume.")
         {
-            Input, Output, Method, BlockSize, TextureSigma, EdgeSigma, MinRegionSize, DogLow, DogHigh, Isotropy, DenseThreshold, Mode, Level, NoRefine, Threshold,
-            Confidence, PostProcess, Preset, Model, Roi, Overlap, Scale, Batch, Device, Tta, NoSkip, EnvelopeMargin, NoEnvelope, force, json,
+            Input, Output, Method, Confidence, PostProcess, Preset, Model, Roi, Overlap, Scale, Batch, Device, Tta, NoSkip, EnvelopeMargin, NoEnvelope, force, json,
         };
+        foreach (var option in Classical.All)
+        {
+            command.Options.Add(option);
+        }
+
         command.SetAction((parse, ct) =>
         {
             var reporter = new SpectreReporter(parse.GetValue(GlobalOptions.Quiet));
@@ -76,11 +70,6 @@ public static class MaskCommand
     private static string? Given(ParseResult parse, Option<string> option) =>
         parse.GetResult(option) is { Implicit: false } ? parse.GetValue(option) : null;
 
-    private static int? LevelOption(string text) =>
-        string.Equals(text, "auto", StringComparison.OrdinalIgnoreCase) ? null
-        : int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int level) ? level
-        : throw new ArgumentException($"--level must be 'auto' or a whole number 0-3, got '{text}'.");
-
     private static MaskRequest ToRequest(ParseResult parse, bool force)
     {
         var options = ClassicalMaskOptions.Default;
@@ -102,22 +91,7 @@ public static class MaskCommand
             throw new ArgumentException($"Unknown --method '{method}'; use 'classical' or 'unet'.");
         }
 
-        options = options with
-        {
-            BlockSize = parse.GetValue(BlockSize) ?? options.BlockSize,
-            TextureSigma = parse.GetValue(TextureSigma) ?? options.TextureSigma,
-            EdgeSigma = parse.GetValue(EdgeSigma) ?? options.EdgeSigma,
-            MinimumRegionSize = parse.GetValue(MinRegionSize) ?? options.MinimumRegionSize,
-            DogSigmaLow = parse.GetValue(DogLow) ?? options.DogSigmaLow,
-            DogSigmaHigh = parse.GetValue(DogHigh) ?? options.DogSigmaHigh,
-            Isotropy = parse.GetValue(Isotropy) ?? options.Isotropy,
-            DenseThreshold = parse.GetValue(DenseThreshold) ?? options.DenseThreshold,
-            Mode = parse.GetValue(Mode) is { } mode ? MaskingModes.Parse(mode) : options.Mode,
-            Level = parse.GetValue(Level) is { } level ? LevelOption(level) : options.Level,
-            RefineBoundary = !parse.GetValue(NoRefine) && options.RefineBoundary,
-            Threshold = parse.GetValue(Threshold) is { } t ? ThresholdOption.Parse(t) : options.Threshold,
-        };
-        options.Validate();
+        options = ClassicalMaskOptions.FromJson(Classical.Apply(parse, JsonNode.Parse(options.ToJson())!.AsObject()).ToJsonString());
         // The U-Net's default is no post-processing: "clean" fills enclosed holes, and the holes it keeps are the tracheae.
         var pipeline = PostProcessSpec.Resolve(parse.GetValue(PostProcess) ?? post ?? (method == "unet" ? "none" : "clean"));
         unet = unet with

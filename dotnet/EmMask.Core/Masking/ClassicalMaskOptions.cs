@@ -1,3 +1,5 @@
+using EmMask.Core.Options;
+
 namespace EmMask.Core.Masking;
 
 /// <summary>
@@ -10,68 +12,12 @@ public sealed record ClassicalMaskOptions
     public static ClassicalMaskOptions Default { get; } = new();
 
     /// <summary>
-    /// Edge length of the cubic neighbourhood (voxels, odd or even, >= 1) over which per-voxel tissue votes are pooled
-    /// into the confidence map. The mask is where at least half the votes in the block say tissue, so larger blocks give
-    /// smoother boundaries, bridge gaps narrower than about half a block and drop specks smaller than that; 1 disables pooling.
-    /// </summary>
-    public int BlockSize { get; init; } = 9;
-
-    /// <summary>
-    /// Gaussian sigma (voxels, > 0) of the window over which the structure tensor is integrated (its outer scale).
-    /// Larger values need texture in every orientation over a wider window: fewer false detections in noise, but the mask
-    /// boundary moves outwards by about sigma and small tissue pieces blur into their surroundings.
-    /// </summary>
-    public double TextureSigma { get; init; } = 2.0;
-
-    /// <summary>
-    /// Gaussian sigma (voxels, > 0) of the smoothing before the image gradient that enters the structure tensor (its inner
-    /// scale). Small values respond to thin membranes; large values respond to coarse structure (big cells, nuclei) and
-    /// ignore fine texture.
-    /// </summary>
-    public double EdgeSigma { get; init; } = 1.0;
-
-    /// <summary>
-    /// Connected tissue regions (6-connected) smaller than this many voxels are removed from the mask (0 or 1 keeps all).
-    /// </summary>
-    public long MinimumRegionSize { get; init; } = 1000;
-
-    /// <summary>Inner sigma (voxels, > 0) of the Difference of Gaussians; the band-pass keeps structures between the two sigmas (membranes).</summary>
-    public double DogSigmaLow { get; init; } = 1.0;
-
-    /// <summary>Outer sigma (voxels, > <see cref="DogSigmaLow"/>) of the Difference of Gaussians.</summary>
-    public double DogSigmaHigh { get; init; } = 2.0;
-
-    /// <summary>
-    /// Decision threshold on the texture-to-noise ratio (texture RMS over the estimated noise RMS; pure noise gives about 1),
-    /// or null for automatic (the histogram valley between Otsu's two classes of the log ratio, with a fallback of 2 for volumes that are all tissue or all resin).
-    /// Higher values keep only strongly textured tissue.
-    /// </summary>
-    public double? Threshold { get; init; }
-
-    /// <summary>
-    /// Smallest isotropy λ_min/λ_max of the structure tensor (0..1; 0 turns it off) for full texture credit. Below it the
-    /// texture-to-noise ratio is scaled down by (isotropy/this)^1.5. Texture varies in every orientation (tissue: about
-    /// 0.1–0.5); the halo that a strong, sharp edge casts through the texture window does not (about 0.01–0.05), and on
-    /// clean or denoised data, where that halo stands far above the noise, it would otherwise widen the mask by up to the
-    /// window's reach. Higher values remove more halo and also weakly textured tissue next to strong edges.
-    /// </summary>
-    public double Isotropy { get; init; } = 0.06;
-
-    /// <summary>
-    /// Stain threshold (>= 0; 0 turns the rule off), in robust standard deviations of the tissue's smoothed intensity
-    /// (smoothed with edge_sigma): voxels whose smoothed intensity lies further than this beyond the tissue's median, on
-    /// the side away from resin (more stain than the tissue: a dense surface layer, basal lamina, myelin, cuticle), are
-    /// tissue even where they have no texture. Resin carries no stain. Lower values keep more dark, flat material;
-    /// higher values leave it to the texture measure.
-    /// </summary>
-    public double DenseThreshold { get; init; } = 1.5;
-
-    /// <summary>
     /// How sections are treated: <see cref="MaskingMode.Auto"/> (default) masks section by section (2D) when the stack
     /// has fewer than <see cref="MaskingModes.MinimumSections3D"/> sections or its z spacing is at least twice the x–y
     /// spacing, else as a volume; <see cref="MaskingMode.TwoD"/> always per section; <see cref="MaskingMode.ThreeD"/>
     /// always as a volume (3D filters, 3D hole filling).
     /// </summary>
+    [Option("2d: each section on its own; 3d: the stack as a volume; auto: per section for stacks under 64 sections or with z spacing >= 2x the x-y spacing.")]
     public MaskingMode Mode { get; init; } = MaskingMode.Auto;
 
     /// <summary>
@@ -81,13 +27,81 @@ public sealed record ClassicalMaskOptions
     /// structures larger than 2^level voxels; the boundary is refined at full resolution either way. Lengths of the other
     /// parameters are in voxels of this level.
     /// </summary>
+    [Option("Pyramid level (2^level averaging) at which texture is measured, or auto: the level where resin and tissue separate most clearly, else the finest where the tissue's texture is clear.", Minimum = 0, Maximum = 3)]
     public int? Level { get; init; }
+
+    /// <summary>
+    /// Decision threshold on the texture-to-noise ratio (texture RMS over the estimated noise RMS; pure noise gives about 1),
+    /// or null for automatic (the histogram valley between Otsu's two classes of the log ratio, with a fallback of 2 for volumes that are all tissue or all resin).
+    /// Higher values keep only strongly textured tissue.
+    /// </summary>
+    [Option("Texture-to-noise ratio above which a voxel votes tissue (pure noise ~1 at every level), or auto: the valley between resin and tissue at the working level, at least 2; 2 where they do not separate.", Minimum = 0.01, Maximum = 1000, Step = 0.1)]
+    public double? Threshold { get; init; }
+
+    /// <summary>
+    /// Edge length of the cubic neighbourhood (voxels, odd or even, >= 1) over which per-voxel tissue votes are pooled
+    /// into the confidence map. The mask is where at least half the votes in the block say tissue, so larger blocks give
+    /// smoother boundaries, bridge gaps narrower than about half a block and drop specks smaller than that; 1 disables pooling.
+    /// </summary>
+    [Option("Edge (voxels of the working level) of the box over which tissue votes are pooled into the confidence: larger = smoother boundary, bridges gaps narrower than about half a block, drops specks; 1 = no pooling.", Minimum = 1, Maximum = 1024, Step = 2)]
+    public int BlockSize { get; init; } = 9;
+
+    /// <summary>
+    /// Gaussian sigma (voxels, > 0) of the window over which the structure tensor is integrated (its outer scale).
+    /// Larger values need texture in every orientation over a wider window: fewer false detections in noise, but the mask
+    /// boundary moves outwards by about sigma and small tissue pieces blur into their surroundings.
+    /// </summary>
+    [Option("Gaussian window (voxels of the working level) over which texture must vary in every orientation: larger = fewer false detections in noise, the boundary moves out by about sigma.", Minimum = 0.1, Maximum = 100, Step = 0.25)]
+    public double TextureSigma { get; init; } = 2.0;
+
+    /// <summary>
+    /// Gaussian sigma (voxels, > 0) of the smoothing before the image gradient that enters the structure tensor (its inner
+    /// scale). Small values respond to thin membranes; large values respond to coarse structure (big cells, nuclei) and
+    /// ignore fine texture.
+    /// </summary>
+    [Option("Smoothing (voxels of the working level) before the gradient, and of the image the stain rule reads: small = thin membranes count, large = only broad structure.", Minimum = 0.1, Maximum = 100, Step = 0.25)]
+    public double EdgeSigma { get; init; } = 1.0;
+
+    /// <summary>Inner sigma (voxels, > 0) of the Difference of Gaussians; the band-pass keeps structures between the two sigmas (membranes).</summary>
+    [Option("Inner sigma (voxels of the working level) of the Difference-of-Gaussians band whose gradient is the main texture evidence (membranes).", Label = "DoG sigma low", Minimum = 0.1, Maximum = 100, Step = 0.25)]
+    public double DogSigmaLow { get; init; } = 1.0;
+
+    /// <summary>Outer sigma (voxels, > <see cref="DogSigmaLow"/>) of the Difference of Gaussians.</summary>
+    [Option("Outer sigma (voxels of the working level, > the inner one) of the Difference-of-Gaussians band.", Label = "DoG sigma high", Minimum = 0.1, Maximum = 200, Step = 0.5)]
+    public double DogSigmaHigh { get; init; } = 2.0;
+
+    /// <summary>
+    /// Smallest isotropy λ_min/λ_max of the structure tensor (0..1; 0 turns it off) for full texture credit. Below it the
+    /// texture-to-noise ratio is scaled down by (isotropy/this)^1.5. Texture varies in every orientation (tissue: about
+    /// 0.1–0.5); the halo that a strong, sharp edge casts through the texture window does not (about 0.01–0.05), and on
+    /// clean or denoised data, where that halo stands far above the noise, it would otherwise widen the mask by up to the
+    /// window's reach. Higher values remove more halo and also weakly textured tissue next to strong edges.
+    /// </summary>
+    [Option("Smallest structure-tensor isotropy (lambda_min/lambda_max) for full texture credit; removes the halo that sharp edges cast on clean data; 0 = off.", Minimum = 0, Maximum = 0.95, Step = 0.01)]
+    public double Isotropy { get; init; } = 0.06;
+
+    /// <summary>
+    /// Stain threshold (>= 0; 0 turns the rule off), in robust standard deviations of the tissue's smoothed intensity
+    /// (smoothed with edge_sigma): voxels whose smoothed intensity lies further than this beyond the tissue's median, on
+    /// the side away from resin (more stain than the tissue: a dense surface layer, basal lamina, myelin, cuticle), are
+    /// tissue even where they have no texture. Resin carries no stain. Lower values keep more dark, flat material;
+    /// higher values leave it to the texture measure.
+    /// </summary>
+    [Option("Flat material this many robust SDs more stained than the tissue (away from resin) is tissue: dense surface layers, laminae, myelin, cuticle; 0 = off.", Minimum = 0, Maximum = 100, Step = 0.25)]
+    public double DenseThreshold { get; init; } = 1.5;
+
+    /// <summary>
+    /// Connected tissue regions (6-connected) smaller than this many voxels are removed from the mask (0 or 1 keeps all).
+    /// </summary>
+    [Option("Tissue regions (6-connected; per section in 2D mode) smaller than this many voxels are removed; 0 keeps all.", Label = "min region (voxels)", Cli = "min-region-size", Minimum = 0, Maximum = 2147483647, Step = 100)]
+    public long MinimumRegionSize { get; init; } = 1000;
 
     /// <summary>
     /// Refine the boundary at full resolution (default true): a marker-controlled watershed on the image's gradient puts
     /// the boundary back on the tissue's surface inside the band where the working level's texture window blurs it
     /// (<see cref="BoundaryRefinement"/>). False keeps the pooled texture vote's boundary (smoother, up to 3·2^level voxels out).
     /// </summary>
+    [Option("Put the boundary back on the image's own edge at full resolution (working levels above 0).", Label = "refine boundary", Cli = "refine")]
     public bool RefineBoundary { get; init; } = true;
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid parameter.</summary>

@@ -38,7 +38,7 @@ public static partial class NumpyBridge
             IVolume volume = input.ToVolume(voxelSize, job);
             MaskResult result = TimeCore(job, () => ClassicalMasker.Run(volume, options, job, job.Token));
             var watch = System.Diagnostics.Stopwatch.StartNew();
-            var json = new Dictionary<string, object> { ["warnings"] = result.Warnings };
+            var json = new Dictionary<string, object> { ["warnings"] = result.Warnings, ["notes"] = result.Notes ?? [] };
             if (maskAddress != 0 && confidenceAddress != 0)
             {
                 NumpyArray.CopyToOutput(result.Mask, maskAddress, "mask");
@@ -61,6 +61,12 @@ public static partial class NumpyBridge
     /// Python side takes its defaults and choices from here.
     /// </summary>
     public static string ClassicalDefaultsJson() => ClassicalMaskOptions.Default.ToJson();
+
+    /// <summary>
+    /// The classical options' schema (<see cref="Core.Options.OptionsSchema"/>): key, kind, default, choices, range, label
+    /// and help of every parameter, from which the Python API documents and the napari panel builds its widgets.
+    /// </summary>
+    public static string ClassicalSchemaJson() => Core.Options.OptionsSchema.ToJson(ClassicalMaskOptions.Default);
 
     /// <summary>Reads the options JSON the Python side writes (the options' JSON form plus <c>voxel_size</c>); unknown keys are an error so typos do not pass silently.</summary>
     internal static (ClassicalMaskOptions Options, VoxelSize VoxelSize) ParseClassicalOptions(string json)

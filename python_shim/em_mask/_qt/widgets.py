@@ -55,13 +55,11 @@ from .._layers import (
     voxel_size_from_scale,
 )
 from .._params import (
-    CLASSICAL_DEFAULTS,
     DEFAULT_PRESET,
-    LEVEL_CHOICES,
-    MODE_CHOICES,
     MANUAL_THRESHOLD_START,
     POSTPROCESS_PRESETS,
     UNET_DEFAULTS,
+    classical_schema,
     load_parameter_preset,
 )
 from .._proofread import SCOPES, FlipRefused, box_slices, flip_at, region_edit, review_regions
@@ -551,93 +549,81 @@ def _prefer_source_image(layers):
     return found[-1] if found else None
 
 
+class _SchemaField:
+    """The widget(s) for one parameter of the core's schema, with its value in the options' JSON form."""
+
+    def __init__(self, entry: dict) -> None:
+        self.key = entry["key"]
+        kind, label, tip = entry["kind"], entry["label"], entry["help"]
+        self._cast = {"float": float, "int": int, "bool": bool}.get(kind, str)
+        rng = {k: entry[n] for k, n in (("min", "minimum"), ("max", "maximum"), ("step", "step")) if entry.get(n) is not None}
+        self._auto = None
+        if entry["choices"]:
+            self._value = ComboBox(value=str(entry["default"]), choices=list(entry["choices"]), label=label, tooltip=tip)
+        elif kind == "bool":
+            self._value = CheckBox(value=bool(entry["default"]), text=label, tooltip=tip)
+        elif entry["auto"]:
+            # A number or "auto": a checkbox for auto, and the number (enabled when auto is off).
+            start = MANUAL_THRESHOLD_START if self.key == "threshold" else (entry.get("minimum") or 1)
+            self._auto = CheckBox(value=entry["default"] == "auto", text=f"automatic {label}", tooltip=tip)
+            spin = FloatSpinBox if kind == "float" else SpinBox
+            self._value = spin(value=self._cast(start if entry["default"] == "auto" else entry["default"]), label=label,
+                               tooltip=tip, enabled=entry["default"] != "auto", **rng)
+            self._auto.changed.connect(lambda v: setattr(self._value, "enabled", not v))
+        else:
+            spin = FloatSpinBox if kind == "float" else SpinBox
+            self._value = spin(value=self._cast(entry["default"]), label=label, tooltip=tip, **rng)
+
+    @property
+    def widgets(self) -> list:
+        return [self._auto, self._value] if self._auto is not None else [self._value]
+
+    @property
+    def value(self):
+        if self._auto is not None and self._auto.value:
+            return "auto"
+        return self._value.value
+
+    def set(self, value) -> None:
+        if self._auto is not None:
+            self._auto.value = value is None or str(value).lower() == "auto"
+            if not self._auto.value:
+                self._value.value = self._cast(value)
+        elif isinstance(self._value, ComboBox):
+            self._value.value = str(value).lower()
+        else:
+            self._value.value = self._cast(value)
+
+
 class ClassicalMaskPanel(_ImageMaskPanel):
-    """Classical (texture + edge) mask with the core's parameters."""
+    """Classical (texture) mask; its parameter widgets are built from the core's schema (:func:`classical_schema`)."""
 
     def __init__(self, viewer) -> None:
-        d = CLASSICAL_DEFAULTS
-        self._block_size = SpinBox(value=d["block_size"], min=1, max=1024, label="block size",
-                                   tooltip="Edge (voxels) of the block over which tissue votes are pooled; "
-                                           "larger = smoother boundary, 1 = no pooling")
-        self._texture_sigma = FloatSpinBox(value=d["texture_sigma"], min=0.1, max=100.0, step=0.25,
-                                           label="texture sigma", tooltip="Gaussian sigma (voxels) of the texture measure")
-        self._edge_sigma = FloatSpinBox(value=d["edge_sigma"], min=0.1, max=100.0, step=0.25, label="edge sigma",
-                                        tooltip="Gaussian sigma (voxels) of the edge measure")
-        self._dog_low = FloatSpinBox(value=d["dog_sigma_low"], min=0.1, max=100.0, step=0.25, label="DoG sigma low")
-        self._dog_high = FloatSpinBox(value=d["dog_sigma_high"], min=0.1, max=200.0, step=0.5, label="DoG sigma high")
-        self._min_region = SpinBox(value=d["minimum_region_size"], min=0, max=2**31 - 1, step=100,
-                                   label="min region (voxels)", tooltip="Tissue regions smaller than this are dropped")
-        self._isotropy = FloatSpinBox(value=d["isotropy"], min=0.0, max=0.95, step=0.01, label="isotropy",
-                                      tooltip="Texture must vary about as much in every orientation (smallest/largest "
-                                              "eigenvalue) to count fully; removes the halo of sharp edges; 0 = off")
-        self._dense_threshold = FloatSpinBox(value=d["dense_threshold"], min=0.0, max=100.0, step=0.25,
-                                             label="dense threshold",
-                                             tooltip="Robust SDs beyond the tissue's intensity, away from resin, above "
-                                                     "which flat, stained material is kept as tissue (dense surface "
-                                                     "layer, myelin, cuticle); 0 = off")
-        self._mode = ComboBox(value=d["mode"], choices=list(MODE_CHOICES), label="mode",
-                              tooltip="2d: each section on its own; 3d: the stack as a volume; auto: per section for "
-                                      "stacks under 64 sections or with z spacing >= 2x the x-y spacing")
-        self._level = ComboBox(value=d["level"], choices=list(LEVEL_CHOICES), label="level",
-                               tooltip="Pyramid level (2^level averaging) at which texture is measured; auto = the "
-                                       "finest level where resin and tissue separate")
-        self._refine = CheckBox(value=d["refine_boundary"], text="refine boundary at full resolution",
-                                tooltip="Put the boundary back on the image's own edge (levels above 0)")
-        self._auto = CheckBox(value=True, text="automatic threshold (Otsu)")
-        self._threshold = FloatSpinBox(value=MANUAL_THRESHOLD_START, min=0.01, max=1000.0, step=0.1,
-                                       label="threshold", enabled=False,
-                                       tooltip="Texture-to-noise ratio above which a voxel votes tissue (noise ~ 1)")
-        self._auto.changed.connect(lambda v: setattr(self._threshold, "enabled", not v))
+        schema = classical_schema() if core_problem() is None else []
+        self._fields = [_SchemaField(e) for e in schema]
         self._confidence = CheckBox(value=False, text="also add the confidence map",
                                     tooltip="Adds '<image> confidence' (hidden); the Proofread panel's review list "
                                             "ranks the mask's regions by it")
-        params = [self._block_size, self._texture_sigma, self._edge_sigma, self._dog_low, self._dog_high,
-                  self._min_region, self._isotropy, self._dense_threshold, self._mode, self._level, self._refine,
-                  self._auto, self._threshold, self._confidence]
+        params = [w for f in self._fields for w in f.widgets] + [self._confidence]
         super().__init__(viewer, params, "Mask")
 
     def _empty_hint(self, info: dict) -> str:
         t = info.get("threshold")
         at = f" (it was {t:.2f})" if isinstance(t, (int, float)) else ""
         return (f"no voxel's texture rose above the threshold{at}. Untick 'automatic threshold' and lower it, "
-                "or lower 'texture sigma'; an image without texture (blank, or smoothed) gives an empty mask")
+                "or raise 'level'; an image without texture (blank, or smoothed) gives an empty mask")
 
     def _parameter_widgets(self) -> dict:
-        def set_threshold(value):
-            if value is None or str(value).lower() == "auto":
-                self._auto.value = True
-            else:
-                self._auto.value = False
-                self._threshold.value = float(value)
+        return {f.key: f.set for f in self._fields}
 
-        def setter(widget, kind):
-            return lambda value: setattr(widget, "value", kind(value))
-
-        return {
-            "block_size": setter(self._block_size, int),
-            "texture_sigma": setter(self._texture_sigma, float),
-            "edge_sigma": setter(self._edge_sigma, float),
-            "minimum_region_size": setter(self._min_region, int),
-            "dog_sigma_low": setter(self._dog_low, float),
-            "dog_sigma_high": setter(self._dog_high, float),
-            "isotropy": setter(self._isotropy, float),
-            "dense_threshold": setter(self._dense_threshold, float),
-            "mode": setter(self._mode, str),
-            "level": setter(self._level, lambda v: v if str(v).lower() == "auto" else int(v)),
-            "refine_boundary": setter(self._refine, bool),
-            "threshold": set_threshold,
-        }
+    def parameters(self) -> dict:
+        """The panel's parameter values, by key (the options' JSON form: "auto" for automatic values)."""
+        return {f.key: f.value for f in self._fields}
 
     def _prepare(self):
         layer, rgb, multiscale, voxel_size = self._image_input()
-        params = dict(
-            block_size=self._block_size.value, texture_sigma=self._texture_sigma.value,
-            edge_sigma=self._edge_sigma.value, minimum_region_size=self._min_region.value,
-            dog_sigma_low=self._dog_low.value, dog_sigma_high=self._dog_high.value,
-            isotropy=self._isotropy.value, dense_threshold=self._dense_threshold.value,
-            mode=self._mode.value, level=self._level.value, refine_boundary=self._refine.value,
-            threshold="auto" if self._auto.value else self._threshold.value, voxel_size=voxel_size,
-        )
+        params = self.parameters()
+        params["voxel_size"] = voxel_size
         meta = (layer.name, tuple(layer.scale), tuple(layer.translate))
         return _classical_job, (layer.data, rgb, multiscale, params, self._spec.value, self._confidence.value, meta)
 

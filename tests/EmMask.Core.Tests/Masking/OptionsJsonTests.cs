@@ -1,4 +1,5 @@
 using EmMask.Core.Masking;
+using EmMask.Core.Options;
 
 namespace EmMask.Core.Tests.Masking;
 

@@ -2,8 +2,9 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using EmMask.Core.Masking;
 
-namespace EmMask.Core.Masking;
+namespace EmMask.Core.Options;
 
 /// <summary>
 /// The JSON form of an options record, which is its schema: snake_case names, unknown keys are errors, and "auto" (or
@@ -16,6 +17,7 @@ public static class OptionsJson
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        NumberHandling = JsonNumberHandling.AllowReadingFromString, // command-line values arrive as text
         Converters = { new AutoDoubleConverter(), new AutoIntConverter(), new MaskingModeConverter() },
     };
 
