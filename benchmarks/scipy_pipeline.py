@@ -1,8 +1,34 @@
 #!/usr/bin/python3
-"""The classical EM Mask pipeline written with numpy / scipy.ndimage: the peer for benchmarks.
+"""The classical EM Mask pipeline written with numpy / scipy.ndimage: the peer for benchmarks and cross-checks.
 
-It runs the same steps, in the same order and with the same parameters, as
-``EmMask.Core.Masking.ClassicalMasker`` so that the speed ratio compares implementations, not algorithms.
+It mirrors ``EmMask.Core.Masking.ClassicalMasker`` (dotnet/EmMask.Core/Masking/ClassicalMasker.cs) step by step, with
+the same parameters, constants, samples and order statistics, so that (1) the speed ratio in benchmarks/run.py
+compares implementations, not algorithms, and (2) tests/python/test_scipy_peer.py can check the C# against an
+independent implementation. Each function names the C# file it mirrors (paths below dotnet/EmMask.Core/):
+
+* :func:`normalise` - Masking/IntensityNormalizer.cs
+* :func:`detect_padding` - Masking/PaddingDetector.cs
+* :func:`resolve_mode` - Masking/MaskingMode.cs (``MaskingModes.Resolve``)
+* :func:`patch_statistics` - Masking/NoiseModel.cs (``PatchStatistics``)
+* :func:`stabilise` - Masking/VarianceStabilizer.cs
+* :func:`estimate_noise` - Masking/NoiseModel.cs (``NoiseModel.Estimate``)
+* :func:`highest_level`, :func:`texture`, :func:`noise_reference`, :func:`simulate_noise` -
+  Masking/TexturePyramid.cs (SplitMix64 + Box-Muller noise, the simulated-noise reference)
+* :func:`smallest_eigenvalue`, :func:`log_ratio` - Masking/StructureTensor.cs and Masking/SymmetricEigen.cs
+* :func:`gradient_gain`, :func:`dog_gradient_gain` - Masking/FilterGains.cs
+* :func:`valley_threshold`, :func:`otsu` - Masking/ValleyThreshold.cs, Masking/OtsuThreshold.cs, Masking/ValueHistogram.cs
+* :func:`stain_reference`, :func:`raise_votes` - Masking/StainRule.cs
+* :func:`level_maps` - ``LevelMaps`` in Masking/ClassicalMasker.cs
+* :func:`mean_downsample`, :func:`trilinear_upsample` - Inference/VolumeResampling.cs
+* :func:`fill_holes`, :func:`remove_small_regions` - Morphology/MaskMorphology.cs
+* :func:`refine_boundary` - Masking/BoundaryRefinement.cs
+* :func:`seeded_watershed` - Morphology/SeededWatershed.cs (the bucket queue, ported: skimage's heap orders ties
+  and lower neighbours differently)
+* :func:`classical_mask` - ``ClassicalMasker.Run`` / ``RunVolume`` (mode 2d: section by section)
+
+The scipy Gaussian, uniform and distance filters are the ones the C# filters reproduce (reflect mode, truncate 4).
+Remaining differences are floating point: the C# filters accumulate in float32 (scipy in float64), and its
+vectorised log, sigmoid and fused multiply-adds round a little differently.
 
 Usage as a script (the whole-CLI peer)::
 
@@ -13,10 +39,12 @@ from __future__ import annotations
 import math
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
 
+#: ``ClassicalMaskOptions.Default`` (Masking/ClassicalMaskOptions.cs), in Python names.
 DEFAULTS = dict(
     block_size=9,
     texture_sigma=2.0,
@@ -25,48 +53,375 @@ DEFAULTS = dict(
     dog_sigma_low=1.0,
     dog_sigma_high=2.0,
     isotropy=0.06,
-    dense_threshold=2.0,
-    dense_gap=16,
-    threshold=None,  # None = auto (Otsu on log texture-to-noise ratio)
+    dense_threshold=1.5,
+    mode="auto",  # "auto" | "2d" | "3d"
+    level=None,  # None = automatic, else 0..3
+    refine_boundary=True,
+    threshold=None,  # None = automatic
 )
 
-SOFTNESS = 0.25  # width of the soft vote in log units, as in ClassicalMasker
+F32 = np.float32
+
+# ClassicalMasker
+SOFTNESS = 0.25
+UNIMODAL_THRESHOLD = 2.0
+THRESHOLD_SAMPLE_LIMIT = 1 << 20
+# MaskingModes
+MINIMUM_SECTIONS_3D = 64
+ANISOTROPY_FOR_2D = 2.0
+# TexturePyramid
+MAXIMUM_LEVEL = 3
+TEXTURE_TARGET = 10.0
+SEPARABILITY = 0.75
+NOISE_LIKE_RATIO = 8.0
+NOISE_SEPARABILITY = 0.68
+NOISE_RATIO = 1.25
+TEXTURE_QUANTILE = 0.9
+NOISE_SEED = 0x5EEDE3A5C0FFEE01
+# NoiseModel / PatchStatistics
+NOISE_FLOOR = 1e-4
+MAXIMUM_CORRELATION = 2.0
+PATCH = 16
+FLAT_SHARE = 0.25
+PATCH_LIMIT = 4096
+# VarianceStabilizer
+VST_BINS = 10
+QUIET_SHARE = 0.2
+FLAT_TOLERANCE = 0.15
+VST_TABLE = 2048
+# StainRule
+STAIN_SOFTNESS = 0.25
+MINIMUM_CLASS_SHARE = 0.005
+MINIMUM_SEPARATION = 0.25
+STAIN_SAMPLE_LIMIT = 1 << 16
+# PaddingDetector
+PADDING_AREA = 256
+PADDING_CORE = 16
+# BoundaryRefinement / SeededWatershed
+HALO_LEVEL_VOXELS = 5.0
+OUTSIDE_MARGIN = 2.0
+GRADIENT_LEVEL_VOXELS = 0.5
+WATERSHED_LEVELS = 1024
 
 
-SAMPLE = 1 << 20
-NOISE_SAMPLE = 1 << 18  # NoiseEstimator.SampleLimit
+# ----------------------------------------------------------------------------------------------------------------------
+# Order statistics and samples (Masking/Select.cs, ClassicalMasker.SampleStride / ThresholdSample)
+
+def _nth(values, k):
+    """The k-th smallest value (Select.Nth)."""
+    return np.partition(values, k)[k]
+
+
+def _median(values):
+    """The lower median, element (n - 1) // 2 of the sorted values (Select.Median)."""
+    return _nth(values, (values.size - 1) // 2)
+
+
+def sample_stride(length, limit, row_length):
+    """ceil(length / limit), raised until coprime with the row length (ClassicalMasker.SampleStride)."""
+    step = max(1, -(-length // limit))
+    while step > 1 and math.gcd(step, row_length) != 1:
+        step += 1
+    return step
+
+
+def _sample(values, valid, limit):
+    """Every stride-th value (flat order) where ``valid`` is set (ClassicalMasker.ThresholdSample)."""
+    step = sample_stride(values.size, limit, values.shape[-1])
+    picked = values.reshape(-1)[::step]
+    return picked if valid is None else picked[valid.reshape(-1)[::step]]
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Masking/IntensityNormalizer.cs
+
+def _widen(lo, hi, lowest, highest):
+    if hi - lo > 1e-12 * max(1.0, abs(hi)):
+        return lo, hi, False
+    if highest - lowest > 1e-12 * max(1.0, abs(highest)):
+        return lowest, highest, False
+    return lowest, highest, True
 
 
 def normalise(raw):
-    """Robust global normalisation: 1st..99th percentile -> 0..1, percentiles by rank on a strided sample."""
-    x = raw.astype(np.float32)
-    flat = x.ravel()
-    if raw.dtype.kind == "f":
-        step = max(1, -(-flat.size // SAMPLE))
-        sample = np.sort(flat[::step][np.isfinite(flat[::step])])
+    """1st/99th percentile -> 0/1 (exact ranks for integers, a strided sample of <= 2**20 for float32).
+
+    Returns (normalised float32, non-finite count, constant flag, low value).
+    """
+    if raw.dtype in (np.uint8, np.uint16):
+        levels = 256 if raw.dtype == np.uint8 else 65536
+        histogram = np.bincount(raw.reshape(-1), minlength=levels)
+        cumulative = np.cumsum(histogram)
+        n = raw.size
+
+        def rank(r):  # RankFromHistogram: the first value whose cumulative count exceeds the rank
+            return float(np.searchsorted(cumulative, r, side="right"))
+
+        lo, hi, constant = _widen(rank(math.floor(0.01 * (n - 1))), rank(math.floor(0.99 * (n - 1))), rank(0), rank(n - 1))
+        scale = 0.0 if constant else 1.0 / (hi - lo)
+        table = ((np.arange(levels, dtype=np.float64) - lo) * scale).astype(F32)
+        return table[raw], 0, constant, lo
+    x = np.ascontiguousarray(raw, dtype=F32)
+    finite = np.isfinite(x)
+    non_finite = int(x.size - np.count_nonzero(finite))
+    if non_finite == x.size:
+        raise ValueError("The volume has no finite values (all NaN or infinite).")
+    lowest, highest = float(x[finite].min()), float(x[finite].max())
+    step = max(1, -(-x.size // (1 << 20)))
+    sample = x.reshape(-1)[::step]
+    sample = np.sort(sample[np.isfinite(sample)])
+    if sample.size == 0:
+        sample = np.array([lowest], F32)
+    lo = float(sample[math.floor(0.01 * (sample.size - 1))])
+    hi = float(sample[math.floor(0.99 * (sample.size - 1))])
+    median = sample[(sample.size - 1) // 2]
+    lo, hi, constant = _widen(lo, hi, lowest, highest)
+    out = x.copy()
+    if non_finite:
+        out[~finite] = median
+    if constant:
+        out[...] = 0
     else:
-        sample = np.sort(flat)
-    lo = float(sample[int(np.floor(0.01 * (sample.size - 1)))])
-    hi = float(sample[int(np.floor(0.99 * (sample.size - 1)))])
-    if hi - lo <= 1e-12 * max(1.0, abs(hi)):
-        lo, hi = float(sample[0]), float(sample[-1])
-    return ((x - lo) / (hi - lo)).astype(np.float32)
+        out -= F32(lo)
+        out *= F32(1.0 / (hi - lo))
+    return out, non_finite, constant, lo
 
 
-def noise_sigma(n):
-    """Robust noise std: 1.4826 MAD of first differences along x over sqrt(2), on a row sample (<= 2**18)."""
-    rows = n.reshape(-1, n.shape[-1])
-    step = max(1, -(-(rows.shape[0] * (rows.shape[1] - 1)) // NOISE_SAMPLE))
-    d = np.diff(rows[::step], axis=1).ravel()
-    mad = np.median(np.abs(d - np.median(d)))
-    return max(1.4826 * mad / np.sqrt(2.0), 1e-4)
+# ----------------------------------------------------------------------------------------------------------------------
+# Masking/PaddingDetector.cs
 
+def detect_padding(n):
+    """Exact-constant padding (1 = padding) or None: per section, 4-connected components of equal values with at least
+    256 voxels, at least 16 of which have all eight neighbours equal."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    nz, ny, nx = n.shape
+    if ny * nx < PADDING_AREA or ny < 3 or nx < 3:
+        return None
+    centre = n[:, 1:-1, 1:-1]
+    core = np.zeros(n.shape, bool)
+    inner = np.ones(centre.shape, bool)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dy or dx:
+                inner &= n[:, 1 + dy:ny - 1 + dy, 1 + dx:nx - 1 + dx] == centre
+    core[:, 1:-1, 1:-1] = inner
+    if np.count_nonzero(core) < PADDING_CORE:
+        return None  # no component can qualify (the usual case: noise leaves no flat 3x3 blocks)
+    index = np.arange(n.size, dtype=np.int64).reshape(n.shape)
+    right = n[:, :, 1:] == n[:, :, :-1]
+    down = n[:, 1:, :] == n[:, :-1, :]
+    rows = np.concatenate([index[:, :, :-1][right], index[:, :-1, :][down]])
+    cols = np.concatenate([index[:, :, 1:][right], index[:, 1:, :][down]])
+    graph = coo_matrix((np.ones(rows.size, np.int8), (rows, cols)), shape=(n.size, n.size))
+    _, label = connected_components(graph, directed=False)
+    size = np.bincount(label)
+    cores = np.bincount(label, weights=core.reshape(-1))
+    keep = (size >= PADDING_AREA) & (cores >= PADDING_CORE)
+    if not keep.any():
+        return None
+    return keep[label].reshape(n.shape)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Masking/MaskingMode.cs
+
+def resolve_mode(mode, shape, voxel_size):
+    """MaskingModes.Resolve: "2d" for < 64 sections or z spacing >= 2x the x-y spacing (known voxel size), else "3d"."""
+    if mode != "auto":
+        return mode
+    if shape[0] < MINIMUM_SECTIONS_3D:
+        return "2d"
+    vz, vy, vx = (1.0, 1.0, 1.0) if voxel_size is None else voxel_size
+    plane = max(vy, vx)
+    known = (vz, vy, vx) != (1.0, 1.0, 1.0) and plane > 0
+    return "2d" if known and vz >= ANISOTROPY_FOR_2D * plane else "3d"
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Masking/NoiseModel.cs: PatchStatistics and NoiseModel
+
+@dataclass
+class Patches:
+    mean: np.ndarray
+    second: np.ndarray
+    dilated: np.ndarray
+    coarse: np.ndarray
+    sigma: float  # 1.4826 MAD of all second differences
+    fallback: float  # white sigma of a volume too small for a patch
+
+
+def _tiny_estimate(v):
+    """MAD of first differences along x (or y, z) as white noise (PatchStatistics.TinyEstimate)."""
+    nz, ny, nx = v.shape
+    axis = 2 if nx >= 2 else 1 if ny >= 2 else 0
+    if v.shape[axis] < 2:
+        return NOISE_FLOOR
+    d = np.diff(v, axis=axis).reshape(-1)
+    return max(1.4826 * float(_median(np.abs(d - _median(d)))) / math.sqrt(2), NOISE_FLOOR)
+
+
+def _second_difference(w, d):
+    """[1, -2, 1] x [1, -2, 1] at lag d at the 16 x 16 centre of 20 x 20 windows (float32, the C# order)."""
+    def row(dy):
+        ys = slice(2 + dy, 18 + dy)
+        return w[:, ys, 2 - d:18 - d] - 2 * w[:, ys, 2:18] + w[:, ys, 2 + d:18 + d]
+    return row(-d) - 2 * row(0) + row(d)
+
+
+def patch_statistics(v, valid):
+    """A regular subset (<= 4096) of the 16 x 16 patches of every section whose 20 x 20 surround is valid."""
+    nz, ny, nx = v.shape
+    py, px = (ny - 4) // PATCH, (nx - 4) // PATCH
+    total = nz * max(0, py) * max(0, px)
+    if total == 0:
+        e = np.zeros(0, F32)
+        return Patches(e, e, e, e, 0.0, _tiny_estimate(v))
+    step = max(1, -(-total // PATCH_LIMIT))
+    k = np.arange(0, total, step)
+    z, rest = k // (py * px), k % (py * px)
+    y0, x0 = 2 + (rest // px) * PATCH, 2 + (rest % px) * PATCH
+    offsets = np.arange(PATCH + 4)
+    at = (z[:, None, None], (y0 - 2)[:, None, None] + offsets[None, :, None], (x0 - 2)[:, None, None] + offsets[None, None, :])
+    if valid is not None:
+        whole = valid[at].reshape(k.size, -1).all(axis=1)
+        at = tuple(a[whole] for a in at)
+    w = v[at]
+    count = w.shape[0]
+    if count == 0:
+        e = np.zeros(0, F32)
+        return Patches(e, e, e, e, 0.0, _tiny_estimate(v))
+    r1 = _second_difference(w, 1).reshape(count, -1)
+    r2 = _second_difference(w, 2).reshape(count, -1)
+    # The patch sum and its sixteen 4 x 4 block sums in double, accumulated in the C# order (rows, then columns).
+    centre = w[:, 2:18, 2:18].astype(np.float64)
+    total_sum = np.zeros(count)
+    blocks = np.zeros((count, 16))
+    for y in range(PATCH):
+        for x in range(PATCH):
+            total_sum += centre[:, y, x]
+            blocks[:, (y // 4) * 4 + x // 4] += centre[:, y, x]
+    bm = np.zeros(count)
+    for b in range(16):
+        bm += blocks[:, b] / 16
+    bm /= 16
+    bs = np.zeros(count)
+    for b in range(16):
+        bs += (blocks[:, b] / 16 - bm) * (blocks[:, b] / 16 - bm)
+    half = (PATCH * PATCH - 1) // 2
+    second = np.partition(np.abs(r1), half, axis=1)[:, half]
+    dilated = np.partition(np.abs(r2), half, axis=1)[:, half]
+    signed = r1.reshape(-1)
+    sigma = 1.4826 * float(_median(np.abs(signed - _median(signed))))
+    return Patches((total_sum / (PATCH * PATCH)).astype(F32), second, dilated, np.sqrt(bs / 16).astype(F32), sigma, 0.0)
+
+
+def _gaussian_taps(sigma):
+    if sigma < 0.05:
+        return np.ones(1)
+    r = int(4 * sigma + 0.5)
+    x = np.arange(-r, r + 1)
+    k = np.exp(-0.5 * x * x / (sigma * sigma))
+    return k / k.sum()
+
+
+def second_difference_gain(c):
+    """||[1, -2, 1] * g_c|| (NoiseModel.SecondDifferenceGain)."""
+    return float(np.linalg.norm(np.convolve([1.0, -2.0, 1.0], _gaussian_taps(c))))
+
+
+def _dilated_ratio(c):
+    return float(np.linalg.norm(np.convolve([1.0, 0.0, -2.0, 0.0, 1.0], _gaussian_taps(c)))) / second_difference_gain(c)
+
+
+_TABLE_STEP = 0.025
+_RATIO_TABLE = [_dilated_ratio(i * _TABLE_STEP) for i in range(int(MAXIMUM_CORRELATION / _TABLE_STEP) + 1)]
+
+
+def correlation_from_ratio(ratio):
+    """The correlation whose dilated ratio is ``ratio`` (table lookup, NoiseModel.CorrelationFromRatio)."""
+    table = _RATIO_TABLE
+    if not ratio > table[0]:
+        return 0.0
+    for i in range(1, len(table)):
+        if ratio <= table[i]:
+            t = (ratio - table[i - 1]) / (table[i] - table[i - 1])
+            return (i - 1 + t) * _TABLE_STEP
+    return MAXIMUM_CORRELATION
+
+
+def estimate_noise(patches):
+    """(white sigma, correlation) from the flattest quarter of the patches (NoiseModel.Estimate)."""
+    count = patches.mean.size
+    if count == 0:
+        return max(patches.fallback, NOISE_FLOOR), 0.0
+    order = np.argsort(patches.coarse, kind="stable")
+    take = max(min(4, count), int(FLAT_SHARE * count))
+    m1 = float(_median(patches.second[order[:take]]))
+    ratio = float(_median(patches.dilated[order[:take]])) / m1 if m1 > 0 else 1.0
+    c = correlation_from_ratio(math.sqrt(max(ratio, 1e-12)))
+    gain = second_difference_gain(c)
+    return max(patches.sigma / (gain * gain), NOISE_FLOOR), c
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Masking/VarianceStabilizer.cs
+
+def noise_level_function(patches):
+    """(intensities, sigmas) of ten intensity bins: the median noise of each bin's quietest fifth; None if < 40 patches."""
+    n = patches.mean.size
+    if n < 4 * VST_BINS:
+        return None
+    order = np.argsort(patches.mean, kind="stable")
+    xs, ys = [], []
+    for b in range(VST_BINS):
+        members = order[b * n // VST_BINS:(b + 1) * n // VST_BINS]
+        members = members[np.lexsort((members, patches.second[members]))]
+        quiet = members[:max(1, int(QUIET_SHARE * members.size))]
+        xs.append(float(_median(patches.mean[quiet])))
+        ys.append(float(_median(patches.second[quiet])) * 1.4826 / 6.0)
+    return np.array(xs), np.array(ys)
+
+
+def stabilise(v, patches):
+    """Maps ``v`` in place through f(v) = integral of 1/sigma(v); False (unchanged) when sigma(mu) is flat."""
+    nlf = noise_level_function(patches)
+    if nlf is None:
+        return False
+    xs, ys = nlf
+    top = ys.max()
+    if top <= 0 or ys.min() >= (1 - FLAT_TOLERANCE) * top:
+        return False
+    lo, hi = float(v.min()), float(v.max())
+    if not hi > lo:
+        return False
+    step = float(F32(F32(hi) - F32(lo)) / F32(VST_TABLE - 1))  # float arithmetic in the C# (hi, lo are floats)
+    grid = lo + np.arange(VST_TABLE) * step
+    i = np.clip(np.searchsorted(xs, grid, side="left"), 1, xs.size - 1)
+    dx = xs[i] - xs[i - 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(dx > 0, (grid - xs[i - 1]) / dx, 0.0)
+    sigma = ys[i - 1] + (ys[i] - ys[i - 1]) * t
+    sigma = np.where(grid <= xs[0], ys[0], np.where(grid >= xs[-1], ys[-1], sigma))
+    inverse = 1 / np.maximum(sigma, 0.05 * top)
+    table = np.zeros(VST_TABLE, F32)
+    table[1:] = np.cumsum(0.5 * (inverse[:-1] + inverse[1:]) * step).astype(F32)
+    t = (v - F32(lo)) * F32(1 / step)
+    k = np.clip(t.astype(np.int32), 0, VST_TABLE - 2)
+    w = t - k.astype(F32)
+    v[...] = table[k] + (table[k + 1] - table[k]) * w
+    return True
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Masking/FilterGains.cs
 
 def _kernel(sigma, half_width):
     r = int(4.0 * sigma + 0.5)
     k = np.zeros(2 * half_width + 1)
     x = np.arange(-r, r + 1)
-    k[half_width - r: half_width + r + 1] = np.exp(-0.5 * x * x / sigma ** 2)
+    k[half_width - r: half_width + r + 1] = np.exp(-0.5 / (sigma * sigma) * x * x)
     return k / k.sum()
 
 
@@ -75,10 +430,10 @@ def _diff(g):
 
 
 def gradient_gain(sigma):
-    """Per-axis white-noise gain of the central-difference gradient of G(sigma)."""
+    """Per-axis white-noise gain of the central-difference gradient of G(sigma) (FilterGains.SmoothedGradient)."""
     g = _kernel(sigma, int(4.0 * sigma + 0.5) + 1)
     d = _diff(g)
-    return (d @ d) * (g @ g) ** 2
+    return (d @ d) * (g @ g) * (g @ g)
 
 
 def dog_gradient_gain(low, high):
@@ -89,143 +444,648 @@ def dog_gradient_gain(low, high):
     return (da @ da) * (a @ a) ** 2 - 2 * (da @ db) * (a @ b) ** 2 + (db @ db) * (b @ b) ** 2
 
 
+# ----------------------------------------------------------------------------------------------------------------------
+# Filters (scipy semantics, as Filters/GaussianFilter.cs, UniformFilter.cs, GaussianGradientMagnitude.cs); a volume
+# with one section is filtered in 2D.
+
+def _gaussian(x, sigma):
+    if x.shape[0] == 1:
+        return ndi.gaussian_filter(x[0], sigma)[None]
+    return ndi.gaussian_filter(x, sigma)
+
+
+def _uniform(x, size):
+    """Box mean of ``size`` voxels per axis (one section: in-plane only)."""
+    if x.shape[0] == 1:
+        return ndi.uniform_filter(x[0], size)[None]
+    return ndi.uniform_filter(x, size)
+
+
+def _gradient_magnitude(x, sigma):
+    if x.shape[0] == 1:
+        return ndi.gaussian_gradient_magnitude(x[0], sigma)[None]
+    return ndi.gaussian_gradient_magnitude(x, sigma)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Inference/VolumeResampling.cs
+
+def mean_downsample(x, factor):
+    """Mean over factor^3 blocks (one section: factor^2); partial blocks at the far edges average what they hold."""
+    if factor == 1:
+        return x
+    shape = x.shape
+    out = tuple(-(-s // factor) for s in shape)
+    fz = 1 if shape[0] == 1 else factor
+    padded = np.zeros((out[0] * fz, out[1] * factor, out[2] * factor))
+    padded[:shape[0], :shape[1], :shape[2]] = x
+    sums = padded.reshape(out[0], fz, out[1], factor, out[2], factor).sum(axis=(1, 3, 5))
+    counts = [np.minimum((np.arange(o) + 1) * f, s) - np.arange(o) * f for o, f, s in zip(out, (fz, factor, factor), shape)]
+    count = counts[0][:, None, None] * counts[1][None, :, None] * counts[2][None, None, :]
+    return (sums / count).astype(F32)
+
+
+def _taps(target, small, factor):
+    src = np.clip((np.arange(target) + 0.5) / factor - 0.5, 0, small - 1)
+    lo = np.floor(src).astype(np.intp)
+    return lo, np.minimum(lo + 1, small - 1), (src - lo).astype(F32)
+
+
+def trilinear_upsample(small, shape, factor):
+    """Trilinear interpolation onto ``shape``, voxel centres aligned (align_corners=False); x, then y, then z."""
+    z0, z1, wz = _taps(shape[0], small.shape[0], factor)
+    y0, y1, wy = _taps(shape[1], small.shape[1], factor)
+    x0, x1, wx = _taps(shape[2], small.shape[2], factor)
+    a = small[:, :, x0] + (small[:, :, x1] - small[:, :, x0]) * wx
+    b = a[:, y0] + (a[:, y1] - a[:, y0]) * wy[:, None]
+    return b[z0] + (b[z1] - b[z0]) * wz[:, None, None]
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Masking/StructureTensor.cs and Masking/SymmetricEigen.cs
+
+def _gradient(x, axis, scale):
+    """numpy.gradient along ``axis`` times ``scale``, written as the C# does: (after - before) * (0.5 * scale)."""
+    n = x.shape[axis]
+    if n == 1:
+        return np.zeros_like(x)
+    g = np.empty_like(x)
+    take = lambda s: tuple(s if a == axis else slice(None) for a in range(x.ndim))  # noqa: E731
+    if n > 2:
+        g[take(slice(1, -1))] = (x[take(slice(2, None))] - x[take(slice(None, -2))]) * F32(0.5 * scale)
+    g[take(slice(0, 1))] = (x[take(slice(1, 2))] - x[take(slice(0, 1))]) * F32(scale)
+    g[take(slice(-1, None))] = (x[take(slice(-1, None))] - x[take(slice(-2, -1))]) * F32(scale)
+    return g
+
+
+def _acos(x):
+    """SymmetricEigen.Acos: Cephes acosf (asin polynomial on |x| <= 1/2, half-angle form above)."""
+    ax = np.abs(x)
+    big = ax > F32(0.5)
+    z = np.where(big, (F32(1) - ax) * F32(0.5), x * x)
+    s = np.where(big, np.sqrt(z), x)
+    poly = F32(4.2163199048e-2)
+    for coefficient in (2.4181311049e-2, 4.5470025998e-2, 7.4953002686e-2, 1.6666752422e-1):
+        poly = poly * z + F32(coefficient)
+    asin = s * z * poly + s
+    twice = asin + asin
+    large = np.where(x < 0, F32(np.pi) - twice, twice)
+    return np.where(big, large, F32(np.pi / 2) - asin)
+
+
+def _cos_near_zero(psi):
+    """SymmetricEigen.CosNearZero: Taylor series of cos to the psi^10 term."""
+    y = psi * psi
+    c = F32(-1 / 3628800)
+    for coefficient in (1 / 40320, -1 / 720, 1 / 24, -0.5, 1.0):
+        c = c * y + F32(coefficient)
+    return c
+
+
+def _penalise(smallest, largest, isotropy):
+    """lambda_min * min(1, lambda_min / (rho0 * lambda_max))^3, negative round-off -> 0 (SymmetricEigen.Penalise)."""
+    lo = np.maximum(smallest, F32(0))
+    m = np.minimum(F32(1), lo / np.maximum(largest * F32(isotropy), F32(1e-30)))
+    return lo * (m * m * m)
+
+
 def smallest_eigenvalue(a, b, c, d, e, f, isotropy=0.0):
-    """Smallest eigenvalue of [[a, d, e], [d, b, f], [e, f, c]] per voxel (trigonometric closed form); with isotropy
-    rho0 > 0 scaled by min(1, lmin / (rho0 * lmax)) ** 3 as in SymmetricEigen.Penalise."""
-    q = (a + b + c) / 3
+    """lambda_min of [[a, d, e], [d, b, f], [e, f, c]] per voxel (SymmetricEigen.Smallest, float32)."""
+    q = (a + b + c) * F32(1 / 3)
     a, b, c = a - q, b - q, c - q
-    p = np.sqrt(np.maximum((a * a + b * b + c * c + 2 * (d * d + e * e + f * f)) / 6, 1e-30))
-    det = a * (b * c - f * f) - d * (d * c - f * e) + e * (d * f - b * e)
-    r = np.clip(det / (2 * p ** 3), -1, 1)
-    theta = np.arccos(r) / 3
-    smallest = q + 2 * p * np.cos(theta + 2 * np.pi / 3)
+    p2 = (d * d + e * e + f * f) * F32(2)
+    p2 = a * a + p2
+    p2 = b * b + p2
+    p2 = c * c + p2
+    p2 = np.maximum(p2 * F32(1 / 6), F32(1e-30))
+    p = np.sqrt(p2)
+    det = a * (b * c - f * f)
+    det -= d * (d * c - f * e)
+    det = e * (d * f - b * e) + det
+    r = np.clip(det / (F32(2) * p2 * p), F32(-1), F32(1))
+    theta = _acos(r) * F32(1 / 3)
+    two_p = F32(2) * p
+    smallest = q - two_p * _cos_near_zero(F32(np.pi / 3) - theta)
     if isotropy <= 0:
         return smallest
-    largest = q + 2 * p * np.cos(theta)
-    lo = np.maximum(smallest, 0)
-    m = np.minimum(1, lo / np.maximum(largest * np.float32(isotropy), 1e-30))
-    return lo * m ** 3
+    return _penalise(smallest, q + two_p * _cos_near_zero(theta), isotropy)
 
 
-def otsu(values, bins=256):
-    """Otsu threshold (upper edge of the lower class's last bin) and separability eta."""
-    lo, hi = float(values.min()), float(values.max())
-    hist, edges = np.histogram(values, bins=bins, range=(lo, hi))
-    centres = (edges[:-1] + edges[1:]) / 2
-    total = hist.sum()
-    w0 = np.cumsum(hist)[:-1].astype(np.float64)
-    m0 = np.cumsum(hist * centres)[:-1]
-    w1 = total - w0
-    mean_all = (hist * centres).sum() / total
-    var = (hist * centres ** 2).sum() / total - mean_all ** 2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        between = w0 * w1 * (m0 / w0 - ((hist * centres).sum() - m0) / w1) ** 2 / total ** 2
-    between[~np.isfinite(between)] = -1
-    i = int(np.argmax(between))
-    return lo + (i + 1) * (hi - lo) / bins, float(between[i] / var) if var > 0 else 0.0
+def _smallest_eigenvalue_2d(a, b, c, isotropy):
+    """lambda_min of [[a, c], [c, b]] (StructureTensor.Eigen2)."""
+    h = (a - b) * F32(0.5)
+    root = np.sqrt(c * c + h * h)
+    mean = (a + b) * F32(0.5)
+    if isotropy <= 0:
+        return mean - root
+    return _penalise(mean - root, mean + root, isotropy)
 
 
-def valley(values, bins=256):
-    """Lowest point of the smoothed histogram between Otsu's class means (histogram-based), and Otsu's eta."""
-    t0, eta = otsu(values, bins)
-    lo, hi = float(values.min()), float(values.max())
-    hist, edges = np.histogram(values, bins=bins, range=(lo, hi))
-    centres = (edges[:-1] + edges[1:]) / 2
-    low, high = centres < t0, centres >= t0
-    if hist[low].sum() == 0 or hist[high].sum() == 0:
-        return t0, eta
-    m0 = (hist[low] * centres[low]).sum() / hist[low].sum()
-    m1 = (hist[high] * centres[high]).sum() / hist[high].sum()
-    smooth = ndi.gaussian_filter1d(hist.astype(np.float64), 2.0)
-    between = (centres > m0) & (centres < m1)
-    if not between.any():
-        return t0, eta
-    return float(centres[between][np.argmin(smooth[between])]), eta
-
-
-def _stride(values, limit):
-    """ceil(n / limit), raised until coprime with the row length (ClassicalMasker.SampleStride)."""
-    step = max(1, -(-values.size // limit))
-    while step > 1 and math.gcd(step, values.shape[-1]) != 1:
-        step += 1
-    return step
-
-
-def _sample(values):
-    """The density reference's sample (DenseStructure.Measure): limit 2**16."""
-    return values.ravel()[::_stride(values, 1 << 16)]
-
-
-def _lower_median(values):
-    k = (values.size - 1) // 2
-    return float(np.partition(values, k)[k])
-
-
-def _enclosed_along(dense, axis, gap):
-    """Non-dense voxels in a run of at most ``gap`` voxels with a dense voxel at each end along ``axis``."""
-    h = np.moveaxis(dense, axis, -1)
-    n = h.shape[-1]
-    idx = np.arange(n, dtype=np.int32)
-    prev = np.maximum.accumulate(np.where(h, idx, -1), axis=-1)
-    nxt = np.minimum.accumulate(np.where(h, idx, n)[..., ::-1], axis=-1)[..., ::-1]
-    enclosed = (prev >= 0) & (nxt < n) & (nxt - prev - 1 <= gap) & ~h
-    return np.moveaxis(enclosed, -1, axis)
-
-
-def suppress_dense(vote, log_r, t, s, dense_threshold, dense_gap):
-    """Electron-dense structures and what they enclose are non-brain (DenseStructure in the core)."""
-    vs, ss = _sample(log_r), _sample(s)
-    tissue, resin = ss[vs >= np.float32(t)], ss[vs < np.float32(t)]
-    minimum = max(1, int(0.005 * vs.size))
-    if tissue.size < minimum or resin.size < minimum:
-        return vote
-    mt, mr = _lower_median(tissue), _lower_median(resin)
-    spread = 1.4826 * _lower_median(np.abs(tissue - np.float32(mt)))
-    if not spread > 0 or abs(mt - mr) < 0.25 * spread:
-        return vote
-    direction = 1.0 if mt >= mr else -1.0
-    z = (np.float32(direction / spread) * (s - np.float32(mt))).astype(np.float32)
-    vote = vote * (1.0 / (1.0 + np.exp((z - np.float32(dense_threshold)) / np.float32(0.25)))).astype(np.float32)
-    if dense_gap > 0:
-        dense = z > dense_threshold
-        count = sum(_enclosed_along(dense, axis, dense_gap).astype(np.uint8) for axis in range(3))
-        vote[count >= 2] = 0
-    return vote
-
-
-def classical_mask(raw, block_size=9, texture_sigma=2.0, edge_sigma=1.0, minimum_region_size=1000,
-                   dog_sigma_low=1.0, dog_sigma_high=2.0, threshold=None, isotropy=0.06, dense_threshold=2.0,
-                   dense_gap=16):
-    n = normalise(raw)
-    sn = noise_sigma(n)
-    a = ndi.gaussian_filter(n, dog_sigma_low)
-    d = a - ndi.gaussian_filter(n, dog_sigma_high)
-    s = a if edge_sigma == dog_sigma_low else ndi.gaussian_filter(n, edge_sigma)
-    kd = np.float32(1 / np.sqrt(dog_gradient_gain(dog_sigma_low, dog_sigma_high)))
-    ks = np.float32(1 / np.sqrt(gradient_gain(edge_sigma)))
-    gd = [g * kd for g in np.gradient(d)]
-    gs = [g * ks for g in np.gradient(s)]
-    pairs = [(0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2)]
-    j = [ndi.gaussian_filter(gd[i] * gd[k] + gs[i] * gs[k], texture_sigma) for i, k in pairs]
-    lam = smallest_eigenvalue(*j, isotropy=isotropy)
-    log_r = 0.5 * np.log(np.maximum(lam, 1e-20)) - np.float32(0.5 * np.log(2.0) + np.log(sn))
-    if threshold is None:
-        t, eta = valley(log_r.ravel()[::_stride(log_r, 1 << 20)])
-        t = t if eta >= 0.7 else np.log(2.0)
+def log_ratio(d, s, d_scale, s_scale, texture_sigma, offset, isotropy):
+    """1/2 log max(lambda_min, 1e-20) + offset of G(texture_sigma) (grad d grad d^T + grad s grad s^T)."""
+    if d.shape[0] == 1:
+        gd = [_gradient(d[0], axis, d_scale) for axis in (0, 1)]
+        gs = [_gradient(s[0], axis, s_scale) for axis in (0, 1)]
+        j = [ndi.gaussian_filter(gd[i] * gd[k] + gs[i] * gs[k], texture_sigma) for i, k in ((0, 0), (1, 1), (0, 1))]
+        lam = _smallest_eigenvalue_2d(*j, isotropy)[None]
     else:
-        t = np.log(threshold)
-    vote = (1.0 / (1.0 + np.exp(-(log_r - np.float32(t)) / np.float32(SOFTNESS)))).astype(np.float32)
-    if dense_threshold > 0:
-        vote = suppress_dense(vote, log_r, t, s, dense_threshold, dense_gap)
-    confidence = ndi.uniform_filter(vote, block_size) if block_size > 1 else vote
-    mask = confidence >= 0.5
-    if minimum_region_size > 1:
-        labels, count = ndi.label(mask)
-        sizes = np.bincount(labels.ravel())
-        small = sizes < minimum_region_size
-        small[0] = False
-        mask[small[labels]] = False
-    return mask.astype(np.uint8), confidence.astype(np.float32), float(np.exp(t))
+        gd = [_gradient(d, axis, d_scale) for axis in (0, 1, 2)]
+        gs = [_gradient(s, axis, s_scale) for axis in (0, 1, 2)]
+        j = []
+        for i, k in ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2)):  # J_zz, J_yy, J_xx, J_zy, J_zx, J_yx
+            j.append(ndi.gaussian_filter(gd[i] * gd[k] + gs[i] * gs[k], texture_sigma))
+        del gd, gs
+        lam = smallest_eigenvalue(*j, isotropy=isotropy)
+    lam = np.log(np.maximum(lam, F32(1e-20)))
+    lam *= F32(0.5)
+    lam += F32(offset)
+    return lam
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Masking/TexturePyramid.cs
+
+def highest_level(shape, planar):
+    """The highest level whose in-plane axes keep >= 24 voxels (and z, in 3D, >= 8)."""
+    level = 0
+    while level < MAXIMUM_LEVEL:
+        f = 1 << (level + 1)
+        if shape[1] // f < 24 or shape[2] // f < 24 or (not planar and shape[0] // f < 8):
+            break
+        level += 1
+    return level
+
+
+def texture(image, options, log_reference):
+    """(log ratio, smoothed image) at one level (TexturePyramid.Measure)."""
+    low, high, edge = options["dog_sigma_low"], options["dog_sigma_high"], options["edge_sigma"]
+    smoothed = _gaussian(image, low)
+    band = smoothed - _gaussian(image, high)
+    if edge != low:
+        smoothed = _gaussian(image, edge)
+    d_scale = F32(1.0 / math.sqrt(dog_gradient_gain(low, high)))
+    s_scale = F32(1.0 / math.sqrt(gradient_gain(edge)))
+    ratio = log_ratio(band, smoothed, d_scale, s_scale, options["texture_sigma"], F32(-0.5 * log_reference),
+                      options["isotropy"])
+    return ratio, smoothed
+
+
+_UNIT_NOISE = {}
+
+
+def _unit_noise(size):
+    """SplitMix64 + Box-Muller from NOISE_SEED: r, cos(2 pi u2), sin(2 pi u2) per pair (cached per length)."""
+    if size not in _UNIT_NOISE:
+        pairs = (size + 1) // 2
+        with np.errstate(over="ignore"):
+            state = np.uint64(NOISE_SEED) + np.arange(1, 2 * pairs + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+            z = (state ^ (state >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            z ^= z >> np.uint64(31)
+        u = (z >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+        r = np.sqrt(-2.0 * np.log(1.0 - u[0::2]))
+        _UNIT_NOISE[size] = (r, np.cos(2 * np.pi * u[1::2]), np.sin(2 * np.pi * u[1::2]))
+    return _UNIT_NOISE[size]
+
+
+def simulate_noise(shape, sigma, correlation):
+    """White Gaussian noise of ``sigma`` blurred in-plane by ``correlation`` (TexturePyramid.Simulate)."""
+    size = int(np.prod(shape))
+    r, cos, sin = _unit_noise(size)
+    scaled = sigma * r
+    v = np.empty(2 * r.size, F32)
+    v[0::2] = scaled * cos
+    v[1::2] = scaled * sin
+    v = v[:size].reshape(shape)
+    if correlation >= 0.05:
+        v = ndi.gaussian_filter(v, (0, correlation, correlation))
+    return v
+
+
+def noise_reference(noise, level, planar, options):
+    """log lambda_noise: twice the median 1/2 log lambda of a simulated noise volume (2D 512^2, 3D 64 x 128^2)."""
+    shape = (1, 512, 512) if planar else (64, 128, 128)
+    image = mean_downsample(simulate_noise(shape, *noise), 1 << level)
+    half, _ = texture(image, options, 0.0)
+    nz, ny, nx = image.shape
+    margin = 4
+    zm = 0 if planar else min(margin, nz // 4)
+    values = half[zm:(1 if planar else nz - zm), margin:ny - margin, margin:nx - margin]
+    return 2.0 * float(_median(values.reshape(-1)))
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Masking/ValueHistogram.cs, OtsuThreshold.cs, ValleyThreshold.cs
+
+def _histogram(values, bins=256):
+    """(counts, min, bin width) of the finite values; counts None when they span no range."""
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return None, np.inf, 0.0
+    lo, hi = values.min(), values.max()
+    if not hi > lo:
+        return None, float(lo), 0.0
+    span = hi - lo  # float32, as the C# subtracts two floats
+    index = np.minimum(((values - lo).astype(np.float64) * (bins / float(span))).astype(np.int64), bins - 1)
+    return np.bincount(index, minlength=bins).astype(np.float64), float(lo), float(span) / bins
+
+
+def otsu(counts, lo, width):
+    """Otsu's threshold (upper edge of the lower class's last bin) and separability eta (OtsuThreshold.Compute)."""
+    if counts is None:
+        return (lo if math.isfinite(lo) else 0.0), 0.0
+    bins = counts.size
+    centre = lo + (np.arange(bins) + 0.5) * width
+    total, total_sum = 0.0, 0.0
+    squares = 0.0
+    for i in range(bins):
+        total += counts[i]
+        total_sum += counts[i] * centre[i]
+        squares += counts[i] * centre[i] * centre[i]
+    mean = total_sum / total
+    variance = squares / total - mean * mean
+    w0 = m0 = 0.0
+    best, best_bin = -1.0, 0
+    for i in range(bins - 1):
+        w0 += counts[i]
+        m0 += counts[i] * centre[i]
+        w1 = total - w0
+        if w0 == 0 or w1 == 0:
+            continue
+        mu0, mu1 = m0 / w0, (total_sum - m0) / w1
+        between = w0 * w1 * (mu0 - mu1) * (mu0 - mu1) / (total * total)
+        if between > best:
+            best, best_bin = between, i
+    return lo + (best_bin + 1) * width, (min(max(best / variance, 0.0), 1.0) if variance > 0 else 0.0)
+
+
+def _smooth_histogram(h, sigma=2.0):
+    """gaussian_filter1d(mode='reflect', truncate=4), accumulated as ValleyThreshold.Smooth."""
+    r = int(4.0 * sigma + 0.5)
+    k = np.arange(-r, r + 1)
+    kernel = np.exp(-0.5 * k * k / (sigma * sigma))
+    n = h.size
+    j = np.arange(n)[:, None] + k[None, :]
+    j = np.where(j < 0, -j - 1, np.where(j >= n, 2 * n - j - 1, j))
+    acc = np.zeros(n)
+    total = 0.0
+    for t in range(k.size):
+        acc += kernel[t] * h[j[:, t]]
+        total += kernel[t]
+    return acc / total
+
+
+def valley_threshold(values):
+    """The smoothed histogram's lowest bin between Otsu's class means, and Otsu's eta (ValleyThreshold.Compute)."""
+    counts, lo, width = _histogram(values)
+    t0, eta = otsu(counts, lo, width)
+    if counts is None:
+        return t0, eta
+    centre = lo + (np.arange(counts.size) + 0.5) * width
+    low_sum = low_count = high_sum = high_count = 0.0
+    for i in range(counts.size):
+        if centre[i] < t0:
+            low_sum += counts[i] * centre[i]
+            low_count += counts[i]
+        else:
+            high_sum += counts[i] * centre[i]
+            high_count += counts[i]
+    if low_count == 0 or high_count == 0:
+        return t0, eta
+    low_mean, high_mean = low_sum / low_count, high_sum / high_count
+    smoothed = _smooth_histogram(counts)
+    between = np.flatnonzero((centre > low_mean) & (centre < high_mean))
+    if between.size == 0:
+        return t0, eta
+    return float(centre[between[np.argmin(smoothed[between])]]), eta
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Masking/StainRule.cs
+
+def stain_reference(ratio, log_threshold, smoothed, valid):
+    """(tissue median, resin median, tissue spread) of the smoothed image on a <= 2**16 sample, or None."""
+    step = sample_stride(ratio.size, STAIN_SAMPLE_LIMIT, ratio.shape[-1])
+    r, s = ratio.reshape(-1)[::step], smoothed.reshape(-1)[::step]
+    if valid is not None:
+        ok = valid.reshape(-1)[::step]
+        r, s = r[ok], s[ok]
+    is_tissue = r >= F32(log_threshold)
+    tissue, resin = s[is_tissue], s[~is_tissue]
+    minimum = max(1, int(MINIMUM_CLASS_SHARE * r.size))
+    if tissue.size < minimum or resin.size < minimum:
+        return None
+    mt, mr = _median(tissue), _median(resin)
+    spread = F32(1.4826) * _median(np.abs(tissue - mt))
+    if not spread > 0 or abs(float(mt - mr)) < MINIMUM_SEPARATION * float(spread):
+        return None
+    return mt, mr, spread
+
+
+def _sigmoid(x):
+    with np.errstate(over="ignore"):
+        return F32(1) / (F32(1) + np.exp(-x))
+
+
+def raise_votes(vote, smoothed, reference, threshold):
+    """vote = max(vote, sigmoid((z - k) / 0.25)), z the stain score away from resin (StainRule.RaiseVotes)."""
+    mt, mr, spread = reference
+    scale = (F32(1) if mt >= mr else F32(-1)) / spread
+    a = scale / F32(STAIN_SOFTNESS)
+    b = F32(-(float(scale * mt) + threshold) / STAIN_SOFTNESS)
+    np.maximum(vote, _sigmoid(smoothed * a + b), out=vote)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Morphology/MaskMorphology.cs
+
+def fill_holes(mask, per_slice):
+    """Background not connected (face connectivity) to the border becomes 1; per z section when ``per_slice``."""
+    if per_slice:
+        for z in range(mask.shape[0]):
+            mask[z] = ndi.binary_fill_holes(mask[z])
+    else:
+        mask[...] = ndi.binary_fill_holes(mask)
+
+
+def remove_small_regions(mask, minimum):
+    """Clears face-connected components smaller than ``minimum`` voxels (one section: 4-connected)."""
+    if minimum <= 1:
+        return
+    labels, count = (ndi.label(mask[0]) if mask.shape[0] == 1 else ndi.label(mask))
+    if count == 0:
+        return
+    small = np.bincount(labels.reshape(-1)) < minimum
+    small[0] = False
+    mask[small[labels.reshape(mask.shape)]] = False
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Morphology/SeededWatershed.cs
+
+def seeded_watershed(relief, labels, valid):
+    """Meyer flooding from the markers (labels > 0): 1024 quantised levels, first in first out per level, a voxel's
+    priority max(current level, its own), face connectivity; ``labels`` is filled in place where ``valid``."""
+    finite = relief[np.isfinite(relief)]
+    lo, hi = (finite.min(), finite.max()) if finite.size else (F32(np.inf), F32(-np.inf))
+    scale = F32(WATERSHED_LEVELS - 1) / F32(hi - lo) if hi > lo else F32(0)
+    with np.errstate(invalid="ignore"):
+        level = np.clip(((relief - lo) * scale), 0, WATERSHED_LEVELS - 1)
+    level = np.where(np.isfinite(relief), level, WATERSHED_LEVELS - 1).astype(np.int32)  # truncation as (int)
+    # Padded by one blocked voxel on every side, so that neighbours need no bounds checks.
+    planar = relief.shape[0] == 1
+    pad = ((0, 0), (1, 1), (1, 1)) if planar else ((1, 1), (1, 1), (1, 1))
+    ok = np.ones(relief.shape, bool) if valid is None else valid.astype(bool)
+    free = np.pad((labels == 0) & ok, pad)
+    marked = np.pad((labels != 0) & ok, pad)
+    nz, ny, nx = free.shape
+    offsets = [-1, 1, -nx, nx] + ([] if planar else [-ny * nx, ny * nx])  # x-1, x+1, y-1, y+1, z-1, z+1
+    # Markers with no free neighbour change nothing when popped: only the others are queued (in index order).
+    near = np.zeros_like(free)
+    flat_free = free.reshape(-1)
+    for off in offsets:
+        if off > 0:
+            near.reshape(-1)[:-off] |= flat_free[off:]
+        else:
+            near.reshape(-1)[-off:] |= flat_free[:off]
+    seeds = np.flatnonzero(marked & near)
+    lev = np.pad(level, pad).reshape(-1)
+    lab = bytearray(np.pad(labels, pad).reshape(-1).tobytes())
+    free_b = bytearray(flat_free.tobytes())
+    buckets = [[] for _ in range(WATERSHED_LEVELS)]
+    seed_levels = lev[seeds]
+    for b in np.unique(seed_levels):
+        buckets[b] = seeds[seed_levels == b].tolist()
+    lev = lev.tolist()
+    for current in range(WATERSHED_LEVELS):
+        queue = buckets[current]
+        k = 0
+        while k < len(queue):
+            i = queue[k]
+            k += 1
+            label = lab[i]
+            for off in offsets:
+                j = i + off
+                if free_b[j]:
+                    free_b[j] = 0
+                    lab[j] = label
+                    lj = lev[j]
+                    (buckets[lj] if lj > current else queue).append(j)
+        buckets[current] = None
+    out = np.frombuffer(bytes(lab), np.uint8).reshape(free.shape)
+    labels[...] = out[(slice(None) if planar else slice(1, -1)), 1:-1, 1:-1]
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Masking/BoundaryRefinement.cs
+
+def refine_boundary(mask, image, valid, level):
+    """Re-decides the boundary band by a marker-controlled watershed on the gradient magnitude; False when one kind of
+    marker is missing (mask unchanged)."""
+    factor = 1 << level
+    if mask.all() or not mask.any():
+        return False  # no tissue marker or no non-brain marker
+    squeeze = (lambda x: x[0]) if mask.shape[0] == 1 else (lambda x: x)
+    depth = ndi.distance_transform_edt(squeeze(mask)).reshape(mask.shape)  # inside: distance to the nearest 0
+    outside = ndi.distance_transform_edt(squeeze(~mask)).reshape(mask.shape)
+    ok = np.ones(mask.shape, bool) if valid is None else valid
+    labels = np.zeros(mask.shape, np.uint8)
+    labels[mask & (depth > HALO_LEVEL_VOXELS * factor) & ok] = 2
+    labels[~mask & (outside > OUTSIDE_MARGIN) & ok] = 1
+    if not (labels == 2).any() or not (labels == 1).any():
+        return False
+    relief = _gradient_magnitude(image, max(1.0, GRADIENT_LEVEL_VOXELS * factor))
+    seeded_watershed(relief, labels, valid)
+    mask[...] = labels == 2
+    return True
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# ClassicalMasker.cs: LevelMaps, RunVolume, Run
+
+@dataclass
+class LevelMaps:
+    level: int
+    ratio: np.ndarray
+    smoothed: np.ndarray
+    valid: np.ndarray | None  # blocks whose voxels are all valid
+    fraction: np.ndarray | None  # the same as 0/1 float (for pooling)
+    separates: bool
+    separability: float
+    valley: float
+    textured: bool
+
+
+def level_maps(n, valid, level, noise, planar, options):
+    """The texture at one pyramid level and what it says: do resin and tissue separate, is the texture clear."""
+    factor = 1 << level
+    image = mean_downsample(n, factor)
+    ok = fraction = None
+    if valid is not None:
+        whole = mean_downsample(valid.astype(F32), factor) >= F32(0.99)
+        ok, fraction = whole, whole.astype(F32)
+    reference = noise_reference(noise, level, planar, options)
+    ratio, smoothed = texture(image, options, reference)
+    sample = _sample(ratio, ok, THRESHOLD_SAMPLE_LIMIT)
+    valley, eta = valley_threshold(sample)
+    lower = sample[sample.astype(np.float64) < valley]  # compared in double, as the C#
+    low_median = float(_median(lower)) if lower.size else math.inf
+    separates = ((eta >= SEPARABILITY and low_median <= math.log(NOISE_LIKE_RATIO))  # a weakly textured lower class
+                 or (eta >= NOISE_SEPARABILITY and low_median <= math.log(NOISE_RATIO)))  # a lower class of plain noise
+    q90 = float(_nth(sample, min(max(int(TEXTURE_QUANTILE * (sample.size - 1)), 0), sample.size - 1))) if sample.size else -math.inf
+    return LevelMaps(level, ratio, smoothed, ok, fraction, separates, eta, valley, q90 >= math.log(TEXTURE_TARGET))
+
+
+def _pool(vote, fraction, block, planar):
+    """The vote averaged over a block of valid voxels (normalised convolution)."""
+    if block <= 1:
+        return vote
+    size = block  # (1, block, block) for a section: _uniform filters it in-plane
+    pooled = _uniform(vote, size)
+    if fraction is None:
+        return pooled
+    weight = _uniform(fraction, size)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(weight > F32(1e-6), pooled / weight, F32(0)).astype(F32)
+
+
+def run_volume(n, valid, options):
+    """One volume (3D) or one section (Z = 1): (mask, confidence, outcome); ``n`` is consumed."""
+    shape = n.shape
+    planar = shape[0] == 1
+    if valid is not None:
+        sample = _sample(n, valid, THRESHOLD_SAMPLE_LIMIT)  # invalid voxels take the valid ones' median
+        if sample.size:
+            n[~valid] = _median(sample)
+    patches = patch_statistics(n, valid)
+    stabilised = stabilise(n, patches)
+    if stabilised:
+        patches = patch_statistics(n, valid)
+    noise = estimate_noise(patches)
+
+    asked = options["level"]
+    highest = highest_level(shape, planar)
+    first = min(asked, highest) if asked is not None else 0
+    last = first if asked is not None else highest
+    chosen = textured = None
+    tried = []
+    for level in range(first, last + 1):
+        maps = level_maps(n, valid, level, noise, planar, options)
+        tried.append(level)
+        if asked is not None or (maps.separates and (chosen is None or maps.separability > chosen.separability)):
+            chosen = maps  # the clearest separation wins; on a tie the finer level
+        if textured is None and (maps.textured or level == last):
+            textured = maps
+    chosen = chosen or textured
+    level = chosen.level
+
+    if options["threshold"] is not None:
+        log_threshold = math.log(options["threshold"])
+    elif chosen.separates:
+        log_threshold = max(chosen.valley, math.log(UNIMODAL_THRESHOLD))
+    else:
+        log_threshold = math.log(UNIMODAL_THRESHOLD)
+
+    # Vote, raised where the material is more stained than tissue; 0 on invalid blocks.
+    ratio = chosen.ratio
+    stain = (stain_reference(ratio, log_threshold, chosen.smoothed, chosen.valid)
+             if options["dense_threshold"] > 0 else None)
+    vote = ratio + F32(-log_threshold)
+    vote *= F32(1 / SOFTNESS)
+    vote = _sigmoid(vote)
+    if stain is not None:
+        raise_votes(vote, chosen.smoothed, stain, options["dense_threshold"])
+    if chosen.valid is not None:
+        vote[~chosen.valid] = 0
+
+    pooled = _pool(vote, chosen.fraction, options["block_size"], planar)
+    confidence = pooled if level == 0 else trilinear_upsample(pooled, shape, 1 << level)
+    ok = np.ones(shape, bool) if valid is None else valid
+    mask = (confidence >= F32(0.5)) & ok
+    fill_holes(mask, per_slice=planar)
+    if options["refine_boundary"] and level > 0 and refine_boundary(mask, n, valid, level):
+        fill_holes(mask, per_slice=planar)
+    remove_small_regions(mask, options["minimum_region_size"])
+
+    # Padding is never tissue, and the confidence agrees with the mask.
+    confidence = confidence.astype(F32, copy=True)
+    mask &= ok
+    confidence[~ok] = 0
+    confidence[mask & (confidence < F32(0.5))] = F32(0.5)
+    confidence[~mask & (confidence >= F32(0.5))] = F32(0.4999)
+    outcome = dict(threshold=math.exp(log_threshold), level=level, tried=tried, noise=noise, stabilised=stabilised)
+    return mask, confidence, outcome
+
+
+def _check(options):
+    o = dict(DEFAULTS)
+    unknown = set(options) - set(o)
+    if unknown:
+        raise TypeError(f"unknown option(s): {sorted(unknown)}")
+    o.update(options)
+    if o["mode"] not in ("auto", "2d", "3d"):
+        raise ValueError(f"mode must be auto, 2d or 3d, got {o['mode']!r}")
+    if o["level"] in ("auto",):
+        o["level"] = None
+    if o["threshold"] in ("auto",):
+        o["threshold"] = None
+    return o
+
+
+def classical_mask(raw, voxel_size=None, info=None, **options):
+    """The classical mask of a 2D (y, x) or 3D (z, y, x) uint8, uint16 or float32 image.
+
+    ``options`` are ClassicalMaskOptions in Python names (see :data:`DEFAULTS`); ``voxel_size`` (z, y, x) only matters
+    for the automatic mode. Returns (mask uint8, confidence float32, threshold); when ``info`` is a dict it receives
+    the mode and, per volume or section masked, the outcome (threshold, level, levels tried, noise model).
+    """
+    o = _check(options)
+    raw = np.asarray(raw)
+    rank = raw.ndim
+    if rank == 2:
+        raw = raw[None]
+    if raw.ndim != 3 or min(raw.shape) < 1:
+        raise ValueError(f"image must be 2D or 3D with no empty axis, got shape {raw.shape}")
+    if raw.dtype not in (np.uint8, np.uint16, np.float32):
+        raw = raw.astype(F32)
+    shape = raw.shape
+    n, non_finite, constant, _ = normalise(raw)
+    fallback = o["threshold"] if o["threshold"] is not None else UNIMODAL_THRESHOLD
+    mask = np.zeros(shape, np.uint8)
+    confidence = np.zeros(shape, F32)
+    mode = resolve_mode(o["mode"], shape, voxel_size)
+    outcomes = []
+    if info is not None:
+        info.update(mode=mode, outcomes=outcomes)
+
+    def done(threshold):
+        if rank == 2:
+            return mask[0], confidence[0], threshold
+        return mask, confidence, threshold
+
+    if constant:
+        return done(fallback)
+    padding = detect_padding(n)
+    valid = None if padding is None else ~padding
+    if non_finite and raw.dtype == np.float32:
+        valid = np.isfinite(raw) if valid is None else valid & np.isfinite(raw)
+    if valid is not None and not valid.any():
+        return done(fallback)
+
+    if mode == "2d" and shape[0] > 1:
+        for z in range(shape[0]):
+            ok = None if valid is None else valid[z:z + 1]
+            if ok is not None and not ok.any():
+                continue  # a section of padding only
+            m, c, outcome = run_volume(n[z:z + 1].copy(), ok, o)
+            mask[z:z + 1], confidence[z:z + 1] = m, c
+            outcomes.append(outcome)
+    else:
+        m, c, outcome = run_volume(n, valid, o)
+        mask[...], confidence[...] = m, c
+        outcomes.append(outcome)
+    thresholds = sorted(x["threshold"] for x in outcomes)
+    return done(thresholds[(len(thresholds) - 1) // 2] if thresholds else fallback)
 
 
 def _read(spec):
