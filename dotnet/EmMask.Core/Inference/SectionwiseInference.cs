@@ -5,8 +5,8 @@ namespace EmMask.Core.Inference;
 
 /// <summary>
 /// The 2-D fall-back of <see cref="SlidingWindowInferer"/> for thin and strongly anisotropic stacks: each section is
-/// predicted on its own. It is copied into <see cref="SlidingWindowOptions.SectionDepth"/> identical sections (a 3-D
-/// network needs a depth that survives its poolings; a single section padded with zeros would be mostly padding, and a
+/// predicted on its own. It is copied into <see cref="SlidingWindowOptions.SectionDepth"/> identical sections (32 by
+/// default; a 3-D network needs a depth that survives its poolings; a single section padded with zeros would be mostly padding, and a
 /// real neighbour 40 nm away is unlike the 16 nm neighbours the network learnt), the copy goes through the usual
 /// sliding window, and the middle plane is that section's answer. The training side shows the network such stacks
 /// (<c>AugmentationOptions.PlanarProbability</c>, and thin volumes as sections).
@@ -16,7 +16,7 @@ namespace EmMask.Core.Inference;
 /// <see cref="WorkingScale.FromVoxelSize"/>, which uses the in-plane spacing for such stacks.</para>
 /// <para>Windows: <see cref="SlidingWindowOptions.SectionDepth"/> deep and wider in-plane than
 /// <see cref="SlidingWindowOptions.RoiSize"/> so that a window holds about as many voxels: √(roi z / depth) times its
-/// y and x, rounded up to the pad multiple (64³ → 16×128×128).</para>
+/// y and x, rounded up to the pad multiple (64³ → 32×96×96).</para>
 /// <para>Test-time flips: mirroring z changes nothing in a stack of copies, so 4 or 8 flips mean the 4 in-plane
 /// mirrorings (none, y, x, y and x).</para>
 /// </remarks>

@@ -41,7 +41,9 @@ namespace EmMask.Core.Inference;
 /// </param>
 /// <param name="SectionDepth">
 /// Section-wise only: how many copies of a section make the stack the network sees (rounded up to a multiple of
-/// <see cref="PadMultiple"/>); its middle plane is the answer.
+/// <see cref="PadMultiple"/>); its middle plane is the answer. Default 32: with 16 copies the network's deepest level
+/// has a single plane, unlike the 48-deep 2-D patches it was trained on, and on the real-EM corpus 16 copies gave
+/// non-brain IoU 0.24 on the SEM boundary image where 32, 48 and 64 gave 0.48, 0.47 and 0.52 (same model, one pass).
 /// </param>
 public sealed record SlidingWindowOptions(
     Shape3 RoiSize,
@@ -55,7 +57,7 @@ public sealed record SlidingWindowOptions(
     bool ClampRoi = true,
     int TestTimeFlips = 1,
     StackMode Stack = StackMode.Auto,
-    int SectionDepth = 16)
+    int SectionDepth = 32)
 {
     /// <summary>Checks every parameter; throws <see cref="ArgumentOutOfRangeException"/> naming the bad one.</summary>
     public SlidingWindowOptions Validate()

@@ -36,9 +36,9 @@ public class SectionwiseInferenceTests
             Close(input.Span[i], result.Probabilities.Span[i], 1e-5);
         }
 
-        // Each window is a stack of 16 copies, 128 wide at most (64³ has as many voxels as 16×128×128).
-        Assert.All(predictor.Patches, p => Assert.Equal(16, p.Z));
-        Assert.All(predictor.Patches, p => Assert.True(p.Y <= 128 && p.X <= 128 && p.Y % 16 == 0 && p.X % 16 == 0));
+        // Each window is a stack of 32 copies, 96 wide at most (64³ has about as many voxels as 32×96×96).
+        Assert.All(predictor.Patches, p => Assert.Equal(32, p.Z));
+        Assert.All(predictor.Patches, p => Assert.True(p.Y <= 96 && p.X <= 96 && p.Y % 16 == 0 && p.X % 16 == 0));
         Assert.Equal(result.Windows, predictor.Windows);
     }
 
@@ -88,7 +88,7 @@ public class SectionwiseInferenceTests
                     input[z, y, x] = (z * 0.5f) + (y + x) / 512f;
         var predictor = new RecordingPredictor();
         var result = SlidingWindowInferer.Run(input, predictor, new SlidingWindowOptions(new Shape3(64, 64, 64), Scale: 2));
-        Assert.All(predictor.Patches, p => Assert.Equal(new Shape3(16, 32, 32), p));
+        Assert.All(predictor.Patches, p => Assert.Equal(new Shape3(32, 32, 32), p));
         for (int z = 0; z < 2; z++)
             for (int y = 2; y < 62; y++)
                 for (int x = 2; x < 62; x++)
