@@ -662,8 +662,23 @@ def simulate_noise(shape, sigma, correlation):
     return v
 
 
+_UNIT_REFERENCES = {}
+CORRELATION_STEP = 0.025  # TexturePyramid.CorrelationStep
+
+
 def noise_reference(noise, level, planar, options):
-    """log lambda_noise: twice the median 1/2 log lambda of a simulated noise volume (2D 512^2, 3D 64 x 128^2)."""
+    """log lambda_noise: the unit-sigma reference for the correlation rounded to 0.025 (cached) + 2 log sigma."""
+    sigma, c = noise
+    c = round(c / CORRELATION_STEP) * CORRELATION_STEP
+    key = (c, level, planar, options["dog_sigma_low"], options["dog_sigma_high"], options["edge_sigma"],
+           options["texture_sigma"], options["isotropy"])
+    if key not in _UNIT_REFERENCES:
+        _UNIT_REFERENCES[key] = _simulated_reference((1.0, c), level, planar, options)
+    return _UNIT_REFERENCES[key] + 2.0 * float(np.log(sigma))
+
+
+def _simulated_reference(noise, level, planar, options):
+    """Twice the median 1/2 log lambda of a simulated noise volume (2D 512^2, 3D 64 x 128^2)."""
     shape = (1, 512, 512) if planar else (64, 128, 128)
     image = mean_downsample(simulate_noise(shape, *noise), 1 << level)
     half, _ = texture(image, options, 0.0)

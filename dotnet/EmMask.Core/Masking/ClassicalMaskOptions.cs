@@ -22,8 +22,8 @@ public sealed record ClassicalMaskOptions
 
     /// <summary>
     /// Pyramid level (0..3) at which texture is measured: the image averaged over 2^level voxels per axis (x–y only per
-    /// section); null (default) = automatic, the finest level at which the tissue's texture stands clearly above noise
-    /// (<see cref="TexturePyramid"/>). Higher levels find weak or noisy tissue and bridge flat cell interiors but see only
+    /// section); null (default) = automatic: the level where resin and tissue separate most clearly, else the finest at
+    /// which the tissue's texture stands clearly above noise (<see cref="TexturePyramid"/>). Higher levels find weak or noisy tissue and bridge flat cell interiors but see only
     /// structures larger than 2^level voxels; the boundary is refined at full resolution either way. Lengths of the other
     /// parameters are in voxels of this level.
     /// </summary>

@@ -70,7 +70,8 @@ internal static class TexturePyramid
     public static (Volume<float> LogRatio, Volume<float> Smoothed) Measure(Volume<float> image, ClassicalMaskOptions options, double logReference, CancellationToken ct)
     {
         var smoothed = image.Like<float>();
-        var band = image.Like<float>();
+        using var pooledBand = PooledVolume.Like(image); // a temporary: pooled, so repeated runs take no fresh pages
+        var band = pooledBand.Volume;
         PairedGaussian.DifferenceAndLow(image, smoothed, band, Sigma3.Isotropic(options.DogSigmaLow), Sigma3.Isotropic(options.DogSigmaHigh), ct);
         if (options.EdgeSigma != options.DogSigmaLow)
         {
@@ -84,8 +85,25 @@ internal static class TexturePyramid
         return (logRatio, smoothed);
     }
 
-    /// <summary>log λ_noise at <paramref name="level"/>: the median over a simulated noise volume (2D 512², 3D 64×128²).</summary>
+    /// <summary>
+    /// log λ_noise at <paramref name="level"/>: the median over a simulated noise volume (2D 512², 3D 64×128²). λ scales
+    /// with σ², so the simulation runs once per correlation (rounded to 0.025 voxels), level and filter settings, at
+    /// σ = 1, and is kept for the process; the result is that value + 2·log σ.
+    /// </summary>
     public static double NoiseReference(NoiseModel noise, int level, bool planar, ClassicalMaskOptions options, CancellationToken ct)
+    {
+        double c = Math.Round(noise.Correlation / CorrelationStep) * CorrelationStep;
+        var key = (c, level, planar, options.DogSigmaLow, options.DogSigmaHigh, options.EdgeSigma, options.TextureSigma, options.Isotropy);
+        double unit = UnitReferences.GetOrAdd(key, _ => SimulatedReference(new NoiseModel(1.0, c), level, planar, options, ct));
+        return unit + (2.0 * Math.Log(noise.WhiteSigma));
+    }
+
+    /// <summary>Step to which the correlation is rounded for the noise reference (the noise model's table step).</summary>
+    public const double CorrelationStep = 0.025;
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(double, int, bool, double, double, double, double, double), double> UnitReferences = new();
+
+    private static double SimulatedReference(NoiseModel noise, int level, bool planar, ClassicalMaskOptions options, CancellationToken ct)
     {
         var shape = planar ? new Shape3(1, 512, 512) : new Shape3(64, 128, 128);
         var field = Simulate(shape, noise, NoiseSeed);
