@@ -35,13 +35,16 @@ def main():
     ap.add_argument("--model", help="model file (default: the shipped one)")
     ap.add_argument("--modes", default="default,network,scale2",
                     help=f"comma-separated, from {','.join(MODES)} (default: default,network,scale2)")
+    ap.add_argument("--first-seed", type=int, default=2001,
+                    help="first phantom seed (default 2001, the held-out set; 1001 gives the validation seeds)")
+    ap.add_argument("--count", type=int, default=8, help="number of seeds (default 8)")
     args = ap.parse_args()
     model = ["--model", args.model] if args.model else []
     modes = [MODES[m] for m in args.modes.split(",")]
     print("| seed | contrast | artefacts | " + " | ".join(f"Dice, {name}" for name, _ in modes) + " |")
     print("|---|---|---|" + "---|" * len(modes))
     scores = {"normal": [], "inverted": []}
-    seeds = list(range(2001, 2009))
+    seeds = list(range(args.first_seed, args.first_seed + args.count))
     with tempfile.TemporaryDirectory() as tmp:
         for i, seed in enumerate(seeds):
             invert, artefacts = i % 2 == 1, i < 2 or i % 3 != 2
