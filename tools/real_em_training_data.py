@@ -284,8 +284,10 @@ def args_for(a):
             # Validation volumes must be fully labelled and are only used to choose a checkpoint.
             out += ["--val", e["file"]]
         else:
-            # Real items twice: patches are drawn from volumes uniformly, and real tissue is the scarce hard case.
-            out += ["--data", e["file"]] * (a.real_weight if e["kind"] == "real" else 1)
+            # Patches are drawn from volumes uniformly: real items twice (real tissue is the scarce hard case) and
+            # phantoms twice (about half the patches, so that v1's phantom skills stay).
+            weight = a.real_weight if e["kind"] == "real" else a.phantom_weight if e["kind"] == "phantom" else 1
+            out += ["--data", e["file"]] * weight
     print(" ".join(out))
 
 
@@ -302,6 +304,7 @@ def main():
     ap.add_argument("--max-size", type=int, default=256, help="composites use at most this many pixels along y and x")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--real-weight", type=int, default=2, help="args: list each real item this many times")
+    ap.add_argument("--phantom-weight", type=int, default=2, help="args: list each phantom this many times")
     ap.add_argument("--exclude", default=None, help="args: leave out these source groups (comma-separated)")
     a = ap.parse_args()
     if a.command == "build":
