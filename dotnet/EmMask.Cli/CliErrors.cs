@@ -34,6 +34,7 @@ public static class CliErrors
         OutputExistsException => ExitCodes.OutputError,
         VolumeFormatException or InvalidVolumeException or NotSupportedException => ExitCodes.BadInput,
         ArgumentException => ExitCodes.BadArguments,
+        Learning.Models.ModelNotFoundException => ExitCodes.ModelError,
         FileNotFoundException or DirectoryNotFoundException => ExitCodes.BadInput,
         UnauthorizedAccessException or IOException => ExitCodes.OutputError,
         _ when e.GetType().Name.Contains("Model", StringComparison.Ordinal) => ExitCodes.ModelError,

@@ -1,14 +1,16 @@
 using EmMask.Core.Inference;
 using EmMask.Core.Progress;
 using EmMask.Core.Volumes;
-using EmMask.Host.Worker;
-using EmMask.Learning.Preprocessing;
+using EmMask.Learning.Inference;
+using EmMask.Remote;
 
 namespace EmMask.Worker;
 
-/// <summary>Runs one predict request: map the shared file, slide the window, write the output, report.</summary>
+/// <summary>Runs one predict request: map the shared file, run the U-Net method (<see cref="UNetMasker"/>) whole, report.</summary>
 public sealed class PredictionRunner(IPredictorProvider predictors, ProtocolChannel channel)
 {
+    private readonly UNetMasker masker = new(predictors);
+
     /// <summary>Runs <paramref name="request"/> and sends done / cancelled / error for it.</summary>
     public void Run(WorkerMessage request, CancellationToken cancellationToken)
     {
@@ -20,26 +22,21 @@ public sealed class PredictionRunner(IPredictorProvider predictors, ProtocolChan
                 throw new ArgumentException("Malformed predict request: file, shape and options are required.");
             }
 
-            UNetRequest options = request.Options.ToRequest().Validate();
+            var options = UNetMaskOptions.FromJson(request.Options);
             var shape = new Shape3(s[0], s[1], s[2]);
-            var model = predictors.Get(options.ModelPath, options.Device);
-            using var file = SharedVolumeFile.Open(request.File, shape, request.HasSkipScore == true);
-            Volume<float> input = file.Input;
+            using var file = SharedVolumeFile.Open(request.File, shape, WireTypes.Parse(request.InputType));
+            var input = file.Input;
             if (request.VoxelSize is { Length: 3 } v)
             {
-                input.VoxelSize = new VoxelSize(v[0], v[1], v[2]);
+                SetVoxelSize(input, new VoxelSize(v[0], v[1], v[2]));
             }
 
-            if (options.NormalizeInput)
+            var (result, report) = masker.Run(input, options, new Reporter(channel, id), cancellationToken, file.Output);
+            channel.Send(new WorkerMessage
             {
-                // In place: the shared input is the client's private copy.
-                IntensityNormalization.Normalize(input.Span, input.Span);
-            }
-
-            var progress = new Reporter(channel, id);
-            var windowOptions = options.ToSlidingWindowOptions() with { PadMultiple = model.SizeDivisor };
-            var result = SlidingWindowInferer.Run(input, model.Predictor, windowOptions, progress, cancellationToken, file.SkipScore, file.Output);
-            channel.Send(new WorkerMessage { Type = WorkerProtocol.DoneType, Id = id, Windows = result.Windows, Skipped = result.Skipped });
+                Type = WorkerProtocol.DoneType, Id = id, Windows = report.Windows, Skipped = report.Skipped, Scale = report.Scale, Model = report.Model,
+                Warnings = [.. result.Warnings], Notes = [.. result.Notes ?? []],
+            });
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -48,6 +45,16 @@ public sealed class PredictionRunner(IPredictorProvider predictors, ProtocolChan
         catch (Exception e)
         {
             channel.Send(new WorkerMessage { Type = WorkerProtocol.ErrorType, Id = id, Message = OneLine(e.Message), ErrorType = e.GetType().Name });
+        }
+    }
+
+    private static void SetVoxelSize(IVolume volume, VoxelSize size)
+    {
+        switch (volume)
+        {
+            case Volume<byte> b: b.VoxelSize = size; break;
+            case Volume<ushort> u: u.VoxelSize = size; break;
+            case Volume<float> f: f.VoxelSize = size; break;
         }
     }
 

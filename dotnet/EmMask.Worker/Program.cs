@@ -1,3 +1,4 @@
+using EmMask.Learning.Inference;
 using EmMask.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

@@ -1,5 +1,5 @@
 using System.Text;
-using EmMask.Host.Worker;
+using EmMask.Remote;
 
 namespace EmMask.Worker;
 

@@ -1,4 +1,4 @@
-using EmMask.Host.Worker;
+using EmMask.Remote;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 

@@ -20,7 +20,7 @@ public class CompilationWarmUpTests
         using var t = new TempFolder();
         var request = new MaskRequest(
             VolumePath.Parse(t["in.h5"], "/raw"), VolumePath.Parse(t[output], "/mask"), null, method,
-            ClassicalMaskOptions.Default with { BlockSize = 5 }, new UNetSettings(), PostProcessPipeline.Parse("none"), Force: false);
+            ClassicalMaskOptions.Default with { BlockSize = 5 }, EmMask.Core.Inference.UNetMaskOptions.Default, PostProcessPipeline.Parse("none"), Force: false);
         CompilationWarmUp.Run(request);
         Assert.Empty(Directory.EnumerateFileSystemEntries(t.Path));
         await CompilationWarmUp.Start(request).WaitAsync(TimeSpan.FromSeconds(60));

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EmMask.Cli.Console;
 using EmMask.Cli.Services;
+using EmMask.Core.Inference;
 using EmMask.Core.Masking;
 using EmMask.Core.Options;
 using EmMask.Core.PostProcessing;
@@ -14,22 +15,13 @@ namespace EmMask.Cli.Commands;
 public static class MaskCommand
 {
     private static readonly SchemaOptions Classical = new(OptionsSchema.Describe(ClassicalMaskOptions.Default));
+    private static readonly SchemaOptions UNet = new(OptionsSchema.Describe(UNetMaskOptions.Default));
     private static readonly Argument<string> Input = new("input") { Description = "Input volume: file.h5[:/dataset] (default /raw), file.tif or file.npy." };
     private static readonly Argument<string> Output = new("output") { Description = "Output mask (uint8, 1 = brain): file.h5[:/dataset] (default /mask), file.tif or file.npy." };
     private static readonly Option<string> Method = new("--method", "-m") { Description = "classical (texture; no model) or unet (learned; separates tracheae).", DefaultValueFactory = _ => "classical" };
     private static readonly Option<string?> Confidence = new("--confidence") { Description = "Also write the float32 confidence map (0..1) here." };
     private static readonly Option<string?> PostProcess = new("--postprocess") { Description = "Post-processing preset (clean, reference, none, ...) or op list like 'open2d:3,largest,fill3d,grow:15' (default: clean for classical, none for unet)." };
     private static readonly Option<string?> Preset = new("--preset") { Description = "JSON file with parameters (snake_case keys); command-line options override it." };
-    private static readonly Option<string?> Model = new("--model") { Description = "U-Net model file (default: the shipped models/em-mask-unet-v1)." };
-    private static readonly Option<int> Roi = new("--roi") { Description = "U-Net sliding-window edge in voxels.", DefaultValueFactory = _ => 64 };
-    private static readonly Option<double> Overlap = new("--overlap") { Description = "U-Net window overlap fraction (0..<1).", DefaultValueFactory = _ => 0.25 };
-    private static readonly Option<string> Scale = new("--scale") { Description = "U-Net working scale: run on a volume downsampled by this integer factor (>= 1), then upsample the probabilities; 'auto' picks it from the input's voxel size so that the network sees voxels near the 16 nm it was trained at (8 nm -> 2; unknown size -> 1).", DefaultValueFactory = _ => "auto" };
-    private static readonly Option<int> Batch = new("--batch") { Description = "U-Net windows per batch.", DefaultValueFactory = _ => 2 };
-    private static readonly Option<string> Device = new("--device") { Description = "U-Net device: auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
-    private static readonly Option<int> Tta = new("--tta") { Description = "U-Net test-time augmentation: 1 (off), 4 (also mirrored along z, y, x) or 8 (all axis combinations); probabilities averaged, that many times the network work.", DefaultValueFactory = _ => UNetSettings.DefaultTestTimeFlips };
-    private static readonly Option<bool> NoSkip = new("--no-skip") { Description = "U-Net: run every window (no skipping of windows outside the tissue envelope)." };
-    private static readonly Option<double?> EnvelopeMargin = new("--envelope-margin") { Description = $"U-Net: voxels by which the classical mask is grown (holes filled) into the envelope where the U-Net decides; outside it is non-brain (default {TissueEnvelope.DefaultMargin})." };
-    private static readonly Option<bool> NoEnvelope = new("--no-envelope") { Description = "U-Net: keep the network's answer everywhere, also far out in resin (no envelope gate)." };
 
     /// <summary>Builds the command.</summary>
     public static Command Build()
@@ -38,9 +30,9 @@ public static class MaskCommand
         var json = GlobalOptions.Json();
         var command = new Command("mask", "Compute a brain (1) / non-brain (0) mask of an EM volume.")
         {
-            Input, Output, Method, Confidence, PostProcess, Preset, Model, Roi, Overlap, Scale, Batch, Device, Tta, NoSkip, EnvelopeMargin, NoEnvelope, force, json,
+            Input, Output, Method, Confidence, PostProcess, Preset, force, json,
         };
-        foreach (var option in Classical.All)
+        foreach (var option in Classical.All.Concat(UNet.All))
         {
             command.Options.Add(option);
         }
@@ -64,16 +56,13 @@ public static class MaskCommand
         return command;
     }
 
-    private static T? GivenValue<T>(ParseResult parse, Option<T> option)
-        where T : struct => parse.GetResult(option) is { Implicit: false } ? parse.GetValue(option) : null;
-
     private static string? Given(ParseResult parse, Option<string> option) =>
         parse.GetResult(option) is { Implicit: false } ? parse.GetValue(option) : null;
 
     private static MaskRequest ToRequest(ParseResult parse, bool force)
     {
         var options = ClassicalMaskOptions.Default;
-        var unet = new UNetSettings();
+        var unet = UNetMaskOptions.Default;
         string? post = null, presetMethod = null;
         if (parse.GetValue(Preset) is { } presetPath)
         {
@@ -94,18 +83,7 @@ public static class MaskCommand
         options = ClassicalMaskOptions.FromJson(Classical.Apply(parse, JsonNode.Parse(options.ToJson())!.AsObject()).ToJsonString());
         // The U-Net's default is no post-processing: "clean" fills enclosed holes, and the holes it keeps are the tracheae.
         var pipeline = PostProcessSpec.Resolve(parse.GetValue(PostProcess) ?? post ?? (method == "unet" ? "none" : "clean"));
-        unet = unet with
-        {
-            Model = parse.GetValue(Model) ?? unet.Model,
-            Roi = GivenValue(parse, Roi) ?? unet.Roi,
-            Overlap = GivenValue(parse, Overlap) ?? unet.Overlap,
-            Scale = Given(parse, Scale) is { } scale ? ScaleOption.Parse(scale) : unet.Scale,
-            Device = Given(parse, Device) ?? unet.Device,
-            Batch = GivenValue(parse, Batch) ?? unet.Batch,
-            TestTimeFlips = GivenValue(parse, Tta) ?? unet.TestTimeFlips,
-            SkipTiles = !parse.GetValue(NoSkip) && unet.SkipTiles,
-            EnvelopeMargin = parse.GetValue(NoEnvelope) ? null : parse.GetValue(EnvelopeMargin) ?? unet.EnvelopeMargin,
-        };
+        unet = UNetMaskOptions.FromJson(UNet.Apply(parse, JsonNode.Parse(unet.ToJson())!.AsObject()).ToJsonString());
         return new MaskRequest(
             VolumePath.Parse(parse.GetValue(Input)!, "/raw"),
             VolumePath.Parse(parse.GetValue(Output)!, "/mask"),

@@ -41,7 +41,7 @@ internal static class CompilationWarmUp
         var attributes = new Dictionary<string, string>
         {
             ["parameters"] = JsonSerializer.Serialize(request.Classical.ToParameters()),
-            ["unet"] = JsonSerializer.Serialize(request.UNet),
+            ["unet"] = request.UNet.ToJson(),
         };
         if (request.Output.Kind == VolumeFileKind.Hdf5)
         {

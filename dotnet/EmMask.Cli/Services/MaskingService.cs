@@ -3,6 +3,8 @@ using System.Text.Json;
 using EmMask.Cli.Console;
 using EmMask.Core.Inference;
 using EmMask.Core.Masking;
+using EmMask.Core.Progress;
+using EmMask.Learning.Inference;
 using EmMask.Core.PostProcessing;
 using EmMask.Core.Volumes;
 using EmMask.IO;
@@ -16,22 +18,9 @@ public sealed record MaskRequest(
     VolumePath? ConfidenceOutput,
     string Method,
     ClassicalMaskOptions Classical,
-    UNetSettings UNet,
+    UNetMaskOptions UNet,
     PostProcessPipeline PostProcess,
     bool Force);
-
-/// <summary>
-/// Settings of the U-Net method (<c>--model --roi --overlap --scale --device --batch --no-skip --envelope-margin --tta</c>).
-/// Test-time flips default to <see cref="DefaultTestTimeFlips"/>: on the validation phantoms 4 flips raised Dice on
-/// every one of 12 volumes (mean +0.002, trachea recall +0.01) for about 3.3× the network time. <c>Scale</c> is
-/// <see cref="WorkingScale.Auto"/> (0) by default: the factor follows the input's voxel size (<see cref="WorkingScale"/>).
-/// </summary>
-public sealed record UNetSettings(string? Model = null, int Roi = 64, double Overlap = 0.25, int Scale = WorkingScale.Auto, string Device = "auto", int Batch = 2, bool SkipTiles = true,
-    double? EnvelopeMargin = TissueEnvelope.DefaultMargin, int TestTimeFlips = UNetSettings.DefaultTestTimeFlips)
-{
-    /// <summary>The default of <c>--tta</c> (and of the Python and napari defaults): none, z, y and x mirrored.</summary>
-    public const int DefaultTestTimeFlips = 4;
-}
 
 /// <summary>Summary of a finished mask run (also the --json output).</summary>
 public sealed record MaskOutcome(string Input, string Output, string Method, int[] Shape, double TissueFraction, double Threshold, double ReadSeconds, double ComputeSeconds, double WriteSeconds, IReadOnlyList<string> Warnings, IReadOnlyList<string> Notes);
@@ -67,7 +56,7 @@ public sealed class MaskingService(IReporter reporter)
         var result = reporter.Run($"{request.Method} mask {input.Shape}", progress => request.Method switch
         {
             "classical" => ClassicalMasker.Run(input, request.Classical, progress, ct),
-            "unet" => UNetMethod.Run(input, request.UNet, progress, ct),
+            "unet" => RunUNet(input, request.UNet, progress, ct),
             _ => throw new ArgumentException($"Unknown --method '{request.Method}'; use 'classical' or 'unet'."),
         });
         if (colour is not null)
@@ -117,6 +106,13 @@ public sealed class MaskingService(IReporter reporter)
             s.Length == 0 ? 0 : (double)tissue / s.Length, result.Threshold, read, compute, write, result.Warnings, result.Notes ?? []);
     }
 
+    // The U-Net method runs here, in the CLI's own process (a process of its own, so no libtorch can clash).
+    private static MaskResult RunUNet(IVolume input, UNetMaskOptions options, IProgress<ProgressReport> progress, CancellationToken ct)
+    {
+        using var predictors = new PredictorProvider();
+        return new UNetMasker(predictors).Run(input, options, progress, ct).Result;
+    }
+
     /// <summary>The attributes stored beside a mask: method, version, parameters (JSON), post-processing, source.</summary>
     public static Dictionary<string, string> Attributes(MaskRequest request, MaskResult result) => new()
     {
@@ -124,7 +120,7 @@ public sealed class MaskingService(IReporter reporter)
         ["version"] = ToolVersion.Text,
         ["parameters"] = request.Method == "classical"
             ? JsonSerializer.Serialize(request.Classical.ToParameters())
-            : JsonSerializer.Serialize(request.UNet),
+            : request.UNet.ToJson(),
         ["threshold_used"] = result.Threshold.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
         ["postprocess"] = request.PostProcess.ToSpec(),
         ["source"] = request.Input.ToString(),

@@ -27,4 +27,7 @@ public sealed class OptionAttribute(string help) : Attribute
 
     /// <summary>Widget step.</summary>
     public double Step { get; init; } = double.NaN;
+
+    /// <summary>The values a widget offers for a text or whole-number parameter (the record's validation is the rule).</summary>
+    public string[]? Choices { get; init; }
 }

@@ -18,7 +18,7 @@ public static class OptionsJson
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         NumberHandling = JsonNumberHandling.AllowReadingFromString, // command-line values arrive as text
-        Converters = { new AutoDoubleConverter(), new AutoIntConverter(), new MaskingModeConverter() },
+        Converters = { new AutoDoubleConverter(), new AutoIntConverter(), new MaskingModeConverter(), new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
     };
 
     /// <summary>Reads <typeparamref name="T"/> from a JSON object; a missing key keeps the record's default.</summary>

@@ -13,7 +13,7 @@ public static class OptionsSchema
 {
     /// <summary>One parameter.</summary>
     /// <param name="Key">snake_case key (the JSON form's).</param>
-    /// <param name="Kind">"int", "float", "bool" or "choice".</param>
+    /// <param name="Kind">"int", "float", "bool", "string" or "choice" (a fixed set of texts; numbers as text).</param>
     /// <param name="Auto">Whether "auto" (no value) is allowed.</param>
     /// <param name="Default">The default in the JSON form (a number, bool, or text; "auto" for automatic).</param>
     /// <param name="Choices">For "choice": the allowed texts; for an automatic int with a range: "auto" and each value.</param>
@@ -38,14 +38,23 @@ public static class OptionsSchema
                 ?? throw new InvalidOperationException($"{typeof(T).Name}.{property.Name} has no [Option] description.");
             string key = JsonNamingPolicy.SnakeCaseLower.ConvertName(property.Name);
             var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
-            bool auto = Nullable.GetUnderlyingType(property.PropertyType) is not null;
+            bool auto = Nullable.GetUnderlyingType(property.PropertyType) is not null && type != typeof(string);
             string kind = type == typeof(bool) ? "bool"
-                : type.IsEnum ? "choice"
+                : type.IsEnum || option.Choices is not null ? "choice"
+                : type == typeof(string) ? "string"
                 : type == typeof(int) || type == typeof(long) ? "int"
                 : type == typeof(double) || type == typeof(float) ? "float"
                 : throw new InvalidOperationException($"{typeof(T).Name}.{property.Name}: type {type.Name} has no schema kind.");
+            if (kind == "choice" && !type.IsEnum && type != typeof(string) && option.Choices is not null)
+            {
+                kind = "choice"; // whole numbers offered as a fixed set (e.g. test-time flips 1, 4, 8): JSON reads them from text
+            }
             var choices = new List<string>();
-            if (type.IsEnum)
+            if (option.Choices is not null)
+            {
+                choices.AddRange(option.Choices);
+            }
+            else if (type.IsEnum)
             {
                 foreach (var value in Enum.GetValues(type))
                 {

@@ -38,9 +38,9 @@ public sealed class BridgeResult
         string kind = exception switch
         {
             OperationCanceledException => "cancelled",
-            Worker.ModelNotFoundException or UnavailableException => "unavailable",
-            Worker.WorkerCrashedException => "worker",
-            Worker.WorkerException w => WorkerErrorKind(w.RemoteType),
+            UnavailableException => "unavailable",
+            Remote.WorkerCrashedException => "worker",
+            Remote.WorkerException w => WorkerErrorKind(w.RemoteType),
             ArgumentException or NotSupportedException or InvalidOperationException => "argument",
             IO.VolumeFormatException or FileNotFoundException or DirectoryNotFoundException => "format",
             System.Text.Json.JsonException => "argument",
@@ -61,7 +61,7 @@ public sealed class BridgeResult
     /// <summary>Kind of an error the worker reported, from the exception type it raised there.</summary>
     private static string WorkerErrorKind(string? remoteType) => remoteType switch
     {
-        nameof(FileNotFoundException) or nameof(DirectoryNotFoundException) => "unavailable",
+        nameof(FileNotFoundException) or nameof(DirectoryNotFoundException) or "ModelNotFoundException" => "unavailable",
         nameof(OperationCanceledException) or nameof(TaskCanceledException) => "cancelled",
         nameof(InvalidDataException) or "VolumeFormatException" => "format",
         nameof(ArgumentException) or nameof(ArgumentOutOfRangeException) or nameof(ArgumentNullException) or

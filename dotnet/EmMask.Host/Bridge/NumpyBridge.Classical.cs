@@ -71,22 +71,7 @@ public static partial class NumpyBridge
     /// <summary>Reads the options JSON the Python side writes (the options' JSON form plus <c>voxel_size</c>); unknown keys are an error so typos do not pass silently.</summary>
     internal static (ClassicalMaskOptions Options, VoxelSize VoxelSize) ParseClassicalOptions(string json)
     {
-        ArgumentNullException.ThrowIfNull(json);
-        var node = System.Text.Json.Nodes.JsonNode.Parse(json)?.AsObject() ?? throw new ArgumentException("Classical options must be a JSON object.", nameof(json));
-        var voxelSize = VoxelSize.Isotropic;
-        if (node["voxel_size"] is { } size)
-        {
-            double[] s = size.AsArray().Select(e => e!.GetValue<double>()).ToArray();
-            if (s.Length != 3)
-            {
-                throw new ArgumentException("voxel_size needs 3 values (z, y, x).", nameof(json));
-            }
-
-            voxelSize = new VoxelSize(s[0], s[1], s[2]).Validate();
-            node.Remove("voxel_size");
-        }
-
-        var options = ClassicalMaskOptions.FromJson(node.ToJsonString());
-        return (options, voxelSize);
+        var (options, voxelSize) = BridgeOptions.SplitVoxelSize(json, "Classical");
+        return (ClassicalMaskOptions.FromJson(options), voxelSize);
     }
 }

@@ -1,3 +1,4 @@
+using EmMask.Core.Inference;
 using EmMask.Core.Volumes;
 using EmMask.Learning.Models;
 using TorchSharp;
@@ -6,36 +7,79 @@ using static TorchSharp.torch;
 namespace EmMask.Learning.Inference;
 
 /// <summary>
-/// Runs a <see cref="MonaiUNet"/> on batches of already-normalised patches and returns
-/// sigmoid probabilities. Eval mode, no autograd, every temporary freed in a dispose scope.
-/// Not thread-safe: use one predictor per thread.
+/// Runs a <see cref="MonaiUNet"/> on batches of already-normalised patches and returns sigmoid probabilities: the
+/// sliding window's <see cref="IPatchPredictor"/> (the foreground channel; <see cref="PredictChannels"/> gives all).
+/// Eval mode, no autograd, every temporary freed in a dispose scope. Not thread-safe: use one predictor per thread.
 /// </summary>
-public sealed class UNetPatchPredictor : IDisposable
+public sealed class UNetPatchPredictor : IPatchPredictor, IDisposable
 {
     private readonly MonaiUNet model;
     private readonly bool ownsModel;
     private readonly Device device;
+    private readonly ScalarType dtype;
+    private float[] scratch = [];
     private bool disposed;
 
     /// <summary>Wraps a loaded network (moved to <paramref name="device"/>, put in eval mode).</summary>
     /// <param name="model">The network.</param>
     /// <param name="device">"cpu", "cuda" or "auto".</param>
     /// <param name="ownsModel">Dispose <paramref name="model"/> with this predictor.</param>
-    public UNetPatchPredictor(MonaiUNet model, string device = "cpu", bool ownsModel = true)
+    /// <param name="precision">Forward-pass precision; bf16 and fp16 need a CUDA device.</param>
+    /// <exception cref="ArgumentException">Reduced precision on the CPU.</exception>
+    public UNetPatchPredictor(MonaiUNet model, string device = "cpu", bool ownsModel = true, Precision precision = Precision.Fp32)
     {
         ArgumentNullException.ThrowIfNull(model);
         this.device = ModelStore.ResolveDevice(device);
+        if (precision != Precision.Fp32 && this.device.type != DeviceType.CUDA)
+        {
+            throw new ArgumentException($"precision {precision.ToString().ToLowerInvariant()} needs a CUDA device; on {this.device} use fp32.", nameof(precision));
+        }
+
         this.model = model;
         this.ownsModel = ownsModel;
+        dtype = precision switch { Precision.Bf16 => ScalarType.BFloat16, Precision.Fp16 => ScalarType.Float16, _ => ScalarType.Float32 };
         model.to(this.device);
+        if (dtype != ScalarType.Float32)
+        {
+            model.to(dtype);
+        }
+
         model.eval();
     }
 
     /// <summary>Loads a model file (see <see cref="ModelStore.Load"/>) and wraps it.</summary>
-    public static UNetPatchPredictor FromFile(string path, string device = "cpu")
+    public static UNetPatchPredictor FromFile(string path, string device = "cpu", Precision precision = Precision.Fp32)
     {
         var (m, _) = ModelStore.Load(path, device);
-        return new UNetPatchPredictor(m, device);
+        return new UNetPatchPredictor(m, device, ownsModel: true, precision);
+    }
+
+    /// <summary>Every window axis must be a multiple of this (the product of the strides).</summary>
+    public int SizeDivisor => model.Config.SizeDivisor;
+
+    /// <summary>Foreground probabilities (the last output channel) for a batch of single-channel patches.</summary>
+    public void Predict(ReadOnlySpan<float> batch, int batchSize, Shape3 patch, Span<float> probabilities)
+    {
+        int channels = model.Config.OutChannels;
+        if (channels == 1)
+        {
+            PredictChannels(batch, batchSize, patch, probabilities);
+            return;
+        }
+
+        int length = (int)patch.Length;
+        int needed = batchSize * channels * length;
+        if (scratch.Length < needed)
+        {
+            scratch = new float[needed];
+        }
+
+        var all = scratch.AsSpan(0, needed);
+        PredictChannels(batch, batchSize, patch, all);
+        for (int b = 0; b < batchSize; b++)
+        {
+            all.Slice(((b * channels) + channels - 1) * length, length).CopyTo(probabilities.Slice(b * length, length));
+        }
     }
 
     /// <summary>The network's architecture.</summary>
@@ -52,7 +96,7 @@ public sealed class UNetPatchPredictor : IDisposable
     /// <param name="batchSize">Number of patches (≥ 1).</param>
     /// <param name="patch">Patch shape; every axis a multiple of <see cref="UNetConfig.SizeDivisor"/>.</param>
     /// <param name="probabilities">Receives batchSize × OutChannels × patch.Length sigmoid outputs.</param>
-    public void Predict(ReadOnlySpan<float> batch, int batchSize, Shape3 patch, Span<float> probabilities)
+    public void PredictChannels(ReadOnlySpan<float> batch, int batchSize, Shape3 patch, Span<float> probabilities)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1, nameof(batchSize));
@@ -69,7 +113,12 @@ public sealed class UNetPatchPredictor : IDisposable
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var input = tensor(batch.ToArray(), [batchSize, model.Config.InChannels, patch.Z, patch.Y, patch.X]).to(device);
-        var prob = sigmoid(model.forward(input)).cpu().contiguous();
+        if (dtype != ScalarType.Float32)
+        {
+            input = input.to(dtype);
+        }
+
+        var prob = sigmoid(model.forward(input)).to(ScalarType.Float32).cpu().contiguous();
         prob.data<float>().CopyTo(probabilities);
     }
 

@@ -14,7 +14,7 @@ public class UNetPatchPredictorTests
         var (y, _) = TestNpy.Read(TestNpy.Fixture("MonaiUNet", "small_res2_output.npy"));
         using var predictor = UNetPatchPredictor.FromFile(TestNpy.Fixture("MonaiUNet", "small_res2.pt"), "cpu");
         var prob = new float[y.Length];
-        predictor.Predict(x, 2, new Shape3(16, 16, 16), prob);
+        predictor.PredictChannels(x, 2, new Shape3(16, 16, 16), prob);
         for (int i = 0; i < y.Length; i++)
             Assert.True(Math.Abs(1 / (1 + Math.Exp(-y[i])) - prob[i]) < 1e-5, $"voxel {i}");
         Assert.Equal("cpu", predictor.Device.ToLowerInvariant());
@@ -25,8 +25,8 @@ public class UNetPatchPredictorTests
     {
         using var predictor = new UNetPatchPredictor(new MonaiUNet(new UNetConfig(3, 1, 1, [4, 8, 16], [2, 2], 2, 3, 3, 0)));
         var buf = new float[10 * 16 * 16];
-        Assert.Equal("patch", Assert.Throws<ArgumentOutOfRangeException>(() => predictor.Predict(buf, 1, new Shape3(10, 16, 16), buf)).ParamName);
-        Assert.Equal("batch", Assert.Throws<ArgumentException>(() => predictor.Predict(buf, 2, new Shape3(8, 8, 8), new float[1024])).ParamName);
-        Assert.Equal("batchSize", Assert.Throws<ArgumentOutOfRangeException>(() => predictor.Predict(buf, 0, new Shape3(8, 8, 8), buf)).ParamName);
+        Assert.Equal("patch", Assert.Throws<ArgumentOutOfRangeException>(() => predictor.PredictChannels(buf, 1, new Shape3(10, 16, 16), buf)).ParamName);
+        Assert.Equal("batch", Assert.Throws<ArgumentException>(() => predictor.PredictChannels(buf, 2, new Shape3(8, 8, 8), new float[1024])).ParamName);
+        Assert.Equal("batchSize", Assert.Throws<ArgumentOutOfRangeException>(() => predictor.PredictChannels(buf, 0, new Shape3(8, 8, 8), buf)).ParamName);
     }
 }

@@ -1,12 +1,13 @@
 using System.IO.MemoryMappedFiles;
 using EmMask.Core.Volumes;
 
-namespace EmMask.Host.Worker;
+namespace EmMask.Remote;
 
 /// <summary>
-/// A memory-mapped float32 file shared by the client and the worker: the input volume, the output volume and,
-/// optionally, a tile-skip score volume, all C order. It lives in /dev/shm where available (RAM, no disk I/O), else the temp folder. Named shared
-/// memory (<c>MemoryMappedFile.CreateNew(name)</c>) is Windows-only in .NET, so a file path is the portable name.
+/// A memory-mapped file shared by the client and the worker: the input volume in its own element type (uint8, uint16 or
+/// float32, so that the worker masks exactly what the caller has), then the float32 output, both C order. It lives in
+/// /dev/shm where available (RAM, no disk I/O), else the temp folder. Named shared memory
+/// (<c>MemoryMappedFile.CreateNew(name)</c>) is Windows-only in .NET, so a file path is the portable name.
 /// </summary>
 public sealed unsafe class SharedVolumeFile : IDisposable
 {
@@ -15,14 +16,14 @@ public sealed unsafe class SharedVolumeFile : IDisposable
     private readonly bool _owner;
     private byte* _pointer;
 
-    private SharedVolumeFile(string path, Shape3 shape, bool withSkipScore, MemoryMappedFile map, bool owner)
+    private SharedVolumeFile(string path, Shape3 shape, VoxelType inputType, MemoryMappedFile map, bool owner)
     {
         Path = path;
         Shape = shape;
-        HasSkipScore = withSkipScore;
+        InputType = inputType;
         _map = map;
         _owner = owner;
-        _view = map.CreateViewAccessor(0, ByteLength(shape, withSkipScore));
+        _view = map.CreateViewAccessor(0, ByteLength(shape, inputType));
         _view.SafeMemoryMappedViewHandle.AcquirePointer(ref _pointer);
         _pointer += _view.PointerOffset;
     }
@@ -33,28 +34,29 @@ public sealed unsafe class SharedVolumeFile : IDisposable
     /// <summary>Shape of the input and of the output.</summary>
     public Shape3 Shape { get; }
 
-    /// <summary>The input region as a volume over the mapped memory (no copy; valid until dispose).</summary>
-    public Volume<float> Input => Volume<float>.Wrap((IntPtr)_pointer, Shape);
+    /// <summary>Element type of the input region.</summary>
+    public VoxelType InputType { get; }
 
-    /// <summary>The output region as a volume over the mapped memory (no copy; valid until dispose).</summary>
-    public Volume<float> Output => Volume<float>.Wrap((IntPtr)(_pointer + (Shape.Length * sizeof(float))), Shape);
+    /// <summary>The input region as a volume of its element type over the mapped memory (no copy; valid until dispose).</summary>
+    public IVolume Input => InputType switch
+    {
+        VoxelType.UInt8 => Volume<byte>.Wrap((IntPtr)_pointer, Shape),
+        VoxelType.UInt16 => Volume<ushort>.Wrap((IntPtr)_pointer, Shape),
+        _ => Volume<float>.Wrap((IntPtr)_pointer, Shape),
+    };
 
-    /// <summary>True when the file has a skip-score region.</summary>
-    public bool HasSkipScore { get; }
+    /// <summary>The output region (float32) as a volume over the mapped memory (no copy; valid until dispose).</summary>
+    public Volume<float> Output => Volume<float>.Wrap((IntPtr)(_pointer + OutputOffset(Shape, InputType)), Shape);
 
-    /// <summary>The skip-score region, or null when the file has none.</summary>
-    public Volume<float>? SkipScore =>
-        HasSkipScore ? Volume<float>.Wrap((IntPtr)(_pointer + (2 * Shape.Length * sizeof(float))), Shape) : null;
-
-    /// <summary>Creates a new file sized for <paramref name="shape"/> (client side); deleted on dispose.</summary>
-    public static SharedVolumeFile Create(Shape3 shape, bool withSkipScore = false)
+    /// <summary>Creates a new file sized for <paramref name="shape"/> and an input of <paramref name="inputType"/> (client side); deleted on dispose.</summary>
+    public static SharedVolumeFile Create(Shape3 shape, VoxelType inputType = VoxelType.Float32)
     {
         string dir = Directory.Exists("/dev/shm") ? "/dev/shm" : System.IO.Path.GetTempPath();
         string path = System.IO.Path.Combine(dir, $"emmask-{Environment.ProcessId}-{Guid.NewGuid():N}.f32");
-        var map = MemoryMappedFile.CreateFromFile(path, FileMode.CreateNew, null, Math.Max(1, ByteLength(shape, withSkipScore)), MemoryMappedFileAccess.ReadWrite);
+        var map = MemoryMappedFile.CreateFromFile(path, FileMode.CreateNew, null, Math.Max(1, ByteLength(shape, inputType)), MemoryMappedFileAccess.ReadWrite);
         try
         {
-            return new SharedVolumeFile(path, shape, withSkipScore, map, owner: true);
+            return new SharedVolumeFile(path, shape, inputType, map, owner: true);
         }
         catch
         {
@@ -65,14 +67,14 @@ public sealed unsafe class SharedVolumeFile : IDisposable
     }
 
     /// <summary>Opens a file the client created (worker side).</summary>
-    public static SharedVolumeFile Open(string path, Shape3 shape, bool withSkipScore = false)
+    public static SharedVolumeFile Open(string path, Shape3 shape, VoxelType inputType = VoxelType.Float32)
     {
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"Shared volume file not found: {path}", path);
         }
 
-        long expected = ByteLength(shape, withSkipScore);
+        long expected = ByteLength(shape, inputType);
         long actual = new FileInfo(path).Length;
         if (actual < expected)
         {
@@ -80,7 +82,7 @@ public sealed unsafe class SharedVolumeFile : IDisposable
         }
 
         var map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
-        return new SharedVolumeFile(path, shape, withSkipScore, map, owner: false);
+        return new SharedVolumeFile(path, shape, inputType, map, owner: false);
     }
 
     /// <summary>
@@ -107,8 +109,15 @@ public sealed unsafe class SharedVolumeFile : IDisposable
         }
     }
 
-    /// <summary>Bytes needed for input + output (+ skip score).</summary>
-    public static long ByteLength(Shape3 shape, bool withSkipScore = false) => (withSkipScore ? 3 : 2) * shape.Length * sizeof(float);
+    /// <summary>Bytes needed for the input and the output.</summary>
+    public static long ByteLength(Shape3 shape, VoxelType inputType = VoxelType.Float32) => OutputOffset(shape, inputType) + (shape.Length * sizeof(float));
+
+    /// <summary>The output's offset: after the input, aligned to 64 bytes.</summary>
+    private static long OutputOffset(Shape3 shape, VoxelType inputType)
+    {
+        long input = shape.Length * (inputType switch { VoxelType.UInt8 => 1, VoxelType.UInt16 => 2, _ => 4 });
+        return (input + 63) / 64 * 64;
+    }
 
     private static bool IsAlive(int pid)
     {

@@ -1,12 +1,12 @@
 using EmMask.Core.Inference;
 using EmMask.Core.Volumes;
 
-namespace EmMask.Worker;
+namespace EmMask.Learning.Inference;
 
 /// <summary>
 /// Test-only "models" addressed as <c>builtin:NAME</c>, so the client and protocol are testable without libtorch.
 /// </summary>
-internal static class BuiltinPredictors
+public static class BuiltinPredictors
 {
     public const string Prefix = "builtin:";
 

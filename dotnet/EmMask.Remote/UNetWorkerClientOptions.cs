@@ -1,4 +1,4 @@
-namespace EmMask.Host.Worker;
+namespace EmMask.Remote;
 
 /// <summary>How <see cref="UNetWorkerClient"/> finds and supervises its worker.</summary>
 /// <param name="WorkerPath">The worker .dll, apphost or folder; null: EM_MASK_WORKER, beside EmMask.Host.dll, the repo build.</param>

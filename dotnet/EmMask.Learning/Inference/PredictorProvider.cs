@@ -1,6 +1,6 @@
-using EmMask.Learning.Inference;
+using EmMask.Core.Inference;
 
-namespace EmMask.Worker;
+namespace EmMask.Learning.Inference;
 
 /// <summary>
 /// Resolves built-in test models and U-Net model files (.safetensors or .pt, via the Learning ModelStore). The
@@ -8,14 +8,14 @@ namespace EmMask.Worker;
 /// </summary>
 public sealed class PredictorProvider : IPredictorProvider, IDisposable
 {
-    private (string Path, string Device, DateTime Written, WorkerModel Model)? _cached;
+    private (string Path, string Device, Precision Precision, DateTime Written, LoadedModel Model)? _cached;
 
     /// <inheritdoc/>
-    public WorkerModel Get(string modelPath, string device)
+    public LoadedModel Get(string modelPath, string device, Precision precision = Precision.Fp32)
     {
         if (modelPath.StartsWith(BuiltinPredictors.Prefix, StringComparison.Ordinal))
         {
-            return new WorkerModel(BuiltinPredictors.Create(modelPath[BuiltinPredictors.Prefix.Length..]), 16);
+            return new LoadedModel(BuiltinPredictors.Create(modelPath[BuiltinPredictors.Prefix.Length..]), 16);
         }
 
         string full = Path.GetFullPath(modelPath);
@@ -26,15 +26,15 @@ public sealed class PredictorProvider : IPredictorProvider, IDisposable
 
         // A retrained model saved over the same path must not be served from the cache.
         DateTime written = File.GetLastWriteTimeUtc(full);
-        if (_cached is { } c && c.Path == full && c.Device == device && c.Written == written)
+        if (_cached is { } c && c.Path == full && c.Device == device && c.Precision == precision && c.Written == written)
         {
             return c.Model;
         }
 
         Dispose();
-        var adapter = new UNetPredictorAdapter(UNetPatchPredictor.FromFile(full, device));
-        var model = new WorkerModel(adapter, adapter.SizeDivisor);
-        _cached = (full, device, written, model);
+        var unet = UNetPatchPredictor.FromFile(full, device, precision);
+        var model = new LoadedModel(unet, unet.SizeDivisor);
+        _cached = (full, device, precision, written, model);
         return model;
     }
 

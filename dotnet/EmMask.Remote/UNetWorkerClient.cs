@@ -1,7 +1,8 @@
+using EmMask.Core.Inference;
 using EmMask.Core.Progress;
 using EmMask.Core.Volumes;
 
-namespace EmMask.Host.Worker;
+namespace EmMask.Remote;
 
 /// <summary>
 /// Runs the U-Net in a separate EmMask.Worker process, because TorchSharp's libtorch and another libtorch (e.g.
@@ -28,52 +29,36 @@ public sealed class UNetWorkerClient : IDisposable
     /// <summary>The running worker's process id, or null when none is running.</summary>
     public int? WorkerProcessId => _worker is { HasExited: false } w ? w.Id : null;
 
-    /// <summary>Predicts foreground probabilities for <paramref name="input"/> in the worker.</summary>
-    /// <param name="input">The normalised input volume (any shape; copied into shared memory, not modified).</param>
-    /// <param name="request">Model and sliding-window parameters.</param>
-    /// <param name="progress">Receives the worker's per-batch progress.</param>
+    /// <summary>Runs the U-Net method on <paramref name="input"/> in the worker (envelope, sliding window, gate: all there).</summary>
+    /// <param name="input">The raw uint8, uint16 or float32 volume (copied into shared memory in its own type, not modified).</param>
+    /// <param name="options">The U-Net options (<see cref="UNetMaskOptions"/>); the worker resolves the model.</param>
+    /// <param name="progress">Receives the worker's progress.</param>
     /// <param name="cancellationToken">Cancels the request in the worker (it stops between batches).</param>
-    /// <param name="skipScore">
-    /// Optional per-voxel tile-skip score with the input's shape (e.g. the classical confidence): windows whose
-    /// maximum score is below <see cref="UNetRequest.SkipThreshold"/> are not run. Requires a skip threshold; without
-    /// it the worker scores windows by local standard deviation.
-    /// </param>
     /// <exception cref="WorkerException">The worker reported an error (bad model path, bad options…).</exception>
     /// <exception cref="WorkerCrashedException">The worker died, hung, or could not start.</exception>
     public async Task<UNetResult> PredictAsync(
-        Volume<float> input,
-        UNetRequest request,
+        IVolume input,
+        UNetMaskOptions options,
         IProgress<ProgressReport>? progress = null,
-        CancellationToken cancellationToken = default,
-        Volume<float>? skipScore = null)
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(input);
-        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(options);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        request.Validate();
+        options.Validate();
         if (input.Shape.IsEmpty)
         {
             throw new ArgumentException($"Cannot predict an empty volume {input.Shape}.", nameof(input));
         }
 
-        if (skipScore is not null && skipScore.Shape != input.Shape)
-        {
-            throw new ArgumentException($"Skip score shape {skipScore.Shape} differs from the input shape {input.Shape}.", nameof(skipScore));
-        }
-
-        if (skipScore is not null && request.SkipThreshold is null)
-        {
-            throw new ArgumentException("A skip score needs UNetRequest.SkipThreshold.", nameof(skipScore));
-        }
-
+        string inputType = WireTypes.Name(input.VoxelType);
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             cancellationToken.ThrowIfCancellationRequested();
             WorkerProcess worker = await EnsureWorkerAsync(cancellationToken).ConfigureAwait(false);
-            using var file = SharedVolumeFile.Create(input.Shape, skipScore is not null);
-            input.Span.CopyTo(file.Input.Span);
-            skipScore?.Span.CopyTo(file.SkipScore!.Span);
+            using var file = SharedVolumeFile.Create(input.Shape, input.VoxelType);
+            CopyInput(input, file.Input);
             long id = ++_nextId;
             var message = new WorkerMessage
             {
@@ -82,22 +67,40 @@ public sealed class UNetWorkerClient : IDisposable
                 File = file.Path,
                 Shape = [input.Shape.Z, input.Shape.Y, input.Shape.X],
                 VoxelSize = [input.VoxelSize.Z, input.VoxelSize.Y, input.VoxelSize.X],
-                HasSkipScore = skipScore is not null,
-                Options = WorkerRequestOptions.From(request),
+                InputType = inputType,
+                Options = options.ToJson(),
             };
             if (!worker.TrySend(message))
             {
                 throw Crashed(worker, "could not be sent the request");
             }
 
-            var (windows, skipped) = await AwaitOutcomeAsync(worker, id, progress, cancellationToken).ConfigureAwait(false);
+            var done = await AwaitOutcomeAsync(worker, id, progress, cancellationToken).ConfigureAwait(false);
             var output = new Volume<float>(input.Shape, input.VoxelSize);
             file.Output.Span.CopyTo(output.Span);
-            return new UNetResult(output, windows, skipped, worker.Id);
+            return new UNetResult(output, done.Windows ?? 0, done.Skipped ?? 0, done.Scale ?? 1, done.Model ?? string.Empty, done.Warnings ?? [], done.Notes ?? [], worker.Id);
         }
         finally
         {
             _gate.Release();
+        }
+    }
+
+    private static void CopyInput(IVolume input, IVolume target)
+    {
+        switch (input, target)
+        {
+            case (Volume<byte> a, Volume<byte> b):
+                a.Span.CopyTo(b.Span);
+                break;
+            case (Volume<ushort> a, Volume<ushort> b):
+                a.Span.CopyTo(b.Span);
+                break;
+            case (Volume<float> a, Volume<float> b):
+                a.Span.CopyTo(b.Span);
+                break;
+            default:
+                throw new NotSupportedException($"Cannot share a {input.VoxelType} volume.");
         }
     }
 
@@ -122,7 +125,7 @@ public sealed class UNetWorkerClient : IDisposable
         }
     }
 
-    private async Task<(int Windows, int Skipped)> AwaitOutcomeAsync(
+    private async Task<WorkerMessage> AwaitOutcomeAsync(
         WorkerProcess worker, long id, IProgress<ProgressReport>? progress, CancellationToken cancellationToken)
     {
         bool cancelSent = false;
@@ -181,7 +184,7 @@ public sealed class UNetWorkerClient : IDisposable
                     progress?.Report(new ProgressReport(m.Stage ?? "unet", m.Fraction ?? 0));
                     break;
                 case WorkerProtocol.DoneType:
-                    return (m.Windows ?? 0, m.Skipped ?? 0);
+                    return m;
                 case WorkerProtocol.CancelledType:
                     throw new OperationCanceledException(cancellationToken);
                 case WorkerProtocol.ErrorType:

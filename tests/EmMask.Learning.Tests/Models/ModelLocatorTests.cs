@@ -1,7 +1,6 @@
-using EmMask.Host.Bridge;
-using EmMask.Host.Worker;
+using EmMask.Learning.Models;
 
-namespace EmMask.Host.Tests.Worker;
+namespace EmMask.Learning.Tests.Models;
 
 public sealed class ModelLocatorTests : IDisposable
 {
@@ -50,45 +49,5 @@ public sealed class ModelLocatorTests : IDisposable
         var error = Assert.Throws<ModelNotFoundException>(() => ModelLocator.Resolve(null, deep));
         Assert.Contains("em-mask-unet-v2", error.Message);
         Assert.Contains(Path.Combine(_root, "models"), error.Message);
-    }
-
-    [Fact]
-    public void UNetMask_ReportsAMissingModelAsUnavailableWithoutStartingAWorker()
-    {
-        string missing = Path.Combine(_root, "gone.pt");
-        var result = NumpyBridge.UNetMask(0, [1, 1, 1], [1, 1, 1], "|u1", missing, "{}", new BridgeJob());
-        Assert.False(result.Ok);
-        Assert.Equal("unavailable", result.ErrorKind);
-        Assert.Contains(missing, result.Message);
-    }
-
-    [Theory]
-    [InlineData("""{"Roi": [16, 16]}""", "roi")]
-    [InlineData("""{"Overlap": 1.0}""", "Overlap")]
-    [InlineData("""{"Device": "tpu"}""", "Device")]
-    [InlineData("""{"Typo": 1}""", "Typo")]
-    public void UNetMask_RefusesBadOptionsNamingThem(string json, string named)
-    {
-        var result = NumpyBridge.UNetMask(0, [1, 1, 1], [1, 1, 1], "|u1", "builtin:identity", json, new BridgeJob());
-        Assert.False(result.Ok);
-        Assert.Equal("argument", result.ErrorKind);
-        Assert.Contains(named, result.Message, StringComparison.OrdinalIgnoreCase);
-    }
-
-    [Theory]
-    [InlineData("FileNotFoundException", "unavailable")]
-    [InlineData("ArgumentException", "argument")]
-    [InlineData("InvalidOperationException", "argument")]
-    [InlineData("ExternalException", "internal")]
-    [InlineData(null, "internal")]
-    public void Failure_MapsWorkerErrorsByTheirRemoteType(string? remoteType, string kind) =>
-        Assert.Equal(kind, BridgeResult.Failure(new WorkerException("boom", remoteType)).ErrorKind);
-
-    [Fact]
-    public void Failure_MapsACrashedWorkerToItsOwnKind()
-    {
-        var result = BridgeResult.Failure(new WorkerCrashedException("The EmMask U-Net worker exited unexpectedly."));
-        Assert.Equal("worker", result.ErrorKind);
-        Assert.Equal("The EmMask U-Net worker exited unexpectedly.", result.Message);
     }
 }

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace EmMask.Host.Worker;
+namespace EmMask.Remote;
 
 /// <summary>
 /// Finds the worker executable and builds its start info. Order: an explicit path, the EM_MASK_WORKER

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 
-namespace EmMask.Host.Worker;
+namespace EmMask.Remote;
 
 /// <summary>
 /// One running worker: the process, a reader task turning its stdout lines into messages, and the tail of its

@@ -1,10 +1,10 @@
-namespace EmMask.Host.Worker;
+namespace EmMask.Learning.Models;
 
 /// <summary>
 /// Finds the U-Net model file a caller means. Order: an explicit path (or a <c>builtin:NAME</c> test model, passed
 /// through), the EM_MASK_MODEL environment variable, then the shipped model
-/// <c>models/em-mask-unet-v2.safetensors</c> (or <c>.pt</c>; else v1's) beside EmMask.Host.dll or in a folder above it
-/// (the repository root in a source checkout).
+/// <c>models/em-mask-unet-v2.safetensors</c> (or <c>.pt</c>; else v1's) beside the program or in a folder above it (the
+/// repository root in a source checkout). The CLI, the worker and the Python bridge all find the model here.
 /// </summary>
 public static class ModelLocator
 {

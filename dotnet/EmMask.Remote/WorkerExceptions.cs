@@ -1,4 +1,4 @@
-namespace EmMask.Host.Worker;
+namespace EmMask.Remote;
 
 /// <summary>The worker ran the request and reported an error; the message is the worker's.</summary>
 public sealed class WorkerException : Exception

@@ -1,11 +1,12 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using EmMask.Core.Volumes;
 
-namespace EmMask.Host.Worker;
+namespace EmMask.Remote;
 
 /// <summary>
 /// One line of the worker protocol (JSON, one object per line, over the worker's stdin/stdout). Volumes never
-/// travel here: they sit in a shared float32 file named by <see cref="File"/>.
+/// travel here: they sit in a shared file named by <see cref="File"/> (<see cref="SharedVolumeFile"/>).
 /// Client → worker: predict, cancel, shutdown. Worker → client: ready, progress, done, cancelled, error.
 /// </summary>
 public sealed record WorkerMessage
@@ -16,7 +17,7 @@ public sealed record WorkerMessage
     /// <summary>Request id the message belongs to (0 for ready/shutdown).</summary>
     public long Id { get; init; }
 
-    /// <summary>predict: the shared-memory file holding input (first) then output, float32 C order.</summary>
+    /// <summary>predict: the shared-memory file holding the input (in <see cref="InputType"/>) then the float32 output, C order.</summary>
     public string? File { get; init; }
 
     /// <summary>predict: volume shape (z, y, x).</summary>
@@ -25,11 +26,11 @@ public sealed record WorkerMessage
     /// <summary>predict: voxel size (z, y, x), carried so the result keeps it.</summary>
     public double[]? VoxelSize { get; init; }
 
-    /// <summary>predict: the shared file also holds a skip-score volume after the output.</summary>
-    public bool? HasSkipScore { get; init; }
+    /// <summary>predict: the input's element type: "uint8", "uint16" or "float32".</summary>
+    public string? InputType { get; init; }
 
-    /// <summary>predict: the request parameters.</summary>
-    public WorkerRequestOptions? Options { get; init; }
+    /// <summary>predict: the U-Net options in their JSON form (<c>UNetMaskOptions</c>, the schema).</summary>
+    public string? Options { get; init; }
 
     /// <summary>progress: stage name.</summary>
     public string? Stage { get; init; }
@@ -43,6 +44,18 @@ public sealed record WorkerMessage
     /// <summary>done: windows skipped.</summary>
     public int? Skipped { get; init; }
 
+    /// <summary>done: the working scale used.</summary>
+    public int? Scale { get; init; }
+
+    /// <summary>done: the model the worker resolved and used.</summary>
+    public string? Model { get; init; }
+
+    /// <summary>done: the method's warnings.</summary>
+    public string[]? Warnings { get; init; }
+
+    /// <summary>done: the method's notes.</summary>
+    public string[]? Notes { get; init; }
+
     /// <summary>error: one-line message.</summary>
     public string? Message { get; init; }
 
@@ -53,17 +66,26 @@ public sealed record WorkerMessage
     public int? Pid { get; init; }
 }
 
-/// <summary>The <see cref="UNetRequest"/> fields as they cross the wire.</summary>
-public sealed record WorkerRequestOptions(
-    string ModelPath, int[] RoiSize, double Overlap, int BatchSize, int Scale, float? SkipThreshold, string Device, bool NormalizeInput, int TestTimeFlips = 1)
+/// <summary>Element type names on the wire.</summary>
+public static class WireTypes
 {
-    /// <summary>Wire form of a request.</summary>
-    public static WorkerRequestOptions From(UNetRequest r) =>
-        new(r.ModelPath, [r.RoiSize.Z, r.RoiSize.Y, r.RoiSize.X], r.Overlap, r.BatchSize, r.Scale, r.SkipThreshold, r.Device, r.NormalizeInput, r.TestTimeFlips);
+    /// <summary>The wire name of a voxel type.</summary>
+    public static string Name(VoxelType type) => type switch
+    {
+        VoxelType.UInt8 => "uint8",
+        VoxelType.UInt16 => "uint16",
+        VoxelType.Float32 => "float32",
+        _ => throw new NotSupportedException($"The worker takes uint8, uint16 or float32 volumes, not {type}."),
+    };
 
-    /// <summary>Back to a request.</summary>
-    public UNetRequest ToRequest() =>
-        new(ModelPath, new(RoiSize[0], RoiSize[1], RoiSize[2]), Overlap, BatchSize, Scale, SkipThreshold, Device, NormalizeInput, TestTimeFlips);
+    /// <summary>The voxel type of a wire name.</summary>
+    public static VoxelType Parse(string? name) => name switch
+    {
+        "uint8" => VoxelType.UInt8,
+        "uint16" => VoxelType.UInt16,
+        "float32" or null => VoxelType.Float32,
+        _ => throw new ArgumentException($"Unknown input type '{name}' in a predict request."),
+    };
 }
 
 /// <summary>Message kinds and the JSON settings shared by client and worker.</summary>

@@ -1,0 +1,135 @@
+using EmMask.Core.Masking;
+using EmMask.Core.Options;
+
+namespace EmMask.Core.Inference;
+
+/// <summary>Numeric precision of the network's forward pass.</summary>
+public enum Precision
+{
+    /// <summary>32-bit float (every device).</summary>
+    Fp32,
+
+    /// <summary>bfloat16 autocast (CUDA only).</summary>
+    Bf16,
+
+    /// <summary>float16 autocast (CUDA only).</summary>
+    Fp16,
+}
+
+/// <summary>
+/// Parameters of the U-Net method, and their schema (<see cref="OptionsSchema"/>): the CLI's options, the preset file's
+/// keys, the worker protocol, the Python API and the napari panel are all this record. A parameter is added here.
+/// </summary>
+public sealed record UNetMaskOptions
+{
+    /// <summary>The defaults.</summary>
+    public static UNetMaskOptions Default { get; } = new();
+
+    /// <summary>The test-time flips of <see cref="Default"/>: 4 raised Dice on every one of 12 validation phantoms.</summary>
+    public const int DefaultTestTimeFlips = 4;
+
+    /// <summary>Model file (.safetensors or .pt, a MONAI UNet state dict), or null for the shipped model.</summary>
+    [Option("U-Net model file (.safetensors or a MONAI .pt state dict); empty: the shipped model (models/em-mask-unet-v2, else v1, or EM_MASK_MODEL).")]
+    public string? Model { get; init; }
+
+    /// <summary>Edge of the cubic sliding window in voxels (a multiple of 16 after padding).</summary>
+    [Option("Sliding-window edge in voxels (windows are padded to multiples of 16; section-wise stacks use 32-deep windows, 1.5x wider).", Label = "window (voxels)", Minimum = 16, Maximum = 512, Step = 16)]
+    public int Roi { get; init; } = 64;
+
+    /// <summary>Window overlap fraction.</summary>
+    [Option("Overlap of neighbouring windows, a fraction in [0, 1); blended with Gaussian weights.", Minimum = 0, Maximum = 0.9, Step = 0.05)]
+    public double Overlap { get; init; } = 0.25;
+
+    /// <summary>Working scale (integer downsampling factor), or null for automatic from the voxel size.</summary>
+    [Option("Working scale: run on the volume averaged over this factor, then upsample; auto: from the voxel size towards the model's 16 nm (8 nm -> 2; unknown -> 1).", Minimum = 1, Maximum = 8)]
+    public int? Scale { get; init; }
+
+    /// <summary>"auto", "cpu", "cuda" or "cuda:N".</summary>
+    [Option("Device: auto (CUDA when available), cpu, cuda or cuda:N.", Choices = ["auto", "cpu", "cuda"])]
+    public string Device { get; init; } = "auto";
+
+    /// <summary>Forward-pass precision (reduced precision on CUDA only).</summary>
+    [Option("Forward-pass precision: fp32, or bf16/fp16 autocast on CUDA (an error on the CPU).")]
+    public Precision Precision { get; init; } = Precision.Fp32;
+
+    /// <summary>Windows per batch.</summary>
+    [Option("Windows per network batch.", Minimum = 1, Maximum = 256)]
+    public int Batch { get; init; } = 2;
+
+    /// <summary>Skip windows that hold no voxel of the tissue envelope.</summary>
+    [Option("Skip windows that hold no voxel of the tissue envelope (exactly those the gate zeroes, so the result is the same; nothing is skipped without the envelope).", Label = "skip empty windows", Cli = "skip")]
+    public bool SkipTiles { get; init; } = true;
+
+    /// <summary>Gate the network by the tissue envelope (the classical mask, grown, holes filled).</summary>
+    [Option("Decide only inside the tissue envelope (the classical mask grown by envelope_margin, holes filled); outside is non-brain.", Label = "tissue envelope")]
+    public bool Envelope { get; init; } = true;
+
+    /// <summary>Voxels by which the classical mask is grown into the envelope.</summary>
+    [Option("Voxels by which the classical mask is grown (holes filled) into the envelope.", Minimum = 0, Maximum = 256, Step = 1)]
+    public double EnvelopeMargin { get; init; } = TissueEnvelope.DefaultMargin;
+
+    /// <summary>Test-time flips: 1, 4 or 8.</summary>
+    [Option("Test-time flips: 1 (off), 4 (also mirrored along z, y, x) or 8 (every combination); probabilities averaged, that many times the network work.", Label = "test-time flips", Choices = ["1", "4", "8"])]
+    public int Tta { get; init; } = DefaultTestTimeFlips;
+
+    /// <summary>Volume or section by section.</summary>
+    [Option("auto: section by section for stacks thinner than the window or with z spacing >= 2x the pixel size, else as a volume; volume; sections.")]
+    public StackMode Stack { get; init; } = StackMode.Auto;
+
+    /// <summary>Reads options from their JSON form (snake_case, unknown keys refused) and validates them.</summary>
+    public static UNetMaskOptions FromJson(string json) => OptionsJson.Read<UNetMaskOptions>(json).Validate();
+
+    /// <summary>The options' JSON form.</summary>
+    public string ToJson() => OptionsJson.Write(this).ToJsonString();
+
+    /// <summary>Throws naming the first invalid parameter.</summary>
+    public UNetMaskOptions Validate()
+    {
+        if (Roi < 1)
+        {
+            throw new ArgumentOutOfRangeException("roi", Roi, $"roi must be at least 1 voxel, got {Roi}.");
+        }
+
+        if (!(Overlap >= 0 && Overlap < 1))
+        {
+            throw new ArgumentOutOfRangeException("overlap", Overlap, $"overlap must be in [0, 1), got {Overlap}.");
+        }
+
+        if (Scale is < 1)
+        {
+            throw new ArgumentOutOfRangeException("scale", Scale, $"scale must be an integer >= 1 or auto, got {Scale}.");
+        }
+
+        if (Device is not ("cpu" or "cuda" or "auto") && !(Device?.StartsWith("cuda:", StringComparison.Ordinal) == true && int.TryParse(Device.AsSpan(5), out int n) && n >= 0))
+        {
+            throw new ArgumentOutOfRangeException("device", Device, $"device must be auto, cpu, cuda or cuda:N, got '{Device}'.");
+        }
+
+        if (Batch < 1)
+        {
+            throw new ArgumentOutOfRangeException("batch", Batch, $"batch must be at least 1, got {Batch}.");
+        }
+
+        if (!(EnvelopeMargin >= 0) || !double.IsFinite(EnvelopeMargin))
+        {
+            throw new ArgumentOutOfRangeException("envelope_margin", EnvelopeMargin, $"envelope_margin must be a finite number >= 0, got {EnvelopeMargin}.");
+        }
+
+        if (Tta is not (1 or 4 or 8))
+        {
+            throw new ArgumentOutOfRangeException("tta", Tta, $"tta (test-time flips) must be 1, 4 or 8, got {Tta}.");
+        }
+
+        if (!Enum.IsDefined(Precision))
+        {
+            throw new ArgumentOutOfRangeException("precision", Precision, "precision must be fp32, bf16 or fp16.");
+        }
+
+        if (!Enum.IsDefined(Stack))
+        {
+            throw new ArgumentOutOfRangeException("stack", Stack, "stack must be auto, volume or sections.");
+        }
+
+        return this;
+    }
+}

@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using EmMask.Core.Inference;
+using EmMask.Core.Masking;
+using EmMask.Core.Progress;
+using EmMask.Core.Volumes;
+using EmMask.Learning.Models;
+using EmMask.Learning.Preprocessing;
+
+namespace EmMask.Learning.Inference;
+
+/// <summary>
+/// The U-Net method, whole: normalise, working scale, tissue envelope, tile skipping, sliding window with Gaussian
+/// blending (section by section for thin or anisotropic stacks), gate, threshold. Every entry point runs this class:
+/// the CLI in its own process, the worker for the napari plugin and Python, and the block executor per block. Same input
+/// and options give the same mask on every path.
+/// </summary>
+/// <param name="predictors">Loads models (and keeps the last one loaded: reusing the provider saves the load).</param>
+public sealed class UNetMasker(IPredictorProvider predictors)
+{
+    /// <summary>
+    /// Windows holding no voxel of the envelope are not run through the network. The envelope is 0/1, so the skip threshold
+    /// only separates 0 from 1. The mask, not the classical confidence, is its source: artefacts in resin reach confidence
+    /// 0.99 in single voxels, which the window maximum would always see.
+    /// </summary>
+    public const float SkipConfidence = 0.5f;
+
+    /// <summary>What a run did besides its mask.</summary>
+    /// <param name="Windows">Windows planned.</param>
+    /// <param name="Skipped">Windows left out (outside the envelope).</param>
+    /// <param name="Scale">Working scale used.</param>
+    /// <param name="Model">Model file (or built-in name) used.</param>
+    /// <param name="LoadSeconds">Model load (libtorch start-up and weights), beside the envelope.</param>
+    /// <param name="EnvelopeSeconds">The classical envelope.</param>
+    /// <param name="NetworkSeconds">Sliding window and network.</param>
+    public sealed record Report(int Windows, int Skipped, int Scale, string Model, double LoadSeconds, double EnvelopeSeconds, double NetworkSeconds);
+
+    /// <summary>
+    /// Runs the U-Net on a uint8, uint16 or float32 volume. The confidence is the probability (0 outside the envelope when
+    /// it gates); the mask is <see cref="ProbabilityMask.From"/>. <paramref name="probability"/>, when given, receives
+    /// the probabilities (the worker's shared output) and is the result's confidence.
+    /// </summary>
+    /// <exception cref="ArgumentException">An invalid option (named) or reduced precision on the CPU.</exception>
+    /// <exception cref="ModelNotFoundException">The model file does not exist.</exception>
+    public (MaskResult Result, Report Report) Run(IVolume input, UNetMaskOptions options, IProgress<ProgressReport>? progress = null, CancellationToken ct = default, Volume<float>? probability = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        options = (options ?? UNetMaskOptions.Default).Validate();
+        string model = ModelLocator.Resolve(options.Model);
+        var warnings = new List<string>();
+        var notes = new List<string>();
+        var normal = IntensityNormalizer.Normalize(input, ct);
+        if (normal.IsConstant)
+        {
+            warnings.Add($"The volume is constant (value {normal.Low:g}); the mask is all 0 (non-brain).");
+            var zero = probability ?? normal.Normalized.Like<float>();
+            zero.Span.Clear();
+            return (new MaskResult(normal.Normalized.Like<byte>(), zero, ProbabilityMask.Threshold, warnings, notes), new Report(0, 0, 1, model, 0, 0, 0));
+        }
+
+        int scale = options.Scale ?? WorkingScale.FromVoxelSize(input.VoxelSize, input.Shape);
+        if (options.Scale is null && scale > 1)
+        {
+            var nm = WorkingScale.Nanometres(input.VoxelSize)!.Value;
+            notes.Add(FormattableString.Invariant($"Working scale {scale} (auto: voxel size {nm.Z:g}×{nm.Y:g}×{nm.X:g} nm, the model's {WorkingScale.ModelVoxelNm:g} nm; scale 1 keeps full resolution)."));
+        }
+
+        // Loading the model (libtorch's start-up and the weights) mostly waits on the loader and the disk, so it runs
+        // beside the envelope's classical mask instead of after it.
+        var clock = Stopwatch.StartNew();
+        double loadSeconds = 0;
+        var loading = Task.Run(
+            () =>
+            {
+                var loaded = predictors.Get(model, options.Device, options.Precision);
+                loadSeconds = clock.Elapsed.TotalSeconds;
+                return loaded;
+            },
+            CancellationToken.None);
+        SlidingWindowResult windows;
+        Volume<byte>? envelope = null;
+        bool skip = options.SkipTiles && options.Envelope; // only then are the skipped windows exactly those the gate zeroes
+        double envelopeSeconds = 0, networkSeconds;
+        try
+        {
+            if (options.Envelope)
+            {
+                progress?.Report(new ProgressReport("tissue envelope", 0.0));
+                envelope = TissueEnvelope.Compute(input, options.EnvelopeMargin, null, ct);
+                envelopeSeconds = clock.Elapsed.TotalSeconds;
+            }
+
+            var skipScore = skip ? TissueEnvelope.AsSkipScore(envelope!) : null;
+
+            // The model's own normalisation (the one it was trained with) on the NaN-cleaned volume. Percentile
+            // normalisation is invariant to the positive affine map applied above, so this equals normalising the raw
+            // input once.
+            var volume = normal.Normalized;
+            IntensityNormalization.Normalize(volume.Span, volume.Span);
+            var loaded = loading.GetAwaiter().GetResult();
+            var network = Stopwatch.StartNew();
+            var windowOptions = new SlidingWindowOptions(
+                new Shape3(options.Roi, options.Roi, options.Roi), options.Overlap, options.Batch, scale,
+                skip ? SkipConfidence : null, TestTimeFlips: options.Tta, Stack: options.Stack, PadMultiple: loaded.SizeDivisor);
+            windows = SlidingWindowInferer.Run(volume, loaded.Predictor, windowOptions, progress ?? NoProgress.Instance, ct, skipScore, probability);
+            networkSeconds = network.Elapsed.TotalSeconds;
+        }
+        finally
+        {
+            // Never let the caller dispose the provider under a load still running (a cancel or an error in the envelope).
+            ((IAsyncResult)loading).AsyncWaitHandle.WaitOne();
+        }
+
+        var p = windows.Probabilities;
+        if (options.Envelope)
+        {
+            TissueEnvelope.Gate(p, envelope!);
+        }
+
+        p.VoxelSize = input.VoxelSize;
+        notes.Insert(0, $"U-Net ran {windows.Windows - windows.Skipped} of {windows.Windows} windows ({windows.Skipped} windows outside the tissue envelope skipped).");
+        var result = new MaskResult(ProbabilityMask.From(p), p, ProbabilityMask.Threshold, warnings, notes);
+        return (result, new Report(windows.Windows, windows.Skipped, scale, model, loadSeconds, envelopeSeconds, networkSeconds));
+    }
+
+    private sealed class NoProgress : IProgress<ProgressReport>
+    {
+        public static readonly NoProgress Instance = new();
+
+        public void Report(ProgressReport value)
+        {
+        }
+    }
+}
