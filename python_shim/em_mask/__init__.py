@@ -11,7 +11,7 @@ from ._api import classical_mask, last_call_info, phantom, postprocess, postproc
 from ._arrays import DtypeConversionWarning
 from ._errors import CancelledError, DotnetUnavailableError, EmMaskError
 from ._jobs import CancelToken
-from ._params import CLASSICAL_DEFAULTS, DEFAULT_PRESET, POSTPROCESS_PRESETS, classical_schema
+from ._params import CLASSICAL_DEFAULTS, DEFAULT_PRESET, POSTPROCESS_PRESETS, UNET_DEFAULTS, classical_schema, unet_schema
 
 __version__ = "0.1.0"
 
@@ -19,9 +19,11 @@ __all__ = [
     "CLASSICAL_DEFAULTS",
     "DEFAULT_PRESET",
     "POSTPROCESS_PRESETS",
+    "UNET_DEFAULTS",
     "CancelToken",
     "CancelledError",
     "classical_schema",
+    "unet_schema",
     "DotnetUnavailableError",
     "DtypeConversionWarning",
     "EmMaskError",

@@ -13,7 +13,6 @@ from ._arrays import as_core_image, as_core_mask, voxel_size_tuple
 from ._dotnet import bridge
 from ._errors import EmMaskError
 from ._jobs import CancelToken, ProgressCallback, run_job
-from ._params import UNET_DEFAULTS, UNET_SKIP_THRESHOLD
 
 __all__ = [
     "classical_mask",
@@ -182,68 +181,41 @@ def unet_mask(
     image,
     model: Union[str, os.PathLike, None] = None,
     *,
-    roi: Union[int, Sequence[int]] = UNET_DEFAULTS["roi"],
-    overlap: float = UNET_DEFAULTS["overlap"],
-    scale: Union[int, str] = UNET_DEFAULTS["scale"],
-    device: str = UNET_DEFAULTS["device"],
-    batch: int = UNET_DEFAULTS["batch"],
-    skip_tiles: bool = UNET_DEFAULTS["skip_tiles"],
-    envelope_margin: Optional[float] = UNET_DEFAULTS["envelope_margin"],
-    tta: int = UNET_DEFAULTS["tta"],
     voxel_size: Union[float, Sequence[float], None] = None,
     progress: Optional[ProgressCallback] = None,
     cancel: Optional[CancelToken] = None,
+    **options,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Label every voxel as tissue (1) or not (0) with the U-Net, run in the EM Mask worker process.
+    """Label every voxel as tissue (1) or not (0) with the U-Net method, run whole in the EM Mask worker process.
 
-    The model runs in a separate .NET process (EmMask.Worker, TorchSharp) so that its libtorch never meets a
-    PyTorch loaded into this Python. The worker starts on the first call (about a second) and is reused, with the
+    The method (``UNetMasker`` in the core: normalisation, working scale, tissue envelope, tile skipping, sliding
+    window, gate) runs in a separate .NET process (EmMask.Worker, TorchSharp), so that its libtorch never meets a
+    PyTorch loaded into this Python; the image travels there in its own dtype, so the worker's mask is the one
+    ``emmask mask --method unet`` makes. The worker starts on the first call (about a second) and is reused, with the
     model kept loaded; if it dies, the pending call raises and the next call starts a new one.
 
     Parameters
     ----------
     image : array_like
-        2D (y, x), 3D (z, y, x) or 4D (t, z, y, x, one time point at a time) grey image; uint8, uint16 and
-        float32 (float32 C-contiguous input is read in place), other dtypes are converted with a warning. The
-        worker normalises intensities (1st..99th percentile -> 0..1) as in training.
+        2D (y, x), 3D (z, y, x) or 4D (t, z, y, x, one time point at a time) grey image; uint8, uint16 and float32
+        are shared as they are, other dtypes are converted with a warning.
     model : str or path, optional
         Model file (``.safetensors`` or ``.pt``). Default: ``$EM_MASK_MODEL``, else the shipped
-        ``models/em-mask-unet-v2.safetensors`` (or ``.pt``; else v1's) of the installation or source checkout. The worker's
-        built-in test models ``"builtin:identity"``, ``"builtin:threshold"`` and ``"builtin:slow"`` need no file.
-    roi : int or (int, int, int)
-        Sliding-window edge (voxels, rounded up to a multiple of 16 and clamped to the volume). Default 64.
-    overlap : float
-        Fraction of a window shared with its neighbour, 0 <= overlap < 1 (Gaussian blending). Default 0.25.
-    scale : int or "auto"
-        Working downsampling factor >= 1 (predict at 1/scale resolution, upsample the probabilities), or ``"auto"``
-        (default): the factor that brings ``voxel_size`` nearest the 16 nm the shipped model was trained at,
-        round(16 / coarsest spacing), so 8 nm data runs at 2 and 4 nm data at 4 (spacings below 1 are read as µm,
-        ``(1, 1, 1)`` or no ``voxel_size`` as unknown: 1). On 8 nm phantoms Dice (one pass) rises from 0.958 at scale 1 to 0.984.
-        :func:`last_call_info` reports the scale used.
-    device : str
-        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``. Default ``"auto"``.
-    batch : int
-        Windows per model call (>= 1). Default 2.
-    skip_tiles : bool
-        Skip windows that are flat everywhere (local std of the normalised input < 0.02: blank resin, padding);
-        they get probability 0 without running the model. Default True.
-    envelope_margin : float or None
-        The network decides only inside the tissue envelope: the classical mask grown by this many voxels, with
-        enclosed holes (tracheae) filled; outside it the probability is 0. This removes the false positives an
-        instance-normalised network makes in windows of pure resin. ``None`` keeps the network's answer everywhere.
-        Default 4.
-    tta : int
-        Test-time augmentation: 1 (off), 4 (each window also mirrored along z, y and x) or 8 (every combination
-        of axes); the probabilities are averaged. Smoother boundaries for that many times the network work.
-        Default 4: on the project's validation phantoms it raised Dice on each of 12 volumes (mean +0.002) and
-        trachea recall by 0.01. Use 1 when speed matters more.
+        ``models/em-mask-unet-v2.safetensors`` (else v1's). The worker's built-in test models
+        ``"builtin:identity"``, ``"builtin:threshold"`` and ``"builtin:slow"`` need no file.
     voxel_size : float or sequence of float, optional
-        Physical spacing (z, y, x), or (y, x) for 2D. Default 1.
+        Physical spacing (z, y, x), or (y, x) for 2D; it decides ``scale="auto"`` and section-wise inference.
     progress : callable, optional
-        ``progress(stage, fraction)``, called on this thread (per batch of windows).
+        ``progress(stage, fraction)``, called on this thread.
     cancel : CancelToken, optional
-        Cancelling stops the worker between batches; the call raises :class:`~em_mask.CancelledError` within about
-        a second (a worker that does not stop within 3 s is killed).
+        Cancelling stops the worker between batches; the call raises :class:`~em_mask.CancelledError`.
+    **options
+        The method's parameters by key, as the core defines them (:func:`em_mask.unet_schema` lists each with its
+        default, choices and help; the same keys as ``emmask mask --preset``): ``roi``, ``overlap``, ``scale``
+        (int or "auto"), ``device``, ``precision`` ("fp32", "bf16", "fp16"), ``batch``, ``skip_tiles``,
+        ``envelope``, ``envelope_margin``, ``tta`` (1, 4, 8), ``stack`` ("auto", "volume", "sections"). Left out:
+        the core's default. An unknown key or a bad value is an :class:`EmMaskError` naming it.
+        (``envelope_margin=None`` is read as ``envelope=False``.)
 
     Returns
     -------
@@ -265,34 +237,25 @@ def unet_mask(
         probabilities = np.empty(arr.shape, np.float32)
         for t in range(arr.shape[0]):
             masks[t], probabilities[t] = unet_mask(
-                arr[t], model, roi=roi, overlap=overlap, scale=scale, device=device, batch=batch,
-                skip_tiles=skip_tiles, envelope_margin=envelope_margin, tta=tta, voxel_size=voxel_size,
-                progress=_scaled_progress(progress, t / arr.shape[0], 1 / arr.shape[0], f"t={t}: "),
-                cancel=cancel,
+                arr[t], model, voxel_size=voxel_size, cancel=cancel,
+                progress=_scaled_progress(progress, t / arr.shape[0], 1 / arr.shape[0], f"t={t}: "), **options,
             )
         return masks, probabilities
     if arr.ndim not in (2, 3):
         raise ValueError(f"image must be 2D (y, x), 3D (z, y, x) or 4D (t, z, y, x); got shape {arr.shape}.")
-    options = {
-        "Roi": _roi_tuple(roi),
-        "Overlap": float(overlap),
-        "Batch": _positive_int(batch, "batch"),
-        "Scale": _scale_argument(scale),
-        "Device": _device_name(device),
-        "SkipThreshold": UNET_SKIP_THRESHOLD if skip_tiles else None,
-        "VoxelSize": list(voxel_size_tuple(voxel_size, arr.ndim)),
-        "EnvelopeMargin": None if envelope_margin is None else float(envelope_margin),
-        "TestTimeFlips": _positive_int(tta, "tta"),
-    }
-    if not 0.0 <= options["Overlap"] < 1.0:
-        raise ValueError(f"overlap must be in [0, 1); got {overlap!r}.")
+    if "envelope_margin" in options and options["envelope_margin"] is None:
+        options = {k: v for k, v in options.items() if k != "envelope_margin"}
+        options["envelope"] = False
+    # The core's options record in its JSON form (UNetMaskOptions.FromJson): snake_case, unknown keys refused.
+    payload_options = {k: ("auto" if v is None else v.item() if isinstance(v, np.generic) else v) for k, v in options.items()}
+    payload_options["voxel_size"] = list(voxel_size_tuple(voxel_size, arr.ndim))
     model_name = _model_argument(model)
     b = bridge()
     _register_worker_shutdown(b)
     described = _describe(b, arr)
     result, job = run_job(
         b,
-        lambda job: b.NumpyBridge.UNetMask(*described, model_name, json.dumps(options), job),
+        lambda job: b.NumpyBridge.UNetMask(*described, model_name, json.dumps(payload_options), job),
         progress=progress,
         cancel=cancel,
     )
@@ -301,7 +264,10 @@ def unet_mask(
     probability = _borrow(b, payload["probability"], arr.shape, np.float32)
     _record(job, output_seconds=float(job.OutputSeconds), worker_pid=int(payload["worker_pid"]),
             worker_started=bool(payload["worker_started"]), windows=int(payload["windows"]),
-            skipped=int(payload["skipped"]), model=str(payload["model"]), scale=int(payload["scale"]))
+            skipped=int(payload["skipped"]), model=str(payload["model"]), scale=int(payload["scale"]),
+            notes=list(payload.get("notes", [])))
+    for message in payload.get("warnings", []):
+        warnings.warn(f"EM Mask: {message}", UserWarning, stacklevel=2)
     return mask, probability
 
 
@@ -326,39 +292,6 @@ def _register_worker_shutdown(b) -> None:
 
         atexit.register(b.NumpyBridge.ShutdownUNetWorker)
         _shutdown_registered = True
-
-
-def _roi_tuple(roi) -> list:
-    values = [roi] * 3 if np.ndim(roi) == 0 else list(roi)
-    if len(values) != 3:
-        raise ValueError(f"roi must be one window edge or 3 (z, y, x); got {roi!r}.")
-    out = []
-    for v in values:
-        if isinstance(v, bool) or int(v) != v or int(v) < 1:
-            raise ValueError(f"roi must hold positive integers; got {roi!r}.")
-        out.append(int(v))
-    return out
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not np.isscalar(value) or int(value) != value or int(value) < 1:
-        raise ValueError(f"{name} must be an integer >= 1; got {value!r}.")
-    return int(value)
-
-
-def _scale_argument(scale):
-    if isinstance(scale, str):
-        if scale != "auto":
-            raise ValueError(f"scale must be 'auto' or an integer >= 1; got {scale!r}.")
-        return scale
-    return _positive_int(scale, "scale")
-
-
-def _device_name(device) -> str:
-    text = str(device).strip().lower()
-    if text in ("auto", "cpu", "cuda") or (text.startswith("cuda:") and text[5:].isdigit()):
-        return text
-    raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}.")
 
 
 def _model_argument(model) -> str:

@@ -1,40 +1,52 @@
-"""Parameters: the classical masker's come from the .NET core's schema (read on first use); the U-Net's and the
-post-processing presets are mirrored here, and tests check them against the core."""
+"""Parameters: both methods' come from the .NET core's schemas (read on first use); the post-processing presets
+are mirrored here, and a test checks them against the core."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["CLASSICAL_DEFAULTS", "classical_schema", "MANUAL_THRESHOLD_START", "POSTPROCESS_PRESETS", "DEFAULT_PRESET", "UNET_DEFAULTS",
-           "UNET_SKIP_THRESHOLD", "load_parameter_preset"]
+__all__ = ["CLASSICAL_DEFAULTS", "classical_schema", "unet_schema", "MANUAL_THRESHOLD_START", "POSTPROCESS_PRESETS",
+           "DEFAULT_PRESET", "UNET_DEFAULTS", "load_parameter_preset"]
 
 
 def classical_schema() -> list:
     """The classical masker's parameters as the core describes them (``ClassicalMaskOptions`` with its ``[Option]``s).
 
-    One dict per parameter, in the panel's order: ``key``, ``kind`` ("int", "float", "bool" or "choice"), ``auto``
-    (whether "auto" is allowed), ``default``, ``choices``, ``minimum``, ``maximum``, ``step``, ``label``, ``cli`` and
-    ``help``. Loading it starts the .NET core (once per process); the CLI, this API and the napari panel are all built
-    from it, so a parameter is added in one place.
+    One dict per parameter, in the panel's order: ``key``, ``kind`` ("int", "float", "bool", "string" or "choice"),
+    ``auto`` (whether "auto" is allowed), ``default``, ``choices``, ``minimum``, ``maximum``, ``step``, ``label``,
+    ``cli`` and ``help``. Loading it starts the .NET core (once per process); the CLI, this API and the napari panel
+    are all built from it, so a parameter is added in one place.
     """
-    global _SCHEMA
-    if _SCHEMA is None:
+    return _schema("ClassicalSchemaJson")
+
+
+def unet_schema() -> list:
+    """The U-Net method's parameters as the core describes them (``UNetMaskOptions``); as :func:`classical_schema`."""
+    return _schema("UNetSchemaJson")
+
+
+_SCHEMAS: dict = {}
+
+
+def _schema(method: str) -> list:
+    if method not in _SCHEMAS:
         import json
 
         from ._dotnet import bridge
 
-        _SCHEMA = json.loads(str(bridge().NumpyBridge.ClassicalSchemaJson()))
-    return _SCHEMA
-
-
-_SCHEMA = None
+        _SCHEMAS[method] = json.loads(str(getattr(bridge().NumpyBridge, method)()))
+    return _SCHEMAS[method]
 
 
 class _CoreDefaults(Mapping):
-    """``{key: default}`` of :func:`classical_schema`, read from the core on first use (not at import)."""
+    """``{key: default}`` of a schema, read from the core on first use (not at import)."""
+
+    def __init__(self, schema, leave_out=()) -> None:
+        self._schema = schema
+        self._leave_out = set(leave_out)
 
     def _values(self) -> dict:
-        return {e["key"]: e["default"] for e in classical_schema() if e["key"] != "threshold"}
+        return {e["key"]: e["default"] for e in self._schema() if e["key"] not in self._leave_out}
 
     def __getitem__(self, key):
         return self._values()[key]
@@ -51,7 +63,10 @@ class _CoreDefaults(Mapping):
 
 #: ``EmMask.Core.Masking.ClassicalMaskOptions.Default`` (without ``threshold``, whose default is "auto"), read from the
 #: core on first use.
-CLASSICAL_DEFAULTS = _CoreDefaults()
+CLASSICAL_DEFAULTS = _CoreDefaults(classical_schema, leave_out=("threshold",))
+
+#: ``EmMask.Core.Inference.UNetMaskOptions.Default`` (without ``model``: the shipped one), read from the core on first use.
+UNET_DEFAULTS = _CoreDefaults(unet_schema, leave_out=("model",))
 
 #: The threshold the core falls back to when the texture histogram has one mode; the widget's starting value
 #: for a manual threshold (``ClassicalMasker.UnimodalThreshold``).
@@ -68,14 +83,7 @@ POSTPROCESS_PRESETS = {
 #: The preset the widgets select first (the core's proofreading default).
 DEFAULT_PRESET = "clean"
 
-#: U-Net inference defaults, as in ``emmask mask --method unet`` (--roi, --overlap, --scale, --device, --no-skip).
-UNET_DEFAULTS = {"roi": 64, "overlap": 0.25, "scale": "auto", "device": "auto", "batch": 2, "skip_tiles": True,
-                 "envelope_margin": 4.0, "tta": 4}
-
-#: ``EmMask.Host.Bridge.NumpyBridge.DefaultSkipThreshold``: the local-std level below which ``skip_tiles`` skips a window.
-UNET_SKIP_THRESHOLD = 0.02
-
-_OTHER_PRESET_KEYS = {"threshold", "postprocess", "model", "method"} | set(UNET_DEFAULTS)
+_OTHER_PRESET_KEYS = {"postprocess", "method"}
 
 
 def load_parameter_preset(path) -> dict:
@@ -84,7 +92,8 @@ def load_parameter_preset(path) -> dict:
     Keys: ``block_size``, ``texture_sigma``, ``edge_sigma``, ``minimum_region_size``, ``dog_sigma_low``,
     ``dog_sigma_high``, ``isotropy``, ``dense_threshold``, ``mode``, ``level``, ``refine_boundary``, ``threshold`` (number
     or "auto") -- the keys of :func:`classical_schema` --, ``postprocess`` (preset name or spec), and the U-Net's
-    ``roi``, ``overlap``, ``scale``, ``device``, ``batch``, ``skip_tiles``, ``envelope_margin``, ``tta``, ``model``, ``method``.
+    keys of :func:`unet_schema` (``roi``, ``overlap``, ``scale``, ``device``, ``precision``, ``batch``, ``skip_tiles``,
+    ``envelope``, ``envelope_margin``, ``tta``, ``stack``, ``model``), and ``method``.
 
     Raises
     ------
@@ -100,7 +109,7 @@ def load_parameter_preset(path) -> dict:
         raise ValueError(f"Cannot read parameter preset {path}: {exc}") from exc
     if not isinstance(data, dict):
         raise ValueError(f"Parameter preset {path} must hold a JSON object of parameters.")
-    known = _OTHER_PRESET_KEYS | {e["key"] for e in classical_schema()}
+    known = _OTHER_PRESET_KEYS | {e["key"] for e in classical_schema()} | {e["key"] for e in unet_schema()}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ValueError(f"Parameter preset {path} has unknown keys {unknown}; known: {sorted(known)}.")

@@ -220,7 +220,7 @@ def test_unet_with_a_file_that_is_not_a_model_reports_it(viewer, sample, tmp_pat
     bad = tmp_path / "broken.safetensors"
     bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\": 1")
     _, panel = _dock(viewer, "U-Net mask")
-    panel._model.value = str(bad)
+    panel.set_parameters(model=str(bad))
     _run(panel, timeout=120)
     assert panel._status.value.startswith("failed:"), panel._status.value
     assert "broken.safetensors" in panel._status.value
@@ -324,14 +324,14 @@ def test_unet_runs_then_cancel_keeps_the_worker_for_the_next_run(viewer, sample)
     import em_mask
 
     _, panel = _dock(viewer, "U-Net mask")
-    panel._tta.value = 1
+    panel.set_parameters(tta=1)
     panel._probability.value = True
     seconds = _run(panel, timeout=300)
     assert panel._status.value.startswith("done: added 'EM phantom mask'"), panel._status.value
     assert "EM phantom probability" in [l.name for l in viewer.layers]
     pid = em_mask.unet_worker_pid()
     assert pid
-    panel._tta.value = 8                                              # long batches
+    panel.set_parameters(tta=8)  # long batches
     _click(panel._run)
     _wait(lambda: "window" in panel._status.value, 120, "the network to run")
     worker = panel._worker
@@ -341,7 +341,7 @@ def test_unet_runs_then_cancel_keeps_the_worker_for_the_next_run(viewer, sample)
     assert panel._status.value.startswith("cancelled")
     _wait(lambda: not worker.is_running, 60, "the cancelled run's thread to end")
     assert em_mask.unet_worker_pid() == pid                           # not killed: no new start-up
-    panel._tta.value = 1
+    panel.set_parameters(tta=1)
     _run(panel, timeout=300)
     assert em_mask.last_call_info()["worker_pid"] == pid and not em_mask.last_call_info()["worker_started"]
     assert "updated 'EM phantom mask' in place" in panel._status.value

@@ -36,7 +36,7 @@ def test_threshold_model_gives_the_expected_mask_and_probability(dotnet_bridge):
     info = em_mask.last_call_info()
     assert info["model"] == "builtin:threshold"
     assert info["windows"] > 1 and info["skipped"] == 0
-    assert info["input_copied"] is True            # uint8 is converted to float32 for the worker
+    assert info["input_copied"] is False           # uint8 travels to the worker as uint8
 
 
 def test_float32_input_is_read_in_place_and_2d_and_4d_work(dotnet_bridge):
@@ -60,17 +60,18 @@ def test_float32_input_is_read_in_place_and_2d_and_4d_work(dotnet_bridge):
     assert reports[-1][1] == pytest.approx(1.0)
 
 
-def test_skip_tiles_skips_flat_windows_without_changing_the_mask(dotnet_bridge):
-    image, truth = _pattern((16, 64, 64))
-    image[:, :, :32] = 0                           # a flat "resin" half
-    truth[:, :, :32] = 0
-    kept, _ = em_mask.unet_mask(image, "builtin:threshold", envelope_margin=None, roi=16, overlap=0, skip_tiles=False)
+def test_skip_tiles_skips_windows_outside_the_envelope_without_changing_the_mask(dotnet_bridge):
+    raw, _ = em_mask.phantom(2005, (24, 96, 96))
+    kept, p_kept = em_mask.unet_mask(raw, "builtin:identity", envelope_margin=3, roi=32, skip_tiles=False)
     assert em_mask.last_call_info()["skipped"] == 0
-    skipped, _ = em_mask.unet_mask(image, "builtin:threshold", envelope_margin=None, roi=16, overlap=0, skip_tiles=True)
+    skipped, p_skipped = em_mask.unet_mask(raw, "builtin:identity", envelope_margin=3, roi=32, skip_tiles=True)
     info = em_mask.last_call_info()
     assert info["skipped"] > 0 and info["skipped"] < info["windows"]
     np.testing.assert_array_equal(skipped, kept)
-    np.testing.assert_array_equal(skipped, truth)
+    np.testing.assert_array_equal(p_skipped, p_kept)
+    # Without the envelope nothing is skipped: skipping may never change a result.
+    em_mask.unet_mask(raw, "builtin:identity", envelope=False, roi=32, skip_tiles=True)
+    assert em_mask.last_call_info()["skipped"] == 0
 
 
 def test_the_worker_process_is_reused_across_calls(dotnet_bridge):
@@ -166,12 +167,12 @@ def test_a_missing_model_file_is_named(dotnet_bridge, tmp_path):
 
 
 def test_the_worker_reports_model_errors_as_em_mask_errors(dotnet_bridge):
+    noise = np.random.default_rng(1).integers(0, 255, (4, 16, 16), dtype=np.uint8)  # not constant: the model runs
     with pytest.raises(em_mask.EmMaskError) as caught:
-        em_mask.unet_mask(np.zeros((4, 16, 16), np.uint8), "builtin:nonsense", envelope_margin=None)
+        em_mask.unet_mask(noise, "builtin:nonsense", envelope_margin=None)
     assert "builtin:nonsense" in str(caught.value) and caught.value.kind == "argument"
     with pytest.raises(em_mask.EmMaskError, match="always fails"):
-        # skip_tiles off: a flat volume would otherwise be skipped without calling the model at all.
-        em_mask.unet_mask(np.zeros((4, 16, 16), np.uint8), "builtin:fail", envelope_margin=None, skip_tiles=False)
+        em_mask.unet_mask(noise, "builtin:fail", envelope_margin=None)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -180,7 +181,7 @@ def test_the_worker_reports_model_errors_as_em_mask_errors(dotnet_bridge):
     (dict(device="tpu"), "device"),
 ])
 def test_bad_parameters_are_refused_before_the_worker_runs(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(em_mask.EmMaskError, match=message):
         em_mask.unet_mask(np.zeros((4, 16, 16), np.uint8), "builtin:threshold", envelope_margin=None, **kwargs)
 
 
@@ -242,7 +243,7 @@ def test_auto_scale_follows_the_voxel_size(dotnet_bridge):
     auto, auto_mask = scale_used(voxel_size=(8, 8, 8))
     assert auto == 2
     assert scale_used(voxel_size=(0.008, 0.008, 0.008))[0] == 2  # micrometres, as a layer scaled from element_size_um
-    assert scale_used(voxel_size=(40, 4, 4))[0] == 1              # z already coarse
+    assert scale_used(voxel_size=(40, 4, 4))[0] == 3              # section by section: the 4 nm pixel counts, 48 px keep 16
     two, two_mask = scale_used(voxel_size=(8, 8, 8), scale=2)
     np.testing.assert_array_equal(auto_mask, two_mask)
     assert scale_used(voxel_size=(8, 8, 8), scale=1)[0] == 1
@@ -251,7 +252,7 @@ def test_auto_scale_follows_the_voxel_size(dotnet_bridge):
 def test_test_time_flips_must_be_1_4_or_8(dotnet_bridge):
     with pytest.raises(em_mask.EmMaskError, match="flips"):
         em_mask.unet_mask(np.zeros((4, 16, 16), np.uint8), "builtin:threshold", envelope_margin=None, tta=3)
-    with pytest.raises(ValueError, match="tta"):
+    with pytest.raises(em_mask.EmMaskError, match="tta"):
         em_mask.unet_mask(np.zeros((4, 16, 16), np.uint8), "builtin:threshold", envelope_margin=None, tta=0)
 
 

@@ -88,10 +88,9 @@ def test_unet_widget_adds_mask_and_probability_layers(gui, dotnet_bridge):
     image = viewer.add_image(data, name="img", scale=(40, 8, 8))
     panel = gui.widget.UNetMaskWidget(napari_viewer=viewer)
     panel._image.value = image
-    panel._model.value = "builtin:threshold"
+    panel.set_parameters(model="builtin:threshold", envelope=False)  # a noise-free step has no texture: no envelope
     panel._probability.value = True
     panel._preset.value = "none"
-    panel._gate.value = False  # a noise-free step has no texture: the envelope would be empty
     panel._run.click()
     assert _errors(gui) == []
     mask_layer = next(layer for layer in viewer.layers if layer.name == "img mask")
@@ -107,7 +106,7 @@ def test_unet_widget_reports_a_missing_model_and_keeps_layers(gui, dotnet_bridge
     image = viewer.add_image(np.zeros((4, 8, 8), np.uint8), name="img")
     panel = gui.widget.UNetMaskWidget(napari_viewer=viewer)
     panel._image.value = image
-    panel._model.value = str(tmp_path / "gone.pt")
+    panel.set_parameters(model=str(tmp_path / "gone.pt"))
     panel._run.click()
     assert any("gone.pt" in m for m in _errors(gui))
     assert viewer.layers == [image]
@@ -122,8 +121,18 @@ def test_unet_parameter_file_fills_the_widget(gui, tmp_path):
                                 "device": "cpu"}))
     panel = gui.widget.UNetMaskWidget(napari_viewer=gui.Viewer())
     panel._params_file.value = str(path)
-    assert (panel._roi.value, panel._overlap.value, panel._scale.value, panel._batch.value) == (32, 0.5, 2, 4)
-    assert panel._skip.value is False and panel._device.value == "cpu"
+    values = panel.parameters()
+    assert (values["roi"], values["overlap"], values["scale"], values["batch"]) == (32, 0.5, 2, 4)
+    assert values["skip_tiles"] is False and values["device"] == "cpu" and values["tta"] == 4
+
+
+def test_unet_panel_is_built_from_the_core_schema(gui):
+    import em_mask
+
+    panel = gui.widget.UNetMaskWidget(napari_viewer=gui.Viewer())
+    schema = em_mask.unet_schema()
+    assert list(panel.parameters()) == [e["key"] for e in schema]
+    assert panel.parameters() == {e["key"]: e["default"] for e in schema}
 
 
 def test_image_widgets_refuse_five_dimensional_layers(gui):

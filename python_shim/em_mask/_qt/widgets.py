@@ -58,8 +58,8 @@ from .._params import (
     DEFAULT_PRESET,
     MANUAL_THRESHOLD_START,
     POSTPROCESS_PRESETS,
-    UNET_DEFAULTS,
     classical_schema,
+    unet_schema,
     load_parameter_preset,
 )
 from .._proofread import SCOPES, FlipRefused, box_slices, flip_at, region_edit, review_regions
@@ -70,9 +70,6 @@ _CUSTOM = "custom"
 _PROGRESS_MAX = 1000
 # Layer metadata key marking layers this plugin made, so batch runs do not mask its own outputs.
 _ROLE = "em_mask_role"
-
-#: Working-scale choices in the U-Net panel ("auto": from the layer's voxel size).
-SCALE_CHOICES = ["auto", 1, 2, 3, 4, 6, 8]
 
 #: Private attributes that magicgui's Container/Widget set in their ``__init__`` (magicgui 0.7-0.10); a panel
 #: attribute of the same name is silently overwritten.
@@ -482,8 +479,17 @@ class _ImageMaskPanel(_RunPanel):
         self._params_file.changed.connect(self._load_params_file)
 
     def _parameter_widgets(self) -> dict:
-        """Parameter name (snake_case, as in the preset file) -> widget."""
+        """Parameter name (snake_case, as in the preset file) -> function that sets its widget."""
         return {}
+
+    def set_parameters(self, **values) -> None:
+        """Sets parameter widgets by key, as a parameter file does (``panel.set_parameters(tta=1, roi=96)``)."""
+        setters = self._parameter_widgets()
+        unknown = sorted(set(values) - set(setters))
+        if unknown:
+            raise KeyError(f"unknown parameter(s) {unknown}; known: {sorted(setters)}")
+        for key, value in values.items():
+            setters[key](value)
 
     def _load_params_file(self, *_args) -> None:
         path = str(self._params_file.value)
@@ -556,23 +562,33 @@ class _SchemaField:
         self.key = entry["key"]
         kind, label, tip = entry["kind"], entry["label"], entry["help"]
         self._cast = {"float": float, "int": int, "bool": bool}.get(kind, str)
+        default = entry["default"]
+        # Whole numbers offered as a fixed set (test-time flips 1/4/8, a level 0-3) come back as numbers.
+        self._whole = kind == "int" or (isinstance(default, int) and not isinstance(default, bool))
         rng = {k: entry[n] for k, n in (("min", "minimum"), ("max", "maximum"), ("step", "step")) if entry.get(n) is not None}
         self._auto = None
-        if entry["choices"]:
-            self._value = ComboBox(value=str(entry["default"]), choices=list(entry["choices"]), label=label, tooltip=tip)
+        # What the value widget is, kept here rather than asked of the widget's class.
+        if self.key == "model":
+            self._what, self._value = "file", FileEdit(mode="r", label=label, tooltip=tip)
+        elif kind == "string":
+            self._what, self._value = "text", LineEdit(value=default or "", label=label, tooltip=tip)
+        elif entry["choices"]:
+            self._what = "choice"
+            self._value = ComboBox(value=str(default), choices=list(entry["choices"]), label=label, tooltip=tip)
         elif kind == "bool":
-            self._value = CheckBox(value=bool(entry["default"]), text=label, tooltip=tip)
+            self._what, self._value = "bool", CheckBox(value=bool(default), text=label, tooltip=tip)
         elif entry["auto"]:
             # A number or "auto": a checkbox for auto, and the number (enabled when auto is off).
             start = MANUAL_THRESHOLD_START if self.key == "threshold" else (entry.get("minimum") or 1)
-            self._auto = CheckBox(value=entry["default"] == "auto", text=f"automatic {label}", tooltip=tip)
+            self._auto = CheckBox(value=default == "auto", text=f"automatic {label}", tooltip=tip)
             spin = FloatSpinBox if kind == "float" else SpinBox
-            self._value = spin(value=self._cast(start if entry["default"] == "auto" else entry["default"]), label=label,
-                               tooltip=tip, enabled=entry["default"] != "auto", **rng)
+            self._what = "number"
+            self._value = spin(value=self._cast(start if default == "auto" else default), label=label,
+                               tooltip=tip, enabled=default != "auto", **rng)
             self._auto.changed.connect(lambda v: setattr(self._value, "enabled", not v))
         else:
             spin = FloatSpinBox if kind == "float" else SpinBox
-            self._value = spin(value=self._cast(entry["default"]), label=label, tooltip=tip, **rng)
+            self._what, self._value = "number", spin(value=self._cast(default), label=label, tooltip=tip, **rng)
 
     @property
     def widgets(self) -> list:
@@ -582,6 +598,14 @@ class _SchemaField:
     def value(self):
         if self._auto is not None and self._auto.value:
             return "auto"
+        if self._what == "file":
+            text = str(self._value.value)
+            return None if text in ("", ".") else text
+        if self._what == "text":
+            return self._value.value or None
+        if self._what == "choice":
+            text = str(self._value.value)
+            return int(text) if self._whole and text != "auto" else text
         return self._value.value
 
     def set(self, value) -> None:
@@ -589,8 +613,17 @@ class _SchemaField:
             self._auto.value = value is None or str(value).lower() == "auto"
             if not self._auto.value:
                 self._value.value = self._cast(value)
-        elif isinstance(self._value, ComboBox):
-            self._value.value = str(value).lower()
+        elif self._what == "choice":
+            text = str(value).lower()
+            if text not in [str(c) for c in self._value.choices]:
+                raise ValueError(f"must be one of {list(self._value.choices)}")
+            self._value.value = text
+        elif self._what in ("file", "text"):
+            self._value.value = "" if value is None else str(value)
+        elif self._what == "bool":
+            if not isinstance(value, bool):
+                raise ValueError(f"must be true or false, got {value!r}")
+            self._value.value = value
         else:
             self._value.value = self._cast(value)
 
@@ -643,83 +676,48 @@ def _classical_job(data, rgb, multiscale, params, spec, want_confidence, meta, t
 
 
 class UNetMaskPanel(_ImageMaskPanel):
-    """U-Net mask through the EM Mask worker process (parameters as ``emmask mask --method unet``)."""
+    """U-Net mask through the EM Mask worker process; its widgets are built from the core's schema (:func:`unet_schema`)."""
 
     default_preset = "none"
     extra_name = "probability"
     needs_worker = True
 
     def __init__(self, viewer) -> None:
-        d = UNET_DEFAULTS
-        self._model = FileEdit(mode="r", label="model",
-                               tooltip="U-Net model file (.safetensors/.pt); empty = the shipped model "
-                                       "(models/em-mask-unet-v1, or $EM_MASK_MODEL)")
-        self._roi = SpinBox(value=d["roi"], min=16, max=1024, step=16, label="window (voxels)",
-                            tooltip="Sliding-window edge in voxels (rounded up to a multiple of 16)")
-        self._overlap = FloatSpinBox(value=d["overlap"], min=0.0, max=0.95, step=0.05, label="overlap",
-                                     tooltip="Window overlap fraction (0..<1)")
-        self._scale = ComboBox(choices=SCALE_CHOICES, value=d["scale"], label="working scale",
-                               tooltip="Run on the volume downsampled by this integer factor; auto: from the layer's "
-                                       "scale (voxel size), towards the 16 nm the model was trained at (8 nm -> 2)")
-        self._device = ComboBox(choices=["auto", "cpu", "cuda"], value=d["device"], label="device")
-        self._batch = SpinBox(value=d["batch"], min=1, max=64, label="batch", tooltip="Windows per model call")
-        self._skip = CheckBox(value=d["skip_tiles"], text="skip pure-resin windows")
-        self._gate = CheckBox(value=d["envelope_margin"] is not None,
-                              text="decide only inside the tissue envelope",
-                              tooltip="Outside the classical mask grown by the margin (holes filled) the answer is "
-                                      "non-brain: removes false positives far out in resin")
-        self._margin = FloatSpinBox(value=d["envelope_margin"] or 4.0, min=0.0, max=256.0, step=1.0,
-                                    label="envelope margin (voxels)")
-        self._tta = ComboBox(choices=[1, 4, 8], value=d["tta"], label="test-time flips",
-                             tooltip="Also predict each window mirrored (4: along z, y, x; 8: all combinations) and "
-                                     "average: smoother boundaries (default 4; 1 runs about 3× faster)")
+        schema = unet_schema() if core_problem(worker=True) is None else []
+        self._fields = [_SchemaField(e) for e in schema]
         self._probability = CheckBox(value=False, text="also add the probability map",
                                      tooltip="Adds '<image> probability' (the network's tissue probability, hidden)")
-        super().__init__(viewer, [self._model, self._roi, self._overlap, self._scale, self._device, self._batch,
-                                  self._tta, self._skip, self._gate, self._margin, self._probability], "Mask (U-Net)")
+        params = [w for f in self._fields for w in f.widgets] + [self._probability]
+        super().__init__(viewer, params, "Mask (U-Net)")
 
     def _parameter_widgets(self) -> dict:
-        def setter(widget, kind):
-            return lambda value: setattr(widget, "value", kind(value))
+        widgets = {f.key: f.set for f in self._fields}
+        if "envelope" in widgets:
+            set_envelope, set_margin = widgets["envelope"], widgets.get("envelope_margin")
 
-        def integral(value):
-            if float(value) != int(float(value)):
-                raise ValueError("must be a whole number")
-            return int(float(value))
+            def envelope_margin(value):  # a preset's envelope_margin: null means no envelope
+                set_envelope(value is not None)
+                if value is not None and set_margin is not None:
+                    set_margin(value)
 
-        def scale_choice(value):
-            value = "auto" if value == "auto" else integral(value)
-            if value not in SCALE_CHOICES:
-                raise ValueError(f"must be one of {SCALE_CHOICES}")
-            return value
+            widgets["envelope_margin"] = envelope_margin
+        return widgets
 
-        return {"roi": setter(self._roi, int), "overlap": setter(self._overlap, float),
-                "scale": setter(self._scale, scale_choice), "device": setter(self._device, str),
-                "batch": setter(self._batch, int), "skip_tiles": setter(self._skip, bool),
-                "envelope_margin": self._set_envelope, "model": setter(self._model, str),
-                "tta": setter(self._tta, integral)}
+    def parameters(self) -> dict:
+        """The panel's parameter values, by key (the options' JSON form)."""
+        return {f.key: f.value for f in self._fields}
 
     def _empty_hint(self, info: dict) -> str:
-        if self._gate.value:
+        if self.parameters().get("envelope", True):
             return ("the network decides only inside the tissue envelope (the classical mask, grown), and that was "
-                    "empty: untick 'decide only inside the tissue envelope' for images without texture")
+                    "empty: untick 'tissue envelope' for images without texture")
         return "the network found no tissue; check the model and the working scale"
-
-    def _set_envelope(self, value) -> None:
-        self._gate.value = value is not None
-        if value is not None:
-            margin = float(value)
-            if not margin >= 0:
-                raise ValueError("must be a number of voxels >= 0, or null")
-            self._margin.value = margin
 
     def _prepare(self):
         layer, rgb, multiscale, voxel_size = self._image_input()
-        model = str(self._model.value) if str(self._model.value) not in ("", ".") else None
-        params = dict(roi=self._roi.value, overlap=self._overlap.value, scale=self._scale.value,
-                      device=self._device.value, batch=self._batch.value, skip_tiles=self._skip.value,
-                      envelope_margin=self._margin.value if self._gate.value else None, tta=self._tta.value,
-                      voxel_size=voxel_size)
+        params = self.parameters()
+        model = params.pop("model", None)
+        params["voxel_size"] = voxel_size
         meta = (layer.name, tuple(layer.scale), tuple(layer.translate))
         return _unet_job, (layer.data, rgb, multiscale, model, params, self._spec.value, self._probability.value,
                            meta)
