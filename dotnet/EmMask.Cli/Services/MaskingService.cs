@@ -23,7 +23,12 @@ public sealed record MaskRequest(
     bool Force);
 
 /// <summary>Summary of a finished mask run (also the --json output).</summary>
-public sealed record MaskOutcome(string Input, string Output, string Method, int[] Shape, double TissueFraction, double Threshold, double ReadSeconds, double ComputeSeconds, double WriteSeconds, IReadOnlyList<string> Warnings, IReadOnlyList<string> Notes);
+/// <remarks>
+/// <c>Stages</c> holds seconds per stage inside the compute: for the U-Net device_startup (libtorch, the CUDA context),
+/// model_load, envelope (these three overlap: start-up and load run beside the envelope), network (sliding window and
+/// blend) and postprocess; for the classical masker mask and postprocess.
+/// </remarks>
+public sealed record MaskOutcome(string Input, string Output, string Method, int[] Shape, double TissueFraction, double Threshold, double ReadSeconds, double ComputeSeconds, double WriteSeconds, IReadOnlyList<string> Warnings, IReadOnlyList<string> Notes, IReadOnlyDictionary<string, double> Stages);
 
 /// <summary>Reads, masks, post-processes and writes atomically; the mask command only parses and calls this.</summary>
 public sealed class MaskingService(IReporter reporter)
@@ -53,12 +58,18 @@ public sealed class MaskingService(IReporter reporter)
         double read = clock.Elapsed.TotalSeconds;
 
         clock.Restart();
+        var stages = new Dictionary<string, double>();
         var result = reporter.Run($"{request.Method} mask {input.Shape}", progress => request.Method switch
         {
             "classical" => ClassicalMasker.Run(input, request.Classical, progress, ct),
-            "unet" => RunUNet(input, request.UNet, progress, ct),
+            "unet" => RunUNet(input, request.UNet, progress, stages, ct),
             _ => throw new ArgumentException($"Unknown --method '{request.Method}'; use 'classical' or 'unet'."),
         });
+        if (request.Method == "classical")
+        {
+            stages["mask"] = clock.Elapsed.TotalSeconds;
+        }
+
         if (colour is not null)
         {
             result = result with { Warnings = [colour, .. result.Warnings] };
@@ -74,6 +85,7 @@ public sealed class MaskingService(IReporter reporter)
             reporter.Info(note);
         }
 
+        double masked = clock.Elapsed.TotalSeconds;
         if (request.PostProcess.Operations.Count > 0)
         {
             reporter.Run("post-process", progress =>
@@ -84,6 +96,7 @@ public sealed class MaskingService(IReporter reporter)
         }
 
         double compute = clock.Elapsed.TotalSeconds;
+        stages["postprocess"] = compute - masked;
         clock.Restart();
         var attributes = Attributes(request, result);
         ct.ThrowIfCancellationRequested();
@@ -103,14 +116,20 @@ public sealed class MaskingService(IReporter reporter)
         var s = result.Mask.Shape;
         return new MaskOutcome(
             request.Input.ToString(), request.Output.ToString(), request.Method, [s.Z, s.Y, s.X],
-            s.Length == 0 ? 0 : (double)tissue / s.Length, result.Threshold, read, compute, write, result.Warnings, result.Notes ?? []);
+            s.Length == 0 ? 0 : (double)tissue / s.Length, result.Threshold, read, compute, write, result.Warnings, result.Notes ?? [], stages);
     }
 
     // The U-Net method runs here, in the CLI's own process (a process of its own, so no libtorch can clash).
-    private static MaskResult RunUNet(IVolume input, UNetMaskOptions options, IProgress<ProgressReport> progress, CancellationToken ct)
+    private static MaskResult RunUNet(IVolume input, UNetMaskOptions options, IProgress<ProgressReport> progress, Dictionary<string, double> stages, CancellationToken ct)
     {
         using var predictors = new PredictorProvider();
-        return new UNetMasker(predictors).Run(input, options, progress, ct).Result;
+        var (result, report) = new UNetMasker(predictors).Run(input, options, progress, ct);
+        foreach (var (stage, seconds) in report.Stages)
+        {
+            stages[stage] = seconds;
+        }
+
+        return result;
     }
 
     /// <summary>The attributes stored beside a mask: method, version, parameters (JSON), post-processing, source.</summary>

@@ -8,7 +8,7 @@ namespace EmMask.Core.Inference;
 /// back, and the probabilities are averaged. This smooths a network's boundary decisions at the cost of one predictor
 /// call per flip (as empanada-napari's TTA option).
 /// </summary>
-internal sealed class FlipAveragingPredictor : IPatchPredictor
+public sealed class FlipAveragingPredictor : IPatchPredictor
 {
     private readonly IPatchPredictor _inner;
     private readonly bool[][] _flips; // per augmentation: flip z, y, x
@@ -36,6 +36,12 @@ internal sealed class FlipAveragingPredictor : IPatchPredictor
         _inner = inner;
         _flips = flips;
     }
+
+    /// <summary>The wrapped predictor.</summary>
+    public IPatchPredictor Inner => _inner;
+
+    /// <summary>The flip sets (per set: flip z, y, x).</summary>
+    public IReadOnlyList<bool[]> Flips => _flips;
 
     /// <summary>The flip sets for a count; throws for anything but 1, 4 or 8.</summary>
     public static bool[][] FlipSets(int count) => count switch

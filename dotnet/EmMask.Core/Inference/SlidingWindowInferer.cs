@@ -62,50 +62,52 @@ public static class SlidingWindowInferer
             return SectionwiseInference.Run(normalisedInput, predictor, options, progress, cancellationToken, skipScore, destination);
         }
 
-        if (options.TestTimeFlips > 1)
+        // A predictor that runs whole schedules (the U-Net on its device) gets the schedule and the flip sets; flips
+        // wrapped around it (the section-wise fall-back's in-plane flips) are handed over with it.
+        var (executor, flips) = predictor switch
+        {
+            IScheduleExecutor e => (e, FlipAveragingPredictor.FlipSets(options.TestTimeFlips)),
+            FlipAveragingPredictor { Inner: IScheduleExecutor e } wrapped when options.TestTimeFlips == 1 => (e, wrapped.Flips.ToArray()),
+            _ => ((IScheduleExecutor?)null, (bool[][]?)null),
+        };
+        if (executor is null && options.TestTimeFlips > 1)
         {
             predictor = new FlipAveragingPredictor(predictor, options.TestTimeFlips);
         }
 
-        int f = options.Scale;
-        Volume<float> input = f == 1 ? normalisedInput : VolumeResampling.MeanDownsample(normalisedInput, f);
-        Volume<float>? score = null;
-        if (options.SkipThreshold is not null)
+        var schedule = SlidingWindowSchedule.Create(normalisedInput, options, skipScore);
+        var (input, plan) = (schedule.Input, schedule.Plan);
+        // (Memory<float>?) matters: a bare null would become an empty Memory through float[]'s conversion.
+        Memory<float>? direct = schedule.Scale == 1 && destination is not null ? (Memory<float>?)destination.Memory : null;
+        if (executor is not null)
         {
-            score = skipScore is null
-                ? LocalStandardDeviation.Compute(input, options.SkipRadius)
-                : f == 1 ? skipScore : VolumeResampling.MaxDownsample(skipScore, f);
+            var executed = executor.Execute(schedule, flips!, options.BatchSize, progress, cancellationToken, direct);
+            if (executed.Shape != input.Shape)
+            {
+                throw new InvalidOperationException($"The schedule executor returned {executed.Shape}; expected {input.Shape}.");
+            }
+
+            return new SlidingWindowResult(schedule.ToInputScale(executed, normalisedInput, destination), plan.Count, schedule.Skipped.Length);
         }
 
-        var plan = SlidingWindowPlan.Create(input.Shape, options.RoiSize, options.Overlap, options.PadMultiple, options.ClampRoi);
-        var weights = new GaussianImportanceMap(plan.Roi, options.SigmaScale).Weights;
-        Memory<float> numerator = f == 1 && destination is not null ? destination.Memory : new float[input.Span.Length];
+        Memory<float> numerator = direct ?? new float[input.Span.Length];
         numerator.Span.Clear();
-        var blender = new WindowBlender(input, plan, weights.Span.ToArray(), numerator);
-
-        var toRun = new List<int>(plan.Count);
-        int skipped = 0;
-        for (int w = 0; w < plan.Count; w++)
+        var blender = new WindowBlender(input, plan, schedule.Weights, numerator);
+        foreach (int w in schedule.Skipped)
         {
-            if (score is not null && blender.WindowMax(score, plan[w]) < options.SkipThreshold!.Value)
-            {
-                // Pure resin: probability 0, but the weight still counts so neighbours blend towards 0.
-                blender.AddWeightOnly(plan[w]);
-                skipped++;
-            }
-            else
-            {
-                toRun.Add(w);
-            }
+            // Pure resin: probability 0, but the weight still counts so neighbours blend towards 0.
+            blender.AddWeightOnly(plan[w]);
         }
 
+        int[] toRun = schedule.Run;
+        int skipped = schedule.Skipped.Length;
         int windowLength = (int)plan.Roi.Length;
         var batch = new float[options.BatchSize * windowLength];
         var probabilities = new float[batch.Length];
-        for (int first = 0; first < toRun.Count; first += options.BatchSize)
+        for (int first = 0; first < toRun.Length; first += options.BatchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            int n = Math.Min(options.BatchSize, toRun.Count - first);
+            int n = Math.Min(options.BatchSize, toRun.Length - first);
             for (int b = 0; b < n; b++)
             {
                 blender.Extract(plan[toRun[first + b]], batch.AsSpan(b * windowLength, windowLength));
@@ -119,22 +121,17 @@ public static class SlidingWindowInferer
                 blender.Accumulate(plan[toRun[first + b]], outputs.Slice(b * windowLength, windowLength));
             }
 
-            int done = skipped + first + n;
-            progress?.Report(new ProgressReport($"window {done}/{plan.Count}", (double)done / plan.Count));
+            schedule.ReportWindows(progress, skipped + first + n);
         }
 
         cancellationToken.ThrowIfCancellationRequested();
         Volume<float> blended = blender.Finish();
-        if (toRun.Count == 0)
+        if (toRun.Length == 0)
         {
-            progress?.Report(new ProgressReport($"window {plan.Count}/{plan.Count}", 1.0));
+            schedule.ReportWindows(progress, plan.Count);
         }
 
-        Volume<float> result = f == 1
-            ? destination ?? blended
-            : VolumeResampling.TrilinearUpsample(blended, destination ?? new Volume<float>(normalisedInput.Shape), f);
-        result.VoxelSize = normalisedInput.VoxelSize;
-        return new SlidingWindowResult(result, plan.Count, skipped);
+        return new SlidingWindowResult(schedule.ToInputScale(blended, normalisedInput, destination), plan.Count, skipped);
     }
 
     /// <summary>
@@ -146,18 +143,6 @@ public static class SlidingWindowInferer
         private readonly Memory<float> _numerator = numerator;
         private readonly float[] _denominator = new float[input.Span.Length];
         private readonly List<(int Volume, int Window, int Length)> _rows = [];
-
-        public float WindowMax(Volume<float> score, Shape3 start)
-        {
-            float max = float.NegativeInfinity;
-            ReadOnlySpan<float> s = score.Span;
-            foreach (var (v, _, n) in Rows(start))
-            {
-                max = Math.Max(max, TensorPrimitives.Max(s.Slice(v, n)));
-            }
-
-            return max;
-        }
 
         public void Extract(Shape3 start, Span<float> window)
         {
@@ -200,36 +185,9 @@ public static class SlidingWindowInferer
             return new Volume<float>(input.Shape, _numerator, input.VoxelSize);
         }
 
-        /// <summary>The x runs (volume offset, window offset, length) where the window overlaps the volume.</summary>
         private List<(int Volume, int Window, int Length)> Rows(Shape3 start)
         {
-            _rows.Clear();
-            Shape3 shape = input.Shape, roi = plan.Roi, pad = plan.PadBefore;
-            int x0 = start.X - pad.X;
-            int xa = Math.Max(0, x0), xb = Math.Min(shape.X, x0 + roi.X);
-            if (xb <= xa)
-            {
-                return _rows;
-            }
-
-            for (int wz = 0; wz < roi.Z; wz++)
-            {
-                int z = start.Z - pad.Z + wz;
-                if ((uint)z >= (uint)shape.Z)
-                {
-                    continue;
-                }
-
-                for (int wy = 0; wy < roi.Y; wy++)
-                {
-                    int y = start.Y - pad.Y + wy;
-                    if ((uint)y < (uint)shape.Y)
-                    {
-                        _rows.Add(((int)shape.Index(z, y, xa), (int)roi.Index(wz, wy, xa - x0), xb - xa));
-                    }
-                }
-            }
-
+            SlidingWindowSchedule.Rows(plan, start, _rows);
             return _rows;
         }
     }

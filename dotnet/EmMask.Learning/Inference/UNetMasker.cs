@@ -29,10 +29,21 @@ public sealed class UNetMasker(IPredictorProvider predictors)
     /// <param name="Skipped">Windows left out (outside the envelope).</param>
     /// <param name="Scale">Working scale used.</param>
     /// <param name="Model">Model file (or built-in name) used.</param>
-    /// <param name="LoadSeconds">Model load (libtorch start-up and weights), beside the envelope.</param>
+    /// <param name="StartupSeconds">libtorch and device start-up (the CUDA context), beside the envelope.</param>
+    /// <param name="LoadSeconds">Model load (the weights, to the device), after the start-up, beside the envelope.</param>
     /// <param name="EnvelopeSeconds">The classical envelope.</param>
     /// <param name="NetworkSeconds">Sliding window and network.</param>
-    public sealed record Report(int Windows, int Skipped, int Scale, string Model, double LoadSeconds, double EnvelopeSeconds, double NetworkSeconds);
+    public sealed record Report(int Windows, int Skipped, int Scale, string Model, double StartupSeconds, double LoadSeconds, double EnvelopeSeconds, double NetworkSeconds)
+    {
+        /// <summary>The stage timings by name (seconds), as the CLI's --json gives them.</summary>
+        public IReadOnlyDictionary<string, double> Stages => new Dictionary<string, double>
+        {
+            ["device_startup"] = StartupSeconds,
+            ["model_load"] = LoadSeconds,
+            ["envelope"] = EnvelopeSeconds,
+            ["network"] = NetworkSeconds,
+        };
+    }
 
     /// <summary>
     /// Runs the U-Net on a uint8, uint16 or float32 volume. The confidence is the probability (0 outside the envelope when
@@ -54,7 +65,7 @@ public sealed class UNetMasker(IPredictorProvider predictors)
             warnings.Add($"The volume is constant (value {normal.Low:g}); the mask is all 0 (non-brain).");
             var zero = probability ?? normal.Normalized.Like<float>();
             zero.Span.Clear();
-            return (new MaskResult(normal.Normalized.Like<byte>(), zero, ProbabilityMask.Threshold, warnings, notes), new Report(0, 0, 1, model, 0, 0, 0));
+            return (new MaskResult(normal.Normalized.Like<byte>(), zero, ProbabilityMask.Threshold, warnings, notes), new Report(0, 0, 1, model, 0, 0, 0, 0));
         }
 
         int scale = options.Scale ?? WorkingScale.FromVoxelSize(input.VoxelSize, input.Shape);
@@ -67,12 +78,17 @@ public sealed class UNetMasker(IPredictorProvider predictors)
         // Loading the model (libtorch's start-up and the weights) mostly waits on the loader and the disk, so it runs
         // beside the envelope's classical mask instead of after it.
         var clock = Stopwatch.StartNew();
-        double loadSeconds = 0;
+        double startupSeconds = 0, loadSeconds = 0;
         var loading = Task.Run(
             () =>
             {
+                if (!model.StartsWith(BuiltinPredictors.Prefix, StringComparison.Ordinal))
+                {
+                    startupSeconds = ModelStore.StartDevice(options.Device);
+                }
+
                 var loaded = predictors.Get(model, options.Device, options.Precision);
-                loadSeconds = clock.Elapsed.TotalSeconds;
+                loadSeconds = clock.Elapsed.TotalSeconds - startupSeconds;
                 return loaded;
             },
             CancellationToken.None);
@@ -119,7 +135,7 @@ public sealed class UNetMasker(IPredictorProvider predictors)
         p.VoxelSize = input.VoxelSize;
         notes.Insert(0, $"U-Net ran {windows.Windows - windows.Skipped} of {windows.Windows} windows ({windows.Skipped} windows outside the tissue envelope skipped).");
         var result = new MaskResult(ProbabilityMask.From(p), p, ProbabilityMask.Threshold, warnings, notes);
-        return (result, new Report(windows.Windows, windows.Skipped, scale, model, loadSeconds, envelopeSeconds, networkSeconds));
+        return (result, new Report(windows.Windows, windows.Skipped, scale, model, startupSeconds, loadSeconds, envelopeSeconds, networkSeconds));
     }
 
     private sealed class NoProgress : IProgress<ProgressReport>

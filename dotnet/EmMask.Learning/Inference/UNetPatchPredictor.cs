@@ -11,8 +11,14 @@ namespace EmMask.Learning.Inference;
 /// sliding window's <see cref="IPatchPredictor"/> (the foreground channel; <see cref="PredictChannels"/> gives all).
 /// Eval mode, no autograd, every temporary freed in a dispose scope. Not thread-safe: use one predictor per thread.
 /// </summary>
-public sealed class UNetPatchPredictor : IPatchPredictor, IDisposable
+public sealed class UNetPatchPredictor : IPatchPredictor, IScheduleExecutor, IDisposable
 {
+    /// <summary>Default padded-voxel budget of one device slab on a GPU (three float tensors: 3 GiB).</summary>
+    public const long DefaultGpuSlabVoxels = 256L << 20;
+
+    /// <summary>Default budget on the CPU, where the slab is a copy beside the volume (three float tensors: 384 MiB).</summary>
+    public const long DefaultCpuSlabVoxels = 32L << 20;
+
     private readonly MonaiUNet model;
     private readonly bool ownsModel;
     private readonly Device device;
@@ -45,6 +51,7 @@ public sealed class UNetPatchPredictor : IPatchPredictor, IDisposable
         }
 
         model.eval();
+        SlabVoxels = this.device.type == DeviceType.CUDA ? DefaultGpuSlabVoxels : DefaultCpuSlabVoxels;
     }
 
     /// <summary>Loads a model file (see <see cref="ModelStore.Load"/>) and wraps it.</summary>
@@ -87,6 +94,67 @@ public sealed class UNetPatchPredictor : IPatchPredictor, IDisposable
 
     /// <summary>Device the network runs on ("cpu" or "cuda:0").</summary>
     public string Device => device.ToString();
+
+    /// <summary>The torch device of the network.</summary>
+    internal torch.Device TorchDevice => device;
+
+    /// <summary>Padded voxels per slab of the device-resident sliding window (see <see cref="Execute"/>).</summary>
+    public long SlabVoxels { get; set; }
+
+    /// <summary>Slabs used by the last <see cref="Execute"/>.</summary>
+    public int LastSlabs { get; private set; }
+
+    /// <summary>
+    /// Runs a whole sliding-window schedule on this predictor's device (<see cref="DeviceSlidingWindow"/>): the volume
+    /// is uploaded once per slab, windows are cut, flipped and blended there, and the blend is downloaded once.
+    /// </summary>
+    public Volume<float> Execute(SlidingWindowSchedule schedule, bool[][] flips, int batchSize, IProgress<Core.Progress.ProgressReport>? progress, CancellationToken cancellationToken, Memory<float>? destination)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        ArgumentNullException.ThrowIfNull(schedule);
+        ArgumentNullException.ThrowIfNull(flips);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        int div = model.Config.SizeDivisor;
+        var roi = schedule.Plan.Roi;
+        if (roi.Z % div != 0 || roi.Y % div != 0 || roi.X % div != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(schedule), roi, $"Every window axis must be a positive multiple of {div}.");
+        }
+
+        var run = new DeviceSlidingWindow(this, SlabVoxels, batchSize);
+        var result = run.Run(schedule, flips, progress, cancellationToken, destination);
+        LastSlabs = run.Slabs;
+        return result;
+    }
+
+    /// <summary>
+    /// Foreground probabilities (float32, [n, z, y, x], on the device) of a batch of windows ([n, 1, z, y, x] float32
+    /// on the device), averaged over the flip sets: each set flips the windows, runs the network, takes the sigmoid of
+    /// the last channel and flips it back.
+    /// </summary>
+    internal Tensor ForegroundOnDevice(Tensor windows, bool[][] flips)
+    {
+        Tensor? sum = null;
+        foreach (var axes in flips)
+        {
+            long[] dims = Enumerable.Range(0, 3).Where(a => axes[a]).Select(a => (long)a + 2).ToArray();
+            var x = dims.Length == 0 ? windows : windows.flip(dims);
+            if (dtype != ScalarType.Float32)
+            {
+                x = x.to(dtype);
+            }
+
+            var p = sigmoid(model.forward(x)).select(1, model.Config.OutChannels - 1).to(ScalarType.Float32);
+            if (dims.Length > 0)
+            {
+                p = p.flip(dims.Select(d => d - 1).ToArray());
+            }
+
+            sum = sum is null ? p : sum.add_(p);
+        }
+
+        return flips.Length == 1 ? sum! : sum!.mul_(1f / flips.Length);
+    }
 
     /// <summary>
     /// Predicts probabilities for <paramref name="batchSize"/> single-channel patches stored

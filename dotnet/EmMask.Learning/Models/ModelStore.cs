@@ -99,6 +99,22 @@ public static class ModelStore
         throw new ArgumentException($"Unknown device '{device}'; use cpu, cuda or auto.", nameof(device));
     }
 
+    /// <summary>
+    /// Starts libtorch and the device (for CUDA: the context, on the first tensor there) and returns the seconds it
+    /// took, so that start-up is reported apart from the weights' load and the compute.
+    /// </summary>
+    /// <exception cref="ArgumentException">As <see cref="ResolveDevice"/>.</exception>
+    public static double StartDevice(string device)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using (var probe = zeros(1, device: ResolveDevice(device)))
+        {
+            _ = probe.sum().item<float>();
+        }
+
+        return clock.Elapsed.TotalSeconds;
+    }
+
     /// <summary>Copies a state_dict into <paramref name="model"/> after checking key sets and shapes.</summary>
     internal static void LoadInto(MonaiUNet model, IReadOnlyDictionary<string, Tensor> tensors, string source)
     {
