@@ -1,7 +1,6 @@
 // Recipe for models/em-mask-unet-v1: generates EmPhantom volumes, trains with UNetTrainer, evaluates Dice and trachea recall.
 // The trachea/envelope layers are internal to EmMask.Core, so they are read by reflection (evaluation only).
 using System.Diagnostics;
-using System.Reflection;
 using EmMask.Core.Masking;
 using EmMask.Core.Phantom;
 using EmMask.Core.Volumes;
@@ -16,9 +15,6 @@ var shape = new Shape3(int.Parse(Get("z", "64")), int.Parse(Get("y", "128")), in
 int threads = int.Parse(Get("threads", "2"));
 torch.set_num_threads(threads);
 
-var genType = typeof(EmPhantom);
-var layersType = genType.Assembly.GetType("EmMask.Core.Phantom.PhantomLayers")!;
-var gen = genType.GetMethod("Generate", BindingFlags.NonPublic | BindingFlags.Static)!;
 
 // Large, resin-dominated volumes ("big=K"): windows of pure resin, which 64x128x128 volumes rarely give and which
 // instance-normalised networks otherwise mistake for texture (false positives far from tissue).
@@ -26,10 +22,9 @@ var bigShape = new Shape3(int.Parse(Get("bigz", "64")), int.Parse(Get("bigy", "2
 
 (PhantomVolume P, byte[] Tube, byte[] Env) Phantom(int seed, bool invert, bool artefacts, double? tf, Shape3? size = null)
 {
-    var layers = Activator.CreateInstance(layersType, true)!;
     var o = new PhantomOptions { Seed = seed, Shape = size ?? shape, Invert = invert, Artefacts = artefacts, TissueFraction = tf };
-    var p = (PhantomVolume)gen.Invoke(null, [o, CancellationToken.None, threads, layers])!;
-    return (p, (byte[])layersType.GetProperty("Tube")!.GetValue(layers)!, (byte[])layersType.GetProperty("Envelope")!.GetValue(layers)!);
+    var (p, layers) = EmPhantom.GenerateWithLayers(o, CancellationToken.None, threads);
+    return (p, layers.Tube, layers.Envelope);
 }
 
 // Focus centres: trachea lumen and wall inside the tissue envelope (the non-brain the classical mask cannot see).

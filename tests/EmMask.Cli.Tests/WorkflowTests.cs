@@ -34,6 +34,26 @@ public class WorkflowTests
     }
 
     [Fact]
+    public void PhantomTracheaeAreTheNonBrainInsideTissue()
+    {
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "5", "--shape", "32", "64", "64", "--tracheae", "-q").ExitCode);
+        var truth = ((Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["p.h5"], "/gt"))).Span.ToArray();
+        var tracheae = ((Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["p.h5"], "/tracheae"))).Span.ToArray();
+        int count = 0;
+        for (int i = 0; i < truth.Length; i++)
+        {
+            count += tracheae[i];
+            Assert.True(tracheae[i] == 0 || truth[i] == 0, $"voxel {i} is trachea and brain");
+        }
+
+        Assert.True(count > 100, $"{count} trachea voxels");
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["plain.h5"], "--seed", "5", "--shape", "32", "64", "64", "-q").ExitCode);
+        Assert.Equal(truth, ((Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["plain.h5"], "/gt"))).Span.ToArray());
+        Assert.Throws<VolumeFormatException>(() => VolumeReader.Read(VolumePath.Parse(t["plain.h5"], "/tracheae")));
+    }
+
+    [Fact]
     public void ClassicalOptionsComeFromFlagsAndPresetFiles()
     {
         using var t = new TempFolder();

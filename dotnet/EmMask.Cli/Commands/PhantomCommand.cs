@@ -15,12 +15,13 @@ public static class PhantomCommand
     private static readonly Option<bool> Invert = new("--invert") { Description = "Inverted contrast (membranes bright, resin dark)." };
     private static readonly Option<double?> Tissue = new("--tissue-fraction") { Description = "Target tissue fraction 0..1 (default: varies with the seed)." };
     private static readonly Option<bool> NoArtefacts = new("--no-artefacts") { Description = "No curtaining, chatter, drift, blur or noise." };
+    private static readonly Option<bool> Tracheae = new("--tracheae") { Description = "Also write /tracheae (uint8, 1 = trachea lumen or wall inside the tissue): the non-brain inside tissue, for `emmask train --focus /tracheae`." };
 
     /// <summary>Builds the command.</summary>
     public static Command Build()
     {
         var force = GlobalOptions.Force();
-        var command = new Command("phantom", "Write a synthetic larval-CNS FIB-SEM phantom with ground truth.") { Output, Seed, ShapeOption, Invert, Tissue, NoArtefacts, force };
+        var command = new Command("phantom", "Write a synthetic larval-CNS FIB-SEM phantom with ground truth.") { Output, Seed, ShapeOption, Invert, Tissue, NoArtefacts, Tracheae, force };
         command.SetAction((parse, ct) =>
         {
             var reporter = new SpectreReporter(parse.GetValue(GlobalOptions.Quiet));
@@ -47,15 +48,21 @@ public static class PhantomCommand
                     throw new OutputExistsException(path.File);
                 }
 
-                var phantom = reporter.Run("phantom", _ => EmPhantom.Generate(options, ct));
+                var (phantom, layers) = reporter.Run("phantom", _ => EmPhantom.GenerateWithLayers(options, ct));
                 var attributes = new Dictionary<string, string>
                 {
                     ["seed"] = options.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
                     ["invert"] = options.Invert ? "true" : "false",
                     ["version"] = Services.ToolVersion.Text,
                 };
-                VolumeWriter.WriteMany(path.File, [("/raw", phantom.Raw, attributes), ("/gt", phantom.Truth, attributes)], new VolumeWriteOptions { Force = parse.GetValue(force) });
-                reporter.Info($"wrote {path.File}:/raw and /gt, shape {phantom.Raw.Shape}");
+                var datasets = new List<(string Dataset, IVolume Volume, IReadOnlyDictionary<string, string>? Attributes)> { ("/raw", phantom.Raw, attributes), ("/gt", phantom.Truth, attributes) };
+                if (parse.GetValue(Tracheae))
+                {
+                    datasets.Add(("/tracheae", new Volume<byte>(phantom.Raw.Shape, layers.TracheaeInTissue(), phantom.Raw.VoxelSize), attributes));
+                }
+
+                VolumeWriter.WriteMany(path.File, datasets, new VolumeWriteOptions { Force = parse.GetValue(force) });
+                reporter.Info($"wrote {path.File}:{string.Join(", ", datasets.Select(d => d.Dataset))}, shape {phantom.Raw.Shape}");
                 return ExitCodes.Ok;
             }));
         });

@@ -22,6 +22,20 @@ public static class EmPhantom
         Generate(options, ct, maxDegreeOfParallelism: -1, layers: null);
 
     /// <summary>
+    /// Generates a phantom and its hidden layers (<see cref="PhantomLayers"/>: the tracheae and the tissue envelope),
+    /// which training uses to draw extra patches in the non-brain structures the classical masker cannot see.
+    /// </summary>
+    /// <param name="options">As <see cref="Generate(PhantomOptions, CancellationToken)"/>.</param>
+    /// <param name="ct">Cancels between slices.</param>
+    /// <param name="maxDegreeOfParallelism">Thread limit (−1 = default); the output does not depend on it.</param>
+    public static (PhantomVolume Volume, PhantomLayers Layers) GenerateWithLayers(PhantomOptions options, CancellationToken ct = default, int maxDegreeOfParallelism = -1)
+    {
+        var layers = new PhantomLayers();
+        var volume = Generate(options, ct, maxDegreeOfParallelism, layers);
+        return (volume, layers);
+    }
+
+    /// <summary>
     /// Generates with a thread limit (−1 = default), optionally returning the hidden layers for tests: per voxel
     /// the trachea code (0 none, 1 lumen, 2..255 wall) and the tissue envelope before the tracheae are cut out.
     /// </summary>
@@ -349,12 +363,28 @@ public static class EmPhantom
     }
 }
 
-/// <summary>Hidden layers of a phantom, filled on request for tests.</summary>
-internal sealed class PhantomLayers
+/// <summary>Hidden layers of a phantom (C order, the phantom's shape), from <see cref="EmPhantom.GenerateWithLayers"/>.</summary>
+public sealed class PhantomLayers
 {
+    internal PhantomLayers()
+    {
+    }
+
     /// <summary>Per voxel: 0 no trachea, 1 lumen, 2..255 wall.</summary>
-    public byte[] Tube { get; set; } = [];
+    public byte[] Tube { get; internal set; } = [];
 
     /// <summary>Per voxel: 1 inside the tissue envelope before the tracheae are cut out.</summary>
-    public byte[] Envelope { get; set; } = [];
+    public byte[] Envelope { get; internal set; } = [];
+
+    /// <summary>Per voxel: 1 where a trachea (lumen or wall) lies inside the tissue envelope, the non-brain inside tissue.</summary>
+    public byte[] TracheaeInTissue()
+    {
+        var focus = new byte[Tube.Length];
+        for (int i = 0; i < focus.Length; i++)
+        {
+            focus[i] = (byte)(Tube[i] != 0 && Envelope[i] != 0 ? 1 : 0);
+        }
+
+        return focus;
+    }
 }
