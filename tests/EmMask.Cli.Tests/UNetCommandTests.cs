@@ -153,6 +153,14 @@ public class UNetCommandTests
         string Notes(JsonElement e) => string.Join(" ", e.GetProperty("Notes").EnumerateArray().Select(n => n.GetString()));
         var auto = Run("p8.h5", "auto.h5");
         Assert.Contains("Working scale 2 (auto: voxel size 8×8×8 nm", Notes(auto), StringComparison.Ordinal);
+        var stages = auto.GetProperty("Stages");
+        foreach (string stage in new[] { "device_startup", "model_load", "envelope", "network", "postprocess" })
+        {
+            Assert.True(stages.GetProperty(stage).GetDouble() >= 0, stage);
+        }
+
+        Assert.True(stages.GetProperty("network").GetDouble() > 0);
+        Assert.True(stages.GetProperty("network").GetDouble() <= auto.GetProperty("ComputeSeconds").GetDouble());
         Run("p8.h5", "two.h5", "--scale", "2");
         Assert.DoesNotContain("Working scale", Notes(Run("p8.h5", "one.h5", "--scale", "1")), StringComparison.Ordinal);
         byte[] Mask(string name) => ((Volume<byte>)VolumeReader.Read(VolumePath.Parse(t[name], "/mask"))).Span.ToArray();
