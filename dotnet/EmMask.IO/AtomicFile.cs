@@ -23,7 +23,8 @@ internal static class AtomicFile
             throw new VolumeFormatException($"{target}: cannot write, directory '{directory}' does not exist.");
         }
 
-        string temp = Path.Combine(directory, $".{Path.GetFileName(full)}{TempMarker}{Guid.NewGuid():N}");
+        RemoveOrphans(full);
+        string temp = Path.Combine(directory, $".{Path.GetFileName(full)}{TempMarker}{Environment.ProcessId}-{Guid.NewGuid():N}");
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16))
@@ -45,6 +46,66 @@ internal static class AtomicFile
             }
 
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Deletes temp files of <paramref name="target"/> left by writers that died (killed, power loss): those whose
+    /// writer process no longer exists, and, for names without a process id (older versions), those not written for an
+    /// hour. A live writer's temp is never touched. Returns how many were removed.
+    /// </summary>
+    internal static int RemoveOrphans(string target)
+    {
+        string full = Path.GetFullPath(target);
+        string directory = Path.GetDirectoryName(full) ?? ".";
+        string prefix = $".{Path.GetFileName(full)}{TempMarker}";
+        int removed = 0;
+        IEnumerable<string> candidates;
+        try
+        {
+            candidates = Directory.EnumerateFiles(directory, prefix + "*").ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+
+        foreach (string temp in candidates)
+        {
+            string rest = Path.GetFileName(temp)[prefix.Length..];
+            int dash = rest.IndexOf('-', StringComparison.Ordinal);
+            bool orphan = dash > 0 && int.TryParse(rest.AsSpan(0, dash), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid)
+                ? !ProcessAlive(pid)
+                : File.GetLastWriteTimeUtc(temp) < DateTime.UtcNow.AddHours(-1);
+            if (orphan && File.Exists(temp))
+            {
+                TryDelete(temp);
+                removed += File.Exists(temp) ? 0 : 1;
+            }
+        }
+
+        return removed;
+    }
+
+    private static bool ProcessAlive(int pid)
+    {
+        if (pid == Environment.ProcessId)
+        {
+            return true;
+        }
+
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false; // no such process
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
         }
     }
 

@@ -29,6 +29,47 @@ public class AtomicWriteTests
 
     [Theory]
     [MemberData(nameof(Outputs))]
+    public void TempFilesOfDeadWritersAreRemovedAndLiveOnesKept(string name)
+    {
+        using var dir = new TempDir();
+        var path = VolumePath.Parse(dir.File(name), "/raw");
+        string file = System.IO.Path.GetFileName(path.File);
+        int dead = DeadProcessId();
+        string Temp(string suffix)
+        {
+            string temp = dir.File($".{file}{AtomicFile.TempMarker}{suffix}");
+            File.WriteAllBytes(temp, new byte[1000]);
+            return temp;
+        }
+
+        string killed = Temp($"{dead}-0123456789abcdef");          // a writer killed with -9
+        string live = Temp($"{Environment.ProcessId}-fedcba9876543210"); // a writer still running (this process)
+        string oldStyle = Temp("0123456789abcdef0123456789abcdef");   // no process id (older versions), stale
+        File.SetLastWriteTimeUtc(oldStyle, DateTime.UtcNow.AddHours(-2));
+        string recent = Temp("fedcba9876543210fedcba9876543210");    // no process id, written a moment ago
+        string other = dir.File($".other.h5{AtomicFile.TempMarker}{dead}-00");
+        File.WriteAllBytes(other, [1]);
+
+        VolumeWriter.Write(path, Volumes.Make("uint8", new Shape3(2, 8, 8)), VolumeWriteOptions.Default);
+
+        Assert.False(File.Exists(killed));
+        Assert.False(File.Exists(oldStyle));
+        Assert.True(File.Exists(live));
+        Assert.True(File.Exists(recent));
+        Assert.True(File.Exists(other)); // another output's temp is that output's business
+        Assert.True(File.Exists(path.File));
+    }
+
+    /// <summary>The id of a process that has exited.</summary>
+    private static int DeadProcessId()
+    {
+        using var process = System.Diagnostics.Process.Start("/bin/true")!;
+        process.WaitForExit();
+        return process.Id;
+    }
+
+    [Theory]
+    [MemberData(nameof(Outputs))]
     public void Force_ReplacesTheOutput(string name)
     {
         using var dir = new TempDir();
