@@ -9,7 +9,13 @@ multiple of 16 and clamped to thin axes, overlap 0.25, Gaussian weights sigma = 
 probability >= 0.5). The probability map agrees with ours to ~1e-3, so its speed is a fair peer for ours.
 
 Usage: /usr/bin/python3 benchmarks/torch_unet_peer.py IN.h5[:/raw] OUT.h5[:/mask] [--probability P.h5[:/confidence]]
-       [--roi 64] [--overlap 0.25] [--batch 2] [--model PATH] [--threads N] [--json]
+       [--roi 64] [--overlap 0.25] [--batch 2] [--model PATH] [--threads N] [--device cpu|cuda] [--precision fp32|bf16]
+       [--json]
+
+Device-resident: the padded volume, the Gaussian weights and both accumulators live on --device; windows are cut,
+run and blended there, and the probabilities come back once. --precision bf16 runs the network under torch.autocast.
+The JSON's NetworkSeconds is the sliding window alone (after one warm-up batch, synchronised), the counterpart of
+the CLI's Stages.network.
 
 Run it with Debian's python3-torch, in its own process: never in a process that has loaded TorchSharp's libtorch.
 """
@@ -173,25 +179,40 @@ def gaussian_weights(roi):
     return np.maximum(w.astype(np.float32), np.float32(MIN_WEIGHT))
 
 
-def sliding_window(net, volume, roi, overlap, batch, pad_multiple):
-    """Blended sigmoid probabilities of a normalised (Z, Y, X) float32 volume; returns (probabilities, windows)."""
+def autocast(device, precision):
+    """torch.autocast for bf16 (fp32: a no-op context)."""
+    if precision == "fp32":
+        return torch.autocast(device_type=torch.device(device).type, enabled=False)
+    return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
+
+
+def synchronize(device):
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def sliding_window(net, volume, roi, overlap, batch, pad_multiple, device="cpu", precision="fp32"):
+    """Blended sigmoid probabilities of a normalised (Z, Y, X) float32 volume; returns (probabilities, windows).
+    Everything but the input upload and the final download stays on `device`."""
     r, padded, before, starts = plan(volume.shape, roi, overlap, pad_multiple)
-    x = torch.zeros(padded, dtype=torch.float32)  # zero padding of the normalised input, as MONAI's constant pad
+    x = torch.zeros(padded, dtype=torch.float32, device=device)  # zero padding of the normalised input, as MONAI's constant pad
     z0, y0, x0 = before
-    x[z0:z0 + volume.shape[0], y0:y0 + volume.shape[1], x0:x0 + volume.shape[2]] = torch.from_numpy(volume)
-    weights = torch.from_numpy(gaussian_weights(r))
-    numerator = torch.zeros(padded, dtype=torch.float32)
-    denominator = torch.zeros(padded, dtype=torch.float32)
+    x[z0:z0 + volume.shape[0], y0:y0 + volume.shape[1], x0:x0 + volume.shape[2]] = torch.from_numpy(volume).to(device)
+    weights = torch.from_numpy(gaussian_weights(r)).to(device)
+    numerator = torch.zeros(padded, dtype=torch.float32, device=device)
+    denominator = torch.zeros(padded, dtype=torch.float32, device=device)
     windows = [(z, y, xx) for z in starts[0] for y in starts[1] for xx in starts[2]]  # z-major, like meshgrid "ij"
     for first in range(0, len(windows), batch):
         chunk = windows[first:first + batch]
         inputs = torch.stack([x[z:z + r[0], y:y + r[1], xx:xx + r[2]] for z, y, xx in chunk])[:, None]
-        probabilities = torch.sigmoid(net(inputs))[:, 0]
+        with autocast(device, precision):
+            logits = net(inputs)
+        probabilities = torch.sigmoid(logits.float())[:, 0]
         for (z, y, xx), p in zip(chunk, probabilities):
             numerator[z:z + r[0], y:y + r[1], xx:xx + r[2]].add_(p * weights)
             denominator[z:z + r[0], y:y + r[1], xx:xx + r[2]].add_(weights)
     crop = (slice(z0, z0 + volume.shape[0]), slice(y0, y0 + volume.shape[1]), slice(x0, x0 + volume.shape[2]))
-    return (numerator[crop] / denominator[crop]).numpy(), len(windows)
+    return (numerator[crop] / denominator[crop]).cpu().numpy(), len(windows)
 
 
 # ------------------------------------------------------------------------------------------------------------- CLI --
@@ -222,6 +243,8 @@ def main(argv=None):
     ap.add_argument("--overlap", type=float, default=0.25)
     ap.add_argument("--batch", type=int, default=2, help="windows per forward pass (the emmask CLI's default is 2)")
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: all cores, like ours)")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda[:N]: where the network, volume and accumulators live")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help="bf16: the network under torch.autocast")
     ap.add_argument("--json", action="store_true", help="print a JSON summary instead of a line")
     args = ap.parse_args(argv)
     if args.roi < 1:
@@ -231,6 +254,8 @@ def main(argv=None):
     if args.batch < 1:
         ap.error("--batch must be at least 1")
     torch.set_num_threads(args.threads)
+    if torch.device(args.device).type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit(f"error: --device {args.device}: this torch ({torch.__version__}) has no usable CUDA")
 
     clock = time.perf_counter()
     file, dataset = split_path(args.input, "/raw")
@@ -242,12 +267,19 @@ def main(argv=None):
 
     clock = time.perf_counter()
     net, cfg = load_model(args.model)
+    net = net.to(args.device)
     pad_multiple = int(np.prod(cfg["Strides"]))   # UNetConfig.SizeDivisor
+    # One warm-up batch (CUDA context, cuDNN plans, first-touch allocations): ours reports device start-up and model
+    # load apart from its network stage too.
+    with torch.inference_mode(), autocast(args.device, args.precision):
+        net(torch.zeros((args.batch, 1) + (round_up(args.roi, pad_multiple),) * 3, device=args.device))
+    synchronize(args.device)
     load_seconds = time.perf_counter() - clock
 
     # ComputeSeconds = normalise + sliding window + threshold. Ours (MaskingService) also counts the model load inside
     # UNetMethod.Run (and the NaN-cleaning normalisation pass); the peer's load is reported apart as LoadSeconds.
     clock = time.perf_counter()
+    network_seconds = 0.0
     with torch.inference_mode():
         finite = raw[np.isfinite(raw)] if raw.dtype.kind == "f" else raw
         if finite.size and finite.min() == finite.max():
@@ -255,7 +287,11 @@ def main(argv=None):
             probability, windows = np.zeros(raw.shape, np.float32), 0
         else:
             volume = normalise(raw)
-            probability, windows = sliding_window(net, volume, (args.roi,) * 3, args.overlap, args.batch, pad_multiple)
+            network_clock = time.perf_counter()
+            probability, windows = sliding_window(net, volume, (args.roi,) * 3, args.overlap, args.batch, pad_multiple,
+                                                  args.device, args.precision)
+            synchronize(args.device)
+            network_seconds = time.perf_counter() - network_clock
         mask = (probability >= np.float32(0.5)).astype(np.uint8)
     compute_seconds = time.perf_counter() - clock
 
@@ -270,7 +306,8 @@ def main(argv=None):
         "TissueFraction": float(mask.mean()), "ReadSeconds": read_seconds, "LoadSeconds": load_seconds,
         "ComputeSeconds": compute_seconds, "WriteSeconds": write_seconds,
         "MvoxPerSecond": raw.size / compute_seconds / 1e6, "Threads": torch.get_num_threads(),
-        "Torch": torch.__version__, "Batch": args.batch,
+        "Torch": torch.__version__, "Batch": args.batch, "Device": args.device, "Precision": args.precision,
+        "NetworkSeconds": network_seconds,
     }
     if args.json:
         print(json.dumps(summary))
