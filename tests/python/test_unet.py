@@ -273,3 +273,32 @@ def test_envelope_margin_gates_the_network_outside_the_grown_classical_mask(dotn
     np.testing.assert_array_equal(gated, np.where(envelope, everywhere, 0))
     with pytest.raises(em_mask.EmMaskError):
         em_mask.unet_mask(raw, "builtin:identity", envelope_margin=-1)
+
+
+def test_python_worker_and_cli_give_bit_identical_masks(dotnet_bridge, repo_root, tmp_path):
+    """One U-Net pipeline: the same input and options through Python (the worker) and the CLI (in process)."""
+    import json
+    import subprocess
+
+    shipped = _shipped_model(repo_root)
+    cli = repo_root / "dotnet" / "EmMask.Cli" / "bin" / "Release" / "net10.0" / "emmask"
+    if shipped is None or not cli.exists():
+        pytest.skip("needs the shipped model and the built CLI (dotnet build EmMaskPlugin.sln -c Release)")
+    raw, _ = em_mask.phantom(seed=12, shape=(24, 64, 80))
+    raw[:, :, :20] = 0  # exact-constant padding: envelope and tile skipping both matter
+    options = dict(roi=32, tta=4, batch=3, scale=1)
+    mask, probability = em_mask.unet_mask(raw, device="cpu", **options)
+    np.save(tmp_path / "in.npy", raw)
+    args = [str(cli), "mask", str(tmp_path / "in.npy"), str(tmp_path / "out.npy"), "--method", "unet", "--device", "cpu",
+            "--postprocess", "none", "--confidence", str(tmp_path / "p.npy"), "--json", "-q"]
+    for key, value in options.items():
+        args += [f"--{key}", str(value)]
+    run = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["Method"] == "unet"
+    cli_mask = np.load(tmp_path / "out.npy")
+    cli_probability = np.load(tmp_path / "p.npy")
+    assert cli_mask.shape == mask.shape
+    assert np.array_equal(cli_mask, mask), f"{np.count_nonzero(cli_mask != mask)} voxels differ"
+    assert np.array_equal(cli_probability, probability)
+    assert 0 < mask.mean() < 1
