@@ -200,8 +200,9 @@ def unet_mask(
         2D (y, x), 3D (z, y, x) or 4D (t, z, y, x, one time point at a time) grey image; uint8, uint16 and float32
         are shared as they are, other dtypes are converted with a warning.
     model : str or path, optional
-        Model file (``.safetensors`` or ``.pt``). Default: ``$EM_MASK_MODEL``, else the shipped
-        ``models/em-mask-unet-v2.safetensors`` (else v1's). The worker's built-in test models
+        Model file (``.safetensors`` or ``.pt``), or a shipped model's name (``"em-mask-unet-v2"``, fine-tuned on real
+        EM; see models/README.md). Default: ``$EM_MASK_MODEL``, else the shipped
+        ``models/em-mask-unet-v1.safetensors``. The worker's built-in test models
         ``"builtin:identity"``, ``"builtin:threshold"`` and ``"builtin:slow"`` need no file.
     voxel_size : float or sequence of float, optional
         Physical spacing (z, y, x), or (y, x) for 2D; it decides ``scale="auto"`` and section-wise inference.
@@ -295,13 +296,17 @@ def _register_worker_shutdown(b) -> None:
 
 
 def _model_argument(model) -> str:
-    """'' for the default model, a built-in name as is, else an absolute path (relative to this process's cwd)."""
+    """'' for the default model, a built-in or shipped model's name as is, else an absolute path (from this cwd)."""
     if model is None:
         return ""
     text = os.fspath(model)
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"model must be a file path, 'builtin:NAME' or None; got {model!r}.")
-    return text if text.startswith("builtin:") else os.path.abspath(text)
+    if text.startswith("builtin:"):
+        return text
+    if os.sep not in text and not os.path.splitext(text)[1] and not os.path.exists(text):
+        return text  # a shipped model's name ("em-mask-unet-v2"); the core's model locator resolves it
+    return os.path.abspath(text)
 
 
 def postprocess(

@@ -36,9 +36,12 @@ public sealed class ModelLocatorTests : IDisposable
         File.WriteAllText(Path.Combine(models, "em-mask-unet-v1.safetensors"), "x");
         Assert.Equal(Path.Combine(models, "em-mask-unet-v1.safetensors"), ModelLocator.Resolve("  ", deep));
         File.WriteAllText(Path.Combine(models, "em-mask-unet-v2.pt"), "x");
-        Assert.Equal(Path.Combine(models, "em-mask-unet-v2.pt"), ModelLocator.Resolve(null, deep)); // v2 before v1
+        Assert.Equal(Path.Combine(models, "em-mask-unet-v1.safetensors"), ModelLocator.Resolve(null, deep)); // v1 stays the default
+        Assert.Equal(Path.Combine(models, "em-mask-unet-v2.pt"), ModelLocator.Resolve("em-mask-unet-v2", deep)); // by name
         File.WriteAllText(Path.Combine(models, "em-mask-unet-v2.safetensors"), "x");
-        Assert.Equal(Path.Combine(models, "em-mask-unet-v2.safetensors"), ModelLocator.Resolve(null, deep));
+        Assert.Equal(Path.Combine(models, "em-mask-unet-v2.safetensors"), ModelLocator.Resolve("em-mask-unet-v2", deep));
+        Assert.Equal(Path.Combine(models, "em-mask-unet-v1.safetensors"), ModelLocator.Resolve("em-mask-unet-v1", deep));
+        Assert.Throws<ModelNotFoundException>(() => ModelLocator.Resolve("em-mask-unet-v3", deep)); // not a shipped name: a path
     }
 
     [Fact]
@@ -47,7 +50,7 @@ public sealed class ModelLocatorTests : IDisposable
         string deep = Directory.CreateDirectory(Path.Combine(_root, "a", "b")).FullName;
         Directory.CreateDirectory(Path.Combine(_root, "models"));
         var error = Assert.Throws<ModelNotFoundException>(() => ModelLocator.Resolve(null, deep));
-        Assert.Contains("em-mask-unet-v2", error.Message);
+        Assert.Contains("em-mask-unet-v1", error.Message);
         Assert.Contains(Path.Combine(_root, "models"), error.Message);
     }
 }
