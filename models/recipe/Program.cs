@@ -140,7 +140,7 @@ else if (mode == "eval")
 {
     var (model, cfg) = ModelStore.Load(Get("model", "/tmp/unet-train/best.safetensors"), "cpu");
     double? gate = a.TryGetValue("envelope", out var e) ? double.Parse(e) : null; // envelope=4: gate as the CLI does
-    double tpAll = 0, tubeIn = 0, tubeHit = 0, diceSum = 0;
+    double tubeIn = 0, tubeHit = 0, diceSum = 0;
     foreach (var s in valSpecs)
     {
         var (p, tube, env) = Phantom(s.Seed, s.Invert, s.Art, null);
