@@ -81,6 +81,9 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--python", default=sys.executable, help="the interpreter with torch for the peer")
     ap.add_argument("--keep", help="keep the phantom and masks in this folder")
+    ap.add_argument("--emmask", default=EMMASK,
+                    help="our CLI launcher (default ./emmask; on a machine without .NET the bundle's run.sh, "
+                         "../shared/tools/gpu/make-bundle.sh)")
     args = ap.parse_args(argv)
     device = args.device or default_device(args.python)
     batch = args.batch or (16 if device.startswith("cuda") else 2)
@@ -93,7 +96,7 @@ def main(argv=None):
     phantom = os.path.join(work, "phantom.h5")
     z, y, x = args.shape
     voxels = z * y * x
-    run(["bash", EMMASK, "phantom", phantom, "--seed", str(args.seed), "--shape", str(z), str(y), str(x), "--force", "-q"])
+    run(["bash", args.emmask, "phantom", phantom, "--seed", str(args.seed), "--shape", str(z), str(y), str(x), "--force", "-q"])
 
     env = dict(os.environ)
     if device.startswith("cuda") and not env.get("EMMASK_LIBTORCH"):
@@ -103,7 +106,7 @@ def main(argv=None):
     rows, notes = [], []
     for precision in precisions:
         ours_out = os.path.join(work, f"ours-{precision}.h5")
-        cmd = ["bash", EMMASK, "mask", phantom, ours_out, "--method", "unet", "--device", device, "--tta", "1",
+        cmd = ["bash", args.emmask, "mask", phantom, ours_out, "--method", "unet", "--device", device, "--tta", "1",
                "--no-skip", "--no-envelope", "--scale", "1", "--batch", str(batch), "--model", args.model, "--json",
                "--force", "-q"]
         if precision != "fp32":
@@ -122,6 +125,10 @@ def main(argv=None):
         else:
             ours_network = ours["Stages"]["network"]
             d = dice(read_mask(ours_out), read_mask(peer_out))
+            if precision != "fp32" and os.path.exists(os.path.join(work, "ours-fp32.h5")):
+                # The rule for reduced precision: Dice against our own fp32 mask >= 0.999.
+                own = dice(read_mask(ours_out), read_mask(os.path.join(work, "ours-fp32.h5")))
+                notes.append(f"ours {precision} vs ours fp32: Dice {own:.5f} ({'meets' if own >= 0.999 else 'misses'} >= 0.999)")
             ratio = (voxels / ours_network) / (voxels / peer_network)
             rows.append((f"ours {precision}", ours_network, voxels / ours_network / 1e6, ratio, d, ours_wall, ours["Stages"]))
         rows.append((f"PyTorch {peer['Torch']} {precision}", peer_network, voxels / peer_network / 1e6, None, None, peer_wall, None))
