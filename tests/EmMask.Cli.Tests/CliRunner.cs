@@ -10,7 +10,10 @@ internal static class CliRunner
         public string[] ErrorLines => Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     }
 
-    public static Run Invoke(params string[] args)
+    public static Run Invoke(params string[] args) => InvokeWith(new Dictionary<string, string>(), args);
+
+    /// <summary>As <see cref="Invoke"/>, with environment variables set (and EMMASK_LIBTORCH unset unless given).</summary>
+    public static Run InvokeWith(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "emmask.dll");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -21,6 +24,12 @@ internal static class CliRunner
         }
 
         start.Environment["EMMASK_DEBUG"] = "0";
+        start.Environment.Remove("EMMASK_LIBTORCH");
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -116,33 +116,5 @@ public class InstalledLibTorchTests
         run.ErrorLines.Single(l => l.StartsWith("debug: libtorch mapped:", StringComparison.Ordinal))["debug: libtorch mapped:".Length..]
             .Split(' ', StringSplitOptions.RemoveEmptyEntries);
 
-    /// <summary>The CLI as a process, with extra environment variables (CliRunner.Invoke has none).</summary>
-    private static CliRunner.Run Invoke(Dictionary<string, string> env, params string[] args)
-    {
-        string dll = Path.Combine(AppContext.BaseDirectory, "emmask.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(dll);
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        start.Environment["EMMASK_DEBUG"] = "0";
-        start.Environment.Remove("EMMASK_LIBTORCH");
-        foreach (var (k, v) in env)
-        {
-            start.Environment[k] = v;
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(120_000))
-        {
-            process.Kill(true);
-            throw new TimeoutException("emmask did not finish in 120 s: " + string.Join(' ', args));
-        }
-
-        return new CliRunner.Run(process.ExitCode, stdout.Result, stderr.Result);
-    }
+    private static CliRunner.Run Invoke(Dictionary<string, string> env, params string[] args) => CliRunner.InvokeWith(env, args);
 }
