@@ -82,7 +82,7 @@ public sealed class UNetMasker(IPredictorProvider predictors)
         var loading = Task.Run(
             () =>
             {
-                if (!model.StartsWith(BuiltinPredictors.Prefix, StringComparison.Ordinal))
+                if (!ModelLocator.IsBuiltin(model))
                 {
                     startupSeconds = ModelStore.StartDevice(options.Device);
                 }

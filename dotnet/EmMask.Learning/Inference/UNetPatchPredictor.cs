@@ -114,12 +114,7 @@ public sealed class UNetPatchPredictor : IPatchPredictor, IScheduleExecutor, IDi
         ArgumentNullException.ThrowIfNull(schedule);
         ArgumentNullException.ThrowIfNull(flips);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        int div = model.Config.SizeDivisor;
-        var roi = schedule.Plan.Roi;
-        if (roi.Z % div != 0 || roi.Y % div != 0 || roi.X % div != 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(schedule), roi, $"Every window axis must be a positive multiple of {div}.");
-        }
+        CheckPatch(schedule.Plan.Roi, nameof(schedule));
 
         var run = new DeviceSlidingWindow(this, SlabVoxels, batchSize);
         var result = run.Run(schedule, flips, progress, cancellationToken, destination);
@@ -168,9 +163,7 @@ public sealed class UNetPatchPredictor : IPatchPredictor, IScheduleExecutor, IDi
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1, nameof(batchSize));
-        int div = model.Config.SizeDivisor;
-        if (patch.Z < 1 || patch.Y < 1 || patch.X < 1 || patch.Z % div != 0 || patch.Y % div != 0 || patch.X % div != 0)
-            throw new ArgumentOutOfRangeException(nameof(patch), patch, $"Every patch axis must be a positive multiple of {div}.");
+        CheckPatch(patch, nameof(patch));
         long n = (long)batchSize * model.Config.InChannels * patch.Length;
         if (batch.Length != n)
             throw new ArgumentException($"batch has {batch.Length} values; expected {n} (batchSize × channels × patch).", nameof(batch));
@@ -188,6 +181,16 @@ public sealed class UNetPatchPredictor : IPatchPredictor, IScheduleExecutor, IDi
 
         var prob = sigmoid(model.forward(input)).to(ScalarType.Float32).cpu().contiguous();
         prob.data<float>().CopyTo(probabilities);
+    }
+
+    /// <summary>Every window axis must be a positive multiple of the network's size divisor.</summary>
+    private void CheckPatch(Shape3 patch, string parameter)
+    {
+        int div = model.Config.SizeDivisor;
+        if (patch.Z < 1 || patch.Y < 1 || patch.X < 1 || patch.Z % div != 0 || patch.Y % div != 0 || patch.X % div != 0)
+        {
+            throw new ArgumentOutOfRangeException(parameter, patch, $"Every patch axis must be a positive multiple of {div}.");
+        }
     }
 
     /// <inheritdoc/>
