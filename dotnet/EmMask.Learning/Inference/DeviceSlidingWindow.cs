@@ -63,7 +63,8 @@ internal sealed class DeviceSlidingWindow(UNetPatchPredictor network, long slabV
                 GC.Collect(); // release the slab's tensors before the retry
                 if (last > first)
                 {
-                    SlabVoxels = Math.Max(1, SlabVoxels / 2);
+                    // Halve what the slab really held (a small volume's slab is far below the budget).
+                    SlabVoxels = Math.Max(1, Math.Min(SlabVoxels, SlabPaddedVoxels(plan, first, last)) / 2);
                 }
                 else if (BatchSize > 1)
                 {
