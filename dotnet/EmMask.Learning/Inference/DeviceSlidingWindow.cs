@@ -108,6 +108,12 @@ internal sealed class DeviceSlidingWindow(UNetPatchPredictor network, long slabV
         var device = network.TorchDevice;
         int ran = 0;
 
+        // Tests simulate a small device: the allocation "fails" as CUDA's would.
+        if (network.SimulatedDeviceVoxels is long capacity && (long)slabDepth * padded.Y * padded.X * (3 + BatchSize) > capacity)
+        {
+            throw new OutOfMemoryException($"simulated: CUDA out of memory (slab of {slabDepth} planes, batch {BatchSize})");
+        }
+
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var volume = zeros([slabDepth, padded.Y, padded.X], ScalarType.Float32, device);

@@ -101,6 +101,15 @@ public sealed class UNetPatchPredictor : IPatchPredictor, IScheduleExecutor, IDi
     /// <summary>Padded voxels per slab of the device-resident sliding window (see <see cref="Execute"/>).</summary>
     public long SlabVoxels { get; set; }
 
+    /// <summary>
+    /// For tests of the out-of-memory retry: a device that holds this many float voxels (slab volume, accumulators and
+    /// one slab-sized share per window in the batch); a larger slab throws as CUDA's allocator does. Null: no limit.
+    /// </summary>
+    internal long? SimulatedDeviceVoxels { get; set; }
+
+    /// <summary>Batch size the last <see cref="Execute"/> ended with (halved when one window row did not fit).</summary>
+    public int LastBatchSize { get; private set; }
+
     /// <summary>Slabs used by the last <see cref="Execute"/>.</summary>
     public int LastSlabs { get; private set; }
 
@@ -119,6 +128,7 @@ public sealed class UNetPatchPredictor : IPatchPredictor, IScheduleExecutor, IDi
         var run = new DeviceSlidingWindow(this, SlabVoxels, batchSize);
         var result = run.Run(schedule, flips, progress, cancellationToken, destination);
         LastSlabs = run.Slabs;
+        LastBatchSize = run.BatchSize;
         return result;
     }
 

@@ -52,6 +52,34 @@ public class DeviceSlidingWindowTests
     }
 
     [Fact]
+    public void OutOfMemoryShrinksTheSlabThenTheBatchAndGivesTheSameBlend()
+    {
+        using var predictor = Network();
+        var volume = Volume(new Shape3(50, 40, 40), resinFromX: 25);
+        var options = new SlidingWindowOptions(new Shape3(16, 16, 16), 0.5, 4, 1, 0.02f, TestTimeFlips: 4, Stack: StackMode.Volume, PadMultiple: 8);
+        var whole = SlidingWindowInferer.Run(volume, predictor, options);
+        Assert.Equal(1, predictor.LastSlabs);
+
+        // A device that holds two window rows (24 planes of 40 x 40) with the batch of 4, not the whole volume.
+        predictor.SimulatedDeviceVoxels = 24L * 40 * 40 * (3 + 4);
+        var slabs = SlidingWindowInferer.Run(volume, predictor, options);
+        Assert.True(predictor.LastSlabs > 1, $"{predictor.LastSlabs} slabs");
+        Assert.Equal(4, predictor.LastBatchSize);
+        AssertClose(whole.Probabilities, slabs.Probabilities);
+
+        // Not even one row with the full batch: the batch halves.
+        predictor.SimulatedDeviceVoxels = 16L * 40 * 40 * (3 + 2);
+        var smaller = SlidingWindowInferer.Run(volume, predictor, options);
+        Assert.Equal(2, predictor.LastBatchSize);
+        AssertClose(whole.Probabilities, smaller.Probabilities);
+
+        // One row at batch 1 does not fit: a clear error, not a crash.
+        predictor.SimulatedDeviceVoxels = 16L * 40 * 40;
+        var error = Assert.Throws<InsufficientMemoryException>(() => SlidingWindowInferer.Run(volume, predictor, options));
+        Assert.Contains("ran out of memory with one window row", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void SectionwiseStacksRunOnTheDeviceWithInPlaneFlips()
     {
         using var predictor = Network();
