@@ -126,26 +126,21 @@ def summary(rows, methods):
     """Per source group: the worst non-brain IoU over items with non-brain, and the worst tissue loss on all-tissue items."""
     lines = ["| source group | items | " + " | ".join(f"{m}: non-brain IoU, min / mean | {m}: max tissue→0 (all-tissue)" for m in methods) + " |",
              "|---|---|" + "---|---|" * len(methods)]
-    groups = []
-    for r in rows:
-        if r["group"] not in groups:
-            groups.append(r["group"])
-    for g in groups:
-        rs = [r for r in rows if r["group"] == g]
-        cells = []
+
+    def cells(rs):
+        out = []
         for m in methods:
             ious = [r[m]["iou"] for r in rs if r[m]["iou"] is not None]
             misses = [r[m]["miss"] for r in rs if r[m]["iou"] is None and r[m]["miss"] is not None]
-            cells.append(f"{min(ious):.3f} / {np.mean(ious):.3f}" if ious else "–")
-            cells.append(f"{100 * max(misses):.1f}%" if misses else "–")
-        lines.append(f"| {g} | {len(rs)} | " + " | ".join(cells) + " |")
-    cells = []
-    for m in methods:
-        ious = [r[m]["iou"] for r in rows if r[m]["iou"] is not None]
-        misses = [r[m]["miss"] for r in rows if r[m]["iou"] is None and r[m]["miss"] is not None]
-        cells.append(f"{min(ious):.3f} / {np.mean(ious):.3f}" if ious else "–")
-        cells.append(f"{100 * max(misses):.1f}%" if misses else "–")
-    lines.append(f"| all | {len(rows)} | " + " | ".join(cells) + " |")
+            out.append(f"{min(ious):.3f} / {np.mean(ious):.3f}" if ious else "–")
+            out.append(f"{100 * max(misses):.1f}%" if misses else "–")
+        return " | ".join(out)
+
+    groups = list(dict.fromkeys(r["group"] for r in rows))
+    for g in groups:
+        rs = [r for r in rows if r["group"] == g]
+        lines.append(f"| {g} | {len(rs)} | {cells(rs)} |")
+    lines.append(f"| all | {len(rows)} | {cells(rows)} |")
     return "\n".join(lines)
 
 
