@@ -90,11 +90,85 @@ public static class ClassicalMasker
     {
         ArgumentNullException.ThrowIfNull(input);
         options = (options ?? ClassicalMaskOptions.Default).Validate();
-        var ct = cancellationToken;
+        return RunCore(input, options, null, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Measures, on <paramref name="sample"/> (the whole volume, or <see cref="Blockwise.VolumeSample"/>'s sample of it),
+    /// everything that must be the same in every block of a volume masked block-wise: the intensity map, the mode and,
+    /// in 3D, the padding fill value, the stabilising map, the noise model, the working level, the threshold and the
+    /// stain reference. On the whole volume these are exactly the values <see cref="Run"/> uses.
+    /// </summary>
+    public static ClassicalPlan Plan(IVolume sample, Shape3 volumeShape, VoxelSize voxelSize, ClassicalMaskOptions? options = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        options = (options ?? ClassicalMaskOptions.Default).Validate();
+        var normal = IntensityNormalizer.Normalize(sample, ct);
+        var mode = MaskingModes.Resolve(options.Mode, volumeShape, voxelSize);
+        if (normal.IsConstant || mode == MaskingMode.TwoD)
+        {
+            return new ClassicalPlan(normal.Map, mode, null);
+        }
+
+        var warnings = new List<string>();
+        var valid = InvalidVoxels(sample, normal.Normalized, normal.NonFinite, warnings, ct);
+        if (valid is not null && valid.Span.IndexOfAnyExcept((byte)0) < 0)
+        {
+            return new ClassicalPlan(normal.Map, mode, null);
+        }
+
+        var (plan, _) = MeasureVolume(normal.Normalized, valid, options, null, ct);
+        return new ClassicalPlan(normal.Map, mode, plan);
+    }
+
+    /// <summary>
+    /// Masks one block (read with its halo) of a volume under a fixed <paramref name="plan"/>. In 2D mode the block holds
+    /// whole sections and the result is final. In 3D the result is a pre-mask: 1 tissue, 0 non-brain, <see cref="InvalidCode"/>
+    /// padding; the steps that are global by nature (hole filling, small-region removal) are left to
+    /// <see cref="Blockwise.BlockComponents"/>, which runs them over the whole volume.
+    /// </summary>
+    public static MaskResult RunBlock(IVolume block, ClassicalPlan plan, ClassicalMaskOptions? options = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        ArgumentNullException.ThrowIfNull(plan);
+        options = (options ?? ClassicalMaskOptions.Default).Validate();
+        return RunCore(block, options, plan, null, ct);
+    }
+
+    /// <summary>The pre-mask value of padding and NaN voxels in a 3D block (<see cref="RunBlock"/>): non-brain, and background for hole filling.</summary>
+    public const byte InvalidCode = 2;
+
+    /// <summary>
+    /// The context (voxels, per side and axis) a block needs so that its core sees what it would see in the whole volume:
+    /// the reach of the DoG, gradient and texture windows and of the vote's pooling at the working level, plus the
+    /// boundary refinement's band, rounded up to whole cells of the working level. 0 in 2D mode (blocks are whole sections).
+    /// </summary>
+    public static int Halo(ClassicalPlan plan, ClassicalMaskOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        options ??= ClassicalMaskOptions.Default;
+        if (plan.Volume is not { } volume)
+        {
+            return 0;
+        }
+
+        int factor = 1 << volume.Level;
+        double sigma = Math.Max(options.DogSigmaHigh, options.DogSigmaLow) + options.EdgeSigma + options.TextureSigma;
+        double levelReach = (3 * sigma) + (options.BlockSize / 2.0) + 2;
+        double refinement = (BoundaryRefinement.HaloLevelVoxels * factor) + BoundaryRefinement.OutsideMargin + (3 * Math.Max(1.0, BoundaryRefinement.GradientLevelVoxels * factor));
+        int halo = (int)Math.Ceiling((levelReach * factor) + refinement);
+        return (halo + factor - 1) / factor * factor;
+    }
+
+    /// <summary>The alignment (voxels) block origins need in 3D: one cell of the working level, so the pyramids agree.</summary>
+    public static int Alignment(ClassicalPlan plan) => plan?.Volume is { } v ? 1 << v.Level : 1;
+
+    private static MaskResult RunCore(IVolume input, ClassicalMaskOptions options, ClassicalPlan? plan, IProgress<ProgressReport>? progress, CancellationToken ct)
+    {
         var warnings = new List<string>();
         var notes = new List<string>();
         progress?.Report(new("normalise", 0.0));
-        var normal = IntensityNormalizer.Normalize(input, ct);
+        var normal = plan is null ? IntensityNormalizer.Normalize(input, ct) : IntensityNormalizer.Normalize(input, plan.Intensity, ct);
         var n = normal.Normalized;
         var shape = input.Shape;
         if (normal.IsConstant)
@@ -109,14 +183,20 @@ public static class ClassicalMasker
         var mask = n.Like<byte>();
         var confidence = n.Like<float>();
         mask.VoxelSize = confidence.VoxelSize = input.VoxelSize;
+        var mode = plan?.Mode ?? MaskingModes.Resolve(options.Mode, shape, input.VoxelSize);
+        bool preMask = plan is not null && mode != MaskingMode.TwoD;
         if (valid is not null && valid.Span.IndexOfAnyExcept((byte)0) < 0)
         {
             warnings.Add("Every voxel is padding or NaN: the mask is all 0 (non-brain).");
             progress?.Report(new("done", 1.0));
+            if (preMask)
+            {
+                mask.Span.Fill(InvalidCode);
+            }
+
             return new MaskResult(mask, confidence, options.Threshold ?? UnimodalThreshold, warnings, notes);
         }
 
-        var mode = MaskingModes.Resolve(options.Mode, shape, input.VoxelSize);
         var outcomes = new List<VolumeOutcome>();
         if (mode == MaskingMode.TwoD && shape.Z > 1)
         {
@@ -140,6 +220,10 @@ public static class ClassicalMasker
                 sectionConfidence.Span.CopyTo(confidence.Span.Slice(z * plane, plane));
             }
         }
+        else if (plan?.Volume is { } fixedPlan)
+        {
+            outcomes.Add(ApplyPlan(n, valid, options, fixedPlan, mask, confidence, ct));
+        }
         else
         {
             outcomes.Add(RunVolume(n, valid, options, mask, confidence, progress, ct));
@@ -159,24 +243,61 @@ public static class ClassicalMasker
     }
 
     /// <summary>What one volume (or section) run decided.</summary>
-    private readonly record struct VolumeOutcome(double Threshold, int Level, NoiseModel Noise, bool Stabilised);
+    internal readonly record struct VolumeOutcome(double Threshold, int Level, NoiseModel Noise, bool Stabilised);
 
     /// <summary>Masks one volume (3D) or one section (Z = 1) in place of <paramref name="mask"/> and <paramref name="confidence"/>; <paramref name="n"/> is consumed.</summary>
     private static VolumeOutcome RunVolume(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, Volume<byte> mask, Volume<float> confidence, IProgress<ProgressReport>? progress, CancellationToken ct)
     {
-        var shape = n.Shape;
-        bool planar = shape.Z == 1;
-        var ok = (valid is null ? default : valid.Span);
+        var (plan, chosen) = MeasureVolume(n, valid, options, progress, ct);
+        Finish(n, valid, options, plan, chosen, mask, confidence, final: true, progress, ct);
+        return plan.Outcome;
+    }
+
+    /// <summary>A block of a 3D volume under a fixed plan: the pre-mask (invalid voxels = <see cref="InvalidCode"/>).</summary>
+    private static VolumeOutcome ApplyPlan(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, VolumePlan plan, Volume<byte> mask, Volume<float> confidence, CancellationToken ct)
+    {
         if (valid is not null)
         {
-            FillInvalid(n, valid);
+            FillInvalid(n, valid, plan.FillValue);
+        }
+
+        plan.Stabilizer?.Apply(n, ct);
+        var maps = LevelMaps.Compute(n, valid, plan.Level, plan.Noise, planar: false, options, ct);
+        Finish(n, valid, options, plan, maps, mask, confidence, final: false, null, ct);
+        if (valid is not null)
+        {
+            var m = mask.Span;
+            var ok = valid.Span;
+            for (int i = 0; i < m.Length; i++)
+            {
+                if (ok[i] == 0)
+                {
+                    m[i] = InvalidCode;
+                }
+            }
+        }
+
+        return plan.Outcome;
+    }
+
+    /// <summary>Fills padding, stabilises the noise, models it, chooses the working level and the threshold; <paramref name="n"/> is changed in place.</summary>
+    private static (VolumePlan Plan, LevelMaps Chosen) MeasureVolume(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, IProgress<ProgressReport>? progress, CancellationToken ct)
+    {
+        var shape = n.Shape;
+        bool planar = shape.Z == 1;
+        var sample = ThresholdSample(n.Span, valid is null ? default : valid.Span, shape.X);
+        float fill = sample.Length == 0 ? 0f : Select.Median(sample);
+        if (valid is not null)
+        {
+            FillInvalid(n, valid, fill);
         }
 
         progress?.Report(new("noise", 0.05));
         var patches = PatchStatistics.Measure(n, valid);
-        bool stabilised = VarianceStabilizer.Apply(n, patches, ct);
-        if (stabilised)
+        var stabilizer = VarianceStabilizer.Fit(n, patches);
+        if (stabilizer is not null)
         {
+            stabilizer.Apply(n, ct);
             patches = PatchStatistics.Measure(n, valid);
         }
 
@@ -205,19 +326,32 @@ public static class ClassicalMasker
         }
 
         chosen ??= textured!;
+        progress?.Report(new("threshold", 0.65));
+        double logThreshold = options.Threshold is { } given ? Math.Log(given)
+            : chosen.Separates ? Math.Max(chosen.Valley, Math.Log(UnimodalThreshold)) : Math.Log(UnimodalThreshold);
+        var okL = chosen.Valid is null ? default : chosen.Valid.Span;
+        var stain = options.DenseThreshold > 0 ? StainRule.Measure(chosen.LogRatio.Span, (float)logThreshold, chosen.Smoothed.Span, okL, chosen.LogRatio.Shape.X) : null;
+        return (new VolumePlan(fill, stabilizer, noise, chosen.Level, logThreshold, stain), chosen);
+    }
+
+    /// <summary>
+    /// Vote, pooling, confidence, mask, hole filling and boundary refinement at full resolution. <paramref name="final"/>:
+    /// also small-region removal and the padding rule (the in-memory result); otherwise the block's pre-mask.
+    /// </summary>
+    private static void Finish(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, VolumePlan plan, LevelMaps chosen, Volume<byte> mask, Volume<float> confidence, bool final, IProgress<ProgressReport>? progress, CancellationToken ct)
+    {
+        bool planar = n.Shape.Z == 1;
+        var ok = valid is null ? default : valid.Span;
         int level = chosen.Level;
         var logRatio = chosen.LogRatio;
         var smoothed = chosen.Smoothed;
         var okLevel = chosen.Valid;
         var validLevel = chosen.ValidFraction;
         var lr = logRatio.Span;
-        var okL = okLevel is null ? default : okLevel.Span;
-        progress?.Report(new("threshold", 0.65));
-        double logThreshold = options.Threshold is { } given ? Math.Log(given)
-            : chosen.Separates ? Math.Max(chosen.Valley, Math.Log(UnimodalThreshold)) : Math.Log(UnimodalThreshold);
+        double logThreshold = plan.LogThreshold;
 
         // Vote, raised where the material is more stained than tissue.
-        var stain = options.DenseThreshold > 0 ? StainRule.Measure(lr, (float)logThreshold, smoothed.Span, okL, logRatio.Shape.X) : null;
+        var stain = plan.Stain;
         var voteVolume = logRatio;
         ParallelChunks.For(lr.Length, (start, count) =>
         {
@@ -272,6 +406,11 @@ public static class ClassicalMasker
             }
         }
 
+        if (!final)
+        {
+            return;
+        }
+
         progress?.Report(new("regions", 0.95));
         if (options.MinimumRegionSize > 1)
         {
@@ -295,8 +434,6 @@ public static class ClassicalMasker
                 c[i] = 0.4999f;
             }
         }
-
-        return new VolumeOutcome(Math.Exp(logThreshold), level, noise, stabilised);
     }
 
     /// <summary>The texture measured at one pyramid level, and what it says about the volume.</summary>
@@ -397,18 +534,11 @@ public static class ClassicalMasker
         return v;
     }
 
-    // Invalid voxels take the median of the valid ones, so that no filter sees the padding's value.
-    private static void FillInvalid(Volume<float> n, Volume<byte> valid)
+    // Invalid voxels take the median of the valid ones (measured once per volume), so that no filter sees the padding's value.
+    private static void FillInvalid(Volume<float> n, Volume<byte> valid, float median)
     {
         var s = n.Span;
         var ok = valid.Span;
-        var sample = ThresholdSample(s, ok, n.Shape.X);
-        if (sample.Length == 0)
-        {
-            return;
-        }
-
-        float median = Select.Median(sample);
         for (int i = 0; i < s.Length; i++)
         {
             if (ok[i] == 0)

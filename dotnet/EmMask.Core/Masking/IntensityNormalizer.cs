@@ -19,7 +19,51 @@ public static class IntensityNormalizer
     /// <param name="High">Input value mapped to 1.</param>
     /// <param name="NonFinite">Count of NaN/Inf voxels that were replaced.</param>
     /// <param name="IsConstant">True when the volume holds a single value (nothing to normalise).</param>
-    public readonly record struct Result(Volume<float> Normalized, double Low, double High, long NonFinite, bool IsConstant);
+    /// <param name="Fill">The value non-finite float voxels took (the median), NaN when there were none to replace.</param>
+    public readonly record struct Result(Volume<float> Normalized, double Low, double High, long NonFinite, bool IsConstant, float Fill = float.NaN)
+    {
+        /// <summary>The map this result applied, to normalise other parts of the same volume identically (block-wise work).</summary>
+        public IntensityMap Map => new(Low, High, IsConstant, Fill);
+    }
+
+    /// <summary>
+    /// A fixed normalisation, measured once on a whole volume (or a sample of it) and applied to its blocks: per-block
+    /// percentiles would give every block its own contrast and the blocks would show as seams.
+    /// </summary>
+    /// <param name="Low">Input value mapped to 0.</param>
+    /// <param name="High">Input value mapped to 1.</param>
+    /// <param name="IsConstant">The measured volume held one value: everything maps to 0.</param>
+    /// <param name="Fill">The value non-finite float voxels take (NaN: the measured data had none; they then take Low).</param>
+    public readonly record struct IntensityMap(double Low, double High, bool IsConstant, float Fill);
+
+    /// <summary>Normalises a uint8, uint16 or float32 volume with a map measured elsewhere (<see cref="Result.Map"/>).</summary>
+    public static Result Normalize(IVolume volume, IntensityMap map, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(volume);
+        if (volume.Shape.IsEmpty)
+        {
+            throw new InvalidVolumeException($"The volume has an empty axis: shape {volume.Shape}.");
+        }
+
+        switch (volume)
+        {
+            case Volume<byte> v:
+                var bytes = Target(v, null);
+                MapIntegers(v, 256, map.Low, map.High, map.IsConstant, bytes, cancellationToken);
+                return new Result(bytes, map.Low, map.High, 0, map.IsConstant);
+            case Volume<ushort> v:
+                var words = Target(v, null);
+                MapIntegers(v, 65536, map.Low, map.High, map.IsConstant, words, cancellationToken);
+                return new Result(words, map.Low, map.High, 0, map.IsConstant);
+            case Volume<float> v:
+                var floats = Target(v, null);
+                long nonFinite = CountNonFinite(v.Span);
+                MapFloats(v, map.Low, map.High, map.IsConstant, float.IsNaN(map.Fill) ? (float)map.Low : map.Fill, nonFinite, floats);
+                return new Result(floats, map.Low, map.High, nonFinite, map.IsConstant, map.Fill);
+            default:
+                throw new NotSupportedException($"Voxel type {volume.VoxelType} is not supported.");
+        }
+    }
 
     /// <summary>Normalises a uint8, uint16 or float32 volume into a new float32 volume.</summary>
     /// <exception cref="ArgumentException">The volume is empty or has no finite value.</exception>
@@ -101,7 +145,15 @@ public static class IntensityNormalizer
         double hi = RankFromHistogram(histogram, (long)Math.Floor(0.99 * (n - 1)));
         (lo, hi, bool constant) = Widen(lo, hi, RankFromHistogram(histogram, 0), RankFromHistogram(histogram, n - 1));
 
-        // A lookup table turns the per-voxel affine map into one load.
+        MapIntegers(volume, levels, lo, hi, constant, result, ct);
+        return new Result(result, lo, hi, 0, constant);
+    }
+
+    // A lookup table turns the per-voxel affine map into one load.
+    private static void MapIntegers<T>(Volume<T> volume, int levels, double lo, double hi, bool constant, Volume<float> result, CancellationToken ct)
+        where T : unmanaged, IBinaryInteger<T>
+    {
+        int slice = volume.Shape.SliceLength;
         var table = new float[levels];
         double scale = constant ? 0 : 1.0 / (hi - lo);
         for (int i = 0; i < levels; i++)
@@ -118,8 +170,44 @@ public static class IntensityNormalizer
                 dst[i] = table[int.CreateTruncating(src[i])];
             }
         });
+    }
 
-        return new Result(result, lo, hi, 0, constant);
+    private static long CountNonFinite(ReadOnlySpan<float> span)
+    {
+        long count = 0;
+        foreach (float v in span)
+        {
+            count += float.IsFinite(v) ? 0 : 1;
+        }
+
+        return count;
+    }
+
+    private static void MapFloats(Volume<float> volume, double lo, double hi, bool constant, float fill, long nonFinite, Volume<float> result)
+    {
+        var dst = result.Span;
+        volume.Span.CopyTo(dst);
+        if (nonFinite > 0)
+        {
+            for (int i = 0; i < dst.Length; i++)
+            {
+                if (!float.IsFinite(dst[i]))
+                {
+                    dst[i] = fill;
+                }
+            }
+        }
+
+        if (constant)
+        {
+            dst.Clear();
+        }
+        else
+        {
+            float scale = (float)(1.0 / (hi - lo));
+            TensorPrimitives.Subtract(dst, (float)lo, dst);
+            TensorPrimitives.Multiply(dst, scale, dst);
+        }
     }
 
     private static Result FromFloats(Volume<float> volume, Volume<float> result, CancellationToken ct)
@@ -168,31 +256,8 @@ public static class IntensityNormalizer
         float median = sorted[(sorted.Length - 1) / 2];
         (lo, hi, bool constant) = Widen(lo, hi, min, max);
 
-        var dst = result.Span;
-        span.CopyTo(dst);
-        if (nonFinite > 0)
-        {
-            for (int i = 0; i < dst.Length; i++)
-            {
-                if (!float.IsFinite(dst[i]))
-                {
-                    dst[i] = median;
-                }
-            }
-        }
-
-        if (constant)
-        {
-            dst.Clear();
-        }
-        else
-        {
-            float scale = (float)(1.0 / (hi - lo));
-            TensorPrimitives.Subtract(dst, (float)lo, dst);
-            TensorPrimitives.Multiply(dst, scale, dst);
-        }
-
-        return new Result(result, lo, hi, nonFinite, constant);
+        MapFloats(volume, lo, hi, constant, median, nonFinite, result);
+        return new Result(result, lo, hi, nonFinite, constant, nonFinite > 0 ? median : float.NaN);
     }
 
     // When 98% of voxels share one value (zero padding around a small stack), the percentiles coincide;

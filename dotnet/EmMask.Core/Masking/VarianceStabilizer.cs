@@ -57,21 +57,31 @@ public static class VarianceStabilizer
     /// </summary>
     public static bool Apply(Volume<float> volume, PatchStatistics patches, CancellationToken ct = default)
     {
+        var map = Fit(volume, patches);
+        map?.Apply(volume, ct);
+        return map is not null;
+    }
+
+    /// <summary>
+    /// The stabilising map for <paramref name="volume"/>'s value range, or null when the noise level function is flat or
+    /// could not be measured. Measured once and applied to every block of a volume processed block-wise.
+    /// </summary>
+    public static StabilizingMap? Fit(Volume<float> volume, PatchStatistics patches)
+    {
         ArgumentNullException.ThrowIfNull(volume);
         if (NoiseLevelFunction(patches) is not var (xs, ys) || ys.Max() <= 0)
         {
-            return false;
+            return null;
         }
 
         double max = ys.Max();
         if (ys.Min() >= (1 - FlatTolerance) * max)
         {
-            return false;
+            return null;
         }
 
-        var data = volume.Span;
         float lo = float.PositiveInfinity, hi = float.NegativeInfinity;
-        foreach (float v in data)
+        foreach (float v in volume.Span)
         {
             lo = Math.Min(lo, v);
             hi = Math.Max(hi, v);
@@ -79,7 +89,7 @@ public static class VarianceStabilizer
 
         if (!(hi > lo))
         {
-            return false;
+            return null;
         }
 
         // Table of f on a regular grid: trapezoid rule on 1/σ.
@@ -93,19 +103,7 @@ public static class VarianceStabilizer
             previous = current;
         }
 
-        float scale = (float)(1 / step);
-        Filters.ParallelChunks.For(data.Length, (start, count) =>
-        {
-            var chunk = volume.Span.Slice(start, count);
-            for (int i = 0; i < chunk.Length; i++)
-            {
-                float t = (chunk[i] - lo) * scale;
-                int k = Math.Clamp((int)t, 0, TableSize - 2);
-                float w = t - k;
-                chunk[i] = table[k] + ((table[k + 1] - table[k]) * w);
-            }
-        }, ct);
-        return true;
+        return new StabilizingMap(lo, (float)(1 / step), table);
     }
 
     private static double Sigma(double v, double[] xs, double[] ys, double max)
@@ -132,5 +130,32 @@ public static class VarianceStabilizer
         }
 
         return Math.Max(s, 0.05 * max);
+    }
+}
+
+/// <summary>The variance-stabilising transform as a table over the measured value range (linear between entries, extrapolated beyond).</summary>
+/// <param name="Low">The value of the table's first entry.</param>
+/// <param name="Scale">Table entries per unit of value.</param>
+/// <param name="Table">f at Low + i / Scale.</param>
+public sealed record StabilizingMap(float Low, float Scale, float[] Table)
+{
+    /// <summary>Maps every voxel in place.</summary>
+    public void Apply(Volume<float> volume, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(volume);
+        float lo = Low, scale = Scale;
+        var table = Table;
+        int last = table.Length - 2;
+        Filters.ParallelChunks.For(volume.Span.Length, (start, count) =>
+        {
+            var chunk = volume.Span.Slice(start, count);
+            for (int i = 0; i < chunk.Length; i++)
+            {
+                float t = (chunk[i] - lo) * scale;
+                int k = Math.Clamp((int)t, 0, last);
+                float w = t - k;
+                chunk[i] = table[k] + ((table[k + 1] - table[k]) * w);
+            }
+        }, ct);
     }
 }

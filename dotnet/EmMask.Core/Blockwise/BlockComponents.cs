@@ -1,0 +1,290 @@
+using EmMask.Core.Labeling;
+using EmMask.Core.Masking;
+using EmMask.Core.Progress;
+using EmMask.Core.Volumes;
+
+namespace EmMask.Core.Blockwise;
+
+/// <summary>
+/// The classical masker's global steps over a volume stored block by block, with the in-memory answer: 3D hole filling
+/// (background components, 6-connected, that touch no face of the volume become tissue) and small-region removal
+/// (tissue components, 6-connected, counted after filling, below the minimum become non-brain). Each block is labelled
+/// on its own; labels that meet across a block face are merged with a union-find; the final block is labelled again
+/// (labelling is deterministic) and painted from the merged components. Padding (<see cref="ClassicalMasker.InvalidCode"/>)
+/// is background for both steps and non-brain in the result, as in memory.
+/// </summary>
+/// <remarks>Memory: the union-find over all components, and the three upper faces of the blocks still waiting for a neighbour (4 bytes per face voxel).</remarks>
+public sealed class BlockComponents
+{
+    private readonly BlockGrid grid;
+    private readonly IBlockStore store;
+    private readonly long minimumRegionSize;
+    private readonly Components background;
+    private readonly Components? filled;
+
+    private BlockComponents(BlockGrid grid, IBlockStore store, long minimumRegionSize, Components background, Components? filled)
+    {
+        this.grid = grid;
+        this.store = store;
+        this.minimumRegionSize = minimumRegionSize;
+        this.background = background;
+        this.filled = filled;
+    }
+
+    /// <summary>Labels every stored pre-mask block and merges the components across block faces (two passes over the store).</summary>
+    public static BlockComponents Measure(BlockGrid grid, IBlockStore store, long minimumRegionSize, IProgress<ProgressReport>? progress = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(grid);
+        ArgumentNullException.ThrowIfNull(store);
+        var background = Components.Merge(grid, block => Background(store.Read(block, ct)), progress, "holes", ct);
+        Components? filled = null;
+        if (minimumRegionSize > 1)
+        {
+            filled = Components.Merge(grid, block => Filled(store.Read(block, ct), block, background, ct), progress, "regions", ct);
+        }
+
+        return new BlockComponents(grid, store, minimumRegionSize, background, filled);
+    }
+
+    /// <summary>The final mask (0/1) of one block's core.</summary>
+    public Volume<byte> Final(BlockRegion block, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        var pre = store.Read(block, ct);
+        var mask = Filled(pre, block, background, ct);
+        if (filled is not null)
+        {
+            var labels = ConnectedComponents.Label(mask, Connectivity.Face, ct).Labels.Span;
+            int first = filled.First(block);
+            var m = mask.Span;
+            for (int i = 0; i < m.Length; i++)
+            {
+                if (labels[i] != 0 && filled.Size(first + labels[i] - 1) < minimumRegionSize)
+                {
+                    m[i] = 0;
+                }
+            }
+        }
+
+        var p = pre.Span;
+        var f = mask.Span;
+        for (int i = 0; i < f.Length; i++)
+        {
+            if (p[i] == ClassicalMasker.InvalidCode)
+            {
+                f[i] = 0;
+            }
+        }
+
+        return mask;
+    }
+
+    private static Volume<byte> Background(Volume<byte> pre)
+    {
+        var result = pre.Like<byte>();
+        var p = pre.Span;
+        var r = result.Span;
+        for (int i = 0; i < r.Length; i++)
+        {
+            r[i] = p[i] == 1 ? (byte)0 : (byte)1;
+        }
+
+        return result;
+    }
+
+    // Tissue after hole filling: tissue, and background whose component touches no face of the volume.
+    private static Volume<byte> Filled(Volume<byte> pre, BlockRegion block, Components background, CancellationToken ct)
+    {
+        var back = Background(pre);
+        var labels = ConnectedComponents.Label(back, Connectivity.Face, ct).Labels.Span;
+        int first = background.First(block);
+        var result = pre.Like<byte>();
+        var p = pre.Span;
+        var r = result.Span;
+        for (int i = 0; i < r.Length; i++)
+        {
+            r[i] = p[i] == 1 || (labels[i] != 0 && !background.TouchesBorder(first + labels[i] - 1)) ? (byte)1 : (byte)0;
+        }
+
+        return result;
+    }
+
+    /// <summary>Components of a 0/1 mask stored block by block, merged across block faces.</summary>
+    private sealed class Components
+    {
+        private readonly Dictionary<(int, int, int), int> firsts = [];
+        private readonly List<int> parent = [];
+        private readonly List<long> size = [];
+        private readonly List<bool> border = [];
+
+        public int First((int Z, int Y, int X) index) => firsts[index];
+
+        public int First(BlockRegion block) => firsts[block.Index];
+
+        public long Size(int id) => size[Find(id)];
+
+        public bool TouchesBorder(int id) => border[Find(id)];
+
+        public static Components Merge(BlockGrid grid, Func<BlockRegion, Volume<byte>> read, IProgress<ProgressReport>? progress, string stage, CancellationToken ct)
+        {
+            var c = new Components();
+            var upperZ = new Dictionary<(int, int, int), int[]>();
+            var upperY = new Dictionary<(int, int, int), int[]>();
+            var upperX = new Dictionary<(int, int, int), int[]>();
+            int done = 0;
+            foreach (var block in grid.Blocks())
+            {
+                ct.ThrowIfCancellationRequested();
+                var mask = read(block);
+                var labelled = ConnectedComponents.Label(mask, Connectivity.Face, ct);
+                var labels = labelled.Labels;
+                int first = c.parent.Count;
+                c.firsts[block.Index] = first;
+                for (int k = 1; k <= labelled.Count; k++)
+                {
+                    c.parent.Add(first + k - 1);
+                    c.size.Add(labelled.Sizes[k]);
+                    c.border.Add(false);
+                }
+
+                var s = block.CoreSize;
+                var (iz, iy, ix) = block.Index;
+                c.MarkBorder(labels, first, block, grid.Shape);
+
+                // Merge with the blocks below in z, y and x through their upper faces.
+                if (iz > 0 && upperZ.Remove((iz - 1, iy, ix), out var faceZ))
+                {
+                    c.Join(faceZ, Face(labels, first, 0, 0, s.Y, s.X, (y, x) => (0, y, x)));
+                }
+
+                if (iy > 0 && upperY.Remove((iz, iy - 1, ix), out var faceY))
+                {
+                    c.Join(faceY, Face(labels, first, 0, 0, s.Z, s.X, (z, x) => (z, 0, x)));
+                }
+
+                if (ix > 0 && upperX.Remove((iz, iy, ix - 1), out var faceX))
+                {
+                    c.Join(faceX, Face(labels, first, 0, 0, s.Z, s.Y, (z, y) => (z, y, 0)));
+                }
+
+                if (iz + 1 < grid.Counts.Z)
+                {
+                    upperZ[block.Index] = Face(labels, first, 0, 0, s.Y, s.X, (y, x) => (s.Z - 1, y, x));
+                }
+
+                if (iy + 1 < grid.Counts.Y)
+                {
+                    upperY[block.Index] = Face(labels, first, 0, 0, s.Z, s.X, (z, x) => (z, s.Y - 1, x));
+                }
+
+                if (ix + 1 < grid.Counts.X)
+                {
+                    upperX[block.Index] = Face(labels, first, 0, 0, s.Z, s.Y, (z, y) => (z, y, s.X - 1));
+                }
+
+                progress?.Report(new($"{stage}: block {++done}/{grid.Count}", (double)done / grid.Count));
+            }
+
+            return c;
+        }
+
+        // Global ids (label − 1 + first, or −1 for background) of a face, in row order of its two axes.
+        private static int[] Face(Volume<int> labels, int first, int a0, int b0, int na, int nb, Func<int, int, (int Z, int Y, int X)> at)
+        {
+            var face = new int[na * nb];
+            for (int a = a0; a < na; a++)
+            {
+                for (int b = b0; b < nb; b++)
+                {
+                    var (z, y, x) = at(a, b);
+                    int label = labels[z, y, x];
+                    face[(a * nb) + b] = label == 0 ? -1 : first + label - 1;
+                }
+            }
+
+            return face;
+        }
+
+        private void Join(int[] lower, int[] upper)
+        {
+            for (int i = 0; i < lower.Length; i++)
+            {
+                if (lower[i] >= 0 && upper[i] >= 0)
+                {
+                    Union(lower[i], upper[i]);
+                }
+            }
+        }
+
+        private void MarkBorder(Volume<int> labels, int first, BlockRegion block, Shape3 volume)
+        {
+            var s = block.CoreSize;
+            var (cz, cy, cx) = block.Core;
+            for (int z = 0; z < s.Z; z++)
+            {
+                bool zFace = cz + z == 0 || cz + z == volume.Z - 1;
+                for (int y = 0; y < s.Y; y++)
+                {
+                    bool yFace = cy + y == 0 || cy + y == volume.Y - 1;
+                    var row = labels.Row(z, y);
+                    if (zFace || yFace)
+                    {
+                        foreach (int label in row)
+                        {
+                            Mark(label, first);
+                        }
+                    }
+                    else
+                    {
+                        if (cx == 0)
+                        {
+                            Mark(row[0], first);
+                        }
+
+                        if (cx + s.X == volume.X)
+                        {
+                            Mark(row[^1], first);
+                        }
+                    }
+                }
+            }
+        }
+
+        private void Mark(int label, int first)
+        {
+            if (label != 0)
+            {
+                border[first + label - 1] = true;
+            }
+        }
+
+        private int Find(int i)
+        {
+            while (parent[i] != i)
+            {
+                parent[i] = parent[parent[i]];
+                i = parent[i];
+            }
+
+            return i;
+        }
+
+        private void Union(int a, int b)
+        {
+            int ra = Find(a), rb = Find(b);
+            if (ra == rb)
+            {
+                return;
+            }
+
+            if (ra > rb)
+            {
+                (ra, rb) = (rb, ra);
+            }
+
+            parent[rb] = ra;
+            size[ra] += size[rb];
+            border[ra] |= border[rb];
+        }
+    }
+}

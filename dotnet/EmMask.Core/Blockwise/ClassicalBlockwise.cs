@@ -1,0 +1,252 @@
+using EmMask.Core.Masking;
+using EmMask.Core.Progress;
+using EmMask.Core.Volumes;
+
+namespace EmMask.Core.Blockwise;
+
+/// <summary>
+/// The classical masker over a volume too big to hold, block by block: the plan is measured once on
+/// <see cref="VolumeSample"/>, each block is read with its halo (<see cref="ClassicalMasker.Halo"/>) and masked by
+/// <see cref="ClassicalMasker.RunBlock"/> (the same code as in memory, under the fixed plan), only its core is stored,
+/// finished blocks are skipped on resume, and the global steps run over the stored blocks (<see cref="BlockComponents"/>).
+/// In 2D mode a block is a run of whole sections and needs neither halo nor global steps.
+/// </summary>
+public static class ClassicalBlockwise
+{
+    /// <summary>Bytes of working memory per voxel of a block's read region (measured; see the README's memory table).</summary>
+    public const int BytesPerVoxel = 40;
+
+    /// <summary>Measures the plan on the sample of <paramref name="source"/>.</summary>
+    public static ClassicalPlan Plan(IBlockSource source, ClassicalMaskOptions options, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var sample = VolumeSample.Read(source, ct);
+        return ClassicalMasker.Plan(sample, source.Shape, source.VoxelSize, options, ct);
+    }
+
+    /// <summary>
+    /// The grid for a block edge (a cube in 3D, rounded up to the working level's cell; whole sections in 2D).
+    /// </summary>
+    /// <exception cref="ArgumentException">The block edge is smaller than the halo (the block would mostly be context).</exception>
+    public static BlockGrid Grid(Shape3 shape, ClassicalPlan plan, ClassicalMaskOptions options, int blockEdge)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentOutOfRangeException.ThrowIfLessThan(blockEdge, 1);
+        if (plan.Volume is null)
+        {
+            long perSection = shape.SliceLength;
+            int sections = (int)Math.Clamp((long)blockEdge * blockEdge * blockEdge / perSection, 1, shape.Z);
+            return new BlockGrid(shape, new Shape3(sections, shape.Y, shape.X), 0);
+        }
+
+        int halo = ClassicalMasker.Halo(plan, options);
+        int alignment = ClassicalMasker.Alignment(plan);
+        int edge = (blockEdge + alignment - 1) / alignment * alignment;
+        if (edge < halo && edge < Math.Max(shape.Z, Math.Max(shape.Y, shape.X)))
+        {
+            throw new ArgumentException(
+                $"Block size {blockEdge} is smaller than the halo of {halo} voxels this volume needs (working level {plan.Level}); " +
+                $"use --block {Math.Max(halo, 64)} or more, or give more --max-memory.");
+        }
+
+        return new BlockGrid(shape, new Shape3(edge, edge, edge), halo, alignment);
+    }
+
+    /// <summary>
+    /// The largest block edge whose read region fits in <paramref name="maxMemory"/> bytes, or null when not even a block
+    /// as large as the halo fits.
+    /// </summary>
+    public static int? BlockEdgeFor(long maxMemory, Shape3 shape, ClassicalPlan plan, ClassicalMaskOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        long budget = maxMemory / BytesPerVoxel;
+        if (plan.Volume is null)
+        {
+            long sections = budget / Math.Max(1, shape.SliceLength);
+            return sections < 1 ? null : (int)Math.Min(int.MaxValue, (long)Math.Cbrt(sections * (double)shape.SliceLength));
+        }
+
+        int halo = ClassicalMasker.Halo(plan, options);
+        int alignment = ClassicalMasker.Alignment(plan);
+        int read = (int)Math.Floor(Math.Cbrt(budget));
+        int edge = (read - (2 * halo)) / alignment * alignment;
+        int longest = Math.Max(shape.Z, Math.Max(shape.Y, shape.X));
+        if (edge >= longest)
+        {
+            return longest;
+        }
+
+        return edge >= Math.Max(halo, alignment) ? edge : null;
+    }
+
+    /// <summary>
+    /// Masks every block not yet in <paramref name="store"/>, then runs the global steps. The result hands out the final
+    /// mask row by row; nothing but the store and one block row is held.
+    /// </summary>
+    public static BlockwiseMask Run(
+        IBlockSource source,
+        IBlockStore store,
+        BlockGrid grid,
+        ClassicalPlan plan,
+        ClassicalMaskOptions options,
+        IProgress<ProgressReport>? progress = null,
+        CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(grid);
+        ArgumentNullException.ThrowIfNull(plan);
+        options = options.Validate();
+        if (grid.Shape != source.Shape)
+        {
+            throw new ArgumentException($"The grid's shape {grid.Shape} differs from the volume's {source.Shape}.", nameof(grid));
+        }
+
+        int done = 0, skipped = 0;
+        var warnings = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var block in grid.Blocks())
+        {
+            ct.ThrowIfCancellationRequested();
+            if (store.IsDone(block))
+            {
+                skipped++;
+            }
+            else
+            {
+                var input = source.Read(block.Read, block.ReadSize, ct);
+                var result = ClassicalMasker.RunBlock(input, plan, options, ct);
+                foreach (var warning in result.Warnings)
+                {
+                    warnings.Add(warning);
+                }
+
+                store.Write(block, block.CropCore(result.Mask), ct);
+            }
+
+            done++;
+            progress?.Report(new($"block {done}/{grid.Count}", 0.9 * done / grid.Count));
+        }
+
+        BlockComponents? components = null;
+        if (plan.Volume is not null)
+        {
+            var scaled = progress is null ? null : new Progress<ProgressReport>(r => progress.Report(new(r.Stage, 0.9 + (0.1 * r.Fraction))));
+            components = BlockComponents.Measure(grid, store, options.MinimumRegionSize, scaled, ct);
+        }
+
+        var notes = new List<string>
+        {
+            $"block-wise: {grid.Count} blocks of {grid.BlockSize} with a halo of {grid.Halo}" + (skipped > 0 ? $", {skipped} finished earlier and resumed" : string.Empty),
+            plan.Volume is { } v
+                ? $"classical: mode 3d, working level {v.Level} ({1 << v.Level}x), threshold {Math.Exp(v.LogThreshold):g3} (measured once on the volume's sample)"
+                : "classical: mode 2d, blocks of whole sections",
+        };
+        return new BlockwiseMask(grid, store, components, source.VoxelSize, [.. warnings], notes, skipped);
+    }
+}
+
+/// <summary>The result of a block-wise run: the final mask row by row (for a streaming writer), and what the run said.</summary>
+public sealed class BlockwiseMask : IRowSource<byte>
+{
+    private readonly BlockGrid grid;
+    private readonly IBlockStore store;
+    private readonly BlockComponents? components;
+    private int layer = -1;
+    private byte[] rows = [];
+    private long tissue;
+
+    internal BlockwiseMask(BlockGrid grid, IBlockStore store, BlockComponents? components, VoxelSize voxelSize, IReadOnlyList<string> warnings, IReadOnlyList<string> notes, int resumed)
+    {
+        this.grid = grid;
+        this.store = store;
+        this.components = components;
+        VoxelSize = voxelSize;
+        Warnings = warnings;
+        Notes = notes;
+        Resumed = resumed;
+    }
+
+    /// <inheritdoc/>
+    public Shape3 Shape => grid.Shape;
+
+    /// <inheritdoc/>
+    public VoxelSize VoxelSize { get; }
+
+    /// <summary>Warnings from the blocks (each once).</summary>
+    public IReadOnlyList<string> Warnings { get; }
+
+    /// <summary>What was done.</summary>
+    public IReadOnlyList<string> Notes { get; }
+
+    /// <summary>Blocks that an earlier run had finished.</summary>
+    public int Resumed { get; }
+
+    /// <summary>Tissue voxels among the block layers handed out so far (all of them once the writer is done).</summary>
+    public long TissueVoxels => tissue;
+
+    /// <inheritdoc/>
+    public void CopyRow(int z, int y, Span<byte> destination)
+    {
+        int k = z / grid.BlockSize.Z;
+        if (k != layer)
+        {
+            if (k < layer)
+            {
+                throw new InvalidOperationException($"Rows must be read with z never decreasing (asked for z = {z} after layer {layer}).");
+            }
+
+            Load(k);
+        }
+
+        int local = z - (k * grid.BlockSize.Z);
+        rows.AsSpan(((local * Shape.Y) + y) * Shape.X, Shape.X).CopyTo(destination);
+    }
+
+    /// <summary>The whole mask in memory (tests, and volumes that fit).</summary>
+    public Volume<byte> ToVolume()
+    {
+        var result = new Volume<byte>(Shape, VoxelSize);
+        for (int z = 0; z < Shape.Z; z++)
+        {
+            for (int y = 0; y < Shape.Y; y++)
+            {
+                CopyRow(z, y, result.Row(z, y));
+            }
+        }
+
+        return result;
+    }
+
+    private void Load(int k)
+    {
+        layer = k;
+        int depth = grid[k, 0, 0].CoreSize.Z;
+        long length = (long)depth * Shape.Y * Shape.X;
+        if (rows.Length < length)
+        {
+            rows = new byte[length];
+        }
+
+        for (int j = 0; j < grid.Counts.Y; j++)
+        {
+            for (int i = 0; i < grid.Counts.X; i++)
+            {
+                var block = grid[k, j, i];
+                var core = components is null ? store.Read(block, CancellationToken.None) : components.Final(block);
+                var s = block.CoreSize;
+                for (int z = 0; z < s.Z; z++)
+                {
+                    for (int y = 0; y < s.Y; y++)
+                    {
+                        var row = core.Row(z, y);
+                        row.CopyTo(rows.AsSpan((((z * Shape.Y) + block.Core.Y + y) * Shape.X) + block.Core.X, s.X));
+                        foreach (byte b in row)
+                        {
+                            tissue += b;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

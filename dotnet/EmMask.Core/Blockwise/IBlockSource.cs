@@ -1,0 +1,78 @@
+using EmMask.Core.Volumes;
+
+namespace EmMask.Core.Blockwise;
+
+/// <summary>A volume that can be read region by region (a chunked HDF5 dataset, or an in-memory volume).</summary>
+public interface IBlockSource
+{
+    /// <summary>The whole volume's shape.</summary>
+    Shape3 Shape { get; }
+
+    /// <summary>The voxel size.</summary>
+    VoxelSize VoxelSize { get; }
+
+    /// <summary>Reads one region.</summary>
+    IVolume Read((int Z, int Y, int X) offset, Shape3 size, CancellationToken ct);
+}
+
+/// <summary>Where finished blocks go: one record per block, written whole or not at all.</summary>
+public interface IBlockStore
+{
+    /// <summary>True when the block was finished (by this run or by an earlier one that is being resumed).</summary>
+    bool IsDone(BlockRegion block);
+
+    /// <summary>Stores a block's core (atomically: a half-written block is never done).</summary>
+    void Write(BlockRegion block, Volume<byte> core, CancellationToken ct);
+
+    /// <summary>Reads a finished block's core back.</summary>
+    Volume<byte> Read(BlockRegion block, CancellationToken ct);
+}
+
+/// <summary>An in-memory volume as a block source (tests, and volumes that are already loaded).</summary>
+public sealed class VolumeBlockSource(IVolume volume) : IBlockSource
+{
+    /// <inheritdoc/>
+    public Shape3 Shape => volume.Shape;
+
+    /// <inheritdoc/>
+    public VoxelSize VoxelSize => volume.VoxelSize;
+
+    /// <inheritdoc/>
+    public IVolume Read((int Z, int Y, int X) offset, Shape3 size, CancellationToken ct) => volume switch
+    {
+        Volume<byte> v => Crop(v, offset, size),
+        Volume<ushort> v => Crop(v, offset, size),
+        Volume<float> v => Crop(v, offset, size),
+        _ => throw new NotSupportedException($"Voxel type {volume.VoxelType} is not supported."),
+    };
+
+    private static Volume<T> Crop<T>(Volume<T> v, (int Z, int Y, int X) offset, Shape3 size)
+        where T : unmanaged
+    {
+        var result = new Volume<T>(size, v.VoxelSize);
+        for (int z = 0; z < size.Z; z++)
+        {
+            for (int y = 0; y < size.Y; y++)
+            {
+                v.Row(offset.Z + z, offset.Y + y).Slice(offset.X, size.X).CopyTo(result.Row(z, y));
+            }
+        }
+
+        return result;
+    }
+}
+
+/// <summary>Keeps blocks in memory (tests).</summary>
+public sealed class MemoryBlockStore : IBlockStore
+{
+    private readonly Dictionary<string, Volume<byte>> blocks = [];
+
+    /// <inheritdoc/>
+    public bool IsDone(BlockRegion block) => blocks.ContainsKey(block.Name);
+
+    /// <inheritdoc/>
+    public void Write(BlockRegion block, Volume<byte> core, CancellationToken ct) => blocks[block.Name] = core.Clone();
+
+    /// <inheritdoc/>
+    public Volume<byte> Read(BlockRegion block, CancellationToken ct) => blocks[block.Name].Clone();
+}

@@ -1,0 +1,110 @@
+using EmMask.Core.Volumes;
+
+namespace EmMask.Core.Blockwise;
+
+/// <summary>
+/// The sample a block-wise run measures its global statistics on (normalisation, noise, working level, threshold):
+/// the whole volume when it has at most <see cref="Limit"/> voxels — then the block-wise plan is exactly the in-memory
+/// one — else <see cref="Cubes"/> cubes spread over the volume on a regular lattice, stacked along z into one volume.
+/// </summary>
+/// <remarks>
+/// The stacked cubes meet at seams that no real volume has; their texture enters the statistics of the few sections
+/// beside each seam (about a tenth of the sample). The cubes are spread over the whole volume so that both resin and
+/// tissue are seen wherever they are.
+/// </remarks>
+public static class VolumeSample
+{
+    /// <summary>Voxels up to which the whole volume is the sample.</summary>
+    public const long Limit = 16L << 20;
+
+    /// <summary>Number of cubes in a sample of a larger volume.</summary>
+    public const int Cubes = 8;
+
+    /// <summary>Reads the sample.</summary>
+    public static IVolume Read(IBlockSource source, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var shape = source.Shape;
+        if (shape.Length <= Limit)
+        {
+            return source.Read((0, 0, 0), shape, ct);
+        }
+
+        long perCube = Limit / Cubes;
+        int edge = (int)Math.Floor(Math.Cbrt(perCube));
+        var size = new Shape3(Math.Min(edge, shape.Z), Math.Min(edge, shape.Y), Math.Min(edge, shape.X));
+
+        // Spread the cubes: 2×2×2 where every axis has room, else along the longest axes.
+        var counts = Lattice(shape, size);
+        var offsets = new List<(int Z, int Y, int X)>();
+        for (int z = 0; z < counts.Z; z++)
+        {
+            for (int y = 0; y < counts.Y; y++)
+            {
+                for (int x = 0; x < counts.X; x++)
+                {
+                    offsets.Add((Spread(z, counts.Z, shape.Z, size.Z), Spread(y, counts.Y, shape.Y, size.Y), Spread(x, counts.X, shape.X, size.X)));
+                }
+            }
+        }
+
+        var parts = offsets.Select(o => source.Read(o, size, ct)).ToList();
+        return Stack(parts, size, source.VoxelSize);
+    }
+
+    private static (int Z, int Y, int X) Lattice(Shape3 shape, Shape3 size)
+    {
+        int[] counts = [1, 1, 1];
+        int[] room = [shape.Z / size.Z, shape.Y / size.Y, shape.X / size.X];
+        while (counts[0] * counts[1] * counts[2] < Cubes)
+        {
+            int best = -1;
+            for (int a = 0; a < 3; a++)
+            {
+                if (counts[a] < Math.Max(1, room[a]) && (best < 0 || room[a] / (double)counts[a] > room[best] / (double)counts[best]))
+                {
+                    best = a;
+                }
+            }
+
+            if (best < 0)
+            {
+                break;
+            }
+
+            counts[best]++;
+        }
+
+        return (counts[0], counts[1], counts[2]);
+    }
+
+    // Cube i of n spread evenly over the axis (centred cells).
+    private static int Spread(int i, int n, int length, int size) =>
+        Math.Clamp((int)(((i + 0.5) * length / n) - (size / 2.0)), 0, length - size);
+
+    private static IVolume Stack(List<IVolume> parts, Shape3 size, VoxelSize voxelSize)
+    {
+        var shape = new Shape3(size.Z * parts.Count, size.Y, size.X);
+        return parts[0] switch
+        {
+            Volume<byte> => Join<byte>(parts, shape, voxelSize),
+            Volume<ushort> => Join<ushort>(parts, shape, voxelSize),
+            Volume<float> => Join<float>(parts, shape, voxelSize),
+            _ => throw new NotSupportedException($"Voxel type {parts[0].VoxelType} is not supported."),
+        };
+    }
+
+    private static Volume<T> Join<T>(List<IVolume> parts, Shape3 shape, VoxelSize voxelSize)
+        where T : unmanaged
+    {
+        var result = new Volume<T>(shape, voxelSize);
+        long offset = 0;
+        foreach (Volume<T> part in parts)
+        {
+            part.Span.CopyTo(result.Span[(int)offset..]);
+            offset += part.Shape.Length;
+        }
+
+        return result;
+    }
+}

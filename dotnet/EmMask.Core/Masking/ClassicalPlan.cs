@@ -1,0 +1,61 @@
+using System.Globalization;
+
+namespace EmMask.Core.Masking;
+
+/// <summary>
+/// What the classical masker measures once on a whole volume (or on a sample of it) and then holds fixed for every block
+/// of that volume (<see cref="ClassicalMasker.Plan"/>, <see cref="ClassicalMasker.RunBlock"/>): blocks that measured these
+/// on their own would each get their own contrast, noise and threshold, and the seams would show.
+/// </summary>
+public sealed class ClassicalPlan
+{
+    internal ClassicalPlan(IntensityNormalizer.IntensityMap intensity, MaskingMode mode, VolumePlan? volume)
+    {
+        Intensity = intensity;
+        Mode = mode;
+        Volume = volume;
+    }
+
+    /// <summary>The intensity normalisation.</summary>
+    public IntensityNormalizer.IntensityMap Intensity { get; }
+
+    /// <summary>The resolved mode (never Auto): in 2D each section is masked on its own and measures the rest itself.</summary>
+    public MaskingMode Mode { get; }
+
+    /// <summary>The working pyramid level (3D), else null.</summary>
+    public int? Level => Volume?.Level;
+
+    /// <summary>The texture-to-noise threshold (3D), else null.</summary>
+    public double? Threshold => Volume is { } v ? Math.Exp(v.LogThreshold) : null;
+
+    /// <summary>The 3D measurements; null in 2D mode, or when the sample was constant or all padding.</summary>
+    internal VolumePlan? Volume { get; }
+
+    /// <summary>One line that differs when any measured value differs (kept with a resumable run to check it is resumed under the same plan).</summary>
+    public string Describe()
+    {
+        var c = CultureInfo.InvariantCulture;
+        string text = string.Create(c, $"intensity {Intensity.Low:R}..{Intensity.High:R} constant {Intensity.IsConstant} fill {Intensity.Fill:R}; mode {MaskingModes.Name(Mode)}");
+        if (Volume is { } v)
+        {
+            string stabilizer = v.Stabilizer is { } s ? string.Create(c, $"{s.Low:R}/{s.Scale:R}/{s.Table.Length}/{s.Table[^1]:R}") : "none";
+            string stain = v.Stain is { } r ? string.Create(c, $"{r.TissueMedian:R}/{r.ResinMedian:R}/{r.TissueSpread:R}") : "none";
+            text += string.Create(c, $"; fill {v.FillValue:R}; stabiliser {stabilizer}; noise {v.Noise.WhiteSigma:R}/{v.Noise.Correlation:R}; level {v.Level}; log threshold {v.LogThreshold:R}; stain {stain}");
+        }
+
+        return text;
+    }
+}
+
+/// <summary>The 3D part of a <see cref="ClassicalPlan"/>.</summary>
+/// <param name="FillValue">The value padding and NaN voxels take before filtering (median of the valid voxels).</param>
+/// <param name="Stabilizer">The variance-stabilising map, or null when the noise is flat.</param>
+/// <param name="Noise">The noise model after stabilisation.</param>
+/// <param name="Level">The working pyramid level.</param>
+/// <param name="LogThreshold">log of the texture-to-noise threshold.</param>
+/// <param name="Stain">The stain rule's reference, or null when the rule does not apply.</param>
+internal sealed record VolumePlan(float FillValue, StabilizingMap? Stabilizer, NoiseModel Noise, int Level, double LogThreshold, StainRule.Reference? Stain)
+{
+    /// <summary>The plan in the form the notes describe.</summary>
+    public ClassicalMasker.VolumeOutcome Outcome => new(Math.Exp(LogThreshold), Level, Noise, Stabilizer is not null);
+}

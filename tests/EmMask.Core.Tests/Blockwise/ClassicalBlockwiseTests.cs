@@ -1,0 +1,110 @@
+using EmMask.Core.Blockwise;
+using EmMask.Core.Masking;
+using EmMask.Core.Phantom;
+using EmMask.Core.Volumes;
+using Xunit.Abstractions;
+
+namespace EmMask.Core.Tests.Blockwise;
+
+/// <summary>The classical masker block by block against the same masker in memory.</summary>
+public class ClassicalBlockwiseTests(ITestOutputHelper output)
+{
+    private static readonly ClassicalMaskOptions ThreeD = ClassicalMaskOptions.Default with { Mode = MaskingMode.ThreeD };
+
+    [Fact]
+    public void OneBlockIsExactlyTheInMemoryMask()
+    {
+        var raw = EmPhantom.Generate(new PhantomOptions { Seed = 7, Shape = new Shape3(48, 96, 96) }).Raw;
+        var expected = ClassicalMasker.Run(raw, ThreeD).Mask;
+        var source = new VolumeBlockSource(raw);
+        var plan = ClassicalBlockwise.Plan(source, ThreeD);
+        var grid = new BlockGrid(raw.Shape, raw.Shape, 0);
+        var mask = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid, plan, ThreeD).ToVolume();
+        Assert.Equal(expected.Span.ToArray(), mask.Span.ToArray());
+    }
+
+    [Theory]
+    [InlineData(11, 0, 48, 64)]
+    [InlineData(12, 1, 64, 64)]
+    [InlineData(13, 2, 128, 96)]
+    public void BlocksAgreeWithTheInMemoryMask(int seed, int level, int edge, int depth)
+    {
+        var options = ThreeD with { Level = level };
+        var raw = EmPhantom.Generate(new PhantomOptions { Seed = seed, Shape = new Shape3(depth, level == 2 ? 256 : 128, level == 2 ? 256 : 128) }).Raw;
+        var expected = ClassicalMasker.Run(raw, options).Mask;
+        var source = new VolumeBlockSource(raw);
+        var plan = ClassicalBlockwise.Plan(source, options);
+        var grid = ClassicalBlockwise.Grid(raw.Shape, plan, options, edge);
+        Assert.True(grid.Count > 1, $"{grid.Count} blocks");
+        var mask = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid, plan, options).ToVolume();
+        long differ = 0, both = 0, sum = 0;
+        var e = expected.Span;
+        var m = mask.Span;
+        for (int i = 0; i < e.Length; i++)
+        {
+            differ += e[i] != m[i] ? 1 : 0;
+            both += e[i] & m[i];
+            sum += e[i] + m[i];
+        }
+
+        double dice = sum == 0 ? 1 : 2.0 * both / sum;
+        output.WriteLine($"level {level}: {grid.Count} blocks, halo {grid.Halo}, {differ} of {e.Length} voxels differ, Dice {dice:F6}");
+        Assert.True(differ == 0, $"Dice {dice:F6}, {differ} voxels differ");
+    }
+
+    [Fact]
+    public void BlockSmallerThanTheHaloIsAClearError()
+    {
+        var raw = EmPhantom.Generate(new PhantomOptions { Seed = 3, Shape = new Shape3(64, 96, 96) }).Raw;
+        var options = ThreeD with { Level = 2 };
+        var plan = ClassicalBlockwise.Plan(new VolumeBlockSource(raw), options);
+        var error = Assert.Throws<ArgumentException>(() => ClassicalBlockwise.Grid(raw.Shape, plan, options, 8));
+        Assert.Contains("smaller than the halo", error.Message);
+    }
+
+    [Fact]
+    public void TwoDModeBlocksAreWholeSectionsAndExact()
+    {
+        var raw = EmPhantom.Generate(new PhantomOptions { Seed = 5, Shape = new Shape3(12, 96, 96) }).Raw;
+        var options = ClassicalMaskOptions.Default; // auto: 12 sections → 2d
+        var expected = ClassicalMasker.Run(raw, options).Mask;
+        var source = new VolumeBlockSource(raw);
+        var plan = ClassicalBlockwise.Plan(source, options);
+        Assert.Equal(MaskingMode.TwoD, plan.Mode);
+        var grid = ClassicalBlockwise.Grid(raw.Shape, plan, options, 40);
+        Assert.True(grid.Count > 1 && grid.BlockSize.Y == 96, $"{grid.Count} blocks of {grid.BlockSize}");
+        var mask = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid, plan, options).ToVolume();
+        Assert.Equal(expected.Span.ToArray(), mask.Span.ToArray());
+    }
+
+    [Fact]
+    public void ResumedAfterACancelGivesTheUninterruptedMask()
+    {
+        var raw = EmPhantom.Generate(new PhantomOptions { Seed = 9, Shape = new Shape3(64, 160, 160) }).Raw;
+        var options = ThreeD with { Level = 1 };
+        var source = new VolumeBlockSource(raw);
+        var plan = ClassicalBlockwise.Plan(source, options);
+        var grid = ClassicalBlockwise.Grid(raw.Shape, plan, options, 64);
+        var whole = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid, plan, options).ToVolume();
+
+        var store = new MemoryBlockStore();
+        using var cancel = new CancellationTokenSource();
+        var stop = new SynchronousProgress(r =>
+        {
+            if (r.Stage.StartsWith("block 2/", StringComparison.Ordinal))
+            {
+                cancel.Cancel();
+            }
+        });
+        Assert.ThrowsAny<OperationCanceledException>(() => ClassicalBlockwise.Run(source, store, grid, plan, options, stop, cancel.Token));
+        Assert.Equal(2, grid.Blocks().Count(store.IsDone));
+        var resumed = ClassicalBlockwise.Run(source, store, grid, plan, options);
+        Assert.Equal(2, resumed.Resumed);
+        Assert.Equal(whole.Span.ToArray(), resumed.ToVolume().Span.ToArray());
+    }
+
+    private sealed class SynchronousProgress(Action<Progress.ProgressReport> report) : IProgress<Progress.ProgressReport>
+    {
+        public void Report(Progress.ProgressReport value) => report(value);
+    }
+}
