@@ -47,6 +47,27 @@ public static class VolumeWriter
     }
 
     /// <summary>
+    /// Writes a uint8 volume handed out row by row (a block-wise result that is never held whole) into an HDF5 dataset,
+    /// atomically, as <see cref="Write"/> does.
+    /// </summary>
+    /// <exception cref="ArgumentException">The output is not HDF5 (block-wise output is HDF5 only).</exception>
+    public static void WriteRows(VolumePath path, IRowSource<byte> rows, VolumeWriteOptions options, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(options);
+        if (path.Kind != VolumeFileKind.Hdf5)
+        {
+            throw new ArgumentException($"{path}: block-wise output is written to HDF5 only (out.h5:/mask); TIFF and npy outputs are written from memory.", nameof(path));
+        }
+
+        string dataset = path.Dataset is null
+            ? throw new ArgumentException($"{path.File}: an HDF5 path needs a dataset (file.h5:/dataset).", nameof(path))
+            : VolumePath.NormalizeDataset(path.Dataset);
+        Hdf5Writer.Write(path.File, [new Hdf5Item(dataset, new RowVolume(rows), options.Attributes)], options, ct);
+    }
+
+    /// <summary>
     /// Writes a tiny volume of <paramref name="like"/>'s element type as HDF5 into memory and discards it: the writing
     /// code is then compiled before the real write. For command-line runs (one write per process), done beside work
     /// that leaves a core free. Nothing touches the file system.

@@ -21,6 +21,10 @@ public static class MaskCommand
     private static readonly Option<string> Method = new("--method", "-m") { Description = "classical (texture; no model) or unet (learned; separates tracheae).", DefaultValueFactory = _ => "classical" };
     private static readonly Option<string?> Confidence = new("--confidence") { Description = "Also write the float32 confidence map (0..1) here." };
     private static readonly Option<string?> PostProcess = new("--postprocess") { Description = "Post-processing preset (clean, reference, none, ...) or op list like 'open2d:3,largest,fill3d,grow:15' (default: clean for classical, none for unet)." };
+    private static readonly Option<int?> Block = new("--block") { Description = "Mask block by block with cores of this edge (voxels; rounded up to the working level's tile). Output must be HDF5." };
+    private static readonly Option<string?> MaxMemory = new("--max-memory") { Description = "Working-memory budget (e.g. 2G, 512M). A volume that needs more is masked block by block; default ¾ of available memory." };
+    private static readonly Option<bool> Resume = new("--resume") { Description = "Continue an unfinished block-wise run of the same job (its finished blocks are kept beside the output)." };
+    private static readonly Option<int?> Threads = new("--threads") { Description = "Filter threads (default: one per core)." };
     private static readonly Option<string?> Preset = new("--preset") { Description = "JSON file with parameters (snake_case keys); command-line options override it." };
 
     /// <summary>Builds the command.</summary>
@@ -30,7 +34,7 @@ public static class MaskCommand
         var json = GlobalOptions.Json();
         var command = new Command("mask", "Compute a brain (1) / non-brain (0) mask of an EM volume.")
         {
-            Input, Output, Method, Confidence, PostProcess, Preset, force, json,
+            Input, Output, Method, Confidence, PostProcess, Preset, Block, MaxMemory, Resume, Threads, force, json,
         };
         foreach (var option in Classical.All.Concat(UNet.All))
         {
@@ -88,6 +92,24 @@ public static class MaskCommand
             VolumePath.Parse(parse.GetValue(Input)!, "/raw"),
             VolumePath.Parse(parse.GetValue(Output)!, "/mask"),
             parse.GetValue(Confidence) is { } c ? VolumePath.Parse(c, "/confidence") : null,
-            method, options, unet, pipeline, force);
+            method, options, unet, pipeline, force, Blocks(parse));
+    }
+
+    private static BlockRequest Blocks(ParseResult parse)
+    {
+        int? block = parse.GetValue(Block);
+        if (block is < 1)
+        {
+            throw new ArgumentException($"--block {block} must be a positive number of voxels.");
+        }
+
+        int? threads = parse.GetValue(Threads);
+        if (threads is < 1)
+        {
+            throw new ArgumentException($"--threads {threads} must be at least 1.");
+        }
+
+        long? budget = parse.GetValue(MaxMemory) is { } text ? ByteSize.Parse(text) : null;
+        return new BlockRequest(block, budget, parse.GetValue(Resume), threads);
     }
 }

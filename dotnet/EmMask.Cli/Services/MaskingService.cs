@@ -20,7 +20,25 @@ public sealed record MaskRequest(
     ClassicalMaskOptions Classical,
     UNetMaskOptions UNet,
     PostProcessPipeline PostProcess,
-    bool Force);
+    bool Force,
+    BlockRequest? Blocks = null);
+
+/// <summary>The block-wise options of <c>emmask mask</c>.</summary>
+/// <param name="Block">Core edge in voxels (asks for block-wise processing), or null.</param>
+/// <param name="MaxMemory">Working-memory budget in bytes, or null for the default (¾ of available memory).</param>
+/// <param name="Resume">Continue an unfinished block-wise run (asks for block-wise processing).</param>
+/// <param name="Threads">Filter threads, or null for one per core.</param>
+public sealed record BlockRequest(int? Block, long? MaxMemory, bool Resume, int? Threads)
+{
+    /// <summary>Working bytes per voxel of the in-memory classical masker (measured; README memory table).</summary>
+    public const int InMemoryBytesPerVoxel = 43;
+
+    /// <summary>The budget in bytes.</summary>
+    public long Budget => MaxMemory ?? ByteSize.DefaultBudget();
+
+    /// <summary>True when the run must go block by block: asked for, or the in-memory run would exceed the budget.</summary>
+    public bool Wanted(Shape3 shape) => Block is not null || Resume || shape.Length * (double)InMemoryBytesPerVoxel > Budget;
+}
 
 /// <summary>Summary of a finished mask run (also the --json output).</summary>
 /// <remarks>
@@ -36,7 +54,13 @@ public sealed class MaskingService(IReporter reporter)
     /// <summary>Runs the request; nothing is written unless every step succeeded.</summary>
     public MaskOutcome Run(MaskRequest request, CancellationToken ct)
     {
+        using var threads = request.Blocks?.Threads is { } n ? EmMask.Core.Filters.ComputeThreads.Limit(n) : null;
         request.Classical.Validate();
+        if (request.Blocks is { } blocks && blocks.Wanted(VolumeReader.ReadShape(request.Input)))
+        {
+            return RunBlockwise(request, blocks, ct);
+        }
+
         OutputGuard.Check(request.Output, request.Force);
         if (request.ConfidenceOutput is { } confidencePath)
         {
@@ -118,6 +142,56 @@ public sealed class MaskingService(IReporter reporter)
             request.Input.ToString(), request.Output.ToString(), request.Method, [s.Z, s.Y, s.X],
             s.Length == 0 ? 0 : (double)tissue / s.Length, result.Threshold, read, compute, write, result.Warnings, result.Notes ?? [], stages);
     }
+
+    // Block by block (classical only): the plan, resumable store, global steps and streamed output live in BlockwiseFileMasker.
+    private MaskOutcome RunBlockwise(MaskRequest request, BlockRequest blocks, CancellationToken ct)
+    {
+        if (request.Method != "classical")
+        {
+            throw new ArgumentException(
+                "Block-wise processing (--block, --resume, or a volume larger than --max-memory) is implemented for --method classical only; " +
+                "the U-Net runs on volumes that fit in memory (give more --max-memory, or crop the volume).");
+        }
+
+        if (request.ConfidenceOutput is not null)
+        {
+            throw new ArgumentException("--confidence is not written by block-wise runs yet; leave it out, or run in memory (a volume that fits in --max-memory, without --block).");
+        }
+
+        OutputGuard.Check(request.Output, request.Force);
+        var clock = Stopwatch.StartNew();
+        var job = new EmMask.IO.Blockwise.BlockwiseJob(
+            request.Input, request.Output, request.Classical, request.PostProcess, blocks.Block, blocks.Budget, blocks.Resume,
+            new VolumeWriteOptions { Force = request.Force, Attributes = BlockwiseAttributes(request) });
+        var outcome = reporter.Run("classical mask, block-wise", progress => EmMask.IO.Blockwise.BlockwiseFileMasker.Run(job, progress, ct));
+        foreach (var warning in outcome.Warnings)
+        {
+            reporter.Warn(warning);
+        }
+
+        foreach (var note in outcome.Notes)
+        {
+            reporter.Info(note);
+        }
+
+        double seconds = clock.Elapsed.TotalSeconds;
+        var s = outcome.Shape;
+        return new MaskOutcome(
+            request.Input.ToString(), request.Output.ToString(), request.Method, [s.Z, s.Y, s.X],
+            s.Length == 0 ? 0 : (double)outcome.TissueVoxels / s.Length, outcome.Threshold, 0, seconds, 0, outcome.Warnings, outcome.Notes,
+            new Dictionary<string, double> { ["blockwise"] = seconds });
+    }
+
+    private static Dictionary<string, string> BlockwiseAttributes(MaskRequest request) => new()
+    {
+        ["method"] = request.Method,
+        ["version"] = ToolVersion.Text,
+        ["parameters"] = JsonSerializer.Serialize(request.Classical.ToParameters()),
+        ["postprocess"] = request.PostProcess.ToSpec(),
+        ["source"] = request.Input.ToString(),
+        ["labels"] = "1=brain,0=non-brain",
+        ["blockwise"] = "true",
+    };
 
     // The U-Net method runs here, in the CLI's own process (a process of its own, so no libtorch can clash).
     private static MaskResult RunUNet(IVolume input, UNetMaskOptions options, IProgress<ProgressReport> progress, Dictionary<string, double> stages, CancellationToken ct)

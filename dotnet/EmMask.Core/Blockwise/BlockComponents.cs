@@ -6,9 +6,11 @@ using EmMask.Core.Volumes;
 namespace EmMask.Core.Blockwise;
 
 /// <summary>
-/// The classical masker's global steps over a volume stored block by block, with the in-memory answer: 3D hole filling
-/// (background components, 6-connected, that touch no face of the volume become tissue) and small-region removal
-/// (tissue components, 6-connected, counted after filling, below the minimum become non-brain). Each block is labelled
+/// Steps that are global by nature, over a volume stored block by block, with the in-memory answer: 3D hole filling
+/// (background components, 6-connected, that touch no face of the volume become tissue), small-region removal
+/// (tissue components, 6-connected, counted after filling, below the minimum become non-brain) and keeping the largest
+/// components (<c>largest:N</c>; on equal sizes the component met first in block order wins, which may differ from the
+/// in-memory scan order). Each block is labelled
 /// on its own; labels that meet across a block face are merged with a union-find; the final block is labelled again
 /// (labelling is deterministic) and painted from the merged components. Padding (<see cref="ClassicalMasker.InvalidCode"/>)
 /// is background for both steps and non-brain in the result, as in memory.
@@ -16,41 +18,56 @@ namespace EmMask.Core.Blockwise;
 /// <remarks>Memory: the union-find over all components, and the three upper faces of the blocks still waiting for a neighbour (4 bytes per face voxel).</remarks>
 public sealed class BlockComponents
 {
-    private readonly BlockGrid grid;
-    private readonly IBlockStore store;
+    private readonly Func<BlockRegion, Volume<byte>> read;
     private readonly long minimumRegionSize;
-    private readonly Components background;
+    private readonly Components? background;
     private readonly Components? filled;
+    private readonly HashSet<int>? kept;
 
-    private BlockComponents(BlockGrid grid, IBlockStore store, long minimumRegionSize, Components background, Components? filled)
+    private BlockComponents(Func<BlockRegion, Volume<byte>> read, long minimumRegionSize, Components? background, Components? filled, HashSet<int>? kept)
     {
-        this.grid = grid;
-        this.store = store;
+        this.read = read;
         this.minimumRegionSize = minimumRegionSize;
         this.background = background;
         this.filled = filled;
+        this.kept = kept;
     }
 
     /// <summary>Labels every stored pre-mask block and merges the components across block faces (two passes over the store).</summary>
     public static BlockComponents Measure(BlockGrid grid, IBlockStore store, long minimumRegionSize, IProgress<ProgressReport>? progress = null, CancellationToken ct = default)
     {
-        ArgumentNullException.ThrowIfNull(grid);
         ArgumentNullException.ThrowIfNull(store);
-        var background = Components.Merge(grid, block => Background(store.Read(block, ct)), progress, "holes", ct);
+        return Measure(grid, block => store.Read(block, ct), fillHoles: true, minimumRegionSize, keepLargest: null, progress, ct);
+    }
+
+    /// <summary>
+    /// Labels every block that <paramref name="read"/> returns (1 tissue, 0 non-brain, <see cref="ClassicalMasker.InvalidCode"/>
+    /// padding) and merges the components across block faces: hole filling first when asked, then the region rules.
+    /// </summary>
+    public static BlockComponents Measure(BlockGrid grid, Func<BlockRegion, Volume<byte>> read, bool fillHoles, long minimumRegionSize, int? keepLargest, IProgress<ProgressReport>? progress = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(grid);
+        ArgumentNullException.ThrowIfNull(read);
+        var background = fillHoles ? Components.Merge(grid, block => Background(read(block)), progress, "holes", ct) : null;
         Components? filled = null;
-        if (minimumRegionSize > 1)
+        HashSet<int>? kept = null;
+        if (minimumRegionSize > 1 || keepLargest is not null)
         {
-            filled = Components.Merge(grid, block => Filled(store.Read(block, ct), block, background, ct), progress, "regions", ct);
+            filled = Components.Merge(grid, block => Filled(read(block), block, background, ct), progress, "regions", ct);
+            if (keepLargest is { } count)
+            {
+                kept = [.. filled.Roots().OrderByDescending(r => filled.Size(r)).ThenBy(r => r).Take(count)];
+            }
         }
 
-        return new BlockComponents(grid, store, minimumRegionSize, background, filled);
+        return new BlockComponents(read, minimumRegionSize, background, filled, kept);
     }
 
     /// <summary>The final mask (0/1) of one block's core.</summary>
     public Volume<byte> Final(BlockRegion block, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(block);
-        var pre = store.Read(block, ct);
+        var pre = read(block);
         var mask = Filled(pre, block, background, ct);
         if (filled is not null)
         {
@@ -59,7 +76,13 @@ public sealed class BlockComponents
             var m = mask.Span;
             for (int i = 0; i < m.Length; i++)
             {
-                if (labels[i] != 0 && filled.Size(first + labels[i] - 1) < minimumRegionSize)
+                if (labels[i] == 0)
+                {
+                    continue;
+                }
+
+                int id = first + labels[i] - 1;
+                if (filled.Size(id) < minimumRegionSize || (kept is not null && !kept.Contains(filled.Root(id))))
                 {
                     m[i] = 0;
                 }
@@ -93,8 +116,21 @@ public sealed class BlockComponents
     }
 
     // Tissue after hole filling: tissue, and background whose component touches no face of the volume.
-    private static Volume<byte> Filled(Volume<byte> pre, BlockRegion block, Components background, CancellationToken ct)
+    private static Volume<byte> Filled(Volume<byte> pre, BlockRegion block, Components? background, CancellationToken ct)
     {
+        if (background is null)
+        {
+            var copy = pre.Like<byte>();
+            var from = pre.Span;
+            var to = copy.Span;
+            for (int i = 0; i < to.Length; i++)
+            {
+                to[i] = from[i] == 1 ? (byte)1 : (byte)0;
+            }
+
+            return copy;
+        }
+
         var back = Background(pre);
         var labels = ConnectedComponents.Label(back, Connectivity.Face, ct).Labels.Span;
         int first = background.First(block);
@@ -124,6 +160,19 @@ public sealed class BlockComponents
         public long Size(int id) => size[Find(id)];
 
         public bool TouchesBorder(int id) => border[Find(id)];
+
+        public int Root(int id) => Find(id);
+
+        public IEnumerable<int> Roots()
+        {
+            for (int i = 0; i < parent.Count; i++)
+            {
+                if (Find(i) == i)
+                {
+                    yield return i;
+                }
+            }
+        }
 
         public static Components Merge(BlockGrid grid, Func<BlockRegion, Volume<byte>> read, IProgress<ProgressReport>? progress, string stage, CancellationToken ct)
         {

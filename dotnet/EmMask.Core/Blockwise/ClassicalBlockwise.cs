@@ -40,7 +40,7 @@ public static class ClassicalBlockwise
         }
 
         int halo = ClassicalMasker.Halo(plan, options);
-        int alignment = ClassicalMasker.Alignment(plan);
+        int alignment = ClassicalMasker.Alignment(plan, options);
         int edge = (blockEdge + alignment - 1) / alignment * alignment;
         if (edge < halo && edge < Math.Max(shape.Z, Math.Max(shape.Y, shape.X)))
         {
@@ -67,7 +67,7 @@ public static class ClassicalBlockwise
         }
 
         int halo = ClassicalMasker.Halo(plan, options);
-        int alignment = ClassicalMasker.Alignment(plan);
+        int alignment = ClassicalMasker.Alignment(plan, options);
         int read = (int)Math.Floor(Math.Cbrt(budget));
         int edge = (read - (2 * halo)) / alignment * alignment;
         int longest = Math.Max(shape.Z, Math.Max(shape.Y, shape.X));
@@ -114,7 +114,8 @@ public static class ClassicalBlockwise
             else
             {
                 var input = source.Read(block.Read, block.ReadSize, ct);
-                var result = ClassicalMasker.RunBlock(input, plan, options, ct);
+                var placement = new BlockPlacement(block.Read, grid.Shape, block.CoreInRead, block.CoreSize);
+                var result = ClassicalMasker.RunBlock(input, plan, placement, options, ct);
                 foreach (var warning in result.Warnings)
                 {
                     warnings.Add(warning);
@@ -127,11 +128,12 @@ public static class ClassicalBlockwise
             progress?.Report(new($"block {done}/{grid.Count}", 0.9 * done / grid.Count));
         }
 
-        BlockComponents? components = null;
+        Func<BlockRegion, Volume<byte>> final = block => store.Read(block, ct);
         if (plan.Volume is not null)
         {
             var scaled = progress is null ? null : new Progress<ProgressReport>(r => progress.Report(new(r.Stage, 0.9 + (0.1 * r.Fraction))));
-            components = BlockComponents.Measure(grid, store, options.MinimumRegionSize, scaled, ct);
+            var components = BlockComponents.Measure(grid, store, options.MinimumRegionSize, scaled, ct);
+            final = block => components.Final(block, ct);
         }
 
         var notes = new List<string>
@@ -141,7 +143,7 @@ public static class ClassicalBlockwise
                 ? $"classical: mode 3d, working level {v.Level} ({1 << v.Level}x), threshold {Math.Exp(v.LogThreshold):g3} (measured once on the volume's sample)"
                 : "classical: mode 2d, blocks of whole sections",
         };
-        return new BlockwiseMask(grid, store, components, source.VoxelSize, [.. warnings], notes, skipped);
+        return new BlockwiseMask(grid, final, source.VoxelSize, [.. warnings], notes, skipped);
     }
 }
 
@@ -149,17 +151,15 @@ public static class ClassicalBlockwise
 public sealed class BlockwiseMask : IRowSource<byte>
 {
     private readonly BlockGrid grid;
-    private readonly IBlockStore store;
-    private readonly BlockComponents? components;
+    private readonly Func<BlockRegion, Volume<byte>> final;
     private int layer = -1;
     private byte[] rows = [];
     private long tissue;
 
-    internal BlockwiseMask(BlockGrid grid, IBlockStore store, BlockComponents? components, VoxelSize voxelSize, IReadOnlyList<string> warnings, IReadOnlyList<string> notes, int resumed)
+    internal BlockwiseMask(BlockGrid grid, Func<BlockRegion, Volume<byte>> final, VoxelSize voxelSize, IReadOnlyList<string> warnings, IReadOnlyList<string> notes, int resumed)
     {
         this.grid = grid;
-        this.store = store;
-        this.components = components;
+        this.final = final;
         VoxelSize = voxelSize;
         Warnings = warnings;
         Notes = notes;
@@ -183,6 +183,25 @@ public sealed class BlockwiseMask : IRowSource<byte>
 
     /// <summary>Tissue voxels among the block layers handed out so far (all of them once the writer is done).</summary>
     public long TissueVoxels => tissue;
+
+    /// <summary>The grid the mask is stored in.</summary>
+    public BlockGrid Grid => grid;
+
+    /// <summary>
+    /// The mask after <paramref name="pipeline"/> (<see cref="BlockPostProcessing"/>); each step's blocks go into a store
+    /// from <paramref name="storeFor"/>.
+    /// </summary>
+    public BlockwiseMask PostProcess(PostProcessing.PostProcessPipeline pipeline, Func<int, IBlockStore> storeFor, IProgress<ProgressReport>? progress = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        if (pipeline.Operations.Count == 0)
+        {
+            return this;
+        }
+
+        var read = BlockPostProcessing.Apply(grid, final, pipeline, VoxelSize, storeFor, progress, ct);
+        return new BlockwiseMask(grid, read, VoxelSize, Warnings, Notes, Resumed);
+    }
 
     /// <inheritdoc/>
     public void CopyRow(int z, int y, Span<byte> destination)
@@ -232,16 +251,18 @@ public sealed class BlockwiseMask : IRowSource<byte>
             for (int i = 0; i < grid.Counts.X; i++)
             {
                 var block = grid[k, j, i];
-                var core = components is null ? store.Read(block, CancellationToken.None) : components.Final(block);
+                var core = final(block);
                 var s = block.CoreSize;
                 for (int z = 0; z < s.Z; z++)
                 {
                     for (int y = 0; y < s.Y; y++)
                     {
                         var row = core.Row(z, y);
-                        row.CopyTo(rows.AsSpan((((z * Shape.Y) + block.Core.Y + y) * Shape.X) + block.Core.X, s.X));
-                        foreach (byte b in row)
+                        var target = rows.AsSpan((((z * Shape.Y) + block.Core.Y + y) * Shape.X) + block.Core.X, s.X);
+                        for (int x = 0; x < row.Length; x++)
                         {
+                            byte b = row[x] == 1 ? (byte)1 : (byte)0; // padding codes are non-brain
+                            target[x] = b;
                             tissue += b;
                         }
                     }

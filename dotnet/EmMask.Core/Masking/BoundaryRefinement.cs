@@ -11,6 +11,12 @@ namespace EmMask.Core.Masking;
 /// the (stabilised) image. Markers: tissue where the mask lies deeper than the halo, non-brain where it lies more than
 /// 2 voxels outside; the floods meet on the strongest edge in between, which is the tissue's surface.
 /// </summary>
+/// <remarks>
+/// The watershed runs in fixed tiles of the whole volume (<see cref="TileSize"/> voxels, anchored at the volume's origin),
+/// each flooded within its core plus <see cref="Reach"/> voxels of context, and writes only its core. A flood therefore
+/// never depends on anything further away than that, so a block that holds a tile's context refines it exactly as the
+/// whole volume does (<see cref="Blockwise.ClassicalBlockwise"/>): block-wise masks equal in-memory ones.
+/// </remarks>
 internal static class BoundaryRefinement
 {
     /// <summary>Halo depth in working-level voxels: tissue markers lie deeper than this in the coarse mask.</summary>
@@ -22,43 +28,112 @@ internal static class BoundaryRefinement
     /// <summary>Gradient scale in working-level voxels (at least 1 full-resolution voxel).</summary>
     public const double GradientLevelVoxels = 0.5;
 
-    /// <summary>Refines <paramref name="mask"/> in place; returns false (mask unchanged) when one kind of marker is missing.</summary>
-    public static bool Refine(Volume<byte> mask, Volume<float> image, Volume<byte>? valid, int level, CancellationToken ct)
+    /// <summary>Tile edge (voxels) at a working level: 128, and 256 at level 3 so the context stays a small share.</summary>
+    public static int TileSize(int level) => level >= 3 ? 256 : 128;
+
+    /// <summary>Context (voxels) a tile's flood sees around its core: the marker halo, the outside margin and a little more.</summary>
+    public static int FloodReach(int level) => (int)Math.Ceiling((HaloLevelVoxels * (1 << level)) + OutsideMargin) + 2;
+
+    /// <summary>All the context a tile needs from the unrefined mask and the image: the flood's reach plus the gradient's kernel.</summary>
+    public static int Reach(int level) => FloodReach(level) + GradientRadius(level);
+
+    private static double GradientSigma(int level) => Math.Max(1.0, GradientLevelVoxels * (1 << level));
+
+    private static int GradientRadius(int level) => (int)((4.0 * GradientSigma(level)) + 0.5) + 1;
+
+    /// <summary>Refines a whole volume's mask in place; false when no tile changed anything.</summary>
+    public static bool Refine(Volume<byte> mask, Volume<float> image, Volume<byte>? valid, int level, CancellationToken ct) =>
+        Refine(mask, image, valid, level, (0, 0, 0), mask.Shape, null, ct);
+
+    /// <summary>
+    /// Refines <paramref name="mask"/> in place over the tiles that meet <paramref name="region"/> (offset and size in the
+    /// mask's own coordinates; the whole mask when null). <paramref name="origin"/> is the mask's offset in the volume
+    /// and <paramref name="volume"/> the volume's shape, so tiles line up with the whole volume's. Returns false when
+    /// no tile changed anything.
+    /// </summary>
+    public static bool Refine(Volume<byte> mask, Volume<float> image, Volume<byte>? valid, int level, (int Z, int Y, int X) origin, Shape3 volume, ((int Z, int Y, int X) Offset, Shape3 Size)? region, CancellationToken ct)
     {
+        var shape = mask.Shape;
+        var (ro, rs) = region ?? ((0, 0, 0), shape);
+        int tile = TileSize(level);
+        int flood = FloodReach(level), reach = Reach(level);
+        var before = mask.Clone();
+        bool changed = false;
+
+        // Tiles (global grid) that meet the region.
+        var gz = Range(origin.Z + ro.Z, rs.Z, tile);
+        var gy = Range(origin.Y + ro.Y, rs.Y, tile);
+        var gx = Range(origin.X + ro.X, rs.X, tile);
+        for (int tz = gz.First; tz <= gz.Last; tz++)
+        {
+            for (int ty = gy.First; ty <= gy.Last; ty++)
+            {
+                for (int tx = gx.First; tx <= gx.Last; tx++)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    var core = Box((tz * tile, ty * tile, tx * tile), tile, 0, volume);
+                    var window = Box(core.Offset, tile, flood, volume);
+                    var context = Box(core.Offset, tile, reach, volume);
+                    var write = Intersect(core, (Add(origin, ro), rs));
+                    if (write.Size.IsEmpty)
+                    {
+                        continue;
+                    }
+
+                    changed |= RefineTile(before, mask, image, valid, level, origin, shape, window, context, write, ct);
+                }
+            }
+        }
+
+        return changed;
+    }
+
+    private static bool RefineTile(Volume<byte> before, Volume<byte> mask, Volume<float> image, Volume<byte>? valid, int level, (int Z, int Y, int X) origin, Shape3 shape, ((int Z, int Y, int X) Offset, Shape3 Size) window, ((int Z, int Y, int X) Offset, Shape3 Size) context, ((int Z, int Y, int X) Offset, Shape3 Size) write, CancellationToken ct)
+    {
+        var local = Sub(window.Offset, origin);
+        var contextLocal = Sub(context.Offset, origin);
+        if (contextLocal.Z < 0 || contextLocal.Y < 0 || contextLocal.X < 0
+            || contextLocal.Z + context.Size.Z > shape.Z || contextLocal.Y + context.Size.Y > shape.Y || contextLocal.X + context.Size.X > shape.X)
+        {
+            throw new InvalidOperationException($"A refinement tile's context {context} leaves the block at {origin} of {shape}: the block's halo is too small.");
+        }
+
         int factor = 1 << level;
         var unit = new VoxelSize(1, 1, 1);
-        var inside = new Volume<byte>(mask.Shape, mask.Memory.ToArray(), unit);
+        var m = Crop(before, local, window.Size);
+        var ok = valid is null ? null : Crop(valid, local, window.Size);
+        var inside = new Volume<byte>(m.Shape, m.Memory.ToArray(), unit);
         var depth = EuclideanDistanceTransform.ComputeSquared(inside, ct);
-        var outside = new Volume<byte>(mask.Shape, unit);
-        var m = mask.Span;
+        var outside = new Volume<byte>(m.Shape, unit);
+        var ms = m.Span;
         var o = outside.Span;
-        for (int i = 0; i < m.Length; i++)
+        for (int i = 0; i < ms.Length; i++)
         {
-            o[i] = m[i] == 0 ? (byte)1 : (byte)0;
+            o[i] = ms[i] == 0 ? (byte)1 : (byte)0;
         }
 
         var distance = EuclideanDistanceTransform.ComputeSquared(outside, ct);
-        var labels = new Volume<byte>(mask.Shape, unit);
+        var labels = new Volume<byte>(m.Shape, unit);
         var l = labels.Span;
         var d = depth.Span;
         var e = distance.Span;
-        var ok = (valid is null ? default : valid.Span);
+        var oks = ok is null ? default : ok.Span;
         double halo = HaloLevelVoxels * factor;
         float halo2 = (float)(halo * halo), margin2 = (float)(OutsideMargin * OutsideMargin);
         bool anyTissue = false, anyResin = false;
         for (int i = 0; i < l.Length; i++)
         {
-            if (!ok.IsEmpty && ok[i] == 0)
+            if (!oks.IsEmpty && oks[i] == 0)
             {
                 continue;
             }
 
-            if (m[i] != 0 && d[i] > halo2)
+            if (ms[i] != 0 && d[i] > halo2)
             {
                 l[i] = 2;
                 anyTissue = true;
             }
-            else if (m[i] == 0 && e[i] > margin2)
+            else if (ms[i] == 0 && e[i] > margin2)
             {
                 l[i] = 1;
                 anyResin = true;
@@ -70,15 +145,78 @@ internal static class BoundaryRefinement
             return false;
         }
 
-        double sigma = Math.Max(1.0, GradientLevelVoxels * factor);
-        var relief = image.Like<float>();
-        GaussianGradientMagnitude.Apply(image, relief, Sigma3.Isotropic(sigma), ct);
-        SeededWatershed.Flood(relief, labels, valid, planar: false, ct);
-        for (int i = 0; i < m.Length; i++)
+        // Gradient on the context, cropped to the window: the same values wherever the tile is computed.
+        var picture = Crop(image, contextLocal, context.Size);
+        var relief = picture.Like<float>();
+        GaussianGradientMagnitude.Apply(picture, relief, Sigma3.Isotropic(GradientSigma(level)), ct);
+        var reliefWindow = Crop(relief, Sub(window.Offset, context.Offset), window.Size);
+        SeededWatershed.Flood(reliefWindow, labels, ok, planar: false, ct);
+
+        var w = Sub(write.Offset, window.Offset);
+        var target = Sub(write.Offset, origin);
+        for (int z = 0; z < write.Size.Z; z++)
         {
-            m[i] = l[i] == 2 ? (byte)1 : (byte)0;
+            for (int y = 0; y < write.Size.Y; y++)
+            {
+                var from = labels.Row(w.Z + z, w.Y + y).Slice(w.X, write.Size.X);
+                var to = mask.Row(target.Z + z, target.Y + y).Slice(target.X, write.Size.X);
+                for (int x = 0; x < from.Length; x++)
+                {
+                    to[x] = from[x] == 2 ? (byte)1 : (byte)0;
+                }
+            }
         }
 
         return true;
+    }
+
+    private static (int First, int Last) Range(int start, int length, int tile) => (start / tile, (start + length - 1) / tile);
+
+    private static ((int Z, int Y, int X) Offset, Shape3 Size) Box((int Z, int Y, int X) corner, int tile, int margin, Shape3 volume)
+    {
+        static (int, int) Axis(int c, int tile, int margin, int length)
+        {
+            int lo = Math.Max(0, c - margin);
+            int hi = Math.Min(length, c + tile + margin);
+            return (lo, Math.Max(0, hi - lo));
+        }
+
+        var (z, nz) = Axis(corner.Z, tile, margin, volume.Z);
+        var (y, ny) = Axis(corner.Y, tile, margin, volume.Y);
+        var (x, nx) = Axis(corner.X, tile, margin, volume.X);
+        return ((z, y, x), new Shape3(nz, ny, nx));
+    }
+
+    private static ((int Z, int Y, int X) Offset, Shape3 Size) Intersect(((int Z, int Y, int X) Offset, Shape3 Size) a, ((int Z, int Y, int X) Offset, Shape3 Size) b)
+    {
+        int z0 = Math.Max(a.Offset.Z, b.Offset.Z), y0 = Math.Max(a.Offset.Y, b.Offset.Y), x0 = Math.Max(a.Offset.X, b.Offset.X);
+        int z1 = Math.Min(a.Offset.Z + a.Size.Z, b.Offset.Z + b.Size.Z);
+        int y1 = Math.Min(a.Offset.Y + a.Size.Y, b.Offset.Y + b.Size.Y);
+        int x1 = Math.Min(a.Offset.X + a.Size.X, b.Offset.X + b.Size.X);
+        return ((z0, y0, x0), new Shape3(Math.Max(0, z1 - z0), Math.Max(0, y1 - y0), Math.Max(0, x1 - x0)));
+    }
+
+    private static (int Z, int Y, int X) Add((int Z, int Y, int X) a, (int Z, int Y, int X) b) => (a.Z + b.Z, a.Y + b.Y, a.X + b.X);
+
+    private static (int Z, int Y, int X) Sub((int Z, int Y, int X) a, (int Z, int Y, int X) b) => (a.Z - b.Z, a.Y - b.Y, a.X - b.X);
+
+    private static Volume<T> Crop<T>(Volume<T> v, (int Z, int Y, int X) offset, Shape3 size)
+        where T : unmanaged
+    {
+        if (offset == (0, 0, 0) && size == v.Shape)
+        {
+            return v;
+        }
+
+        var result = new Volume<T>(size, v.VoxelSize);
+        for (int z = 0; z < size.Z; z++)
+        {
+            for (int y = 0; y < size.Y; y++)
+            {
+                v.Row(offset.Z + z, offset.Y + y).Slice(offset.X, size.X).CopyTo(result.Row(z, y));
+            }
+        }
+
+        return result;
     }
 }

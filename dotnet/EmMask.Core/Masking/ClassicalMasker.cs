@@ -90,7 +90,7 @@ public static class ClassicalMasker
     {
         ArgumentNullException.ThrowIfNull(input);
         options = (options ?? ClassicalMaskOptions.Default).Validate();
-        return RunCore(input, options, null, progress, cancellationToken);
+        return RunCore(input, options, null, null, progress, cancellationToken);
     }
 
     /// <summary>
@@ -127,12 +127,17 @@ public static class ClassicalMasker
     /// padding; the steps that are global by nature (hole filling, small-region removal) are left to
     /// <see cref="Blockwise.BlockComponents"/>, which runs them over the whole volume.
     /// </summary>
-    public static MaskResult RunBlock(IVolume block, ClassicalPlan plan, ClassicalMaskOptions? options = null, CancellationToken ct = default)
+    /// <param name="block">The block's read region.</param>
+    /// <param name="plan">The volume's plan.</param>
+    /// <param name="placement">Where the block lies: the read region's offset, the volume's shape and the core's offset and size in the read region.</param>
+    /// <param name="options">The masker's options (those the plan was measured with).</param>
+    /// <param name="ct">Cancels the work.</param>
+    public static MaskResult RunBlock(IVolume block, ClassicalPlan plan, BlockPlacement placement, ClassicalMaskOptions? options = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(block);
         ArgumentNullException.ThrowIfNull(plan);
         options = (options ?? ClassicalMaskOptions.Default).Validate();
-        return RunCore(block, options, plan, null, ct);
+        return RunCore(block, options, plan, placement, null, ct);
     }
 
     /// <summary>The pre-mask value of padding and NaN voxels in a 3D block (<see cref="RunBlock"/>): non-brain, and background for hole filling.</summary>
@@ -155,15 +160,25 @@ public static class ClassicalMasker
         int factor = 1 << volume.Level;
         double sigma = Math.Max(options.DogSigmaHigh, options.DogSigmaLow) + options.EdgeSigma + options.TextureSigma;
         double levelReach = (3 * sigma) + (options.BlockSize / 2.0) + 2;
-        double refinement = (BoundaryRefinement.HaloLevelVoxels * factor) + BoundaryRefinement.OutsideMargin + (3 * Math.Max(1.0, BoundaryRefinement.GradientLevelVoxels * factor));
+        int refinement = Refines(plan, options) ? BoundaryRefinement.Reach(volume.Level) : 0;
         int halo = (int)Math.Ceiling((levelReach * factor) + refinement);
         return (halo + factor - 1) / factor * factor;
     }
 
-    /// <summary>The alignment (voxels) block origins need in 3D: one cell of the working level, so the pyramids agree.</summary>
-    public static int Alignment(ClassicalPlan plan) => plan?.Volume is { } v ? 1 << v.Level : 1;
+    /// <summary>
+    /// The alignment (voxels) block origins and edges need in 3D: one cell of the working level, so the pyramids agree,
+    /// and one tile of the boundary refinement when it runs, so every tile lies in one block.
+    /// </summary>
+    public static int Alignment(ClassicalPlan plan, ClassicalMaskOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        options ??= ClassicalMaskOptions.Default;
+        return plan.Volume is not { } v ? 1 : Refines(plan, options) ? BoundaryRefinement.TileSize(v.Level) : 1 << v.Level;
+    }
 
-    private static MaskResult RunCore(IVolume input, ClassicalMaskOptions options, ClassicalPlan? plan, IProgress<ProgressReport>? progress, CancellationToken ct)
+    private static bool Refines(ClassicalPlan plan, ClassicalMaskOptions options) => options.RefineBoundary && plan.Volume is { Level: > 0 };
+
+    private static MaskResult RunCore(IVolume input, ClassicalMaskOptions options, ClassicalPlan? plan, BlockPlacement? placement, IProgress<ProgressReport>? progress, CancellationToken ct)
     {
         var warnings = new List<string>();
         var notes = new List<string>();
@@ -222,7 +237,7 @@ public static class ClassicalMasker
         }
         else if (plan?.Volume is { } fixedPlan)
         {
-            outcomes.Add(ApplyPlan(n, valid, options, fixedPlan, mask, confidence, ct));
+            outcomes.Add(ApplyPlan(n, valid, options, fixedPlan, placement ?? BlockPlacement.Whole(shape), mask, confidence, ct));
         }
         else
         {
@@ -249,12 +264,12 @@ public static class ClassicalMasker
     private static VolumeOutcome RunVolume(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, Volume<byte> mask, Volume<float> confidence, IProgress<ProgressReport>? progress, CancellationToken ct)
     {
         var (plan, chosen) = MeasureVolume(n, valid, options, progress, ct);
-        Finish(n, valid, options, plan, chosen, mask, confidence, final: true, progress, ct);
+        Finish(n, valid, options, plan, chosen, BlockPlacement.Whole(n.Shape), mask, confidence, final: true, progress, ct);
         return plan.Outcome;
     }
 
     /// <summary>A block of a 3D volume under a fixed plan: the pre-mask (invalid voxels = <see cref="InvalidCode"/>).</summary>
-    private static VolumeOutcome ApplyPlan(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, VolumePlan plan, Volume<byte> mask, Volume<float> confidence, CancellationToken ct)
+    private static VolumeOutcome ApplyPlan(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, VolumePlan plan, BlockPlacement placement, Volume<byte> mask, Volume<float> confidence, CancellationToken ct)
     {
         if (valid is not null)
         {
@@ -263,7 +278,7 @@ public static class ClassicalMasker
 
         plan.Stabilizer?.Apply(n, ct);
         var maps = LevelMaps.Compute(n, valid, plan.Level, plan.Noise, planar: false, options, ct);
-        Finish(n, valid, options, plan, maps, mask, confidence, final: false, null, ct);
+        Finish(n, valid, options, plan, maps, placement, mask, confidence, final: false, null, ct);
         if (valid is not null)
         {
             var m = mask.Span;
@@ -338,7 +353,7 @@ public static class ClassicalMasker
     /// Vote, pooling, confidence, mask, hole filling and boundary refinement at full resolution. <paramref name="final"/>:
     /// also small-region removal and the padding rule (the in-memory result); otherwise the block's pre-mask.
     /// </summary>
-    private static void Finish(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, VolumePlan plan, LevelMaps chosen, Volume<byte> mask, Volume<float> confidence, bool final, IProgress<ProgressReport>? progress, CancellationToken ct)
+    private static void Finish(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, VolumePlan plan, LevelMaps chosen, BlockPlacement placement, Volume<byte> mask, Volume<float> confidence, bool final, IProgress<ProgressReport>? progress, CancellationToken ct)
     {
         bool planar = n.Shape.Z == 1;
         var ok = valid is null ? default : valid.Span;
@@ -396,20 +411,20 @@ public static class ClassicalMasker
             m[i] = c[i] >= 0.5f && (ok.IsEmpty || ok[i] != 0) ? (byte)1 : (byte)0;
         }
 
-        MaskMorphology.FillHoles(mask, perSlice: planar, ct);
+        // Refinement works in tiles of the whole volume and hole filling is global, so a block refines exactly as the
+        // whole volume does and leaves the filling to the block executor.
         if (options.RefineBoundary && level > 0)
         {
             progress?.Report(new("refine boundary", 0.85));
-            if (BoundaryRefinement.Refine(mask, n, valid, level, ct))
-            {
-                MaskMorphology.FillHoles(mask, perSlice: planar, ct);
-            }
+            BoundaryRefinement.Refine(mask, n, valid, level, placement.Origin, placement.Volume, (placement.Core, placement.CoreSize), ct);
         }
 
         if (!final)
         {
             return;
         }
+
+        MaskMorphology.FillHoles(mask, perSlice: planar, ct);
 
         progress?.Report(new("regions", 0.95));
         if (options.MinimumRegionSize > 1)

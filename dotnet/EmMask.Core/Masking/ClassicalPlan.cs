@@ -59,3 +59,14 @@ internal sealed record VolumePlan(float FillValue, StabilizingMap? Stabilizer, N
     /// <summary>The plan in the form the notes describe.</summary>
     public ClassicalMasker.VolumeOutcome Outcome => new(Math.Exp(LogThreshold), Level, Noise, Stabilizer is not null);
 }
+
+/// <summary>Where a block lies in its volume (<see cref="ClassicalMasker.RunBlock"/>).</summary>
+/// <param name="Origin">The read region's offset in the volume.</param>
+/// <param name="Volume">The volume's shape.</param>
+/// <param name="Core">The core's offset in the read region.</param>
+/// <param name="CoreSize">The core's size.</param>
+public sealed record BlockPlacement((int Z, int Y, int X) Origin, Volumes.Shape3 Volume, (int Z, int Y, int X) Core, Volumes.Shape3 CoreSize)
+{
+    /// <summary>A volume that is its own only block.</summary>
+    public static BlockPlacement Whole(Volumes.Shape3 shape) => new((0, 0, 0), shape, (0, 0, 0), shape);
+}

@@ -10,6 +10,18 @@ namespace EmMask.IO.Formats;
 /// <summary>One dataset to write: its absolute path, the volume and its text attributes.</summary>
 internal sealed record Hdf5Item(string Dataset, IVolume Volume, IReadOnlyDictionary<string, string> Attributes);
 
+/// <summary>A uint8 volume streamed row by row from an <see cref="IRowSource{T}"/> (a block-wise result) instead of held.</summary>
+internal sealed class RowVolume(IRowSource<byte> source) : IVolume
+{
+    public IRowSource<byte> Source => source;
+
+    public Shape3 Shape => source.Shape;
+
+    public VoxelSize VoxelSize => source.VoxelSize;
+
+    public VoxelType VoxelType => VoxelType.UInt8;
+}
+
 /// <summary>
 /// Writes datasets into an HDF5 file, chunked and deflate-compressed, atomically. PureHDF cannot edit a file in
 /// place, so adding a dataset to an existing file rewrites the whole file: the existing groups, datasets and their
@@ -91,7 +103,7 @@ internal static class Hdf5Writer
                 throw new ArgumentException($"{file}:{item.Dataset}: cannot write a volume with a 0-length axis {item.Volume.Shape}.", nameof(items));
             }
 
-            if (item.Volume is not (Volume<byte> or Volume<ushort> or Volume<float> or Volume<int>))
+            if (item.Volume is not (Volume<byte> or Volume<ushort> or Volume<float> or Volume<int> or RowVolume))
             {
                 throw new ArgumentException($"Cannot write {item.Volume.GetType().Name}; expected Volume<byte>, Volume<ushort>, Volume<float> or Volume<int>.", nameof(items));
             }
@@ -182,6 +194,7 @@ internal static class Hdf5Writer
                 Volume<ushort> v => DefineVolume(v, item.Attributes, options, writes, ct),
                 Volume<float> v => DefineVolume(v, item.Attributes, options, writes, ct),
                 Volume<int> v => DefineVolume(v, item.Attributes, options, writes, ct),
+                RowVolume r => DefineRows<byte>(r.Shape, r.VoxelSize, r.Source.CopyRow, item.Attributes, options, writes, ct),
                 _ => throw new UnreachableException(),
             };
         }
@@ -206,9 +219,14 @@ internal static class Hdf5Writer
     }
 
     private static H5Dataset DefineVolume<T>(Volume<T> volume, IReadOnlyDictionary<string, string> attributes, VolumeWriteOptions options, List<Action<H5NativeWriter>> writes, CancellationToken ct)
+        where T : unmanaged =>
+        DefineRows<T>(volume.Shape, volume.VoxelSize, (z, y, row) => volume.Row(z, y).CopyTo(row), attributes, options, writes, ct);
+
+    private delegate void RowCopy<T>(int z, int y, Span<T> destination);
+
+    private static H5Dataset DefineRows<T>(Shape3 shape, VoxelSize voxelSize, RowCopy<T> copyRow, IReadOnlyDictionary<string, string> attributes, VolumeWriteOptions options, List<Action<H5NativeWriter>> writes, CancellationToken ct)
         where T : unmanaged
     {
-        var shape = volume.Shape;
         bool is2D = shape.Z == 1 && options.SingleSliceRank != 3;
         ulong[] dims = is2D ? [(ulong)shape.Y, (ulong)shape.X] : [(ulong)shape.Z, (ulong)shape.Y, (ulong)shape.X];
         var chunk = is2D
@@ -224,7 +242,7 @@ internal static class Hdf5Writer
             attrs[key] = value;
         }
 
-        if (VolumeMetadata.ToElementSizeUm(volume.VoxelSize, is2D) is { } um)
+        if (VolumeMetadata.ToElementSizeUm(voxelSize, is2D) is { } um)
         {
             attrs[VolumeMetadata.ElementSizeUm] = um;
         }
@@ -249,7 +267,7 @@ internal static class Hdf5Writer
                     {
                         for (int y = 0; y < ny; y++)
                         {
-                            volume.Row(z0 + z, y0 + y).CopyTo(buffer.AsSpan(((z * ny) + y) * shape.X, shape.X));
+                            copyRow(z0 + z, y0 + y, buffer.AsSpan(((z * ny) + y) * shape.X, shape.X));
                         }
                     }
 

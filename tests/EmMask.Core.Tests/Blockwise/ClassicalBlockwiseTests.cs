@@ -24,13 +24,14 @@ public class ClassicalBlockwiseTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(11, 0, 48, 64)]
-    [InlineData(12, 1, 64, 64)]
-    [InlineData(13, 2, 128, 96)]
-    public void BlocksAgreeWithTheInMemoryMask(int seed, int level, int edge, int depth)
+    [InlineData(11, 0, 48, 64, 128)]
+    [InlineData(12, 1, 128, 64, 256)]
+    [InlineData(21, 1, 128, 64, 256)]
+    [InlineData(13, 2, 128, 96, 256)]
+    public void BlocksAgreeWithTheInMemoryMask(int seed, int level, int edge, int depth, int width)
     {
         var options = ThreeD with { Level = level };
-        var raw = EmPhantom.Generate(new PhantomOptions { Seed = seed, Shape = new Shape3(depth, level == 2 ? 256 : 128, level == 2 ? 256 : 128) }).Raw;
+        var raw = EmPhantom.Generate(new PhantomOptions { Seed = seed, Shape = new Shape3(depth, width, width) }).Raw;
         var expected = ClassicalMasker.Run(raw, options).Mask;
         var source = new VolumeBlockSource(raw);
         var plan = ClassicalBlockwise.Plan(source, options);
@@ -52,11 +53,40 @@ public class ClassicalBlockwiseTests(ITestOutputHelper output)
         Assert.True(differ == 0, $"Dice {dice:F6}, {differ} voxels differ");
     }
 
+    [Theory]
+    [InlineData("open2d:2,fill", 0)]
+    [InlineData("open2d:3,largest:1,fill3d", 1)]
+    [InlineData("close2d:2,largest:2", 0)]
+    public void PostProcessingBlockwiseEqualsInMemory(string spec, int level)
+    {
+        var options = ThreeD with { Level = level };
+        var raw = EmPhantom.Generate(new PhantomOptions { Seed = 21, Shape = new Shape3(64, 192, 192) }).Raw;
+        var pipeline = EmMask.Core.PostProcessing.PostProcessPipeline.Parse(spec);
+        var expected = ClassicalMasker.Run(raw, options).Mask;
+        pipeline.Apply(expected);
+        var source = new VolumeBlockSource(raw);
+        var plan = ClassicalBlockwise.Plan(source, options);
+        var grid = ClassicalBlockwise.Grid(raw.Shape, plan, options, 64);
+        Assert.True(grid.Count > 1, $"{grid.Count} blocks");
+        var mask = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid, plan, options).PostProcess(pipeline, _ => new MemoryBlockStore()).ToVolume();
+        Assert.Equal(expected.Span.ToArray(), mask.Span.ToArray());
+    }
+
+    [Theory]
+    [InlineData("grow:5")]
+    [InlineData("open3d:2")]
+    [InlineData("largest:1:26")]
+    public void PostProcessingStepsWithA3DReachAreRefusedBlockwise(string spec)
+    {
+        var error = Assert.Throws<ArgumentException>(() => BlockPostProcessing.Check(EmMask.Core.PostProcessing.PostProcessPipeline.Parse(spec)));
+        Assert.Contains("cannot run block-wise", error.Message);
+    }
+
     [Fact]
     public void BlockSmallerThanTheHaloIsAClearError()
     {
         var raw = EmPhantom.Generate(new PhantomOptions { Seed = 3, Shape = new Shape3(64, 96, 96) }).Raw;
-        var options = ThreeD with { Level = 2 };
+        var options = ThreeD with { Level = 2, RefineBoundary = false };
         var plan = ClassicalBlockwise.Plan(new VolumeBlockSource(raw), options);
         var error = Assert.Throws<ArgumentException>(() => ClassicalBlockwise.Grid(raw.Shape, plan, options, 8));
         Assert.Contains("smaller than the halo", error.Message);
@@ -80,11 +110,11 @@ public class ClassicalBlockwiseTests(ITestOutputHelper output)
     [Fact]
     public void ResumedAfterACancelGivesTheUninterruptedMask()
     {
-        var raw = EmPhantom.Generate(new PhantomOptions { Seed = 9, Shape = new Shape3(64, 160, 160) }).Raw;
+        var raw = EmPhantom.Generate(new PhantomOptions { Seed = 9, Shape = new Shape3(64, 192, 192) }).Raw;
         var options = ThreeD with { Level = 1 };
         var source = new VolumeBlockSource(raw);
         var plan = ClassicalBlockwise.Plan(source, options);
-        var grid = ClassicalBlockwise.Grid(raw.Shape, plan, options, 64);
+        var grid = ClassicalBlockwise.Grid(raw.Shape, plan, options, 128);
         var whole = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid, plan, options).ToVolume();
 
         var store = new MemoryBlockStore();

@@ -1,0 +1,114 @@
+using System.Globalization;
+using EmMask.Core.Blockwise;
+using EmMask.Core.Masking;
+using EmMask.Core.PostProcessing;
+using EmMask.Core.Progress;
+using EmMask.Core.Volumes;
+
+namespace EmMask.IO.Blockwise;
+
+/// <summary>What a block-wise run of a file is asked to do.</summary>
+/// <param name="Input">The input volume (HDF5 or npy are read block by block).</param>
+/// <param name="Output">The output mask (HDF5).</param>
+/// <param name="Options">The classical masker's options.</param>
+/// <param name="PostProcess">Post-processing (per-slice steps, fill and largest only; see <see cref="BlockPostProcessing"/>).</param>
+/// <param name="BlockEdge">Core edge in voxels, or null to choose it from <paramref name="MaxMemory"/>.</param>
+/// <param name="MaxMemory">Working-memory budget in bytes.</param>
+/// <param name="Resume">Continue an unfinished run of the same job.</param>
+/// <param name="Write">How the output is written (force, attributes).</param>
+public sealed record BlockwiseJob(
+    VolumePath Input,
+    VolumePath Output,
+    ClassicalMaskOptions Options,
+    PostProcessPipeline PostProcess,
+    int? BlockEdge,
+    long MaxMemory,
+    bool Resume,
+    VolumeWriteOptions Write);
+
+/// <summary>What a block-wise run did.</summary>
+public sealed record BlockwiseOutcome(Shape3 Shape, long TissueVoxels, double Threshold, int Blocks, int Resumed, Shape3 BlockSize, int Halo, IReadOnlyList<string> Warnings, IReadOnlyList<string> Notes);
+
+/// <summary>
+/// Masks a volume file block by block into an HDF5 output: the plan is measured on a sample, finished blocks go to a
+/// store beside the output (<see cref="DirectoryBlockStore"/>) so that <c>--resume</c> continues a killed run, the
+/// global steps and post-processing run over the stored blocks, and the output is streamed row by row and renamed into
+/// place at the end. Memory: one block's read region, one layer of sections of the output, and the union-find.
+/// </summary>
+public static class BlockwiseFileMasker
+{
+    /// <summary>Runs the job.</summary>
+    /// <exception cref="ArgumentException">A request that cannot run block-wise (named).</exception>
+    /// <exception cref="VolumeFormatException">An input or store that cannot be read, or an unfinished run of another job with --resume.</exception>
+    public static BlockwiseOutcome Run(BlockwiseJob job, IProgress<ProgressReport>? progress = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (job.Output.Kind != VolumeFileKind.Hdf5)
+        {
+            throw new ArgumentException($"{job.Output}: block-wise output is written to HDF5 only (out.h5:/mask).");
+        }
+
+        var options = job.Options.Validate();
+        BlockPostProcessing.Check(job.PostProcess);
+        var source = new FileBlockSource(job.Input, ct);
+        progress?.Report(new("measure the plan on a sample", 0));
+        var plan = ClassicalBlockwise.Plan(source, options, ct);
+        int edge = job.BlockEdge ?? ClassicalBlockwise.BlockEdgeFor(job.MaxMemory, source.Shape, plan, options)
+            ?? throw new ArgumentException(
+                $"--max-memory {Format(job.MaxMemory)} is too small for this volume: a block needs its halo of {ClassicalMasker.Halo(plan, options)} voxels " +
+                $"(working level {plan.Level}); give at least {Format(MinimumMemory(plan, options))}, or a coarser --level.");
+        var grid = ClassicalBlockwise.Grid(source.Shape, plan, options, edge);
+        string manifest = Manifest(job, options, source, grid, plan);
+        var store = DirectoryBlockStore.Open(DirectoryBlockStore.PathFor(job.Output.File), manifest, job.Resume, out string? note);
+        var scaled = progress is null ? null : new Progress<ProgressReport>(r => progress.Report(new(r.Stage, 0.8 * r.Fraction)));
+        var mask = ClassicalBlockwise.Run(source, store, grid, plan, options, scaled, ct);
+        var post = new List<DirectoryBlockStore>();
+        mask = mask.PostProcess(job.PostProcess, step =>
+        {
+            var s = DirectoryBlockStore.Open(Path.Combine(store.Directory, $"post{step}"), manifest, resume: false, out _);
+            post.Add(s);
+            return s;
+        }, progress is null ? null : new Progress<ProgressReport>(r => progress.Report(new(r.Stage, 0.8 + (0.1 * r.Fraction)))), ct);
+        progress?.Report(new("write", 0.9));
+        VolumeWriter.WriteRows(job.Output, mask, job.Write, ct);
+        store.Delete();
+        var notes = new List<string>();
+        if (note is not null)
+        {
+            notes.Add(note);
+        }
+
+        notes.AddRange(mask.Notes);
+        progress?.Report(new("done", 1));
+        return new BlockwiseOutcome(source.Shape, mask.TissueVoxels, plan.Threshold ?? ClassicalMasker.UnimodalThreshold, grid.Count, mask.Resumed, grid.BlockSize, grid.Halo, mask.Warnings, notes);
+    }
+
+    /// <summary>The least memory a block-wise run of this plan needs (one block as large as its halo).</summary>
+    public static long MinimumMemory(ClassicalPlan plan, ClassicalMaskOptions options)
+    {
+        int halo = ClassicalMasker.Halo(plan, options);
+        long read = (long)(Math.Max(halo, ClassicalMasker.Alignment(plan, options)) + (2 * halo));
+        return read * read * read * ClassicalBlockwise.BytesPerVoxel;
+    }
+
+    private static string Format(long bytes) => bytes >= 1L << 30
+        ? string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):0.##}G")
+        : string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):0}M");
+
+    // One fact per line; a resumed run must agree on every one.
+    private static string Manifest(BlockwiseJob job, ClassicalMaskOptions options, FileBlockSource source, BlockGrid grid, ClassicalPlan plan)
+    {
+        var info = new FileInfo(job.Input.File);
+        var c = CultureInfo.InvariantCulture;
+        return string.Join('\n',
+            $"input: {Path.GetFullPath(job.Input.File)}:{job.Input.Dataset}",
+            string.Create(c, $"input file: {info.Length} bytes, modified {info.LastWriteTimeUtc:O}"),
+            $"shape: {source.Shape}",
+            "method: classical",
+            $"parameters: {options.ToJson()}",
+            $"postprocess: {job.PostProcess.ToSpec()}",
+            $"blocks: {grid.BlockSize}, halo {grid.Halo}",
+            $"plan: {plan.Describe()}",
+            string.Empty);
+    }
+}
