@@ -16,6 +16,9 @@ public static class ClassicalBlockwise
     /// <summary>Bytes of working memory per voxel of a block's read region (measured; see the README's memory table).</summary>
     public const int BytesPerVoxel = 40;
 
+    /// <summary>Bytes per cell of the working level held by a two-scale run (image, pooled vote and the texture maps).</summary>
+    public const int CoarseBytesPerCell = 48;
+
     /// <summary>Measures the plan on the sample of <paramref name="source"/>.</summary>
     public static ClassicalPlan Plan(IBlockSource source, ClassicalMaskOptions options, CancellationToken ct = default)
     {
@@ -68,7 +71,13 @@ public static class ClassicalBlockwise
 
         int halo = ClassicalMasker.Halo(plan, options);
         int alignment = ClassicalMasker.Alignment(plan, options);
-        int read = (int)Math.Floor(Math.Cbrt(budget));
+        if (ClassicalMasker.IsTwoScale(plan))
+        {
+            int factor = 1 << plan.Level!.Value;
+            budget -= EmMask.Core.Inference.VolumeResampling.DownsampledShape(shape, factor).Length * CoarseBytesPerCell / BytesPerVoxel;
+        }
+
+        int read = (int)Math.Floor(Math.Cbrt(Math.Max(0, budget)));
         int edge = (read - (2 * halo)) / alignment * alignment;
         int longest = Math.Max(shape.Z, Math.Max(shape.Y, shape.X));
         if (edge >= longest)
@@ -104,6 +113,13 @@ public static class ClassicalBlockwise
 
         int done = 0, skipped = 0;
         var warnings = new HashSet<string>(StringComparer.Ordinal);
+        bool twoScale = ClassicalMasker.IsTwoScale(plan);
+        Volume<float>? pooled = null;
+        if (twoScale && !grid.Blocks().All(store.IsDone))
+        {
+            pooled = Coarse(source, grid, plan, options, progress, ct);
+        }
+
         foreach (var block in grid.Blocks())
         {
             ct.ThrowIfCancellationRequested();
@@ -115,7 +131,9 @@ public static class ClassicalBlockwise
             {
                 var input = source.Read(block.Read, block.ReadSize, ct);
                 var placement = new BlockPlacement(block.Read, grid.Shape, block.CoreInRead, block.CoreSize);
-                var result = ClassicalMasker.RunBlock(input, plan, placement, options, ct);
+                var result = twoScale
+                    ? ClassicalMasker.RunFineBlock(input, plan, placement, pooled!, options, ct)
+                    : ClassicalMasker.RunBlock(input, plan, placement, options, ct);
                 foreach (var warning in result.Warnings)
                 {
                     warnings.Add(warning);
@@ -125,7 +143,7 @@ public static class ClassicalBlockwise
             }
 
             done++;
-            progress?.Report(new($"block {done}/{grid.Count}", 0.9 * done / grid.Count));
+            progress?.Report(new($"block {done}/{grid.Count}", (twoScale ? 0.3 : 0) + ((twoScale ? 0.6 : 0.9) * done / grid.Count)));
         }
 
         Func<BlockRegion, Volume<byte>> final = block => store.Read(block, ct);
@@ -140,10 +158,58 @@ public static class ClassicalBlockwise
         {
             $"block-wise: {grid.Count} blocks of {grid.BlockSize} with a halo of {grid.Halo}" + (skipped > 0 ? $", {skipped} finished earlier and resumed" : string.Empty),
             plan.Volume is { } v
-                ? $"classical: mode 3d, working level {v.Level} ({1 << v.Level}x), threshold {Math.Exp(v.LogThreshold):g3} (measured once on the volume's sample)"
+                ? $"classical: mode 3d, working level {v.Level} ({1 << v.Level}x), threshold {Math.Exp(v.LogThreshold):g3} (measured once on the volume's sample)" +
+                  (twoScale ? "; texture on the whole volume's working-level image, full resolution block by block" : string.Empty)
                 : "classical: mode 2d, blocks of whole sections",
         };
         return new BlockwiseMask(grid, final, source.VoxelSize, [.. warnings], notes, skipped);
+    }
+
+    /// <summary>
+    /// Two-scale pass 1: every block's working-level image (cores only: cells never straddle blocks) assembled into the
+    /// whole volume's, then its pooled vote in memory.
+    /// </summary>
+    private static Volume<float> Coarse(IBlockSource source, BlockGrid grid, ClassicalPlan plan, ClassicalMaskOptions options, IProgress<ProgressReport>? progress, CancellationToken ct)
+    {
+        int factor = 1 << plan.Level!.Value;
+        var shape = EmMask.Core.Inference.VolumeResampling.DownsampledShape(grid.Shape, factor);
+        var image = new Volume<float>(shape, source.VoxelSize);
+        Volume<float>? fraction = null;
+        int done = 0;
+        foreach (var block in grid.Blocks())
+        {
+            ct.ThrowIfCancellationRequested();
+            var input = source.Read(block.Core, block.CoreSize, ct);
+            var (coarse, valid) = ClassicalMasker.CoarseBlock(input, plan, ct);
+            var at = (block.Core.Z / factor, block.Core.Y / factor, block.Core.X / factor);
+            Paste(coarse, image, at);
+            if (valid is not null)
+            {
+                if (fraction is null)
+                {
+                    fraction = image.Like<float>();
+                    fraction.Span.Fill(1f);
+                }
+
+                Paste(valid, fraction, at);
+            }
+
+            progress?.Report(new($"working level: block {++done}/{grid.Count}", 0.25 * done / grid.Count));
+        }
+
+        progress?.Report(new("working level: texture and vote", 0.28));
+        return ClassicalMasker.CoarseConfidence(image, fraction, plan, options, ct);
+    }
+
+    private static void Paste(Volume<float> part, Volume<float> whole, (int Z, int Y, int X) at)
+    {
+        for (int z = 0; z < part.Shape.Z; z++)
+        {
+            for (int y = 0; y < part.Shape.Y; y++)
+            {
+                part.Row(z, y).CopyTo(whole.Row(at.Z + z, at.Y + y)[at.X..]);
+            }
+        }
     }
 }
 

@@ -15,7 +15,7 @@ namespace EmMask.Core.Blockwise;
 public static class VolumeSample
 {
     /// <summary>Voxels up to which the whole volume is the sample.</summary>
-    public const long Limit = 16L << 20;
+    public const long Limit = 8L << 20;
 
     /// <summary>Number of cubes in a sample of a larger volume.</summary>
     public const int Cubes = 8;

@@ -19,12 +19,22 @@ internal static class VolumeResampling
     public static Volume<float> MaxDownsample(Volume<float> input, int factor) => Downsample(input, factor, useMax: true);
 
     /// <summary>Trilinear interpolation of <paramref name="small"/> onto <paramref name="output"/>'s grid, factor apart.</summary>
-    public static Volume<float> TrilinearUpsample(Volume<float> small, Volume<float> output, int factor)
+    public static Volume<float> TrilinearUpsample(Volume<float> small, Volume<float> output, int factor) =>
+        TrilinearUpsample(small, output, factor, (0, 0, 0));
+
+    /// <summary>
+    /// The part of the trilinear upsampling of <paramref name="small"/> (a whole volume's coarse grid) that starts at
+    /// <paramref name="origin"/> of the fine grid and has <paramref name="output"/>'s shape: the same values the whole
+    /// upsampling gives there (a block of a volume processed block by block).
+    /// </summary>
+    public static Volume<float> TrilinearUpsample(Volume<float> small, Volume<float> output, int factor, (int Z, int Y, int X) origin)
     {
+        ArgumentNullException.ThrowIfNull(small);
+        ArgumentNullException.ThrowIfNull(output);
         Shape3 target = output.Shape;
-        var (z0, z1, zt) = Taps(target.Z, small.Shape.Z, factor);
-        var (y0, y1, yt) = Taps(target.Y, small.Shape.Y, factor);
-        var (x0, x1, xt) = Taps(target.X, small.Shape.X, factor);
+        var (z0, z1, zt) = Taps(small.Shape.Z, factor, origin.Z, target.Z);
+        var (y0, y1, yt) = Taps(small.Shape.Y, factor, origin.Y, target.Y);
+        var (x0, x1, xt) = Taps(small.Shape.X, factor, origin.X, target.X);
         ReadOnlySpan<float> s = small.Span;
         Span<float> o = output.Span;
         int sy = small.Shape.X, sz = small.Shape.Y * small.Shape.X;
@@ -54,19 +64,20 @@ internal static class VolumeResampling
         return output;
     }
 
-    private static (int[] Lo, int[] Hi, float[] T) Taps(int targetLength, int smallLength, int factor)
+    private static (int[] Lo, int[] Hi, float[] T) Taps(int smallLength, int factor, int start, int count)
     {
-        var lo = new int[targetLength];
-        var hi = new int[targetLength];
-        var t = new float[targetLength];
-        for (int i = 0; i < targetLength; i++)
+        var lo = new int[count];
+        var hi = new int[count];
+        var t = new float[count];
+        for (int k = 0; k < count; k++)
         {
+            int i = start + k;
             // Voxel centres: target i sits at (i + 0.5) / f − 0.5 in small-grid units; clamp at the borders.
             double src = Math.Clamp(((i + 0.5) / factor) - 0.5, 0, smallLength - 1);
             int l = (int)Math.Floor(src);
-            lo[i] = l;
-            hi[i] = Math.Min(l + 1, smallLength - 1);
-            t[i] = (float)(src - l);
+            lo[k] = l;
+            hi[k] = Math.Min(l + 1, smallLength - 1);
+            t[k] = (float)(src - l);
         }
 
         return (lo, hi, t);

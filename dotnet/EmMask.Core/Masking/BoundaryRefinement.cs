@@ -28,8 +28,8 @@ internal static class BoundaryRefinement
     /// <summary>Gradient scale in working-level voxels (at least 1 full-resolution voxel).</summary>
     public const double GradientLevelVoxels = 0.5;
 
-    /// <summary>Tile edge (voxels) at a working level: 128, and 256 at level 3 so the context stays a small share.</summary>
-    public static int TileSize(int level) => level >= 3 ? 256 : 128;
+    /// <summary>Tile edge (voxels): 128 at every level, so a block of a level-3 run still fits in a 1 GB budget.</summary>
+    public static int TileSize(int level) => level >= 0 ? 128 : throw new ArgumentOutOfRangeException(nameof(level));
 
     /// <summary>Context (voxels) a tile's flood sees around its core: the marker halo, the outside margin and a little more.</summary>
     public static int FloodReach(int level) => (int)Math.Ceiling((HaloLevelVoxels * (1 << level)) + OutsideMargin) + 2;

@@ -158,6 +158,12 @@ public static class ClassicalMasker
         }
 
         int factor = 1 << volume.Level;
+        if (IsTwoScale(plan))
+        {
+            int context = Refines(plan, options) ? BoundaryRefinement.Reach(volume.Level) : 0;
+            return (context + factor - 1) / factor * factor;
+        }
+
         double sigma = Math.Max(options.DogSigmaHigh, options.DogSigmaLow) + options.EdgeSigma + options.TextureSigma;
         double levelReach = (3 * sigma) + (options.BlockSize / 2.0) + 2;
         int refinement = Refines(plan, options) ? BoundaryRefinement.Reach(volume.Level) : 0;
@@ -271,28 +277,97 @@ public static class ClassicalMasker
     /// <summary>A block of a 3D volume under a fixed plan: the pre-mask (invalid voxels = <see cref="InvalidCode"/>).</summary>
     private static VolumeOutcome ApplyPlan(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, VolumePlan plan, BlockPlacement placement, Volume<byte> mask, Volume<float> confidence, CancellationToken ct)
     {
+        Prepare(n, valid, plan, ct);
+        var maps = LevelMaps.Compute(n, valid, plan.Level, plan.Noise, planar: false, options, ct);
+        Finish(n, valid, options, plan, maps, placement, mask, confidence, final: false, null, ct);
+        MarkInvalid(mask, valid);
+        return plan.Outcome;
+    }
+
+    // Padding takes the plan's fill value and the noise is stabilised with the plan's map.
+    private static void Prepare(Volume<float> n, Volume<byte>? valid, VolumePlan plan, CancellationToken ct)
+    {
         if (valid is not null)
         {
             FillInvalid(n, valid, plan.FillValue);
         }
 
         plan.Stabilizer?.Apply(n, ct);
-        var maps = LevelMaps.Compute(n, valid, plan.Level, plan.Noise, planar: false, options, ct);
-        Finish(n, valid, options, plan, maps, placement, mask, confidence, final: false, null, ct);
-        if (valid is not null)
+    }
+
+    private static void MarkInvalid(Volume<byte> mask, Volume<byte>? valid)
+    {
+        if (valid is null)
         {
-            var m = mask.Span;
-            var ok = valid.Span;
-            for (int i = 0; i < m.Length; i++)
-            {
-                if (ok[i] == 0)
-                {
-                    m[i] = InvalidCode;
-                }
-            }
+            return;
         }
 
-        return plan.Outcome;
+        var m = mask.Span;
+        var ok = valid.Span;
+        for (int i = 0; i < m.Length; i++)
+        {
+            if (ok[i] == 0)
+            {
+                m[i] = InvalidCode;
+            }
+        }
+    }
+
+    /// <summary>
+    /// True when block-wise work on this plan goes in two scales (working level ≥ 2): the texture context at a coarse
+    /// level is hundreds of voxels at full resolution, so the working-level image of the whole volume is assembled first
+    /// (<see cref="CoarseBlock"/>; a 4× level holds 1/64 of the voxels), its pooled vote computed in memory
+    /// (<see cref="CoarseConfidence"/>), and the full-resolution blocks then need only the refinement's context
+    /// (<see cref="RunFineBlock"/>).
+    /// </summary>
+    public static bool IsTwoScale(ClassicalPlan plan) => plan?.Volume is { Level: >= 2 };
+
+    /// <summary>A block's image at the working level, and the share of valid voxels per cell (null when all are valid).</summary>
+    public static (Volume<float> Image, Volume<float>? ValidFraction) CoarseBlock(IVolume block, ClassicalPlan plan, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        var volume = plan?.Volume ?? throw new ArgumentException("The plan has no 3D part.", nameof(plan));
+        var normal = IntensityNormalizer.Normalize(block, plan.Intensity, ct);
+        var n = normal.Normalized;
+        var valid = InvalidVoxels(block, n, normal.NonFinite, [], ct);
+        Prepare(n, valid, volume, ct);
+        int factor = 1 << volume.Level;
+        return (VolumeResampling.MeanDownsample(n, factor), valid is null ? null : ValidFraction(valid, factor));
+    }
+
+    /// <summary>The pooled vote of the whole volume at the working level, from its assembled coarse image.</summary>
+    public static Volume<float> CoarseConfidence(Volume<float> image, Volume<float>? validFraction, ClassicalPlan plan, ClassicalMaskOptions? options = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var volume = plan?.Volume ?? throw new ArgumentException("The plan has no 3D part.", nameof(plan));
+        options = (options ?? ClassicalMaskOptions.Default).Validate();
+        var ok = validFraction is null ? null : WholeCells(validFraction);
+        var maps = LevelMaps.FromLevel(image, ok, validFraction, volume.Level, volume.Noise, planar: false, options, ct);
+        return VotePool(maps, volume, options, planar: false, null, ct);
+    }
+
+    /// <summary>
+    /// A full-resolution block of a two-scale run: confidence from the whole volume's pooled vote, mask, refinement
+    /// (within the block's core); the pre-mask as <see cref="RunBlock"/> gives it.
+    /// </summary>
+    public static MaskResult RunFineBlock(IVolume block, ClassicalPlan plan, BlockPlacement placement, Volume<float> pooled, ClassicalMaskOptions? options = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        ArgumentNullException.ThrowIfNull(placement);
+        ArgumentNullException.ThrowIfNull(pooled);
+        var volume = plan?.Volume ?? throw new ArgumentException("The plan has no 3D part.", nameof(plan));
+        options = (options ?? ClassicalMaskOptions.Default).Validate();
+        var warnings = new List<string>();
+        var normal = IntensityNormalizer.Normalize(block, plan.Intensity, ct);
+        var n = normal.Normalized;
+        var valid = InvalidVoxels(block, n, normal.NonFinite, warnings, ct);
+        Prepare(n, valid, volume, ct);
+        var confidence = n.Like<float>();
+        VolumeResampling.TrilinearUpsample(pooled, confidence, 1 << volume.Level, placement.Origin);
+        var mask = n.Like<byte>();
+        MaskFromConfidence(n, valid, options, volume.Level, placement, mask, confidence, final: false, null, ct);
+        MarkInvalid(mask, valid);
+        return new MaskResult(mask, confidence, Math.Exp(volume.LogThreshold), warnings, []);
     }
 
     /// <summary>Fills padding, stabilises the noise, models it, chooses the working level and the threshold; <paramref name="n"/> is changed in place.</summary>
@@ -356,8 +431,22 @@ public static class ClassicalMasker
     private static void Finish(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, VolumePlan plan, LevelMaps chosen, BlockPlacement placement, Volume<byte> mask, Volume<float> confidence, bool final, IProgress<ProgressReport>? progress, CancellationToken ct)
     {
         bool planar = n.Shape.Z == 1;
-        var ok = valid is null ? default : valid.Span;
-        int level = chosen.Level;
+        var pooled = VotePool(chosen, plan, options, planar, progress, ct);
+        if (chosen.Level == 0)
+        {
+            pooled.Span.CopyTo(confidence.Span);
+        }
+        else
+        {
+            VolumeResampling.TrilinearUpsample(pooled, confidence, 1 << chosen.Level);
+        }
+
+        MaskFromConfidence(n, valid, options, chosen.Level, placement, mask, confidence, final, progress, ct);
+    }
+
+    /// <summary>The soft vote at the working level, raised for stained material, averaged over the block window (valid cells only).</summary>
+    private static Volume<float> VotePool(LevelMaps chosen, VolumePlan plan, ClassicalMaskOptions options, bool planar, IProgress<ProgressReport>? progress, CancellationToken ct)
+    {
         var logRatio = chosen.LogRatio;
         var smoothed = chosen.Smoothed;
         var okLevel = chosen.Valid;
@@ -394,16 +483,14 @@ public static class ClassicalMasker
         }, ct);
 
         progress?.Report(new("pool", 0.75));
-        var pooled = Pool(voteVolume, validLevel, options.BlockSize, planar, ct);
-        if (level == 0)
-        {
-            pooled.Span.CopyTo(confidence.Span);
-        }
-        else
-        {
-            VolumeResampling.TrilinearUpsample(pooled, confidence, 1 << level);
-        }
+        return Pool(voteVolume, validLevel, options.BlockSize, planar, ct);
+    }
 
+    /// <summary>Mask = confidence ≥ 0.5 on valid voxels, refined on the image's edges; <paramref name="final"/> also fills, removes small regions and applies the padding rule.</summary>
+    private static void MaskFromConfidence(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, int level, BlockPlacement placement, Volume<byte> mask, Volume<float> confidence, bool final, IProgress<ProgressReport>? progress, CancellationToken ct)
+    {
+        bool planar = n.Shape.Z == 1;
+        var ok = valid is null ? default : valid.Span;
         var m = mask.Span;
         var c = confidence.Span;
         for (int i = 0; i < m.Length; i++)
@@ -482,6 +569,12 @@ public static class ClassicalMasker
             var image = level == 0 ? n : VolumeResampling.MeanDownsample(n, factor);
             Volume<float>? fraction = null;
             var ok = valid is null ? null : ValidAtLevel(valid, factor, ref fraction);
+            return FromLevel(image, ok, fraction, level, noise, planar, options, ct);
+        }
+
+        /// <summary>The maps from the image already at the working level (and its valid cells and their 0/1 fraction, or null).</summary>
+        public static LevelMaps FromLevel(Volume<float> image, Volume<byte>? ok, Volume<float>? fraction, int level, NoiseModel noise, bool planar, ClassicalMaskOptions options, CancellationToken ct)
+        {
             double reference = TexturePyramid.NoiseReference(noise, level, planar, options, ct);
             var (logRatio, smoothed) = TexturePyramid.Measure(image, options, reference, ct);
             var sample = ThresholdSample(logRatio.Span, ok is null ? default : ok.Span, logRatio.Shape.X);
@@ -566,6 +659,13 @@ public static class ClassicalMasker
     // The valid mask at a level: blocks whose voxels are all valid (as a 0/1 float volume for pooling and a byte mask).
     private static Volume<byte> ValidAtLevel(Volume<byte> valid, int factor, ref Volume<float>? fraction)
     {
+        fraction = ValidFraction(valid, factor);
+        return WholeCells(fraction);
+    }
+
+    // The share of valid voxels in each cell of the level.
+    private static Volume<float> ValidFraction(Volume<byte> valid, int factor)
+    {
         var full = valid.Like<float>();
         var f = full.Span;
         var v = valid.Span;
@@ -574,7 +674,12 @@ public static class ClassicalMasker
             f[i] = v[i];
         }
 
-        fraction = factor == 1 ? full : VolumeResampling.MeanDownsample(full, factor);
+        return factor == 1 ? full : VolumeResampling.MeanDownsample(full, factor);
+    }
+
+    // Cells whose voxels are all valid: the byte mask, and the fraction turned into 0/1 in place.
+    private static Volume<byte> WholeCells(Volume<float> fraction)
+    {
         var result = fraction.Like<byte>();
         var r = result.Span;
         var q = fraction.Span;
