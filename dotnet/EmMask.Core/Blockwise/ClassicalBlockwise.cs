@@ -78,7 +78,13 @@ public static class ClassicalBlockwise
         }
 
         int read = (int)Math.Floor(Math.Cbrt(Math.Max(0, budget)));
-        int edge = (read - (2 * halo)) / alignment * alignment;
+        int step = Math.Max(alignment, 64); // whole HDF5 chunks (typically 64³) where the budget allows
+        int edge = (read - (2 * halo)) / step * step;
+        if (edge < step)
+        {
+            edge = (read - (2 * halo)) / alignment * alignment;
+        }
+
         int longest = Math.Max(shape.Z, Math.Max(shape.Y, shape.X));
         if (edge >= longest)
         {
@@ -140,6 +146,9 @@ public static class ClassicalBlockwise
                 }
 
                 store.Write(block, block.CropCore(result.Mask), ct);
+                input = null;
+                result = null;
+                GC.Collect(); // the next block reuses the memory instead of growing the heap past the budget
             }
 
             done++;
@@ -218,8 +227,12 @@ public sealed class BlockwiseMask : IRowSource<byte>
 {
     private readonly BlockGrid grid;
     private readonly Func<BlockRegion, Volume<byte>> final;
-    private int layer = -1;
-    private byte[] rows = [];
+    /// <summary>How far back (sections) a writer may ask for rows again.</summary>
+    private const int Reach = 64;
+
+    private readonly Dictionary<int, byte[]> layers = [];
+    private int furthest = -1;
+    private int lowest;
     private long tissue;
 
     internal BlockwiseMask(BlockGrid grid, Func<BlockRegion, Volume<byte>> final, VoxelSize voxelSize, IReadOnlyList<string> warnings, IReadOnlyList<string> notes, int resumed)
@@ -270,17 +283,29 @@ public sealed class BlockwiseMask : IRowSource<byte>
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// Layers of blocks (one block row in z) are assembled on first use and kept while a writer may still come back to
+    /// them: writers go through the volume in bands of a few sections (HDF5: one chunk deep) that can straddle two layers.
+    /// </remarks>
     public void CopyRow(int z, int y, Span<byte> destination)
     {
         int k = z / grid.BlockSize.Z;
-        if (k != layer)
+        if (!layers.TryGetValue(k, out var rows))
         {
-            if (k < layer)
+            if (k < lowest)
             {
-                throw new InvalidOperationException($"Rows must be read with z never decreasing (asked for z = {z} after layer {layer}).");
+                throw new InvalidOperationException($"Rows must be read with z at most {Reach} sections behind the furthest asked for (asked for z = {z}).");
             }
 
-            Load(k);
+            rows = Load(k);
+            layers[k] = rows;
+        }
+
+        furthest = Math.Max(furthest, z);
+        foreach (int old in layers.Keys.Where(l => (l + 1) * grid.BlockSize.Z <= furthest - Reach).ToList())
+        {
+            layers.Remove(old);
+            lowest = Math.Max(lowest, old + 1);
         }
 
         int local = z - (k * grid.BlockSize.Z);
@@ -302,15 +327,10 @@ public sealed class BlockwiseMask : IRowSource<byte>
         return result;
     }
 
-    private void Load(int k)
+    private byte[] Load(int k)
     {
-        layer = k;
         int depth = grid[k, 0, 0].CoreSize.Z;
-        long length = (long)depth * Shape.Y * Shape.X;
-        if (rows.Length < length)
-        {
-            rows = new byte[length];
-        }
+        var rows = new byte[(long)depth * Shape.Y * Shape.X];
 
         for (int j = 0; j < grid.Counts.Y; j++)
         {
@@ -335,5 +355,7 @@ public sealed class BlockwiseMask : IRowSource<byte>
                 }
             }
         }
+
+        return rows;
     }
 }

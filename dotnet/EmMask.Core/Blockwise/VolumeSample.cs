@@ -6,10 +6,11 @@ namespace EmMask.Core.Blockwise;
 /// The sample a block-wise run measures its global statistics on (normalisation, noise, working level, threshold):
 /// the whole volume when it has at most <see cref="Limit"/> voxels — then the block-wise plan is exactly the in-memory
 /// one — else <see cref="Cubes"/> cubes spread over the volume on a regular lattice, stacked along z into one volume.
+/// The in-memory masker measures a volume larger than the limit on the same sample, so both give the same mask.
 /// </summary>
 /// <remarks>
 /// The stacked cubes meet at seams that no real volume has; their texture enters the statistics of the few sections
-/// beside each seam (about a tenth of the sample). The cubes are spread over the whole volume so that both resin and
+/// beside each seam (a few percent of the sample). The cubes are spread over the whole volume so that both resin and
 /// tissue are seen wherever they are.
 /// </remarks>
 public static class VolumeSample
@@ -17,8 +18,8 @@ public static class VolumeSample
     /// <summary>Voxels up to which the whole volume is the sample.</summary>
     public const long Limit = 8L << 20;
 
-    /// <summary>Number of cubes in a sample of a larger volume.</summary>
-    public const int Cubes = 8;
+    /// <summary>Number of cubes in a sample of a larger volume (128³ each: deep enough for the coarsest texture level).</summary>
+    public const int Cubes = 4;
 
     /// <summary>Reads the sample.</summary>
     public static IVolume Read(IBlockSource source, CancellationToken ct = default)
@@ -34,7 +35,7 @@ public static class VolumeSample
         int edge = (int)Math.Floor(Math.Cbrt(perCube));
         var size = new Shape3(Math.Min(edge, shape.Z), Math.Min(edge, shape.Y), Math.Min(edge, shape.X));
 
-        // Spread the cubes: 2×2×2 where every axis has room, else along the longest axes.
+        // Spread the cubes over the axes with the most room.
         var counts = Lattice(shape, size);
         var offsets = new List<(int Z, int Y, int X)>();
         for (int z = 0; z < counts.Z; z++)

@@ -101,6 +101,11 @@ internal static class BoundaryRefinement
         int factor = 1 << level;
         var unit = new VoxelSize(1, 1, 1);
         var m = Crop(before, local, window.Size);
+        if (m.Span.IndexOfAnyExcept((byte)0) < 0 || m.Span.IndexOfAnyExcept((byte)1) < 0)
+        {
+            return false; // all resin or all tissue: no boundary, so no marker of one kind
+        }
+
         var ok = valid is null ? null : Crop(valid, local, window.Size);
         var inside = new Volume<byte>(m.Shape, m.Memory.ToArray(), unit);
         var depth = EuclideanDistanceTransform.ComputeSquared(inside, ct);

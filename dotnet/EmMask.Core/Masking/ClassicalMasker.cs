@@ -90,7 +90,67 @@ public static class ClassicalMasker
     {
         ArgumentNullException.ThrowIfNull(input);
         options = (options ?? ClassicalMaskOptions.Default).Validate();
-        return RunCore(input, options, null, null, progress, cancellationToken);
+        if (input.Shape.Length <= Blockwise.VolumeSample.Limit || input.Shape.IsEmpty)
+        {
+            return RunCore(input, options, null, null, progress, cancellationToken);
+        }
+
+        // A large volume: the global values are measured on the same sample a block-wise run measures them on, so the
+        // two agree voxel for voxel (and the measuring is cheaper); the global steps then run on the whole pre-mask.
+        progress?.Report(new("measure on a sample", 0.0));
+        var plan = Plan(Blockwise.VolumeSample.Read(new Blockwise.VolumeBlockSource(input), cancellationToken), input.Shape, input.VoxelSize, options, cancellationToken);
+        var result = RunCore(input, options, plan, BlockPlacement.Whole(input.Shape), progress, cancellationToken);
+        if (plan.Volume is not null)
+        {
+            FinishGlobally(result.Mask, result.Confidence, options, cancellationToken);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// The global steps on a whole 3D pre-mask (1, 0, <see cref="InvalidCode"/>), as <see cref="Blockwise.BlockComponents"/>
+    /// runs them over blocks: holes filled, small regions removed, padding non-brain, confidence made to agree.
+    /// </summary>
+    private static void FinishGlobally(Volume<byte> mask, Volume<float> confidence, ClassicalMaskOptions options, CancellationToken ct)
+    {
+        var m = mask.Span;
+        var valid = mask.Like<byte>();
+        var ok = valid.Span;
+        for (int i = 0; i < m.Length; i++)
+        {
+            ok[i] = m[i] == InvalidCode ? (byte)0 : (byte)1;
+            m[i] = m[i] == 1 ? (byte)1 : (byte)0;
+        }
+
+        MaskMorphology.FillHoles(mask, perSlice: false, ct);
+        if (options.MinimumRegionSize > 1)
+        {
+            MaskMorphology.RemoveSmallRegions(mask, options.MinimumRegionSize, Connectivity.Face, ct);
+        }
+
+        AgreeWithMask(m, confidence.Span, ok);
+    }
+
+    // Padding is never tissue, and the confidence agrees with the mask (mask = confidence ≥ 0.5).
+    private static void AgreeWithMask(Span<byte> m, Span<float> c, ReadOnlySpan<byte> ok)
+    {
+        for (int i = 0; i < m.Length; i++)
+        {
+            if (!ok.IsEmpty && ok[i] == 0)
+            {
+                m[i] = 0;
+                c[i] = 0;
+            }
+            else if (m[i] != 0 && c[i] < 0.5f)
+            {
+                c[i] = 0.5f;
+            }
+            else if (m[i] == 0 && c[i] >= 0.5f)
+            {
+                c[i] = 0.4999f;
+            }
+        }
     }
 
     /// <summary>
@@ -519,23 +579,7 @@ public static class ClassicalMasker
             MaskMorphology.RemoveSmallRegions(mask, options.MinimumRegionSize, Connectivity.Face, ct);
         }
 
-        // Padding is never tissue, and the confidence agrees with the mask (mask = confidence ≥ 0.5).
-        for (int i = 0; i < m.Length; i++)
-        {
-            if (!ok.IsEmpty && ok[i] == 0)
-            {
-                m[i] = 0;
-                c[i] = 0;
-            }
-            else if (m[i] != 0 && c[i] < 0.5f)
-            {
-                c[i] = 0.5f;
-            }
-            else if (m[i] == 0 && c[i] >= 0.5f)
-            {
-                c[i] = 0.4999f;
-            }
-        }
+        AgreeWithMask(m, c, ok);
     }
 
     /// <summary>The texture measured at one pyramid level, and what it says about the volume.</summary>

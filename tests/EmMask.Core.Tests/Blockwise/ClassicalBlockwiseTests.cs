@@ -144,6 +144,78 @@ public class ClassicalBlockwiseTests(ITestOutputHelper output)
         Assert.Equal(whole.Span.ToArray(), resumed.ToVolume().Span.ToArray());
     }
 
+    [Fact]
+    public void ADiskThatFillsUpMidRunIsAnErrorAndTheRunResumesOnceThereIsRoom()
+    {
+        var raw = EmPhantom.Generate(new PhantomOptions { Seed = 10, Shape = new Shape3(64, 96, 96) }).Raw;
+        var options = ThreeD with { Level = 0 };
+        var source = new VolumeBlockSource(raw);
+        var plan = ClassicalBlockwise.Plan(source, options);
+        var grid = ClassicalBlockwise.Grid(raw.Shape, plan, options, 32);
+        var whole = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid, plan, options).ToVolume();
+        var store = new FillingStore(room: 4);
+        var error = Assert.Throws<IOException>(() => ClassicalBlockwise.Run(source, store, grid, plan, options));
+        Assert.Contains("No space left", error.Message);
+        Assert.Equal(4, grid.Blocks().Count(store.IsDone));
+        store.Room = int.MaxValue;
+        var resumed = ClassicalBlockwise.Run(source, store, grid, plan, options);
+        Assert.Equal(4, resumed.Resumed);
+        Assert.Equal(whole.Span.ToArray(), resumed.ToVolume().Span.ToArray());
+    }
+
+    [Fact]
+    public void RowsCanBeReadInWriterBandsThatStraddleBlockLayers()
+    {
+        var raw = EmPhantom.Generate(new PhantomOptions { Seed = 12, Shape = new Shape3(72, 64, 64) }).Raw;
+        var options = ThreeD with { Level = 0 };
+        var source = new VolumeBlockSource(raw);
+        var plan = ClassicalBlockwise.Plan(source, options);
+        var grid = ClassicalBlockwise.Grid(raw.Shape, plan, options, 24); // layers of 24 sections, bands of 16
+        var expected = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid, plan, options).ToVolume();
+        var rows = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid, plan, options);
+        var actual = new Volume<byte>(raw.Shape);
+        for (int z0 = 0; z0 < raw.Shape.Z; z0 += 16)
+        {
+            for (int y0 = 0; y0 < raw.Shape.Y; y0 += 16)
+            {
+                for (int z = z0; z < Math.Min(z0 + 16, raw.Shape.Z); z++)
+                {
+                    for (int y = y0; y < y0 + 16; y++)
+                    {
+                        rows.CopyRow(z, y, actual.Row(z, y));
+                    }
+                }
+            }
+        }
+
+        Assert.Equal(expected.Span.ToArray(), actual.Span.ToArray());
+        Assert.Equal(expected.Span.ToArray().Sum(b => (long)b), rows.TissueVoxels);
+    }
+
+    /// <summary>A store on a disk with room for a given number of blocks.</summary>
+    private sealed class FillingStore(int room) : IBlockStore
+    {
+        private readonly MemoryBlockStore inner = new();
+        private int written;
+
+        public int Room { get; set; } = room;
+
+        public bool IsDone(BlockRegion block) => inner.IsDone(block);
+
+        public void Write(BlockRegion block, Volume<byte> core, CancellationToken ct)
+        {
+            if (written >= Room)
+            {
+                throw new IOException("No space left on device");
+            }
+
+            inner.Write(block, core, ct);
+            written++;
+        }
+
+        public Volume<byte> Read(BlockRegion block, CancellationToken ct) => inner.Read(block, ct);
+    }
+
     private sealed class SynchronousProgress(Action<Progress.ProgressReport> report) : IProgress<Progress.ProgressReport>
     {
         public void Report(Progress.ProgressReport value) => report(value);

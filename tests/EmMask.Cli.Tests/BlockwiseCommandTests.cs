@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using EmMask.Core.Volumes;
+using EmMask.IO;
+
+namespace EmMask.Cli.Tests;
+
+/// <summary><c>emmask mask --block / --max-memory / --resume</c>: the same mask as in memory, resumable after a kill, clear errors.</summary>
+public class BlockwiseCommandTests
+{
+    private static readonly string[] Level0 = ["--mode", "3d", "--level", "0", "-q"];
+
+    [Fact]
+    public void BlockwiseMaskEqualsTheInMemoryMaskAndLeavesNoStoreBehind()
+    {
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "5", "--shape", "80", "160", "160", "-q").ExitCode);
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["mem.h5"], .. Level0]).ExitCode);
+        var run = CliRunner.Invoke(["mask", t["p.h5"], t["blk.h5"], "--block", "64", "--threads", "1", .. Level0]);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Equal(Mask(t["mem.h5"]), Mask(t["blk.h5"]));
+        Assert.Equal("true", VolumeReader.ReadAttributes(VolumePath.Parse(t["blk.h5"], "/mask"))["blockwise"]);
+        Assert.False(Directory.Exists(t[".blk.h5.blocks"]));
+    }
+
+    [Fact]
+    public void TooLittleMaxMemorySwitchesToBlocksByItself()
+    {
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "6", "--shape", "64", "128", "128", "-q").ExitCode);
+        var run = CliRunner.Invoke("mask", t["p.h5"], t["blk.h5"], "--mode", "3d", "--level", "0", "--max-memory", "40M");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Contains("block-wise:", run.Stdout + run.Stderr, StringComparison.Ordinal);
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["mem.h5"], .. Level0]).ExitCode);
+        Assert.Equal(Mask(t["mem.h5"]), Mask(t["blk.h5"]));
+    }
+
+    [Fact]
+    public void KilledRunResumesToTheUninterruptedMask()
+    {
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "7", "--shape", "96", "192", "192", "-q").ExitCode);
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["ref.h5"], "--block", "32", .. Level0]).ExitCode);
+
+        // Kill -9 once a few blocks are stored (a block file appears only when complete).
+        string store = t[".out.h5.blocks"];
+        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "emmask.dll"), "mask", t["p.h5"], t["out.h5"], "--block", "32" }.Concat(Level0))
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using (var process = Process.Start(start)!)
+        {
+            var clock = Stopwatch.StartNew();
+            while (!(Directory.Exists(store) && Directory.GetFiles(store, "*.block").Length >= 5) && !process.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                Thread.Sleep(20);
+            }
+
+            Assert.False(process.HasExited, "the run finished before it could be killed");
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+        }
+
+        Assert.False(File.Exists(t["out.h5"]));
+        int kept = Directory.GetFiles(store, "*.block").Length;
+        Assert.True(kept >= 5, $"{kept} blocks stored");
+        var resumed = CliRunner.Invoke(["mask", t["p.h5"], t["out.h5"], "--block", "32", "--resume", "--mode", "3d", "--level", "0"]);
+        Assert.True(resumed.ExitCode == 0, resumed.Stderr);
+        Assert.Contains("finished earlier and resumed", resumed.Stdout + resumed.Stderr, StringComparison.Ordinal);
+        Assert.Equal(Mask(t["ref.h5"]), Mask(t["out.h5"]));
+        Assert.False(Directory.Exists(store));
+        Assert.Empty(Directory.GetFiles(t.Path, "*" + ".tmp-" + "*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public void ResumingADifferentJobIsRefusedAndAFreshRunCleansUp()
+    {
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "8", "--shape", "64", "96", "96", "-q").ExitCode);
+        string store = t[".out.h5.blocks"];
+        Directory.CreateDirectory(store);
+        File.WriteAllText(Path.Combine(store, "manifest.txt"), "input: another volume\n");
+        File.WriteAllText(Path.Combine(store, "z0_y0_x0.block"), "half");
+        File.WriteAllText(Path.Combine(store, ".z0_y1_x0.block" + ".tmp-" + "1-x"), "torn");
+        var refused = CliRunner.Invoke(["mask", t["p.h5"], t["out.h5"], "--block", "64", "--resume", .. Level0]);
+        Assert.Equal(3, refused.ExitCode);
+        Assert.Contains("cannot resume", refused.Stderr, StringComparison.Ordinal);
+        Assert.Contains("was 'input: another volume'", refused.Stderr, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(store, "z0_y0_x0.block")), "a refused resume deletes nothing");
+
+        var fresh = CliRunner.Invoke(["mask", t["p.h5"], t["out.h5"], "--block", "64", "--mode", "3d", "--level", "0"]);
+        Assert.True(fresh.ExitCode == 0, fresh.Stderr);
+        Assert.Contains("removed 1 blocks of an unfinished earlier run", fresh.Stdout + fresh.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(store));
+    }
+
+    [Theory]
+    [InlineData("out.npy", new string[0], "HDF5 only")]
+    [InlineData("out.h5", new[] { "--method", "unet" }, "classical only")]
+    [InlineData("out.h5", new[] { "--confidence", "c.h5" }, "--confidence is not written by block-wise runs")]
+    [InlineData("out.h5", new[] { "--postprocess", "grow:3" }, "cannot run block-wise")]
+    [InlineData("out.h5", new[] { "--level", "1", "--no-refine", "--block", "8" }, "smaller than the halo")]
+    [InlineData("out.h5", new[] { "--block", "0" }, "--block 0 must be a positive")]
+    [InlineData("out.h5", new[] { "--max-memory", "lots" }, "is not a size")]
+    [InlineData("out.h5", new[] { "--level", "1", "--max-memory", "2M" }, "--max-memory 2M is too small")]
+    public void RequestsThatCannotRunBlockwiseGetAClearErrorAndWriteNothing(string output, string[] extra, string message)
+    {
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "9", "--shape", "64", "64", "64", "-q").ExitCode);
+        string[] args = ["mask", t["p.h5"], t[output], "--mode", "3d", .. extra];
+        if (!extra.Contains("--block") && !extra.Contains("--max-memory"))
+        {
+            args = [.. args, "--block", "64"];
+        }
+
+        var run = CliRunner.Invoke(args);
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains(message, run.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(t[output]));
+        Assert.False(File.Exists(t["c.h5"]));
+    }
+
+    private static byte[] Mask(string file) => ((Volume<byte>)VolumeReader.Read(VolumePath.Parse(file, "/mask"))).Span.ToArray();
+}
