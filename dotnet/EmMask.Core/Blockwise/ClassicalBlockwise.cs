@@ -105,6 +105,17 @@ public static class ClassicalBlockwise
         ClassicalPlan plan,
         ClassicalMaskOptions options,
         IProgress<ProgressReport>? progress = null,
+        CancellationToken ct = default) => Run(source, store, grid, plan, options, null, progress, ct);
+
+    /// <summary>As the other overload; <paramref name="confidence"/> also receives each block's core confidence (before the global steps).</summary>
+    public static BlockwiseMask Run(
+        IBlockSource source,
+        IBlockStore store,
+        BlockGrid grid,
+        ClassicalPlan plan,
+        ClassicalMaskOptions options,
+        Action<BlockRegion, Volume<float>>? confidence,
+        IProgress<ProgressReport>? progress = null,
         CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -146,6 +157,7 @@ public static class ClassicalBlockwise
                 }
 
                 store.Write(block, block.CropCore(result.Mask), ct);
+                confidence?.Invoke(block, block.CropCore(result.Confidence));
                 input = null;
                 result = null;
                 GC.Collect(); // the next block reuses the memory instead of growing the heap past the budget
@@ -172,6 +184,56 @@ public static class ClassicalBlockwise
                 : "classical: mode 2d, blocks of whole sections",
         };
         return new BlockwiseMask(grid, final, source.VoxelSize, [.. warnings], notes, skipped);
+    }
+
+    /// <summary>
+    /// The in-memory masker's path for large volumes (<see cref="ClassicalMasker.Run"/>): the same blocks, with the
+    /// output mask itself as the store, so the peak is the input, the mask (1 byte per voxel), the confidence (4) and
+    /// one block's working memory within <paramref name="budget"/>.
+    /// </summary>
+    public static MaskResult RunInMemory(IVolume input, ClassicalPlan plan, ClassicalMaskOptions options, long budget, IProgress<ProgressReport>? progress = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(plan);
+        var shape = input.Shape;
+        int edge = BlockEdgeFor(budget, shape, plan, options) ?? Math.Max(ClassicalMasker.Halo(plan, options), ClassicalMasker.Alignment(plan, options));
+        var grid = Grid(shape, plan, options, edge);
+        var mask = new Volume<byte>(shape, input.VoxelSize);
+        var confidence = new Volume<float>(shape, input.VoxelSize);
+        var store = new VolumeRegionStore(mask);
+        var result = Run(new VolumeBlockSource(input), store, grid, plan, options, (block, core) => VolumeRegionStore.Paste(core, confidence, block.Core), progress, ct);
+
+        // Padding (pre-mask code 2) has confidence 0; then each block's final mask replaces its pre-mask (a block's final
+        // reads only its own pre-mask, so in place is safe); then the confidence agrees with the mask.
+        var m = mask.Span;
+        var c = confidence.Span;
+        for (int i = 0; i < m.Length; i++)
+        {
+            if (m[i] == ClassicalMasker.InvalidCode)
+            {
+                c[i] = 0;
+            }
+        }
+
+        foreach (var block in grid.Blocks())
+        {
+            VolumeRegionStore.Paste(result.Final(block), mask, block.Core);
+        }
+
+        for (int i = 0; i < m.Length; i++)
+        {
+            if (m[i] != 0 && c[i] < 0.5f)
+            {
+                c[i] = 0.5f;
+            }
+            else if (m[i] == 0 && c[i] >= 0.5f)
+            {
+                c[i] = 0.4999f;
+            }
+        }
+
+        var notes = new List<string>(result.Notes) { $"in memory, {grid.Count} blocks of {grid.BlockSize} (working memory ≤ {budget >> 20} MB)" };
+        return new MaskResult(mask, confidence, plan.Threshold ?? ClassicalMasker.UnimodalThreshold, result.Warnings, notes);
     }
 
     /// <summary>
@@ -265,6 +327,19 @@ public sealed class BlockwiseMask : IRowSource<byte>
 
     /// <summary>The grid the mask is stored in.</summary>
     public BlockGrid Grid => grid;
+
+    /// <summary>One block's final mask (0/1).</summary>
+    public Volume<byte> Final(BlockRegion block)
+    {
+        var core = final(block);
+        var s = core.Span;
+        for (int i = 0; i < s.Length; i++)
+        {
+            s[i] = s[i] == 1 ? (byte)1 : (byte)0;
+        }
+
+        return core;
+    }
 
     /// <summary>
     /// The mask after <paramref name="pipeline"/> (<see cref="BlockPostProcessing"/>); each step's blocks go into a store

@@ -76,3 +76,49 @@ public sealed class MemoryBlockStore : IBlockStore
     /// <inheritdoc/>
     public Volume<byte> Read(BlockRegion block, CancellationToken ct) => blocks[block.Name].Clone();
 }
+
+/// <summary>A whole volume in memory as the store: each block's core is written into its place.</summary>
+public sealed class VolumeRegionStore(Volume<byte> volume) : IBlockStore
+{
+    private readonly HashSet<(int, int, int)> done = [];
+
+    /// <inheritdoc/>
+    public bool IsDone(BlockRegion block) => done.Contains(block.Index);
+
+    /// <inheritdoc/>
+    public void Write(BlockRegion block, Volume<byte> core, CancellationToken ct)
+    {
+        Paste(core, volume, block.Core);
+        done.Add(block.Index);
+    }
+
+    /// <inheritdoc/>
+    public Volume<byte> Read(BlockRegion block, CancellationToken ct)
+    {
+        var core = new Volume<byte>(block.CoreSize, volume.VoxelSize);
+        for (int z = 0; z < block.CoreSize.Z; z++)
+        {
+            for (int y = 0; y < block.CoreSize.Y; y++)
+            {
+                volume.Row(block.Core.Z + z, block.Core.Y + y).Slice(block.Core.X, block.CoreSize.X).CopyTo(core.Row(z, y));
+            }
+        }
+
+        return core;
+    }
+
+    /// <summary>Copies <paramref name="part"/> into <paramref name="whole"/> at <paramref name="at"/>.</summary>
+    public static void Paste<T>(Volume<T> part, Volume<T> whole, (int Z, int Y, int X) at)
+        where T : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(part);
+        ArgumentNullException.ThrowIfNull(whole);
+        for (int z = 0; z < part.Shape.Z; z++)
+        {
+            for (int y = 0; y < part.Shape.Y; y++)
+            {
+                part.Row(z, y).CopyTo(whole.Row(at.Z + z, at.Y + y)[at.X..]);
+            }
+        }
+    }
+}

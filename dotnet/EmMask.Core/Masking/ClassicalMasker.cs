@@ -79,6 +79,12 @@ public static class ClassicalMasker
         return [.. sample];
     }
 
+    /// <summary>Voxels above which an in-memory run goes block by block inside (the same mask, far less memory).</summary>
+    public const long BlockLimit = 64L << 20;
+
+    /// <summary>Working memory of the block-by-block in-memory run (beyond the mask and confidence).</summary>
+    public const long BlockBudget = 1L << 30;
+
     /// <summary>Computes the mask and confidence of a uint8, uint16 or float32 volume.</summary>
     /// <exception cref="InvalidVolumeException">Empty axis or no finite value.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An invalid option (named).</exception>
@@ -99,6 +105,11 @@ public static class ClassicalMasker
         // two agree voxel for voxel (and the measuring is cheaper); the global steps then run on the whole pre-mask.
         progress?.Report(new("measure on a sample", 0.0));
         var plan = Plan(Blockwise.VolumeSample.Read(new Blockwise.VolumeBlockSource(input), cancellationToken), input.Shape, input.VoxelSize, options, cancellationToken);
+        if (input.Shape.Length > BlockLimit)
+        {
+            return Blockwise.ClassicalBlockwise.RunInMemory(input, plan, options, BlockBudget, progress, cancellationToken);
+        }
+
         var result = RunCore(input, options, plan, BlockPlacement.Whole(input.Shape), progress, cancellationToken);
         if (plan.Volume is not null)
         {

@@ -144,6 +144,23 @@ public class ClassicalBlockwiseTests(ITestOutputHelper output)
         Assert.Equal(whole.Span.ToArray(), resumed.ToVolume().Span.ToArray());
     }
 
+    [Theory]
+    [InlineData(0, 30L << 20)]
+    [InlineData(2, 60L << 20)]
+    [InlineData(null, 200L << 20)]
+    public void TheBlockByBlockInMemoryPathGivesTheSameMaskAndConfidence(int? level, long budget)
+    {
+        var options = ThreeD with { Level = level };
+        var raw = EmPhantom.Generate(new PhantomOptions { Seed = 17, Shape = new Shape3(96, 160, 160) }).Raw;
+        var expected = ClassicalMasker.Run(raw, options);
+        var plan = ClassicalBlockwise.Plan(new VolumeBlockSource(raw), options);
+        var actual = ClassicalBlockwise.RunInMemory(raw, plan, options, budget);
+        output.WriteLine(string.Join("; ", actual.Notes ?? []));
+        Assert.Contains(actual.Notes ?? [], n => n.StartsWith("in memory,", StringComparison.Ordinal) && !n.Contains(" 1 blocks", StringComparison.Ordinal));
+        Assert.Equal(expected.Mask.Span.ToArray(), actual.Mask.Span.ToArray());
+        Assert.Equal(expected.Confidence.Span.ToArray(), actual.Confidence.Span.ToArray());
+    }
+
     [Fact]
     public void ADiskThatFillsUpMidRunIsAnErrorAndTheRunResumesOnceThereIsRoom()
     {
