@@ -11,6 +11,16 @@ from ._api import classical_mask, last_call_info, phantom, postprocess, postproc
 from ._arrays import DtypeConversionWarning
 from ._errors import CancelledError, DotnetUnavailableError, EmMaskError
 from ._jobs import CancelToken
+
+
+def __getattr__(name):
+    # Dask helpers load dask (and zarr) only when asked for.
+    if name in ("mask_dask", "mask_zarr", "classical_plan"):
+        from . import _dask
+
+        return getattr(_dask, name)
+    raise AttributeError(f"module 'em_mask' has no attribute {name!r}")
+
 from ._params import CLASSICAL_DEFAULTS, DEFAULT_PRESET, POSTPROCESS_PRESETS, UNET_DEFAULTS, classical_schema, unet_schema
 
 __version__ = "0.1.0"
@@ -28,6 +38,9 @@ __all__ = [
     "DtypeConversionWarning",
     "EmMaskError",
     "classical_mask",
+    "classical_plan",
+    "mask_dask",
+    "mask_zarr",
     "last_call_info",
     "phantom",
     "postprocess",

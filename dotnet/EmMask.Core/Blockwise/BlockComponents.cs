@@ -67,7 +67,122 @@ public sealed class BlockComponents
     public Volume<byte> Final(BlockRegion block, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(block);
-        var pre = read(block);
+        return Final(block, read(block), ct);
+    }
+
+    /// <summary>
+    /// Per block, what the merged components decide, for workers that finish blocks elsewhere
+    /// (<see cref="FinalFromTables"/>, e.g. Dask): whether each local background label is a hole, and whether each local
+    /// tissue label (after filling) is kept.
+    /// </summary>
+    public (bool[] Holes, bool[] Keep) Tables(BlockRegion block)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        bool[] holes = [];
+        if (background is not null)
+        {
+            int first = background.First(block);
+            holes = new bool[background.CountIn(block)];
+            for (int k = 0; k < holes.Length; k++)
+            {
+                holes[k] = !background.TouchesBorder(first + k);
+            }
+        }
+
+        bool[] keep = [];
+        if (filled is not null)
+        {
+            int first = filled.First(block);
+            keep = new bool[filled.CountIn(block)];
+            for (int k = 0; k < keep.Length; k++)
+            {
+                int id = first + k;
+                keep[k] = filled.Size(id) >= minimumRegionSize && (kept is null || kept.Contains(filled.Root(id)));
+            }
+        }
+
+        return (holes, keep);
+    }
+
+    /// <summary>
+    /// A block's final mask from its pre-mask and its <see cref="Tables"/> (labelling is deterministic, so the local
+    /// labels are the ones the tables were made for). An empty <paramref name="keep"/> keeps every region.
+    /// </summary>
+    public static Volume<byte> FinalFromTables(Volume<byte> pre, bool[] holes, bool[] keep, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(pre);
+        ArgumentNullException.ThrowIfNull(holes);
+        ArgumentNullException.ThrowIfNull(keep);
+        var back = Background(pre);
+        var labels = ConnectedComponents.Label(back, Connectivity.Face, ct);
+        if (labels.Count != holes.Length && holes.Length > 0)
+        {
+            throw new ArgumentException($"The block has {labels.Count} background components but its table {holes.Length}: a different block or pre-mask.", nameof(holes));
+        }
+
+        var mask = pre.Like<byte>();
+        var p = pre.Span;
+        var m = mask.Span;
+        var l = labels.Labels.Span;
+        for (int i = 0; i < m.Length; i++)
+        {
+            m[i] = p[i] == 1 || (holes.Length > 0 && l[i] != 0 && holes[l[i] - 1]) ? (byte)1 : (byte)0;
+        }
+
+        if (keep.Length > 0)
+        {
+            var regions = ConnectedComponents.Label(mask, Connectivity.Face, ct);
+            if (regions.Count != keep.Length)
+            {
+                throw new ArgumentException($"The block has {regions.Count} regions but its table {keep.Length}: a different block or pre-mask.", nameof(keep));
+            }
+
+            var r = regions.Labels.Span;
+            for (int i = 0; i < m.Length; i++)
+            {
+                if (r[i] != 0 && !keep[r[i] - 1])
+                {
+                    m[i] = 0;
+                }
+            }
+        }
+
+        for (int i = 0; i < m.Length; i++)
+        {
+            if (p[i] == ClassicalMasker.InvalidCode)
+            {
+                m[i] = 0;
+            }
+        }
+
+        return mask;
+    }
+
+    /// <summary>
+    /// Builds the merged components from pre-mask blocks handed in one at a time, in scan order, twice: once for the
+    /// holes (<see cref="AddHoles"/>), then once for the regions (<see cref="AddRegions"/>); for callers that cannot hand
+    /// over a reader (a Dask client streaming blocks from a store).
+    /// </summary>
+    public sealed class Builder(BlockGrid grid, long minimumRegionSize)
+    {
+        private readonly Components background = new() { Grid = grid };
+        private readonly Components filled = new() { Grid = grid };
+
+        /// <summary>Pass 1: a block's pre-mask, for the holes.</summary>
+        public void AddHoles(BlockRegion block, Volume<byte> pre, CancellationToken ct = default) => background.Add(block, Background(pre), ct);
+
+        /// <summary>Pass 2 (after every block went through pass 1): the same pre-mask, for the regions.</summary>
+        public void AddRegions(BlockRegion block, Volume<byte> pre, CancellationToken ct = default) => filled.Add(block, Filled(pre, block, background, ct), ct);
+
+        /// <summary>The result (its <see cref="Final(BlockRegion, CancellationToken)"/> needs the pre-masks again: use <see cref="Final(BlockRegion, Volume{byte}, CancellationToken)"/>).</summary>
+        public BlockComponents Build() => new(_ => throw new InvalidOperationException("This result has no reader; pass the pre-mask."), minimumRegionSize, background, minimumRegionSize > 1 ? filled : null, null);
+    }
+
+    /// <summary>The final mask (0/1) of one block from its pre-mask.</summary>
+    public Volume<byte> Final(BlockRegion block, Volume<byte> pre, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        ArgumentNullException.ThrowIfNull(pre);
         var mask = Filled(pre, block, background, ct);
         if (filled is not null)
         {
@@ -174,68 +289,85 @@ public sealed class BlockComponents
             }
         }
 
+        private readonly Dictionary<(int, int, int), int> counts = [];
+        private readonly Dictionary<(int, int, int), int[]> upperZ = [];
+        private readonly Dictionary<(int, int, int), int[]> upperY = [];
+        private readonly Dictionary<(int, int, int), int[]> upperX = [];
+
+        public required BlockGrid Grid { get; init; }
+
         public static Components Merge(BlockGrid grid, Func<BlockRegion, Volume<byte>> read, IProgress<ProgressReport>? progress, string stage, CancellationToken ct)
         {
-            var c = new Components();
-            var upperZ = new Dictionary<(int, int, int), int[]>();
-            var upperY = new Dictionary<(int, int, int), int[]>();
-            var upperX = new Dictionary<(int, int, int), int[]>();
+            var c = new Components { Grid = grid };
             int done = 0;
             foreach (var block in grid.Blocks())
             {
                 ct.ThrowIfCancellationRequested();
-                var mask = read(block);
-                var labelled = ConnectedComponents.Label(mask, Connectivity.Face, ct);
-                var labels = labelled.Labels;
-                int first = c.parent.Count;
-                c.firsts[block.Index] = first;
-                for (int k = 1; k <= labelled.Count; k++)
-                {
-                    c.parent.Add(first + k - 1);
-                    c.size.Add(labelled.Sizes[k]);
-                    c.border.Add(false);
-                }
-
-                var s = block.CoreSize;
-                var (iz, iy, ix) = block.Index;
-                c.MarkBorder(labels, first, block, grid.Shape);
-
-                // Merge with the blocks below in z, y and x through their upper faces.
-                if (iz > 0 && upperZ.Remove((iz - 1, iy, ix), out var faceZ))
-                {
-                    c.Join(faceZ, Face(labels, first, 0, 0, s.Y, s.X, (y, x) => (0, y, x)));
-                }
-
-                if (iy > 0 && upperY.Remove((iz, iy - 1, ix), out var faceY))
-                {
-                    c.Join(faceY, Face(labels, first, 0, 0, s.Z, s.X, (z, x) => (z, 0, x)));
-                }
-
-                if (ix > 0 && upperX.Remove((iz, iy, ix - 1), out var faceX))
-                {
-                    c.Join(faceX, Face(labels, first, 0, 0, s.Z, s.Y, (z, y) => (z, y, 0)));
-                }
-
-                if (iz + 1 < grid.Counts.Z)
-                {
-                    upperZ[block.Index] = Face(labels, first, 0, 0, s.Y, s.X, (y, x) => (s.Z - 1, y, x));
-                }
-
-                if (iy + 1 < grid.Counts.Y)
-                {
-                    upperY[block.Index] = Face(labels, first, 0, 0, s.Z, s.X, (z, x) => (z, s.Y - 1, x));
-                }
-
-                if (ix + 1 < grid.Counts.X)
-                {
-                    upperX[block.Index] = Face(labels, first, 0, 0, s.Z, s.Y, (z, y) => (z, y, s.X - 1));
-                }
-
+                c.Add(block, read(block), ct);
                 progress?.Report(new($"{stage}: block {++done}/{grid.Count}", (double)done / grid.Count));
             }
 
             return c;
         }
+
+        /// <summary>Labels one block's 0/1 mask and merges it with the blocks before it (blocks must come in scan order).</summary>
+        public void Add(BlockRegion block, Volume<byte> mask, CancellationToken ct)
+        {
+            if (firsts.ContainsKey(block.Index))
+            {
+                throw new InvalidOperationException($"Block {block.Name} was added twice.");
+            }
+
+            var labelled = ConnectedComponents.Label(mask, Connectivity.Face, ct);
+            var labels = labelled.Labels;
+            int first = parent.Count;
+            firsts[block.Index] = first;
+            counts[block.Index] = labelled.Count;
+            for (int k = 1; k <= labelled.Count; k++)
+            {
+                parent.Add(first + k - 1);
+                size.Add(labelled.Sizes[k]);
+                border.Add(false);
+            }
+
+            var s = block.CoreSize;
+            var (iz, iy, ix) = block.Index;
+            MarkBorder(labels, first, block, Grid.Shape);
+
+            // Merge with the blocks below in z, y and x through their upper faces.
+            if (iz > 0 && upperZ.Remove((iz - 1, iy, ix), out var faceZ))
+            {
+                Join(faceZ, Face(labels, first, 0, 0, s.Y, s.X, (y, x) => (0, y, x)));
+            }
+
+            if (iy > 0 && upperY.Remove((iz, iy - 1, ix), out var faceY))
+            {
+                Join(faceY, Face(labels, first, 0, 0, s.Z, s.X, (z, x) => (z, 0, x)));
+            }
+
+            if (ix > 0 && upperX.Remove((iz, iy, ix - 1), out var faceX))
+            {
+                Join(faceX, Face(labels, first, 0, 0, s.Z, s.Y, (z, y) => (z, y, 0)));
+            }
+
+            if (iz + 1 < Grid.Counts.Z)
+            {
+                upperZ[block.Index] = Face(labels, first, 0, 0, s.Y, s.X, (y, x) => (s.Z - 1, y, x));
+            }
+
+            if (iy + 1 < Grid.Counts.Y)
+            {
+                upperY[block.Index] = Face(labels, first, 0, 0, s.Z, s.X, (z, x) => (z, s.Y - 1, x));
+            }
+
+            if (ix + 1 < Grid.Counts.X)
+            {
+                upperX[block.Index] = Face(labels, first, 0, 0, s.Z, s.Y, (z, y) => (z, y, s.X - 1));
+            }
+        }
+
+        /// <summary>Number of components labelled in a block.</summary>
+        public int CountIn(BlockRegion block) => counts[block.Index];
 
         // Global ids (label − 1 + first, or −1 for background) of a face, in row order of its two axes.
         private static int[] Face(Volume<int> labels, int first, int a0, int b0, int na, int nb, Func<int, int, (int Z, int Y, int X)> at)

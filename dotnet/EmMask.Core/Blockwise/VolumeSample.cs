@@ -25,10 +25,22 @@ public static class VolumeSample
     public static IVolume Read(IBlockSource source, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var shape = source.Shape;
+        var boxes = Boxes(source.Shape);
+        if (boxes.Count == 1)
+        {
+            return source.Read(boxes[0].Offset, boxes[0].Size, ct);
+        }
+
+        var parts = boxes.Select(b => source.Read(b.Offset, b.Size, ct)).ToList();
+        return Stack(parts, boxes[0].Size, source.VoxelSize);
+    }
+
+    /// <summary>The regions the sample is made of, in stacking order (one region, the whole volume, up to <see cref="Limit"/>).</summary>
+    public static IReadOnlyList<((int Z, int Y, int X) Offset, Shape3 Size)> Boxes(Shape3 shape)
+    {
         if (shape.Length <= Limit)
         {
-            return source.Read((0, 0, 0), shape, ct);
+            return [((0, 0, 0), shape)];
         }
 
         long perCube = Limit / Cubes;
@@ -37,20 +49,19 @@ public static class VolumeSample
 
         // Spread the cubes over the axes with the most room.
         var counts = Lattice(shape, size);
-        var offsets = new List<(int Z, int Y, int X)>();
+        var boxes = new List<((int Z, int Y, int X) Offset, Shape3 Size)>();
         for (int z = 0; z < counts.Z; z++)
         {
             for (int y = 0; y < counts.Y; y++)
             {
                 for (int x = 0; x < counts.X; x++)
                 {
-                    offsets.Add((Spread(z, counts.Z, shape.Z, size.Z), Spread(y, counts.Y, shape.Y, size.Y), Spread(x, counts.X, shape.X, size.X)));
+                    boxes.Add(((Spread(z, counts.Z, shape.Z, size.Z), Spread(y, counts.Y, shape.Y, size.Y), Spread(x, counts.X, shape.X, size.X)), size));
                 }
             }
         }
 
-        var parts = offsets.Select(o => source.Read(o, size, ct)).ToList();
-        return Stack(parts, size, source.VoxelSize);
+        return boxes;
     }
 
     private static (int Z, int Y, int X) Lattice(Shape3 shape, Shape3 size)

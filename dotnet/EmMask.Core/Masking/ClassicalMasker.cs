@@ -219,7 +219,11 @@ public static class ClassicalMasker
     /// the reach of the DoG, gradient and texture windows and of the vote's pooling at the working level, plus the
     /// boundary refinement's band, rounded up to whole cells of the working level. 0 in 2D mode (blocks are whole sections).
     /// </summary>
-    public static int Halo(ClassicalPlan plan, ClassicalMaskOptions? options = null)
+    /// <param name="plan">The volume's plan.</param>
+    /// <param name="options">The options the plan was measured with.</param>
+    /// <param name="singleScale">The halo for <see cref="RunBlock"/> even when the plan's level would allow two scales
+    /// (workers that see only their own block, e.g. Dask's map_overlap).</param>
+    public static int Halo(ClassicalPlan plan, ClassicalMaskOptions? options = null, bool singleScale = false)
     {
         ArgumentNullException.ThrowIfNull(plan);
         options ??= ClassicalMaskOptions.Default;
@@ -229,7 +233,7 @@ public static class ClassicalMasker
         }
 
         int factor = 1 << volume.Level;
-        if (IsTwoScale(plan))
+        if (IsTwoScale(plan) && !singleScale)
         {
             int context = Refines(plan, options) ? BoundaryRefinement.Reach(volume.Level) : 0;
             return (context + factor - 1) / factor * factor;

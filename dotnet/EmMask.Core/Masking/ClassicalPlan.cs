@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 
 namespace EmMask.Core.Masking;
 
@@ -30,6 +31,49 @@ public sealed class ClassicalPlan
 
     /// <summary>The 3D measurements; null in 2D mode, or when the sample was constant or all padding.</summary>
     internal VolumePlan? Volume { get; }
+
+    /// <summary>The plan as JSON, to hand to the workers of a distributed run (<see cref="FromJson"/> reads it back exactly).</summary>
+    public string ToJson()
+    {
+        var dto = new PlanDto(
+            Intensity.Low, Intensity.High, Intensity.IsConstant, float.IsNaN(Intensity.Fill) ? null : Intensity.Fill, MaskingModes.Name(Mode),
+            Volume is not { } v ? null : new VolumeDto(
+                v.FillValue,
+                v.Stabilizer is { } st ? new StabilizerDto(st.Low, st.Scale, st.Table) : null,
+                v.Noise.WhiteSigma, v.Noise.Correlation, v.Level, v.LogThreshold,
+                v.Stain is { } r ? [r.TissueMedian, r.ResinMedian, r.TissueSpread] : null));
+        return JsonSerializer.Serialize(dto);
+    }
+
+    /// <summary>Reads a plan written by <see cref="ToJson"/>.</summary>
+    /// <exception cref="ArgumentException">Not a plan.</exception>
+    public static ClassicalPlan FromJson(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        PlanDto dto;
+        try
+        {
+            dto = JsonSerializer.Deserialize<PlanDto>(json) ?? throw new ArgumentException("The plan JSON is null.");
+        }
+        catch (JsonException ex)
+        {
+            throw new ArgumentException($"Not a classical plan: {ex.Message}", nameof(json), ex);
+        }
+
+        var mode = MaskingModes.Parse(dto.Mode);
+        VolumePlan? volume = dto.Volume is not { } v ? null : new VolumePlan(
+            v.FillValue,
+            v.Stabilizer is { } st ? new StabilizingMap(st.Low, st.Scale, st.Table) : null,
+            new NoiseModel(v.WhiteSigma, v.Correlation), v.Level, v.LogThreshold,
+            v.Stain is { Length: 3 } r ? new StainRule.Reference(r[0], r[1], r[2]) : null);
+        return new ClassicalPlan(new IntensityNormalizer.IntensityMap(dto.Low, dto.High, dto.IsConstant, dto.Fill ?? float.NaN), mode, volume);
+    }
+
+    private sealed record PlanDto(double Low, double High, bool IsConstant, float? Fill, string Mode, VolumeDto? Volume);
+
+    private sealed record VolumeDto(float FillValue, StabilizerDto? Stabilizer, double WhiteSigma, double Correlation, int Level, double LogThreshold, float[]? Stain);
+
+    private sealed record StabilizerDto(float Low, float Scale, float[] Table);
 
     /// <summary>One line that differs when any measured value differs (kept with a resumable run to check it is resumed under the same plan).</summary>
     public string Describe()

@@ -24,6 +24,47 @@ public class BlockComponentsTests
         Assert.Equal(expected.Span.ToArray(), actual.Span.ToArray());
     }
 
+    [Theory]
+    [InlineData(5, 0.5, 10)]
+    [InlineData(6, 0.3, 7)]
+    public void TablesHandedToWorkersGiveTheSameMaskEvenWithEmptyBlocks(int seed, double density, int edge)
+    {
+        var shape = new Shape3(30, 37, 41);
+        var pre = RandomPreMask(shape, seed, density);
+        for (int z = 0; z < 12; z++)
+        {
+            for (int y = 0; y < shape.Y; y++)
+            {
+                pre.Row(z, y).Fill(z < 6 ? (byte)0 : (byte)1); // whole blocks without tissue, then without background
+            }
+        }
+
+        var expected = InMemory(pre, 20);
+        var grid = new BlockGrid(shape, new Shape3(edge, edge, edge), 0);
+        var source = new VolumeBlockSource(pre);
+        Volume<byte> Core(BlockRegion b) => (Volume<byte>)source.Read(b.Core, b.CoreSize, default);
+        var builder = new BlockComponents.Builder(grid, 20);
+        foreach (var block in grid.Blocks())
+        {
+            builder.AddHoles(block, Core(block));
+        }
+
+        foreach (var block in grid.Blocks())
+        {
+            builder.AddRegions(block, Core(block));
+        }
+
+        var built = builder.Build();
+        var actual = new Volume<byte>(shape);
+        foreach (var block in grid.Blocks())
+        {
+            var (holes, keep) = built.Tables(block);
+            VolumeRegionStore.Paste(BlockComponents.FinalFromTables(Core(block), holes, keep), actual, block.Core);
+        }
+
+        Assert.Equal(expected.Span.ToArray(), actual.Span.ToArray());
+    }
+
     [Fact]
     public void AHoleSpanningFourBlocksIsFilledAndARegionSplitByBlocksIsKept()
     {

@@ -1,0 +1,82 @@
+"""Dask: mask_dask / mask_zarr give the CLI's mask voxel for voxel, also on a LocalCluster of 2 worker processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+zarr = pytest.importorskip("zarr")
+
+import em_mask  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _core_loaded() -> bool:
+    module = sys.modules.get("em_mask._dotnet")
+    return module is not None and module._bridge is not None
+
+
+def _cli_mask(tmp_path, raw, *args):
+    src, dst = tmp_path / "cli_in.npy", tmp_path / "cli_out.npy"
+    np.save(src, raw)
+    run = subprocess.run(["bash", str(ROOT / "emmask"), "mask", str(src), str(dst), "--postprocess", "none", "-q", "-f", *args],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    return np.load(dst)
+
+
+@pytest.fixture(scope="module")
+def volume():
+    raw, _ = em_mask.phantom(seed=11, shape=(80, 160, 160))
+    return raw
+
+
+def test_mask_dask_equals_the_cli_across_blocks(volume, tmp_path):
+    options = dict(mode="3d", level=0)
+    lazy = em_mask.mask_dask(da.from_array(volume, chunks=(40, 80, 80)), block=64, **options)
+    assert lazy.numblocks == (2, 3, 3), lazy.numblocks
+    mask = lazy.compute(scheduler="threads")
+    assert mask.dtype == np.uint8 and mask.shape == volume.shape
+    np.testing.assert_array_equal(mask, _cli_mask(tmp_path, volume, "--mode", "3d", "--level", "0"))
+
+
+def test_mask_dask_on_a_thin_stack_masks_whole_sections(tmp_path):
+    raw, _ = em_mask.phantom(seed=12, shape=(12, 128, 128))
+    lazy = em_mask.mask_dask(raw, block=32)
+    assert lazy.chunks[1] == (128,) and lazy.numblocks[0] > 1, lazy.chunks
+    np.testing.assert_array_equal(lazy.compute(scheduler="threads"), _cli_mask(tmp_path, raw))
+
+
+def test_block_smaller_than_the_halo_is_a_clear_error(volume):
+    with pytest.raises(ValueError, match="smaller than the halo"):
+        em_mask.mask_dask(volume, block=8, mode="3d", level=1, refine_boundary=False)
+    with pytest.raises(ValueError, match="not available block-wise"):
+        em_mask.mask_dask(volume, method="unet")
+
+
+def test_mask_zarr_on_a_local_cluster_with_two_worker_processes(volume, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    src = str(tmp_path / "in.zarr")
+    zarr.save_array(src, volume, chunks=(64, 64, 64))
+    out = str(tmp_path / "out.zarr")
+    # The workers import em_mask and load the .NET core themselves: they need the package path and the core's folder.
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "python_shim"), os.environ.get("PYTHONPATH", "")])
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        summary = em_mask.mask_zarr(src, out, client=client, block=64, mode="3d", level=0)
+        pids = set(client.run(os.getpid).values())
+        booted = client.run(_core_loaded)
+    assert len(pids) == 2 and os.getpid() not in pids
+    assert all(booted.values()), booted  # every worker loaded the .NET core (once) and masked blocks
+    assert summary["blocks"] == 18 and summary["shape"] == volume.shape
+    mask = zarr.open(out, mode="r")[:]
+    np.testing.assert_array_equal(mask, _cli_mask(tmp_path, volume, "--mode", "3d", "--level", "0"))
+    with pytest.raises(FileExistsError):
+        em_mask.mask_zarr(src, out, block=64)
