@@ -894,25 +894,57 @@ def seeded_watershed(relief, labels, valid):
 # ----------------------------------------------------------------------------------------------------------------------
 # Masking/BoundaryRefinement.cs
 
+TILE = 128  # refinement tile edge, every level
+
+
+def _flood_reach(level):
+    return int(math.ceil(HALO_LEVEL_VOXELS * (1 << level) + OUTSIDE_MARGIN)) + 2
+
+
+def _gradient_radius(level):
+    return int(4.0 * max(1.0, GRADIENT_LEVEL_VOXELS * (1 << level)) + 0.5) + 1
+
+
 def refine_boundary(mask, image, valid, level):
-    """Re-decides the boundary band by a marker-controlled watershed on the gradient magnitude; False when one kind of
-    marker is missing (mask unchanged)."""
+    """Re-decides the boundary band by a marker-controlled watershed on the gradient magnitude, in fixed tiles of
+    TILE voxels: each tile floods its core plus _flood_reach voxels of context (gradient from _gradient_radius more) and
+    writes only its core, so a tile never depends on anything further away. False when no tile changed anything."""
+    before = mask.copy()
+    flood, reach = _flood_reach(level), _flood_reach(level) + _gradient_radius(level)
+    changed = False
+    for tz in range(0, mask.shape[0], TILE):
+        for ty in range(0, mask.shape[1], TILE):
+            for tx in range(0, mask.shape[2], TILE):
+                core = [(tz, min(tz + TILE, mask.shape[0])), (ty, min(ty + TILE, mask.shape[1])), (tx, min(tx + TILE, mask.shape[2]))]
+                window = tuple(slice(max(0, a - flood), min(n, b + flood)) for (a, b), n in zip(core, mask.shape))
+                context = tuple(slice(max(0, a - reach), min(n, b + reach)) for (a, b), n in zip(core, mask.shape))
+                labels = _refine_tile(before[window], image, valid, level, window, context)
+                if labels is None:
+                    continue
+                inner = tuple(slice(a - w.start, b - w.start) for (a, b), w in zip(core, window))
+                target = tuple(slice(a, b) for a, b in core)
+                mask[target] = labels[inner] == 2
+                changed = True
+    return changed
+
+
+def _refine_tile(m, image, valid, level, window, context):
     factor = 1 << level
-    if mask.all() or not mask.any():
-        return False  # no tissue marker or no non-brain marker
-    squeeze = (lambda x: x[0]) if mask.shape[0] == 1 else (lambda x: x)
-    depth = ndi.distance_transform_edt(squeeze(mask)).reshape(mask.shape)  # inside: distance to the nearest 0
-    outside = ndi.distance_transform_edt(squeeze(~mask)).reshape(mask.shape)
-    ok = np.ones(mask.shape, bool) if valid is None else valid
-    labels = np.zeros(mask.shape, np.uint8)
-    labels[mask & (depth > HALO_LEVEL_VOXELS * factor) & ok] = 2
-    labels[~mask & (outside > OUTSIDE_MARGIN) & ok] = 1
+    if m.all() or not m.any():
+        return None  # no tissue marker or no non-brain marker
+    squeeze = (lambda x: x[0]) if m.shape[0] == 1 else (lambda x: x)
+    depth = ndi.distance_transform_edt(squeeze(m)).reshape(m.shape)  # inside: distance to the nearest 0
+    outside = ndi.distance_transform_edt(squeeze(~m)).reshape(m.shape)
+    ok = np.ones(m.shape, bool) if valid is None else valid[window]
+    labels = np.zeros(m.shape, np.uint8)
+    labels[m & (depth > HALO_LEVEL_VOXELS * factor) & ok] = 2
+    labels[~m & (outside > OUTSIDE_MARGIN) & ok] = 1
     if not (labels == 2).any() or not (labels == 1).any():
-        return False
-    relief = _gradient_magnitude(image, max(1.0, GRADIENT_LEVEL_VOXELS * factor))
-    seeded_watershed(relief, labels, valid)
-    mask[...] = labels == 2
-    return True
+        return None
+    relief = _gradient_magnitude(image[context], max(1.0, GRADIENT_LEVEL_VOXELS * factor))
+    relief = relief[tuple(slice(w.start - c.start, w.stop - c.start) for w, c in zip(window, context))]
+    seeded_watershed(np.ascontiguousarray(relief), labels, None if valid is None else np.ascontiguousarray(valid[window]))
+    return labels
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -1017,9 +1049,9 @@ def run_volume(n, valid, options):
     confidence = pooled if level == 0 else trilinear_upsample(pooled, shape, 1 << level)
     ok = np.ones(shape, bool) if valid is None else valid
     mask = (confidence >= F32(0.5)) & ok
+    if options["refine_boundary"] and level > 0:
+        refine_boundary(mask, n, valid, level)
     fill_holes(mask, per_slice=planar)
-    if options["refine_boundary"] and level > 0 and refine_boundary(mask, n, valid, level):
-        fill_holes(mask, per_slice=planar)
     remove_small_regions(mask, options["minimum_region_size"])
 
     # Padding is never tissue, and the confidence agrees with the mask.

@@ -85,7 +85,7 @@ public sealed class MaskingService(IReporter reporter)
         var stages = new Dictionary<string, double>();
         var result = reporter.Run($"{request.Method} mask {input.Shape}", progress => request.Method switch
         {
-            "classical" => ClassicalMasker.Run(input, request.Classical, progress, ct),
+            "classical" => ClassicalMasker.Run(input, request.Classical, progress, ct, confidence: request.ConfidenceOutput is not null),
             "unet" => RunUNet(input, request.UNet, progress, stages, ct),
             _ => throw new ArgumentException($"Unknown --method '{request.Method}'; use 'classical' or 'unet'."),
         });

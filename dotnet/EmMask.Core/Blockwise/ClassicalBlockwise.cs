@@ -16,6 +16,9 @@ public static class ClassicalBlockwise
     /// <summary>Bytes of working memory per voxel of a block's read region (measured; see the README's memory table).</summary>
     public const int BytesPerVoxel = 40;
 
+    /// <summary>Layers of whole sections (one block deep) held at once by the global steps and the writer.</summary>
+    public const int LayerCopies = 3;
+
     /// <summary>Bytes per cell of the working level held by a two-scale run (image, pooled vote and the texture maps).</summary>
     public const int CoarseBytesPerCell = 48;
 
@@ -77,21 +80,29 @@ public static class ClassicalBlockwise
             budget -= EmMask.Core.Inference.VolumeResampling.DownsampledShape(shape, factor).Length * CoarseBytesPerCell / BytesPerVoxel;
         }
 
-        int read = (int)Math.Floor(Math.Cbrt(Math.Max(0, budget)));
-        int step = Math.Max(alignment, 64); // whole HDF5 chunks (typically 64³) where the budget allows
-        int edge = (read - (2 * halo)) / step * step;
-        if (edge < step)
-        {
-            edge = (read - (2 * halo)) / alignment * alignment;
-        }
-
+        // The largest edge whose read region, plus the layers of sections the global steps and the writer hold
+        // (LayerCopies × edge × Y × X bytes), fit: in whole 64-voxel HDF5 chunks where possible, else in alignment steps.
         int longest = Math.Max(shape.Z, Math.Max(shape.Y, shape.X));
-        if (edge >= longest)
+        bool Fits(int edge)
         {
-            return longest;
+            long read = Math.Min(edge + (2L * halo), longest);
+            long layers = LayerCopies * (long)Math.Min(edge, shape.Z) * shape.SliceLength / BytesPerVoxel;
+            return (read * read * read) + layers <= budget;
         }
 
-        return edge >= Math.Max(halo, alignment) ? edge : null;
+        foreach (int step in new[] { Math.Max(alignment, 64), alignment })
+        {
+            int top = (longest + step - 1) / step * step;
+            for (int edge = top; edge >= Math.Max(step, Math.Max(halo, alignment)); edge -= step)
+            {
+                if (Fits(edge))
+                {
+                    return Math.Min(edge, longest) == longest ? longest : edge;
+                }
+            }
+        }
+
+        return null;
     }
 
     /// <summary>
@@ -191,7 +202,7 @@ public static class ClassicalBlockwise
     /// output mask itself as the store, so the peak is the input, the mask (1 byte per voxel), the confidence (4) and
     /// one block's working memory within <paramref name="budget"/>.
     /// </summary>
-    public static MaskResult RunInMemory(IVolume input, ClassicalPlan plan, ClassicalMaskOptions options, long budget, IProgress<ProgressReport>? progress = null, CancellationToken ct = default)
+    public static MaskResult RunInMemory(IVolume input, ClassicalPlan plan, ClassicalMaskOptions options, long budget, IProgress<ProgressReport>? progress = null, CancellationToken ct = default, bool withConfidence = true)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(plan);
@@ -199,9 +210,19 @@ public static class ClassicalBlockwise
         int edge = BlockEdgeFor(budget, shape, plan, options) ?? Math.Max(ClassicalMasker.Halo(plan, options), ClassicalMasker.Alignment(plan, options));
         var grid = Grid(shape, plan, options, edge);
         var mask = new Volume<byte>(shape, input.VoxelSize);
-        var confidence = new Volume<float>(shape, input.VoxelSize);
+        var confidence = withConfidence ? new Volume<float>(shape, input.VoxelSize) : new Volume<float>(new Shape3(0, 0, 0), input.VoxelSize);
         var store = new VolumeRegionStore(mask);
-        var result = Run(new VolumeBlockSource(input), store, grid, plan, options, (block, core) => VolumeRegionStore.Paste(core, confidence, block.Core), progress, ct);
+        Action<BlockRegion, Volume<float>>? keep = withConfidence ? (block, core) => VolumeRegionStore.Paste(core, confidence, block.Core) : null;
+        var result = Run(new VolumeBlockSource(input), store, grid, plan, options, keep, progress, ct);
+        if (!withConfidence)
+        {
+            foreach (var block in grid.Blocks())
+            {
+                VolumeRegionStore.Paste(result.Final(block), mask, block.Core);
+            }
+
+            return new MaskResult(mask, confidence, plan.Threshold ?? ClassicalMasker.UnimodalThreshold, result.Warnings, [.. result.Notes, $"in memory, {grid.Count} blocks of {grid.BlockSize}; no confidence map (not asked for)"]);
+        }
 
         // Padding (pre-mask code 2) has confidence 0; then each block's final mask replaces its pre-mask (a block's final
         // reads only its own pre-mask, so in place is safe); then the confidence agrees with the mask.

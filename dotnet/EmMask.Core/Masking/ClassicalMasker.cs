@@ -88,11 +88,18 @@ public static class ClassicalMasker
     /// <summary>Computes the mask and confidence of a uint8, uint16 or float32 volume.</summary>
     /// <exception cref="InvalidVolumeException">Empty axis or no finite value.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An invalid option (named).</exception>
+    /// <param name="input">uint8, uint16 or float32 volume.</param>
+    /// <param name="options">The masker's options (defaults when null).</param>
+    /// <param name="progress">Stage and fraction.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <param name="confidence">False when only the mask is wanted: a volume over <see cref="BlockLimit"/> then needs no
+    /// float confidence volume (4 bytes per voxel), and the result's confidence is an empty volume.</param>
     public static MaskResult Run(
         IVolume input,
         ClassicalMaskOptions? options = null,
         IProgress<ProgressReport>? progress = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        bool confidence = true)
     {
         ArgumentNullException.ThrowIfNull(input);
         options = (options ?? ClassicalMaskOptions.Default).Validate();
@@ -107,7 +114,7 @@ public static class ClassicalMasker
         var plan = Plan(Blockwise.VolumeSample.Read(new Blockwise.VolumeBlockSource(input), cancellationToken), input.Shape, input.VoxelSize, options, cancellationToken);
         if (input.Shape.Length > BlockLimit)
         {
-            return Blockwise.ClassicalBlockwise.RunInMemory(input, plan, options, BlockBudget, progress, cancellationToken);
+            return Blockwise.ClassicalBlockwise.RunInMemory(input, plan, options, BlockBudget, progress, cancellationToken, confidence);
         }
 
         var result = RunCore(input, options, plan, BlockPlacement.Whole(input.Shape), progress, cancellationToken);

@@ -19,6 +19,28 @@ public static class MaskMorphology
 {
     private const double RadiusTolerance = 1e-6;
 
+    /// <summary>Voxels per slab of a per-slice operation: its float scratch stays 64 MB however large the volume.</summary>
+    private const long SlabVoxels = 16L << 20;
+
+    // Per-slice work on a large volume, slab by slab of whole sections (the same result: sections are independent).
+    private static bool InSlabs(Volume<byte> mask, Action<Volume<byte>> apply)
+    {
+        var shape = mask.Shape;
+        if (shape.Length <= SlabVoxels || shape.Z <= 1)
+        {
+            return false;
+        }
+
+        int depth = (int)Math.Max(1, SlabVoxels / shape.SliceLength);
+        for (int z = 0; z < shape.Z; z += depth)
+        {
+            int n = Math.Min(depth, shape.Z - z);
+            apply(new Volume<byte>(new Shape3(n, shape.Y, shape.X), mask.Memory.Slice(z * shape.SliceLength, n * shape.SliceLength), mask.VoxelSize));
+        }
+
+        return true;
+    }
+
     /// <summary>Opening (erosion then dilation) with a Euclidean ball, or a disk in each z slice when <paramref name="perSlice"/>.</summary>
     /// <param name="mask">Mask, changed in place.</param>
     /// <param name="radius">Radius in voxels (voxel size is ignored), ≥ 0; 0 leaves the mask unchanged.</param>
@@ -27,6 +49,11 @@ public static class MaskMorphology
     public static void Open(Volume<byte> mask, double radius, bool perSlice, CancellationToken ct = default)
     {
         CheckDistance(mask, radius, nameof(radius));
+        if (perSlice && InSlabs(mask, slab => Open(slab, radius, perSlice: true, ct)))
+        {
+            return;
+        }
+
         var scratch = Scratch(mask, radius);
         ErodeCore(mask, VoxelSize.Isotropic, radius, perSlice, scratch, ct);
         DilateCore(mask, VoxelSize.Isotropic, radius, perSlice, scratch, ct);
@@ -40,6 +67,11 @@ public static class MaskMorphology
     public static void Close(Volume<byte> mask, double radius, bool perSlice, CancellationToken ct = default)
     {
         CheckDistance(mask, radius, nameof(radius));
+        if (perSlice && InSlabs(mask, slab => Close(slab, radius, perSlice: true, ct)))
+        {
+            return;
+        }
+
         var scratch = Scratch(mask, radius);
         DilateCore(mask, VoxelSize.Isotropic, radius, perSlice, scratch, ct);
         ErodeCore(mask, VoxelSize.Isotropic, radius, perSlice, scratch, ct);

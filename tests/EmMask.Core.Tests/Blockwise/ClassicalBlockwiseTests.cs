@@ -147,7 +147,7 @@ public class ClassicalBlockwiseTests(ITestOutputHelper output)
     [Theory]
     [InlineData(0, 30L << 20)]
     [InlineData(2, 60L << 20)]
-    [InlineData(null, 200L << 20)]
+    [InlineData(null, 60L << 20)]
     public void TheBlockByBlockInMemoryPathGivesTheSameMaskAndConfidence(int? level, long budget)
     {
         var options = ThreeD with { Level = level };
