@@ -20,7 +20,7 @@ from ._arrays import voxel_size_tuple
 from ._dotnet import bridge
 from ._jobs import run_job
 
-__all__ = ["classical_plan", "mask_dask", "mask_zarr"]
+__all__ = ["classical_plan", "mask_dask", "mask_to_store", "mask_zarr"]
 
 #: Core edge (voxels) of a block when none is given: 256 (a few hundred MB of working memory per task).
 DEFAULT_BLOCK = 256
@@ -233,3 +233,51 @@ def mask_zarr(in_url: str, out_url: str, method: str = "classical", *, client=No
     tissue = float(da.from_zarr(out).mean().compute(scheduler="threads"))
     return {"shape": tuple(out.shape), "blocks": int(np.prod(result.numblocks)), "halo": plan["halo"],
             "level": plan["level"], "tissue_fraction": tissue}
+
+
+def mask_to_store(data, store: str, *, voxel_size=None, block: Optional[int] = None, progress=None, cancel=None,
+                  **options):
+    """Mask a dask/zarr-backed volume block by block into a Zarr store on disk; returns the mask as a dask array read
+    from that store (a lazy Labels layer in napari: nothing is held whole).
+
+    ``progress(stage, fraction)`` hears of every finished block (the classical masker's blocks, then the global steps'
+    blocks); cancelling ``cancel`` (a :class:`~em_mask.CancelToken`) stops the run between tasks with
+    :class:`~em_mask.CancelledError` and leaves no store.
+    """
+    import shutil
+
+    import dask.array as da
+    from dask.callbacks import Callback
+
+    from ._errors import CancelledError
+
+    class _Blocks(Callback):
+        def _start_state(self, dsk, state):
+            self.total = sum(1 for k in dsk if _is_block_task(k))
+            self.done = 0
+
+        def _posttask(self, key, result, dsk, state, worker_id):
+            if _is_block_task(key):
+                self.done += 1
+                if progress is not None:
+                    progress(f"block {self.done}/{self.total}", self.done / max(1, self.total))
+            if cancel is not None and cancel.cancelled:
+                raise CancelledError()
+
+    if progress is not None:
+        progress("measuring the plan on a sample", 0.0)
+    lazy = mask_dask(data if isinstance(data, da.Array) else da.from_array(data, chunks="auto"),
+                     voxel_size=voxel_size, block=block, **options)
+    try:
+        with _Blocks():
+            lazy.to_zarr(store, overwrite=True, compute=True)
+    except BaseException:
+        shutil.rmtree(store, ignore_errors=True)
+        raise
+    return da.from_zarr(store)
+
+
+def _is_block_task(key) -> bool:
+    # Graph optimisation fuses a block's task into others and names the result after all of them.
+    name = str(key[0] if isinstance(key, tuple) else key)
+    return "pre_block" in name or "final_block" in name

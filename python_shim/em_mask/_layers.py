@@ -17,6 +17,7 @@ __all__ = [
     "MAX_VOXELS_PER_VOLUME",
     "LayerInputError",
     "apply_undoable",
+    "blockwise_source",
     "check_layer_input",
     "mask_layer_name",
     "mask_layer_kwargs",
@@ -52,8 +53,17 @@ def _spatial_shape(shape: Sequence[int], rgb: bool) -> tuple:
     return tuple(shape[:-1]) if rgb else tuple(shape)
 
 
+def blockwise_source(data: Any, *, rgb: bool = False, multiscale: bool = False) -> Any:
+    """The array to mask block by block, or None: a lazily loaded (dask, zarr, ...) grey 3D layer, or the
+    full-resolution level of such a pyramid, is never read whole by the classical masker."""
+    level = data[0] if multiscale else data
+    if rgb or isinstance(level, np.ndarray) or len(getattr(level, "shape", ())) != 3:
+        return None
+    return level
+
+
 def check_layer_input(data: Any, *, rgb: bool = False, multiscale: bool = False, name: str = "image",
-                      available_bytes: Optional[int] = None) -> list[str]:
+                      available_bytes: Optional[int] = None, blockwise: bool = False) -> list[str]:
     """Decide cheaply (no data read) whether a layer's data can be masked; return notes for the user.
 
     Parameters
@@ -66,6 +76,8 @@ def check_layer_input(data: Any, *, rgb: bool = False, multiscale: bool = False,
         ``data`` is a pyramid.
     available_bytes : int, optional
         Memory budget; default: the memory available now.
+    blockwise : bool
+        The caller masks lazy 3D layers block by block (:func:`blockwise_source`): no memory limit applies to them.
 
     Returns
     -------
@@ -80,6 +92,12 @@ def check_layer_input(data: Any, *, rgb: bool = False, multiscale: bool = False,
     notes: list[str] = []
     level = data[0] if multiscale else data
     shape = tuple(int(n) for n in level.shape)
+    if blockwise and blockwise_source(data, rgb=rgb, multiscale=multiscale) is not None:
+        if multiscale:
+            notes.append(f"'{name}' is multiscale: the full-resolution level {shape} is masked.")
+        notes.append(f"'{name}' is lazily loaded ({type(level).__module__.split('.')[0]}): masked block by block into a "
+                     "Zarr store on disk, never read whole; the mask layer reads from that store.")
+        return notes
     spatial = _spatial_shape(shape, rgb)
     if rgb:
         notes.append(f"'{name}' is RGB: converted to grey (luma) before masking.")

@@ -180,6 +180,30 @@ def test_classical_mask_adds_a_green_mask_selected_over_the_magenta_truth(viewer
     _shot(panel.native, "classical-mask")
 
 
+def test_a_dask_backed_multiscale_layer_is_masked_block_by_block_into_a_lazy_labels_layer(viewer, monkeypatch):
+    import dask.array as da
+
+    import em_mask
+    from em_mask._qt import widgets
+
+    raw, truth = em_mask.phantom(seed=4, shape=(64, 192, 192))
+    pyramid = [da.from_array(raw, chunks=64), da.from_array(raw[:, ::2, ::2], chunks=64)]
+    layer = viewer.add_image(pyramid, multiscale=True, name="lazy EM")
+    read_whole = []
+    monkeypatch.setattr(widgets, "materialise", lambda *a, **k: read_whole.append(1))  # must not be called
+    _, panel = _dock(viewer, "Classical mask")
+    panel._image.value = layer
+    _run(panel)
+    assert not read_whole
+    mask = viewer.layers["lazy EM mask"]
+    assert panel._status.value.startswith("done: added 'lazy EM mask'"), panel._status.value
+    assert not isinstance(mask.data, np.ndarray) and mask.data.shape == raw.shape   # lazy, read from the store
+    expected = em_mask.mask_dask(raw, block=256).compute(scheduler="threads")
+    np.testing.assert_array_equal(np.asarray(mask.data), expected)
+    dice = 2 * np.sum((expected > 0) & (truth > 0)) / (np.sum(expected > 0) + np.sum(truth > 0))
+    assert dice > 0.9, dice
+
+
 def test_cancel_returns_the_panel_to_idle_at_once_and_changes_nothing(viewer):
     rng = np.random.default_rng(7)
     layer = viewer.add_labels((rng.random((128, 320, 320)) > 0.5).astype(np.uint8), name="noise mask")

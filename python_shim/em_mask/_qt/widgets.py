@@ -18,6 +18,7 @@ Attribute names: magicgui's ``Container.__init__`` sets private attributes of it
 
 from __future__ import annotations
 
+import os
 from functools import partial
 from typing import Any, Optional
 
@@ -48,6 +49,7 @@ from .._jobs import CancelToken, staged_progress as _staged
 from .._layers import (
     LayerInputError,
     apply_undoable,
+    blockwise_source,
     check_layer_input,
     mask_layer_kwargs,
     mask_layer_name,
@@ -467,6 +469,7 @@ class _ImageMaskPanel(_RunPanel):
     #: Name of the optional per-voxel map layer: "<image> <extra_name>".
     extra_name = "confidence"
     needs_worker = False
+    blockwise = False  # lazy 3D layers are masked block by block (classical only)
 
     def __init__(self, viewer, params: list, run_text: str) -> None:
         self._image = create_widget(annotation=napari.layers.Image, label="image")
@@ -520,7 +523,8 @@ class _ImageMaskPanel(_RunPanel):
             raise LayerInputError("Choose an Image layer first (open one, or File > Open Sample > EM Mask).")
         rgb = bool(getattr(layer, "rgb", False))
         multiscale = bool(getattr(layer, "multiscale", False))
-        for note in check_layer_input(layer.data, rgb=rgb, multiscale=multiscale, name=layer.name):
+        for note in check_layer_input(layer.data, rgb=rgb, multiscale=multiscale, name=layer.name,
+                                      blockwise=self.blockwise):
             show_info(f"EM Mask: {note}")
         voxel_size = voxel_size_from_scale(layer.scale, _spatial_ndim(layer))
         return layer, rgb, multiscale, voxel_size
@@ -541,7 +545,9 @@ class _ImageMaskPanel(_RunPanel):
                                                colormap="magma", contrast_limits=(0.0, 1.0), visible=False)
                 layer.metadata[_ROLE] = self.extra_name
         _layer, how = _put_mask(self._viewer, name, mask, scale, translate)  # last, so the mask is the active layer
-        tissue = int(np.count_nonzero(mask))
+        for note in info.get("notes", []) if info.get("blockwise") else []:
+            show_info(f"EM Mask: {note}")
+        tissue = int(mask.sum().compute()) if hasattr(mask, "compute") else int(np.count_nonzero(mask))
         if tissue == 0:
             hint = f"The mask of '{name}' has 0 tissue voxels: {self._empty_hint(info)}."
             show_warning(f"EM Mask: {hint}")
@@ -629,7 +635,10 @@ class _SchemaField:
 
 
 class ClassicalMaskPanel(_ImageMaskPanel):
-    """Classical (texture) mask; its parameter widgets are built from the core's schema (:func:`classical_schema`)."""
+    """Classical (texture) mask; its parameter widgets are built from the core's schema (:func:`classical_schema`).
+    Lazy (dask, zarr) 3D layers, multiscale too, are masked block by block into a Zarr store on disk."""
+
+    blockwise = True
 
     def __init__(self, viewer) -> None:
         schema = classical_schema() if core_problem() is None else []
@@ -663,6 +672,23 @@ class ClassicalMaskPanel(_ImageMaskPanel):
 
 def _classical_job(data, rgb, multiscale, params, spec, want_confidence, meta, token):
     name, scale, translate = meta
+    lazy = blockwise_source(data, rgb=rgb, multiscale=multiscale)
+    if lazy is not None:
+        # Block by block into a Zarr store on disk: the layer is never read whole, and the mask layer reads the store.
+        import tempfile
+
+        from .. import _dask
+
+        store = os.path.join(tempfile.mkdtemp(prefix="em-mask-"), f"{name} mask.zarr")
+        voxel_size = params.pop("voxel_size", None)
+        mask = yield from _staged(_dask.mask_to_store, 0.0, 1.0, lazy, store, voxel_size=voxel_size, cancel=token,
+                                  **params)
+        info = {"blockwise": True, "store": store,
+                "notes": [f"masked block by block into {store}"] +
+                         ([f"post-processing '{spec}' was not run on the lazy mask (run it on a copy in memory)"]
+                          if spec.strip().lower() not in ("", "none") else []) +
+                         (["no confidence map for a lazy layer"] if want_confidence else [])}
+        return mask, None, name, scale, translate, info
     yield {"stage": "reading image", "fraction": 0.0}
     image = materialise(data, rgb=rgb, multiscale=multiscale)
     post = spec.strip().lower() not in ("", "none")
