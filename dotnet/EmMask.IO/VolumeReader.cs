@@ -47,7 +47,7 @@ public static class VolumeReader
             default:
                 var whole = TiffFormat.Read(path.File, ct);
                 BlockBounds.Check(whole.Shape, offset, size);
-                return VolumeIO.Crop(whole, offset, size);
+                return VolumeRegions.Crop(whole, offset, size);
         }
     }
 

@@ -85,7 +85,7 @@ public class H5pyInteropTests(H5pyFileFixture h5py) : IClassFixture<H5pyFileFixt
         // Blocks come from hyperslabs that cross chunk borders.
         var size = new Shape3(Math.Min(2, volume.Shape.Z), Math.Min(7, volume.Shape.Y - 1), Math.Min(13, volume.Shape.X - 2));
         var offset = (volume.Shape.Z > 2 ? 1 : 0, 1, 2);
-        Volumes.AssertEqual(VolumeIO.Crop(volume, offset, size), VolumeReader.ReadBlock(new VolumePath(file, dataset), offset, size));
+        Volumes.AssertEqual(EmMask.Core.Volumes.VolumeRegions.Crop(volume, offset, size), VolumeReader.ReadBlock(new VolumePath(file, dataset), offset, size));
     }
 
     [H5pyFact]

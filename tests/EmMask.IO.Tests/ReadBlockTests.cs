@@ -38,7 +38,7 @@ public class ReadBlockTests
         })
         {
             var block = VolumeReader.ReadBlock(path, offset, size);
-            Volumes.AssertEqual(VolumeIO.Crop(volume, offset, size), block);
+            Volumes.AssertEqual(EmMask.Core.Volumes.VolumeRegions.Crop(volume, offset, size), block);
             Assert.Equal(volume.VoxelSize, block.VoxelSize);
         }
     }
@@ -55,7 +55,7 @@ public class ReadBlockTests
 
         var block = VolumeReader.ReadBlock(path, (0, 250, 1020), new Shape3(1, 50, 400));
 
-        Volumes.AssertEqual(VolumeIO.Crop(image, (0, 250, 1020), new Shape3(1, 50, 400)), block);
+        Volumes.AssertEqual(EmMask.Core.Volumes.VolumeRegions.Crop(image, (0, 250, 1020), new Shape3(1, 50, 400)), block);
         Assert.Throws<ArgumentOutOfRangeException>(() => VolumeReader.ReadBlock(path, (1, 0, 0), new Shape3(1, 1, 1)));
     }
 

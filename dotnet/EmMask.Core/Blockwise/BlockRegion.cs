@@ -29,16 +29,6 @@ public sealed record BlockRegion((int Z, int Y, int X) Index, (int Z, int Y, int
             throw new ArgumentException($"Expected a volume of the read region's shape {ReadSize}, got {read.Shape}.", nameof(read));
         }
 
-        var core = new Volume<T>(CoreSize, read.VoxelSize);
-        var (oz, oy, ox) = CoreInRead;
-        for (int z = 0; z < CoreSize.Z; z++)
-        {
-            for (int y = 0; y < CoreSize.Y; y++)
-            {
-                read.Row(oz + z, oy + y).Slice(ox, CoreSize.X).CopyTo(core.Row(z, y));
-            }
-        }
-
-        return core;
+        return VolumeRegions.Crop(read, CoreInRead, CoreSize);
     }
 }

@@ -212,13 +212,13 @@ public static class ClassicalBlockwise
         var mask = new Volume<byte>(shape, input.VoxelSize);
         var confidence = withConfidence ? new Volume<float>(shape, input.VoxelSize) : new Volume<float>(new Shape3(0, 0, 0), input.VoxelSize);
         var store = new VolumeRegionStore(mask);
-        Action<BlockRegion, Volume<float>>? keep = withConfidence ? (block, core) => VolumeRegionStore.Paste(core, confidence, block.Core) : null;
+        Action<BlockRegion, Volume<float>>? keep = withConfidence ? (block, core) => VolumeRegions.Paste(core, confidence, block.Core) : null;
         var result = Run(new VolumeBlockSource(input), store, grid, plan, options, keep, progress, ct);
         if (!withConfidence)
         {
             foreach (var block in grid.Blocks())
             {
-                VolumeRegionStore.Paste(result.Final(block), mask, block.Core);
+                VolumeRegions.Paste(result.Final(block), mask, block.Core);
             }
 
             return new MaskResult(mask, confidence, plan.Threshold ?? ClassicalMasker.UnimodalThreshold, result.Warnings, [.. result.Notes, $"in memory, {grid.Count} blocks of {grid.BlockSize}; no confidence map (not asked for)"]);
@@ -238,7 +238,7 @@ public static class ClassicalBlockwise
 
         foreach (var block in grid.Blocks())
         {
-            VolumeRegionStore.Paste(result.Final(block), mask, block.Core);
+            VolumeRegions.Paste(result.Final(block), mask, block.Core);
         }
 
         for (int i = 0; i < m.Length; i++)
@@ -274,7 +274,7 @@ public static class ClassicalBlockwise
             var input = source.Read(block.Core, block.CoreSize, ct);
             var (coarse, valid) = ClassicalMasker.CoarseBlock(input, plan, ct);
             var at = (block.Core.Z / factor, block.Core.Y / factor, block.Core.X / factor);
-            Paste(coarse, image, at);
+            VolumeRegions.Paste(coarse, image, at);
             if (valid is not null)
             {
                 if (fraction is null)
@@ -283,7 +283,7 @@ public static class ClassicalBlockwise
                     fraction.Span.Fill(1f);
                 }
 
-                Paste(valid, fraction, at);
+                VolumeRegions.Paste(valid, fraction, at);
             }
 
             progress?.Report(new($"working level: block {++done}/{grid.Count}", 0.25 * done / grid.Count));
@@ -293,16 +293,6 @@ public static class ClassicalBlockwise
         return ClassicalMasker.CoarseConfidence(image, fraction, plan, options, ct);
     }
 
-    private static void Paste(Volume<float> part, Volume<float> whole, (int Z, int Y, int X) at)
-    {
-        for (int z = 0; z < part.Shape.Z; z++)
-        {
-            for (int y = 0; y < part.Shape.Y; y++)
-            {
-                part.Row(z, y).CopyTo(whole.Row(at.Z + z, at.Y + y)[at.X..]);
-            }
-        }
-    }
 }
 
 /// <summary>The result of a block-wise run: the final mask row by row (for a streaming writer), and what the run said.</summary>

@@ -38,28 +38,7 @@ public sealed class VolumeBlockSource(IVolume volume) : IBlockSource
     public VoxelSize VoxelSize => volume.VoxelSize;
 
     /// <inheritdoc/>
-    public IVolume Read((int Z, int Y, int X) offset, Shape3 size, CancellationToken ct) => volume switch
-    {
-        Volume<byte> v => Crop(v, offset, size),
-        Volume<ushort> v => Crop(v, offset, size),
-        Volume<float> v => Crop(v, offset, size),
-        _ => throw new NotSupportedException($"Voxel type {volume.VoxelType} is not supported."),
-    };
-
-    private static Volume<T> Crop<T>(Volume<T> v, (int Z, int Y, int X) offset, Shape3 size)
-        where T : unmanaged
-    {
-        var result = new Volume<T>(size, v.VoxelSize);
-        for (int z = 0; z < size.Z; z++)
-        {
-            for (int y = 0; y < size.Y; y++)
-            {
-                v.Row(offset.Z + z, offset.Y + y).Slice(offset.X, size.X).CopyTo(result.Row(z, y));
-            }
-        }
-
-        return result;
-    }
+    public IVolume Read((int Z, int Y, int X) offset, Shape3 size, CancellationToken ct) => VolumeRegions.Crop(volume, offset, size);
 }
 
 /// <summary>Keeps blocks in memory (tests).</summary>
@@ -88,37 +67,10 @@ public sealed class VolumeRegionStore(Volume<byte> volume) : IBlockStore
     /// <inheritdoc/>
     public void Write(BlockRegion block, Volume<byte> core, CancellationToken ct)
     {
-        Paste(core, volume, block.Core);
+        VolumeRegions.Paste(core, volume, block.Core);
         done.Add(block.Index);
     }
 
     /// <inheritdoc/>
-    public Volume<byte> Read(BlockRegion block, CancellationToken ct)
-    {
-        var core = new Volume<byte>(block.CoreSize, volume.VoxelSize);
-        for (int z = 0; z < block.CoreSize.Z; z++)
-        {
-            for (int y = 0; y < block.CoreSize.Y; y++)
-            {
-                volume.Row(block.Core.Z + z, block.Core.Y + y).Slice(block.Core.X, block.CoreSize.X).CopyTo(core.Row(z, y));
-            }
-        }
-
-        return core;
-    }
-
-    /// <summary>Copies <paramref name="part"/> into <paramref name="whole"/> at <paramref name="at"/>.</summary>
-    public static void Paste<T>(Volume<T> part, Volume<T> whole, (int Z, int Y, int X) at)
-        where T : unmanaged
-    {
-        ArgumentNullException.ThrowIfNull(part);
-        ArgumentNullException.ThrowIfNull(whole);
-        for (int z = 0; z < part.Shape.Z; z++)
-        {
-            for (int y = 0; y < part.Shape.Y; y++)
-            {
-                part.Row(z, y).CopyTo(whole.Row(at.Z + z, at.Y + y)[at.X..]);
-            }
-        }
-    }
+    public Volume<byte> Read(BlockRegion block, CancellationToken ct) => VolumeRegions.Crop(volume, block.Core, block.CoreSize);
 }

@@ -213,15 +213,6 @@ internal static class BoundaryRefinement
             return v;
         }
 
-        var result = new Volume<T>(size, v.VoxelSize);
-        for (int z = 0; z < size.Z; z++)
-        {
-            for (int y = 0; y < size.Y; y++)
-            {
-                v.Row(offset.Z + z, offset.Y + y).Slice(offset.X, size.X).CopyTo(result.Row(z, y));
-            }
-        }
-
-        return result;
+        return VolumeRegions.Crop(v, offset, size);
     }
 }

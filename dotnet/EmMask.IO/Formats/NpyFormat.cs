@@ -92,7 +92,7 @@ public static partial class NpyFormat
         if (header.FortranOrder || !header.Kind.IsNative())
         {
             stream.Position = 0;
-            return VolumeIO.Crop(Read(stream, path), offset, size);
+            return VolumeRegions.Crop(Read(stream, path), offset, size);
         }
 
         return header.Kind switch

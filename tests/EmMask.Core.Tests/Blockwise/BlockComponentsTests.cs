@@ -59,7 +59,7 @@ public class BlockComponentsTests
         foreach (var block in grid.Blocks())
         {
             var (holes, keep) = built.Tables(block);
-            VolumeRegionStore.Paste(BlockComponents.FinalFromTables(Core(block), holes, keep), actual, block.Core);
+            VolumeRegions.Paste(BlockComponents.FinalFromTables(Core(block), holes, keep), actual, block.Core);
         }
 
         Assert.Equal(expected.Span.ToArray(), actual.Span.ToArray());
