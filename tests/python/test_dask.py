@@ -67,12 +67,19 @@ def test_mask_zarr_on_a_local_cluster_with_two_worker_processes(volume, tmp_path
     zarr.save_array(src, volume, chunks=(64, 64, 64))
     out = str(tmp_path / "out.zarr")
     # The workers import em_mask and load the .NET core themselves: they need the package path and the core's folder.
+    # distributed also sets thread variables (OMP_NUM_THREADS, ...) in this process's environment; they are put back
+    # afterwards so that later tests' subprocesses run as they would alone.
+    saved = dict(os.environ)
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "python_shim"), os.environ.get("PYTHONPATH", "")])
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
-        summary = em_mask.mask_zarr(src, out, client=client, block=64, mode="3d", level=0)
-        pids = set(client.run(os.getpid).values())
-        booted = client.run(_core_loaded)
+    try:
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+                distributed.Client(cluster) as client:
+            summary = em_mask.mask_zarr(src, out, client=client, block=64, mode="3d", level=0)
+            pids = set(client.run(os.getpid).values())
+            booted = client.run(_core_loaded)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     assert len(pids) == 2 and os.getpid() not in pids
     assert all(booted.values()), booted  # every worker loaded the .NET core (once) and masked blocks
     assert summary["blocks"] == 18 and summary["shape"] == volume.shape
