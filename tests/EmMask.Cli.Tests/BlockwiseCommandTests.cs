@@ -35,6 +35,16 @@ public class BlockwiseCommandTests
     }
 
     [Fact]
+    public void TheUNetIsNotSentBlockwiseByTheMemoryBudgetAlone()
+    {
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "6", "--shape", "16", "64", "64", "-q").ExitCode);
+        var run = CliRunner.Invoke("mask", t["p.h5"], t["u.h5"], "--method", "unet", "--max-memory", "1M");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.DoesNotContain("block-wise", run.Stdout + run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void KilledRunResumesToTheUninterruptedMask()
     {
         using var t = new TempFolder();

@@ -36,8 +36,12 @@ public sealed record BlockRequest(int? Block, long? MaxMemory, bool Resume, int?
     /// <summary>The budget in bytes.</summary>
     public long Budget => MaxMemory ?? ByteSize.DefaultBudget();
 
-    /// <summary>True when the run must go block by block: asked for, or the in-memory run would exceed the budget.</summary>
-    public bool Wanted(Shape3 shape) => Block is not null || Resume || shape.Length * (double)InMemoryBytesPerVoxel > Budget;
+    /// <summary>
+    /// True when the run must go block by block: asked for, or (classical) the in-memory run would exceed the budget.
+    /// The U-Net has no block-wise path yet, so only an explicit request sends it there (and gets the error saying so).
+    /// </summary>
+    public bool Wanted(Shape3 shape, string method) =>
+        Block is not null || Resume || (method == "classical" && shape.Length * (double)InMemoryBytesPerVoxel > Budget);
 }
 
 /// <summary>Summary of a finished mask run (also the --json output).</summary>
@@ -56,7 +60,7 @@ public sealed class MaskingService(IReporter reporter)
     {
         using var threads = request.Blocks?.Threads is { } n ? EmMask.Core.Filters.ComputeThreads.Limit(n) : null;
         request.Classical.Validate();
-        if (request.Blocks is { } blocks && blocks.Wanted(VolumeReader.ReadShape(request.Input)))
+        if (request.Blocks is { } blocks && blocks.Wanted(VolumeReader.ReadShape(request.Input), request.Method))
         {
             return RunBlockwise(request, blocks, ct);
         }
