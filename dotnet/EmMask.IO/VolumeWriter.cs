@@ -51,7 +51,13 @@ public static class VolumeWriter
     /// atomically, as <see cref="Write"/> does.
     /// </summary>
     /// <exception cref="ArgumentException">The output is not HDF5 (block-wise output is HDF5 only).</exception>
-    public static void WriteRows(VolumePath path, IRowSource<byte> rows, VolumeWriteOptions options, CancellationToken ct = default)
+    /// <param name="path">The HDF5 dataset to write.</param>
+    /// <param name="rows">The mask.</param>
+    /// <param name="options">Force and attributes.</param>
+    /// <param name="ct">Cancels the write (nothing is changed).</param>
+    /// <param name="levels">More datasets in the same file, each named the dataset plus its suffix (a multiscale pyramid).</param>
+    public static void WriteRows(VolumePath path, IRowSource<byte> rows, VolumeWriteOptions options, CancellationToken ct = default,
+        IReadOnlyList<(string Suffix, IRowSource<byte> Rows, IReadOnlyDictionary<string, string> Attributes)>? levels = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(rows);
@@ -64,7 +70,13 @@ public static class VolumeWriter
         string dataset = path.Dataset is null
             ? throw new ArgumentException($"{path.File}: an HDF5 path needs a dataset (file.h5:/dataset).", nameof(path))
             : VolumePath.NormalizeDataset(path.Dataset);
-        Hdf5Writer.Write(path.File, [new Hdf5Item(dataset, new RowVolume(rows), options.Attributes)], options, ct);
+        var items = new List<Hdf5Item> { new(dataset, new RowVolume(rows), options.Attributes) };
+        foreach (var (suffix, level, attributes) in levels ?? [])
+        {
+            items.Add(new Hdf5Item(dataset + suffix, new RowVolume(level), attributes));
+        }
+
+        Hdf5Writer.Write(path.File, items, options, ct);
     }
 
     /// <summary>

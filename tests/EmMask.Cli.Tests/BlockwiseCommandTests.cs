@@ -35,6 +35,50 @@ public class BlockwiseCommandTests
     }
 
     [Fact]
+    public void MultiscaleLevelsAreTheMaxOfEachCellInMemoryAndBlockwise()
+    {
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "3", "--shape", "70", "100", "130", "-q").ExitCode);
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["mem.h5"], "--multiscale", "2", .. Level0]).ExitCode);
+        var run = CliRunner.Invoke(["mask", t["p.h5"], t["blk.h5"], "--multiscale", "2", "--block", "32", .. Level0]);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var full = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["mem.h5"], "/mask"));
+        for (int k = 1; k <= 2; k++)
+        {
+            int f = 1 << k;
+            var level = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["mem.h5"], $"/mask_s{k}"));
+            Assert.Equal(new Shape3((70 + f - 1) / f, (100 + f - 1) / f, (130 + f - 1) / f), level.Shape);
+            for (int z = 0; z < level.Shape.Z; z++)
+            {
+                for (int y = 0; y < level.Shape.Y; y++)
+                {
+                    for (int x = 0; x < level.Shape.X; x++)
+                    {
+                        byte max = 0;
+                        for (int dz = z * f; dz < Math.Min(70, (z + 1) * f); dz++)
+                        {
+                            for (int dy = y * f; dy < Math.Min(100, (y + 1) * f); dy++)
+                            {
+                                for (int dx = x * f; dx < Math.Min(130, (x + 1) * f); dx++)
+                                {
+                                    max = Math.Max(max, full[dz, dy, dx]);
+                                }
+                            }
+                        }
+
+                        Assert.True(level[z, y, x] == max, $"level {k} at ({z}, {y}, {x})");
+                    }
+                }
+            }
+
+            Assert.Equal(level.Span.ToArray(), Mask(t["blk.h5"], $"/mask_s{k}"));
+            Assert.Equal(f.ToString(System.Globalization.CultureInfo.InvariantCulture), VolumeReader.ReadAttributes(VolumePath.Parse(t["blk.h5"], $"/mask_s{k}"))["downsample_factor"]);
+        }
+
+        Assert.Equal(full.Span.ToArray(), Mask(t["blk.h5"]));
+    }
+
+    [Fact]
     public void TheUNetIsNotSentBlockwiseByTheMemoryBudgetAlone()
     {
         using var t = new TempFolder();
@@ -113,6 +157,8 @@ public class BlockwiseCommandTests
     [InlineData("out.h5", new[] { "--level", "1", "--no-refine", "--block", "8" }, "smaller than the halo")]
     [InlineData("out.h5", new[] { "--block", "0" }, "--block 0 must be a positive")]
     [InlineData("out.h5", new[] { "--max-memory", "lots" }, "is not a size")]
+    [InlineData("out.npy", new[] { "--multiscale", "2" }, "must be HDF5")]
+    [InlineData("out.h5", new[] { "--multiscale", "9" }, "give 0 to 6 levels")]
     [InlineData("out.h5", new[] { "--level", "1", "--max-memory", "2M" }, "--max-memory 2M is too small")]
     public void RequestsThatCannotRunBlockwiseGetAClearErrorAndWriteNothing(string output, string[] extra, string message)
     {
@@ -131,5 +177,5 @@ public class BlockwiseCommandTests
         Assert.False(File.Exists(t["c.h5"]));
     }
 
-    private static byte[] Mask(string file) => ((Volume<byte>)VolumeReader.Read(VolumePath.Parse(file, "/mask"))).Span.ToArray();
+    private static byte[] Mask(string file, string dataset = "/mask") => ((Volume<byte>)VolumeReader.Read(VolumePath.Parse(file, dataset))).Span.ToArray();
 }

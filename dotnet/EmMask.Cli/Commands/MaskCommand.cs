@@ -24,6 +24,7 @@ public static class MaskCommand
     private static readonly Option<int?> Block = new("--block") { Description = "Mask block by block with cores of this edge (voxels; rounded up to the working level's tile). Output must be HDF5." };
     private static readonly Option<string?> MaxMemory = new("--max-memory") { Description = "Working-memory budget (e.g. 2G, 512M). A volume that needs more is masked block by block; default ¾ of available memory." };
     private static readonly Option<bool> Resume = new("--resume") { Description = "Continue an unfinished block-wise run of the same job (its finished blocks are kept beside the output)." };
+    private static readonly Option<int> Multiscale = new("--multiscale") { Description = "Also write N coarser levels of the mask (HDF5: NAME_s1 2x, NAME_s2 4x, ...; max over each cell) so tools can skip all-zero blocks." };
     private static readonly Option<int?> Threads = new("--threads") { Description = "Filter threads (default: one per core)." };
     private static readonly Option<string?> Preset = new("--preset") { Description = "JSON file with parameters (snake_case keys); command-line options override it." };
 
@@ -34,7 +35,7 @@ public static class MaskCommand
         var json = GlobalOptions.Json();
         var command = new Command("mask", "Compute a brain (1) / non-brain (0) mask of an EM volume.")
         {
-            Input, Output, Method, Confidence, PostProcess, Preset, Block, MaxMemory, Resume, Threads, force, json,
+            Input, Output, Method, Confidence, PostProcess, Preset, Block, MaxMemory, Resume, Threads, Multiscale, force, json,
         };
         foreach (var option in Classical.All.Concat(UNet.All))
         {
@@ -92,7 +93,15 @@ public static class MaskCommand
             VolumePath.Parse(parse.GetValue(Input)!, "/raw"),
             VolumePath.Parse(parse.GetValue(Output)!, "/mask"),
             parse.GetValue(Confidence) is { } c ? VolumePath.Parse(c, "/confidence") : null,
-            method, options, unet, pipeline, force, Blocks(parse));
+            method, options, unet, pipeline, force, Blocks(parse), Levels(parse));
+    }
+
+    private static int Levels(ParseResult parse)
+    {
+        int levels = parse.GetValue(Multiscale);
+        return levels is >= 0 and <= MultiscaleLevels.Maximum
+            ? levels
+            : throw new ArgumentException($"--multiscale {levels}: give 0 to {MultiscaleLevels.Maximum} levels.");
     }
 
     private static BlockRequest Blocks(ParseResult parse)

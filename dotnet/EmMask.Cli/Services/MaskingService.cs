@@ -21,7 +21,8 @@ public sealed record MaskRequest(
     UNetMaskOptions UNet,
     PostProcessPipeline PostProcess,
     bool Force,
-    BlockRequest? Blocks = null);
+    BlockRequest? Blocks = null,
+    int Multiscale = 0);
 
 /// <summary>The block-wise options of <c>emmask mask</c>.</summary>
 /// <param name="Block">Core edge in voxels (asks for block-wise processing), or null.</param>
@@ -60,6 +61,11 @@ public sealed class MaskingService(IReporter reporter)
     {
         using var threads = request.Blocks?.Threads is { } n ? EmMask.Core.Filters.ComputeThreads.Limit(n) : null;
         request.Classical.Validate();
+        if (request.Multiscale != 0 && request.Output.Kind != VolumeFileKind.Hdf5)
+        {
+            throw new ArgumentException($"--multiscale writes coarser datasets beside the mask, so the output must be HDF5 (out.h5:/mask), not {request.Output}.");
+        }
+
         if (request.Blocks is { } blocks && blocks.Wanted(VolumeReader.ReadShape(request.Input), request.Method))
         {
             return RunBlockwise(request, blocks, ct);
@@ -128,7 +134,16 @@ public sealed class MaskingService(IReporter reporter)
         clock.Restart();
         var attributes = Attributes(request, result);
         ct.ThrowIfCancellationRequested();
-        VolumeWriter.Write(request.Output, result.Mask, new VolumeWriteOptions { Force = request.Force, Attributes = attributes, SingleSliceRank = rank }, ct);
+        var writeOptions = new VolumeWriteOptions { Force = request.Force, Attributes = attributes, SingleSliceRank = rank };
+        if (request.Multiscale > 0)
+        {
+            var rows = new VolumeRows(result.Mask);
+            VolumeWriter.WriteRows(request.Output, rows, writeOptions, ct, MultiscaleLevels.Of(request.Multiscale, f => new MaxPooledRows(rows, f), attributes));
+        }
+        else
+        {
+            VolumeWriter.Write(request.Output, result.Mask, writeOptions, ct);
+        }
         if (request.ConfidenceOutput is { } c)
         {
             VolumeWriter.Write(c, result.Confidence, new VolumeWriteOptions { Force = request.Force, Attributes = attributes, SingleSliceRank = rank }, ct);
@@ -166,7 +181,7 @@ public sealed class MaskingService(IReporter reporter)
         var clock = Stopwatch.StartNew();
         var job = new EmMask.IO.Blockwise.BlockwiseJob(
             request.Input, request.Output, request.Classical, request.PostProcess, blocks.Block, blocks.Budget, blocks.Resume,
-            new VolumeWriteOptions { Force = request.Force, Attributes = BlockwiseAttributes(request) });
+            new VolumeWriteOptions { Force = request.Force, Attributes = BlockwiseAttributes(request) }, request.Multiscale);
         var outcome = reporter.Run("classical mask, block-wise", progress => EmMask.IO.Blockwise.BlockwiseFileMasker.Run(job, progress, ct));
         foreach (var warning in outcome.Warnings)
         {

@@ -300,16 +300,20 @@ public sealed class BlockwiseMask : IRowSource<byte>
 {
     private readonly BlockGrid grid;
     private readonly Func<BlockRegion, Volume<byte>> final;
-    /// <summary>How far back (sections) a writer may ask for rows again.</summary>
-    private const int Reach = 64;
+    /// <summary>How far back (sections) a writer may ask for rows again by default.</summary>
+    private const int DefaultReach = 64;
+
+    /// <summary>How far back (sections) this reader may be asked for rows again.</summary>
+    private readonly int reach = DefaultReach;
 
     private readonly Dictionary<int, byte[]> layers = [];
     private int furthest = -1;
     private int lowest;
     private long tissue;
 
-    internal BlockwiseMask(BlockGrid grid, Func<BlockRegion, Volume<byte>> final, VoxelSize voxelSize, IReadOnlyList<string> warnings, IReadOnlyList<string> notes, int resumed)
+    internal BlockwiseMask(BlockGrid grid, Func<BlockRegion, Volume<byte>> final, VoxelSize voxelSize, IReadOnlyList<string> warnings, IReadOnlyList<string> notes, int resumed, int reach = DefaultReach)
     {
+        this.reach = reach;
         this.grid = grid;
         this.final = final;
         VoxelSize = voxelSize;
@@ -338,6 +342,16 @@ public sealed class BlockwiseMask : IRowSource<byte>
 
     /// <summary>The grid the mask is stored in.</summary>
     public BlockGrid Grid => grid;
+
+    /// <summary>
+    /// The mask <paramref name="factor"/> times coarser (<see cref="MaxPooledRows"/>), read through a fresh pass over the
+    /// blocks (for a multiscale output written after the full-resolution one).
+    /// </summary>
+    public IRowSource<byte> Coarser(int factor)
+    {
+        var again = new BlockwiseMask(grid, final, VoxelSize, Warnings, Notes, Resumed, 17 * factor); // a writer goes back one coarse chunk (16 sections)
+        return new MaxPooledRows(again, factor);
+    }
 
     /// <summary>One block's final mask (0/1).</summary>
     public Volume<byte> Final(BlockRegion block)
@@ -380,7 +394,7 @@ public sealed class BlockwiseMask : IRowSource<byte>
         {
             if (k < lowest)
             {
-                throw new InvalidOperationException($"Rows must be read with z at most {Reach} sections behind the furthest asked for (asked for z = {z}).");
+                throw new InvalidOperationException($"Rows must be read with z at most {reach} sections behind the furthest asked for (asked for z = {z}).");
             }
 
             rows = Load(k);
@@ -388,7 +402,7 @@ public sealed class BlockwiseMask : IRowSource<byte>
         }
 
         furthest = Math.Max(furthest, z);
-        foreach (int old in layers.Keys.Where(l => (l + 1) * grid.BlockSize.Z <= furthest - Reach).ToList())
+        foreach (int old in layers.Keys.Where(l => (l + 1) * grid.BlockSize.Z <= furthest - reach).ToList())
         {
             layers.Remove(old);
             lowest = Math.Max(lowest, old + 1);

@@ -16,6 +16,7 @@ namespace EmMask.IO.Blockwise;
 /// <param name="MaxMemory">Working-memory budget in bytes.</param>
 /// <param name="Resume">Continue an unfinished run of the same job.</param>
 /// <param name="Write">How the output is written (force, attributes).</param>
+/// <param name="Multiscale">Coarser levels written beside the mask (<see cref="MultiscaleLevels"/>).</param>
 public sealed record BlockwiseJob(
     VolumePath Input,
     VolumePath Output,
@@ -24,7 +25,8 @@ public sealed record BlockwiseJob(
     int? BlockEdge,
     long MaxMemory,
     bool Resume,
-    VolumeWriteOptions Write);
+    VolumeWriteOptions Write,
+    int Multiscale = 0);
 
 /// <summary>What a block-wise run did.</summary>
 public sealed record BlockwiseOutcome(Shape3 Shape, long TissueVoxels, double Threshold, int Blocks, int Resumed, Shape3 BlockSize, int Halo, IReadOnlyList<string> Warnings, IReadOnlyList<string> Notes);
@@ -70,7 +72,7 @@ public static class BlockwiseFileMasker
             return s;
         }, progress is null ? null : new Progress<ProgressReport>(r => progress.Report(new(r.Stage, 0.8 + (0.1 * r.Fraction)))), ct);
         progress?.Report(new("write", 0.9));
-        VolumeWriter.WriteRows(job.Output, mask, job.Write, ct);
+        VolumeWriter.WriteRows(job.Output, mask, job.Write, ct, MultiscaleLevels.Of(job.Multiscale, mask.Coarser, job.Write.Attributes));
         store.Delete();
         var notes = new List<string>();
         if (note is not null)
