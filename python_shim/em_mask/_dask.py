@@ -74,11 +74,12 @@ def _pre_block(block, *, plan, payload, shape, read, core, size):
     return out
 
 
-def _tables(pre_chunks, numblocks, chunks, shape, minimum):
-    """The global steps' tables: every pre-mask block in scan order, twice (holes, then regions), through one union-find."""
+def _tables(pre_chunks, numblocks, chunks, shape, minimum, largest=0):
+    """The global steps' tables: every pre-mask block in scan order, twice (holes, then regions), through one union-find
+    (``largest`` ≥ 1: keep that many largest components instead, without filling)."""
     b = bridge()
     block = [int(c[0]) for c in chunks]
-    session = b.NumpyBridge.ComponentsBegin(_i64(b, shape), _i64(b, block), int(minimum))
+    session = b.NumpyBridge.ComponentsBegin(_i64(b, shape), _i64(b, block), int(minimum), int(largest))
     try:
         indices = list(np.ndindex(*numblocks))
         for pass_ in (1, 2):
@@ -100,7 +101,7 @@ def _final_block(pre, tables, index):
 
 
 def mask_dask(array, method: str = "classical", *, voxel_size: Union[float, Sequence[float], None] = None,
-              block: Optional[int] = None, plan: Optional[dict] = None, **options):
+              block: Optional[int] = None, plan: Optional[dict] = None, postprocess: Optional[str] = None, **options):
     """Mask a 3D dask (or numpy/zarr) array block by block; returns a lazy uint8 dask array (1 tissue, 0 non-brain).
 
     Each block is masked from its core plus the halo the plan needs (:func:`classical_plan`; the overlap
@@ -108,7 +109,8 @@ def mask_dask(array, method: str = "classical", *, voxel_size: Union[float, Sequ
     ``block`` voxels, a multiple of the plan's alignment) under one plan measured up front on the CLI's sample (a
     global normalisation, noise model and threshold: per-block ones would show as seams). In 3D the global steps follow
     as one task that merges all blocks' components (it holds the pre-mask, 1 byte per voxel) and one task per block that
-    finishes it. The result equals ``emmask mask IN OUT --block …`` and the in-memory masker voxel for voxel.
+    finishes it. The result equals ``emmask mask IN OUT --block … --postprocess SAME`` and the in-memory masker voxel
+    for voxel.
 
     Parameters
     ----------
@@ -122,6 +124,10 @@ def mask_dask(array, method: str = "classical", *, voxel_size: Union[float, Sequ
         Core edge of a block (default 256), rounded up to the plan's alignment.
     plan : dict, optional
         A plan from :func:`classical_plan` of this array with these options (measured here when left out).
+    postprocess : str, optional
+        A preset (``"clean"``, the CLI's default for the classical method) or steps, run over the blocks as the CLI's
+        block-wise runs do (per-slice steps on whole sections, ``fill3d`` and ``largest`` through the union-find);
+        default none.
     **options
         The classical masker's parameters, as for :func:`em_mask.classical_mask`.
     """
@@ -152,17 +158,57 @@ def mask_dask(array, method: str = "classical", *, voxel_size: Union[float, Sequ
         arr = arr.rechunk((min(edge, shape[0]), min(edge, shape[1]), min(edge, shape[2])))
     chunks = arr.chunks
     pre = _overlap(arr, halo, info["plan"], payload, shape)
-    if info["mode"] == "2d" or info.get("level") is None:
-        return pre
-    minimum = int(options.get("minimum_region_size", _default_minimum()))
+    mask = pre
+    if info["mode"] != "2d" and info.get("level") is not None:
+        mask = _global_step(pre, int(options.get("minimum_region_size", _default_minimum())), 0)
+    return _postprocess(mask, postprocess, voxel_size, chunks)
+
+
+def _global_step(pre, minimum, largest):
+    """Hole filling and small-region removal (or keeping the largest components) over all blocks: one task merges the
+    blocks' components through the core's union-find, one task per block finishes it."""
+    import dask
+    import dask.array as da
+
+    chunks = pre.chunks
+    shape = tuple(int(n) for n in pre.shape)
     delayed = pre.to_delayed()
     numblocks = delayed.shape
-    tables = dask.delayed(_tables, pure=True)(list(delayed.ravel()), numblocks, chunks, shape, minimum)
+    tables = dask.delayed(_tables, pure=True)(list(delayed.ravel()), numblocks, chunks, shape, minimum, largest)
     pieces = np.empty(numblocks, dtype=object)
     for index in np.ndindex(*numblocks):
         size = tuple(int(c[i]) for c, i in zip(chunks, index))
         pieces[index] = da.from_delayed(dask.delayed(_final_block, pure=True)(delayed[index], tables, index), shape=size, dtype=np.uint8)
     return da.block(pieces.tolist())
+
+
+def _slices_block(block, spec, voxel_size):
+    from ._api import postprocess
+
+    out = np.ascontiguousarray(block, dtype=np.uint8).copy()
+    postprocess(out, spec, out=out, voxel_size=voxel_size)
+    return out
+
+
+def _postprocess(mask, postprocess, voxel_size, chunks):
+    """The CLI's post-processing over blocks, stage by stage as the core splits it (BlockPostProcessing.Stages)."""
+    if postprocess is None or str(postprocess).strip().lower() in ("", "none"):
+        return mask
+    b = bridge()
+    shape = tuple(int(n) for n in mask.shape)
+    vz, vy, vx = voxel_size_tuple(voxel_size, 3)
+    result = b.NumpyBridge.BlockPostProcessStagesJson(str(postprocess), _i64(b, shape), float(vz), float(vy), float(vx))
+    if not result.Ok:
+        from ._errors import EmMaskError
+
+        raise EmMaskError(str(result.Message), str(result.ErrorKind), str(result.Details))
+    for stage in json.loads(str(result.Json)):
+        if "slices" in stage:
+            layers = mask.rechunk((chunks[0], shape[1], shape[2]))  # whole sections: per-slice steps are exact there
+            mask = layers.map_blocks(_slices_block, stage["slices"], voxel_size, dtype=np.uint8).rechunk(chunks)
+        else:
+            mask = _global_step(mask, 0, int(stage.get("largest", 0)))
+    return mask
 
 
 def _overlap(arr, halo, plan, payload, shape):
@@ -195,7 +241,7 @@ def _default_minimum() -> int:
 
 def mask_zarr(in_url: str, out_url: str, method: str = "classical", *, client=None,
               voxel_size: Union[float, Sequence[float], None] = None, block: Optional[int] = None,
-              overwrite: bool = False, **options) -> dict:
+              overwrite: bool = False, postprocess: Optional[str] = None, **options) -> dict:
     """Mask a Zarr v2 array (a path or URL to the array) into a new Zarr array, block by block.
 
     With ``client`` (a ``dask.distributed.Client``: a ``LocalCluster``, or a SLURM cluster through dask-jobqueue) the
@@ -223,7 +269,7 @@ def mask_zarr(in_url: str, out_url: str, method: str = "classical", *, client=No
 
     arr = da.from_zarr(src)
     plan = classical_plan(src, voxel_size=voxel_size, **options)
-    result = mask_dask(arr, method, voxel_size=voxel_size, block=block, plan=plan, **options)
+    result = mask_dask(arr, method, voxel_size=voxel_size, block=block, plan=plan, postprocess=postprocess, **options)
     if client is not None:
         stored = result.to_zarr(out_url, overwrite=overwrite, compute=False)
         client.compute(stored).result()

@@ -23,10 +23,10 @@ def _core_loaded() -> bool:
     return module is not None and module._bridge is not None
 
 
-def _cli_mask(tmp_path, raw, *args):
+def _cli_mask(tmp_path, raw, *args, postprocess="none"):
     src, dst = tmp_path / "cli_in.npy", tmp_path / "cli_out.npy"
     np.save(src, raw)
-    run = subprocess.run(["bash", str(ROOT / "emmask"), "mask", str(src), str(dst), "--postprocess", "none", "-q", "-f", *args],
+    run = subprocess.run(["bash", str(ROOT / "emmask"), "mask", str(src), str(dst), "--postprocess", postprocess, "-q", "-f", *args],
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     return np.load(dst)
@@ -45,6 +45,18 @@ def test_mask_dask_equals_the_cli_across_blocks(volume, tmp_path):
     mask = lazy.compute(scheduler="threads")
     assert mask.dtype == np.uint8 and mask.shape == volume.shape
     np.testing.assert_array_equal(mask, _cli_mask(tmp_path, volume, "--mode", "3d", "--level", "0"))
+
+
+@pytest.mark.parametrize("postprocess", ["clean", "open2d:3,largest:1,fill3d"])
+def test_mask_dask_post_processes_as_the_cli(volume, tmp_path, postprocess):
+    lazy = em_mask.mask_dask(volume, block=64, mode="3d", level=0, postprocess=postprocess)
+    expected = _cli_mask(tmp_path, volume, "--mode", "3d", "--level", "0", postprocess=postprocess)
+    np.testing.assert_array_equal(lazy.compute(scheduler="threads"), expected)
+
+
+def test_post_processing_with_a_3d_reach_is_refused_up_front(volume):
+    with pytest.raises(em_mask.EmMaskError, match="cannot run block-wise"):
+        em_mask.mask_dask(volume, block=64, mode="3d", level=0, postprocess="grow:3")
 
 
 def test_mask_dask_on_a_thin_stack_masks_whole_sections(tmp_path):
@@ -74,7 +86,7 @@ def test_mask_zarr_on_a_local_cluster_with_two_worker_processes(volume, tmp_path
     try:
         with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
                 distributed.Client(cluster) as client:
-            summary = em_mask.mask_zarr(src, out, client=client, block=64, mode="3d", level=0)
+            summary = em_mask.mask_zarr(src, out, client=client, block=64, mode="3d", level=0, postprocess="clean")
             pids = set(client.run(os.getpid).values())
             booted = client.run(_core_loaded)
     finally:
@@ -84,6 +96,6 @@ def test_mask_zarr_on_a_local_cluster_with_two_worker_processes(volume, tmp_path
     assert all(booted.values()), booted  # every worker loaded the .NET core (once) and masked blocks
     assert summary["blocks"] == 18 and summary["shape"] == volume.shape
     mask = zarr.open(out, mode="r")[:]
-    np.testing.assert_array_equal(mask, _cli_mask(tmp_path, volume, "--mode", "3d", "--level", "0"))
+    np.testing.assert_array_equal(mask, _cli_mask(tmp_path, volume, "--mode", "3d", "--level", "0", postprocess="clean"))
     with pytest.raises(FileExistsError):
         em_mask.mask_zarr(src, out, block=64)

@@ -163,19 +163,36 @@ public sealed class BlockComponents
     /// holes (<see cref="AddHoles"/>), then once for the regions (<see cref="AddRegions"/>); for callers that cannot hand
     /// over a reader (a Dask client streaming blocks from a store).
     /// </summary>
-    public sealed class Builder(BlockGrid grid, long minimumRegionSize)
+    /// <param name="grid">The blocks.</param>
+    /// <param name="minimumRegionSize">Regions (after filling) below this are removed; ≤ 1 keeps all.</param>
+    /// <param name="keepLargest">Keep only this many largest components (then no hole filling: a <c>largest</c> step).</param>
+    public sealed class Builder(BlockGrid grid, long minimumRegionSize, int? keepLargest = null)
     {
         private readonly Components background = new() { Grid = grid };
         private readonly Components filled = new() { Grid = grid };
 
-        /// <summary>Pass 1: a block's pre-mask, for the holes.</summary>
-        public void AddHoles(BlockRegion block, Volume<byte> pre, CancellationToken ct = default) => background.Add(block, Background(pre), ct);
+        /// <summary>Pass 1: a block's pre-mask, for the holes (skipped by a <c>largest</c> builder).</summary>
+        public void AddHoles(BlockRegion block, Volume<byte> pre, CancellationToken ct = default)
+        {
+            if (keepLargest is null)
+            {
+                background.Add(block, Background(pre), ct);
+            }
+        }
 
         /// <summary>Pass 2 (after every block went through pass 1): the same pre-mask, for the regions.</summary>
-        public void AddRegions(BlockRegion block, Volume<byte> pre, CancellationToken ct = default) => filled.Add(block, Filled(pre, block, background, ct), ct);
+        public void AddRegions(BlockRegion block, Volume<byte> pre, CancellationToken ct = default) =>
+            filled.Add(block, Filled(pre, block, keepLargest is null ? background : null, ct), ct);
 
         /// <summary>The result (its <see cref="Final(BlockRegion, CancellationToken)"/> needs the pre-masks again: use <see cref="Final(BlockRegion, Volume{byte}, CancellationToken)"/>).</summary>
-        public BlockComponents Build() => new(_ => throw new InvalidOperationException("This result has no reader; pass the pre-mask."), minimumRegionSize, background, minimumRegionSize > 1 ? filled : null, null);
+        public BlockComponents Build()
+        {
+            var regions = minimumRegionSize > 1 || keepLargest is not null ? filled : null;
+            HashSet<int>? kept = keepLargest is { } count && regions is not null
+                ? [.. regions.Roots().OrderByDescending(r => regions.Size(r)).ThenBy(r => r).Take(count)]
+                : null;
+            return new(_ => throw new InvalidOperationException("This result has no reader; pass the pre-mask."), minimumRegionSize, keepLargest is null ? background : null, regions, kept);
+        }
     }
 
     /// <summary>The final mask (0/1) of one block from its pre-mask.</summary>

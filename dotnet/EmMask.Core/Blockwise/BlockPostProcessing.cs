@@ -53,41 +53,65 @@ public static class BlockPostProcessing
         ArgumentNullException.ThrowIfNull(grid);
         ArgumentNullException.ThrowIfNull(read);
         ArgumentNullException.ThrowIfNull(storeFor);
-        Check(pipeline);
-        var ops = pipeline.Operations;
+        var stages = Stages(pipeline, grid.Shape, voxelSize);
         int step = 0;
-        for (int i = 0; i < ops.Count;)
+        foreach (var stage in stages)
         {
             ct.ThrowIfCancellationRequested();
             var store = storeFor(++step);
-            if (PerSlice(ops[i], grid.Shape, voxelSize))
+            if (stage.Slices is { } run)
             {
-                var run = new List<IMaskOperation>();
-                while (i < ops.Count && PerSlice(ops[i], grid.Shape, voxelSize))
-                {
-                    run.Add(ops[i++]);
-                }
-
-                Layers(grid, read, run, voxelSize, store, ct);
+                Layers(grid, read, [.. run.Operations], voxelSize, store, ct);
             }
             else
             {
-                var op = ops[i++];
-                var components = op is KeepLargestOperation largest
-                    ? BlockComponents.Measure(grid, read, fillHoles: false, 0, largest.Count, null, ct)
-                    : BlockComponents.Measure(grid, read, fillHoles: true, 0, null, null, ct);
+                var components = BlockComponents.Measure(grid, read, fillHoles: stage.KeepLargest is null, 0, stage.KeepLargest, null, ct);
                 foreach (var block in grid.Blocks())
                 {
                     store.Write(block, components.Final(block, ct), ct);
                 }
             }
 
-            progress?.Report(new($"post-process step {step}", (double)i / ops.Count));
+            progress?.Report(new($"post-process step {step}", (double)step / stages.Count));
             var done = store;
             read = block => done.Read(block, ct);
         }
 
         return read;
+    }
+
+    /// <summary>
+    /// The pipeline as block-wise stages, in order: runs of per-slice steps (<c>fill</c> on a thin stack becomes
+    /// <c>fill2d</c>), which work on whole sections, and single global steps: 3D hole filling, or keeping the largest
+    /// components. Every block-wise runner (the CLI's executor, Dask) goes through these stages.
+    /// </summary>
+    /// <exception cref="ArgumentException">A step that cannot run block-wise (<see cref="Check"/>).</exception>
+    public static IReadOnlyList<BlockStage> Stages(PostProcessPipeline pipeline, Shape3 shape, VoxelSize voxelSize)
+    {
+        Check(pipeline);
+        var ops = pipeline.Operations;
+        var stages = new List<BlockStage>();
+        for (int i = 0; i < ops.Count;)
+        {
+            if (PerSlice(ops[i], shape, voxelSize))
+            {
+                var run = new List<IMaskOperation>();
+                while (i < ops.Count && PerSlice(ops[i], shape, voxelSize))
+                {
+                    run.Add(ops[i] is FillHolesAutoOperation ? new FillHolesOperation(PerSlice: true) : ops[i]);
+                    i++;
+                }
+
+                stages.Add(new BlockStage(new PostProcessPipeline(run), null));
+            }
+            else
+            {
+                stages.Add(new BlockStage(null, ops[i] is KeepLargestOperation largest ? largest.Count : null));
+                i++;
+            }
+        }
+
+        return stages;
     }
 
     private static bool PerSlice(IMaskOperation op, Shape3 shape, VoxelSize voxelSize) => op switch
@@ -127,14 +151,7 @@ public static class BlockPostProcessing
 
             foreach (var op in run)
             {
-                if (op is FillHolesAutoOperation)
-                {
-                    new FillHolesOperation(PerSlice: true).Apply(layer, ct);
-                }
-                else
-                {
-                    op.Apply(layer, ct);
-                }
+                op.Apply(layer, ct);
             }
 
             foreach (var block in blocks)
@@ -153,3 +170,11 @@ public static class BlockPostProcessing
         }
     }
 }
+
+/// <summary>
+/// One block-wise post-processing stage: per-slice steps on whole sections (<see cref="Slices"/>), or a global step over
+/// merged components: 3D hole filling when <see cref="KeepLargest"/> is null, else keeping that many largest components.
+/// </summary>
+/// <param name="Slices">The per-slice steps, or null for a global step.</param>
+/// <param name="KeepLargest">Components kept by a <c>largest</c> step; null for hole filling (or a per-slice stage).</param>
+public sealed record BlockStage(PostProcessPipeline? Slices, int? KeepLargest);

@@ -65,14 +65,33 @@ public static partial class NumpyBridge
             return BridgeResult.Success(result.Threshold, JsonSerializer.Serialize(new { warnings = result.Warnings }));
         });
 
-    /// <summary>Starts merging the components of a block grid (<paramref name="blockSize"/> cores over <paramref name="volumeShape"/>); returns the session.</summary>
-    public static long ComponentsBegin(long[] volumeShape, long[] blockSize, long minimumRegionSize)
+    /// <summary>
+    /// Starts merging the components of a block grid (<paramref name="blockSize"/> cores over <paramref name="volumeShape"/>):
+    /// hole filling then small-region removal, or (<paramref name="keepLargest"/> ≥ 1) keeping the largest components;
+    /// returns the session.
+    /// </summary>
+    public static long ComponentsBegin(long[] volumeShape, long[] blockSize, long minimumRegionSize, int keepLargest)
     {
         var grid = new BlockGrid(Shape3.FromDimensions(volumeShape), Shape3.FromDimensions(blockSize), 0);
         long id = Interlocked.Increment(ref nextSession);
-        ComponentSessions[id] = (grid, new BlockComponents.Builder(grid, minimumRegionSize));
+        ComponentSessions[id] = (grid, new BlockComponents.Builder(grid, minimumRegionSize, keepLargest >= 1 ? keepLargest : null));
         return id;
     }
+
+    /// <summary>
+    /// A post-processing spec or preset as block-wise stages (<see cref="BlockPostProcessing.Stages"/>): JSON
+    /// <c>[{"slices": "open2d:2,fill2d"}, {"fill3d": true}, {"largest": 1}, ...]</c>; a step that cannot run block-wise is
+    /// an error naming it.
+    /// </summary>
+    public static BridgeResult BlockPostProcessStagesJson(string ops, long[] shape, double voxelSizeZ, double voxelSizeY, double voxelSizeX) =>
+        BridgeResult.Guard(() =>
+        {
+            var stages = BlockPostProcessing.Stages(ResolvePipeline(ops), Shape3.FromDimensions(shape), new VoxelSize(voxelSizeZ, voxelSizeY, voxelSizeX).Validate());
+            var json = stages.Select(st => st.Slices is { } slices
+                ? new Dictionary<string, object> { ["slices"] = slices.ToSpec() }
+                : st.KeepLargest is { } n ? new Dictionary<string, object> { ["largest"] = n } : new Dictionary<string, object> { ["fill3d"] = true });
+            return BridgeResult.Success(json: JsonSerializer.Serialize(json));
+        });
 
     /// <summary>
     /// Hands one block's pre-mask to a session: pass 1 (holes) for every block in scan order, then pass 2 (regions) for
