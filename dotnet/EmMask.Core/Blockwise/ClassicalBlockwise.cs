@@ -343,6 +343,13 @@ public sealed class BlockwiseMask : IRowSource<byte>
     /// <summary>The grid the mask is stored in.</summary>
     public BlockGrid Grid => grid;
 
+    /// <summary>A mask whose blocks are final as stored (another method's block-wise run, e.g. the U-Net's).</summary>
+    public static BlockwiseMask FromStore(BlockGrid grid, IBlockStore store, VoxelSize voxelSize, IReadOnlyList<string> warnings, IReadOnlyList<string> notes, int resumed)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        return new BlockwiseMask(grid, block => store.Read(block, CancellationToken.None), voxelSize, warnings, notes, resumed);
+    }
+
     /// <summary>
     /// The mask <paramref name="factor"/> times coarser (<see cref="MaxPooledRows"/>), read through a fresh pass over the
     /// blocks (for a multiscale output written after the full-resolution one).

@@ -52,14 +52,21 @@ public sealed class UNetMasker(IPredictorProvider predictors)
     /// </summary>
     /// <exception cref="ArgumentException">An invalid option (named) or reduced precision on the CPU.</exception>
     /// <exception cref="ModelNotFoundException">The model file does not exist.</exception>
-    public (MaskResult Result, Report Report) Run(IVolume input, UNetMaskOptions options, IProgress<ProgressReport>? progress = null, CancellationToken ct = default, Volume<float>? probability = null)
+    public (MaskResult Result, Report Report) Run(IVolume input, UNetMaskOptions options, IProgress<ProgressReport>? progress = null, CancellationToken ct = default, Volume<float>? probability = null) =>
+        Run(input, options, null, progress, ct, probability);
+
+    /// <summary>
+    /// As the other overload, for one block of a larger volume (<see cref="UNetBlockwise"/>): the normalisation and the
+    /// tissue envelope come from <paramref name="block"/>, measured on the whole volume, instead of from the block.
+    /// </summary>
+    public (MaskResult Result, Report Report) Run(IVolume input, UNetMaskOptions options, UNetBlockContext? block, IProgress<ProgressReport>? progress = null, CancellationToken ct = default, Volume<float>? probability = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         options = (options ?? UNetMaskOptions.Default).Validate();
         string model = ModelLocator.Resolve(options.Model);
         var warnings = new List<string>();
         var notes = new List<string>();
-        var normal = IntensityNormalizer.Normalize(input, ct);
+        var normal = block is null ? IntensityNormalizer.Normalize(input, ct) : IntensityNormalizer.Normalize(input, block.Intensity, ct);
         if (normal.IsConstant)
         {
             warnings.Add($"The volume is constant (value {normal.Low:g}); the mask is all 0 (non-brain).");
@@ -101,7 +108,7 @@ public sealed class UNetMasker(IPredictorProvider predictors)
             if (options.Envelope)
             {
                 progress?.Report(new ProgressReport("tissue envelope", 0.0));
-                envelope = TissueEnvelope.Compute(input, options.EnvelopeMargin, null, ct);
+                envelope = block?.Envelope ?? TissueEnvelope.Compute(input, options.EnvelopeMargin, null, ct);
                 envelopeSeconds = clock.Elapsed.TotalSeconds;
             }
 
@@ -111,7 +118,14 @@ public sealed class UNetMasker(IPredictorProvider predictors)
             // normalisation is invariant to the positive affine map applied above, so this equals normalising the raw
             // input once.
             var volume = normal.Normalized;
-            IntensityNormalization.Normalize(volume.Span, volume.Span);
+            if (block is null)
+            {
+                IntensityNormalization.Normalize(volume.Span, volume.Span);
+            }
+            else
+            {
+                IntensityNormalization.Apply(volume.Span, volume.Span, block.ModelLow, block.ModelHigh);
+            }
             var loaded = loading.GetAwaiter().GetResult();
             var network = Stopwatch.StartNew();
             var windowOptions = new SlidingWindowOptions(
@@ -147,3 +161,10 @@ public sealed class UNetMasker(IPredictorProvider predictors)
         }
     }
 }
+
+/// <summary>What a block of a larger volume takes from the whole volume (<see cref="UNetBlockwise"/>).</summary>
+/// <param name="Intensity">The intensity map measured on the volume's sample.</param>
+/// <param name="ModelLow">The model normalisation's 1st percentile, measured on the normalised sample.</param>
+/// <param name="ModelHigh">Its 99th percentile.</param>
+/// <param name="Envelope">The block's part of the whole volume's tissue envelope (null without an envelope).</param>
+public sealed record UNetBlockContext(IntensityNormalizer.IntensityMap Intensity, float ModelLow, float ModelHigh, Volume<byte>? Envelope);

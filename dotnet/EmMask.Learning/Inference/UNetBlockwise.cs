@@ -1,0 +1,91 @@
+using EmMask.Core.Blockwise;
+using EmMask.Core.Inference;
+using EmMask.Core.Masking;
+using EmMask.Core.Progress;
+using EmMask.Core.Volumes;
+using EmMask.Learning.Preprocessing;
+
+namespace EmMask.Learning.Inference;
+
+/// <summary>
+/// The U-Net over a volume too big to hold, block by block, through the one <see cref="UNetMasker"/>: the normalisation
+/// (intensity map and the model's percentiles) is measured once on <see cref="VolumeSample"/>, the tissue envelope once
+/// for the whole volume (the classical mask block by block, then grown and filled: it is held in memory, 1 byte per
+/// voxel, with 4 bytes per voxel of scratch while it grows), and each block is run with a halo of one window
+/// (roi × working scale) so every core voxel is blended from windows that see its surroundings. Only the core's mask is
+/// stored. The sliding window's grid is the block's, not the volume's, and the network's output depends on where a
+/// window sits (it is shift-equivariant only in steps of 16), so masks differ from the in-memory run in voxels near the
+/// threshold (measured Dice 0.9988 on 48×192² and 48×320² phantoms; a halo of 1.5 windows was not better), unlike the
+/// classical masker's, which are identical.
+/// </summary>
+public static class UNetBlockwise
+{
+    /// <summary>Context voxels per side: one window at the working scale.</summary>
+    public static int Halo(UNetMaskOptions options, int scale) => options.Roi * scale;
+
+    /// <summary>Runs the blocks not yet in <paramref name="store"/> and returns the mask row by row.</summary>
+    public static BlockwiseMask Run(IBlockSource source, IBlockStore store, UNetMasker masker, UNetMaskOptions options, int blockEdge, IProgress<ProgressReport>? progress = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(masker);
+        options = (options ?? UNetMaskOptions.Default).Validate();
+        var shape = source.Shape;
+
+        // Normalisation from the sample (the whole volume up to 8 Mvox: then exactly the in-memory one).
+        progress?.Report(new("measure normalisation on a sample", 0));
+        var sample = VolumeSample.Read(source, ct);
+        var normal = IntensityNormalizer.Normalize(sample, ct);
+        var (low, high) = IntensityNormalization.Percentiles(normal.Normalized.Span);
+
+        // The envelope: the classical mask block by block (identical to in memory), grown and filled in memory.
+        Volume<byte>? envelope = null;
+        if (options.Envelope)
+        {
+            progress?.Report(new("tissue envelope (classical, block by block)", 0.05));
+            var classical = ClassicalMaskOptions.Default;
+            var plan = ClassicalBlockwise.Plan(source, classical, ct);
+            int edge = ClassicalBlockwise.BlockEdgeFor(1L << 30, shape, plan, classical) ?? Math.Max(ClassicalMasker.Halo(plan, classical), ClassicalMasker.Alignment(plan, classical));
+            var grid0 = ClassicalBlockwise.Grid(shape, plan, classical, edge);
+            var mask = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid0, plan, classical, null, ct).ToVolume();
+            envelope = TissueEnvelope.FromMask(mask, options.EnvelopeMargin, ct);
+        }
+
+        int scale = options.Scale ?? WorkingScale.FromVoxelSize(source.VoxelSize, shape);
+        int halo = Halo(options, scale);
+        int step = Math.Max(scale, 1);
+        int core = Math.Max(step, (blockEdge + step - 1) / step * step);
+        var grid = new BlockGrid(shape, new Shape3(core, core, core), halo, step);
+        int done = 0, skipped = 0;
+        var warnings = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var block in grid.Blocks())
+        {
+            ct.ThrowIfCancellationRequested();
+            if (store.IsDone(block))
+            {
+                skipped++;
+            }
+            else
+            {
+                var input = source.Read(block.Read, block.ReadSize, ct);
+                var context = new UNetBlockContext(normal.Map, low, high, envelope is null ? null : VolumeRegions.Crop(envelope, block.Read, block.ReadSize));
+                var blockOptions = options with { Scale = scale };
+                var (result, _) = masker.Run(input, blockOptions, context, null, ct);
+                foreach (var warning in result.Warnings)
+                {
+                    warnings.Add(warning);
+                }
+
+                store.Write(block, block.CropCore(result.Mask), ct);
+            }
+
+            progress?.Report(new($"block {++done}/{grid.Count}", 0.1 + (0.9 * done / grid.Count)));
+        }
+
+        var notes = new List<string>
+        {
+            $"block-wise U-Net: {grid.Count} blocks of {grid.BlockSize} with a halo of {halo}" + (skipped > 0 ? $", {skipped} finished earlier and resumed" : string.Empty),
+        };
+        return BlockwiseMask.FromStore(grid, store, source.VoxelSize, [.. warnings], notes, skipped);
+    }
+}
