@@ -203,50 +203,25 @@ public sealed class MaskingService(IReporter reporter)
     // The U-Net block by block (UNetBlockwise), with the same resumable store and streamed output as the classical run.
     private MaskOutcome RunUNetBlockwise(MaskRequest request, BlockRequest blocks, CancellationToken ct)
     {
-        if (request.Output.Kind != VolumeFileKind.Hdf5)
-        {
-            throw new ArgumentException($"{request.Output}: block-wise output is written to HDF5 only (out.h5:/mask).");
-        }
-
-        EmMask.Core.Blockwise.BlockPostProcessing.Check(request.PostProcess);
         var clock = Stopwatch.StartNew();
         var source = new EmMask.IO.Blockwise.FileBlockSource(request.Input, ct);
         int edge = blocks.Block ?? UNetBlockEdge;
-        var info = new FileInfo(request.Input.File);
-        string manifest = string.Join('\n',
-            $"input: {Path.GetFullPath(request.Input.File)}:{request.Input.Dataset}",
-            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"input file: {info.Length} bytes, modified {info.LastWriteTimeUtc:O}"),
-            $"shape: {source.Shape}",
-            "method: unet",
-            $"parameters: {request.UNet.ToJson()}",
-            $"postprocess: {request.PostProcess.ToSpec()}",
-            $"block: {edge}",
-            string.Empty);
-        var store = EmMask.IO.Blockwise.DirectoryBlockStore.Open(EmMask.IO.Blockwise.DirectoryBlockStore.PathFor(request.Output.File), manifest, blocks.Resume, out string? note);
-        if (note is not null)
-        {
-            reporter.Info(note);
-        }
-
+        var attributes = BlockwiseAttributes(request);
         using var predictors = new PredictorProvider();
-        var mask = reporter.Run("unet mask, block-wise", progress =>
-        {
-            var m = UNetBlockwise.Run(source, store, new UNetMasker(predictors), request.UNet, edge, progress, ct);
-            return m.PostProcess(request.PostProcess, step => EmMask.IO.Blockwise.DirectoryBlockStore.Open(Path.Combine(store.Directory, $"post{step}"), manifest, resume: false, out _), progress, ct);
-        });
-        foreach (var line in mask.Notes)
+        var (mask, notes) = reporter.Run("unet mask, block-wise", progress => EmMask.IO.Blockwise.BlockwiseFileMasker.Finish(
+            request.Input, request.Output, request.PostProcess, blocks.Resume, new VolumeWriteOptions { Force = request.Force, Attributes = attributes },
+            request.Multiscale, source, $"method: unet\nparameters: {request.UNet.ToJson()}\nblock: {edge}",
+            (store, scaled) => UNetBlockwise.Run(source, store, new UNetMasker(predictors), request.UNet, edge, scaled, ct), progress, ct));
+        foreach (var line in notes)
         {
             reporter.Info(line);
         }
 
-        var attributes = BlockwiseAttributes(request);
-        VolumeWriter.WriteRows(request.Output, mask, new VolumeWriteOptions { Force = request.Force, Attributes = attributes }, ct, MultiscaleLevels.Of(request.Multiscale, mask.Coarser, attributes));
-        store.Delete();
         double seconds = clock.Elapsed.TotalSeconds;
         var s = source.Shape;
         return new MaskOutcome(
             request.Input.ToString(), request.Output.ToString(), request.Method, [s.Z, s.Y, s.X],
-            s.Length == 0 ? 0 : (double)mask.TissueVoxels / s.Length, ProbabilityMask.Threshold, 0, seconds, 0, mask.Warnings, mask.Notes,
+            s.Length == 0 ? 0 : (double)mask.TissueVoxels / s.Length, ProbabilityMask.Threshold, 0, seconds, 0, mask.Warnings, notes,
             new Dictionary<string, double> { ["blockwise"] = seconds });
     }
 

@@ -241,17 +241,7 @@ public static class ClassicalBlockwise
             VolumeRegions.Paste(result.Final(block), mask, block.Core);
         }
 
-        for (int i = 0; i < m.Length; i++)
-        {
-            if (m[i] != 0 && c[i] < 0.5f)
-            {
-                c[i] = 0.5f;
-            }
-            else if (m[i] == 0 && c[i] >= 0.5f)
-            {
-                c[i] = 0.4999f;
-            }
-        }
+        ClassicalMasker.AgreeWithMask(m, c, default); // padding's confidence is 0 already, and its mask 0
 
         var notes = new List<string>(result.Notes) { $"in memory, {grid.Count} blocks of {grid.BlockSize} (working memory ≤ {budget >> 20} MB)" };
         return new MaskResult(mask, confidence, plan.Threshold ?? ClassicalMasker.UnimodalThreshold, result.Warnings, notes);

@@ -151,7 +151,7 @@ public static class ClassicalMasker
     }
 
     // Padding is never tissue, and the confidence agrees with the mask (mask = confidence ≥ 0.5).
-    private static void AgreeWithMask(Span<byte> m, Span<float> c, ReadOnlySpan<byte> ok)
+    internal static void AgreeWithMask(Span<byte> m, Span<float> c, ReadOnlySpan<byte> ok)
     {
         for (int i = 0; i < m.Length; i++)
         {

@@ -60,19 +60,53 @@ public static class BlockwiseFileMasker
                 $"--max-memory {Format(job.MaxMemory)} is too small for this volume: a block needs its halo of {ClassicalMasker.Halo(plan, options)} voxels " +
                 $"(working level {plan.Level}); give at least {Format(MinimumMemory(plan, options))}, or a coarser --level.");
         var grid = ClassicalBlockwise.Grid(source.Shape, plan, options, edge);
-        string manifest = Manifest(job, options, source, grid, plan);
-        var store = DirectoryBlockStore.Open(DirectoryBlockStore.PathFor(job.Output.File), manifest, job.Resume, out string? note);
-        var scaled = progress is null ? null : new Progress<ProgressReport>(r => progress.Report(new(r.Stage, 0.8 * r.Fraction)));
-        var mask = ClassicalBlockwise.Run(source, store, grid, plan, options, scaled, ct);
-        var post = new List<DirectoryBlockStore>();
-        mask = mask.PostProcess(job.PostProcess, step =>
+        string method = $"method: classical\nparameters: {options.ToJson()}\nblocks: {grid.BlockSize}, halo {grid.Halo}\nplan: {plan.Describe()}";
+        var (mask, notes) = Finish(job.Input, job.Output, job.PostProcess, job.Resume, job.Write, job.Multiscale, source, method,
+            (store, scaled) => ClassicalBlockwise.Run(source, store, grid, plan, options, scaled, ct), progress, ct);
+        return new BlockwiseOutcome(source.Shape, mask.TissueVoxels, plan.Threshold ?? ClassicalMasker.UnimodalThreshold, grid.Count, mask.Resumed, grid.BlockSize, grid.Halo, mask.Warnings, notes);
+    }
+
+    /// <summary>
+    /// What every block-wise run of a file does around its method: the store beside the output (checked against the
+    /// manifest for <c>--resume</c>), the method's blocks (<paramref name="run"/>, 80 % of the progress), post-processing
+    /// over the blocks, the streamed HDF5 output (and its coarser levels), and the store's removal.
+    /// </summary>
+    /// <param name="input">The input volume.</param>
+    /// <param name="output">The HDF5 output.</param>
+    /// <param name="postProcess">Post-processing (block-wise steps only).</param>
+    /// <param name="resume">Continue an unfinished run of the same job.</param>
+    /// <param name="write">How the output is written.</param>
+    /// <param name="multiscale">Coarser levels written beside the mask.</param>
+    /// <param name="source">The input, read block by block.</param>
+    /// <param name="method">The method's lines of the manifest (method, parameters, grid, measured values).</param>
+    /// <param name="run">Masks the blocks into the store.</param>
+    /// <param name="progress">Stage and fraction.</param>
+    /// <param name="ct">Cancels the work; finished blocks stay for --resume.</param>
+    public static (BlockwiseMask Mask, IReadOnlyList<string> Notes) Finish(
+        VolumePath input, VolumePath output, PostProcessPipeline postProcess, bool resume, VolumeWriteOptions write, int multiscale,
+        FileBlockSource source, string method, Func<IBlockStore, IProgress<ProgressReport>?, BlockwiseMask> run,
+        IProgress<ProgressReport>? progress, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(postProcess);
+        ArgumentNullException.ThrowIfNull(write);
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(run);
+        if (output.Kind != VolumeFileKind.Hdf5)
         {
-            var s = DirectoryBlockStore.Open(Path.Combine(store.Directory, $"post{step}"), manifest, resume: false, out _);
-            post.Add(s);
-            return s;
-        }, progress is null ? null : new Progress<ProgressReport>(r => progress.Report(new(r.Stage, 0.8 + (0.1 * r.Fraction)))), ct);
+            throw new ArgumentException($"{output}: block-wise output is written to HDF5 only (out.h5:/mask).");
+        }
+
+        BlockPostProcessing.Check(postProcess);
+        string manifest = Manifest(input, source, method, postProcess);
+        var store = DirectoryBlockStore.Open(DirectoryBlockStore.PathFor(output.File), manifest, resume, out string? note);
+        var scaled = progress is null ? null : new Progress<ProgressReport>(r => progress.Report(new(r.Stage, 0.8 * r.Fraction)));
+        var mask = run(store, scaled);
+        mask = mask.PostProcess(postProcess, step => DirectoryBlockStore.Open(Path.Combine(store.Directory, $"post{step}"), manifest, resume: false, out _),
+            progress is null ? null : new Progress<ProgressReport>(r => progress.Report(new(r.Stage, 0.8 + (0.1 * r.Fraction)))), ct);
         progress?.Report(new("write", 0.9));
-        VolumeWriter.WriteRows(job.Output, mask, job.Write, ct, MultiscaleLevels.Of(job.Multiscale, mask.Coarser, job.Write.Attributes));
+        VolumeWriter.WriteRows(output, mask, write, ct, MultiscaleLevels.Of(multiscale, mask.Coarser, write.Attributes));
         store.Delete();
         var notes = new List<string>();
         if (note is not null)
@@ -82,7 +116,7 @@ public static class BlockwiseFileMasker
 
         notes.AddRange(mask.Notes);
         progress?.Report(new("done", 1));
-        return new BlockwiseOutcome(source.Shape, mask.TissueVoxels, plan.Threshold ?? ClassicalMasker.UnimodalThreshold, grid.Count, mask.Resumed, grid.BlockSize, grid.Halo, mask.Warnings, notes);
+        return (mask, notes);
     }
 
     /// <summary>The least memory a block-wise run of this plan needs (one block as large as its halo).</summary>
@@ -98,19 +132,16 @@ public static class BlockwiseFileMasker
         : string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):0}M");
 
     // One fact per line; a resumed run must agree on every one.
-    private static string Manifest(BlockwiseJob job, ClassicalMaskOptions options, FileBlockSource source, BlockGrid grid, ClassicalPlan plan)
+    private static string Manifest(VolumePath input, FileBlockSource source, string method, PostProcessPipeline postProcess)
     {
-        var info = new FileInfo(job.Input.File);
+        var info = new FileInfo(input.File);
         var c = CultureInfo.InvariantCulture;
         return string.Join('\n',
-            $"input: {Path.GetFullPath(job.Input.File)}:{job.Input.Dataset}",
+            $"input: {Path.GetFullPath(input.File)}:{input.Dataset}",
             string.Create(c, $"input file: {info.Length} bytes, modified {info.LastWriteTimeUtc:O}"),
             $"shape: {source.Shape}",
-            "method: classical",
-            $"parameters: {options.ToJson()}",
-            $"postprocess: {job.PostProcess.ToSpec()}",
-            $"blocks: {grid.BlockSize}, halo {grid.Halo}",
-            $"plan: {plan.Describe()}",
+            method,
+            $"postprocess: {postProcess.ToSpec()}",
             string.Empty);
     }
 }
