@@ -79,7 +79,7 @@ public class BlockwiseCommandTests
     }
 
     [Fact]
-    public void TheUNetBlockByBlockAgreesWithTheInMemoryUNet()
+    public void TheUNetBlockByBlockGivesTheInMemoryUNetMask()
     {
         using var t = new TempFolder();
         Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "8", "--shape", "48", "192", "192", "-q").ExitCode);
@@ -87,17 +87,8 @@ public class BlockwiseCommandTests
         var run = CliRunner.Invoke("mask", t["p.h5"], t["blk.h5"], "--method", "unet", "--block", "96");
         Assert.True(run.ExitCode == 0, run.Stderr);
         Assert.Contains("block-wise U-Net: 4 blocks", run.Stdout + run.Stderr, StringComparison.Ordinal);
-        var a = Mask(t["mem.h5"]);
-        var b = Mask(t["blk.h5"]);
-        long both = 0, sum = 0;
-        for (int i = 0; i < a.Length; i++)
-        {
-            both += a[i] & b[i];
-            sum += a[i] + b[i];
-        }
-
-        double dice = 2.0 * both / sum;
-        Assert.True(dice >= 0.998, $"Dice {dice:F5}"); // measured 0.9988: the windows sit on each block's grid
+        // Every block's windows lie on the whole volume's window grid, so the blend, and the mask, are the same.
+        Assert.Equal(Mask(t["mem.h5"]), Mask(t["blk.h5"]));
         Assert.False(Directory.Exists(t[".blk.h5.blocks"]));
     }
 

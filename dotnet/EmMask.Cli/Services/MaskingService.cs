@@ -39,8 +39,8 @@ public sealed record BlockRequest(int? Block, long? MaxMemory, bool Resume, int?
 
     /// <summary>
     /// True when the run must go block by block: asked for, or (classical) the in-memory run would exceed the budget.
-    /// The U-Net goes block by block only when asked: its blocks agree with the in-memory run to Dice 0.9988, not
-    /// voxel for voxel (UNetBlockwise), so the budget alone does not change its result.
+    /// The U-Net goes block by block only when asked (--block or --resume): the in-memory estimate here is the classical
+    /// masker's, and the U-Net's memory is not modelled yet.
     /// </summary>
     public bool Wanted(Shape3 shape, string method) =>
         Block is not null || Resume || (method == "classical" && shape.Length * (double)InMemoryBytesPerVoxel > Budget);

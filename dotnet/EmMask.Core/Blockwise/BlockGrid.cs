@@ -11,7 +11,12 @@ public sealed class BlockGrid
 {
     /// <summary>Creates the grid.</summary>
     /// <exception cref="ArgumentException">A block size that is not positive, or not a multiple of <paramref name="alignment"/>.</exception>
-    public BlockGrid(Shape3 shape, Shape3 blockSize, int halo, int alignment = 1)
+    /// <param name="shape">The volume's shape.</param>
+    /// <param name="blockSize">The core size (clamped to the volume).</param>
+    /// <param name="halo">Context voxels before each core (and after it, unless <paramref name="haloAfter"/> is given).</param>
+    /// <param name="alignment">Core edges are multiples of it (where they do not cover the axis).</param>
+    /// <param name="haloAfter">Context voxels after each core, when it differs from <paramref name="halo"/>.</param>
+    public BlockGrid(Shape3 shape, Shape3 blockSize, int halo, int alignment = 1, int? haloAfter = null)
     {
         if (shape.IsEmpty)
         {
@@ -36,6 +41,8 @@ public sealed class BlockGrid
         Shape = shape;
         BlockSize = new Shape3(Math.Min(blockSize.Z, shape.Z), Math.Min(blockSize.Y, shape.Y), Math.Min(blockSize.X, shape.X));
         Halo = halo;
+        HaloAfter = haloAfter ?? halo;
+        ArgumentOutOfRangeException.ThrowIfNegative(HaloAfter);
         Counts = (Cells(shape.Z, BlockSize.Z), Cells(shape.Y, BlockSize.Y), Cells(shape.X, BlockSize.X));
     }
 
@@ -45,8 +52,11 @@ public sealed class BlockGrid
     /// <summary>The core size (clamped to the volume).</summary>
     public Shape3 BlockSize { get; }
 
-    /// <summary>Context voxels on every side.</summary>
+    /// <summary>Context voxels before each core (on every axis).</summary>
     public int Halo { get; }
+
+    /// <summary>Context voxels after each core (on every axis).</summary>
+    public int HaloAfter { get; }
 
     /// <summary>Blocks along z, y and x.</summary>
     public (int Z, int Y, int X) Counts { get; }
@@ -56,9 +66,9 @@ public sealed class BlockGrid
 
     /// <summary>The largest read region of any block.</summary>
     public Shape3 LargestRead => new(
-        Math.Min(Shape.Z, BlockSize.Z + (2 * Halo)),
-        Math.Min(Shape.Y, BlockSize.Y + (2 * Halo)),
-        Math.Min(Shape.X, BlockSize.X + (2 * Halo)));
+        Math.Min(Shape.Z, BlockSize.Z + Halo + HaloAfter),
+        Math.Min(Shape.Y, BlockSize.Y + Halo + HaloAfter),
+        Math.Min(Shape.X, BlockSize.X + Halo + HaloAfter));
 
     /// <summary>The block at a grid index.</summary>
     public BlockRegion this[int z, int y, int x]
@@ -92,7 +102,7 @@ public sealed class BlockGrid
         int core = index * block;
         int size = Math.Min(block, length - core);
         int read = Math.Max(0, core - Halo);
-        int end = Math.Min(length, core + size + Halo);
+        int end = Math.Min(length, core + size + HaloAfter);
         return (core, size, read, end - read);
     }
 

@@ -11,17 +11,25 @@ namespace EmMask.Learning.Inference;
 /// The U-Net over a volume too big to hold, block by block, through the one <see cref="UNetMasker"/>: the normalisation
 /// (intensity map and the model's percentiles) is measured once on <see cref="VolumeSample"/>, the tissue envelope once
 /// for the whole volume (the classical mask block by block, then grown and filled: it is held in memory, 1 byte per
-/// voxel, with 4 bytes per voxel of scratch while it grows), and each block is run with a halo of one window
-/// (roi × working scale) so every core voxel is blended from windows that see its surroundings. Only the core's mask is
-/// stored. The sliding window's grid is the block's, not the volume's, and the network's output depends on where a
-/// window sits (it is shift-equivariant only in steps of 16), so masks differ from the in-memory run in voxels near the
-/// threshold (measured Dice 0.9988 on 48×192² and 48×320² phantoms; a halo of 1.5 windows was not better), unlike the
-/// classical masker's, which are identical.
+/// voxel, with 4 bytes per voxel of scratch while it grows), and each block is read so that its windows lie on the
+/// whole volume's window grid (<see cref="Geometry"/>): the network's output depends on where a window sits, so only
+/// the same windows give the same blend. Only the core's mask is stored.
 /// </summary>
 public static class UNetBlockwise
 {
-    /// <summary>Context voxels per side: one window at the working scale.</summary>
-    public static int Halo(UNetMaskOptions options, int scale) => options.Roi * scale;
+    /// <summary>
+    /// The block geometry that puts every block's windows on the whole volume's window grid (MONAI's dense patch starts
+    /// i·interval, interval = int(roi·(1 − overlap)), at the working scale): cores are multiples of interval·scale, each
+    /// read from interval·scale before the core (the first window that covers its first voxel) to roi·scale after it
+    /// (so the block's last window start, the read end minus roi, is again on the grid). Every window that covers a
+    /// core voxel in the whole volume is then one of the block's, with the same input, so the blend is the same.
+    /// </summary>
+    public static (int Step, int Before, int After) Geometry(UNetMaskOptions options, int scale)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        int interval = Math.Max(1, (int)(options.Roi * (1 - options.Overlap)));
+        return (interval * scale, interval * scale, options.Roi * scale);
+    }
 
     /// <summary>Runs the blocks not yet in <paramref name="store"/> and returns the mask row by row.</summary>
     public static BlockwiseMask Run(IBlockSource source, IBlockStore store, UNetMasker masker, UNetMaskOptions options, int blockEdge, IProgress<ProgressReport>? progress = null, CancellationToken ct = default)
@@ -52,10 +60,9 @@ public static class UNetBlockwise
         }
 
         int scale = options.Scale ?? WorkingScale.FromVoxelSize(source.VoxelSize, shape);
-        int halo = Halo(options, scale);
-        int step = Math.Max(scale, 1);
+        var (step, before, after) = Geometry(options, scale);
         int core = Math.Max(step, (blockEdge + step - 1) / step * step);
-        var grid = new BlockGrid(shape, new Shape3(core, core, core), halo, step);
+        var grid = new BlockGrid(shape, new Shape3(core, core, core), before, step, after);
         int done = 0, skipped = 0;
         var warnings = new HashSet<string>(StringComparer.Ordinal);
         foreach (var block in grid.Blocks())
@@ -84,7 +91,7 @@ public static class UNetBlockwise
 
         var notes = new List<string>
         {
-            $"block-wise U-Net: {grid.Count} blocks of {grid.BlockSize} with a halo of {halo}" + (skipped > 0 ? $", {skipped} finished earlier and resumed" : string.Empty),
+            $"block-wise U-Net: {grid.Count} blocks of {grid.BlockSize} with a halo of {before} before and {after} after (windows on the volume's grid)" + (skipped > 0 ? $", {skipped} finished earlier and resumed" : string.Empty),
         };
         return BlockwiseMask.FromStore(grid, store, source.VoxelSize, [.. warnings], notes, skipped);
     }
