@@ -139,8 +139,6 @@ public static class ClassicalBlockwise
             throw new ArgumentException($"The grid's shape {grid.Shape} differs from the volume's {source.Shape}.", nameof(grid));
         }
 
-        int done = 0, skipped = 0;
-        var warnings = new HashSet<string>(StringComparer.Ordinal);
         bool twoScale = ClassicalMasker.IsTwoScale(plan);
         Volume<float>? pooled = null;
         if (twoScale && !grid.Blocks().All(store.IsDone))
@@ -148,35 +146,23 @@ public static class ClassicalBlockwise
             pooled = Coarse(source, grid, plan, options, progress, ct);
         }
 
-        foreach (var block in grid.Blocks())
-        {
-            ct.ThrowIfCancellationRequested();
-            if (store.IsDone(block))
+        var pass = BlockPass.Run(
+            source,
+            store,
+            grid,
+            (block, input) =>
             {
-                skipped++;
-            }
-            else
-            {
-                var input = source.Read(block.Read, block.ReadSize, ct);
                 var placement = new BlockPlacement(block.Read, grid.Shape, block.CoreInRead, block.CoreSize);
-                var result = twoScale
+                return twoScale
                     ? ClassicalMasker.RunFineBlock(input, plan, placement, pooled!, options, ct)
                     : ClassicalMasker.RunBlock(input, plan, placement, options, ct);
-                foreach (var warning in result.Warnings)
-                {
-                    warnings.Add(warning);
-                }
-
-                store.Write(block, block.CropCore(result.Mask), ct);
-                confidence?.Invoke(block, block.CropCore(result.Confidence));
-                input = null;
-                result = null;
-                GC.Collect(); // the next block reuses the memory instead of growing the heap past the budget
-            }
-
-            done++;
-            progress?.Report(new($"block {done}/{grid.Count}", (twoScale ? 0.3 : 0) + ((twoScale ? 0.6 : 0.9) * done / grid.Count)));
-        }
+            },
+            confidence is null ? null : (block, result) => confidence(block, block.CropCore(result.Confidence)),
+            progress,
+            twoScale ? 0.3 : 0,
+            twoScale ? 0.6 : 0.9,
+            ct);
+        int skipped = pass.Skipped;
 
         Func<BlockRegion, Volume<byte>> final = block => store.Read(block, ct);
         if (plan.Volume is not null)
@@ -194,7 +180,7 @@ public static class ClassicalBlockwise
                   (twoScale ? "; texture on the whole volume's working-level image, full resolution block by block" : string.Empty)
                 : "classical: mode 2d, blocks of whole sections",
         };
-        return new BlockwiseMask(grid, final, source.VoxelSize, [.. warnings], notes, skipped);
+        return new BlockwiseMask(grid, final, source.VoxelSize, pass.Warnings, notes, skipped);
     }
 
     /// <summary>

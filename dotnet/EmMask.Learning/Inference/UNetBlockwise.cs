@@ -63,36 +63,27 @@ public static class UNetBlockwise
         var (step, before, after) = Geometry(options, scale);
         int core = Math.Max(step, (blockEdge + step - 1) / step * step);
         var grid = new BlockGrid(shape, new Shape3(core, core, core), before, step, after);
-        int done = 0, skipped = 0;
-        var warnings = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var block in grid.Blocks())
-        {
-            ct.ThrowIfCancellationRequested();
-            if (store.IsDone(block))
+        var blockOptions = options with { Scale = scale };
+        var pass = BlockPass.Run(
+            source,
+            store,
+            grid,
+            (block, input) =>
             {
-                skipped++;
-            }
-            else
-            {
-                var input = source.Read(block.Read, block.ReadSize, ct);
                 var context = new UNetBlockContext(normal.Map, low, high, envelope is null ? null : VolumeRegions.Crop(envelope, block.Read, block.ReadSize));
-                var blockOptions = options with { Scale = scale };
-                var (result, _) = masker.Run(input, blockOptions, context, null, ct);
-                foreach (var warning in result.Warnings)
-                {
-                    warnings.Add(warning);
-                }
-
-                store.Write(block, block.CropCore(result.Mask), ct);
-            }
-
-            progress?.Report(new($"block {++done}/{grid.Count}", 0.1 + (0.9 * done / grid.Count)));
-        }
+                return masker.Run(input, blockOptions, context, null, ct).Result;
+            },
+            null,
+            progress,
+            0.1,
+            0.9,
+            ct);
+        int skipped = pass.Skipped;
 
         var notes = new List<string>
         {
             $"block-wise U-Net: {grid.Count} blocks of {grid.BlockSize} with a halo of {before} before and {after} after (windows on the volume's grid)" + (skipped > 0 ? $", {skipped} finished earlier and resumed" : string.Empty),
         };
-        return BlockwiseMask.FromStore(grid, store, source.VoxelSize, [.. warnings], notes, skipped);
+        return BlockwiseMask.FromStore(grid, store, source.VoxelSize, pass.Warnings, notes, skipped);
     }
 }
