@@ -54,6 +54,7 @@ DEFAULTS = dict(
     dog_sigma_high=2.0,
     isotropy=0.06,
     dense_threshold=1.5,
+    trachea_gap=16,
     mode="auto",  # "auto" | "2d" | "3d"
     level=None,  # None = automatic, else 0..3
     refine_boundary=True,
@@ -802,13 +803,52 @@ def _sigmoid(x):
         return F32(1) / (F32(1) + np.exp(-x))
 
 
-def raise_votes(vote, smoothed, reference, threshold):
-    """vote = max(vote, sigmoid((z - k) / 0.25)), z the stain score away from resin (StainRule.RaiseVotes)."""
+def raise_votes(vote, smoothed, reference, threshold, walls=None):
+    """vote = max(vote, sigmoid((z - k) / 0.25)), z the stain score away from resin (StainRule.RaiseVotes); not on walls."""
     mt, mr, spread = reference
     scale = (F32(1) if mt >= mr else F32(-1)) / spread
     a = scale / F32(STAIN_SOFTNESS)
     b = F32(-(float(scale * mt) + threshold) / STAIN_SOFTNESS)
-    np.maximum(vote, _sigmoid(smoothed * a + b), out=vote)
+    raised = _sigmoid(smoothed * a + b)
+    if walls is not None:
+        raised[walls] = 0
+    np.maximum(vote, raised, out=vote)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Masking/TracheaRule.cs
+
+def _enclosed(stained, gap, axis):
+    """Unstained voxels in a run of at most ``gap`` unstained voxels with a stained voxel at each end along ``axis``."""
+    n = stained.shape[axis]
+    shape = [1] * stained.ndim
+    shape[axis] = n
+    index = np.arange(n).reshape(shape)
+    previous = np.maximum.accumulate(np.where(stained, index, -1), axis=axis)
+    following = np.flip(np.minimum.accumulate(np.flip(np.where(stained, index, n), axis=axis), axis=axis), axis=axis)
+    return ~stained & (previous >= 0) & (following < n) & (following - previous - 1 <= gap)
+
+
+def trachea_rule(vote, smoothed, reference, threshold, gap, planar):
+    """Lumen (unstained, enclosed along two axes, texture vote < 0.5, nearer the resin's stain than the tissue's) -> vote 0; stained voxels within ``gap`` of a
+    lumen (the wall) -> vote scaled by sigmoid((k - z) / 0.25). Returns the wall, or None when there is no lumen."""
+    mt, mr, spread = reference
+    scale = (F32(1) if mt >= mr else F32(-1)) / spread
+    z = scale * (smoothed - mt)
+    stained = z > threshold
+    axes = (1, 2) if planar or stained.shape[0] == 1 else (0, 1, 2)
+    counts = sum(_enclosed(stained, gap, a).astype(np.uint8) for a in axes)
+    resin_side = F32(-0.5) * abs(scale * (mr - mt))  # halfway from the tissue's stain to the resin's
+    lumen = (counts >= 2) & (vote < F32(0.5)) & (z < resin_side)
+    if not lumen.any():
+        return None
+    vote[lumen] = 0
+    size = (1 if planar else 2 * gap + 1, 2 * gap + 1, 2 * gap + 1)
+    walls = ndi.maximum_filter(lumen, size=size, mode="constant", cval=False) & stained
+    a = -scale / F32(STAIN_SOFTNESS)
+    b = F32((threshold + float(scale * mt)) / STAIN_SOFTNESS)
+    vote[walls] *= _sigmoid(a * smoothed[walls] + b)
+    return walls
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -1033,17 +1073,21 @@ def run_volume(n, valid, options):
     else:
         log_threshold = math.log(UNIMODAL_THRESHOLD)
 
-    # Vote, raised where the material is more stained than tissue; 0 on invalid blocks.
+    # Vote, 0 on invalid blocks; tracheae out; raised where the material is more stained than tissue.
     ratio = chosen.ratio
     stain = (stain_reference(ratio, log_threshold, chosen.smoothed, chosen.valid)
              if options["dense_threshold"] > 0 else None)
     vote = ratio + F32(-log_threshold)
     vote *= F32(1 / SOFTNESS)
     vote = _sigmoid(vote)
-    if stain is not None:
-        raise_votes(vote, chosen.smoothed, stain, options["dense_threshold"])
     if chosen.valid is not None:
         vote[~chosen.valid] = 0
+    if stain is not None:
+        walls = (trachea_rule(vote, chosen.smoothed, stain, options["dense_threshold"], options["trachea_gap"], planar)
+                 if options["trachea_gap"] > 0 else None)
+        raise_votes(vote, chosen.smoothed, stain, options["dense_threshold"], walls)
+        if chosen.valid is not None:
+            vote[~chosen.valid] = 0
 
     pooled = _pool(vote, chosen.fraction, options["block_size"], planar)
     confidence = pooled if level == 0 else trilinear_upsample(pooled, shape, 1 << level)

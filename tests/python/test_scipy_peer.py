@@ -5,9 +5,9 @@ check of the C#: on the same input they must choose the same mode and working le
 on (nearly) every voxel and on the confidence. Measured when the peer was written: every case below agrees on 100% of
 the voxels, thresholds within 1e-5 (relative) and confidences within 3e-5; the bounds leave a margin for floating
 point (float32 filters in C#, float64 in scipy) and nothing more. Changing one constant of either side (the vote's
-softness, the stain rule's, the halo, margin or gradient scale of the boundary refinement, the flat-patch share of the
-noise model, the noise separability or ratio that pick the level, the padding rule, the stabiliser's tolerance) or
-using skimage's watershed fails at least one case.
+softness, the stain rule's, the trachea rule's gap or lumen test, the halo, margin or gradient scale of the boundary
+refinement, the flat-patch share of the noise model, the noise separability or ratio that pick the level, the padding
+rule, the stabiliser's tolerance) or using skimage's watershed fails at least one case.
 
 The .NET side is called directly (``ClassicalMasker.Run`` through pythonnet) so that its notes - mode and working
 levels - can be compared too.
@@ -140,3 +140,6 @@ def test_changing_a_parameter_changes_the_peer(peer):
     changed, _, threshold = peer.classical_mask(raw, block_size=3, threshold=1.5)
     assert threshold == 1.5
     assert np.mean(default != changed) > 1e-3
+    # the trachea rule fires on this case (see CASES) and its gap is live
+    raw = _phantom(seed=3, shape=(64, 96, 96), invert=True, variant="padding,nan")
+    assert np.mean(peer.classical_mask(raw)[0] != peer.classical_mask(raw, trachea_gap=0)[0]) > 1e-4

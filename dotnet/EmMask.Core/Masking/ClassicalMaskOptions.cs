@@ -91,6 +91,16 @@ public sealed record ClassicalMaskOptions
     public double DenseThreshold { get; init; } = 1.5;
 
     /// <summary>
+    /// Widest trachea lumen (voxels of the working level, >= 0; 0 turns the rule off): an untextured, unstained region
+    /// closed off along two axes by stained material within this many voxels is a trachea lumen, and the stained
+    /// material within this distance of it is the trachea's wall; both are non-brain although the wall is stained
+    /// (<see cref="TracheaRule"/>). Larger values also take out wider lumens, and more of the stained material around them.
+    /// Needs the stain rule (<see cref="DenseThreshold"/> &gt; 0).
+    /// </summary>
+    [Option("Widest trachea lumen (voxels of the working level): untextured, unstained space closed off by stained material within this distance, and that wall, are non-brain; 0 = off.", Minimum = 0, Maximum = 256, Step = 1)]
+    public int TracheaGap { get; init; } = 16;
+
+    /// <summary>
     /// Connected tissue regions (6-connected) smaller than this many voxels are removed from the mask (0 or 1 keeps all).
     /// </summary>
     [Option("Tissue regions (6-connected; per section in 2D mode) smaller than this many voxels are removed; 0 keeps all.", Label = "min region (voxels)", Cli = "min-region-size", Minimum = 0, Maximum = 2147483647, Step = 100)]
@@ -134,6 +144,11 @@ public sealed record ClassicalMaskOptions
         if (!(DenseThreshold >= 0) || !double.IsFinite(DenseThreshold))
         {
             throw new ArgumentOutOfRangeException("dense_threshold", DenseThreshold, $"dense_threshold must be a finite number >= 0 (0 = off), got {DenseThreshold}.");
+        }
+
+        if (TracheaGap < 0)
+        {
+            throw new ArgumentOutOfRangeException("trachea_gap", TracheaGap, $"trachea_gap must not be negative (0 = off), got {TracheaGap}.");
         }
 
         if (!Enum.IsDefined(Mode))

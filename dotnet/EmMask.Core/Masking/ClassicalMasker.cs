@@ -223,7 +223,7 @@ public static class ClassicalMasker
 
     /// <summary>
     /// The context (voxels, per side and axis) a block needs so that its core sees what it would see in the whole volume:
-    /// the reach of the DoG, gradient and texture windows and of the vote's pooling at the working level, plus the
+    /// the reach of the DoG, gradient and texture windows, of the trachea rule and of the vote's pooling at the working level, plus the
     /// boundary refinement's band, rounded up to whole cells of the working level. 0 in 2D mode (blocks are whole sections).
     /// </summary>
     /// <param name="plan">The volume's plan.</param>
@@ -247,7 +247,8 @@ public static class ClassicalMasker
         }
 
         double sigma = Math.Max(options.DogSigmaHigh, options.DogSigmaLow) + options.EdgeSigma + options.TextureSigma;
-        double levelReach = (3 * sigma) + (options.BlockSize / 2.0) + 2;
+        int tracheae = volume.Stain is not null && options.TracheaGap > 0 ? TracheaRule.Reach(options.TracheaGap) : 0;
+        double levelReach = (3 * sigma) + (options.BlockSize / 2.0) + 2 + tracheae;
         int refinement = Refines(plan, options) ? BoundaryRefinement.Reach(volume.Level) : 0;
         int halo = (int)Math.Ceiling((levelReach * factor) + refinement);
         return (halo + factor - 1) / factor * factor;
@@ -536,7 +537,8 @@ public static class ClassicalMasker
         var lr = logRatio.Span;
         double logThreshold = plan.LogThreshold;
 
-        // Vote, raised where the material is more stained than tissue.
+        // Vote from texture; tracheae (a stained wall around a resin-like lumen) out; then raised where the material is
+        // more stained than tissue.
         var stain = plan.Stain;
         var voteVolume = logRatio;
         ParallelChunks.For(lr.Length, (start, count) =>
@@ -545,12 +547,6 @@ public static class ClassicalMasker
             TensorPrimitives.Add(chunk, (float)-logThreshold, chunk);
             TensorPrimitives.Multiply(chunk, 1f / Softness, chunk);
             TensorPrimitives.Sigmoid(chunk, chunk);
-            if (stain is { } reference)
-            {
-                var scratch = new float[count];
-                StainRule.RaiseVotes(chunk, smoothed.Span.Slice(start, count), reference, options.DenseThreshold, scratch);
-            }
-
             if (okLevel is not null)
             {
                 var flags = okLevel.Span.Slice(start, count);
@@ -563,6 +559,19 @@ public static class ClassicalMasker
                 }
             }
         }, ct);
+
+        if (stain is { } reference)
+        {
+            int gap = options.TracheaGap;
+            var walls = gap > 0 ? TracheaRule.Apply(voteVolume, smoothed.Span, reference, options.DenseThreshold, gap, planar, ct) : null;
+            ParallelChunks.For(lr.Length, (start, count) =>
+            {
+                var chunk = voteVolume.Span.Slice(start, count);
+                var scratch = new float[count];
+                StainRule.RaiseVotes(chunk, smoothed.Span.Slice(start, count), reference, options.DenseThreshold, scratch,
+                    walls is null ? default : walls.AsSpan(start, count), okLevel is null ? default : okLevel.Span.Slice(start, count));
+            }, ct);
+        }
 
         progress?.Report(new("pool", 0.75));
         return Pool(voteVolume, validLevel, options.BlockSize, planar, ct);

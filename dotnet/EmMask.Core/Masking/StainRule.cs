@@ -88,7 +88,7 @@ internal static class StainRule
     }
 
     /// <summary>Raises a chunk of votes to sigmoid((z − k)/softness) where that is larger. <paramref name="scratch"/> holds a chunk.</summary>
-    public static void RaiseVotes(Span<float> vote, ReadOnlySpan<float> smoothed, Reference reference, double threshold, Span<float> scratch)
+    public static void RaiseVotes(Span<float> vote, ReadOnlySpan<float> smoothed, Reference reference, double threshold, Span<float> scratch, ReadOnlySpan<byte> walls = default, ReadOnlySpan<byte> valid = default)
     {
         float scale = reference.Direction / reference.TissueSpread; // z = scale·s − scale·m_t
         float a = scale / Softness;
@@ -97,6 +97,14 @@ internal static class StainRule
         TensorPrimitives.Multiply(smoothed, a, f);
         TensorPrimitives.Add(f, b, f);
         TensorPrimitives.Sigmoid(f, f);
+        for (int i = 0; i < f.Length; i++)
+        {
+            if ((!walls.IsEmpty && walls[i] != 0) || (!valid.IsEmpty && valid[i] == 0))
+            {
+                f[i] = 0;
+            }
+        }
+
         TensorPrimitives.Max(vote, f, vote);
     }
 }

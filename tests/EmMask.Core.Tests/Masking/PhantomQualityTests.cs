@@ -8,11 +8,11 @@ namespace EmMask.Core.Tests.Masking;
 
 /// <summary>
 /// Quality of the classical mask + clean preset on the project's phantoms, both contrasts. Brain versus resin (the job of a
-/// texture measure) must reach Dice >= 0.94 on every seed. Tracheae are non-brain that the classical masker no longer
-/// removes: its former density rule also removed real stained tissue (the dark surface layer of real SEM, myelin), so
-/// it now keeps stained material (<see cref="ClassicalMaskOptions.DenseThreshold"/>) and tracheae are the U-Net's job.
-/// The overall Dice therefore has a floor of 0.90 per seed (seed 0 measures 0.92: a large trachea along the tissue) and
-/// must average >= 0.94 (0.969 with the density rule, before the real-EM work).
+/// texture measure) must reach Dice >= 0.94 on every seed. Tracheae are non-brain with a stained wall: the stain rule
+/// (<see cref="ClassicalMaskOptions.DenseThreshold"/>) keeps stained material as tissue, and the trachea rule
+/// (<see cref="ClassicalMaskOptions.TracheaGap"/>) takes a stained wall around a resin-like lumen out again. Overall Dice
+/// must reach 0.94 per seed and average >= 0.965 (measured 0.958–0.993, mean 0.974; without the trachea rule the
+/// mean was 0.962 and seed 0 0.92, and before the real-EM work 0.969).
 /// </summary>
 public class PhantomQualityTests
 {
@@ -32,18 +32,18 @@ public class PhantomQualityTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void ReachesDice94WithoutAndDice90WithTracheae(int seed, bool invert)
+    public void ReachesDice94WithAndWithoutTracheae(int seed, bool invert)
     {
         var (overall, withoutTracheae) = Score(seed, invert);
         Assert.True(withoutTracheae.Dice >= 0.94, $"seed {seed} invert {invert}: brain-vs-resin dice {withoutTracheae.Dice:F4}");
-        Assert.True(overall.Dice >= 0.90, $"seed {seed} invert {invert}: overall dice {overall.Dice:F4} precision {overall.Precision:F4} recall {overall.Recall:F4}");
+        Assert.True(overall.Dice >= 0.94, $"seed {seed} invert {invert}: overall dice {overall.Dice:F4} precision {overall.Precision:F4} recall {overall.Recall:F4}");
     }
 
     [Fact]
-    public void MeanDiceOverSeedsAndContrastsIsAtLeast94()
+    public void MeanDiceOverSeedsAndContrastsIsAtLeast965()
     {
         var dices = Seeds.SelectMany(s => new[] { Score(s, false).Overall.Dice, Score(s, true).Overall.Dice }).ToArray();
-        Assert.True(dices.Average() >= 0.94, $"mean dice {dices.Average():F4}: {string.Join(", ", dices.Select(d => d.ToString("F3")))}");
+        Assert.True(dices.Average() >= 0.965, $"mean dice {dices.Average():F4}: {string.Join(", ", dices.Select(d => d.ToString("F3")))}");
     }
 
     private static (MaskMetrics Overall, MaskMetrics WithoutTracheae) Score(int seed, bool invert)
