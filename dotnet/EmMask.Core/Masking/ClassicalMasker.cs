@@ -563,13 +563,13 @@ public static class ClassicalMasker
         if (stain is { } reference)
         {
             int gap = options.TracheaGap;
-            var walls = gap > 0 ? TracheaRule.Apply(voteVolume, smoothed.Span, reference, options.DenseThreshold, gap, planar, ct) : null;
+            var walls = gap > 0 ? TracheaRule.Apply(voteVolume, smoothed.Memory, reference, options.DenseThreshold, gap, planar, ct) : null;
             ParallelChunks.For(lr.Length, (start, count) =>
             {
                 var chunk = voteVolume.Span.Slice(start, count);
                 var scratch = new float[count];
                 StainRule.RaiseVotes(chunk, smoothed.Span.Slice(start, count), reference, options.DenseThreshold, scratch,
-                    walls is null ? default : walls.AsSpan(start, count), okLevel is null ? default : okLevel.Span.Slice(start, count));
+                    walls is null ? default : walls.Span.Slice(start, count), okLevel is null ? default : okLevel.Span.Slice(start, count));
             }, ct);
         }
 

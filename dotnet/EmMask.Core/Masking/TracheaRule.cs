@@ -30,54 +30,78 @@ internal static class TracheaRule
 
     /// <summary>
     /// Applies the rule to the texture votes (before the stain rule raises them); returns the wall flags (1 = wall) the
-    /// stain rule must then leave alone, or null when nothing was found.
+    /// stain rule must then leave alone, or null when no lumen was found.
     /// </summary>
-    public static byte[]? Apply(Volume<float> vote, ReadOnlySpan<float> smoothed, StainRule.Reference reference, double threshold, int gap, bool planar, CancellationToken ct)
+    public static Volume<byte>? Apply(Volume<float> vote, ReadOnlyMemory<float> smoothed, StainRule.Reference reference, double threshold, int gap, bool planar, CancellationToken ct)
     {
         var shape = vote.Shape;
         int n = vote.Span.Length;
         float scale = reference.Direction / reference.TissueSpread; // z = scale·(s − m_t)
+        float mt = reference.TissueMedian;
+        float k = (float)threshold;
+        float resinSide = -0.5f * Math.Abs(scale * (reference.ResinMedian - mt)); // z halfway to resin
         var flags = new byte[n];
-        for (int i = 0; i < n; i++)
+        ParallelChunks.For(n, (start, count) =>
         {
-            flags[i] = scale * (smoothed[i] - reference.TissueMedian) > threshold ? StainedFlag : (byte)0;
-        }
+            var source = smoothed.Span;
+            for (int i = start; i < start + count; i++)
+            {
+                flags[i] = scale * (source[i] - mt) > k ? StainedFlag : (byte)0;
+            }
+        }, ct);
 
         CountEnclosures(shape, flags, gap, planar, ct);
-        var v = vote.Span;
-        var lumen = new byte[n];
-        bool any = false;
-        float resinSide = -0.5f * Math.Abs(scale * (reference.ResinMedian - reference.TissueMedian)); // z halfway to resin
-        for (int i = 0; i < n; i++)
+        var lumen = new Volume<byte>(shape);
+        var votes = vote.Memory;
+        var lumenMemory = lumen.Memory;
+        int found = 0;
+        ParallelChunks.For(n, (start, count) =>
         {
-            if (flags[i] is >= 2 and < StainedFlag && v[i] < 0.5f && scale * (smoothed[i] - reference.TissueMedian) < resinSide)
+            var source = smoothed.Span;
+            var v = votes.Span;
+            var l = lumenMemory.Span;
+            bool any = false;
+            for (int i = start; i < start + count; i++)
             {
-                lumen[i] = 1;
-                v[i] = 0;
-                any = true;
+                if (flags[i] is >= 2 and < StainedFlag && v[i] < 0.5f && scale * (source[i] - mt) < resinSide)
+                {
+                    l[i] = 1;
+                    v[i] = 0;
+                    any = true;
+                }
             }
-        }
 
-        if (!any)
+            if (any)
+            {
+                Interlocked.Exchange(ref found, 1);
+            }
+        }, ct);
+
+        if (found == 0)
         {
             return null;
         }
 
-        BoxMaximum.Apply(new Volume<byte>(shape, lumen), gap, planar, ct);
+        BoxMaximum.Apply(lumen, gap, planar, ct);
         float a = -scale / StainRule.Softness;
-        float b = (float)((threshold + (scale * reference.TissueMedian)) / StainRule.Softness);
-        for (int i = 0; i < n; i++)
+        float b = (float)((threshold + (scale * mt)) / StainRule.Softness);
+        ParallelChunks.For(n, (start, count) =>
         {
-            if (lumen[i] != 0 && flags[i] >= StainedFlag)
+            var source = smoothed.Span;
+            var walls = lumenMemory.Span;
+            var v = votes.Span;
+            for (int i = start; i < start + count; i++)
             {
-                v[i] *= 1f / (1f + MathF.Exp(-((a * smoothed[i]) + b))); // sigmoid((k − z)/softness)
-                lumen[i] = 1;
+                if (walls[i] != 0 && flags[i] >= StainedFlag)
+                {
+                    v[i] *= 1f / (1f + MathF.Exp(-((a * source[i]) + b))); // sigmoid((k − z)/softness)
+                }
+                else
+                {
+                    walls[i] = 0;
+                }
             }
-            else
-            {
-                lumen[i] = 0;
-            }
-        }
+        }, ct);
 
         return lumen;
     }

@@ -137,13 +137,21 @@ public class TracheaRuleTests
     [Fact]
     public void BoxMaximumIsTheNaiveBoxDilation()
     {
+        // 13 columns: scalar paths only; 70: vectors of 32 bytes along y and z, with a scalar tail.
+        foreach (var shape in new[] { new Shape3(7, 11, 13), new Shape3(6, 9, 70) })
+        {
+            CheckBoxMaximum(shape);
+        }
+    }
+
+    private static void CheckBoxMaximum(Shape3 shape)
+    {
         var random = new Random(5);
-        var shape = new Shape3(7, 11, 13);
         var source = new Volume<byte>(shape);
         var s = source.Span;
         for (int i = 0; i < s.Length; i++)
         {
-            s[i] = random.NextDouble() < 0.03 ? (byte)1 : (byte)0;
+            s[i] = random.NextDouble() < 0.03 ? (byte)(1 + random.Next(255)) : (byte)0;
         }
 
         foreach (bool planar in new[] { false, true })
