@@ -1083,8 +1083,9 @@ def run_volume(n, valid, options):
     if chosen.valid is not None:
         vote[~chosen.valid] = 0
     if stain is not None:
-        walls = (trachea_rule(vote, chosen.smoothed, stain, options["dense_threshold"], options["trachea_gap"], planar)
-                 if options["trachea_gap"] > 0 else None)
+        gap = -(-options["trachea_gap"] // (1 << level))  # full-resolution voxels -> working level, rounded up
+        walls = (trachea_rule(vote, chosen.smoothed, stain, options["dense_threshold"], gap, planar)
+                 if gap > 0 else None)
         raise_votes(vote, chosen.smoothed, stain, options["dense_threshold"], walls)
         if chosen.valid is not None:
             vote[~chosen.valid] = 0

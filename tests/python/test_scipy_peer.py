@@ -103,6 +103,8 @@ CASES = {
     "3d-seed2": (dict(seed=2, shape=(64, 96, 96)), {}),
     # 3d float32 with NaN voxels and padding
     "3d-float-nan-padding": (dict(seed=3, shape=(64, 96, 96), invert=True, variant="padding,nan"), {}),
+    # 3d at level 1 with the trachea rule firing (its gap is given in full-resolution voxels: 8 at level 1)
+    "3d-level1-tracheae": (dict(seed=2, shape=(64, 128, 128), invert=True), dict(level=1)),
     # other parameters: a given threshold and a small block (levels 0 and 1)
     "2d-parameters": (dict(seed=2, shape=(32, 64, 64)), dict(block_size=3, threshold=1.5)),
 }

@@ -91,13 +91,14 @@ public sealed record ClassicalMaskOptions
     public double DenseThreshold { get; init; } = 1.5;
 
     /// <summary>
-    /// Widest trachea lumen (voxels of the working level, >= 0; 0 turns the rule off): an untextured, unstained region
-    /// closed off along two axes by stained material within this many voxels is a trachea lumen, and the stained
-    /// material within this distance of it is the trachea's wall; both are non-brain although the wall is stained
-    /// (<see cref="TracheaRule"/>). Larger values also take out wider lumens, and more of the stained material around them.
-    /// Needs the stain rule (<see cref="DenseThreshold"/> &gt; 0).
+    /// Widest trachea lumen (voxels of the full resolution, >= 0; 0 turns the rule off; at the working level it is
+    /// ⌈gap / 2^level⌉): an untextured region whose stain is nearer the resin's than the tissue's and that stained
+    /// material closes off along two axes within this many voxels is a trachea lumen, and the stained material within
+    /// this distance of it is the trachea's wall; both are non-brain although the wall is stained
+    /// (<see cref="TracheaRule"/>). Larger values also take out wider lumens, and more of the stained material around
+    /// them, and widen the block halo by about twice the gap. Needs the stain rule (<see cref="DenseThreshold"/> &gt; 0).
     /// </summary>
-    [Option("Widest trachea lumen (voxels of the working level): untextured, unstained space closed off by stained material within this distance, and that wall, are non-brain; 0 = off.", Minimum = 0, Maximum = 256, Step = 1)]
+    [Option("Widest trachea lumen (voxels): untextured, resin-like space closed off by stained material within this distance, and that wall, are non-brain; 0 = off.", Minimum = 0, Maximum = 256, Step = 1)]
     public int TracheaGap { get; init; } = 16;
 
     /// <summary>

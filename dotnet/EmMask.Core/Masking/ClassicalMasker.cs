@@ -247,7 +247,7 @@ public static class ClassicalMasker
         }
 
         double sigma = Math.Max(options.DogSigmaHigh, options.DogSigmaLow) + options.EdgeSigma + options.TextureSigma;
-        int tracheae = volume.Stain is not null && options.TracheaGap > 0 ? TracheaRule.Reach(options.TracheaGap) : 0;
+        int tracheae = volume.Stain is not null && options.TracheaGap > 0 ? TracheaRule.Reach(TracheaRule.GapAtLevel(options.TracheaGap, volume.Level)) : 0;
         double levelReach = (3 * sigma) + (options.BlockSize / 2.0) + 2 + tracheae;
         int refinement = Refines(plan, options) ? BoundaryRefinement.Reach(volume.Level) : 0;
         int halo = (int)Math.Ceiling((levelReach * factor) + refinement);
@@ -562,7 +562,7 @@ public static class ClassicalMasker
 
         if (stain is { } reference)
         {
-            int gap = options.TracheaGap;
+            int gap = TracheaRule.GapAtLevel(options.TracheaGap, chosen.Level);
             var walls = gap > 0 ? TracheaRule.Apply(voteVolume, smoothed.Memory, reference, options.DenseThreshold, gap, planar, ct) : null;
             ParallelChunks.For(lr.Length, (start, count) =>
             {

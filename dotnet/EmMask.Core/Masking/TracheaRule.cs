@@ -13,9 +13,12 @@ namespace EmMask.Core.Masking;
 /// <remarks>
 /// At the working level, with the stain score z of <see cref="StainRule"/>: a voxel is <em>stained</em> where z &gt; k.
 /// An unstained voxel is <em>enclosed</em> along an axis when it lies in a run of at most <c>gap</c> unstained voxels
+/// (<see cref="ClassicalMaskOptions.TracheaGap"/> brought to the working level, <see cref="GapAtLevel"/>)
 /// with a stained voxel at each end (the volume's border does not close a run). A <em>lumen</em> voxel is enclosed along
-/// two axes (of three; of the two in-plane axes for a single section) and votes resin by texture (vote &lt; 0.5), so the
-/// textured cytoplasm between two mitochondria is not one. Its vote becomes 0. The <em>wall</em> is every stained voxel
+/// two axes (of three; of the two in-plane axes for a single section), votes resin by texture (vote &lt; 0.5), so the
+/// textured cytoplasm between two mitochondria is not one, and has a stain nearer the resin's than the tissue's
+/// (z &lt; −½·|m_r − m_t|/σ_t), so weakly textured tissue between dark membranes is not one either (without it a faint
+/// section lost all its tissue). Its vote becomes 0. The <em>wall</em> is every stained voxel
 /// within <c>gap</c> voxels (per axis) of a lumen voxel: its vote is scaled by sigmoid((k − z)/0.25), so a ringed
 /// cuticle, textured in every orientation, no longer counts as tissue. Stained material away from any lumen (an edge
 /// layer with tissue on one side and open resin on the other) keeps the stain rule's vote. Everything depends only on
@@ -24,6 +27,9 @@ namespace EmMask.Core.Masking;
 internal static class TracheaRule
 {
     private const byte StainedFlag = 0x80;
+
+    /// <summary>The gap in voxels of the working level for a gap of <paramref name="gap"/> full-resolution voxels: ⌈gap / 2^level⌉ (0 stays 0).</summary>
+    public static int GapAtLevel(int gap, int level) => gap <= 0 ? 0 : (gap + (1 << level) - 1) >> level;
 
     /// <summary>How far (voxels of the working level) a vote can depend on stain through this rule: a lumen up to gap + 1, its wall gap further.</summary>
     public static int Reach(int gap) => (2 * gap) + 1;
