@@ -35,6 +35,9 @@ internal static class StainRule
     {
         /// <summary>+1 when tissue is brighter than resin, else −1.</summary>
         public float Direction => TissueMedian >= ResinMedian ? 1f : -1f;
+
+        /// <summary>The stain score's slope: z = Scale·(s − m_t).</summary>
+        public float Scale => Direction / TissueSpread;
     }
 
     /// <summary>The reference, or null when the rule does not apply (see remarks).</summary>
@@ -90,7 +93,7 @@ internal static class StainRule
     /// <summary>Raises a chunk of votes to sigmoid((z − k)/softness) where that is larger. <paramref name="scratch"/> holds a chunk.</summary>
     public static void RaiseVotes(Span<float> vote, ReadOnlySpan<float> smoothed, Reference reference, double threshold, Span<float> scratch, ReadOnlySpan<byte> walls = default, ReadOnlySpan<byte> valid = default)
     {
-        float scale = reference.Direction / reference.TissueSpread; // z = scale·s − scale·m_t
+        float scale = reference.Scale; // z = scale·s − scale·m_t
         float a = scale / Softness;
         float b = (float)(-((scale * reference.TissueMedian) + threshold) / Softness);
         var f = scratch[..vote.Length];

@@ -42,7 +42,7 @@ internal static class TracheaRule
     {
         var shape = vote.Shape;
         int n = vote.Span.Length;
-        float scale = reference.Direction / reference.TissueSpread; // z = scale·(s − m_t)
+        float scale = reference.Scale; // z = scale·(s − m_t)
         float mt = reference.TissueMedian;
         float k = (float)threshold;
         float resinSide = -0.5f * Math.Abs(scale * (reference.ResinMedian - mt)); // z halfway to resin
