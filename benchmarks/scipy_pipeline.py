@@ -55,6 +55,7 @@ DEFAULTS = dict(
     isotropy=0.06,
     dense_threshold=1.5,
     trachea_gap=16,
+    resin_window=3.0,
     mode="auto",  # "auto" | "2d" | "3d"
     level=None,  # None = automatic, else 0..3
     refine_boundary=True,
@@ -95,6 +96,11 @@ STAIN_SOFTNESS = 0.25
 MINIMUM_CLASS_SHARE = 0.005
 MINIMUM_SEPARATION = 0.25
 STAIN_SAMPLE_LIMIT = 1 << 16
+# ResinRule
+RESIN_MINIMUM_SEPARATION = 8.0
+RESIN_MINIMUM_SHARE = 0.03
+RESIN_TEXTURE_QUANTILE = 0.9
+RESIN_SOFTNESS = 0.25
 # PaddingDetector
 PADDING_AREA = 256
 PADDING_CORE = 16
@@ -816,6 +822,51 @@ def raise_votes(vote, smoothed, reference, threshold, walls=None):
 
 
 # ----------------------------------------------------------------------------------------------------------------------
+# Masking/ResinRule.cs
+
+def resin_reference(ratio, log_threshold, smoothed, valid, stain, window):
+    """(resin median, resin spread, window, texture ceiling) on the stain rule's sample, or None."""
+    if not window > 0:
+        return None
+    step = sample_stride(ratio.size, STAIN_SAMPLE_LIMIT, ratio.shape[-1])
+    r, s = ratio.reshape(-1)[::step], smoothed.reshape(-1)[::step]
+    if valid is not None:
+        ok = valid.reshape(-1)[::step]
+        r, s = r[ok], s[ok]
+    mt, mr, _ = stain
+    deviations = np.abs(s[r < F32(log_threshold)] - mr)
+    if deviations.size == 0 or deviations.size < RESIN_MINIMUM_SHARE * r.size:
+        return None
+    spread = F32(1.4826) * _median(deviations)
+    if not spread > 0 or abs(float(mt - mr)) < RESIN_MINIMUM_SEPARATION * float(spread):
+        return None
+    w = F32(window)
+    d = np.abs(s - mr)
+    inside = r[(d < w * spread) & (d < np.abs(s - mt))]
+    if inside.size == 0:
+        return None
+    k = min(max(int(RESIN_TEXTURE_QUANTILE * (inside.size - 1)), 0), inside.size - 1)
+    return mr, spread, w, _nth(inside, k)
+
+
+def resin_weight(ratio, smoothed, resin, stain, valid, planar):
+    """w = sigmoid((W - |s - m_r|/sigma_r)/0.25) * sigmoid((halfway - z)/0.25) * sigmoid((rho - log r)/0.25), then its
+    minimum over the 3-box (3x3 in a section) (ResinRule.Weight)."""
+    mr, spread, w, ceiling = resin
+    mt, _, tissue_spread = stain
+    scale = (F32(1) if mt >= mr else F32(-1)) / tissue_spread
+    halfway = F32(-0.5) * abs(scale * (mr - mt))
+    k = F32(1) / F32(RESIN_SOFTNESS)
+    f = _sigmoid(np.abs(smoothed - mr) * (-(F32(1) / spread) * k) + w * k)
+    g = _sigmoid(smoothed * (-scale * k) + (scale * mt + halfway) * k)
+    h = _sigmoid(ratio * (-k) + ceiling * k)
+    out = (f * g * h).astype(F32)
+    if valid is not None:
+        out[~valid] = 0
+    return ndi.minimum_filter(out, size=(1, 3, 3) if planar else 3, mode="nearest")
+
+
+# ----------------------------------------------------------------------------------------------------------------------
 # Masking/TracheaRule.cs
 
 def _enclosed(stained, gap, axis):
@@ -1073,10 +1124,14 @@ def run_volume(n, valid, options):
     else:
         log_threshold = math.log(UNIMODAL_THRESHOLD)
 
-    # Vote, 0 on invalid blocks; tracheae out; raised where the material is more stained than tissue.
+    # Vote, 0 on invalid blocks; tracheae out; raised where the material is more stained than tissue; lowered at the
+    # resin's own intensity, before and after pooling.
     ratio = chosen.ratio
     stain = (stain_reference(ratio, log_threshold, chosen.smoothed, chosen.valid)
              if options["dense_threshold"] > 0 else None)
+    resin = (resin_reference(ratio, log_threshold, chosen.smoothed, chosen.valid, stain, options["resin_window"])
+             if stain is not None else None)
+    weight = resin_weight(ratio, chosen.smoothed, resin, stain, chosen.valid, planar) if resin is not None else None
     vote = ratio + F32(-log_threshold)
     vote *= F32(1 / SOFTNESS)
     vote = _sigmoid(vote)
@@ -1090,7 +1145,11 @@ def run_volume(n, valid, options):
         if chosen.valid is not None:
             vote[~chosen.valid] = 0
 
+    if weight is not None:
+        vote *= F32(1) - weight
     pooled = _pool(vote, chosen.fraction, options["block_size"], planar)
+    if weight is not None:
+        pooled = (pooled * (F32(1) - weight)).astype(F32)
     confidence = pooled if level == 0 else trilinear_upsample(pooled, shape, 1 << level)
     ok = np.ones(shape, bool) if valid is None else valid
     mask = (confidence >= F32(0.5)) & ok
@@ -1105,7 +1164,8 @@ def run_volume(n, valid, options):
     confidence[~ok] = 0
     confidence[mask & (confidence < F32(0.5))] = F32(0.5)
     confidence[~mask & (confidence >= F32(0.5))] = F32(0.4999)
-    outcome = dict(threshold=math.exp(log_threshold), level=level, tried=tried, noise=noise, stabilised=stabilised)
+    outcome = dict(threshold=math.exp(log_threshold), level=level, tried=tried, noise=noise, stabilised=stabilised,
+                   resin=resin)
     return mask, confidence, outcome
 
 

@@ -5,7 +5,7 @@ check of the C#: on the same input they must choose the same mode and working le
 on (nearly) every voxel and on the confidence. Measured when the peer was written: every case below agrees on 100% of
 the voxels, thresholds within 1e-5 (relative) and confidences within 3e-5; the bounds leave a margin for floating
 point (float32 filters in C#, float64 in scipy) and nothing more. Changing one constant of either side (the vote's
-softness, the stain rule's, the trachea rule's gap or lumen test, the halo, margin or gradient scale of the boundary
+softness, the stain rule's, the trachea rule's gap or lumen test, the resin rule's window, separation or share, the halo, margin or gradient scale of the boundary
 refinement, the flat-patch share of the noise model, the noise separability or ratio that pick the level, the padding
 rule, the stabiliser's tolerance) or using skimage's watershed fails at least one case.
 
@@ -93,7 +93,7 @@ CASES = {
     "2d-seed1": (dict(seed=1, shape=(48, 96, 96)), {}),
     # 2d, inverted contrast, levels 1 and 2
     "2d-seed4-inverted": (dict(seed=4, shape=(48, 96, 96), invert=True), {}),
-    # 2d at a given level 2: refinement on every section
+    # 2d at a given level 2: refinement on every section; the resin rule acts in 30 of 48 sections
     "2d-level2": (dict(seed=4, shape=(48, 96, 96), invert=True), dict(level=2)),
     # 2d with exact-constant padding (left out of every statistic, never tissue)
     "2d-padding": (dict(seed=1, shape=(48, 96, 96), variant="padding"), {}),
@@ -145,3 +145,6 @@ def test_changing_a_parameter_changes_the_peer(peer):
     # the trachea rule fires on this case (see CASES) and its gap is live
     raw = _phantom(seed=3, shape=(64, 96, 96), invert=True, variant="padding,nan")
     assert np.mean(peer.classical_mask(raw)[0] != peer.classical_mask(raw, trachea_gap=0)[0]) > 1e-4
+    # the resin rule acts on the 2d-level2 case (see CASES) and its window is live
+    raw = _phantom(seed=4, shape=(48, 96, 96), invert=True)
+    assert np.mean(peer.classical_mask(raw, level=2)[0] != peer.classical_mask(raw, level=2, resin_window=0)[0]) > 1e-3

@@ -102,6 +102,16 @@ public sealed record ClassicalMaskOptions
     public int TracheaGap { get; init; } = 16;
 
     /// <summary>
+    /// Half-width, in the resin's own robust SDs, of the intensity window around the resin's median within which flat
+    /// material counts as resin even where coarse-scale shading or grain gives it texture (<see cref="ResinRule"/>; &gt;= 0,
+    /// 0 turns the rule off). It acts only when the resin is a distinct flat material (its median at least 8 of its SDs
+    /// from the tissue's) and spares voxels more textured than 90 % of those in the window. Larger values take out more
+    /// shaded resin and more pale tissue of resin-like intensity. Needs the stain rule (<see cref="DenseThreshold"/> &gt; 0).
+    /// </summary>
+    [Option("Flat material within this many robust SDs of the resin's intensity (and nearer it than the tissue's) is resin although shading gives it texture; only where resin is a distinct flat material; 0 = off.", Minimum = 0, Maximum = 100, Step = 0.5)]
+    public double ResinWindow { get; init; } = 3;
+
+    /// <summary>
     /// Connected tissue regions (6-connected) smaller than this many voxels are removed from the mask (0 or 1 keeps all).
     /// </summary>
     [Option("Tissue regions (6-connected; per section in 2D mode) smaller than this many voxels are removed; 0 keeps all.", Label = "min region (voxels)", Cli = "min-region-size", Minimum = 0, Maximum = 2147483647, Step = 100)]
@@ -145,6 +155,11 @@ public sealed record ClassicalMaskOptions
         if (!(DenseThreshold >= 0) || !double.IsFinite(DenseThreshold))
         {
             throw new ArgumentOutOfRangeException("dense_threshold", DenseThreshold, $"dense_threshold must be a finite number >= 0 (0 = off), got {DenseThreshold}.");
+        }
+
+        if (!(ResinWindow >= 0) || !double.IsFinite(ResinWindow))
+        {
+            throw new ArgumentOutOfRangeException("resin_window", ResinWindow, $"resin_window must be a finite number >= 0 (0 = off), got {ResinWindow}.");
         }
 
         if (TracheaGap < 0)

@@ -26,8 +26,9 @@ namespace EmMask.Core.Masking;
 /// (<see cref="TexturePyramid"/>).</item>
 /// <item>Threshold t on log r: given, or the histogram valley between Otsu's classes when the histogram is clearly bimodal
 /// (η ≥ 0.7), never below 2 (twice the noise); 2 otherwise.</item>
-/// <item>Soft vote v = sigmoid((log r − log t)/0.25), raised for stained flat material (<see cref="StainRule"/>).</item>
-/// <item>Confidence: the vote averaged over a block (valid voxels only), brought back to full resolution. Mask =
+/// <item>Soft vote v = sigmoid((log r − log t)/0.25), tracheae out (<see cref="TracheaRule"/>), raised for stained flat
+/// material (<see cref="StainRule"/>), lowered at the resin's own intensity (<see cref="ResinRule"/>).</item>
+/// <item>Confidence: the vote averaged over a block (valid voxels only; lowered again by the resin rule), brought back to full resolution. Mask =
 /// confidence ≥ 0.5, holes filled.</item>
 /// <item>Boundary refinement at full resolution (<see cref="BoundaryRefinement"/>), holes filled, small regions removed.</item>
 /// </list>
@@ -248,7 +249,8 @@ public static class ClassicalMasker
 
         double sigma = Math.Max(options.DogSigmaHigh, options.DogSigmaLow) + options.EdgeSigma + options.TextureSigma;
         int tracheae = volume.Stain is not null && options.TracheaGap > 0 ? TracheaRule.Reach(TracheaRule.GapAtLevel(options.TracheaGap, volume.Level)) : 0;
-        double levelReach = (3 * sigma) + (options.BlockSize / 2.0) + 2 + tracheae;
+        int resin = volume.Resin is not null ? ResinRule.Reach : 0;
+        double levelReach = (3 * sigma) + (options.BlockSize / 2.0) + 2 + tracheae + resin;
         int refinement = Refines(plan, options) ? BoundaryRefinement.Reach(volume.Level) : 0;
         int halo = (int)Math.Ceiling((levelReach * factor) + refinement);
         return (halo + factor - 1) / factor * factor;
@@ -504,7 +506,8 @@ public static class ClassicalMasker
             : chosen.Separates ? Math.Max(chosen.Valley, Math.Log(UnimodalThreshold)) : Math.Log(UnimodalThreshold);
         var okL = chosen.Valid is null ? default : chosen.Valid.Span;
         var stain = options.DenseThreshold > 0 ? StainRule.Measure(chosen.LogRatio.Span, (float)logThreshold, chosen.Smoothed.Span, okL, chosen.LogRatio.Shape.X) : null;
-        return (new VolumePlan(fill, stabilizer, noise, chosen.Level, logThreshold, stain), chosen);
+        var resin = stain is { } s ? ResinRule.Measure(chosen.LogRatio.Span, (float)logThreshold, chosen.Smoothed.Span, okL, chosen.LogRatio.Shape.X, s, options.ResinWindow) : null;
+        return (new VolumePlan(fill, stabilizer, noise, chosen.Level, logThreshold, stain, resin), chosen);
     }
 
     /// <summary>
@@ -538,8 +541,9 @@ public static class ClassicalMasker
         double logThreshold = plan.LogThreshold;
 
         // Vote from texture; tracheae (a stained wall around a resin-like lumen) out; then raised where the material is
-        // more stained than tissue.
+        // more stained than tissue; then lowered at the resin's own intensity (before and after pooling).
         var stain = plan.Stain;
+        var resinWeight = stain is { } st && plan.Resin is { } resin ? ResinRule.Weight(logRatio, smoothed, resin, st, okLevel, planar, ct) : null;
         var voteVolume = logRatio;
         ParallelChunks.For(lr.Length, (start, count) =>
         {
@@ -573,8 +577,17 @@ public static class ClassicalMasker
             }, ct);
         }
 
+        if (resinWeight is null)
+        {
+            progress?.Report(new("pool", 0.75));
+            return Pool(voteVolume, validLevel, options.BlockSize, planar, ct);
+        }
+
+        ResinRule.Lower(voteVolume, resinWeight, ct);
         progress?.Report(new("pool", 0.75));
-        return Pool(voteVolume, validLevel, options.BlockSize, planar, ct);
+        var pooled = Pool(voteVolume, validLevel, options.BlockSize, planar, ct);
+        ResinRule.Lower(pooled, resinWeight, ct);
+        return pooled;
     }
 
     /// <summary>Mask = confidence ≥ 0.5 on valid voxels, refined on the image's edges; <paramref name="final"/> also fills, removes small regions and applies the padding rule.</summary>

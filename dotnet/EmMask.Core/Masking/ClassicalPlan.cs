@@ -41,7 +41,8 @@ public sealed class ClassicalPlan
                 v.FillValue,
                 v.Stabilizer is { } st ? new StabilizerDto(st.Low, st.Scale, st.Table) : null,
                 v.Noise.WhiteSigma, v.Noise.Correlation, v.Level, v.LogThreshold,
-                v.Stain is { } r ? [r.TissueMedian, r.ResinMedian, r.TissueSpread] : null));
+                v.Stain is { } r ? [r.TissueMedian, r.ResinMedian, r.TissueSpread] : null,
+                v.Resin is { } q ? [q.ResinMedian, q.ResinSpread, q.Window, q.TextureCeiling] : null));
         return JsonSerializer.Serialize(dto);
     }
 
@@ -65,13 +66,14 @@ public sealed class ClassicalPlan
             v.FillValue,
             v.Stabilizer is { } st ? new StabilizingMap(st.Low, st.Scale, st.Table) : null,
             new NoiseModel(v.WhiteSigma, v.Correlation), v.Level, v.LogThreshold,
-            v.Stain is { Length: 3 } r ? new StainRule.Reference(r[0], r[1], r[2]) : null);
+            v.Stain is { Length: 3 } r ? new StainRule.Reference(r[0], r[1], r[2]) : null,
+            v.Resin is { Length: 4 } q ? new ResinRule.Reference(q[0], q[1], q[2], q[3]) : null);
         return new ClassicalPlan(new IntensityNormalizer.IntensityMap(dto.Low, dto.High, dto.IsConstant, dto.Fill ?? float.NaN), mode, volume);
     }
 
     private sealed record PlanDto(double Low, double High, bool IsConstant, float? Fill, string Mode, VolumeDto? Volume);
 
-    private sealed record VolumeDto(float FillValue, StabilizerDto? Stabilizer, double WhiteSigma, double Correlation, int Level, double LogThreshold, float[]? Stain);
+    private sealed record VolumeDto(float FillValue, StabilizerDto? Stabilizer, double WhiteSigma, double Correlation, int Level, double LogThreshold, float[]? Stain, float[]? Resin = null);
 
     private sealed record StabilizerDto(float Low, float Scale, float[] Table);
 
@@ -84,7 +86,8 @@ public sealed class ClassicalPlan
         {
             string stabilizer = v.Stabilizer is { } s ? string.Create(c, $"{s.Low:R}/{s.Scale:R}/{s.Table.Length}/{s.Table[^1]:R}") : "none";
             string stain = v.Stain is { } r ? string.Create(c, $"{r.TissueMedian:R}/{r.ResinMedian:R}/{r.TissueSpread:R}") : "none";
-            text += string.Create(c, $"; fill {v.FillValue:R}; stabiliser {stabilizer}; noise {v.Noise.WhiteSigma:R}/{v.Noise.Correlation:R}; level {v.Level}; log threshold {v.LogThreshold:R}; stain {stain}");
+            string resin = v.Resin is { } q ? string.Create(c, $"{q.ResinMedian:R}/{q.ResinSpread:R}/{q.Window:R}/{q.TextureCeiling:R}") : "none";
+            text += string.Create(c, $"; fill {v.FillValue:R}; stabiliser {stabilizer}; noise {v.Noise.WhiteSigma:R}/{v.Noise.Correlation:R}; level {v.Level}; log threshold {v.LogThreshold:R}; stain {stain}; resin {resin}");
         }
 
         return text;
@@ -98,7 +101,8 @@ public sealed class ClassicalPlan
 /// <param name="Level">The working pyramid level.</param>
 /// <param name="LogThreshold">log of the texture-to-noise threshold.</param>
 /// <param name="Stain">The stain rule's reference, or null when the rule does not apply.</param>
-internal sealed record VolumePlan(float FillValue, StabilizingMap? Stabilizer, NoiseModel Noise, int Level, double LogThreshold, StainRule.Reference? Stain)
+/// <param name="Resin">The resin rule's reference, or null when the rule does not apply.</param>
+internal sealed record VolumePlan(float FillValue, StabilizingMap? Stabilizer, NoiseModel Noise, int Level, double LogThreshold, StainRule.Reference? Stain, ResinRule.Reference? Resin = null)
 {
     /// <summary>The plan in the form the notes describe.</summary>
     public ClassicalMasker.VolumeOutcome Outcome => new(Math.Exp(LogThreshold), Level, Noise, Stabilizer is not null);

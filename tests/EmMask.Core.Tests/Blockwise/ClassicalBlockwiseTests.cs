@@ -27,6 +27,41 @@ public class ClassicalBlockwiseTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void BlocksAgreeWithTheInMemoryMaskWhereTheResinRuleActs(int level)
+    {
+        // Shaded resin beside weakly textured tissue (ResinRuleTests' section, 40 deep), at the single-scale levels
+        // where block halos matter: the rule's 3-box erosion adds one working-level voxel to the halo (which the halo's
+        // slack of 2 would also cover: with ResinRule.Reach 0 this test still passes).
+        var raw = Masking.TextureVolumes.Resin(90, new Shape3(40, 96, 160));
+        Masking.TextureVolumes.AddTexture(raw, 0, 80, 8, 4, 91);
+        Masking.TextureVolumes.AddTexture(raw, 80, 160, 2, 10, 92);
+        for (int z = 0; z < 40; z++)
+        {
+            for (int y = 0; y < 96; y++)
+            {
+                foreach (ref float v in raw.Row(z, y)[80..])
+                {
+                    v -= 40;
+                }
+            }
+        }
+
+        var options = ThreeD with { Level = level, MinimumRegionSize = 0 };
+        var expected = ClassicalMasker.Run(raw, options).Mask;
+        var source = new VolumeBlockSource(raw);
+        var plan = ClassicalBlockwise.Plan(source, options);
+        Assert.NotNull(plan.Volume?.Resin);
+        var grid = ClassicalBlockwise.Grid(raw.Shape, plan, options, 64);
+        Assert.True(grid.Count > 1, $"{grid.Count} blocks");
+        var mask = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid, plan, options).ToVolume();
+        Assert.Equal(expected.Span.ToArray(), mask.Span.ToArray());
+        var without = ClassicalMasker.Run(raw, options with { ResinWindow = 0 }).Mask;
+        Assert.NotEqual(without.Span.ToArray(), expected.Span.ToArray());
+    }
+
+    [Theory]
     [InlineData(11, 0, 64, 64, 192)]
     [InlineData(12, 1, 128, 64, 256)]
     [InlineData(21, 1, 128, 64, 256)]

@@ -1,0 +1,153 @@
+using EmMask.Core.Masking;
+using EmMask.Core.Volumes;
+using static EmMask.Core.Tests.Masking.TextureVolumes;
+
+namespace EmMask.Core.Tests.Masking;
+
+/// <summary>The resin rule: flat material at the resin's own intensity is resin even where coarse shading gives it texture.</summary>
+public class ResinRuleTests
+{
+    /// <summary>
+    /// One 128×192 section: resin (128, noise 6) on the left with slow shading (correlation length 8, std 4), weakly
+    /// textured tissue 40 darker on the right (correlation 2, std 10). At level 2 the shading is texture to the ratio.
+    /// </summary>
+    private static Volume<float> ShadedResinBesideTissue(int seed)
+    {
+        var v = Resin(seed, new Shape3(1, 128, 192));
+        AddTexture(v, 0, 96, 8, 4, seed + 1);
+        AddTexture(v, 96, 192, 2, 10, seed + 2);
+        for (int y = 0; y < 128; y++)
+        {
+            for (int x = 96; x < 192; x++)
+            {
+                v[0, y, x] -= 40;
+            }
+        }
+
+        return v;
+    }
+
+    [Fact]
+    public void ShadedResinAtACoarseLevelIsNonBrainOnlyWithTheRule()
+    {
+        var v = ShadedResinBesideTissue(80);
+        var options = ClassicalMaskOptions.Default with { Level = 2, MinimumRegionSize = 0 };
+        var with = ClassicalMasker.Run(v, options).Mask;
+        var without = ClassicalMasker.Run(v, options with { ResinWindow = 0 }).Mask;
+        Assert.True(Mean(without, 0, 80) > 0.5, $"shaded resin called tissue without the rule: {Mean(without, 0, 80):F3}");
+        Assert.True(Mean(with, 0, 80) < 0.05, $"shaded resin called tissue with the rule: {Mean(with, 0, 80):F3}");
+        Assert.True(Mean(with, 112, 192) > 0.95, $"tissue kept with the rule: {Mean(with, 112, 192):F3}");
+    }
+
+    /// <summary>
+    /// A sample of 10 000 voxels: textured tissue (log ratio 2, smoothed 10 ± 2) and <paramref name="flat"/> untextured
+    /// voxels at 20 ± 0.1 (log ratio −1): a resin class 50 of its own spreads from the tissue.
+    /// </summary>
+    private static ResinRule.Reference? MeasureWithFlatVoxels(int flat)
+    {
+        const int n = 10_000;
+        var random = new Random(83);
+        var logRatio = new float[n];
+        var smoothed = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            bool resin = i % (n / flat) == 0;
+            logRatio[i] = resin ? -1f : 2f;
+            smoothed[i] = resin ? 20f + (0.2f * (float)(random.NextDouble() - 0.5)) : 10f + (4f * (float)(random.NextDouble() - 0.5));
+        }
+
+        var stain = StainRule.Measure(logRatio, 0f, smoothed, default, 101) ?? throw new InvalidOperationException("no stain reference");
+        return ResinRule.Measure(logRatio, 0f, smoothed, default, 101, stain, 2);
+    }
+
+    [Fact]
+    public void AResinClassUnderThreePercentIsNoResin()
+    {
+        // In all-tissue sections of the corpus the few flat voxels (1 %) can be tight and far from the tissue.
+        Assert.Null(MeasureWithFlatVoxels(100));
+        var reference = MeasureWithFlatVoxels(500);
+        Assert.NotNull(reference);
+        Assert.InRange(reference.Value.ResinMedian, 19.9f, 20.1f);
+        Assert.InRange(reference.Value.ResinSpread, 0.01f, 0.2f);
+    }
+
+    [Fact]
+    public void ResinCloseToTheTissueInItsOwnSpreadsIsNoDistinctMaterial()
+    {
+        // The same sample with the flat voxels spread over 20 ± 4: |m_t − m_r| is about 7 resin SDs, under 8.
+        const int n = 10_000;
+        var random = new Random(84);
+        var logRatio = new float[n];
+        var smoothed = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            bool resin = i % 10 == 0;
+            logRatio[i] = resin ? -1f : 2f;
+            smoothed[i] = resin ? 20f + (4f * (float)(random.NextDouble() - 0.5)) : 10f + (4f * (float)(random.NextDouble() - 0.5));
+        }
+
+        var stain = StainRule.Measure(logRatio, 0f, smoothed, default, 101)!.Value;
+        Assert.Null(ResinRule.Measure(logRatio, 0f, smoothed, default, 101, stain, 2));
+        Assert.Null(ResinRule.Measure(logRatio, 0f, smoothed, default, 101, stain, 0)); // window 0: off
+    }
+
+    [Fact]
+    public void WeightIsHighOnlyForFlatResinIntensityVoxels()
+    {
+        // m_t = 10, m_r = 20, σ_t = 2 (halfway at 15); σ_r = 0.5, window 2 (up to 1 from m_r), texture ceiling 0.
+        // Each case fills a 3×3 patch of one section, so the 3-box minimum leaves its centre as it is.
+        var stain = new StainRule.Reference(10f, 20f, 2f);
+        var resin = new ResinRule.Reference(20f, 0.5f, 2f, 0f);
+        float[] s = [20f, 20.5f, 23f, 14f, 10f, 20f, 20f];
+        float[] logRatio = [-1f, -1f, -1f, -1f, -1f, 2f, -1f];
+        byte[] ok = [1, 1, 1, 1, 1, 1, 0];
+        var shape = new Shape3(1, 3, 3 * s.Length);
+        var smoothed = new Volume<float>(shape);
+        var ratio = new Volume<float>(shape);
+        var valid = new Volume<byte>(shape);
+        for (int y = 0; y < 3; y++)
+        {
+            for (int x = 0; x < shape.X; x++)
+            {
+                smoothed[0, y, x] = s[x / 3];
+                ratio[0, y, x] = logRatio[x / 3];
+                valid[0, y, x] = ok[x / 3];
+            }
+        }
+
+        var weight = ResinRule.Weight(ratio, smoothed, resin, stain, valid, planar: true, default);
+        float W(int k) => weight[0, 1, (3 * k) + 1];
+        Assert.True(W(0) > 0.9, $"at m_r, untextured: {W(0)}");
+        Assert.True(W(1) > 0.5, $"within the window: {W(1)}");
+        Assert.True(W(2) < 0.01, $"outside the window (6 resin SDs): {W(2)}");
+        Assert.True(W(3) < 0.01, $"on the tissue's side of halfway: {W(3)}");
+        Assert.True(W(4) < 0.01, $"at the tissue's intensity: {W(4)}");
+        Assert.True(W(5) < 0.01, $"textured above the ceiling: {W(5)}");
+        Assert.Equal(0f, W(6)); // invalid
+        Assert.True(weight[0, 1, 5] < 0.01, $"a resin cell beside one outside the window takes its weight: {weight[0, 1, 5]}");
+    }
+
+    [Fact]
+    public void ErosionTakesTheMinimumOverTheThreeBox()
+    {
+        var v = new Volume<float>(new Shape3(3, 5, 5));
+        v.Span.Fill(1f);
+        v[1, 2, 2] = 0f;
+        var section = new Volume<float>(new Shape3(3, 5, 5));
+        section.Span.Fill(1f);
+        section[1, 2, 2] = 0f;
+        ResinRule.Erode(v, planar: false, default);
+        ResinRule.Erode(section, planar: true, default);
+        Assert.Equal(27, v.Span.ToArray().Count(x => x == 0f)); // the 3×3×3 box around it
+        Assert.Equal(9, section.Span.ToArray().Count(x => x == 0f)); // the 3×3 square in its section
+        Assert.Equal(0f, v[0, 1, 3]);
+        Assert.Equal(1f, v[0, 0, 0]);
+    }
+
+    [Fact]
+    public void ResinWindowIsValidated()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => (ClassicalMaskOptions.Default with { ResinWindow = -1 }).Validate());
+        Assert.Throws<ArgumentOutOfRangeException>(() => (ClassicalMaskOptions.Default with { ResinWindow = double.NaN }).Validate());
+    }
+}
