@@ -27,6 +27,7 @@ MODES = {
     "scale2": ("scale 2 (envelope + skip)", ["--scale", "2"]),
     "scale2tta1": ("scale 2, no flips", ["--scale", "2", "--tta", "1"]),
     "tta8": ("8 test-time flips", ["--tta", "8"]),
+    "core": ("defaults + classical core", ["--core"]),
 }
 
 

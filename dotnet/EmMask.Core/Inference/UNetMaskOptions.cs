@@ -68,6 +68,18 @@ public sealed record UNetMaskOptions
     [Option("Voxels by which the classical mask is grown (holes filled) into the envelope.", Minimum = 0, Maximum = 256, Step = 1)]
     public double EnvelopeMargin { get; init; } = TissueEnvelope.DefaultMargin;
 
+    /// <summary>
+    /// With the envelope: the classical mask eroded in every section by <see cref="CoreDepth"/> voxels is tissue whatever
+    /// the network says (<see cref="TissueEnvelope.Core"/>); the network decides near the classical boundary and in the
+    /// holes the envelope fills.
+    /// </summary>
+    [Option("With the envelope: classical tissue deeper than core_depth voxels (in-plane) is tissue whatever the network says; the network decides near the classical boundary and in filled holes.", Label = "classical core")]
+    public bool Core { get; init; }
+
+    /// <summary>Depth (voxels, in-plane) below the classical mask's boundary from which the core begins.</summary>
+    [Option("Voxels (in-plane) inside the classical boundary from which the classical core is tissue.", Minimum = 0, Maximum = 256, Step = 1)]
+    public double CoreDepth { get; init; } = 4;
+
     /// <summary>Test-time flips: 1, 4 or 8.</summary>
     [Option("Test-time flips: 1 (off), 4 (also mirrored along z, y, x) or 8 (every combination); probabilities averaged, that many times the network work.", Label = "test-time flips", Choices = ["1", "4", "8"])]
     public int Tta { get; init; } = DefaultTestTimeFlips;
@@ -108,6 +120,11 @@ public sealed record UNetMaskOptions
         if (Batch < 1)
         {
             throw new ArgumentOutOfRangeException("batch", Batch, $"batch must be at least 1, got {Batch}.");
+        }
+
+        if (!(CoreDepth >= 0) || !double.IsFinite(CoreDepth))
+        {
+            throw new ArgumentOutOfRangeException("core_depth", CoreDepth, $"core_depth must be a finite number >= 0, got {CoreDepth}.");
         }
 
         if (!(EnvelopeMargin >= 0) || !double.IsFinite(EnvelopeMargin))

@@ -28,14 +28,58 @@ public static class TissueEnvelope
     /// <param name="ct">Cancels the work.</param>
     public static Volume<byte> Compute(IVolume input, double margin = DefaultMargin, IProgress<ProgressReport>? progress = null, CancellationToken ct = default)
     {
+        return Regions(input, margin, null, progress, ct).Envelope;
+    }
+
+    /// <summary>
+    /// The envelope and, when <paramref name="coreDepth"/> is given, the core (<see cref="Core"/>), both from one default
+    /// classical mask of a uint8, uint16 or float32 volume.
+    /// </summary>
+    public static (Volume<byte> Envelope, Volume<byte>? Core) Regions(IVolume input, double margin = DefaultMargin, double? coreDepth = null, IProgress<ProgressReport>? progress = null, CancellationToken ct = default)
+    {
         ArgumentNullException.ThrowIfNull(input);
         if (!(margin >= 0) || double.IsInfinity(margin))
         {
             throw new ArgumentOutOfRangeException(nameof(margin), margin, "The envelope margin must be a finite number of voxels, ≥ 0.");
         }
 
-        var classical = ClassicalMasker.Run(input, ClassicalMaskOptions.Default, progress, ct);
-        return FromMask(classical.Mask, margin, ct);
+        var classical = ClassicalMasker.Run(input, ClassicalMaskOptions.Default, progress, ct).Mask;
+        return (FromMask(classical, margin, ct), coreDepth is { } depth ? Core(classical, depth, ct) : null);
+    }
+
+    /// <summary>
+    /// The core of a classical mask: the mask eroded in every section by <paramref name="depth"/> voxels. Inside it the
+    /// classical call stands (<see cref="Raise"/>): real tissue that is pale and smooth, which the network calls
+    /// non-brain, lies deep inside the classical mask, while the classical masker's own errors lie near its boundary or in
+    /// the holes it fills, where the network still decides.
+    /// </summary>
+    public static Volume<byte> Core(Volume<byte> mask, double depth, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(mask);
+        var core = mask.Clone();
+        MaskMorphology.ErodeSections(core, depth, ct);
+        return core;
+    }
+
+    /// <summary>Raises the probabilities in the core to at least <see cref="Inference.ProbabilityMask.Threshold"/> (tissue), in place.</summary>
+    public static void Raise(Volume<float> probability, Volume<byte> core)
+    {
+        ArgumentNullException.ThrowIfNull(probability);
+        ArgumentNullException.ThrowIfNull(core);
+        if (probability.Shape != core.Shape)
+        {
+            throw new ArgumentException($"Core shape {core.Shape} differs from the probability shape {probability.Shape}.", nameof(core));
+        }
+
+        var p = probability.Span;
+        var c = core.Span;
+        for (int i = 0; i < p.Length; i++)
+        {
+            if (c[i] != 0 && p[i] < Inference.ProbabilityMask.Threshold)
+            {
+                p[i] = Inference.ProbabilityMask.Threshold;
+            }
+        }
     }
 
     /// <summary>The envelope of a given 0/1 mask: grown by <paramref name="margin"/> voxels, then holes filled in 3D.</summary>

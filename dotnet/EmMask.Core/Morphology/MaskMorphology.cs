@@ -97,6 +97,21 @@ public static class MaskMorphology
         ErodeCore(mask, mask.VoxelSize, distance, planar: false, Scratch(mask, distance), ct);
     }
 
+    /// <summary>Erodes every z section on its own by a disk: keeps the voxels farther than <paramref name="radius"/> voxels (in-plane) from every background voxel of their section.</summary>
+    /// <param name="mask">Mask, changed in place. A full section stays full (outside the volume is not background).</param>
+    /// <param name="radius">Radius in voxels (voxel size is ignored), ≥ 0; 0 leaves the mask unchanged.</param>
+    /// <param name="ct">Cancels the work.</param>
+    public static void ErodeSections(Volume<byte> mask, double radius, CancellationToken ct = default)
+    {
+        CheckDistance(mask, radius, nameof(radius));
+        if (InSlabs(mask, slab => ErodeSections(slab, radius, ct)))
+        {
+            return;
+        }
+
+        ErodeCore(mask, VoxelSize.Isotropic, radius, planar: true, Scratch(mask, radius), ct);
+    }
+
     /// <summary>Keeps the <paramref name="count"/> largest connected components (ties go to the one first in scan order) and clears the rest.</summary>
     /// <param name="mask">Mask, changed in place. An empty mask is left as is.</param>
     /// <param name="count">Components to keep, ≥ 1.</param>

@@ -47,7 +47,7 @@ public static class UNetBlockwise
         var (low, high) = IntensityNormalization.Percentiles(normal.Normalized.Span);
 
         // The envelope: the classical mask block by block (identical to in memory), grown and filled in memory.
-        Volume<byte>? envelope = null;
+        Volume<byte>? envelope = null, classicalCore = null;
         if (options.Envelope)
         {
             progress?.Report(new("tissue envelope (classical, block by block)", 0.05));
@@ -57,6 +57,7 @@ public static class UNetBlockwise
             var grid0 = ClassicalBlockwise.Grid(shape, plan, classical, edge);
             var mask = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid0, plan, classical, null, ct).ToVolume();
             envelope = TissueEnvelope.FromMask(mask, options.EnvelopeMargin, ct);
+            classicalCore = options.Core ? TissueEnvelope.Core(mask, options.CoreDepth, ct) : null;
         }
 
         int scale = options.Scale ?? WorkingScale.FromVoxelSize(source.VoxelSize, shape);
@@ -70,7 +71,8 @@ public static class UNetBlockwise
             grid,
             (block, input) =>
             {
-                var context = new UNetBlockContext(normal.Map, low, high, envelope is null ? null : VolumeRegions.Crop(envelope, block.Read, block.ReadSize));
+                var context = new UNetBlockContext(normal.Map, low, high, envelope is null ? null : VolumeRegions.Crop(envelope, block.Read, block.ReadSize),
+                    classicalCore is null ? null : VolumeRegions.Crop(classicalCore, block.Read, block.ReadSize));
                 return masker.Run(input, blockOptions, context, null, ct).Result;
             },
             null,

@@ -100,7 +100,7 @@ public sealed class UNetMasker(IPredictorProvider predictors)
             },
             CancellationToken.None);
         SlidingWindowResult windows;
-        Volume<byte>? envelope = null;
+        Volume<byte>? envelope = null, core = null;
         bool skip = options.SkipTiles && options.Envelope; // only then are the skipped windows exactly those the gate zeroes
         double envelopeSeconds = 0, networkSeconds;
         try
@@ -108,7 +108,15 @@ public sealed class UNetMasker(IPredictorProvider predictors)
             if (options.Envelope)
             {
                 progress?.Report(new ProgressReport("tissue envelope", 0.0));
-                envelope = block?.Envelope ?? TissueEnvelope.Compute(input, options.EnvelopeMargin, null, ct);
+                if (block?.Envelope is { } given)
+                {
+                    (envelope, core) = (given, options.Core ? block.Core : null);
+                }
+                else
+                {
+                    (envelope, core) = TissueEnvelope.Regions(input, options.EnvelopeMargin, options.Core ? options.CoreDepth : null, null, ct);
+                }
+
                 envelopeSeconds = clock.Elapsed.TotalSeconds;
             }
 
@@ -144,6 +152,10 @@ public sealed class UNetMasker(IPredictorProvider predictors)
         if (options.Envelope)
         {
             TissueEnvelope.Gate(p, envelope!);
+            if (core is not null)
+            {
+                TissueEnvelope.Raise(p, core);
+            }
         }
 
         p.VoxelSize = input.VoxelSize;
@@ -167,4 +179,5 @@ public sealed class UNetMasker(IPredictorProvider predictors)
 /// <param name="ModelLow">The model normalisation's 1st percentile, measured on the normalised sample.</param>
 /// <param name="ModelHigh">Its 99th percentile.</param>
 /// <param name="Envelope">The block's part of the whole volume's tissue envelope (null without an envelope).</param>
-public sealed record UNetBlockContext(IntensityNormalizer.IntensityMap Intensity, float ModelLow, float ModelHigh, Volume<byte>? Envelope);
+/// <param name="Core">The block's part of the whole volume's classical core (null without one).</param>
+public sealed record UNetBlockContext(IntensityNormalizer.IntensityMap Intensity, float ModelLow, float ModelHigh, Volume<byte>? Envelope, Volume<byte>? Core = null);
