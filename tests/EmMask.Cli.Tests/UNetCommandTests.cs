@@ -255,4 +255,30 @@ public class UNetCommandTests
             }
         }
     }
+    [Fact]
+    public void ClassicalCoreIsTissueWhateverTheNetworkSaysInMemoryAndBlockwise()
+    {
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "2006", "--shape", "32", "96", "96", "--tracheae", "-q").ExitCode);
+        string[] common = ["--method", "unet", "--roi", "32", "--tta", "1", "--postprocess", "none", "-q"];
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["plain.h5"], .. common]).ExitCode);
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["core.h5"], "--core", "--core-depth", "0", .. common]).ExitCode);
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["block.h5"], "--core", "--core-depth", "0", "--block", "48", .. common]).ExitCode);
+        Assert.Equal(0, CliRunner.Invoke("mask", t["p.h5"], t["classical.h5"], "--postprocess", "none", "-q").ExitCode);
+        var plain = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["plain.h5"], "/mask"));
+        var core = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["core.h5"], "/mask"));
+        var block = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["block.h5"], "/mask"));
+        var classical = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["classical.h5"], "/mask"));
+
+        // Depth 0: the core is the classical mask itself, so the result is the gated network's mask united with it.
+        long raised = 0;
+        for (int i = 0; i < core.Span.Length; i++)
+        {
+            Assert.Equal((byte)(plain.Span[i] | classical.Span[i]), core.Span[i]);
+            raised += classical.Span[i] == 1 && plain.Span[i] == 0 ? 1 : 0;
+        }
+
+        Assert.True(raised > 0, "the network called none of the classical tissue non-brain: nothing under test");
+        Assert.Equal(core.Span.ToArray(), block.Span.ToArray());
+    }
 }

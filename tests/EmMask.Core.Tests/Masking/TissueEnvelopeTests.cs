@@ -1,3 +1,4 @@
+using EmMask.Core.Inference;
 using EmMask.Core.Masking;
 using EmMask.Core.Volumes;
 
@@ -80,5 +81,52 @@ public class TissueEnvelopeTests
     public void MismatchedShapesAreRefused()
     {
         Assert.Throws<ArgumentException>(() => TissueEnvelope.Gate(new Volume<float>(new Shape3(2, 2, 2)), new Volume<byte>(new Shape3(2, 2, 3))));
+    }
+    [Fact]
+    public void CoreIsTheMaskErodedInEverySectionOnItsOwn()
+    {
+        // A 20x20 square in each of 3 sections of a 3x40x40 mask: eroded in-plane by 4, not along z (3 sections).
+        var mask = new Volume<byte>(new Shape3(3, 40, 40));
+        for (int z = 0; z < 3; z++)
+        {
+            for (int y = 10; y < 30; y++)
+            {
+                for (int x = 10; x < 30; x++)
+                {
+                    mask[z, y, x] = 1;
+                }
+            }
+        }
+
+        var core = TissueEnvelope.Core(mask, 4);
+        for (int z = 0; z < 3; z++)
+        {
+            Assert.Equal(1, core[z, 20, 20]);
+            Assert.Equal(1, core[z, 20, 14]); // 4 voxels from the edge at x = 9: farther than 4
+            Assert.Equal(0, core[z, 20, 13]);
+            Assert.Equal(0, core[z, 20, 10]);
+        }
+
+        Assert.Equal(1, mask[0, 20, 10]); // the input is not changed
+        Assert.Equal(12L * 12 * 3, core.Span.ToArray().Sum(b => (long)b));
+    }
+
+    [Fact]
+    public void RaiseMakesTheCoreTissueAndLeavesTheRest()
+    {
+        var p = new Volume<float>(new Shape3(1, 1, 4), [0.1f, 0.9f, 0.1f, 0.49f]);
+        var core = new Volume<byte>(new Shape3(1, 1, 4), [1, 1, 0, 1]);
+        TissueEnvelope.Raise(p, core);
+        Assert.Equal([0.5f, 0.9f, 0.1f, 0.5f], p.Span.ToArray());
+        Assert.Equal([1, 1, 0, 1], ProbabilityMask.From(p).Span.ToArray());
+        Assert.Throws<ArgumentException>(() => TissueEnvelope.Raise(p, new Volume<byte>(new Shape3(1, 1, 3))));
+    }
+
+    [Fact]
+    public void CoreDepthIsValidated()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => (UNetMaskOptions.Default with { CoreDepth = -1 }).Validate());
+        Assert.Throws<ArgumentOutOfRangeException>(() => (UNetMaskOptions.Default with { CoreDepth = double.PositiveInfinity }).Validate());
+        Assert.False(UNetMaskOptions.Default.Core); // off by default: its acceptance rule failed (model card)
     }
 }
