@@ -90,6 +90,7 @@ PATCH_LIMIT = 4096
 VST_BINS = 10
 QUIET_SHARE = 0.2
 FLAT_TOLERANCE = 0.15
+VST_MINIMUM_PATCHES = 15 * VST_BINS
 VST_TABLE = 2048
 # StainRule
 STAIN_SOFTNESS = 0.25
@@ -376,9 +377,9 @@ def estimate_noise(patches):
 # Masking/VarianceStabilizer.cs
 
 def noise_level_function(patches):
-    """(intensities, sigmas) of ten intensity bins: the median noise of each bin's quietest fifth; None if < 40 patches."""
+    """(intensities, sigmas) of ten intensity bins: the median noise of each bin's quietest fifth; None if < 150 patches."""
     n = patches.mean.size
-    if n < 4 * VST_BINS:
+    if n < VST_MINIMUM_PATCHES:
         return None
     order = np.argsort(patches.mean, kind="stable")
     xs, ys = [], []

@@ -78,6 +78,9 @@ def _phantom(seed, shape, invert=False, variant=""):
         raw[..., 40:44, 40:60] = np.nan
     if "section" in variant:  # one section as a 2D image
         raw = raw[0]
+    if "shot" in variant:  # float32 with strong shot noise (sigma = 4 sqrt(v)): the noise stabiliser acts
+        v = raw.astype(np.float32) * 4
+        raw = (v + 4 * np.sqrt(np.maximum(v, 0)) * np.random.default_rng(0).standard_normal(v.shape)).astype(np.float32)
     return raw
 
 
@@ -97,8 +100,10 @@ CASES = {
     "2d-level2": (dict(seed=4, shape=(48, 96, 96), invert=True), dict(level=2)),
     # 2d with exact-constant padding (left out of every statistic, never tissue)
     "2d-padding": (dict(seed=1, shape=(48, 96, 96), variant="padding"), {}),
-    # a single section (2D array), noise stabilised
+    # a single section (2D array); 49 patches, too few for the noise level function
     "section": (dict(seed=5, shape=(1, 128, 128), variant="section"), {}),
+    # a 256 x 256 section with shot noise: the noise stabiliser acts (225 patches)
+    "section-shot-noise": (dict(seed=2, shape=(1, 256, 256), variant="section,shot"), {}),
     # 3d (64 sections), level 1: 3D texture, pooling, hole filling and refinement
     "3d-seed2": (dict(seed=2, shape=(64, 96, 96)), {}),
     # 3d float32 with NaN voxels and padding
@@ -118,6 +123,8 @@ def test_scipy_peer_matches_dotnet_masker(peer, core, case):
     info = {}
     peer_mask, peer_confidence, peer_threshold = peer.classical_mask(raw, info=info, **options)
 
+    if "shot" in phantom.get("variant", ""):
+        assert all(o["stabilised"] for o in info["outcomes"]) and any("noise stabilised" in n for n in notes), notes
     mode, levels = _mode_and_levels(notes)
     assert info["mode"] == mode, notes
     assert {o["level"] for o in info["outcomes"]} == levels, notes

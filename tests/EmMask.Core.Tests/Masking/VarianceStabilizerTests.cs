@@ -7,6 +7,28 @@ namespace EmMask.Core.Tests.Masking;
 public class VarianceStabilizerTests
 {
     [Fact]
+    public void TheNoiseLevelFunctionNeedsFifteenPatchesPerBin()
+    {
+        // One row of 16×16 patches (plus the 2-voxel surround): 149 patches are too few, 150 are enough.
+        static PatchStatistics Row(int patches)
+        {
+            var v = new Volume<float>(new Shape3(1, 20, 4 + (16 * patches)));
+            var random = new Random(12);
+            var s = v.Span;
+            for (int i = 0; i < s.Length; i++)
+            {
+                s[i] = (float)(0.5 + (0.05 * Gaussian(random)));
+            }
+
+            return PatchStatistics.Measure(v, null);
+        }
+
+        Assert.Equal(VarianceStabilizer.MinimumPatches - 1, Row(149).Count);
+        Assert.Null(VarianceStabilizer.NoiseLevelFunction(Row(149)));
+        Assert.NotNull(VarianceStabilizer.NoiseLevelFunction(Row(150)));
+    }
+
+    [Fact]
     public void ShotNoiseBecomesUniform()
     {
         // Intensity ramps from 0.05 to 1 across x; noise σ = 0.05·√intensity (shot noise).
