@@ -145,6 +145,33 @@ public class ResinRuleTests
     }
 
     [Fact]
+    public void ThePlanCarriesTheResinReferenceThroughJson()
+    {
+        // The shaded section stacked 40 deep and masked as a volume at level 1 (as the block-wise test): the rule acts.
+        var v = Resin(93, new Shape3(40, 96, 160));
+        AddTexture(v, 0, 80, 8, 4, 94);
+        AddTexture(v, 80, 160, 2, 10, 95);
+        for (int z = 0; z < 40; z++)
+        {
+            for (int y = 0; y < 96; y++)
+            {
+                for (int x = 80; x < 160; x++)
+                {
+                    v[z, y, x] -= 40;
+                }
+            }
+        }
+
+        var options = ClassicalMaskOptions.Default with { Mode = MaskingMode.ThreeD, Level = 1 };
+        var plan = ClassicalMasker.Plan(v, v.Shape, v.VoxelSize, options);
+        Assert.NotNull(plan.Volume?.Resin);
+        var back = ClassicalPlan.FromJson(plan.ToJson());
+        Assert.Equal(plan.Volume!.Resin, back.Volume!.Resin);
+        Assert.Equal(plan.Describe(), back.Describe());
+        Assert.Contains("resin ", plan.Describe());
+    }
+
+    [Fact]
     public void ResinWindowIsValidated()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => (ClassicalMaskOptions.Default with { ResinWindow = -1 }).Validate());
