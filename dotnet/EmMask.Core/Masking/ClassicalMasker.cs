@@ -349,7 +349,7 @@ public static class ClassicalMasker
     }
 
     /// <summary>What one volume (or section) run decided.</summary>
-    internal readonly record struct VolumeOutcome(double Threshold, int Level, NoiseModel Noise, bool Stabilised);
+    internal readonly record struct VolumeOutcome(double Threshold, int Level, NoiseModel Noise, bool Stabilised, bool Resin = false);
 
     /// <summary>Masks one volume (3D) or one section (Z = 1) in place of <paramref name="mask"/> and <paramref name="confidence"/>; <paramref name="n"/> is consumed.</summary>
     private static VolumeOutcome RunVolume(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, Volume<byte> mask, Volume<float> confidence, IProgress<ProgressReport>? progress, CancellationToken ct)
@@ -825,8 +825,10 @@ public static class ClassicalMasker
         double sigma = Median(outcomes.Select(o => o.Noise.WhiteSigma));
         double correlation = Median(outcomes.Select(o => o.Noise.Correlation));
         string stabilised = outcomes.Any(o => o.Stabilised) ? ", noise stabilised" : string.Empty;
+        int resin = outcomes.Count(o => o.Resin);
+        string resinRule = resin == 0 ? string.Empty : outcomes.Count == 1 ? ", resin rule" : $", resin rule in {resin} of {outcomes.Count} sections";
         return $"classical: mode {MaskingModes.Name(mode)}, working level {string.Join("/", levels)} ({string.Join("/", levels.Select(l => $"{1 << l}x"))}), " +
-               $"threshold {Median(outcomes.Select(o => o.Threshold)):g3}, noise correlation {correlation:F2} voxels{stabilised}";
+               $"threshold {Median(outcomes.Select(o => o.Threshold)):g3}, noise correlation {correlation:F2} voxels{stabilised}{resinRule}";
     }
 
     /// <summary>Scales a section's progress into its share of the stack.</summary>

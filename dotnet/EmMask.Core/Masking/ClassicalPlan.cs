@@ -105,7 +105,7 @@ public sealed class ClassicalPlan
 internal sealed record VolumePlan(float FillValue, StabilizingMap? Stabilizer, NoiseModel Noise, int Level, double LogThreshold, StainRule.Reference? Stain, ResinRule.Reference? Resin = null)
 {
     /// <summary>The plan in the form the notes describe.</summary>
-    public ClassicalMasker.VolumeOutcome Outcome => new(Math.Exp(LogThreshold), Level, Noise, Stabilizer is not null);
+    public ClassicalMasker.VolumeOutcome Outcome => new(Math.Exp(LogThreshold), Level, Noise, Stabilizer is not null, Resin is not null);
 }
 
 /// <summary>Where a block lies in its volume (<see cref="ClassicalMasker.RunBlock"/>).</summary>

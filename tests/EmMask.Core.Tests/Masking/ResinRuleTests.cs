@@ -32,8 +32,10 @@ public class ResinRuleTests
     {
         var v = ShadedResinBesideTissue(80);
         var options = ClassicalMaskOptions.Default with { Level = 2, MinimumRegionSize = 0 };
-        var with = ClassicalMasker.Run(v, options).Mask;
+        var result = ClassicalMasker.Run(v, options);
+        var with = result.Mask;
         var without = ClassicalMasker.Run(v, options with { ResinWindow = 0 }).Mask;
+        Assert.Contains(result.Notes!, n => n.EndsWith(", resin rule", StringComparison.Ordinal)); // the user is told
         Assert.True(Mean(without, 0, 80) > 0.5, $"shaded resin called tissue without the rule: {Mean(without, 0, 80):F3}");
         Assert.True(Mean(with, 0, 80) < 0.05, $"shaded resin called tissue with the rule: {Mean(with, 0, 80):F3}");
         Assert.True(Mean(with, 112, 192) > 0.95, $"tissue kept with the rule: {Mean(with, 112, 192):F3}");
