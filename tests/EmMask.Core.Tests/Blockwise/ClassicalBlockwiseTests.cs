@@ -34,20 +34,7 @@ public class ClassicalBlockwiseTests(ITestOutputHelper output)
         // Shaded resin beside weakly textured tissue (ResinRuleTests' section, 40 deep), at the single-scale levels
         // where block halos matter: the rule's 3-box erosion adds one working-level voxel to the halo (which the halo's
         // slack of 2 would also cover: with ResinRule.Reach 0 this test still passes).
-        var raw = Masking.TextureVolumes.Resin(90, new Shape3(40, 96, 160));
-        Masking.TextureVolumes.AddTexture(raw, 0, 80, 8, 4, 91);
-        Masking.TextureVolumes.AddTexture(raw, 80, 160, 2, 10, 92);
-        for (int z = 0; z < 40; z++)
-        {
-            for (int y = 0; y < 96; y++)
-            {
-                foreach (ref float v in raw.Row(z, y)[80..])
-                {
-                    v -= 40;
-                }
-            }
-        }
-
+        var raw = Masking.ResinRuleTests.ShadedResinBesideTissue(90, new Shape3(40, 96, 160));
         var options = ThreeD with { Level = level, MinimumRegionSize = 0 };
         var expected = ClassicalMasker.Run(raw, options).Mask;
         var source = new VolumeBlockSource(raw);

@@ -8,19 +8,24 @@ namespace EmMask.Core.Tests.Masking;
 public class ResinRuleTests
 {
     /// <summary>
-    /// One 128×192 section: resin (128, noise 6) on the left with slow shading (correlation length 8, std 4), weakly
-    /// textured tissue 40 darker on the right (correlation 2, std 10). At level 2 the shading is texture to the ratio.
+    /// Resin (128, noise 6) on the left with slow shading (correlation length 8, std 4), weakly textured tissue 40 darker
+    /// on the right (correlation 2, std 10); x splits at the middle. At level 2 (a section) or 1 (a stack) the shading
+    /// is texture to the ratio.
     /// </summary>
-    private static Volume<float> ShadedResinBesideTissue(int seed)
+    internal static Volume<float> ShadedResinBesideTissue(int seed, Shape3 shape)
     {
-        var v = Resin(seed, new Shape3(1, 128, 192));
-        AddTexture(v, 0, 96, 8, 4, seed + 1);
-        AddTexture(v, 96, 192, 2, 10, seed + 2);
-        for (int y = 0; y < 128; y++)
+        var v = Resin(seed, shape);
+        int half = shape.X / 2;
+        AddTexture(v, 0, half, 8, 4, seed + 1);
+        AddTexture(v, half, shape.X, 2, 10, seed + 2);
+        for (int z = 0; z < shape.Z; z++)
         {
-            for (int x = 96; x < 192; x++)
+            for (int y = 0; y < shape.Y; y++)
             {
-                v[0, y, x] -= 40;
+                foreach (ref float x in v.Row(z, y)[half..])
+                {
+                    x -= 40;
+                }
             }
         }
 
@@ -30,7 +35,7 @@ public class ResinRuleTests
     [Fact]
     public void ShadedResinAtACoarseLevelIsNonBrainOnlyWithTheRule()
     {
-        var v = ShadedResinBesideTissue(80);
+        var v = ShadedResinBesideTissue(80, new Shape3(1, 128, 192));
         var options = ClassicalMaskOptions.Default with { Level = 2, MinimumRegionSize = 0 };
         var result = ClassicalMasker.Run(v, options);
         var with = result.Mask;
@@ -149,21 +154,8 @@ public class ResinRuleTests
     [Fact]
     public void ThePlanCarriesTheResinReferenceThroughJson()
     {
-        // The shaded section stacked 40 deep and masked as a volume at level 1 (as the block-wise test): the rule acts.
-        var v = Resin(93, new Shape3(40, 96, 160));
-        AddTexture(v, 0, 80, 8, 4, 94);
-        AddTexture(v, 80, 160, 2, 10, 95);
-        for (int z = 0; z < 40; z++)
-        {
-            for (int y = 0; y < 96; y++)
-            {
-                for (int x = 80; x < 160; x++)
-                {
-                    v[z, y, x] -= 40;
-                }
-            }
-        }
-
+        // The shaded resin 40 sections deep, masked as a volume at level 1 (as the block-wise test): the rule acts.
+        var v = ShadedResinBesideTissue(93, new Shape3(40, 96, 160));
         var options = ClassicalMaskOptions.Default with { Mode = MaskingMode.ThreeD, Level = 1 };
         var plan = ClassicalMasker.Plan(v, v.Shape, v.VoxelSize, options);
         Assert.NotNull(plan.Volume?.Resin);
