@@ -505,8 +505,15 @@ public static class ClassicalMasker
         double logThreshold = options.Threshold is { } given ? Math.Log(given)
             : chosen.Separates ? Math.Max(chosen.Valley, Math.Log(UnimodalThreshold)) : Math.Log(UnimodalThreshold);
         var okL = chosen.Valid is null ? default : chosen.Valid.Span;
-        var stain = options.DenseThreshold > 0 ? StainRule.Measure(chosen.LogRatio.Span, (float)logThreshold, chosen.Smoothed.Span, okL, chosen.LogRatio.Shape.X) : null;
-        var resin = stain is { } s ? ResinRule.Measure(chosen.LogRatio.Span, (float)logThreshold, chosen.Smoothed.Span, okL, chosen.LogRatio.Shape.X, s, options.ResinWindow) : null;
+        StainRule.Reference? stain = null;
+        ResinRule.Reference? resin = null;
+        if (options.DenseThreshold > 0)
+        {
+            var stainSample = StainRule.Sample.Draw(chosen.LogRatio.Span, chosen.Smoothed.Span, okL, chosen.LogRatio.Shape.X);
+            stain = StainRule.Measure(stainSample, (float)logThreshold);
+            resin = stain is { } s ? ResinRule.Measure(stainSample, (float)logThreshold, s, options.ResinWindow) : null;
+        }
+
         return (new VolumePlan(fill, stabilizer, noise, chosen.Level, logThreshold, stain, resin), chosen);
     }
 

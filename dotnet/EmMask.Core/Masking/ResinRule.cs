@@ -11,7 +11,7 @@ namespace EmMask.Core.Masking;
 /// about 9, tissue about 14) the two overlap. The resin's intensity does not: it is one flat material.
 /// </summary>
 /// <remarks>
-/// Measured on the stain rule's sample (<see cref="StainRule.Measure"/>): the resin class's spread
+/// Measured on the stain rule's sample (<see cref="StainRule.Sample"/>): the resin class's spread
 /// σ_r = 1.4826·median|s − m_r| of the smoothed image s. The rule applies only when the resin is a distinct, flat material,
 /// |m_t − m_r| ≥ <see cref="MinimumSeparation"/>·σ_r (in every all-tissue crop of the real-EM corpus the low-texture
 /// class is pale tissue, 0.2–1.9 of its own spreads from the textured class; real resin beside tissue is 4.5–55).
@@ -43,30 +43,24 @@ internal static class ResinRule
     internal readonly record struct Reference(float ResinMedian, float ResinSpread, float Window, float TextureCeiling);
 
     /// <summary>The reference, or null when the resin is not a distinct flat material (see remarks) or the window is 0.</summary>
-    public static Reference? Measure(ReadOnlySpan<float> logRatio, float logThreshold, ReadOnlySpan<float> smoothed, ReadOnlySpan<byte> valid, int rowLength, StainRule.Reference stain, double window)
+    public static Reference? Measure(StainRule.Sample sample, float logThreshold, StainRule.Reference stain, double window)
     {
         if (!(window > 0))
         {
             return null;
         }
 
-        int step = ClassicalMasker.SampleStride(logRatio.Length, StainRule.SampleLimit, rowLength);
         float mr = stain.ResinMedian, mt = stain.TissueMedian;
         var deviations = new List<float>();
-        int seen = 0;
-        for (int i = 0; i < logRatio.Length; i += step)
+        for (int i = 0; i < sample.LogRatio.Length; i++)
         {
-            if (valid.IsEmpty || valid[i] != 0)
+            if (sample.LogRatio[i] < logThreshold)
             {
-                seen++;
-                if (logRatio[i] < logThreshold)
-                {
-                    deviations.Add(Math.Abs(smoothed[i] - mr));
-                }
+                deviations.Add(Math.Abs(sample.Smoothed[i] - mr));
             }
         }
 
-        if (deviations.Count == 0 || deviations.Count < MinimumShare * seen)
+        if (deviations.Count == 0 || deviations.Count < MinimumShare * sample.LogRatio.Length)
         {
             return null;
         }
@@ -79,15 +73,12 @@ internal static class ResinRule
 
         float w = (float)window;
         var ratios = new List<float>();
-        for (int i = 0; i < logRatio.Length; i += step)
+        for (int i = 0; i < sample.LogRatio.Length; i++)
         {
-            if (valid.IsEmpty || valid[i] != 0)
+            float d = Math.Abs(sample.Smoothed[i] - mr);
+            if (d < w * spread && d < Math.Abs(sample.Smoothed[i] - mt))
             {
-                float d = Math.Abs(smoothed[i] - mr);
-                if (d < w * spread && d < Math.Abs(smoothed[i] - mt))
-                {
-                    ratios.Add(logRatio[i]);
-                }
+                ratios.Add(sample.LogRatio[i]);
             }
         }
 

@@ -40,48 +40,53 @@ internal static class StainRule
         public float Scale => Direction / TissueSpread;
     }
 
-    /// <summary>The reference, or null when the rule does not apply (see remarks).</summary>
-    public static Reference? Measure(ReadOnlySpan<float> logRatio, float logThreshold, ReadOnlySpan<float> smoothed, ReadOnlySpan<byte> valid, int rowLength)
+    /// <summary>The regular sample (at most <see cref="SampleLimit"/>) of valid voxels both rules are measured on: log ratio and smoothed image, in scan order.</summary>
+    internal readonly record struct Sample(float[] LogRatio, float[] Smoothed)
     {
-        int step = ClassicalMasker.SampleStride(logRatio.Length, SampleLimit, rowLength);
-        int samples = (logRatio.Length + step - 1) / step;
-        var tissue = new float[samples];
-        var resin = new float[samples];
-        int tissueCount = 0, resinCount = 0, seen = 0;
-        for (int i = 0; i < logRatio.Length; i += step)
+        /// <summary>Every <see cref="ClassicalMasker.SampleStride"/>-th voxel where <paramref name="valid"/> is set (or every one when empty).</summary>
+        public static Sample Draw(ReadOnlySpan<float> logRatio, ReadOnlySpan<float> smoothed, ReadOnlySpan<byte> valid, int rowLength)
         {
-            if (!valid.IsEmpty && valid[i] == 0)
+            int step = ClassicalMasker.SampleStride(logRatio.Length, SampleLimit, rowLength);
+            var ratios = new List<float>((logRatio.Length / step) + 1);
+            var values = new List<float>(ratios.Capacity);
+            for (int i = 0; i < logRatio.Length; i += step)
             {
-                continue;
+                if (valid.IsEmpty || valid[i] != 0)
+                {
+                    ratios.Add(logRatio[i]);
+                    values.Add(smoothed[i]);
+                }
             }
 
-            seen++;
-            if (logRatio[i] >= logThreshold)
-            {
-                tissue[tissueCount++] = smoothed[i];
-            }
-            else
-            {
-                resin[resinCount++] = smoothed[i];
-            }
+            return new Sample([.. ratios], [.. values]);
+        }
+    }
+
+    /// <summary>The reference, or null when the rule does not apply (see remarks).</summary>
+    public static Reference? Measure(Sample sample, float logThreshold)
+    {
+        var tissue = new List<float>();
+        var resin = new List<float>();
+        for (int i = 0; i < sample.LogRatio.Length; i++)
+        {
+            (sample.LogRatio[i] >= logThreshold ? tissue : resin).Add(sample.Smoothed[i]);
         }
 
-        int minimum = Math.Max(1, (int)(MinimumClassShare * seen));
-        if (tissueCount < minimum || resinCount < minimum)
+        int minimum = Math.Max(1, (int)(MinimumClassShare * sample.LogRatio.Length));
+        if (tissue.Count < minimum || resin.Count < minimum)
         {
             return null;
         }
 
-        Array.Resize(ref tissue, tissueCount);
-        Array.Resize(ref resin, resinCount);
-        float mt = Select.Median(tissue);
-        float mr = Select.Median(resin);
-        for (int i = 0; i < tissue.Length; i++)
+        float[] t = [.. tissue];
+        float mt = Select.Median(t);
+        float mr = Select.Median([.. resin]);
+        for (int i = 0; i < t.Length; i++)
         {
-            tissue[i] = Math.Abs(tissue[i] - mt);
+            t[i] = Math.Abs(t[i] - mt);
         }
 
-        float spread = 1.4826f * Select.Median(tissue);
+        float spread = 1.4826f * Select.Median(t);
         if (!(spread > 0) || Math.Abs(mt - mr) < MinimumSeparation * spread)
         {
             return null;

@@ -63,8 +63,9 @@ public class ResinRuleTests
             smoothed[i] = resin ? 20f + (0.2f * (float)(random.NextDouble() - 0.5)) : 10f + (4f * (float)(random.NextDouble() - 0.5));
         }
 
-        var stain = StainRule.Measure(logRatio, 0f, smoothed, default, 101) ?? throw new InvalidOperationException("no stain reference");
-        return ResinRule.Measure(logRatio, 0f, smoothed, default, 101, stain, 2);
+        var sample = StainRule.Sample.Draw(logRatio, smoothed, default, 101);
+        var stain = StainRule.Measure(sample, 0f) ?? throw new InvalidOperationException("no stain reference");
+        return ResinRule.Measure(sample, 0f, stain, 2);
     }
 
     [Fact]
@@ -93,9 +94,10 @@ public class ResinRuleTests
             smoothed[i] = resin ? 20f + (4f * (float)(random.NextDouble() - 0.5)) : 10f + (4f * (float)(random.NextDouble() - 0.5));
         }
 
-        var stain = StainRule.Measure(logRatio, 0f, smoothed, default, 101)!.Value;
-        Assert.Null(ResinRule.Measure(logRatio, 0f, smoothed, default, 101, stain, 2));
-        Assert.Null(ResinRule.Measure(logRatio, 0f, smoothed, default, 101, stain, 0)); // window 0: off
+        var sample = StainRule.Sample.Draw(logRatio, smoothed, default, 101);
+        var stain = StainRule.Measure(sample, 0f)!.Value;
+        Assert.Null(ResinRule.Measure(sample, 0f, stain, 2));
+        Assert.Null(ResinRule.Measure(sample, 0f, stain, 0)); // window 0: off
     }
 
     [Fact]
