@@ -584,16 +584,18 @@ public static class ClassicalMasker
             }, ct);
         }
 
-        if (resinWeight is null)
+        if (resinWeight is not null)
         {
-            progress?.Report(new("pool", 0.75));
-            return Pool(voteVolume, validLevel, options.BlockSize, planar, ct);
+            ResinRule.Lower(voteVolume, resinWeight, ct);
         }
 
-        ResinRule.Lower(voteVolume, resinWeight, ct);
         progress?.Report(new("pool", 0.75));
         var pooled = Pool(voteVolume, validLevel, options.BlockSize, planar, ct);
-        ResinRule.Lower(pooled, resinWeight, ct);
+        if (resinWeight is not null)
+        {
+            ResinRule.Lower(pooled, resinWeight, ct);
+        }
+
         return pooled;
     }
 
