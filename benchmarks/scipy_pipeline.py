@@ -71,6 +71,9 @@ THRESHOLD_SAMPLE_LIMIT = 1 << 20
 # MaskingModes
 MINIMUM_SECTIONS_3D = 64
 ANISOTROPY_FOR_2D = 2.0
+# SectionConsensus
+SECTION_AGREEMENT = 0.5
+SECTION_SHARE_FRACTION = 0.75
 # TexturePyramid
 MAXIMUM_LEVEL = 3
 TEXTURE_TARGET = 10.0
@@ -1088,8 +1091,24 @@ def _pool(vote, fraction, block, planar):
         return np.where(weight > F32(1e-6), pooled / weight, F32(0)).astype(F32)
 
 
-def run_volume(n, valid, options):
-    """One volume (3D) or one section (Z = 1): (mask, confidence, outcome); ``n`` is consumed."""
+def _share_below(maps, log_threshold):
+    """The share of the threshold sample (valid cells) below ``log_threshold`` (LevelMaps.ShareBelow)."""
+    sample = _sample(maps.ratio, maps.valid, THRESHOLD_SAMPLE_LIMIT)
+    return float((sample.astype(np.float64) < log_threshold).mean()) if sample.size else 0.0
+
+
+def _rules(maps, log_threshold, options):
+    """The stain and resin references at the working level under a threshold (ClassicalMasker.MeasureRules)."""
+    if options["dense_threshold"] <= 0:
+        return None, None
+    stain = stain_reference(maps.ratio, log_threshold, maps.smoothed, maps.valid)
+    resin = (resin_reference(maps.ratio, log_threshold, maps.smoothed, maps.valid, stain, options["resin_window"])
+             if stain is not None else None)
+    return stain, resin
+
+
+def measure_volume(n, valid, options):
+    """Fills padding, stabilises, models the noise, picks the level and threshold: (plan, chosen maps); ``n`` changes."""
     shape = n.shape
     planar = shape[0] == 1
     if valid is not None:
@@ -1116,7 +1135,6 @@ def run_volume(n, valid, options):
         if textured is None and (maps.textured or level == last):
             textured = maps
     chosen = chosen or textured
-    level = chosen.level
 
     if options["threshold"] is not None:
         log_threshold = math.log(options["threshold"])
@@ -1124,14 +1142,61 @@ def run_volume(n, valid, options):
         log_threshold = max(chosen.valley, math.log(UNIMODAL_THRESHOLD))
     else:
         log_threshold = math.log(UNIMODAL_THRESHOLD)
+    stain, resin = _rules(chosen, log_threshold, options)
+    reference = stain_reference(chosen.ratio, log_threshold, chosen.smoothed, chosen.valid)
+    plan = dict(noise=noise, stabilised=stabilised, tried=tried, level=chosen.level, log_threshold=log_threshold,
+                stain=stain, resin=resin, separated=chosen.separates, share=_share_below(chosen, log_threshold),
+                reference=reference, from_stack=False)
+    return plan, chosen
+
+
+def section_consensus(plans):
+    """The level and threshold a stack's sections agree on (SectionConsensus.From), or None."""
+    separated = [p for p in plans if p["separated"]]
+    if len(plans) < 2 or not separated or len(separated) < SECTION_AGREEMENT * len(plans):
+        return None
+    counts = {}
+    for p in separated:
+        counts[p["level"]] = counts.get(p["level"], 0) + 1
+    level = min(counts, key=lambda lv: (-counts[lv], lv))  # the most common level, finer on a tie
+    at_level = [p for p in separated if p["level"] == level]
+    referenced = [p["reference"] for p in at_level if p["reference"] is not None]
+    if not referenced:
+        return None
+
+    def lower_median(values):
+        values = sorted(values)
+        return values[(len(values) - 1) // 2]
+
+    return (level, lower_median(p["log_threshold"] for p in at_level), lower_median(p["share"] for p in at_level),
+            float(lower_median(r[1] for r in referenced)), float(lower_median(r[0] for r in referenced)))
+
+
+def agree(n, valid, plan, chosen, consensus, options):
+    """A section that did not separate takes the stack's level and threshold when its share admits it (ClassicalMasker.Agree)."""
+    if consensus is None or options["threshold"] is not None or chosen.separates:
+        return plan, chosen
+    level, log_threshold, share, resin_median, tissue_median = consensus
+    maps = chosen if chosen.level == level else level_maps(n, valid, level, plan["noise"], True, options)
+    if _share_below(maps, log_threshold) < SECTION_SHARE_FRACTION * share:
+        return plan, chosen
+    reference = stain_reference(maps.ratio, log_threshold, maps.smoothed, maps.valid)
+    if reference is None or not abs(float(reference[1]) - resin_median) < abs(float(reference[1]) - tissue_median):
+        return plan, chosen
+    stain, resin = _rules(maps, log_threshold, options)
+    return dict(plan, level=level, log_threshold=log_threshold, stain=stain, resin=resin, from_stack=True), maps
+
+
+def finish_volume(n, valid, plan, chosen, options):
+    """Vote, pooling, confidence, mask, refinement, filling, small regions: (mask, confidence, outcome)."""
+    shape = n.shape
+    planar = shape[0] == 1
+    level = chosen.level
+    log_threshold, stain, resin = plan["log_threshold"], plan["stain"], plan["resin"]
 
     # Vote, 0 on invalid blocks; tracheae out; raised where the material is more stained than tissue; lowered at the
     # resin's own intensity, before and after pooling.
     ratio = chosen.ratio
-    stain = (stain_reference(ratio, log_threshold, chosen.smoothed, chosen.valid)
-             if options["dense_threshold"] > 0 else None)
-    resin = (resin_reference(ratio, log_threshold, chosen.smoothed, chosen.valid, stain, options["resin_window"])
-             if stain is not None else None)
     weight = resin_weight(ratio, chosen.smoothed, resin, stain, chosen.valid, planar) if resin is not None else None
     vote = ratio + F32(-log_threshold)
     vote *= F32(1 / SOFTNESS)
@@ -1165,9 +1230,34 @@ def run_volume(n, valid, options):
     confidence[~ok] = 0
     confidence[mask & (confidence < F32(0.5))] = F32(0.5)
     confidence[~mask & (confidence >= F32(0.5))] = F32(0.4999)
-    outcome = dict(threshold=math.exp(log_threshold), level=level, tried=tried, noise=noise, stabilised=stabilised,
-                   resin=resin)
+    outcome = dict(threshold=math.exp(log_threshold), level=level, tried=plan["tried"], noise=plan["noise"],
+                   stabilised=plan["stabilised"], resin=resin, from_stack=plan["from_stack"])
     return mask, confidence, outcome
+
+
+def run_volume(n, valid, options):
+    """One volume (3D) or one section (Z = 1): (mask, confidence, outcome); ``n`` is consumed."""
+    plan, chosen = measure_volume(n, valid, options)
+    return finish_volume(n, valid, plan, chosen, options)
+
+
+def run_sections(n, valid, options):
+    """Mode 2d: every section on its own; one that does not separate may take the stack's level and threshold.
+
+    Yields (z, mask, confidence, outcome) in the order sections finish (ClassicalMasker.RunSections).
+    """
+    measured = []
+    for z in range(n.shape[0]):
+        ok = None if valid is None else valid[z:z + 1]
+        if ok is not None and not ok.any():
+            continue  # a section of padding only
+        section = n[z:z + 1].copy()
+        plan, chosen = measure_volume(section, ok, options)
+        measured.append((z, section, ok, plan, chosen))
+    consensus = section_consensus([m[3] for m in measured]) if options["threshold"] is None else None
+    for z, section, ok, plan, chosen in measured:
+        plan, chosen = agree(section, ok, plan, chosen, consensus, options)
+        yield (z,) + finish_volume(section, ok, plan, chosen, options)
 
 
 def _check(options):
@@ -1226,11 +1316,7 @@ def classical_mask(raw, voxel_size=None, info=None, **options):
         return done(fallback)
 
     if mode == "2d" and shape[0] > 1:
-        for z in range(shape[0]):
-            ok = None if valid is None else valid[z:z + 1]
-            if ok is not None and not ok.any():
-                continue  # a section of padding only
-            m, c, outcome = run_volume(n[z:z + 1].copy(), ok, o)
+        for z, m, c, outcome in run_sections(n, valid, o):
             mask[z:z + 1], confidence[z:z + 1] = m, c
             outcomes.append(outcome)
     else:

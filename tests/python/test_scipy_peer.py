@@ -7,7 +7,7 @@ the voxels, thresholds within 1e-5 (relative) and confidences within 3e-5; the b
 point (float32 filters in C#, float64 in scipy) and nothing more. Changing one constant of either side (the vote's
 softness, the stain rule's, the trachea rule's gap or lumen test, the resin rule's window, separation or share, the halo, margin or gradient scale of the boundary
 refinement, the flat-patch share of the noise model, the noise separability or ratio that pick the level, the padding
-rule, the stabiliser's tolerance) or using skimage's watershed fails at least one case.
+rule, the stabiliser's tolerance, the sections' consensus turned off by its agreement or share bar) or using skimage's watershed fails at least one case.
 
 The .NET side is called directly (``ClassicalMasker.Run`` through pythonnet) so that its notes - mode and working
 levels - can be compared too.
@@ -110,6 +110,8 @@ CASES = {
     "3d-float-nan-padding": (dict(seed=3, shape=(64, 96, 96), invert=True, variant="padding,nan"), {}),
     # 3d at level 1 with the trachea rule firing (its gap is given in full-resolution voxels: 8 at level 1)
     "3d-level1-tracheae": (dict(seed=2, shape=(64, 128, 128), invert=True), dict(level=1)),
+    # 2d, 16 sections: 2 sections do not separate on their own and take the stack's level and threshold
+    "2d-stack-threshold": (dict(seed=3, shape=(16, 128, 128)), {}),
     # other parameters: a given threshold and a small block (levels 0 and 1)
     "2d-parameters": (dict(seed=2, shape=(32, 64, 64)), dict(block_size=3, threshold=1.5)),
 }
@@ -123,6 +125,9 @@ def test_scipy_peer_matches_dotnet_masker(peer, core, case):
     info = {}
     peer_mask, peer_confidence, peer_threshold = peer.classical_mask(raw, info=info, **options)
 
+    if case == "2d-stack-threshold":
+        assert sum(o["from_stack"] for o in info["outcomes"]) == 2
+        assert any("the stack's level and threshold in 2 of 16 sections" in n for n in notes), notes
     if "shot" in phantom.get("variant", ""):
         assert all(o["stabilised"] for o in info["outcomes"]) and any("noise stabilised" in n for n in notes), notes
     mode, levels = _mode_and_levels(notes)

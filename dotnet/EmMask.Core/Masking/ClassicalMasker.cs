@@ -25,7 +25,8 @@ namespace EmMask.Core.Masking;
 /// image, at pyramid levels 0..3; the working level is the finest where the tissue's texture is clear
 /// (<see cref="TexturePyramid"/>).</item>
 /// <item>Threshold t on log r: given, or the histogram valley between Otsu's classes when the histogram is clearly bimodal
-/// (η ≥ 0.7), never below 2 (twice the noise); 2 otherwise.</item>
+/// (η ≥ 0.7), never below 2 (twice the noise); 2 otherwise. In 2D mode a section that does not separate takes its stack's
+/// level and threshold where the stack agrees and the section holds resin-like material (<see cref="SectionConsensus"/>).</item>
 /// <item>Soft vote v = sigmoid((log r − log t)/0.25), tracheae out (<see cref="TracheaRule"/>), raised for stained flat
 /// material (<see cref="StainRule"/>), lowered at the resin's own intensity (<see cref="ResinRule"/>).</item>
 /// <item>Confidence: the vote averaged over a block (valid voxels only; lowered again by the resin rule), brought back to full resolution. Mask =
@@ -184,19 +185,24 @@ public static class ClassicalMasker
         options = (options ?? ClassicalMaskOptions.Default).Validate();
         var normal = IntensityNormalizer.Normalize(sample, ct);
         var mode = MaskingModes.Resolve(options.Mode, volumeShape, voxelSize);
-        if (normal.IsConstant || mode == MaskingMode.TwoD)
+        if (normal.IsConstant)
         {
             return new ClassicalPlan(normal.Map, mode, null);
         }
 
         var warnings = new List<string>();
         var valid = InvalidVoxels(sample, normal.Normalized, normal.NonFinite, warnings, ct);
+        if (mode == MaskingMode.TwoD)
+        {
+            return new ClassicalPlan(normal.Map, mode, null, MeasureConsensus(normal.Normalized, valid, options, ct));
+        }
+
         if (valid is not null && valid.Span.IndexOfAnyExcept((byte)0) < 0)
         {
             return new ClassicalPlan(normal.Map, mode, null);
         }
 
-        var (plan, _) = MeasureVolume(normal.Normalized, valid, options, null, ct);
+        var (plan, _, _) = MeasureVolume(normal.Normalized, valid, options, null, ct);
         return new ClassicalPlan(normal.Map, mode, plan);
     }
 
@@ -306,25 +312,7 @@ public static class ClassicalMasker
         var outcomes = new List<VolumeOutcome>();
         if (mode == MaskingMode.TwoD && shape.Z > 1)
         {
-            int plane = shape.SliceLength;
-            var section = new Shape3(1, shape.Y, shape.X);
-            for (int z = 0; z < shape.Z; z++)
-            {
-                ct.ThrowIfCancellationRequested();
-                var image = new Volume<float>(section, n.Memory.Slice(z * plane, plane).ToArray(), input.VoxelSize);
-                var ok = valid is null ? null : new Volume<byte>(section, valid.Memory.Slice(z * plane, plane).ToArray());
-                if (ok is not null && ok.Span.IndexOfAnyExcept((byte)0) < 0)
-                {
-                    continue; // a section of padding only: all non-brain
-                }
-
-                var sectionMask = new Volume<byte>(section);
-                var sectionConfidence = new Volume<float>(section);
-                var scaled = progress is null ? null : new SectionProgress(progress, z, shape.Z);
-                outcomes.Add(RunVolume(image, ok, options, sectionMask, sectionConfidence, scaled, ct));
-                sectionMask.Span.CopyTo(mask.Span.Slice(z * plane, plane));
-                sectionConfidence.Span.CopyTo(confidence.Span.Slice(z * plane, plane));
-            }
+            RunSections(n, valid, options, plan, mask, confidence, outcomes, progress, ct);
         }
         else if (plan?.Volume is { } fixedPlan)
         {
@@ -349,12 +337,93 @@ public static class ClassicalMasker
     }
 
     /// <summary>What one volume (or section) run decided.</summary>
-    internal readonly record struct VolumeOutcome(double Threshold, int Level, NoiseModel Noise, bool Stabilised, bool Resin = false);
+    internal readonly record struct VolumeOutcome(double Threshold, int Level, NoiseModel Noise, bool Stabilised, bool Resin = false, bool FromStack = false);
+
+    /// <summary>
+    /// 2D mode: each section masked on its own, in place of its planes of <paramref name="mask"/> and
+    /// <paramref name="confidence"/>. A section whose histogram does not separate takes the stack's level and threshold
+    /// (<see cref="SectionConsensus"/>): the plan's, or, without a plan, the one its sections agree on, measured first
+    /// (those sections wait, with their measurements, until every section has been measured).
+    /// </summary>
+    private static void RunSections(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, ClassicalPlan? plan, Volume<byte> mask, Volume<float> confidence, List<VolumeOutcome> outcomes, IProgress<ProgressReport>? progress, CancellationToken ct)
+    {
+        var shape = n.Shape;
+        int plane = shape.SliceLength;
+        var consensus = plan?.Consensus;
+        bool agreeFirst = plan is null && options.Threshold is null;
+        var verdicts = new List<SectionVerdict>();
+        var waiting = new List<(int Z, Volume<float> Image, Volume<byte>? Ok, VolumePlan Plan, LevelMaps Chosen)>();
+
+        // Sections that waited finish without reporting progress (their fractions would go back).
+        void Finish(int z, Volume<float> image, Volume<byte>? ok, VolumePlan p, LevelMaps chosen, IProgress<ProgressReport>? scaled)
+        {
+            var section = new Shape3(1, shape.Y, shape.X);
+            var sectionMask = new Volume<byte>(section);
+            var sectionConfidence = new Volume<float>(section);
+            ClassicalMasker.Finish(image, ok, options, p, chosen, BlockPlacement.Whole(section), sectionMask, sectionConfidence, final: true, scaled, ct);
+            sectionMask.Span.CopyTo(mask.Span.Slice(z * plane, plane));
+            sectionConfidence.Span.CopyTo(confidence.Span.Slice(z * plane, plane));
+            outcomes.Add(p.Outcome);
+        }
+
+        foreach (var (z, image, ok) in Sections(n, valid, ct))
+        {
+            var scaled = progress is null ? null : new SectionProgress(progress, z, shape.Z);
+            var (p, chosen, verdict) = MeasureVolume(image, ok, options, scaled, ct);
+            verdicts.Add(verdict);
+            if (agreeFirst && !verdict.Separated)
+            {
+                waiting.Add((z, image, ok, p, chosen));
+                continue;
+            }
+
+            (p, chosen) = Agree(image, ok, options, p, chosen, consensus, ct);
+            Finish(z, image, ok, p, chosen, scaled);
+        }
+
+        consensus = agreeFirst ? SectionConsensus.From(verdicts) : consensus;
+        foreach (var (z, image, ok, p, chosen) in waiting)
+        {
+            var (agreed, maps) = Agree(image, ok, options, p, chosen, consensus, ct);
+            Finish(z, image, ok, agreed, maps, null);
+        }
+    }
+
+    /// <summary>The sections of a normalised stack that hold valid voxels, each as its own volume (a copy) with its valid voxels.</summary>
+    private static IEnumerable<(int Z, Volume<float> Image, Volume<byte>? Ok)> Sections(Volume<float> n, Volume<byte>? valid, CancellationToken ct)
+    {
+        var shape = n.Shape;
+        int plane = shape.SliceLength;
+        var section = new Shape3(1, shape.Y, shape.X);
+        for (int z = 0; z < shape.Z; z++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var ok = valid is null ? null : new Volume<byte>(section, valid.Memory.Slice(z * plane, plane).ToArray());
+            if (ok is not null && ok.Span.IndexOfAnyExcept((byte)0) < 0)
+            {
+                continue; // a section of padding only: all non-brain
+            }
+
+            yield return (z, new Volume<float>(section, n.Memory.Slice(z * plane, plane).ToArray(), n.VoxelSize), ok);
+        }
+    }
+
+    /// <summary>The level and threshold the sections of a normalised stack agree on (<see cref="SectionConsensus"/>), or null.</summary>
+    private static SectionConsensus? MeasureConsensus(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, CancellationToken ct)
+    {
+        if (options.Threshold is not null || n.Shape.Z < 2)
+        {
+            return null;
+        }
+
+        var verdicts = Sections(n, valid, ct).Select(s => MeasureVolume(s.Image, s.Ok, options, null, ct).Verdict).ToList();
+        return SectionConsensus.From(verdicts);
+    }
 
     /// <summary>Masks one volume (3D) or one section (Z = 1) in place of <paramref name="mask"/> and <paramref name="confidence"/>; <paramref name="n"/> is consumed.</summary>
     private static VolumeOutcome RunVolume(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, Volume<byte> mask, Volume<float> confidence, IProgress<ProgressReport>? progress, CancellationToken ct)
     {
-        var (plan, chosen) = MeasureVolume(n, valid, options, progress, ct);
+        var (plan, chosen, _) = MeasureVolume(n, valid, options, progress, ct);
         Finish(n, valid, options, plan, chosen, BlockPlacement.Whole(n.Shape), mask, confidence, final: true, progress, ct);
         return plan.Outcome;
     }
@@ -456,7 +525,7 @@ public static class ClassicalMasker
     }
 
     /// <summary>Fills padding, stabilises the noise, models it, chooses the working level and the threshold; <paramref name="n"/> is changed in place.</summary>
-    private static (VolumePlan Plan, LevelMaps Chosen) MeasureVolume(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, IProgress<ProgressReport>? progress, CancellationToken ct)
+    private static (VolumePlan Plan, LevelMaps Chosen, SectionVerdict Verdict) MeasureVolume(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, IProgress<ProgressReport>? progress, CancellationToken ct)
     {
         var shape = n.Shape;
         bool planar = shape.Z == 1;
@@ -504,17 +573,48 @@ public static class ClassicalMasker
         progress?.Report(new("threshold", 0.65));
         double logThreshold = options.Threshold is { } given ? Math.Log(given)
             : chosen.Separates ? Math.Max(chosen.Valley, Math.Log(UnimodalThreshold)) : Math.Log(UnimodalThreshold);
+        var (reference, stain, resin) = MeasureRules(chosen, logThreshold, options);
+        var verdict = new SectionVerdict(chosen.Separates, chosen.Level, logThreshold, chosen.ShareBelow(logThreshold), reference);
+        return (new VolumePlan(fill, stabilizer, noise, chosen.Level, logThreshold, stain, resin), chosen, verdict);
+    }
+
+    /// <summary>
+    /// Under a threshold at the working level: the two classes' intensities (the stain rule's reference, whether or not
+    /// the rule is on), and the stain and resin rules' references (null where a rule does not apply).
+    /// </summary>
+    private static (StainRule.Reference? Classes, StainRule.Reference? Stain, ResinRule.Reference? Resin) MeasureRules(LevelMaps chosen, double logThreshold, ClassicalMaskOptions options)
+    {
         var okL = chosen.Valid is null ? default : chosen.Valid.Span;
-        StainRule.Reference? stain = null;
-        ResinRule.Reference? resin = null;
-        if (options.DenseThreshold > 0)
+        var stainSample = StainRule.Sample.Draw(chosen.LogRatio.Span, chosen.Smoothed.Span, okL, chosen.LogRatio.Shape.X);
+        var classes = StainRule.Measure(stainSample, (float)logThreshold);
+        if (options.DenseThreshold <= 0)
         {
-            var stainSample = StainRule.Sample.Draw(chosen.LogRatio.Span, chosen.Smoothed.Span, okL, chosen.LogRatio.Shape.X);
-            stain = StainRule.Measure(stainSample, (float)logThreshold);
-            resin = stain is { } s ? ResinRule.Measure(stainSample, (float)logThreshold, s, options.ResinWindow) : null;
+            return (classes, null, null);
         }
 
-        return (new VolumePlan(fill, stabilizer, noise, chosen.Level, logThreshold, stain, resin), chosen);
+        var resin = classes is { } s ? ResinRule.Measure(stainSample, (float)logThreshold, s, options.ResinWindow) : null;
+        return (classes, classes, resin);
+    }
+
+    /// <summary>
+    /// A section that did not separate takes the stack's level and threshold when <paramref name="consensus"/> admits it
+    /// (<see cref="SectionConsensus"/>); <paramref name="n"/> is the section as <see cref="MeasureVolume"/> left it.
+    /// </summary>
+    private static (VolumePlan Plan, LevelMaps Chosen) Agree(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, VolumePlan plan, LevelMaps chosen, SectionConsensus? consensus, CancellationToken ct)
+    {
+        if (consensus is null || options.Threshold is not null || chosen.Separates)
+        {
+            return (plan, chosen);
+        }
+
+        var maps = chosen.Level == consensus.Level ? chosen : LevelMaps.Compute(n, valid, consensus.Level, plan.Noise, planar: true, options, ct);
+        var (classes, stain, resin) = MeasureRules(maps, consensus.LogThreshold, options);
+        if (!consensus.Admits(maps.ShareBelow(consensus.LogThreshold), classes))
+        {
+            return (plan, chosen);
+        }
+
+        return (plan with { Level = consensus.Level, LogThreshold = consensus.LogThreshold, Stain = stain, Resin = resin, FromStack = true }, maps);
     }
 
     /// <summary>
@@ -659,6 +759,13 @@ public static class ClassicalMasker
 
         /// <summary>The 90th percentile of the ratio reaches the texture target: the tissue's texture is clear.</summary>
         public bool Textured { get; init; }
+
+        /// <summary>The share of the threshold sample (valid cells) whose log ratio lies below <paramref name="logThreshold"/>.</summary>
+        public double ShareBelow(double logThreshold)
+        {
+            var sample = ThresholdSample(LogRatio.Span, Valid is null ? default : Valid.Span, LogRatio.Shape.X);
+            return sample.Length == 0 ? 0 : sample.Count(v => v < logThreshold) / (double)sample.Length;
+        }
 
         public static LevelMaps Compute(Volume<float> n, Volume<byte>? valid, int level, NoiseModel noise, bool planar, ClassicalMaskOptions options, CancellationToken ct)
         {
@@ -836,8 +943,10 @@ public static class ClassicalMasker
         string stabilised = outcomes.Any(o => o.Stabilised) ? ", noise stabilised" : string.Empty;
         int resin = outcomes.Count(o => o.Resin);
         string resinRule = resin == 0 ? string.Empty : outcomes.Count == 1 ? ", resin rule" : $", resin rule in {resin} of {outcomes.Count} sections";
+        int fromStack = outcomes.Count(o => o.FromStack);
+        string stack = fromStack == 0 ? string.Empty : $", the stack's level and threshold in {fromStack} of {outcomes.Count} sections";
         return $"classical: mode {MaskingModes.Name(mode)}, working level {string.Join("/", levels)} ({string.Join("/", levels.Select(l => $"{1 << l}x"))}), " +
-               $"threshold {Median(outcomes.Select(o => o.Threshold)):g3}, noise correlation {correlation:F2} voxels{stabilised}{resinRule}";
+               $"threshold {Median(outcomes.Select(o => o.Threshold)):g3}, noise correlation {correlation:F2} voxels{stabilised}{resinRule}{stack}";
     }
 
     /// <summary>Scales a section's progress into its share of the stack.</summary>

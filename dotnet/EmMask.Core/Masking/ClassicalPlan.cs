@@ -10,11 +10,12 @@ namespace EmMask.Core.Masking;
 /// </summary>
 public sealed class ClassicalPlan
 {
-    internal ClassicalPlan(IntensityNormalizer.IntensityMap intensity, MaskingMode mode, VolumePlan? volume)
+    internal ClassicalPlan(IntensityNormalizer.IntensityMap intensity, MaskingMode mode, VolumePlan? volume, SectionConsensus? consensus = null)
     {
         Intensity = intensity;
         Mode = mode;
         Volume = volume;
+        Consensus = consensus;
     }
 
     /// <summary>The intensity normalisation.</summary>
@@ -32,6 +33,9 @@ public sealed class ClassicalPlan
     /// <summary>The 3D measurements; null in 2D mode, or when the sample was constant or all padding.</summary>
     internal VolumePlan? Volume { get; }
 
+    /// <summary>2D mode: the level and threshold the sample's sections agree on, for sections that do not separate on their own; null without one.</summary>
+    internal SectionConsensus? Consensus { get; }
+
     /// <summary>The plan as JSON, to hand to the workers of a distributed run (<see cref="FromJson"/> reads it back exactly).</summary>
     public string ToJson()
     {
@@ -42,7 +46,8 @@ public sealed class ClassicalPlan
                 v.Stabilizer is { } st ? new StabilizerDto(st.Low, st.Scale, st.Table) : null,
                 v.Noise.WhiteSigma, v.Noise.Correlation, v.Level, v.LogThreshold,
                 v.Stain is { } r ? [r.TissueMedian, r.ResinMedian, r.TissueSpread] : null,
-                v.Resin is { } q ? [q.ResinMedian, q.ResinSpread, q.Window, q.TextureCeiling] : null));
+                v.Resin is { } q ? [q.ResinMedian, q.ResinSpread, q.Window, q.TextureCeiling] : null),
+            Consensus is { } c ? [c.Level, c.LogThreshold, c.Share, c.ResinMedian, c.TissueMedian] : null);
         return JsonSerializer.Serialize(dto);
     }
 
@@ -68,10 +73,11 @@ public sealed class ClassicalPlan
             new NoiseModel(v.WhiteSigma, v.Correlation), v.Level, v.LogThreshold,
             v.Stain is { Length: 3 } r ? new StainRule.Reference(r[0], r[1], r[2]) : null,
             v.Resin is { Length: 4 } q ? new ResinRule.Reference(q[0], q[1], q[2], q[3]) : null);
-        return new ClassicalPlan(new IntensityNormalizer.IntensityMap(dto.Low, dto.High, dto.IsConstant, dto.Fill ?? float.NaN), mode, volume);
+        var consensus = dto.Consensus is { Length: 5 } k ? new SectionConsensus((int)k[0], k[1], k[2], k[3], k[4]) : null;
+        return new ClassicalPlan(new IntensityNormalizer.IntensityMap(dto.Low, dto.High, dto.IsConstant, dto.Fill ?? float.NaN), mode, volume, consensus);
     }
 
-    private sealed record PlanDto(double Low, double High, bool IsConstant, float? Fill, string Mode, VolumeDto? Volume);
+    private sealed record PlanDto(double Low, double High, bool IsConstant, float? Fill, string Mode, VolumeDto? Volume, double[]? Consensus = null);
 
     private sealed record VolumeDto(float FillValue, StabilizerDto? Stabilizer, double WhiteSigma, double Correlation, int Level, double LogThreshold, float[]? Stain, float[]? Resin = null);
 
@@ -90,6 +96,11 @@ public sealed class ClassicalPlan
             text += string.Create(c, $"; fill {v.FillValue:R}; stabiliser {stabilizer}; noise {v.Noise.WhiteSigma:R}/{v.Noise.Correlation:R}; level {v.Level}; log threshold {v.LogThreshold:R}; stain {stain}; resin {resin}");
         }
 
+        if (Consensus is { } k)
+        {
+            text += string.Create(c, $"; sections agree on level {k.Level} log threshold {k.LogThreshold:R} share {k.Share:R} resin {k.ResinMedian:R} tissue {k.TissueMedian:R}");
+        }
+
         return text;
     }
 }
@@ -102,10 +113,11 @@ public sealed class ClassicalPlan
 /// <param name="LogThreshold">log of the texture-to-noise threshold.</param>
 /// <param name="Stain">The stain rule's reference, or null when the rule does not apply.</param>
 /// <param name="Resin">The resin rule's reference, or null when the rule does not apply.</param>
-internal sealed record VolumePlan(float FillValue, StabilizingMap? Stabilizer, NoiseModel Noise, int Level, double LogThreshold, StainRule.Reference? Stain, ResinRule.Reference? Resin = null)
+/// <param name="FromStack">The level and threshold are the stack's (<see cref="SectionConsensus"/>), not the section's own.</param>
+internal sealed record VolumePlan(float FillValue, StabilizingMap? Stabilizer, NoiseModel Noise, int Level, double LogThreshold, StainRule.Reference? Stain, ResinRule.Reference? Resin = null, bool FromStack = false)
 {
     /// <summary>The plan in the form the notes describe.</summary>
-    public ClassicalMasker.VolumeOutcome Outcome => new(Math.Exp(LogThreshold), Level, Noise, Stabilizer is not null, Resin is not null);
+    public ClassicalMasker.VolumeOutcome Outcome => new(Math.Exp(LogThreshold), Level, Noise, Stabilizer is not null, Resin is not null, FromStack);
 }
 
 /// <summary>Where a block lies in its volume (<see cref="ClassicalMasker.RunBlock"/>).</summary>
