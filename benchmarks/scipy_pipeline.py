@@ -71,6 +71,8 @@ THRESHOLD_SAMPLE_LIMIT = 1 << 20
 # MaskingModes
 MINIMUM_SECTIONS_3D = 64
 ANISOTROPY_FOR_2D = 2.0
+# ClassicalMaskOptions
+REGION_SHARE_KEPT = 0.01
 # SectionConsensus
 SECTION_AGREEMENT = 0.5
 SECTION_SHARE_FRACTION = 0.75
@@ -918,6 +920,11 @@ def fill_holes(mask, per_slice):
         mask[...] = ndi.binary_fill_holes(mask)
 
 
+def minimum_region_for(minimum, voxels):
+    """The region size below which tissue is removed in an image of ``voxels`` (ClassicalMaskOptions.MinimumRegionFor)."""
+    return min(minimum, math.ceil(REGION_SHARE_KEPT * voxels))
+
+
 def remove_small_regions(mask, minimum):
     """Clears face-connected components smaller than ``minimum`` voxels (one section: 4-connected)."""
     if minimum <= 1:
@@ -1222,7 +1229,7 @@ def finish_volume(n, valid, plan, chosen, options):
     if options["refine_boundary"] and level > 0:
         refine_boundary(mask, n, valid, level)
     fill_holes(mask, per_slice=planar)
-    remove_small_regions(mask, options["minimum_region_size"])
+    remove_small_regions(mask, minimum_region_for(options["minimum_region_size"], mask.size))
 
     # Padding is never tissue, and the confidence agrees with the mask.
     confidence = confidence.astype(F32, copy=True)

@@ -168,7 +168,7 @@ public static class ClassicalBlockwise
         if (plan.Volume is not null)
         {
             var scaled = progress is null ? null : new Progress<ProgressReport>(r => progress.Report(new(r.Stage, 0.9 + (0.1 * r.Fraction))));
-            var components = BlockComponents.Measure(grid, store, options.MinimumRegionSize, scaled, ct);
+            var components = BlockComponents.Measure(grid, store, options.MinimumRegionFor(grid.Shape.Length), scaled, ct);
             final = block => components.Final(block, ct);
         }
 

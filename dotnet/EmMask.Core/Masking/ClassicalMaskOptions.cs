@@ -112,10 +112,19 @@ public sealed record ClassicalMaskOptions
     public double ResinWindow { get; init; } = 3;
 
     /// <summary>
-    /// Connected tissue regions (6-connected) smaller than this many voxels are removed from the mask (0 or 1 keeps all).
+    /// Connected tissue regions (6-connected) smaller than this many voxels are removed from the mask (0 or 1 keeps all),
+    /// but never a region of at least <see cref="RegionShareKept"/> of the section (2D mode) or volume masked: in a small
+    /// image (a 64² section holds 4096 pixels) 1000 voxels are a large part of the tissue, not a speck
+    /// (<see cref="MinimumRegionFor"/>).
     /// </summary>
-    [Option("Tissue regions (6-connected; per section in 2D mode) smaller than this many voxels are removed; 0 keeps all.", Label = "min region (voxels)", Cli = "min-region-size", Minimum = 0, Maximum = 2147483647, Step = 100)]
+    [Option("Tissue regions (6-connected; per section in 2D mode) smaller than this many voxels are removed, but none holding 1 % of the section or volume; 0 keeps all.", Label = "min region (voxels)", Cli = "min-region-size", Minimum = 0, Maximum = 2147483647, Step = 100)]
     public long MinimumRegionSize { get; init; } = 1000;
+
+    /// <summary>The share of the image masked (a section in 2D mode, else the volume) from which a tissue region is always kept.</summary>
+    public const double RegionShareKept = 0.01;
+
+    /// <summary>The region size below which tissue is removed in an image (section or volume) of <paramref name="voxels"/> voxels: <see cref="MinimumRegionSize"/>, at most ⌈<see cref="RegionShareKept"/> · voxels⌉.</summary>
+    public long MinimumRegionFor(long voxels) => Math.Min(MinimumRegionSize, (long)Math.Ceiling(RegionShareKept * voxels));
 
     /// <summary>
     /// Refine the boundary at full resolution (default true): a marker-controlled watershed on the image's gradient puts

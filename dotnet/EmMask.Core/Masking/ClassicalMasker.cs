@@ -144,9 +144,10 @@ public static class ClassicalMasker
         }
 
         MaskMorphology.FillHoles(mask, perSlice: false, ct);
-        if (options.MinimumRegionSize > 1)
+        long minimumRegion = options.MinimumRegionFor(mask.Shape.Length);
+        if (minimumRegion > 1)
         {
-            MaskMorphology.RemoveSmallRegions(mask, options.MinimumRegionSize, Connectivity.Face, ct);
+            MaskMorphology.RemoveSmallRegions(mask, minimumRegion, Connectivity.Face, ct);
         }
 
         AgreeWithMask(m, confidence.Span, ok);
@@ -727,9 +728,10 @@ public static class ClassicalMasker
         MaskMorphology.FillHoles(mask, perSlice: planar, ct);
 
         progress?.Report(new("regions", 0.95));
-        if (options.MinimumRegionSize > 1)
+        long minimumRegion = options.MinimumRegionFor(mask.Shape.Length);
+        if (minimumRegion > 1)
         {
-            MaskMorphology.RemoveSmallRegions(mask, options.MinimumRegionSize, Connectivity.Face, ct);
+            MaskMorphology.RemoveSmallRegions(mask, minimumRegion, Connectivity.Face, ct);
         }
 
         AgreeWithMask(m, c, ok);

@@ -56,7 +56,8 @@ public class ParameterEffectTests
     [Fact]
     public void MinimumRegionSizeRemovesSmallRegionsOnly()
     {
-        var v = Resin(30);
+        // 24 x 48 x 256 (294 912 voxels: 1 % is 2950, above the 1000-voxel box)
+        var v = Resin(30, new EmMask.Core.Volumes.Shape3(Z, Y, 256));
         AddTexture(v, 0, 30, 0.8, 30, 31);
         var box = (8, 18, 20, 30);
         AddTexture(v, 45, 55, 0.8, 30, 32, box);
@@ -66,6 +67,28 @@ public class ParameterEffectTests
         Assert.True(Mean(keep, 47, 53, inner) > 0.99);
         Assert.Equal(0.0, Mean(drop, 47, 53, inner));
         Assert.True(Mean(drop, 0, 28) > 0.99);
+
+        // In the 24 x 48 x 64 volume the same box holds 1.4 % of the voxels: kept whatever the minimum.
+        var small = Resin(30);
+        AddTexture(small, 0, 30, 0.8, 30, 31);
+        AddTexture(small, 45, 55, 0.8, 30, 32, box);
+        Assert.True(Mean(ClassicalMasker.Run(small, Fixed with { Threshold = null, MinimumRegionSize = 3000 }).Mask, 47, 53, inner) > 0.99);
+    }
+
+    [Fact]
+    public void NoRegionHoldingOnePercentOfTheImageIsRemoved()
+    {
+        var options = ClassicalMaskOptions.Default;
+        Assert.Equal(1000, options.MinimumRegionFor(512 * 512));
+        Assert.Equal(41, options.MinimumRegionFor(64 * 64));
+        Assert.Equal(0, (options with { MinimumRegionSize = 0 }).MinimumRegionFor(64 * 64));
+
+        // One 64² section: a 24 x 24 textured patch (576 pixels, 14 % of the image) on resin is tissue; at the flat 1000
+        // of a large image it was removed and the section came out empty.
+        var v = Resin(40, new EmMask.Core.Volumes.Shape3(1, 64, 64));
+        AddTexture(v, 20, 44, 0.8, 30, 41, (0, 1, 20, 44));
+        var mask = ClassicalMasker.Run(v, Fixed with { Threshold = null, Mode = MaskingMode.TwoD }).Mask;
+        Assert.True(Mean(mask, 22, 42, (0, 1, 22, 42)) > 0.99, $"{Count(mask)} tissue pixels");
     }
 
     [Fact]
