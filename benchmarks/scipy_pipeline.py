@@ -75,6 +75,7 @@ ANISOTROPY_FOR_2D = 2.0
 REGION_SHARE_KEPT = 0.01
 # SectionConsensus
 SECTION_AGREEMENT = 0.5
+SECTION_MINIMUM_SEPARATED = 2
 SECTION_SHARE_FRACTION = 0.75
 # TexturePyramid
 MAXIMUM_LEVEL = 3
@@ -1160,7 +1161,7 @@ def measure_volume(n, valid, options):
 def section_consensus(plans):
     """The level and threshold a stack's sections agree on (SectionConsensus.From), or None."""
     separated = [p for p in plans if p["separated"]]
-    if len(plans) < 2 or not separated or len(separated) < SECTION_AGREEMENT * len(plans):
+    if len(separated) < SECTION_MINIMUM_SEPARATED or len(separated) < SECTION_AGREEMENT * len(plans):
         return None
     counts = {}
     for p in separated:

@@ -16,12 +16,14 @@ public class SectionConsensusTests
     private static readonly SectionVerdict Unimodal = new(false, 0, Math.Log(2), 0.01, null);
 
     [Fact]
-    public void AtLeastHalfTheSectionsMustHaveSeparated()
+    public void AtLeastHalfTheSectionsAndAtLeastTwoMustHaveSeparated()
     {
-        Assert.Null(SectionConsensus.From([Separated(2, 1.5, 0.4), Unimodal, Unimodal]));
-        Assert.NotNull(SectionConsensus.From([Separated(2, 1.5, 0.4), Unimodal]));
+        Assert.Null(SectionConsensus.From([Separated(2, 1.5, 0.4), Separated(2, 1.5, 0.4), Unimodal, Unimodal, Unimodal]));
+        Assert.NotNull(SectionConsensus.From([Separated(2, 1.5, 0.4), Separated(2, 1.5, 0.4), Unimodal, Unimodal]));
+        Assert.NotNull(SectionConsensus.From([Separated(2, 1.5, 0.4), Separated(2, 1.5, 0.4), Unimodal]));
+        Assert.Null(SectionConsensus.From([Separated(2, 1.5, 0.4), Unimodal])); // one section's split is no agreement
         Assert.Null(SectionConsensus.From([Unimodal, Unimodal]));
-        Assert.Null(SectionConsensus.From([Separated(2, 1.5, 0.4)])); // one section has no stack to agree with
+        Assert.Null(SectionConsensus.From([Separated(2, 1.5, 0.4)]));
     }
 
     [Fact]
@@ -31,7 +33,7 @@ public class SectionConsensusTests
             Separated(3, 2.0, 0.40, new(0.30f, 0.70f, 0.05f)), Separated(2, 1.0, 0.9, new(0.9f, 0.1f, 0.05f)),
             Separated(3, 1.8, 0.30, new(0.32f, 0.75f, 0.05f)), Separated(3, 2.2, 0.35, new(0.28f, 0.72f, 0.05f)), Unimodal]);
         Assert.Equal(new SectionConsensus(3, 2.0, 0.35, 0.72f, 0.30f), c);
-        Assert.Equal(1, SectionConsensus.From([Separated(2, 1.0, 0.5), Separated(1, 0.9, 0.5)])!.Level);
+        Assert.Equal(1, SectionConsensus.From([Separated(2, 1.0, 0.5), Separated(1, 0.9, 0.5), Separated(2, 1.0, 0.5), Separated(1, 0.9, 0.5)])!.Level);
         Assert.Equal(1.0, SectionConsensus.From([Separated(1, 1.2, 0.5), Separated(1, 1.0, 0.5)])!.LogThreshold); // lower median
     }
 
