@@ -101,6 +101,24 @@ def test_unet_widget_adds_mask_and_probability_layers(gui, dotnet_bridge):
     assert panel._run.enabled and not panel._cancel.enabled
 
 
+def test_unet_model_field_offers_the_shipped_models_and_any_file(gui, dotnet_bridge, tmp_path):
+    viewer = gui.Viewer()
+    panel = gui.widget.UNetMaskWidget(napari_viewer=viewer)
+    field = next(f for f in panel._fields if f.key == "model")
+    combo, file_edit = field.widgets
+    assert field.value is None                                        # the default: the core picks the shipped model
+    panel.set_parameters(model="em-mask-unet-v2")
+    assert combo.value == "em-mask-unet-v2" and field.value == "em-mask-unet-v2" and not file_edit.enabled
+    panel.set_parameters(model="em-mask-unet-v1")                     # the default's own name is the default
+    assert field.value is None
+    path = str(tmp_path / "mine.safetensors")
+    panel.set_parameters(model=path)
+    assert combo.value == "other file..." and file_edit.enabled and field.value == path
+    combo.value = "other file..."
+    file_edit.value = ""
+    assert field.value is None                                        # no file chosen yet: the default
+
+
 def test_unet_widget_reports_a_missing_model_and_keeps_layers(gui, dotnet_bridge, tmp_path):
     viewer = gui.Viewer()
     image = viewer.add_image(np.zeros((4, 8, 8), np.uint8), name="img")

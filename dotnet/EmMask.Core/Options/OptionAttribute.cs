@@ -30,4 +30,7 @@ public sealed class OptionAttribute(string help) : Attribute
 
     /// <summary>The values a widget offers for a text or whole-number parameter (the record's validation is the rule).</summary>
     public string[]? Choices { get; init; }
+
+    /// <summary>Values a widget offers for a text parameter besides free input (e.g. shipped model names beside a file).</summary>
+    public string[]? Suggestions { get; init; }
 }

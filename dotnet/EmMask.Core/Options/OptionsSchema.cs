@@ -23,7 +23,8 @@ public static class OptionsSchema
     /// <param name="Label">Short label.</param>
     /// <param name="Cli">Command-line name without dashes.</param>
     /// <param name="Help">What it does.</param>
-    public sealed record Entry(string Key, string Kind, bool Auto, JsonNode? Default, IReadOnlyList<string> Choices, double Minimum, double Maximum, double Step, string Label, string Cli, string Help);
+    /// <param name="Suggestions">For "string": values a widget offers besides free input (a file).</param>
+    public sealed record Entry(string Key, string Kind, bool Auto, JsonNode? Default, IReadOnlyList<string> Choices, double Minimum, double Maximum, double Step, string Label, string Cli, string Help, IReadOnlyList<string> Suggestions);
 
     /// <summary>The entries of <typeparamref name="T"/>, in declaration order; every settable property must carry an <see cref="OptionAttribute"/>.</summary>
     /// <param name="defaults">The record whose values are the defaults.</param>
@@ -72,7 +73,7 @@ public static class OptionsSchema
 
             entries.Add(new Entry(
                 key, kind, auto, json[key]?.DeepClone(), choices, option.Minimum, option.Maximum, option.Step,
-                option.Label ?? key.Replace('_', ' '), option.Cli ?? key.Replace('_', '-'), option.Help));
+                option.Label ?? key.Replace('_', ' '), option.Cli ?? key.Replace('_', '-'), option.Help, option.Suggestions ?? []));
         }
 
         return entries;
@@ -97,6 +98,7 @@ public static class OptionsSchema
                 ["label"] = e.Label,
                 ["cli"] = e.Cli,
                 ["help"] = e.Help,
+                ["suggestions"] = new JsonArray(e.Suggestions.Select(c => (JsonNode?)JsonValue.Create(c)).ToArray()),
             });
         }
 

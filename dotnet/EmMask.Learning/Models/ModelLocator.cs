@@ -1,3 +1,5 @@
+using EmMask.Core.Inference;
+
 namespace EmMask.Learning.Models;
 
 /// <summary>
@@ -12,15 +14,6 @@ public static class ModelLocator
     /// <summary>Environment variable naming the default model file.</summary>
     public const string EnvironmentVariable = "EM_MASK_MODEL";
 
-    /// <summary>
-    /// File name (without extension) of the shipped default model. v1 stays the default: v2 (fine-tuned on real EM)
-    /// did not meet the acceptance rule written in its model card before it was scored (held-out phantoms).
-    /// </summary>
-    public const string DefaultModelName = "em-mask-unet-v1";
-
-    /// <summary>Shipped models that a bare name selects (<c>--model em-mask-unet-v2</c>); the default first.</summary>
-    public static readonly string[] ShippedModelNames = [DefaultModelName, "em-mask-unet-v2"];
-
     /// <summary>Prefix of the worker's built-in test models.</summary>
     public const string BuiltinPrefix = "builtin:";
 
@@ -34,7 +27,7 @@ public static class ModelLocator
         string start = searchFrom ?? Path.GetDirectoryName(typeof(ModelLocator).Assembly.Location) ?? AppContext.BaseDirectory;
         if (!string.IsNullOrWhiteSpace(model))
         {
-            if (Array.IndexOf(ShippedModelNames, model) >= 0 && !File.Exists(model))
+            if (ShippedModels.Names.Contains(model) && !File.Exists(model))
             {
                 return Shipped([model], start);
             }
@@ -48,7 +41,7 @@ public static class ModelLocator
             return Existing(fromEnvironment, $"Model file named by {EnvironmentVariable} not found");
         }
 
-        return Shipped([DefaultModelName], start);
+        return Shipped([ShippedModels.Default], start);
     }
 
     private static string Shipped(string[] names, string start)

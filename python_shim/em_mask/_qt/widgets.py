@@ -561,6 +561,14 @@ def _prefer_source_image(layers):
     return found[-1] if found else None
 
 
+#: The choice beside shipped names that takes a file instead.
+OTHER_FILE = "other file..."
+
+
+def _default_label(name: str) -> str:
+    return f"{name} (default)"
+
+
 class _SchemaField:
     """The widget(s) for one parameter of the core's schema, with its value in the options' JSON form."""
 
@@ -573,9 +581,16 @@ class _SchemaField:
         self._whole = kind == "int" or (isinstance(default, int) and not isinstance(default, bool))
         rng = {k: entry[n] for k, n in (("min", "minimum"), ("max", "maximum"), ("step", "step")) if entry.get(n) is not None}
         self._auto = None
+        self._file = None
         # What the value widget is, kept here rather than asked of the widget's class.
-        if self.key == "model":
-            self._what, self._value = "file", FileEdit(mode="r", label=label, tooltip=tip)
+        if kind == "string" and entry.get("suggestions"):
+            # Shipped names (e.g. models), the first being what an empty value means, or any file.
+            self._names = list(entry["suggestions"])
+            labels = [_default_label(self._names[0]), *self._names[1:], OTHER_FILE]
+            self._what = "suggested"
+            self._value = ComboBox(value=labels[0], choices=labels, label=label, tooltip=tip)
+            self._file = FileEdit(mode="r", label=f"{label} file", tooltip=tip, enabled=False)
+            self._value.changed.connect(lambda v: setattr(self._file, "enabled", v == OTHER_FILE))
         elif kind == "string":
             self._what, self._value = "text", LineEdit(value=default or "", label=label, tooltip=tip)
         elif entry["choices"]:
@@ -598,15 +613,20 @@ class _SchemaField:
 
     @property
     def widgets(self) -> list:
+        if self._file is not None:
+            return [self._value, self._file]
         return [self._auto, self._value] if self._auto is not None else [self._value]
 
     @property
     def value(self):
         if self._auto is not None and self._auto.value:
             return "auto"
-        if self._what == "file":
-            text = str(self._value.value)
-            return None if text in ("", ".") else text
+        if self._what == "suggested":
+            choice = str(self._value.value)
+            if choice == OTHER_FILE:
+                text = str(self._file.value)
+                return None if text in ("", ".") else text
+            return None if choice == _default_label(self._names[0]) else choice
         if self._what == "text":
             return self._value.value or None
         if self._what == "choice":
@@ -624,7 +644,17 @@ class _SchemaField:
             if text not in [str(c) for c in self._value.choices]:
                 raise ValueError(f"must be one of {list(self._value.choices)}")
             self._value.value = text
-        elif self._what in ("file", "text"):
+        elif self._what == "suggested":
+            text = "" if value is None else str(value)
+            if text in ("", self._names[0]):
+                self._value.value = _default_label(self._names[0])
+            elif text in self._names:
+                self._value.value = text
+            else:
+                self._value.value = OTHER_FILE
+                self._file.value = text
+            self._file.enabled = self._value.value == OTHER_FILE
+        elif self._what == "text":
             self._value.value = "" if value is None else str(value)
         elif self._what == "bool":
             if not isinstance(value, bool):

@@ -36,6 +36,20 @@ public class OptionsSchemaTests
     }
 
     [Fact]
+    public void TheModelIsAFileOrAShippedModelsNameTheDefaultFirst()
+    {
+        var entries = OptionsSchema.Describe(EmMask.Core.Inference.UNetMaskOptions.Default).ToDictionary(e => e.Key);
+        Assert.Equal("string", entries["model"].Kind);
+        Assert.Empty(entries["model"].Choices); // any file is allowed
+        Assert.Equal(EmMask.Core.Inference.ShippedModels.Names, entries["model"].Suggestions);
+        Assert.Equal(EmMask.Core.Inference.ShippedModels.Default, entries["model"].Suggestions[0]);
+        Assert.Empty(entries["roi"].Suggestions);
+        var json = JsonNode.Parse(OptionsSchema.ToJson(EmMask.Core.Inference.UNetMaskOptions.Default))!.AsArray();
+        var model = json.Single(e => e!["key"]!.GetValue<string>() == "model")!;
+        Assert.Equal(["em-mask-unet-v1", "em-mask-unet-v2"], model["suggestions"]!.AsArray().Select(n => n!.GetValue<string>()));
+    }
+
+    [Fact]
     public void ARecordWithAnUndescribedParameterIsRefused() =>
         Assert.Contains("Undescribed", Assert.Throws<InvalidOperationException>(() => OptionsSchema.Describe(new Undocumented())).Message);
 
