@@ -61,8 +61,11 @@ public static class TissueEnvelope
         return core;
     }
 
-    /// <summary>Raises the probabilities in the core to at least <see cref="Inference.ProbabilityMask.Threshold"/> (tissue), in place.</summary>
-    public static void Raise(Volume<float> probability, Volume<byte> core)
+    /// <summary>
+    /// Raises the probabilities in the core to at least <see cref="Inference.ProbabilityMask.Threshold"/> (tissue), in
+    /// place, where they are at least <paramref name="floor"/> (0: everywhere in the core).
+    /// </summary>
+    public static void Raise(Volume<float> probability, Volume<byte> core, double floor = 0)
     {
         ArgumentNullException.ThrowIfNull(probability);
         ArgumentNullException.ThrowIfNull(core);
@@ -75,7 +78,7 @@ public static class TissueEnvelope
         var c = core.Span;
         for (int i = 0; i < p.Length; i++)
         {
-            if (c[i] != 0 && p[i] < Inference.ProbabilityMask.Threshold)
+            if (c[i] != 0 && p[i] < Inference.ProbabilityMask.Threshold && p[i] >= floor)
             {
                 p[i] = Inference.ProbabilityMask.Threshold;
             }

@@ -154,7 +154,7 @@ public sealed class UNetMasker(IPredictorProvider predictors)
             TissueEnvelope.Gate(p, envelope!);
             if (core is not null)
             {
-                TissueEnvelope.Raise(p, core);
+                TissueEnvelope.Raise(p, core, options.CoreFloor);
             }
         }
 
