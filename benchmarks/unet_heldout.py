@@ -28,6 +28,7 @@ MODES = {
     "scale2tta1": ("scale 2, no flips", ["--scale", "2", "--tta", "1"]),
     "tta8": ("8 test-time flips", ["--tta", "8"]),
     "core": ("defaults + classical core", ["--core"]),
+    "corefloor": ("defaults + classical core where p >= 0.1", ["--core", "--core-floor", "0.1"]),
 }
 
 

@@ -280,5 +280,11 @@ public class UNetCommandTests
 
         Assert.True(raised > 0, "the network called none of the classical tissue non-brain: nothing under test");
         Assert.Equal(core.Span.ToArray(), block.Span.ToArray());
+
+        // A floor of 0.5 raises nothing (only probabilities under 0.5 are raised): the plain mask again; the option
+        // reaches the worker.
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["floor.h5"], "--core", "--core-depth", "0", "--core-floor", "0.5", .. common]).ExitCode);
+        var floor = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["floor.h5"], "/mask"));
+        Assert.Equal(plain.Span.ToArray(), floor.Span.ToArray());
     }
 }

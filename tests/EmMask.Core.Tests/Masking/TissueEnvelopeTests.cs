@@ -123,10 +123,22 @@ public class TissueEnvelopeTests
     }
 
     [Fact]
-    public void CoreDepthIsValidated()
+    public void WithAFloorOnlyTheCoreVoxelsTheNetworkIsUnsureOfAreRaised()
+    {
+        var p = new Volume<float>(new Shape3(1, 1, 5), [0.02f, 0.1f, 0.3f, 0.9f, 0.3f]);
+        var core = new Volume<byte>(new Shape3(1, 1, 5), [1, 1, 1, 1, 0]);
+        TissueEnvelope.Raise(p, core, floor: 0.1);
+        Assert.Equal([0.02f, 0.5f, 0.5f, 0.9f, 0.3f], p.Span.ToArray()); // a sure non-brain call (0.02) stands
+    }
+
+    [Fact]
+    public void CoreDepthAndFloorAreValidated()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => (UNetMaskOptions.Default with { CoreDepth = -1 }).Validate());
         Assert.Throws<ArgumentOutOfRangeException>(() => (UNetMaskOptions.Default with { CoreDepth = double.PositiveInfinity }).Validate());
-        Assert.False(UNetMaskOptions.Default.Core); // off by default: its acceptance rule failed (model card)
+        Assert.Equal("core_floor", Assert.Throws<ArgumentOutOfRangeException>(() => (UNetMaskOptions.Default with { CoreFloor = 0.6 }).Validate()).ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => (UNetMaskOptions.Default with { CoreFloor = double.NaN }).Validate());
+        Assert.False(UNetMaskOptions.Default.Core); // off by default: its acceptance rules failed (model card)
+        Assert.Equal(0, UNetMaskOptions.Default.CoreFloor);
     }
 }
