@@ -25,7 +25,7 @@ namespace EmMask.Core.Masking;
 /// image, at pyramid levels 0..3; the working level is the finest where the tissue's texture is clear
 /// (<see cref="TexturePyramid"/>).</item>
 /// <item>Threshold t on log r: given, or the histogram valley between Otsu's classes when the histogram is clearly bimodal
-/// (η ≥ 0.7), never below 2 (twice the noise); 2 otherwise. In 2D mode a section that does not separate takes its stack's
+/// (<see cref="TexturePyramid.Separability"/>), never below 2 (twice the noise); 2 otherwise. In 2D mode a section that does not separate takes its stack's
 /// level and threshold where the stack agrees and the section holds resin-like material (<see cref="SectionConsensus"/>).</item>
 /// <item>Soft vote v = sigmoid((log r − log t)/0.25), tracheae out (<see cref="TracheaRule"/>), raised for stained flat
 /// material (<see cref="StainRule"/>), lowered at the resin's own intensity (<see cref="ResinRule"/>).</item>
@@ -42,9 +42,6 @@ public static class ClassicalMasker
 
     /// <summary>The threshold used when the ratio's histogram is not clearly bimodal, and the floor of the automatic one.</summary>
     public const double UnimodalThreshold = 2.0;
-
-    /// <summary>Otsu separability from which the histogram counts as bimodal.</summary>
-    public const double UnimodalSeparability = 0.7;
 
     /// <summary>Largest number of voxels the automatic threshold's histogram is built from.</summary>
     public const int ThresholdSampleLimit = 1 << 20;
