@@ -66,6 +66,19 @@ def test_mask_dask_on_a_thin_stack_masks_whole_sections(tmp_path):
     np.testing.assert_array_equal(lazy.compute(scheduler="threads"), _cli_mask(tmp_path, raw))
 
 
+def test_mask_dask_sections_take_the_stacks_threshold_from_the_plan(tmp_path):
+    # 16 sections, 2 of which do not separate on their own and take the level and threshold the stack agrees on: a
+    # task holding a few sections cannot measure that, so it must come with the plan.
+    import json
+
+    raw, _ = em_mask.phantom(seed=3, shape=(16, 128, 128))
+    info = em_mask.classical_plan(raw)
+    assert info["mode"] == "2d" and json.loads(info["plan"])["Consensus"] is not None
+    lazy = em_mask.mask_dask(raw, block=24, plan=info)
+    assert lazy.numblocks[0] > 2, lazy.chunks
+    np.testing.assert_array_equal(lazy.compute(scheduler="threads"), _cli_mask(tmp_path, raw))
+
+
 def test_block_smaller_than_the_halo_is_a_clear_error(volume):
     with pytest.raises(ValueError, match="smaller than the halo"):
         em_mask.mask_dask(volume, block=8, mode="3d", level=1, refine_boundary=False)

@@ -308,7 +308,8 @@ public static class ClassicalMasker
         }
 
         var outcomes = new List<VolumeOutcome>();
-        if (mode == MaskingMode.TwoD && shape.Z > 1)
+        // A block of one section of a stack (plan given) still takes the stack's agreement.
+        if (mode == MaskingMode.TwoD && (shape.Z > 1 || plan?.Consensus is not null))
         {
             RunSections(n, valid, options, plan, mask, confidence, outcomes, progress, ct);
         }

@@ -126,6 +126,11 @@ public class SectionConsensusTests
         var mask = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid, back, options).ToVolume();
         Assert.Equal(expected.Span.ToArray(), mask.Span.ToArray());
 
+        // Blocks of one section each (a Dask task can be one section) take it from the plan too.
+        var single = ClassicalBlockwise.Grid(raw.Shape, back, options, 25);
+        Assert.Equal(1, single.BlockSize.Z);
+        Assert.Equal(expected.Span.ToArray(), ClassicalBlockwise.Run(source, new MemoryBlockStore(), single, back, options).ToVolume().Span.ToArray());
+
         // A block of a few sections cannot see the stack: without the plan's consensus its failing sections differ.
         var alone = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid, ClassicalPlan.FromJson(plan.ToJson().Replace("\"Consensus\":[", "\"Ignored\":[", StringComparison.Ordinal)), options).ToVolume();
         Assert.NotEqual(expected.Span.ToArray(), alone.Span.ToArray());
