@@ -39,7 +39,8 @@ def _i64(b, values):
 def classical_plan(array, *, voxel_size: Union[float, Sequence[float], None] = None, **options) -> dict:
     """Measure the classical masker's plan of a 3D array (numpy, dask or zarr) on the CLI's sample of it.
 
-    Only the sample's regions are read (the whole array up to 8 Mvoxels, else four 128³ cubes spread over it).
+    Only the sample's regions are read (the whole array up to 8 Mvoxels, else four 128³ cubes spread over it, or,
+    for a stack masked section by section, as many whole sections as fit in 8 Mvoxels, spread over z).
 
     Returns
     -------
@@ -51,10 +52,15 @@ def classical_plan(array, *, voxel_size: Union[float, Sequence[float], None] = N
     if len(shape) != 3:
         raise ValueError(f"mask_dask works on 3D (z, y, x) arrays; got shape {shape}.")
     b = bridge()
-    boxes = json.loads(str(b.NumpyBridge.ClassicalSampleBoxesJson(_i64(b, shape))))
+    payload = _payload(voxel_size, options)
+    found = b.NumpyBridge.ClassicalSampleBoxes(_i64(b, shape), payload)
+    if not found.Ok:
+        from ._errors import EmMaskError
+
+        raise EmMaskError(str(found.Message), str(found.ErrorKind), str(found.Details))
+    boxes = json.loads(str(found.Json))
     parts = [np.asarray(array[oz:oz + sz, oy:oy + sy, ox:ox + sx]) for oz, oy, ox, sz, sy, sx in boxes]
     sample = np.ascontiguousarray(np.concatenate(parts, axis=0))
-    payload = _payload(voxel_size, options)
     result, _ = run_job(b, lambda job: b.NumpyBridge.ClassicalPlan(*_describe(b, sample), _i64(b, shape), payload, job))
     return json.loads(str(result.Json))
 

@@ -26,7 +26,7 @@ public static class ClassicalBlockwise
     public static ClassicalPlan Plan(IBlockSource source, ClassicalMaskOptions options, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var sample = VolumeSample.Read(source, ct);
+        var sample = ClassicalMasker.ReadSample(source, options, ct);
         return ClassicalMasker.Plan(sample, source.Shape, source.VoxelSize, options, ct);
     }
 

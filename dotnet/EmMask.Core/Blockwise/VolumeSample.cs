@@ -21,11 +21,11 @@ public static class VolumeSample
     /// <summary>Number of cubes in a sample of a larger volume (128³ each: deep enough for the coarsest texture level).</summary>
     public const int Cubes = 4;
 
-    /// <summary>Reads the sample.</summary>
-    public static IVolume Read(IBlockSource source, CancellationToken ct = default)
+    /// <summary>Reads the sample (<paramref name="wholeSections"/>: see <see cref="Boxes"/>).</summary>
+    public static IVolume Read(IBlockSource source, CancellationToken ct = default, bool wholeSections = false)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var boxes = Boxes(source.Shape);
+        var boxes = Boxes(source.Shape, wholeSections);
         if (boxes.Count == 1)
         {
             return source.Read(boxes[0].Offset, boxes[0].Size, ct);
@@ -35,12 +35,26 @@ public static class VolumeSample
         return Stack(parts, boxes[0].Size, source.VoxelSize);
     }
 
-    /// <summary>The regions the sample is made of, in stacking order (one region, the whole volume, up to <see cref="Limit"/>).</summary>
-    public static IReadOnlyList<((int Z, int Y, int X) Offset, Shape3 Size)> Boxes(Shape3 shape)
+    /// <summary>
+    /// The regions the sample is made of, in stacking order (one region, the whole volume, up to <see cref="Limit"/>).
+    /// With <paramref name="wholeSections"/> (a stack masked section by section), a larger volume is sampled by whole
+    /// sections spread evenly over z, as many as fit in <see cref="Limit"/>: a section's statistics (its working level
+    /// and threshold, which the stack's sections agree on) are those of the whole section, not of a 128² crop. Sections
+    /// larger than the limit are sampled by cubes.
+    /// </summary>
+    public static IReadOnlyList<((int Z, int Y, int X) Offset, Shape3 Size)> Boxes(Shape3 shape, bool wholeSections = false)
     {
         if (shape.Length <= Limit)
         {
             return [((0, 0, 0), shape)];
+        }
+
+        long plane = shape.SliceLength;
+        if (wholeSections && plane <= Limit)
+        {
+            int count = (int)Math.Min(shape.Z, Limit / plane);
+            var section = new Shape3(1, shape.Y, shape.X);
+            return [.. Enumerable.Range(0, count).Select(i => ((Spread(i, count, shape.Z, 1), 0, 0), section))];
         }
 
         long perCube = Limit / Cubes;

@@ -110,7 +110,7 @@ public static class ClassicalMasker
         // A large volume: the global values are measured on the same sample a block-wise run measures them on, so the
         // two agree voxel for voxel (and the measuring is cheaper); the global steps then run on the whole pre-mask.
         progress?.Report(new("measure on a sample", 0.0));
-        var plan = Plan(Blockwise.VolumeSample.Read(new Blockwise.VolumeBlockSource(input), cancellationToken), input.Shape, input.VoxelSize, options, cancellationToken);
+        var plan = Plan(ReadSample(new Blockwise.VolumeBlockSource(input), options, cancellationToken), input.Shape, input.VoxelSize, options, cancellationToken);
         if (input.Shape.Length > BlockLimit)
         {
             return Blockwise.ClassicalBlockwise.RunInMemory(input, plan, options, BlockBudget, progress, cancellationToken, confidence);
@@ -169,6 +169,25 @@ public static class ClassicalMasker
                 c[i] = 0.4999f;
             }
         }
+    }
+
+    /// <summary>
+    /// The regions of a volume of <paramref name="shape"/> its plan is measured on (<see cref="Blockwise.VolumeSample"/>):
+    /// whole sections where the volume is masked section by section, so that the sections' agreement is measured on
+    /// sections as they are masked.
+    /// </summary>
+    public static IReadOnlyList<((int Z, int Y, int X) Offset, Shape3 Size)> SampleBoxes(Shape3 shape, VoxelSize voxelSize, ClassicalMaskOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return Blockwise.VolumeSample.Boxes(shape, MaskingModes.Resolve(options.Mode, shape, voxelSize) == MaskingMode.TwoD);
+    }
+
+    /// <summary>Reads the sample of <see cref="SampleBoxes"/>.</summary>
+    public static IVolume ReadSample(Blockwise.IBlockSource source, ClassicalMaskOptions options, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(options);
+        return Blockwise.VolumeSample.Read(source, ct, MaskingModes.Resolve(options.Mode, source.Shape, source.VoxelSize) == MaskingMode.TwoD);
     }
 
     /// <summary>

@@ -18,12 +18,21 @@ public static partial class NumpyBridge
     private static readonly ConcurrentDictionary<long, BlockComponents> BuiltComponents = new();
     private static long nextSession;
 
-    /// <summary>The regions of a volume of <paramref name="shape"/> its plan is measured on, stacked along z: JSON <c>[[oz, oy, ox, sz, sy, sx], ...]</c>.</summary>
-    public static string ClassicalSampleBoxesJson(long[] shape) =>
-        JsonSerializer.Serialize(VolumeSample.Boxes(Shape3.FromDimensions(shape)).Select(b => new[] { b.Offset.Z, b.Offset.Y, b.Offset.X, b.Size.Z, b.Size.Y, b.Size.X }));
+    /// <summary>
+    /// The regions of a volume of <paramref name="shape"/> its plan is measured on (<see cref="ClassicalMasker.SampleBoxes"/>:
+    /// whole sections in 2D mode), stacked along z: JSON <c>[[oz, oy, ox, sz, sy, sx], ...]</c>.
+    /// </summary>
+    public static BridgeResult ClassicalSampleBoxes(long[] shape, string optionsJson) =>
+        BridgeResult.Guard(() =>
+        {
+            var (options, voxelSize) = ParseClassicalOptions(optionsJson);
+            options.Validate();
+            var boxes = ClassicalMasker.SampleBoxes(Shape3.FromDimensions(shape), voxelSize, options);
+            return BridgeResult.Success(json: JsonSerializer.Serialize(boxes.Select(b => new[] { b.Offset.Z, b.Offset.Y, b.Offset.X, b.Size.Z, b.Size.Y, b.Size.X })));
+        });
 
     /// <summary>
-    /// Measures the plan on the stacked sample (<see cref="ClassicalSampleBoxesJson"/>) of a volume of
+    /// Measures the plan on the stacked sample (<see cref="ClassicalSampleBoxes"/>) of a volume of
     /// <paramref name="volumeShape"/>; <see cref="BridgeResult.Json"/> is <c>{"plan": "...", "halo": H, "alignment": A,
     /// "level": L or null, "mode": "2d"|"3d"}</c> with the single-scale halo (each worker sees only its block).
     /// </summary>
