@@ -592,7 +592,8 @@ public static class ClassicalMasker
         double logThreshold = options.Threshold is { } given ? Math.Log(given)
             : chosen.Separates ? Math.Max(chosen.Valley, Math.Log(UnimodalThreshold)) : Math.Log(UnimodalThreshold);
         var (reference, stain, resin) = MeasureRules(chosen, logThreshold, options);
-        var verdict = new SectionVerdict(chosen.Separates, chosen.Level, logThreshold, chosen.ShareBelow(logThreshold), reference);
+        // Only sections are measured against their stack's agreement.
+        var verdict = new SectionVerdict(chosen.Separates, chosen.Level, logThreshold, planar ? chosen.ShareBelow(logThreshold) : double.NaN, reference);
         return (new VolumePlan(fill, stabilizer, noise, chosen.Level, logThreshold, stain, resin), chosen, verdict);
     }
 
