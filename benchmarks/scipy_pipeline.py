@@ -1106,13 +1106,14 @@ def _share_below(maps, log_threshold):
 
 
 def _rules(maps, log_threshold, options):
-    """The stain and resin references at the working level under a threshold (ClassicalMasker.MeasureRules)."""
+    """Under a threshold: the two classes' intensities (the stain reference, whether or not the rule is on), and the
+    stain and resin references where the rules apply (ClassicalMasker.MeasureRules)."""
+    classes = stain_reference(maps.ratio, log_threshold, maps.smoothed, maps.valid)
     if options["dense_threshold"] <= 0:
-        return None, None
-    stain = stain_reference(maps.ratio, log_threshold, maps.smoothed, maps.valid)
-    resin = (resin_reference(maps.ratio, log_threshold, maps.smoothed, maps.valid, stain, options["resin_window"])
-             if stain is not None else None)
-    return stain, resin
+        return classes, None, None
+    resin = (resin_reference(maps.ratio, log_threshold, maps.smoothed, maps.valid, classes, options["resin_window"])
+             if classes is not None else None)
+    return classes, classes, resin
 
 
 def measure_volume(n, valid, options):
@@ -1150,8 +1151,7 @@ def measure_volume(n, valid, options):
         log_threshold = max(chosen.valley, math.log(UNIMODAL_THRESHOLD))
     else:
         log_threshold = math.log(UNIMODAL_THRESHOLD)
-    stain, resin = _rules(chosen, log_threshold, options)
-    reference = stain_reference(chosen.ratio, log_threshold, chosen.smoothed, chosen.valid)
+    reference, stain, resin = _rules(chosen, log_threshold, options)
     plan = dict(noise=noise, stabilised=stabilised, tried=tried, level=chosen.level, log_threshold=log_threshold,
                 stain=stain, resin=resin, separated=chosen.separates, share=_share_below(chosen, log_threshold),
                 reference=reference, from_stack=False)
@@ -1186,12 +1186,11 @@ def agree(n, valid, plan, chosen, consensus, options):
         return plan, chosen
     level, log_threshold, share, resin_median, tissue_median = consensus
     maps = chosen if chosen.level == level else level_maps(n, valid, level, plan["noise"], True, options)
+    reference, stain, resin = _rules(maps, log_threshold, options)
     if _share_below(maps, log_threshold) < SECTION_SHARE_FRACTION * share:
         return plan, chosen
-    reference = stain_reference(maps.ratio, log_threshold, maps.smoothed, maps.valid)
     if reference is None or not abs(float(reference[1]) - resin_median) < abs(float(reference[1]) - tissue_median):
         return plan, chosen
-    stain, resin = _rules(maps, log_threshold, options)
     return dict(plan, level=level, log_threshold=log_threshold, stain=stain, resin=resin, from_stack=True), maps
 
 
