@@ -35,7 +35,7 @@ namespace EmMask.Core.Masking;
 /// </list>
 /// A constant volume has no texture: the result is an all-0 mask with a warning. NaN/Inf voxels are set to 0 in the mask.
 /// </remarks>
-public static class ClassicalMasker
+public static partial class ClassicalMasker
 {
     /// <summary>Width of the soft vote in log units of the texture-to-noise ratio.</summary>
     public const float Softness = 0.25f;
@@ -357,87 +357,6 @@ public static class ClassicalMasker
     /// <summary>What one volume (or section) run decided.</summary>
     internal readonly record struct VolumeOutcome(double Threshold, int Level, NoiseModel Noise, bool Stabilised, bool Resin = false, bool FromStack = false);
 
-    /// <summary>
-    /// 2D mode: each section masked on its own, in place of its planes of <paramref name="mask"/> and
-    /// <paramref name="confidence"/>. A section whose histogram does not separate takes the stack's level and threshold
-    /// (<see cref="SectionConsensus"/>): the plan's, or, without a plan, the one its sections agree on, measured first
-    /// (those sections wait, with their measurements, until every section has been measured).
-    /// </summary>
-    private static void RunSections(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, ClassicalPlan? plan, Volume<byte> mask, Volume<float> confidence, List<VolumeOutcome> outcomes, IProgress<ProgressReport>? progress, CancellationToken ct)
-    {
-        var shape = n.Shape;
-        int plane = shape.SliceLength;
-        var consensus = plan?.Consensus;
-        bool agreeFirst = plan is null && options.Threshold is null;
-        var verdicts = new List<SectionVerdict>();
-        var waiting = new List<(int Z, Volume<float> Image, Volume<byte>? Ok, VolumePlan Plan, LevelMaps Chosen)>();
-
-        // Sections that waited finish without reporting progress (their fractions would go back).
-        void Finish(int z, Volume<float> image, Volume<byte>? ok, VolumePlan p, LevelMaps chosen, IProgress<ProgressReport>? scaled)
-        {
-            var section = new Shape3(1, shape.Y, shape.X);
-            var sectionMask = new Volume<byte>(section);
-            var sectionConfidence = new Volume<float>(section);
-            ClassicalMasker.Finish(image, ok, options, p, chosen, BlockPlacement.Whole(section), sectionMask, sectionConfidence, final: true, scaled, ct);
-            sectionMask.Span.CopyTo(mask.Span.Slice(z * plane, plane));
-            sectionConfidence.Span.CopyTo(confidence.Span.Slice(z * plane, plane));
-            outcomes.Add(p.Outcome);
-        }
-
-        foreach (var (z, image, ok) in Sections(n, valid, ct))
-        {
-            var scaled = progress is null ? null : new SectionProgress(progress, z, shape.Z);
-            var (p, chosen, verdict) = MeasureVolume(image, ok, options, scaled, ct);
-            verdicts.Add(verdict);
-            if (agreeFirst && !verdict.Separated)
-            {
-                waiting.Add((z, image, ok, p, chosen));
-                continue;
-            }
-
-            (p, chosen) = Agree(image, ok, options, p, chosen, consensus, ct);
-            Finish(z, image, ok, p, chosen, scaled);
-        }
-
-        consensus = agreeFirst ? SectionConsensus.From(verdicts) : consensus;
-        foreach (var (z, image, ok, p, chosen) in waiting)
-        {
-            var (agreed, maps) = Agree(image, ok, options, p, chosen, consensus, ct);
-            Finish(z, image, ok, agreed, maps, null);
-        }
-    }
-
-    /// <summary>The sections of a normalised stack that hold valid voxels, each as its own volume (a copy) with its valid voxels.</summary>
-    private static IEnumerable<(int Z, Volume<float> Image, Volume<byte>? Ok)> Sections(Volume<float> n, Volume<byte>? valid, CancellationToken ct)
-    {
-        var shape = n.Shape;
-        int plane = shape.SliceLength;
-        var section = new Shape3(1, shape.Y, shape.X);
-        for (int z = 0; z < shape.Z; z++)
-        {
-            ct.ThrowIfCancellationRequested();
-            var ok = valid is null ? null : new Volume<byte>(section, valid.Memory.Slice(z * plane, plane).ToArray());
-            if (ok is not null && ok.Span.IndexOfAnyExcept((byte)0) < 0)
-            {
-                continue; // a section of padding only: all non-brain
-            }
-
-            yield return (z, new Volume<float>(section, n.Memory.Slice(z * plane, plane).ToArray(), n.VoxelSize), ok);
-        }
-    }
-
-    /// <summary>The level and threshold the sections of a normalised stack agree on (<see cref="SectionConsensus"/>), or null.</summary>
-    private static SectionConsensus? MeasureConsensus(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, CancellationToken ct)
-    {
-        if (options.Threshold is not null || n.Shape.Z < 2)
-        {
-            return null;
-        }
-
-        var verdicts = Sections(n, valid, ct).Select(s => MeasureVolume(s.Image, s.Ok, options, null, ct).Verdict).ToList();
-        return SectionConsensus.From(verdicts);
-    }
-
     /// <summary>Masks one volume (3D) or one section (Z = 1) in place of <paramref name="mask"/> and <paramref name="confidence"/>; <paramref name="n"/> is consumed.</summary>
     private static VolumeOutcome RunVolume(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, Volume<byte> mask, Volume<float> confidence, IProgress<ProgressReport>? progress, CancellationToken ct)
     {
@@ -613,27 +532,6 @@ public static class ClassicalMasker
 
         var resin = classes is { } s ? ResinRule.Measure(stainSample, (float)logThreshold, s, options.ResinWindow) : null;
         return (classes, classes, resin);
-    }
-
-    /// <summary>
-    /// A section that did not separate takes the stack's level and threshold when <paramref name="consensus"/> admits it
-    /// (<see cref="SectionConsensus"/>); <paramref name="n"/> is the section as <see cref="MeasureVolume"/> left it.
-    /// </summary>
-    private static (VolumePlan Plan, LevelMaps Chosen) Agree(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, VolumePlan plan, LevelMaps chosen, SectionConsensus? consensus, CancellationToken ct)
-    {
-        if (consensus is null || options.Threshold is not null || chosen.Separates)
-        {
-            return (plan, chosen);
-        }
-
-        var maps = chosen.Level == consensus.Level ? chosen : LevelMaps.Compute(n, valid, consensus.Level, plan.Noise, planar: true, options, ct);
-        var (classes, stain, resin) = MeasureRules(maps, consensus.LogThreshold, options);
-        if (!consensus.Admits(maps.ShareBelow(consensus.LogThreshold), classes))
-        {
-            return (plan, chosen);
-        }
-
-        return (plan with { Level = consensus.Level, LogThreshold = consensus.LogThreshold, Stain = stain, Resin = resin, FromStack = true }, maps);
     }
 
     /// <summary>
@@ -967,19 +865,5 @@ public static class ClassicalMasker
         string stack = fromStack == 0 ? string.Empty : $", the stack's level and threshold in {fromStack} of {outcomes.Count} sections";
         return $"classical: mode {MaskingModes.Name(mode)}, working level {string.Join("/", levels)} ({string.Join("/", levels.Select(l => $"{1 << l}x"))}), " +
                $"threshold {Median(outcomes.Select(o => o.Threshold)):g3}, noise correlation {correlation:F2} voxels{stabilised}{resinRule}{stack}";
-    }
-
-    /// <summary>Scales a section's progress into its share of the stack.</summary>
-    private sealed class SectionProgress(IProgress<ProgressReport> inner, int index, int count) : IProgress<ProgressReport>
-    {
-        public void Report(ProgressReport value)
-        {
-            if (value.Stage == "done")
-            {
-                return;
-            }
-
-            inner.Report(new($"section {index + 1}/{count}: {value.Stage}", (index + value.Fraction) / count));
-        }
     }
 }
