@@ -18,7 +18,7 @@ import numpy as np
 from ._api import _describe
 from ._arrays import voxel_size_tuple
 from ._dotnet import bridge
-from ._jobs import run_job
+from ._jobs import check_result, run_job
 
 __all__ = ["classical_plan", "mask_dask", "mask_to_store", "mask_zarr"]
 
@@ -53,12 +53,7 @@ def classical_plan(array, *, voxel_size: Union[float, Sequence[float], None] = N
         raise ValueError(f"mask_dask works on 3D (z, y, x) arrays; got shape {shape}.")
     b = bridge()
     payload = _payload(voxel_size, options)
-    found = b.NumpyBridge.ClassicalSampleBoxes(_i64(b, shape), payload)
-    if not found.Ok:
-        from ._errors import EmMaskError
-
-        raise EmMaskError(str(found.Message), str(found.ErrorKind), str(found.Details))
-    boxes = json.loads(str(found.Json))
+    boxes = json.loads(str(check_result(b.NumpyBridge.ClassicalSampleBoxes(_i64(b, shape), payload)).Json))
     parts = [np.asarray(array[oz:oz + sz, oy:oy + sy, ox:ox + sx]) for oz, oy, ox, sz, sy, sx in boxes]
     sample = np.ascontiguousarray(np.concatenate(parts, axis=0))
     result, _ = run_job(b, lambda job: b.NumpyBridge.ClassicalPlan(*_describe(b, sample), _i64(b, shape), payload, job))
@@ -203,11 +198,7 @@ def _postprocess(mask, postprocess, voxel_size, chunks):
     b = bridge()
     shape = tuple(int(n) for n in mask.shape)
     vz, vy, vx = voxel_size_tuple(voxel_size, 3)
-    result = b.NumpyBridge.BlockPostProcessStagesJson(str(postprocess), _i64(b, shape), float(vz), float(vy), float(vx))
-    if not result.Ok:
-        from ._errors import EmMaskError
-
-        raise EmMaskError(str(result.Message), str(result.ErrorKind), str(result.Details))
+    result = check_result(b.NumpyBridge.BlockPostProcessStagesJson(str(postprocess), _i64(b, shape), float(vz), float(vy), float(vx)))
     for stage in json.loads(str(result.Json)):
         if "slices" in stage:
             layers = mask.rechunk((chunks[0], shape[1], shape[2]))  # whole sections: per-slice steps are exact there

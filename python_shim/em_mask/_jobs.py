@@ -109,15 +109,20 @@ def run_job(bridge, call: Callable[[Any], Any], *, progress: Optional[ProgressCa
 
     if "error" in outcome:
         raise EmMaskError(f"The .NET bridge failed: {outcome['error']}") from outcome["error"]
-    result = outcome["result"]
+    result = check_result(outcome["result"])
+    if progress is not None and (last is None or last[1] < 1.0):
+        progress(last[0] if last else "done", 1.0)
+    return result, job
+
+
+def check_result(result):
+    """``result`` (a bridge result) when it succeeded; else its error as :class:`EmMaskError` (or :class:`CancelledError`)."""
     if not result.Ok:
         kind = str(result.ErrorKind)
         if kind == "cancelled":
             raise CancelledError()
         raise EmMaskError(str(result.Message), kind, str(result.Details))
-    if progress is not None and (last is None or last[1] < 1.0):
-        progress(last[0] if last else "done", 1.0)
-    return result, job
+    return result
 
 
 def iter_progress(fn: Callable[..., Any], *args, **kwargs):

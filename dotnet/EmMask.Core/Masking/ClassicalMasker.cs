@@ -179,7 +179,7 @@ public static partial class ClassicalMasker
     public static IReadOnlyList<((int Z, int Y, int X) Offset, Shape3 Size)> SampleBoxes(Shape3 shape, VoxelSize voxelSize, ClassicalMaskOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return Blockwise.VolumeSample.Boxes(shape, MaskingModes.Resolve(options.Mode, shape, voxelSize) == MaskingMode.TwoD);
+        return Blockwise.VolumeSample.Boxes(shape, SampledBySections(shape, voxelSize, options));
     }
 
     /// <summary>Reads the sample of <see cref="SampleBoxes"/>.</summary>
@@ -187,8 +187,12 @@ public static partial class ClassicalMasker
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(options);
-        return Blockwise.VolumeSample.Read(source, ct, MaskingModes.Resolve(options.Mode, source.Shape, source.VoxelSize) == MaskingMode.TwoD);
+        return Blockwise.VolumeSample.Read(source, ct, SampledBySections(source.Shape, source.VoxelSize, options));
     }
+
+    // A stack masked section by section is sampled by whole sections.
+    private static bool SampledBySections(Shape3 shape, VoxelSize voxelSize, ClassicalMaskOptions options) =>
+        MaskingModes.Resolve(options.Mode, shape, voxelSize) == MaskingMode.TwoD;
 
     /// <summary>
     /// Measures, on <paramref name="sample"/> (the whole volume, or <see cref="Blockwise.VolumeSample"/>'s sample of it),
