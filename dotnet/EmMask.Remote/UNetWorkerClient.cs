@@ -51,7 +51,96 @@ public sealed class UNetWorkerClient : IDisposable
             throw new ArgumentException($"Cannot predict an empty volume {input.Shape}.", nameof(input));
         }
 
-        string inputType = WireTypes.Name(input.VoxelType);
+        return await RequestAsync(
+            input,
+            prepare: null,
+            (file, id) => new WorkerMessage
+            {
+                Type = WorkerProtocol.PredictType,
+                Id = id,
+                File = file.Path,
+                Shape = [input.Shape.Z, input.Shape.Y, input.Shape.X],
+                VoxelSize = [input.VoxelSize.Z, input.VoxelSize.Y, input.VoxelSize.X],
+                InputType = WireTypes.Name(input.VoxelType),
+                Options = options.ToJson(),
+            },
+            (file, done, worker) =>
+            {
+                var output = new Volume<float>(input.Shape, input.VoxelSize);
+                file.Output.Span.CopyTo(output.Span);
+                return new UNetResult(output, done.Windows ?? 0, done.Skipped ?? 0, done.Scale ?? 1, done.Model ?? string.Empty, done.Warnings ?? [], done.Notes ?? [], worker.Id);
+            },
+            progress,
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Fine-tunes the U-Net in the worker from proofread labels (<c>ProofreadFineTuning</c>) and writes
+    /// <paramref name="target"/>; nothing is written when it fails or is cancelled.
+    /// </summary>
+    /// <param name="image">The raw uint8, uint16 or float32 volume, with its voxel size.</param>
+    /// <param name="labels">Same shape: 1 tissue, 0 non-brain, <see cref="FineTuneOptions.NotProofread"/> not checked.</param>
+    /// <param name="target">The model file to write (.safetensors), a path the worker can reach.</param>
+    /// <param name="options">The fine-tuning options.</param>
+    /// <param name="progress">Receives the worker's progress (one report per step).</param>
+    /// <param name="cancellationToken">Cancels the request in the worker (it stops between steps).</param>
+    /// <returns>The written model's path, the working scale it was trained at, and the worker's note.</returns>
+    /// <exception cref="WorkerException">The worker reported an error (no proofread voxel, bad model, bad target…).</exception>
+    /// <exception cref="WorkerCrashedException">The worker died, hung, or could not start.</exception>
+    public async Task<(string Model, int Scale, IReadOnlyList<string> Notes)> FineTuneAsync(
+        IVolume image,
+        Volume<byte> labels,
+        string target,
+        FineTuneOptions options,
+        IProgress<ProgressReport>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentException.ThrowIfNullOrWhiteSpace(target);
+        ArgumentNullException.ThrowIfNull(options);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        options.Validate();
+        if (image.Shape.IsEmpty)
+        {
+            throw new ArgumentException($"Cannot fine-tune on an empty volume {image.Shape}.", nameof(image));
+        }
+
+        if (labels.Shape != image.Shape)
+        {
+            throw new ArgumentException($"The proofread labels' shape {labels.Shape} differs from the image's {image.Shape}.", nameof(labels));
+        }
+
+        string path = Path.GetFullPath(target);
+        return await RequestAsync(
+            image,
+            file => FineTuneLabels.ToWire(labels, file.Output),
+            (file, id) => new WorkerMessage
+            {
+                Type = WorkerProtocol.FineTuneType,
+                Id = id,
+                File = file.Path,
+                Shape = [image.Shape.Z, image.Shape.Y, image.Shape.X],
+                VoxelSize = [image.VoxelSize.Z, image.VoxelSize.Y, image.VoxelSize.X],
+                InputType = WireTypes.Name(image.VoxelType),
+                Options = options.ToJson(),
+                Target = path,
+            },
+            (_, done, _) => (done.Model ?? path, done.Scale ?? 1, (IReadOnlyList<string>)(done.Notes ?? [])),
+            progress,
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    // One request: the shared file with the input (and whatever prepare adds), the message, the outcome, the result.
+    private async Task<T> RequestAsync<T>(
+        IVolume input,
+        Action<SharedVolumeFile>? prepare,
+        Func<SharedVolumeFile, long, WorkerMessage> request,
+        Func<SharedVolumeFile, WorkerMessage, WorkerProcess, T> result,
+        IProgress<ProgressReport>? progress,
+        CancellationToken cancellationToken)
+    {
+        _ = WireTypes.Name(input.VoxelType); // unsupported types fail before the worker starts
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -59,26 +148,15 @@ public sealed class UNetWorkerClient : IDisposable
             WorkerProcess worker = await EnsureWorkerAsync(cancellationToken).ConfigureAwait(false);
             using var file = SharedVolumeFile.Create(input.Shape, input.VoxelType);
             CopyInput(input, file.Input);
+            prepare?.Invoke(file);
             long id = ++_nextId;
-            var message = new WorkerMessage
-            {
-                Type = WorkerProtocol.PredictType,
-                Id = id,
-                File = file.Path,
-                Shape = [input.Shape.Z, input.Shape.Y, input.Shape.X],
-                VoxelSize = [input.VoxelSize.Z, input.VoxelSize.Y, input.VoxelSize.X],
-                InputType = inputType,
-                Options = options.ToJson(),
-            };
-            if (!worker.TrySend(message))
+            if (!worker.TrySend(request(file, id)))
             {
                 throw Crashed(worker, "could not be sent the request");
             }
 
             var done = await AwaitOutcomeAsync(worker, id, progress, cancellationToken).ConfigureAwait(false);
-            var output = new Volume<float>(input.Shape, input.VoxelSize);
-            file.Output.Span.CopyTo(output.Span);
-            return new UNetResult(output, done.Windows ?? 0, done.Skipped ?? 0, done.Scale ?? 1, done.Model ?? string.Empty, done.Warnings ?? [], done.Notes ?? [], worker.Id);
+            return result(file, done, worker);
         }
         finally
         {

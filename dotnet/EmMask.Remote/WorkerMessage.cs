@@ -7,7 +7,8 @@ namespace EmMask.Remote;
 /// <summary>
 /// One line of the worker protocol (JSON, one object per line, over the worker's stdin/stdout). Volumes never
 /// travel here: they sit in a shared file named by <see cref="File"/> (<see cref="SharedVolumeFile"/>).
-/// Client → worker: predict, cancel, shutdown. Worker → client: ready, progress, done, cancelled, error.
+/// A finetune request's file holds the image, then the proofread labels in the float32 region (<see cref="FineTuneLabels"/>).
+/// Client → worker: predict, finetune, cancel, shutdown. Worker → client: ready, progress, done, cancelled, error.
 /// </summary>
 public sealed record WorkerMessage
 {
@@ -29,8 +30,11 @@ public sealed record WorkerMessage
     /// <summary>predict: the input's element type: "uint8", "uint16" or "float32".</summary>
     public string? InputType { get; init; }
 
-    /// <summary>predict: the U-Net options in their JSON form (<c>UNetMaskOptions</c>, the schema).</summary>
+    /// <summary>predict: the U-Net options in their JSON form (<c>UNetMaskOptions</c>, the schema); finetune: <c>FineTuneOptions</c>.</summary>
     public string? Options { get; init; }
+
+    /// <summary>finetune: the model file to write (.safetensors).</summary>
+    public string? Target { get; init; }
 
     /// <summary>progress: stage name.</summary>
     public string? Stage { get; init; }
@@ -47,7 +51,7 @@ public sealed record WorkerMessage
     /// <summary>done: the working scale used.</summary>
     public int? Scale { get; init; }
 
-    /// <summary>done: the model the worker resolved and used.</summary>
+    /// <summary>done: the model the worker resolved and used (finetune: the model file written).</summary>
     public string? Model { get; init; }
 
     /// <summary>done: the method's warnings.</summary>
@@ -93,6 +97,9 @@ public static class WorkerProtocol
 {
     /// <summary>Client → worker: run a prediction.</summary>
     public const string PredictType = "predict";
+
+    /// <summary>Client → worker: fine-tune the U-Net from proofread labels (<c>ProofreadFineTuning</c>).</summary>
+    public const string FineTuneType = "finetune";
 
     /// <summary>Client → worker: stop the request with this id.</summary>
     public const string CancelType = "cancel";

@@ -28,7 +28,7 @@ public sealed class PredictionRunner(IPredictorProvider predictors, ProtocolChan
             var input = file.Input;
             if (request.VoxelSize is { Length: 3 } v)
             {
-                SetVoxelSize(input, new VoxelSize(v[0], v[1], v[2]));
+                WorkerVolumes.SetVoxelSize(input, new VoxelSize(v[0], v[1], v[2]));
             }
 
             var (result, report) = masker.Run(input, options, new Reporter(channel, id), cancellationToken, file.Output);
@@ -45,16 +45,6 @@ public sealed class PredictionRunner(IPredictorProvider predictors, ProtocolChan
         catch (Exception e)
         {
             channel.Send(new WorkerMessage { Type = WorkerProtocol.ErrorType, Id = id, Message = OneLine(e.Message), ErrorType = e.GetType().Name });
-        }
-    }
-
-    private static void SetVoxelSize(IVolume volume, VoxelSize size)
-    {
-        switch (volume)
-        {
-            case Volume<byte> b: b.VoxelSize = size; break;
-            case Volume<ushort> u: u.VoxelSize = size; break;
-            case Volume<float> f: f.VoxelSize = size; break;
         }
     }
 

@@ -38,6 +38,7 @@ else
 }
 
 builder.Services.AddSingleton<PredictionRunner>();
+builder.Services.AddSingleton(services => new FineTuneRunner(services.GetRequiredService<ProtocolChannel>(), libtorchError));
 builder.Services.AddHostedService<RequestLoopService>();
 
 var app = builder.Build();

@@ -5,11 +5,11 @@ using Microsoft.Extensions.Logging;
 namespace EmMask.Worker;
 
 /// <summary>
-/// Reads requests from stdin. A prediction runs on its own task so the loop keeps reading and can deliver a
-/// cancel while it runs; one prediction at a time. End of input (the client closed the pipe or died) stops the host.
+/// Reads requests from stdin. A prediction or a fine-tuning runs on its own task so the loop keeps reading and can
+/// deliver a cancel while it runs; one request at a time. End of input (the client closed the pipe or died) stops the host.
 /// </summary>
 public sealed class RequestLoopService(
-    ProtocolChannel channel, PredictionRunner runner, IHostApplicationLifetime lifetime, ILogger<RequestLoopService> logger)
+    ProtocolChannel channel, PredictionRunner runner, FineTuneRunner fineTuner, IHostApplicationLifetime lifetime, ILogger<RequestLoopService> logger)
     : BackgroundService
 {
     /// <inheritdoc/>
@@ -29,7 +29,8 @@ public sealed class RequestLoopService(
                     break;
                 }
 
-                if (message.Type == WorkerProtocol.PredictType && !current.IsCompleted)
+                bool work = message.Type is WorkerProtocol.PredictType or WorkerProtocol.FineTuneType;
+                if (work && !current.IsCompleted)
                 {
                     // The runner sends its final message just before its task ends, so a client that waited for it
                     // can be a moment early: give the previous task a bounded chance to finish.
@@ -38,19 +39,20 @@ public sealed class RequestLoopService(
 
                 switch (message.Type)
                 {
-                    case WorkerProtocol.PredictType when !current.IsCompleted:
+                    case WorkerProtocol.PredictType or WorkerProtocol.FineTuneType when !current.IsCompleted:
                         channel.Send(new WorkerMessage
                         {
                             Type = WorkerProtocol.ErrorType, Id = message.Id, ErrorType = "InvalidOperationException",
                             Message = $"The worker is busy with request {currentId}; send one request at a time.",
                         });
                         break;
-                    case WorkerProtocol.PredictType:
+                    case WorkerProtocol.PredictType or WorkerProtocol.FineTuneType:
                         currentCts?.Dispose();
                         currentCts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
                         currentId = message.Id;
                         var token = currentCts.Token;
-                        current = Task.Factory.StartNew(() => runner.Run(message, token), token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                        Action<WorkerMessage, CancellationToken> run = message.Type == WorkerProtocol.PredictType ? runner.Run : fineTuner.Run;
+                        current = Task.Factory.StartNew(() => run(message, token), token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
                         break;
                     case WorkerProtocol.CancelType when message.Id == currentId:
                         currentCts?.Cancel();

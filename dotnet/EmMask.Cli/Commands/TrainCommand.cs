@@ -59,13 +59,7 @@ public static class TrainCommand
                 // Device and preset first: a missing GPU or a typo should not wait for the data to load.
                 string device = parse.GetValue(Device)!;
                 ModelStore.ResolveDevice(device);
-                var augmentation = parse.GetValue(Augment) switch
-                {
-                    "default" => AugmentationOptions.Default,
-                    "real-em" => AugmentationOptions.RealEm,
-                    "none" => AugmentationOptions.None,
-                    var other => throw new ArgumentOutOfRangeException("--augment", other, $"Unknown --augment '{other}'; use default, real-em or none."),
-                };
+                var augmentation = AugmentationOptions.FromName(parse.GetValue(Augment)!, "--augment");
                 var volumes = (parse.GetValue(Data) ?? []).Select(f => Load(f, raw, labels, region, ct, focus)).ToList();
                 if (scale > 1)
                 {

@@ -83,6 +83,43 @@ public static partial class NumpyBridge
         });
 
     /// <summary>
+    /// Fine-tunes the U-Net from a proofreader's corrections in the worker process (<c>ProofreadFineTuning</c>, whole:
+    /// working scale, patches on the proofread voxels only, an atomic write of the model), waiting on this thread with the
+    /// job's progress and cancellation. <see cref="BridgeResult.Json"/> is <c>{"model", "scale", "notes", "worker_pid"}</c>.
+    /// </summary>
+    /// <param name="address">Address of the image's first element.</param>
+    /// <param name="shape">2 or 3 axis lengths.</param>
+    /// <param name="strides">Byte strides, one per axis.</param>
+    /// <param name="dtype">numpy dtype string (uint8, uint16 or float32).</param>
+    /// <param name="labelsAddress">Address of the labels' first element (uint8, the image's shape: 1 tissue, 0 non-brain, 255 not proofread).</param>
+    /// <param name="labelsStrides">The labels' byte strides.</param>
+    /// <param name="target">The model file to write (.safetensors).</param>
+    /// <param name="optionsJson">The options' JSON form (<see cref="FineTuneOptions"/>, snake_case, unknown keys refused) plus <c>voxel_size</c> ([z, y, x]).</param>
+    /// <param name="job">Progress and cancellation for this call.</param>
+    public static BridgeResult UNetFineTune(
+        long address, long[] shape, long[] strides, string dtype, long labelsAddress, long[] labelsStrides, string target, string optionsJson, BridgeJob job) =>
+        BridgeResult.Guard(() =>
+        {
+            ArgumentNullException.ThrowIfNull(job);
+            var (json, voxelSize) = BridgeOptions.SplitVoxelSize(optionsJson, "Fine-tuning");
+            var options = FineTuneOptions.FromJson(json);
+            var image = new NumpyArray(address, shape, strides, dtype).ToVolume(voxelSize, job);
+            var labels = new NumpyArray(labelsAddress, shape, labelsStrides, "uint8").ToVolume<byte>(voxelSize, null);
+            UNetWorkerClient client = Client();
+            int before = client.WorkerProcessId ?? -1;
+            job.Report(new ProgressReport(before < 0 ? "starting U-Net worker" : "sending volume to U-Net worker", 0));
+            var (model, scale, notes) = TimeCore(job, () => Run(() => client.FineTuneAsync(image, labels, target, options, job, job.Token).GetAwaiter().GetResult()));
+            var result = new Dictionary<string, object>
+            {
+                ["model"] = model,
+                ["scale"] = scale,
+                ["notes"] = notes,
+                ["worker_pid"] = client.WorkerProcessId ?? -1,
+            };
+            return BridgeResult.Success(client.WorkerProcessId ?? -1, JsonSerializer.Serialize(result));
+        });
+
+    /// <summary>
     /// <see cref="UNetMaskOptions.Default"/> in its JSON form and the schema of every parameter (key, kind, default,
     /// choices, range, label, help), from which the Python API documents and the napari panel builds its widgets.
     /// </summary>
@@ -105,11 +142,20 @@ public static partial class NumpyBridge
         return (UNetMaskOptions.FromJson(options), voxelSize);
     }
 
-    private static UNetResult Predict(UNetWorkerClient client, IVolume volume, UNetMaskOptions options, BridgeJob job)
+    /// <summary>
+    /// <see cref="FineTuneOptions.Default"/> in its JSON form and the schema of every parameter, from which the Python API
+    /// documents and the napari panel builds its widgets.
+    /// </summary>
+    public static string FineTuneSchemaJson() => Core.Options.OptionsSchema.ToJson(FineTuneOptions.Default);
+
+    private static UNetResult Predict(UNetWorkerClient client, IVolume volume, UNetMaskOptions options, BridgeJob job) =>
+        Run(() => client.PredictAsync(volume, options, job, job.Token).GetAwaiter().GetResult());
+
+    private static T Run<T>(Func<T> call)
     {
         try
         {
-            return client.PredictAsync(volume, options, job, job.Token).GetAwaiter().GetResult();
+            return call();
         }
         catch (FileNotFoundException e)
         {

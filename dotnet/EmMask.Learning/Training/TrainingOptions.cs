@@ -223,6 +223,16 @@ public sealed record AugmentationOptions(
     /// <summary>No augmentation at all.</summary>
     public static AugmentationOptions None { get; } = new(false, false, 0, (1, 1), (0, 0), (1, 1), 0, 0, 0, 0, (0, 0));
 
+    /// <summary>The preset a name selects: "default", "real-em" or "none" (the CLI's <c>--augment</c>, the fine-tuning options).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Any other name.</exception>
+    public static AugmentationOptions FromName(string name, string parameter = "augment") => name switch
+    {
+        "default" => Default,
+        "real-em" => RealEm,
+        "none" => None,
+        _ => throw new ArgumentOutOfRangeException(parameter, name, $"Unknown {parameter} '{name}'; use default, real-em or none."),
+    };
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
     public void Validate()
     {

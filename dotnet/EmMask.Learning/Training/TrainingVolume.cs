@@ -32,14 +32,20 @@ public sealed record TrainingVolume(Volume<float> Image, Volume<byte> Labels, Vo
     /// it is; a block is in focus if any of it is. Partial blocks at the far edges use the voxels they hold. Training on
     /// such copies teaches the network the coarser voxel size.
     /// </summary>
-    public TrainingVolume Downsampled(int factor)
+    /// <param name="factor">The in-plane factor (and the z factor unless <paramref name="inPlaneOnly"/>).</param>
+    /// <param name="inPlaneOnly">Average in-plane only, as the inferer downsamples a stack it predicts section by section.</param>
+    /// <param name="halfLabelled">A block is labelled where at least half of it is, by the majority of its labelled
+    /// voxels (ties as above), instead of only where all of it is: one proofread section of a volume averaged in z too
+    /// would otherwise leave no labelled block.</param>
+    public TrainingVolume Downsampled(int factor, bool inPlaneOnly = false, bool halfLabelled = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(factor, 1);
         if (factor == 1) return this;
+        int fz = inPlaneOnly ? 1 : factor;
         var s = Image.Shape;
-        var c = new Shape3((s.Z + factor - 1) / factor, (s.Y + factor - 1) / factor, (s.X + factor - 1) / factor);
+        var c = new Shape3((s.Z + fz - 1) / fz, (s.Y + factor - 1) / factor, (s.X + factor - 1) / factor);
         var voxel = Image.VoxelSize;
-        var image = new Volume<float>(c, new VoxelSize(voxel.Z * factor, voxel.Y * factor, voxel.X * factor));
+        var image = new Volume<float>(c, new VoxelSize(voxel.Z * fz, voxel.Y * factor, voxel.X * factor));
         var labels = new Volume<byte>(c, image.VoxelSize);
         var region = LabelledRegion is null ? null : new Volume<byte>(c, image.VoxelSize);
         var focus = Focus is null ? null : new Volume<byte>(c, image.VoxelSize);
@@ -50,9 +56,9 @@ public sealed record TrainingVolume(Volume<float> Image, Volume<byte> Labels, Vo
                 for (int x = 0; x < c.X; x++)
                 {
                     double sum = 0;
-                    int count = 0, tissue = 0;
-                    bool allLabelled = true, anyFocus = false;
-                    for (int dz = z * factor; dz < Math.Min(s.Z, (z + 1) * factor); dz++)
+                    int count = 0, tissue = 0, labelled = 0, labelledTissue = 0;
+                    bool anyFocus = false;
+                    for (int dz = z * fz; dz < Math.Min(s.Z, (z + 1) * fz); dz++)
                         for (int dy = y * factor; dy < Math.Min(s.Y, (y + 1) * factor); dy++)
                             for (int dx = x * factor; dx < Math.Min(s.X, (x + 1) * factor); dx++)
                             {
@@ -60,15 +66,23 @@ public sealed record TrainingVolume(Volume<float> Image, Volume<byte> Labels, Vo
                                 sum += img[i];
                                 tissue += lab[i];
                                 count++;
-                                if (region is not null) allLabelled &= LabelledRegion!.Span[i] != 0;
+                                if (region is not null && LabelledRegion!.Span[i] != 0)
+                                {
+                                    labelled++;
+                                    labelledTissue += lab[i];
+                                }
+
                                 if (focus is not null) anyFocus |= Focus!.Span[i] != 0;
                             }
                     image[z, y, x] = (float)(sum / count);
-                    labels[z, y, x] = (byte)(2 * tissue > count || (2 * tissue == count && ((z + y + x) & 1) == 0) ? 1 : 0);
-                    if (region is not null) region[z, y, x] = (byte)(allLabelled ? 1 : 0);
+                    bool counted = region is null || (halfLabelled ? 2 * labelled >= count : labelled == count);
+                    bool byLabelled = halfLabelled && labelled > 0;
+                    int n = byLabelled ? labelled : count, t = byLabelled ? labelledTissue : tissue;
+                    labels[z, y, x] = (byte)(2 * t > n || (2 * t == n && ((z + y + x) & 1) == 0) ? 1 : 0);
+                    if (region is not null) region[z, y, x] = (byte)(counted ? 1 : 0);
                     if (focus is not null) focus[z, y, x] = (byte)(anyFocus ? 1 : 0);
                 }
-        return new TrainingVolume(image, labels, region, $"{Name}@{factor}x", focus);
+        return new TrainingVolume(image, labels, region, inPlaneOnly ? $"{Name}@{factor}x in-plane" : $"{Name}@{factor}x", focus);
     }
 
     /// <summary>Throws <see cref="ArgumentException"/> when shapes differ or labels are not 0/1.</summary>
