@@ -1,6 +1,7 @@
 using EmMask.Core.Inference;
 using EmMask.Core.Progress;
 using EmMask.Core.Volumes;
+using EmMask.Learning.Native;
 using static TorchSharp.torch;
 
 namespace EmMask.Learning.Inference;
@@ -154,8 +155,8 @@ internal sealed class DeviceSlidingWindow(UNetPatchPredictor network, long slabV
             for (int i = 0; i < n; i++)
             {
                 var start = plan[toRun[b + i]];
-                Region(numerator, start).add_(p[i].mul(weights));
-                Region(denominator, start).add_(weights);
+                Region(numerator, start).add_(p[i].mul(weights), Scalars.One);
+                Region(denominator, start).add_(weights, Scalars.One);
             }
 
             ran += n;

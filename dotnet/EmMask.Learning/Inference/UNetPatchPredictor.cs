@@ -1,6 +1,7 @@
 using EmMask.Core.Inference;
 using EmMask.Core.Volumes;
 using EmMask.Learning.Models;
+using EmMask.Learning.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -155,10 +156,16 @@ public sealed class UNetPatchPredictor : IPatchPredictor, IScheduleExecutor, IDi
                 p = p.flip(dims.Select(d => d - 1).ToArray());
             }
 
-            sum = sum is null ? p : sum.add_(p);
+            sum = sum is null ? p : sum.add_(p, Scalars.One);
         }
 
-        return flips.Length == 1 ? sum! : sum!.mul_(1f / flips.Length);
+        if (flips.Length == 1)
+        {
+            return sum!;
+        }
+
+        using var mean = (1.0 / flips.Length).ToScalar(); // disposed after the call, so alive during it (Scalars)
+        return sum!.mul_(mean);
     }
 
     /// <summary>

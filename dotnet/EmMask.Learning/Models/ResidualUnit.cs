@@ -1,3 +1,4 @@
+using EmMask.Learning.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -46,6 +47,6 @@ internal sealed class ResidualUnit : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var res = residual.forward(input);
         var cx = conv.forward(input);
-        return (cx + res).MoveToOuterDisposeScope();
+        return cx.add(res, Scalars.One).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace EmMask.Learning.Training;
@@ -11,15 +12,19 @@ internal static class DiceCELoss
 {
     private const double Smooth = 1e-5;
 
+    // Held for the process: a temporary Scalar can be finalized while libtorch reads it (Native.Scalars). Every add
+    // names its alpha: add(scalar) alone makes a temporary 1.
+    private static readonly Scalar One = 1.0.ToScalar(), Two = 2.0.ToScalar(), SmoothScalar = Smooth.ToScalar();
+
     public static Tensor Compute(Tensor logits, Tensor target, Tensor weight)
     {
         using var scope = NewDisposeScope();
-        var wsum = weight.sum().clamp_min(1.0);
+        var wsum = weight.sum().clamp_min(One);
         var bce = (nn.functional.binary_cross_entropy_with_logits(logits, target, reduction: nn.Reduction.None) * weight).sum() / wsum;
         var p = sigmoid(logits) * weight;
         var intersection = (p * target).sum();
-        var denominator = p.sum() + (target * weight).sum();
-        var dice = 1.0 - (2.0 * intersection + Smooth) / (denominator + Smooth);
-        return (bce + dice).MoveToOuterDisposeScope();
+        var denominator = p.sum().add(target.mul(weight).sum(), One);
+        var dice = intersection.mul(Two).add(SmoothScalar, One).div(denominator.add(SmoothScalar, One)).neg().add(One, One);
+        return bce.add(dice, One).MoveToOuterDisposeScope();
     }
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using EmMask.Core.Volumes;
 using EmMask.Learning.Models;
+using EmMask.Learning.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -150,6 +151,7 @@ public static class UNetTrainer
             }
 
             double lossValue;
+            using (NoCollectionDuring.Start())
             using (var scope = NewDisposeScope())
             {
                 optimizer.zero_grad();
