@@ -7,7 +7,16 @@ magicgui (.NET starts on the first call that needs it).
 
 from __future__ import annotations
 
-from ._api import classical_mask, last_call_info, phantom, postprocess, postprocess_presets, unet_mask, unet_worker_pid
+from ._api import (
+    classical_mask,
+    finetune_unet,
+    last_call_info,
+    phantom,
+    postprocess,
+    postprocess_presets,
+    unet_mask,
+    unet_worker_pid,
+)
 from ._arrays import DtypeConversionWarning
 from ._errors import CancelledError, DotnetUnavailableError, EmMaskError
 from ._jobs import CancelToken
@@ -21,7 +30,15 @@ def __getattr__(name):
         return getattr(_dask, name)
     raise AttributeError(f"module 'em_mask' has no attribute {name!r}")
 
-from ._params import CLASSICAL_DEFAULTS, DEFAULT_PRESET, POSTPROCESS_PRESETS, UNET_DEFAULTS, classical_schema, unet_schema
+from ._params import (
+    CLASSICAL_DEFAULTS,
+    DEFAULT_PRESET,
+    POSTPROCESS_PRESETS,
+    UNET_DEFAULTS,
+    classical_schema,
+    finetune_schema,
+    unet_schema,
+)
 
 __version__ = "0.1.0"
 
@@ -33,12 +50,14 @@ __all__ = [
     "CancelToken",
     "CancelledError",
     "classical_schema",
+    "finetune_schema",
     "unet_schema",
     "DotnetUnavailableError",
     "DtypeConversionWarning",
     "EmMaskError",
     "classical_mask",
     "classical_plan",
+    "finetune_unet",
     "mask_dask",
     "mask_zarr",
     "last_call_info",

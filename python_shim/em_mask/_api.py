@@ -17,6 +17,7 @@ from ._jobs import CancelToken, ProgressCallback, run_job
 __all__ = [
     "classical_mask",
     "unet_mask",
+    "finetune_unet",
     "unet_worker_pid",
     "postprocess",
     "postprocess_presets",
@@ -271,6 +272,107 @@ def unet_mask(
     for message in payload.get("warnings", []):
         warnings.warn(f"EM Mask: {message}", UserWarning, stacklevel=2)
     return mask, probability
+
+
+#: The label of a voxel nobody proofread (``FineTuneOptions.NotProofread`` in the core).
+NOT_PROOFREAD = 255
+
+
+def finetune_unet(
+    image,
+    mask,
+    out: Union[str, os.PathLike],
+    *,
+    sections: Optional[Sequence[int]] = None,
+    model: Union[str, os.PathLike, None] = None,
+    voxel_size: Union[float, Sequence[float], None] = None,
+    progress: Optional[ProgressCallback] = None,
+    cancel: Optional[CancelToken] = None,
+    **options,
+) -> str:
+    """Fine-tune the U-Net on the sections a proofreader corrected, and write the new model to ``out``.
+
+    Runs whole in the EM Mask worker process (``ProofreadFineTuning`` in the core, the U-Net's process, so its
+    libtorch never meets a PyTorch in this Python): the volume is trained at the working scale :func:`unet_mask`
+    will use for it, the loss counts only the proofread sections, and ``out`` appears only when training has finished
+    (a cancelled or failed run leaves an existing file as it was). Shown in the model card: one proofread section of
+    a 32-section Platynereis volume lifted the non-brain IoU on the other 31 sections from 0.563 to 0.866 (1000
+    steps). Then mask with ``unet_mask(image, model=path)``.
+
+    Parameters
+    ----------
+    image : array_like
+        2D (y, x) or 3D (z, y, x) grey image (as :func:`unet_mask` takes it).
+    mask : array_like
+        The proofread mask, same shape: non-zero = tissue, 0 = non-brain. Only ``sections`` count.
+    out : str or path
+        The model file to write (``.safetensors``); its folder must exist; an existing file is replaced.
+    sections : sequence of int, optional
+        The z indices the proofreader checked (negative indices count from the end). Default: every section (the
+        whole mask is correct). Ignored for a 2D image.
+    model : str or path, optional
+        The model to start from: a file or a shipped model's name (``"em-mask-unet-v2"``); default the shipped one.
+    voxel_size : float or sequence of float, optional
+        Physical spacing (z, y, x); it decides the working scale, as for :func:`unet_mask`.
+    progress : callable, optional
+        ``progress(stage, fraction)``, once per optimiser step.
+    cancel : CancelToken, optional
+        Cancelling stops training between steps; the call raises :class:`~em_mask.CancelledError` and writes nothing.
+    **options
+        The fine-tuning parameters by key (:func:`em_mask.finetune_schema` lists each with its default and help):
+        ``steps`` (default 300), ``learning_rate``, ``patch``, ``batch``, ``seed``, ``augment``, ``scale`` (int or
+        "auto"), ``device``. An unknown key or a bad value is an :class:`EmMaskError` naming it.
+
+    Returns
+    -------
+    str
+        The written model's absolute path.
+
+    Raises
+    ------
+    EmMaskError
+        ``kind == "argument"``: nothing proofread, a bad ``out`` or parameter; ``"unavailable"``: the starting model
+        or the worker is missing; ``"worker"``: the worker died.
+    ValueError
+        ``mask`` and ``image`` differ in shape, or a section index is out of range.
+    """
+    arr = as_core_image(image)
+    if arr.ndim not in (2, 3):
+        raise ValueError(f"image must be 2D (y, x) or 3D (z, y, x); got shape {arr.shape}.")
+    truth = np.asarray(mask)
+    if truth.shape != arr.shape:
+        raise ValueError(f"mask has shape {truth.shape}, image {arr.shape}; they must match.")
+    labels = np.full(arr.shape, NOT_PROOFREAD, np.uint8)
+    if arr.ndim == 2 or sections is None:
+        chosen = slice(None)
+    else:
+        depth = arr.shape[0]
+        chosen = sorted({int(z) + depth if int(z) < 0 else int(z) for z in sections})
+        if not chosen:
+            raise ValueError("sections is empty: name at least one proofread section.")
+        if chosen[0] < 0 or chosen[-1] >= depth:
+            raise ValueError(f"sections must lie in 0..{depth - 1} (or -{depth}..-1); got {list(sections)}.")
+    labels[chosen] = truth[chosen] != 0
+    payload_options = {k: ("auto" if v is None else v.item() if isinstance(v, np.generic) else v) for k, v in options.items()}
+    if model is not None:
+        payload_options["model"] = _model_argument(model)
+    payload_options["voxel_size"] = list(voxel_size_tuple(voxel_size, arr.ndim))
+    target = os.path.abspath(os.fspath(out))
+    b = bridge()
+    _register_worker_shutdown(b)
+    described = _describe(b, arr)
+    label_strides = b.Int64Array([int(s) for s in labels.strides])
+    result, job = run_job(
+        b,
+        lambda job: b.NumpyBridge.UNetFineTune(*described, int(labels.ctypes.data), label_strides, target,
+                                               json.dumps(payload_options), job),
+        progress=progress,
+        cancel=cancel,
+    )
+    payload = json.loads(str(result.Json))
+    _record(job, worker_pid=int(payload["worker_pid"]), model=str(payload["model"]), scale=int(payload["scale"]),
+            notes=list(payload.get("notes", [])))
+    return str(payload["model"])
 
 
 def unet_worker_pid() -> Optional[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["CLASSICAL_DEFAULTS", "classical_schema", "unet_schema", "MANUAL_THRESHOLD_START", "POSTPROCESS_PRESETS",
+__all__ = ["CLASSICAL_DEFAULTS", "classical_schema", "unet_schema", "finetune_schema", "MANUAL_THRESHOLD_START", "POSTPROCESS_PRESETS",
            "DEFAULT_PRESET", "UNET_DEFAULTS", "load_parameter_preset"]
 
 
@@ -23,6 +23,11 @@ def classical_schema() -> list:
 def unet_schema() -> list:
     """The U-Net method's parameters as the core describes them (``UNetMaskOptions``); as :func:`classical_schema`."""
     return _schema("UNetSchemaJson")
+
+
+def finetune_schema() -> list:
+    """The fine-tuning parameters as the core describes them (``FineTuneOptions``); as :func:`classical_schema`."""
+    return _schema("FineTuneSchemaJson")
 
 
 _SCHEMAS: dict = {}

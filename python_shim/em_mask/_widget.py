@@ -8,18 +8,21 @@ signatures the manifest relies on.
 
 from __future__ import annotations
 
-__all__ = ["ClassicalMaskWidget", "UNetMaskWidget", "PostProcessWidget", "BatchMaskWidget", "ProofreadWidget"]
+__all__ = ["ClassicalMaskWidget", "UNetMaskWidget", "PostProcessWidget", "BatchMaskWidget", "ProofreadWidget",
+           "FineTuneWidget"]
 
 
 class _DockWidget:
     """Base of the contributions: ``cls(napari_viewer)`` returns the built magicgui Container."""
 
     _builder = ""
+    _module = "widgets"  # the module of em_mask._qt that defines the builder
 
     def __new__(cls, napari_viewer: "napari.viewer.Viewer"):  # noqa: F821 - string annotation, napari is lazy
-        from ._qt import widgets
+        import importlib
 
-        return getattr(widgets, cls._builder)(napari_viewer)
+        module = importlib.import_module(f"em_mask._qt.{cls._module}")
+        return getattr(module, cls._builder)(napari_viewer)
 
     def __init__(self, napari_viewer: "napari.viewer.Viewer") -> None:  # noqa: F821
         # Never runs (``__new__`` returns another type); it exists because napari inspects ``__init__`` to decide
@@ -55,3 +58,10 @@ class ProofreadWidget(_DockWidget):
     """Proofread a mask: click a region to flip it, and review its least certain regions (each edit one undo)."""
 
     _builder = "ProofreadPanel"
+
+
+class FineTuneWidget(_DockWidget):
+    """Fine-tune the U-Net on the sections of a mask a proofreader corrected, then mask the image with the new model."""
+
+    _builder = "FineTunePanel"
+    _module = "finetune"

@@ -71,7 +71,8 @@ def test_the_rule_checker_catches_breakage(manifest, breakage):
 def test_expected_contributions_are_present(manifest):
     c = manifest["contributions"]
     assert {w["display_name"] for w in c["widgets"]} == {
-        "Classical mask", "U-Net mask", "Post-process mask", "Batch: mask all open images", "Proofread mask"}
+        "Classical mask", "U-Net mask", "Post-process mask", "Batch: mask all open images", "Proofread mask",
+        "Fine-tune U-Net"}
     assert [s["display_name"] for s in c["sample_data"]] == ["EM phantom"]
     assert set(c["readers"][0]["filename_patterns"]) == {"*.h5", "*.hdf5"}
     assert c["writers"][0]["layer_types"] == ["labels"]
@@ -96,8 +97,11 @@ def _napari_viewer_kwarg(widget_cls):
 
 def test_widgets_take_the_viewer_and_name_an_existing_builder(manifest):
     commands = _commands(manifest)
-    source = (ROOT / "python_shim" / "em_mask" / "_qt" / "widgets.py").read_text()
-    builders = {n.name for n in ast.parse(source).body if isinstance(n, ast.ClassDef)}
+
+    def builders(module: str) -> set:
+        source = (ROOT / "python_shim" / "em_mask" / "_qt" / f"{module}.py").read_text()
+        return {n.name for n in ast.parse(source).body if isinstance(n, ast.ClassDef)}
+
     for widget in manifest["contributions"]["widgets"]:
         assert not widget.get("autogenerate", False)
         cls = _resolve(commands[widget["command"]]["python_name"])
@@ -106,7 +110,7 @@ def test_widgets_take_the_viewer_and_name_an_existing_builder(manifest):
         required = [p for p in inspect.signature(cls.__init__).parameters.values()
                     if p.default is p.empty and p.name != "self"]
         assert [p.name for p in required] == ["napari_viewer"]
-        assert cls._builder in builders, f"{cls.__name__} builds {cls._builder}, missing from _qt/widgets.py"
+        assert cls._builder in builders(cls._module), f"{cls.__name__} builds {cls._builder}, missing from _qt/{cls._module}.py"
 
 
 def test_reader_returns_a_reader_or_none(manifest, tmp_path):

@@ -42,7 +42,8 @@ _REASON = _skip_reason()
 pytestmark = pytest.mark.skipif(_REASON is not None, reason=str(_REASON))
 
 PLUGIN = "napari-em-mask"
-PANELS = ["Classical mask", "U-Net mask", "Post-process mask", "Batch: mask all open images", "Proofread mask"]
+PANELS = ["Classical mask", "U-Net mask", "Post-process mask", "Batch: mask all open images", "Proofread mask",
+          "Fine-tune U-Net"]
 
 
 # --- driving Qt ----------------------------------------------------------------------------------------------------
@@ -444,6 +445,31 @@ def test_proofread_click_flip_and_the_review_list(viewer, sample):
     _pump(0.3)
     _shot(panel.native, "proofread-mask")
     _shot(viewer.window._qt_window, "proofread-window")
+
+
+def test_fine_tune_from_a_proofread_section_then_mask_with_the_new_model(viewer, sample, tmp_path):
+    image, truth = sample
+    before = truth.data.copy()
+    _, panel = _dock(viewer, "Fine-tune U-Net")
+    panel._image.value, panel._mask.value = image, truth        # the truth stands in for a proofread mask
+    panel._sections.value = "abc"
+    _run(panel)
+    assert panel._status.value.startswith("failed:") and "abc" in panel._status.value
+    assert list(tmp_path.iterdir()) == []
+    panel._sections.value = "20, 40-41"
+    panel.set_parameters(steps=3, patch=16)
+    panel._out.value = str(tmp_path / "tuned.safetensors")
+    _run(panel, timeout=300)
+    status = panel._status.value
+    assert status.startswith("done: model written to " + str(tmp_path / "tuned.safetensors")), status
+    assert f" on {3 * image.data.shape[1] * image.data.shape[2]} proofread voxels" in status, status
+    assert (tmp_path / "tuned.safetensors").exists()
+    tuned = viewer.layers["EM phantom mask (fine-tuned)"]
+    assert tuned.data.shape == image.data.shape and set(np.unique(tuned.data)) <= {0, 1}
+    assert viewer.layers.selection.active is tuned
+    np.testing.assert_array_equal(truth.data, before)               # the proofread mask is never overwritten
+    _shot(panel.native, "fine-tune-panel")
+    assert _errors() == [] or all("abc" in e for e in _errors())
 
 
 def _click_voxel(viewer, layer, voxel) -> None:

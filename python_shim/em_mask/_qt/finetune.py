@@ -1,0 +1,161 @@
+"""The Fine-tune panel: teach the U-Net the sections a proofreader corrected, then mask with the new model.
+
+A proofreader fixes a few sections of ``<image> mask`` (Proofread / Post-process panels, or the brush), names them
+here, and fine-tunes: :func:`em_mask.finetune_unet` trains in the worker process on those sections only and writes a
+model file; the panel then masks the image with it into ``<image> mask (fine-tuned)``, so the corrected mask is never
+overwritten and both can be compared. The parameter widgets come from the core's schema (:func:`finetune_schema`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Optional
+
+import napari.layers
+from magicgui.widgets import CheckBox, FileEdit, LineEdit, create_widget
+
+from .. import _api
+from .._dotnet import core_problem
+from .._jobs import staged_progress as _staged
+from .._layers import LayerInputError, apply_undoable, mask_layer_kwargs, materialise, voxel_size_from_scale
+from .._params import finetune_schema
+from .widgets import (
+    MASK_COLOUR,
+    _colour_labels,
+    _current_slice,
+    _find_layer,
+    _prefer_mask,
+    _prefer_source_image,
+    _PreferredLayer,
+    _RunPanel,
+    _SchemaField,
+    _select,
+    _spatial_ndim,
+)
+
+#: Suffix of the layer the new model's mask goes to.
+FINE_TUNED = " (fine-tuned)"
+
+#: Where a model goes when no file is given (created on first use).
+DEFAULT_FOLDER = os.path.join(os.path.expanduser("~"), ".em_mask", "models")
+
+
+def parse_sections(text: str, depth: int, current: int) -> Optional[list]:
+    """The sections a proofreader names: "current", "all" (None: every section), or "3, 5-7" (0-based z indices).
+
+    Raises
+    ------
+    LayerInputError
+        Text that is none of these, or an index outside ``0..depth-1``.
+    """
+    words = text.strip().lower()
+    if words in ("", "current"):
+        return [current]
+    if words == "all":
+        return None
+    sections: set = set()
+    for part in re.split(r"[,\s]+", words):
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if match is None:
+            raise LayerInputError(f"Proofread sections: '{part}' is not a section number or range (e.g. '3, 5-7', "
+                                  "'current' or 'all').")
+        first, last = int(match.group(1)), int(match.group(2) or match.group(1))
+        if first > last or last >= depth:
+            raise LayerInputError(f"Proofread sections: '{part}' lies outside 0..{depth - 1}.")
+        sections.update(range(first, last + 1))
+    return sorted(sections)
+
+
+class FineTunePanel(_RunPanel):
+    """Fine-tune the U-Net on proofread sections of a mask, and mask the image with the new model."""
+
+    def __init__(self, viewer) -> None:
+        self._image = create_widget(annotation=napari.layers.Image, label="image")
+        self._mask = create_widget(annotation=napari.layers.Labels, label="proofread mask")
+        self._preferred = [_PreferredLayer(self._image, _prefer_source_image), _PreferredLayer(self._mask, _prefer_mask)]
+        self._sections = LineEdit(value="current", label="proofread sections",
+                                  tooltip="The sections you corrected: 'current' (the viewer's slice), 'all', or "
+                                          "numbers and ranges such as '3, 5-7'. Only these sections are learnt from.")
+        schema = finetune_schema() if core_problem(worker=True) is None else []
+        self._fields = [_SchemaField(e) for e in schema]
+        self._out = FileEdit(mode="w", filter="*.safetensors", label="save model as",
+                             tooltip=f"The fine-tuned model file; empty: {DEFAULT_FOLDER}/<image>-fine-tuned.safetensors")
+        self._remask = CheckBox(value=True, text="then mask the image with it",
+                                tooltip=f"Adds (or updates) '<image> mask{FINE_TUNED}'; your corrected mask is left as it is")
+        params = [w for f in self._fields for w in f.widgets]
+        super().__init__(viewer, [self._image, self._mask, self._sections, *params, self._out, self._remask],
+                         "Fine-tune", needs_worker=True)
+
+    def parameters(self) -> dict:
+        """The panel's parameter values, by key (the options' JSON form)."""
+        return {f.key: f.value for f in self._fields}
+
+    def set_parameters(self, **values) -> None:
+        """Sets parameter widgets by key (``panel.set_parameters(steps=50)``)."""
+        fields = {f.key: f for f in self._fields}
+        unknown = sorted(set(values) - set(fields))
+        if unknown:
+            raise KeyError(f"unknown parameter(s) {unknown}; known: {sorted(fields)}")
+        for key, value in values.items():
+            fields[key].set(value)
+
+    def _prepare(self):
+        image, mask = self._image.value, self._mask.value
+        if image is None or mask is None:
+            raise LayerInputError("Choose the Image layer and the Labels layer you proofread.")
+        if getattr(image, "rgb", False) or getattr(image, "multiscale", False):
+            raise LayerInputError("Fine-tuning takes a single-scale grey image.")
+        if tuple(mask.data.shape) != tuple(image.data.shape):
+            raise LayerInputError(f"'{mask.name}' has shape {tuple(mask.data.shape)}, '{image.name}' "
+                                  f"{tuple(image.data.shape)}: choose the mask of that image.")
+        ndim = _spatial_ndim(image)
+        if ndim not in (2, 3) or image.data.ndim != ndim:
+            raise LayerInputError("Fine-tuning takes a 2D or 3D grey image.")
+        sections = None
+        if ndim == 3:
+            sections = parse_sections(self._sections.value, image.data.shape[0], _current_slice(self._viewer, image))
+        out = str(self._out.value)
+        if out in ("", "."):
+            os.makedirs(DEFAULT_FOLDER, exist_ok=True)
+            out = os.path.join(DEFAULT_FOLDER, f"{re.sub(r'[^A-Za-z0-9._-]+', '_', image.name)}-fine-tuned.safetensors")
+        params = self.parameters()
+        model = params.pop("model", None)
+        voxel_size = voxel_size_from_scale(image.scale, ndim)
+        meta = (image.name, tuple(image.scale), tuple(image.translate))
+        return _finetune_job, (image.data, mask.data, sections, out, model, params, voxel_size, self._remask.value, meta)
+
+    def _on_result(self, result) -> str:
+        path, remasked, name, scale, translate, note = result
+        status = f"done: model written to {path}"
+        if remasked is not None:
+            layer_name = f"{name} mask{FINE_TUNED}"
+            existing = _find_layer(self._viewer, layer_name, napari.layers.Labels)
+            if existing is not None and tuple(existing.data.shape) == tuple(remasked.shape):
+                apply_undoable(existing, existing.data, remasked)  # one Ctrl-Z brings the previous run's mask back
+                layer = existing
+            else:
+                kwargs = mask_layer_kwargs(name, scale, translate)
+                kwargs["name"] = layer_name
+                layer = self._viewer.add_labels(remasked, **kwargs)
+                _colour_labels(layer, MASK_COLOUR)
+            _select(self._viewer, layer)
+            status += f"; masked into '{layer_name}'"
+        note = f" {note.rstrip('.')}." if note else ""
+        return f"{status}.{note} Use the model in the U-Net panel ('other file...') or em_mask.unet_mask(model=...)."
+
+
+def _finetune_job(image_data, mask_data, sections, out, model, params, voxel_size, remask, meta, token):
+    name, scale, translate = meta
+    yield {"stage": "reading image", "fraction": 0.0}
+    image = materialise(image_data, rgb=False, multiscale=False)
+    mask = materialise(mask_data, rgb=False, multiscale=False)
+    span = 0.85 if remask else 1.0
+    path = yield from _staged(_api.finetune_unet, 0.0, span, image, mask, out, sections=sections, model=model,
+                              voxel_size=voxel_size, cancel=token, **params)
+    notes = _api.last_call_info().get("notes", [])
+    remasked = None
+    if remask:
+        remasked, _ = yield from _staged(_api.unet_mask, span, 1.0 - span, image, path, voxel_size=voxel_size,
+                                         cancel=token)
+    return path, remasked, name, scale, translate, " ".join(notes)
