@@ -14,6 +14,10 @@ the network alone).
 
     /usr/bin/python3 benchmarks/unet_finetune_section.py --model models/em-mask-unet-v2.safetensors \\
         [--item sbfsem_platy_cells] [--style resin] [--mask-seed 7001] [--section 16] [--steps 200] [--lr 1e-4]
+        [--via cli|api]
+
+``--via api`` fine-tunes as the napari panel does, through ``em_mask.finetune_unet`` (the core's
+``ProofreadFineTuning`` in the worker: the volume's working scale, all threads) instead of ``emmask train``.
 """
 import argparse
 import json
@@ -64,6 +68,8 @@ def main():
     ap.add_argument("--modes", default="alone,default")
     ap.add_argument("--keep", default=None, help="keep the work folder here")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--via", default="cli", choices=["cli", "api"],
+                    help="cli: emmask train --region (default); api: em_mask.finetune_unet, the napari panel's path")
     a = ap.parse_args()
 
     manifest = json.load(open(os.path.join(a.data, "manifest.json")))
@@ -98,12 +104,23 @@ def main():
         print(f"before ({mode}): non-brain IoU {result[f'before_{mode}'][0]:.3f}, Dice {result[f'before_{mode}'][1]:.3f}", flush=True)
     out = os.path.join(work, "finetune")
     t0 = time.time()
-    subprocess.run([EMMASK, "train", "--data", vol, "--region", "/labelled", "--init", a.model, "--out", out,
-                    "--steps", str(a.steps), "--lr", str(a.lr), "--patch", "48", "--batch", "2", "--seed", str(a.seed),
-                    "--validate-every", str(a.steps), "--threads", str(a.threads), "--augment", "default", "--quiet"],
-                   check=True, capture_output=True, text=True)
+    if a.via == "api":
+        sys.path.insert(0, os.path.join(ROOT, "python_shim"))
+        os.environ.setdefault("EM_MASK_DOTNET_DIR", os.path.join(ROOT, "dotnet", "EmMask.Host", "bin", "Release", "net10.0"))
+        import em_mask
+
+        voxel = [v * k / 1000 for v, k in zip(vs, (fz, f, f))] if vs else None
+        tuned = em_mask.finetune_unet(img, mask_gt, os.path.join(work, "finetuned.safetensors"), sections=[a.section],
+                                      model=a.model, voxel_size=voxel, steps=a.steps, learning_rate=a.lr, seed=a.seed)
+        result["notes"] = em_mask.last_call_info().get("notes", [])
+    else:
+        subprocess.run([EMMASK, "train", "--data", vol, "--region", "/labelled", "--init", a.model, "--out", out,
+                        "--steps", str(a.steps), "--lr", str(a.lr), "--patch", "48", "--batch", "2", "--seed", str(a.seed),
+                        "--validate-every", str(a.steps), "--threads", str(a.threads), "--augment", "default", "--quiet"],
+                       check=True, capture_output=True, text=True)
+        tuned = os.path.join(out, "last.safetensors")
     result["train_seconds"] = round(time.time() - t0, 1)
-    tuned = os.path.join(out, "last.safetensors")
+    result["via"] = a.via
     for mode in a.modes.split(","):
         pred = mask(tuned, vol, os.path.join(work, f"after_{mode}.h5"), modes[mode])
         result[f"after_{mode}"] = scores(pred, mask_gt, keep)

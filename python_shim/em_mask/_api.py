@@ -320,7 +320,7 @@ def finetune_unet(
         Cancelling stops training between steps; the call raises :class:`~em_mask.CancelledError` and writes nothing.
     **options
         The fine-tuning parameters by key (:func:`em_mask.finetune_schema` lists each with its default and help):
-        ``steps`` (default 300), ``learning_rate``, ``patch``, ``batch``, ``seed``, ``augment``, ``scale`` (int or
+        ``steps`` (default 1000, about 80 s on a 2-core CPU), ``learning_rate``, ``patch``, ``batch``, ``seed``, ``augment``, ``scale`` (int or
         "auto"), ``device``. An unknown key or a bad value is an :class:`EmMaskError` naming it.
 
     Returns

@@ -104,7 +104,7 @@ def test_cancel_writes_nothing(dotnet_bridge, small_model, tmp_path):
 def test_the_schema_lists_the_core_defaults(dotnet_bridge):
     schema = {e["key"]: e for e in em_mask.finetune_schema()}
     assert {"model", "steps", "learning_rate", "patch", "batch", "seed", "augment", "scale", "device"} <= set(schema)
-    assert schema["steps"]["default"] == 300 and schema["augment"]["choices"] == ["default", "real-em", "none"]
+    assert schema["steps"]["default"] == 1000 and schema["augment"]["choices"] == ["default", "real-em", "none"]
 
 
 def test_the_shipped_model_fine_tunes_for_a_hundred_steps_in_the_worker(dotnet_bridge, repo_root, tmp_path):
