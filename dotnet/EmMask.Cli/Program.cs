@@ -13,6 +13,7 @@ root.Subcommands.Add(MaskCommand.Build());
 root.Subcommands.Add(PostprocessCommand.Build());
 root.Subcommands.Add(EvalCommand.Build());
 root.Subcommands.Add(TrainCommand.Build());
+root.Subcommands.Add(FineTuneCommand.Build());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
