@@ -153,7 +153,7 @@ public static class VolumeReader
         string sidecar = VolumeIO.NpySidecar(file);
         if (File.Exists(sidecar) && VolumeMetadata.FromJson(File.ReadAllText(sidecar)).VoxelSize is { } size)
         {
-            VolumeIO.SetVoxelSize(volume, size);
+            volume.SetVoxelSize(size);
         }
     }
 

@@ -371,16 +371,9 @@ internal static class Hdf5Reader
 
     private static void SetVoxelSize(IVolume volume, VoxelSize? size)
     {
-        if (size is not { } s)
+        if (size is { } s)
         {
-            return;
-        }
-
-        switch (volume)
-        {
-            case Volume<byte> v: v.VoxelSize = s; break;
-            case Volume<ushort> v: v.VoxelSize = s; break;
-            case Volume<float> v: v.VoxelSize = s; break;
+            volume.SetVoxelSize(s);
         }
     }
 

@@ -47,7 +47,7 @@ internal static class TiffFormat
         };
         if (voxelSize is { } size)
         {
-            VolumeIO.SetVoxelSize(volume, size);
+            volume.SetVoxelSize(size);
         }
 
         return volume;
