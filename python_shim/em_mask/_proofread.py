@@ -9,12 +9,14 @@ there wherever the widgets are.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 import numpy as np
 
 __all__ = [
+    "parse_sections",
     "FlipRefused",
     "ReviewRegion",
     "box_slices",
@@ -288,3 +290,29 @@ def review_regions(mask: np.ndarray, confidence: np.ndarray, *, below: float = 0
     for i, r in enumerate(regions, 1):
         r.rank = i
     return regions
+
+
+def parse_sections(text: str, depth: int, current: int) -> Optional[list]:
+    """The sections a proofreader names: "current", "all" (None: every section), or "3, 5-7" (0-based z indices).
+
+    Raises
+    ------
+    ValueError
+        Text that is none of these, or an index outside ``0..depth-1``.
+    """
+    words = text.strip().lower()
+    if words in ("", "current"):
+        return [current]
+    if words == "all":
+        return None
+    sections: set = set()
+    for part in re.split(r"[,\s]+", words):
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if match is None:
+            raise ValueError(f"Proofread sections: '{part}' is not a section number or range (e.g. '3, 5-7', "
+                             "'current' or 'all').")
+        first, last = int(match.group(1)), int(match.group(2) or match.group(1))
+        if first > last or last >= depth:
+            raise ValueError(f"Proofread sections: '{part}' lies outside 0..{depth - 1}.")
+        sections.update(range(first, last + 1))
+    return sorted(sections)

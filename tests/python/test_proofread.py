@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from em_mask._proofread import FlipRefused, box_slices, flip_at, region_edit, review_regions
+from em_mask._proofread import FlipRefused, box_slices, flip_at, parse_sections, region_edit, review_regions
 
 
 def _body():
@@ -99,3 +99,13 @@ def test_review_cuts_long_regions_into_tiles_and_checks_its_input():
         review_regions(mask, confidence[:2])
     with pytest.raises(ValueError, match="below"):
         review_regions(mask, confidence, below=0.4)
+
+
+def test_the_proofread_sections_a_user_names():
+    assert parse_sections("current", 10, 4) == [4] and parse_sections(" ", 10, 7) == [7]
+    assert parse_sections("ALL", 10, 0) is None
+    assert parse_sections("3, 5-7 9", 10, 0) == [3, 5, 6, 7, 9]
+    assert parse_sections("2,2,1-2", 10, 0) == [1, 2]
+    for bad in ("abc", "10", "5-3", "-1", "1.5"):
+        with pytest.raises(ValueError, match="Proofread sections"):
+            parse_sections(bad, 10, 0)

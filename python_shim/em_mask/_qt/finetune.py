@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Optional
 
 import napari.layers
 from magicgui.widgets import CheckBox, FileEdit, LineEdit, create_widget
+from napari.utils.notifications import show_info
 
 from .. import _api
 from .._dotnet import core_problem
 from .._jobs import staged_progress as _staged
-from .._layers import LayerInputError, apply_undoable, mask_layer_kwargs, materialise, voxel_size_from_scale
+from .._layers import (
+    LayerInputError,
+    apply_undoable,
+    check_layer_input,
+    mask_layer_kwargs,
+    materialise,
+    voxel_size_from_scale,
+)
 from .._params import finetune_schema
+from .._proofread import parse_sections
 from .widgets import (
     MASK_COLOUR,
     _colour_labels,
@@ -39,32 +47,6 @@ FINE_TUNED = " (fine-tuned)"
 
 #: Where a model goes when no file is given (created on first use).
 DEFAULT_FOLDER = os.path.join(os.path.expanduser("~"), ".em_mask", "models")
-
-
-def parse_sections(text: str, depth: int, current: int) -> Optional[list]:
-    """The sections a proofreader names: "current", "all" (None: every section), or "3, 5-7" (0-based z indices).
-
-    Raises
-    ------
-    LayerInputError
-        Text that is none of these, or an index outside ``0..depth-1``.
-    """
-    words = text.strip().lower()
-    if words in ("", "current"):
-        return [current]
-    if words == "all":
-        return None
-    sections: set = set()
-    for part in re.split(r"[,\s]+", words):
-        match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
-        if match is None:
-            raise LayerInputError(f"Proofread sections: '{part}' is not a section number or range (e.g. '3, 5-7', "
-                                  "'current' or 'all').")
-        first, last = int(match.group(1)), int(match.group(2) or match.group(1))
-        if first > last or last >= depth:
-            raise LayerInputError(f"Proofread sections: '{part}' lies outside 0..{depth - 1}.")
-        sections.update(range(first, last + 1))
-    return sorted(sections)
 
 
 class FineTunePanel(_RunPanel):
@@ -112,6 +94,8 @@ class FineTunePanel(_RunPanel):
         ndim = _spatial_ndim(image)
         if ndim not in (2, 3) or image.data.ndim != ndim:
             raise LayerInputError("Fine-tuning takes a 2D or 3D grey image.")
+        for note in check_layer_input(image.data, name=image.name):  # refuses what does not fit in memory
+            show_info(f"EM Mask: {note}")
         sections = None
         if ndim == 3:
             sections = parse_sections(self._sections.value, image.data.shape[0], _current_slice(self._viewer, image))
