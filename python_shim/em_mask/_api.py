@@ -304,7 +304,8 @@ def finetune_unet(
     image : array_like
         2D (y, x) or 3D (z, y, x) grey image (as :func:`unet_mask` takes it).
     mask : array_like
-        The proofread mask, same shape: non-zero = tissue, 0 = non-brain. Only ``sections`` count.
+        The proofread mask, same shape: non-zero = tissue, 0 = non-brain; in a uint8 mask 255 = not checked (as
+        ``emmask eval`` and ``emmask finetune`` read it). Only ``sections`` count.
     out : str or path
         The model file to write (``.safetensors``); its folder must exist; an existing file is replaced.
     sections : sequence of int, optional
@@ -353,6 +354,8 @@ def finetune_unet(
         if chosen[0] < 0 or chosen[-1] >= depth:
             raise ValueError(f"sections must lie in 0..{depth - 1} (or -{depth}..-1); got {list(sections)}.")
     labels[chosen] = truth[chosen] != 0
+    if truth.dtype == np.uint8:
+        labels[truth == NOT_PROOFREAD] = NOT_PROOFREAD
     payload_options = {k: ("auto" if v is None else v.item() if isinstance(v, np.generic) else v) for k, v in options.items()}
     if model is not None:
         payload_options["model"] = _model_argument(model)

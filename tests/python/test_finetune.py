@@ -63,6 +63,14 @@ def test_only_the_named_sections_count(dotnet_bridge, small_model, tmp_path):
     assert da != dc
 
 
+def test_255_in_a_uint8_mask_is_not_checked(dotnet_bridge, small_model, tmp_path):
+    image, truth = _volume()
+    partial = truth.copy()
+    partial[8, :, 20:] = 255
+    em_mask.finetune_unet(image, partial, tmp_path / "p.safetensors", sections=[8], model=small_model, **FAST)
+    assert any(f"on {32 * 20} proofread voxels" in n for n in em_mask.last_call_info()["notes"])
+
+
 def test_2d_images_and_bad_input(dotnet_bridge, small_model, tmp_path):
     image, truth = _volume()
     out = tmp_path / "m.safetensors"
