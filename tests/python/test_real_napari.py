@@ -473,6 +473,33 @@ def test_fine_tune_from_a_proofread_section_then_mask_with_the_new_model(viewer,
     assert [e for e in _errors()[seen:] if "abc" not in e] == []     # the one error was the bad section list
 
 
+def test_fine_tune_on_the_sections_edited_since_the_panel_opened(viewer, sample, tmp_path):
+    image, truth = sample
+    _, classical = _dock(viewer, "Classical mask")
+    _run(classical)
+    mask = viewer.layers["EM phantom mask"]
+    _, panel = _dock(viewer, "Fine-tune U-Net")
+    panel._image.value, panel._mask.value = image, mask
+    panel._sections.value = "edited"
+    _run(panel)
+    assert panel._status.value.startswith("failed:") and "No edit" in panel._status.value
+    plane = mask.data.shape[1] * mask.data.shape[2]
+    def flip(z, y, x):  # as the brush paints: one voxel to the other label, through the layer's history
+        mask.data_setitem((np.array([z]), np.array([y]), np.array([x])), 1 - int(mask.data[z, y, x]))
+
+    flip(5, 10, 10)
+    flip(9, 3, 4)
+    classical._preset.value = "tight"
+    _run(classical)                                                 # a new mask is not a proofreader's edit...
+    flip(7, 3, 4)                                                   # ...edits after it are
+    panel.set_parameters(steps=2, patch=16)
+    panel._out.value = str(tmp_path / "edited.safetensors")
+    panel._remask.value = False
+    _run(panel, timeout=300)
+    assert panel._status.value.startswith("done:"), panel._status.value
+    assert f" on {plane} proofread voxels" in panel._status.value       # section 7 only
+
+
 def _click_voxel(viewer, layer, voxel) -> None:
     """A real left click on the canvas over ``voxel`` of ``layer`` (2D view): centre the camera there, click."""
     from qtpy.QtCore import QPoint, Qt

@@ -12,6 +12,7 @@ import os
 import re
 
 import napari.layers
+import numpy as np
 from magicgui.widgets import CheckBox, FileEdit, LineEdit, create_widget
 from napari.utils.notifications import show_info
 
@@ -30,6 +31,7 @@ from .._params import finetune_schema
 from .._proofread import parse_sections
 from .widgets import (
     MASK_COLOUR,
+    REMASKING,
     _colour_labels,
     _current_slice,
     _find_layer,
@@ -49,6 +51,38 @@ FINE_TUNED = " (fine-tuned)"
 DEFAULT_FOLDER = os.path.join(os.path.expanduser("~"), ".em_mask", "models")
 
 
+class EditedSections:
+    """The sections of a Labels layer edited while it is watched: every paint event (the brush, fill, the Proofread
+    panel's flips, post-processing) adds the sections it touched; a new mask written by the Classical, U-Net or Batch
+    panel starts the record afresh (those sections were recomputed, not proofread)."""
+
+    def __init__(self) -> None:
+        self.layer = None
+        self.sections: set = set()
+
+    def watch(self, layer) -> None:
+        if layer is self.layer:
+            return
+        if self.layer is not None:
+            try:
+                self.layer.events.paint.disconnect(self._on_paint)
+            except Exception:  # noqa: BLE001 - the old layer may be gone
+                pass
+        self.layer, self.sections = layer, set()
+        if layer is not None and hasattr(layer.events, "paint"):
+            layer.events.paint.connect(self._on_paint)
+
+    def _on_paint(self, event) -> None:
+        layer = self.layer
+        if layer is None or layer.data.ndim != 3:
+            return
+        if layer.metadata.get(REMASKING):
+            self.sections.clear()
+            return
+        for atom in event.value:
+            self.sections.update(int(z) for z in np.unique(np.asarray(atom[0][0])))
+
+
 class FineTunePanel(_RunPanel):
     """Fine-tune the U-Net on proofread sections of a mask, and mask the image with the new model."""
 
@@ -57,8 +91,11 @@ class FineTunePanel(_RunPanel):
         self._mask = create_widget(annotation=napari.layers.Labels, label="proofread mask")
         self._preferred = [_PreferredLayer(self._image, _prefer_source_image), _PreferredLayer(self._mask, _prefer_mask)]
         self._sections = LineEdit(value="current", label="proofread sections",
-                                  tooltip="The sections you corrected: 'current' (the viewer's slice), 'all', or "
-                                          "numbers and ranges such as '3, 5-7'. Only these sections are learnt from.")
+                                  tooltip="The sections you corrected: 'current' (the viewer's slice), 'edited' (those "
+                                          "you changed in the mask since this panel was opened), 'all', or numbers "
+                                          "and ranges such as '3, 5-7'. Only these sections are learnt from.")
+        self._edited = EditedSections()
+        self._mask.changed.connect(self._edited.watch)
         schema = finetune_schema() if core_problem(worker=True) is None else []
         self._fields = [_SchemaField(e) for e in schema]
         self._out = FileEdit(mode="w", filter="*.safetensors", label="save model as",
@@ -68,6 +105,7 @@ class FineTunePanel(_RunPanel):
         params = [w for f in self._fields for w in f.widgets]
         super().__init__(viewer, [self._image, self._mask, self._sections, *params, self._out, self._remask],
                          "Fine-tune", needs_worker=True)
+        self._edited.watch(self._mask.value)
 
     def parameters(self) -> dict:
         """The panel's parameter values, by key (the options' JSON form)."""
@@ -97,7 +135,13 @@ class FineTunePanel(_RunPanel):
         for note in check_layer_input(image.data, name=image.name):  # refuses what does not fit in memory
             show_info(f"EM Mask: {note}")
         sections = None
-        if ndim == 3:
+        if ndim == 3 and self._sections.value.strip().lower() == "edited":
+            self._edited.watch(mask)
+            sections = sorted(self._edited.sections)
+            if not sections:
+                raise LayerInputError(f"No edit of '{mask.name}' was seen since this panel was opened: name the "
+                                      "sections you corrected (e.g. '3, 5-7').")
+        elif ndim == 3:
             sections = parse_sections(self._sections.value, image.data.shape[0], _current_slice(self._viewer, image))
         out = str(self._out.value)
         if out in ("", "."):

@@ -81,6 +81,8 @@ _MAGICGUI_RESERVED = frozenset({
 })
 
 #: Label colours: the mask in green, as in the demo montage; the sample's ground truth in magenta.
+#: Layer metadata key set while a mask panel writes a new mask into an existing mask layer.
+REMASKING = "em_mask_remasking"
 MASK_COLOUR = "lime"
 TRUTH_COLOUR = "magenta"
 
@@ -135,7 +137,11 @@ def _put_mask(viewer, image_name: str, mask: np.ndarray, scale, translate) -> tu
     kwargs = mask_layer_kwargs(image_name, scale, translate)
     if (existing is not None and isinstance(existing.data, np.ndarray)
             and tuple(existing.data.shape) == tuple(mask.shape)):
-        changed = apply_undoable(existing, existing.data, mask)
+        existing.metadata[REMASKING] = True  # a new mask, not a proofreader's edit (the Fine-tune panel's "edited")
+        try:
+            changed = apply_undoable(existing, existing.data, mask)
+        finally:
+            existing.metadata.pop(REMASKING, None)
         existing.scale = kwargs["scale"]
         existing.translate = kwargs["translate"]
         _select(viewer, existing)
