@@ -40,6 +40,36 @@ public static class IntensityNormalization
         return (Quantile(s, LowPercentile / 100), Quantile(s, HighPercentile / 100));
     }
 
+    /// <summary>
+    /// (p1, p99) of a uint8, uint16 or float32 volume without a float copy of it: the same regular sample as
+    /// <see cref="Percentiles(ReadOnlySpan{float})"/> of its float values, so the same result.
+    /// </summary>
+    /// <exception cref="ArgumentException">Unsupported voxel type.</exception>
+    public static (float Low, float High) Percentiles(IVolume raw)
+    {
+        ArgumentNullException.ThrowIfNull(raw);
+        return raw switch
+        {
+            Volume<float> f => Percentiles(f.Span),
+            Volume<byte> b => Percentiles(Sample(b.Span, v => v)),
+            Volume<ushort> u => Percentiles(Sample(u.Span, v => v)),
+            _ => throw new ArgumentException($"Unsupported volume type {raw.GetType().Name}.", nameof(raw)),
+        };
+    }
+
+    // Every stride-th value as float, with the stride Percentiles uses, so that its own stride over this is 1.
+    private static float[] Sample<T>(ReadOnlySpan<T> values, Func<T, float> toFloat)
+    {
+        int stride = Math.Max(1, (int)Math.Ceiling(values.Length / (double)MaxSamples));
+        var sample = new float[(values.Length + stride - 1) / stride];
+        for (int i = 0, n = 0; i < values.Length; i += stride, n++)
+        {
+            sample[n] = toFloat(values[i]);
+        }
+
+        return sample;
+    }
+
     /// <summary>Normalises <paramref name="source"/> into <paramref name="destination"/> (may alias) with the volume's own percentiles.</summary>
     public static void Normalize(ReadOnlySpan<float> source, Span<float> destination)
     {
@@ -68,6 +98,16 @@ public static class IntensityNormalization
     public static Volume<float> ToNormalizedFloat(IVolume raw)
     {
         ArgumentNullException.ThrowIfNull(raw);
+        var result = ToFloat(raw);
+        Normalize(result.Span, result.Span);
+        return result;
+    }
+
+    /// <summary>The voxels of a uint8, uint16 or float32 volume as a new float volume (not normalised).</summary>
+    /// <exception cref="ArgumentException">Unsupported voxel type.</exception>
+    public static Volume<float> ToFloat(IVolume raw)
+    {
+        ArgumentNullException.ThrowIfNull(raw);
         var result = new Volume<float>(raw.Shape, raw.VoxelSize);
         var dst = result.Span;
         switch (raw)
@@ -77,7 +117,6 @@ public static class IntensityNormalization
             case Volume<ushort> u: { var s = u.Span; for (int i = 0; i < s.Length; i++) dst[i] = s[i]; break; }
             default: throw new ArgumentException($"Unsupported volume type {raw.GetType().Name}.", nameof(raw));
         }
-        Normalize(dst, dst);
         return result;
     }
 

@@ -2,6 +2,7 @@ using EmMask.Core.Inference;
 using EmMask.Core.Progress;
 using EmMask.Core.Volumes;
 using EmMask.Learning.Models;
+using EmMask.Learning.Preprocessing;
 
 namespace EmMask.Learning.Training;
 
@@ -12,7 +13,8 @@ namespace EmMask.Learning.Training;
 /// <param name="Scale">The working scale the model was trained at (the U-Net mask's scale for this volume).</param>
 /// <param name="ProofreadVoxels">Voxels whose label counted (0 or 1 in the proofread labels).</param>
 /// <param name="Elapsed">Wall time.</param>
-public sealed record FineTuneResult(string ModelPath, string LogPath, int Steps, int Scale, long ProofreadVoxels, TimeSpan Elapsed);
+/// <param name="TrainedShape">The part of the volume trained on, at the working scale (the proofread sections and the context a patch reaches).</param>
+public sealed record FineTuneResult(string ModelPath, string LogPath, int Steps, int Scale, long ProofreadVoxels, TimeSpan Elapsed, Shape3 TrainedShape);
 
 /// <summary>
 /// Fine-tunes the U-Net from a proofreader's corrections: the volume, and labels that are 1 (tissue) or 0 (non-brain)
@@ -58,7 +60,8 @@ public static class ProofreadFineTuning
         string initial = ModelLocator.Resolve(options.Model);
         int scale = options.Scale ?? WorkingScale.FromVoxelSize(image.VoxelSize, image.Shape);
         bool sections = StackModes.PrefersSections(image.Shape, image.VoxelSize, WorkingScale.MinimumCoarseLength);
-        var volume = TrainingVolume.FromRaw(image, truth, region, "proofread").Downsampled(scale, inPlaneOnly: sections, halfLabelled: true);
+        var volume = ProofreadPart(image, truth, region, options.Patch * scale, sections ? 1 : scale)
+            .Downsampled(scale, inPlaneOnly: sections, halfLabelled: true);
 
         string folder = Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.training-{Guid.NewGuid():N}");
         try
@@ -85,7 +88,7 @@ public static class ProofreadFineTuning
             string log = Path.ChangeExtension(path, ".training_log.json");
             File.Move(result.LogPath, log, overwrite: true);
             File.Move(result.BestModelPath, path, overwrite: true);
-            return new FineTuneResult(path, log, result.Steps, scale, proofread, result.Elapsed);
+            return new FineTuneResult(path, log, result.Steps, scale, proofread, result.Elapsed, volume.Image.Shape);
         }
         finally
         {
@@ -94,6 +97,26 @@ public static class ProofreadFineTuning
                 Directory.Delete(folder, recursive: true);
             }
         }
+    }
+
+    /// <summary>
+    /// The proofread sections with <paramref name="context"/> sections around them (what a patch centred on them can
+    /// reach), normalised with the whole volume's percentiles as the U-Net mask normalises it: a large volume with a few
+    /// proofread sections is never copied whole as float. The part starts on a multiple of <paramref name="zBlock"/>, so
+    /// averaging in z meets the blocks the mask's downsampling meets.
+    /// </summary>
+    private static TrainingVolume ProofreadPart(IVolume image, Volume<byte> truth, Volume<byte> region, int context, int zBlock)
+    {
+        var s = image.Shape;
+        int plane = s.Y * s.X;
+        var r = region.Span;
+        int first = r.IndexOf((byte)1) / plane, last = r.LastIndexOf((byte)1) / plane;
+        int z0 = Math.Max(0, first - context) / zBlock * zBlock, z1 = Math.Min(s.Z, last + context + 1);
+        var size = new Shape3(z1 - z0, s.Y, s.X);
+        var (low, high) = IntensityNormalization.Percentiles(image);
+        var part = IntensityNormalization.ToFloat(VolumeRegions.Crop(image, (z0, 0, 0), size));
+        IntensityNormalization.Apply(part.Span, part.Span, low, high);
+        return new TrainingVolume(part, VolumeRegions.Crop(truth, (z0, 0, 0), size), VolumeRegions.Crop(region, (z0, 0, 0), size), "proofread");
     }
 
     private static string CheckTarget(string target)

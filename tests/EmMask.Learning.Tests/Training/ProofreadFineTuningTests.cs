@@ -199,6 +199,32 @@ public class ProofreadFineTuningTests
         finally { dir.Delete(true); }
     }
 
+    [Fact]
+    public void A_few_proofread_sections_of_a_long_stack_train_on_their_part_normalised_as_the_whole()
+    {
+        var dir = Directory.CreateTempSubdirectory("emmask-finetune-");
+        try
+        {
+            var (image, truth) = Ball(new Shape3(96, 32, 32), 6);
+            var result = ProofreadFineTuning.Run(image, ProofreadSection(truth, 50), Path.Combine(dir.FullName, "m.safetensors"), Options(1));
+            Assert.Equal(new Shape3(50 + 16 + 1 - (50 - 16), 32, 32), result.TrainedShape); // sections 34..66
+            var early = ProofreadFineTuning.Run(image, ProofreadSection(truth, 3), Path.Combine(dir.FullName, "e.safetensors"), Options(1));
+            Assert.Equal(new Shape3(3 + 16 + 1, 32, 32), early.TrainedShape);                  // sections 0..19
+
+            // The percentiles of the whole volume, without a float copy of it, are those of its float copy.
+            var u16 = new Volume<ushort>(new Shape3(40, 300, 300));
+            var rng = new Random(2);
+            for (int i = 0; i < u16.Span.Length; i++)
+            {
+                u16.Span[i] = (ushort)rng.Next(65536);
+            }
+
+            Assert.Equal(IntensityNormalization.Percentiles(IntensityNormalization.ToFloat(u16).Span), IntensityNormalization.Percentiles(u16));
+            Assert.Equal(IntensityNormalization.Percentiles(IntensityNormalization.ToFloat(image).Span), IntensityNormalization.Percentiles(image));
+        }
+        finally { dir.Delete(true); }
+    }
+
     private sealed class Sync(Action<ProgressReport> report) : IProgress<ProgressReport>
     {
         public void Report(ProgressReport value) => report(value);
