@@ -27,6 +27,17 @@ public class FineTuneCommandTests
     }
 
     [Fact]
+    public void Help_names_the_model_an_empty_model_means()
+    {
+        foreach (string command in new[] { "finetune", "mask" })
+        {
+            var help = CliRunner.Invoke(command, "--help");
+            string line = help.Stdout.Split('\n').Single(l => l.TrimStart().StartsWith("--model", StringComparison.Ordinal));
+            Assert.Contains("(default em-mask-unet-v1)", line, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void Bad_sections_and_options_are_one_line_errors_and_write_nothing()
     {
         using var t = new TempFolder();

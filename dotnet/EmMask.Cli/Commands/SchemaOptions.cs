@@ -20,7 +20,7 @@ internal sealed class SchemaOptions
         {
             Option option = e.Kind == "bool"
                 ? new Option<bool>(e.Default?.GetValue<bool>() == true ? $"--no-{e.Cli}" : $"--{e.Cli}") { Description = e.Default?.GetValue<bool>() == true ? $"Turn off (on by default): {e.Help}" : e.Help }
-                : new Option<string?>($"--{e.Cli}") { Description = $"{e.Help} (default {Text(e.Default)}{Choices(e)})" };
+                : new Option<string?>($"--{e.Cli}") { Description = $"{e.Help} (default {(e.Default is null && e.Suggestions.Count > 0 ? e.Suggestions[0] : Text(e.Default))}{Choices(e)})" };
             options.Add((e, option));
         }
     }
