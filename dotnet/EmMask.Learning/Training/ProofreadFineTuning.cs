@@ -23,7 +23,7 @@ public sealed record FineTuneResult(string ModelPath, string LogPath, int Steps,
 /// other 31 sections from 0.563 to 0.866). The volume is trained at the working scale the U-Net mask chooses for it
 /// (in-plane only for stacks it predicts section by section), so the new model sees what the mask will feed it. The
 /// model file appears only when training has finished; a cancelled or failed run leaves the target as it was. The
-/// worker runs it for the Python API and the napari panel; <c>emmask train --init --region</c> is the file-based form.
+/// worker runs it for the Python API and the napari panel, and <c>emmask finetune</c> from files.
 /// </summary>
 public static class ProofreadFineTuning
 {
@@ -55,12 +55,12 @@ public static class ProofreadFineTuning
             throw new ArgumentException($"The proofread labels' shape {labels.Shape} differs from the image's {image.Shape}.", nameof(labels));
         }
 
-        var (truth, region, proofread) = Split(labels);
+        var (proofread, first, last) = Count(labels);
         var augmentation = AugmentationOptions.FromName(options.Augment);
         string initial = ModelLocator.Resolve(options.Model);
         int scale = options.Scale ?? WorkingScale.FromVoxelSize(image.VoxelSize, image.Shape);
         bool sections = StackModes.PrefersSections(image.Shape, image.VoxelSize, WorkingScale.MinimumCoarseLength);
-        var volume = ProofreadPart(image, truth, region, options.Patch * scale, sections ? 1 : scale)
+        var volume = ProofreadPart(image, labels, first, last, options.Patch * scale, sections ? 1 : scale)
             .Downsampled(scale, inPlaneOnly: sections, halfLabelled: true);
 
         string folder = Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.training-{Guid.NewGuid():N}");
@@ -102,21 +102,19 @@ public static class ProofreadFineTuning
     /// <summary>
     /// The proofread sections with <paramref name="context"/> sections around them (what a patch centred on them can
     /// reach), normalised with the whole volume's percentiles as the U-Net mask normalises it: a large volume with a few
-    /// proofread sections is never copied whole as float. The part starts on a multiple of <paramref name="zBlock"/>, so
+    /// proofread sections is never copied whole (as float, or its labels). The part starts on a multiple of <paramref name="zBlock"/>, so
     /// averaging in z meets the blocks the mask's downsampling meets.
     /// </summary>
-    private static TrainingVolume ProofreadPart(IVolume image, Volume<byte> truth, Volume<byte> region, int context, int zBlock)
+    private static TrainingVolume ProofreadPart(IVolume image, Volume<byte> labels, int first, int last, int context, int zBlock)
     {
         var s = image.Shape;
-        int plane = s.Y * s.X;
-        var r = region.Span;
-        int first = r.IndexOf((byte)1) / plane, last = r.LastIndexOf((byte)1) / plane;
         int z0 = Math.Max(0, first - context) / zBlock * zBlock, z1 = Math.Min(s.Z, last + context + 1);
         var size = new Shape3(z1 - z0, s.Y, s.X);
         var (low, high) = IntensityNormalization.Percentiles(image);
         var part = IntensityNormalization.ToFloat(VolumeRegions.Crop(image, (z0, 0, 0), size));
         IntensityNormalization.Apply(part.Span, part.Span, low, high);
-        return new TrainingVolume(part, VolumeRegions.Crop(truth, (z0, 0, 0), size), VolumeRegions.Crop(region, (z0, 0, 0), size), "proofread");
+        var (truth, region) = Split(VolumeRegions.Crop(labels, (z0, 0, 0), size));
+        return new TrainingVolume(part, truth, region, "proofread");
     }
 
     private static string CheckTarget(string target)
@@ -136,24 +134,22 @@ public static class ProofreadFineTuning
         return path;
     }
 
-    // 0/1 labels and the proofread region (1 where the label counts).
-    private static (Volume<byte> Truth, Volume<byte> Region, long Proofread) Split(Volume<byte> labels)
+    // The proofread voxels and the first and last section holding one; other labels than 0, 1 and NotProofread, or
+    // none proofread, are errors. Reads the labels without copying them.
+    private static (long Proofread, int First, int Last) Count(Volume<byte> labels)
     {
-        var truth = labels.Like<byte>();
-        var region = labels.Like<byte>();
         var l = labels.Span;
-        var t = truth.Span;
-        var r = region.Span;
         long proofread = 0;
+        int first = -1, last = -1;
         for (int i = 0; i < l.Length; i++)
         {
             switch (l[i])
             {
                 case 0:
                 case 1:
-                    t[i] = l[i];
-                    r[i] = 1;
                     proofread++;
+                    first = first < 0 ? i : first;
+                    last = i;
                     break;
                 case NotProofread:
                     break;
@@ -167,7 +163,28 @@ public static class ProofreadFineTuning
             throw new ArgumentException("No voxel is proofread: mark at least one section (labels 0 or 1) to fine-tune from.", nameof(labels));
         }
 
-        return (truth, region, proofread);
+        int plane = labels.Shape.Y * labels.Shape.X;
+        return (proofread, first / plane, last / plane);
+    }
+
+    // 0/1 labels and the proofread region (1 where the label counts) of checked labels.
+    private static (Volume<byte> Truth, Volume<byte> Region) Split(Volume<byte> labels)
+    {
+        var truth = labels.Like<byte>();
+        var region = labels.Like<byte>();
+        var l = labels.Span;
+        var t = truth.Span;
+        var r = region.Span;
+        for (int i = 0; i < l.Length; i++)
+        {
+            if (l[i] != NotProofread)
+            {
+                t[i] = l[i];
+                r[i] = 1;
+            }
+        }
+
+        return (truth, region);
     }
 
     private sealed class StepProgress(IProgress<ProgressReport> progress) : IProgress<TrainingProgress>
