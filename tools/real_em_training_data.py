@@ -287,7 +287,10 @@ def args_for(a):
             # Patches are drawn from volumes uniformly: real items twice (real tissue is the scarce hard case) and
             # phantoms twice (about half the patches, so that v1's phantom skills stay).
             weight = a.real_weight if e["kind"] == "real" else a.phantom_weight if e["kind"] == "phantom" else 1
-            out += ["--data", e["file"]] * weight
+            # --phantoms-default-augment: phantoms keep v1's augmentation in a real-em run (emmask train's
+            # --default-augment-data); the real-EM artefacts are for real data.
+            option = "--default-augment-data" if e["kind"] == "phantom" and a.phantoms_default_augment else "--data"
+            out += [option, e["file"]] * weight
     print(" ".join(out))
 
 
@@ -306,6 +309,8 @@ def main():
     ap.add_argument("--real-weight", type=int, default=2, help="args: list each real item this many times")
     ap.add_argument("--phantom-weight", type=int, default=2, help="args: list each phantom this many times")
     ap.add_argument("--exclude", default=None, help="args: leave out these source groups (comma-separated)")
+    ap.add_argument("--phantoms-default-augment", action="store_true",
+                    help="args: list phantoms with --default-augment-data (v1's augmentation under --augment real-em)")
     a = ap.parse_args()
     if a.command == "build":
         build(a)

@@ -70,6 +70,25 @@ public class UNetCommandTests
     }
 
     [Fact]
+    public void TrainWithFilesUnderTheDefaultAugmentation()
+    {
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "4", "--shape", "16", "48", "48", "-q").ExitCode);
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["q.h5"], "--seed", "5", "--shape", "16", "48", "48", "-q").ExitCode);
+        string[] common = ["--steps", "2", "--patch", "16", "--batch", "1", "--threads", "1", "--augment", "real-em"];
+        var both = CliRunner.Invoke(["train", "--data", t["p.h5"], "--default-augment-data", t["q.h5"], .. common, "--out", t["run"]]);
+        Assert.True(both.ExitCode == 0, both.Stderr);
+        Assert.Contains("training on 2 volumes", both.Stderr, StringComparison.Ordinal);
+        var only = CliRunner.Invoke(["train", "--default-augment-data", t["q.h5"], .. common, "--out", t["run2"], "-q"]);
+        Assert.True(only.ExitCode == 0, only.Stderr);
+
+        var none = CliRunner.Invoke(["train", .. common, "--out", t["run3"]]);
+        Assert.Equal(2, none.ExitCode);
+        Assert.Contains("--default-augment-data", Assert.Single(none.ErrorLines), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(t["run3"]));
+    }
+
+    [Fact]
     public void ThinStacksKeepTheirShapeAndRunSectionBySection()
     {
         using var t = new TempFolder();

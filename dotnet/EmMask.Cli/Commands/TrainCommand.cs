@@ -14,7 +14,8 @@ namespace EmMask.Cli.Commands;
 /// </summary>
 public static class TrainCommand
 {
-    private static readonly Option<string[]> Data = new("--data") { Description = "Training HDF5 file(s) holding raw and labels (repeat the option).", Required = true, AllowMultipleArgumentsPerToken = true };
+    private static readonly Option<string[]> Data = new("--data") { Description = "Training HDF5 file(s) holding raw and labels (repeat the option).", AllowMultipleArgumentsPerToken = true };
+    private static readonly Option<string[]> DefaultAugmentData = new("--default-augment-data") { Description = "More training HDF5 file(s), augmented with the default preset whatever --augment says (e.g. phantoms in a real-em run; repeat the option).", AllowMultipleArgumentsPerToken = true };
     private static readonly Option<string[]> Validation = new("--val") { Description = "Held-out HDF5 file(s) for validation Dice; the best checkpoint is kept by it.", AllowMultipleArgumentsPerToken = true };
     private static readonly Option<string> Raw = new("--raw") { Description = "Raw dataset in each file.", DefaultValueFactory = _ => "/raw" };
     private static readonly Option<string> Labels = new("--labels") { Description = "Label dataset in each file (nonzero = brain).", DefaultValueFactory = _ => "/gt" };
@@ -40,7 +41,7 @@ public static class TrainCommand
     {
         var command = new Command("train", "Train or fine-tune the 3D U-Net on labelled volumes (DiceCE, Adam, balanced patches, augmentation).")
         {
-            Data, Validation, Raw, Labels, Region, Out, Steps, Patch, Batch, Seed, LearningRate, ValidateEvery, Init, Resume, Threads,
+            Data, DefaultAugmentData, Validation, Raw, Labels, Region, Out, Steps, Patch, Batch, Seed, LearningRate, ValidateEvery, Init, Resume, Threads,
             ScaleCopies, Focus, FocusWeight, Device, Augment,
         };
         command.SetAction((parse, ct) =>
@@ -60,7 +61,14 @@ public static class TrainCommand
                 string device = parse.GetValue(Device)!;
                 ModelStore.ResolveDevice(device);
                 var augmentation = AugmentationOptions.FromName(parse.GetValue(Augment)!, "--augment");
-                var volumes = (parse.GetValue(Data) ?? []).Select(f => Load(f, raw, labels, region, ct, focus)).ToList();
+                if ((parse.GetValue(Data) ?? []).Length + (parse.GetValue(DefaultAugmentData) ?? []).Length == 0)
+                {
+                    throw new ArgumentException("Give at least one training file with --data or --default-augment-data.", "--data");
+                }
+
+                var volumes = (parse.GetValue(Data) ?? []).Select(f => Load(f, raw, labels, region, ct, focus))
+                    .Concat((parse.GetValue(DefaultAugmentData) ?? []).Select(f => Load(f, raw, labels, region, ct, focus) with { Augmentation = AugmentationOptions.Default }))
+                    .ToList();
                 if (scale > 1)
                 {
                     volumes.AddRange(volumes.Select(v => v.Downsampled(scale)).ToList());

@@ -47,10 +47,20 @@ internal sealed class PatchSampler
     }
 
     /// <summary>Fills one patch (image, 0/1 label as float, weight) of shape <paramref name="patch"/>; returns the volume and centre voxel drawn.</summary>
-    public (int Volume, Shape3 Centre) Sample(TrainingRandom rng, Shape3 patch, Span<float> image, Span<float> label, Span<float> weight)
+    public (int Volume, Shape3 Centre) Sample(TrainingRandom rng, Shape3 patch, Span<float> image, Span<float> label, Span<float> weight) =>
+        Sample(rng, PickVolume(rng), patch, image, label, weight);
+
+    /// <summary>Draws the volume of the next patch (uniformly among those with centres): the first draw of <see cref="Sample(TrainingRandom, Shape3, Span{float}, Span{float}, Span{float})"/>.</summary>
+    public int PickVolume(TrainingRandom rng)
     {
         int vi;
         do vi = rng.Next(volumes.Count); while (weights[vi].Sum() <= 0);
+        return vi;
+    }
+
+    /// <summary>Fills one patch from volume <paramref name="vi"/> (from <see cref="PickVolume"/>); returns it and the centre voxel drawn.</summary>
+    public (int Volume, Shape3 Centre) Sample(TrainingRandom rng, int vi, Shape3 patch, Span<float> image, Span<float> label, Span<float> weight)
+    {
         int kind = PickKind(rng, weights[vi]);
         var list = candidates[vi][kind];
         var vol = volumes[vi];

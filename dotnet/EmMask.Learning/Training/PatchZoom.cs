@@ -14,7 +14,11 @@ internal sealed class PatchZoom
     private float[] weight = [];
 
     /// <summary>Fills the three patch spans from a zoomed region of a sampled volume.</summary>
-    public void Sample(PatchSampler sampler, TrainingRandom rng, Shape3 patch, double zoom, Span<float> outImage, Span<float> outLabel, Span<float> outWeight)
+    public void Sample(PatchSampler sampler, TrainingRandom rng, Shape3 patch, double zoom, Span<float> outImage, Span<float> outLabel, Span<float> outWeight) =>
+        Sample(sampler, rng, sampler.PickVolume(rng), patch, zoom, outImage, outLabel, outWeight);
+
+    /// <summary>Fills the three patch spans from a zoomed region of volume <paramref name="volume"/>.</summary>
+    public void Sample(PatchSampler sampler, TrainingRandom rng, int volume, Shape3 patch, double zoom, Span<float> outImage, Span<float> outLabel, Span<float> outWeight)
     {
         var region = new Shape3(Scaled(patch.Z, zoom), Scaled(patch.Y, zoom), Scaled(patch.X, zoom));
         int n = (int)region.Length;
@@ -25,7 +29,7 @@ internal sealed class PatchZoom
             weight = new float[n];
         }
 
-        sampler.Sample(rng, region, image.AsSpan(0, n), label.AsSpan(0, n), weight.AsSpan(0, n));
+        sampler.Sample(rng, volume, region, image.AsSpan(0, n), label.AsSpan(0, n), weight.AsSpan(0, n));
         Resample(image.AsSpan(0, n), region, outImage, patch, linear: true);
         Resample(label.AsSpan(0, n), region, outLabel, patch, linear: false);
         Resample(weight.AsSpan(0, n), region, outWeight, patch, linear: false);

@@ -15,7 +15,11 @@ namespace EmMask.Learning.Training;
 /// <param name="Name">Name used in logs (e.g. "phantom seed 7, dark").</param>
 /// <param name="Focus">Optional 0/1 mask of voxels to draw extra patch centres from (hard structures such as tracheae
 /// inside the tissue; see <see cref="TrainingOptions.FocusWeight"/>); null = none.</param>
-public sealed record TrainingVolume(Volume<float> Image, Volume<byte> Labels, Volume<byte>? LabelledRegion = null, string Name = "", Volume<byte>? Focus = null)
+/// <param name="Augmentation">This volume's own augmentation preset, in place of the run's
+/// <see cref="TrainingOptions.Augmentation"/> (e.g. phantoms under the default preset in a real-EM run); null = the
+/// run's. Zoom is drawn from the run's preset first and then skipped for a volume whose own preset has no zoom.</param>
+public sealed record TrainingVolume(Volume<float> Image, Volume<byte> Labels, Volume<byte>? LabelledRegion = null, string Name = "", Volume<byte>? Focus = null,
+    AugmentationOptions? Augmentation = null)
 {
     /// <summary>Normalises a raw image (any range) with the shared training/inference normalisation.</summary>
     public static TrainingVolume FromRaw(IVolume raw, Volume<byte> labels, Volume<byte>? labelledRegion = null, string name = "")
@@ -82,7 +86,7 @@ public sealed record TrainingVolume(Volume<float> Image, Volume<byte> Labels, Vo
                     if (region is not null) region[z, y, x] = (byte)(counted ? 1 : 0);
                     if (focus is not null) focus[z, y, x] = (byte)(anyFocus ? 1 : 0);
                 }
-        return new TrainingVolume(image, labels, region, inPlaneOnly ? $"{Name}@{factor}x in-plane" : $"{Name}@{factor}x", focus);
+        return new TrainingVolume(image, labels, region, inPlaneOnly ? $"{Name}@{factor}x in-plane" : $"{Name}@{factor}x", focus, Augmentation);
     }
 
     /// <summary>Throws <see cref="ArgumentException"/> when shapes differ or labels are not 0/1.</summary>
@@ -98,5 +102,6 @@ public sealed record TrainingVolume(Volume<float> Image, Volume<byte> Labels, Vo
             throw new ArgumentException($"Volume '{Name}': focus shape {Focus.Shape} differs from image shape {Image.Shape}.", parameterName);
         foreach (var v in Labels.Span)
             if (v > 1) throw new ArgumentException($"Volume '{Name}': labels must be 0/1 (found {v}).", parameterName);
+        Augmentation?.Validate();
     }
 }

@@ -78,8 +78,7 @@ public static class UNetTrainer
         if (resuming && File.Exists(optimPath)) optimizer.load_state_dict(optimPath);
 
         var sampler = new PatchSampler(options.Volumes, options.CentreBalance, options.FocusWeight, options.ThinVolumesAsSections);
-        var augmenter = new PatchAugmenter(options.Augmentation, options.Patch);
-        var zoomer = new PatchZoom();
+        var drawer = new PatchDrawer(sampler, options.Volumes, options.Augmentation, options.Patch);
         var patch = options.Patch;
         int n = (int)patch.Length, b = options.BatchSize;
         var img = new float[b * n];
@@ -135,19 +134,7 @@ public static class UNetTrainer
             {
                 var si = img.AsSpan(i * n, n);
                 var sl = lab.AsSpan(i * n, n);
-                var sw = wgt.AsSpan(i * n, n);
-                if (options.Augmentation.ZoomProbability > 0 && rng.Chance(options.Augmentation.ZoomProbability))
-                {
-                    var (lo, hi) = options.Augmentation.Zoom;
-                    double zoom = Math.Exp(rng.Uniform(Math.Log(lo), Math.Log(hi)));
-                    zoomer.Sample(sampler, rng, patch, zoom, si, sl, sw);
-                }
-                else
-                {
-                    sampler.Sample(rng, patch, si, sl, sw);
-                }
-
-                augmenter.Apply(rng, si, sl, sw);
+                drawer.Draw(rng, si, sl, wgt.AsSpan(i * n, n));
             }
 
             double lossValue;
