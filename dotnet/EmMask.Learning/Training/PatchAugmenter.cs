@@ -38,6 +38,13 @@ internal sealed class PatchAugmenter(AugmentationOptions options, Shape3 patch)
             }
         }
 
+        if (options.CurtainProbability > 0 && rng.Chance(options.CurtainProbability))
+        {
+            bool alongY = rng.Chance(0.5);
+            var (offset, start) = Curtaining.Draw(rng, alongY ? patch.X : patch.Y, alongY ? patch.Y : patch.X, options.CurtainStrength);
+            Curtaining.Apply(image, label, patch, alongY, offset, start);
+        }
+
         if (rng.Chance(options.BlurProbability))
             Blur(image, rng.Uniform(options.BlurSigma.Item1, options.BlurSigma.Item2));
         if (rng.Chance(options.IntensityProbability))

@@ -172,6 +172,8 @@ public sealed record TrainingOptions
 /// sections, image, labels and weights, exactly as the U-Net's section-wise inference feeds a single section of a thin
 /// or strongly anisotropic stack (<c>EmMask.Core.Inference.SectionwiseInference</c>).
 /// </param>
+/// <param name="CurtainProbability">Probability of FIB-SEM curtaining (<see cref="Curtaining"/>).</param>
+/// <param name="CurtainStrength">Largest curtain streak amplitude, in normalised intensity.</param>
 /// <remarks>
 /// Every option added after <paramref name="BlurSigma"/> defaults to off, and an option that is off draws no random
 /// numbers, so runs with older option sets replay unchanged.
@@ -185,7 +187,8 @@ public sealed record AugmentationOptions(
     double MissingSectionProbability = 0,
     double JpegProbability = 0, (double, double) JpegQuality = default,
     double SeamProbability = 0, double SeamStep = 0,
-    double PlanarProbability = 0)
+    double PlanarProbability = 0,
+    double CurtainProbability = 0, double CurtainStrength = 0)
 {
     /// <summary>Defaults used for the shipped v1 model (phantoms only).</summary>
     public static AugmentationOptions Default { get; } = new(true, true, 0.8, (0.75, 1.3), (-0.15, 0.15), (0.7, 1.5), 0.5, 0.3, 0.08, 0.2, (0.5, 1.2));
@@ -220,17 +223,25 @@ public sealed record AugmentationOptions(
         PlanarProbability = 0.35,
     };
 
+    /// <summary>
+    /// <see cref="RealEm"/> plus FIB-SEM curtaining (p = 0.25, streak amplitude up to 0.15 of the normalised range, as the phantoms draw it,
+    /// strongest in non-brain; <see cref="Curtaining"/>), so streaked resin is taught as resin on real textures too
+    /// (candidate v6 in the model card).
+    /// </summary>
+    public static AugmentationOptions RealEmCurtains { get; } = RealEm with { CurtainProbability = 0.25, CurtainStrength = 0.15 };
+
     /// <summary>No augmentation at all.</summary>
     public static AugmentationOptions None { get; } = new(false, false, 0, (1, 1), (0, 0), (1, 1), 0, 0, 0, 0, (0, 0));
 
-    /// <summary>The preset a name selects: "default", "real-em" or "none" (the CLI's <c>--augment</c>, the fine-tuning options).</summary>
+    /// <summary>The preset a name selects: "default", "real-em", "real-em-curtains" or "none" (the CLI's <c>--augment</c>, the fine-tuning options).</summary>
     /// <exception cref="ArgumentOutOfRangeException">Any other name.</exception>
     public static AugmentationOptions FromName(string name, string parameter = "augment") => name switch
     {
         "default" => Default,
         "real-em" => RealEm,
+        "real-em-curtains" => RealEmCurtains,
         "none" => None,
-        _ => throw new ArgumentOutOfRangeException(parameter, name, $"Unknown {parameter} '{name}'; use default, real-em or none."),
+        _ => throw new ArgumentOutOfRangeException(parameter, name, $"Unknown {parameter} '{name}'; use default, real-em, real-em-curtains or none."),
     };
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
@@ -252,6 +263,9 @@ public sealed record AugmentationOptions(
         Probability(JpegProbability, nameof(JpegProbability));
         Probability(SeamProbability, nameof(SeamProbability));
         Probability(PlanarProbability, nameof(PlanarProbability));
+        Probability(CurtainProbability, nameof(CurtainProbability));
+        if (CurtainProbability > 0 && !(CurtainStrength > 0 && double.IsFinite(CurtainStrength)))
+            throw new ArgumentOutOfRangeException(nameof(CurtainStrength), CurtainStrength, "Curtain strength must be a positive finite number.");
         if (ZoomProbability > 0 && !(Zoom.Item1 > 0 && Zoom.Item1 <= Zoom.Item2 && double.IsFinite(Zoom.Item2)))
             throw new ArgumentOutOfRangeException(nameof(Zoom), Zoom, "Zoom range must be 0 < lo <= hi (finite).");
         if (SectionThicknessProbability > 0 && !(SectionThickness.Item1 >= 1 && SectionThickness.Item1 <= SectionThickness.Item2))

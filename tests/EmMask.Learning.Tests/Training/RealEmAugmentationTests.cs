@@ -159,12 +159,43 @@ public class RealEmAugmentationTests
     }
 
     [Fact]
+    public void CurtainsStreakResinMoreThanTissueAlongOneAxisAndLeaveTheLabels()
+    {
+        // Left half resin (label 0), right half tissue, on a flat image: the streaks are constant along their run
+        // (from their start row on), and tissue gets 0.4 of each streak.
+        var p = new Shape3(3, 32, 32);
+        var image = Enumerable.Repeat(0.5f, (int)p.Length).ToArray();
+        var label = new float[p.Length];
+        for (int k = 0; k < label.Length; k++) label[k] = k % p.X >= 16 ? 1f : 0f;
+        var labels = (float[])label.Clone();
+        var (offset, start) = Curtaining.Draw(new TrainingRandom(3), p.X, p.Y, 0.15);
+        Assert.Contains(offset, v => Math.Abs(v) > 0.02f);
+        Curtaining.Apply(image, label, p, alongY: true, offset, start);
+        Assert.Equal(labels, label);
+        for (int x = 0; x < p.X; x++)
+        {
+            float factor = x >= 16 ? Curtaining.TissueFactor : 1f;
+            for (int z = 0; z < p.Z; z++)
+                for (int y = 0; y < p.Y; y++)
+                    Assert.Equal(y < start[x] ? 0.5f : 0.5f + (offset[x] * factor), At(image, p, z, y, x), 5);
+        }
+
+        // Through the augmenter, with nothing else on: only the image changes.
+        var (img, l, w) = Sections(new Shape3(4, 16, 16));
+        var before = (float[])img.Clone();
+        var lab = (float[])l.Clone();
+        new PatchAugmenter(AugmentationOptions.None with { CurtainProbability = 1, CurtainStrength = 0.15 }, new Shape3(4, 16, 16)).Apply(new TrainingRandom(2), img, l, w);
+        Assert.NotEqual(before, img);
+        Assert.Equal(lab, l);
+    }
+
+    [Fact]
     public void RealEmPresetKeepsLabelsBinaryWeightsInRangeAndRepeatsForASeed()
     {
         var p = new Shape3(16, 16, 16);
         float[] Run(int seed, out float[] label, out float[] weight)
         {
-            var aug = new PatchAugmenter(AugmentationOptions.RealEm with
+            var aug = new PatchAugmenter(AugmentationOptions.RealEmCurtains with
             {
                 SectionThicknessProbability = 0.5, SectionShiftProbability = 0.5, MissingSectionProbability = 0.5,
                 JpegProbability = 0.5, SeamProbability = 0.5, PlanarProbability = 0.3,
@@ -197,7 +228,7 @@ public class RealEmAugmentationTests
     {
         // Default and Default with every new option's range set but its probability 0 draw the same numbers.
         var p = new Shape3(8, 8, 8);
-        var changed = AugmentationOptions.Default with { SectionThickness = (2, 5), SectionShift = 3, JpegQuality = (10, 20), SeamStep = 0.3 };
+        var changed = AugmentationOptions.Default with { SectionThickness = (2, 5), SectionShift = 3, JpegQuality = (10, 20), SeamStep = 0.3, CurtainStrength = 0.2 };
         var a = new TrainingRandom(11);
         var b = new TrainingRandom(11);
         var (i1, l1, w1) = Sections(p);
@@ -215,6 +246,7 @@ public class RealEmAugmentationTests
     [InlineData("JpegQuality")]
     [InlineData("SeamStep")]
     [InlineData("PlanarProbability")]
+    [InlineData("CurtainStrength")]
     public void InvalidOptionsNameTheParameter(string name)
     {
         var bad = name switch
@@ -224,6 +256,7 @@ public class RealEmAugmentationTests
             "SectionShift" => AugmentationOptions.RealEm with { SectionShift = 0 },
             "JpegQuality" => AugmentationOptions.RealEm with { JpegQuality = (0, 50) },
             "SeamStep" => AugmentationOptions.RealEm with { SeamStep = double.NaN },
+            "CurtainStrength" => AugmentationOptions.RealEm with { CurtainProbability = 0.5, CurtainStrength = 0 },
             _ => AugmentationOptions.RealEm with { PlanarProbability = -0.1 },
         };
         var e = Assert.Throws<ArgumentOutOfRangeException>(bad.Validate);
@@ -231,6 +264,7 @@ public class RealEmAugmentationTests
         AugmentationOptions.RealEm.Validate();
         AugmentationOptions.Default.Validate();
         AugmentationOptions.None.Validate();
+        AugmentationOptions.RealEmCurtains.Validate();
     }
 
     [Fact]
