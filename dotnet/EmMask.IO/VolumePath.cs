@@ -60,6 +60,17 @@ public sealed record VolumePath(string File, string? Dataset)
         return new VolumePath(file, NormalizeDataset(dataset));
     }
 
+    /// <summary>
+    /// True when both name the same stored array: the same file (full path) and, for HDF5, the same dataset. Writing one
+    /// replaces the other.
+    /// </summary>
+    public bool SameVolumeAs(VolumePath other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return string.Equals(Path.GetFullPath(File), Path.GetFullPath(other.File), StringComparison.Ordinal)
+            && (Dataset is null || other.Dataset is null || string.Equals(Dataset, other.Dataset, StringComparison.Ordinal));
+    }
+
     /// <summary>The text form, <c>file</c> or <c>file:/dataset</c>.</summary>
     public override string ToString() => Dataset is null ? File : $"{File}:{Dataset}";
 

@@ -62,6 +62,16 @@ public sealed class MaskingService(IReporter reporter)
     {
         using var threads = request.Blocks?.Threads is { } n ? EmMask.Core.Filters.ComputeThreads.Limit(n) : null;
         request.Classical.Validate();
+        OutputGuard.CheckNotInput(request.Output, request.Input);
+        if (request.ConfidenceOutput is { } confidenceOutput)
+        {
+            OutputGuard.CheckNotInput(confidenceOutput, request.Input, "the confidence");
+            if (confidenceOutput.SameVolumeAs(request.Output))
+            {
+                throw new ArgumentException($"--confidence {confidenceOutput} is the mask's output: give the confidence its own file or dataset.");
+            }
+        }
+
         if (request.Multiscale != 0 && request.Output.Kind != VolumeFileKind.Hdf5)
         {
             throw new ArgumentException($"--multiscale writes coarser datasets beside the mask, so the output must be HDF5 (out.h5:/mask), not {request.Output}.");

@@ -5,6 +5,21 @@ namespace EmMask.Cli.Services;
 /// <summary>Fails fast, before any compute, when an output exists and --force was not given.</summary>
 public static class OutputGuard
 {
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> when <paramref name="output"/> is the array <paramref name="input"/> is
+    /// read from: writing there would replace the image, so not even <c>--force</c> allows it.
+    /// </summary>
+    public static void CheckNotInput(VolumePath output, VolumePath input, string what = "the mask")
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(input);
+        if (output.SameVolumeAs(input))
+        {
+            string hint = output.Kind == VolumeFileKind.Hdf5 ? $", or another dataset of the same file ({output.File}:/mask)" : string.Empty;
+            throw new ArgumentException($"{output} is the input image {input}: writing {what} there would replace the image. Choose another file{hint}.");
+        }
+    }
+
     /// <summary>Throws <see cref="OutputExistsException"/> if <paramref name="output"/> exists and replacing is not allowed.</summary>
     public static void Check(VolumePath output, bool force)
     {
