@@ -107,6 +107,7 @@ STAIN_SAMPLE_LIMIT = 1 << 16
 RESIN_MINIMUM_SEPARATION = 8.0
 RESIN_MINIMUM_SHARE = 0.03
 RESIN_TEXTURE_QUANTILE = 0.9
+RESIN_PEAK_ITERATIONS = 3
 RESIN_SOFTNESS = 0.25
 # PaddingDetector
 PADDING_AREA = 256
@@ -841,10 +842,22 @@ def resin_reference(ratio, log_threshold, smoothed, valid, stain, window):
         ok = valid.reshape(-1)[::step]
         r, s = r[ok], s[ok]
     mt, mr, _ = stain
-    deviations = np.abs(s[r < F32(log_threshold)] - mr)
-    if deviations.size == 0 or deviations.size < RESIN_MINIMUM_SHARE * r.size:
+    low = s[r < F32(log_threshold)]
+    if low.size == 0 or low.size < RESIN_MINIMUM_SHARE * r.size:
         return None
-    spread = F32(1.4826) * _median(deviations)
+
+    def far_spread(mr):
+        # The far side of the resin's peak from the tissue only (pale tissue in the class lies on the near side).
+        far = low[(low - mr) * (mr - mt) > 0]
+        return F32(1.4826) * _median(np.abs((far if far.size else low) - mr))
+
+    spread = far_spread(mr)
+    for _ in range(RESIN_PEAK_ITERATIONS):
+        near = low[np.abs(low - mr) <= 2 * spread]
+        if near.size == 0:
+            break
+        mr = _median(near)
+        spread = far_spread(mr)
     if not spread > 0 or abs(float(mt - mr)) < RESIN_MINIMUM_SEPARATION * float(spread):
         return None
     w = F32(window)
@@ -860,9 +873,9 @@ def resin_weight(ratio, smoothed, resin, stain, valid, planar):
     """w = sigmoid((W - |s - m_r|/sigma_r)/0.25) * sigmoid((halfway - z)/0.25) * sigmoid((rho - log r)/0.25), then its
     minimum over the 3-box (3x3 in a section) (ResinRule.Weight)."""
     mr, spread, w, ceiling = resin
-    mt, _, tissue_spread = stain
-    scale = (F32(1) if mt >= mr else F32(-1)) / tissue_spread
-    halfway = F32(-0.5) * abs(scale * (mr - mt))
+    mt, stain_mr, tissue_spread = stain  # the stain score and its halfway use the classes' medians, not the resin's peak
+    scale = (F32(1) if mt >= stain_mr else F32(-1)) / tissue_spread
+    halfway = F32(-0.5) * abs(scale * (stain_mr - mt))
     k = F32(1) / F32(RESIN_SOFTNESS)
     f = _sigmoid(np.abs(smoothed - mr) * (-(F32(1) / spread) * k) + w * k)
     g = _sigmoid(smoothed * (-scale * k) + (scale * mt + halfway) * k)
