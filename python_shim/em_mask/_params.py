@@ -81,7 +81,7 @@ MANUAL_THRESHOLD_START = 2.0
 POSTPROCESS_PRESETS = {
     "none": "none",
     "reference": "open2d:3,largest:1,fill3d,grow:15",
-    "clean": "open2d:2,fill",
+    "clean": "open2d:2",
     "tight": "open2d:3,largest:1,fill3d",
 }
 

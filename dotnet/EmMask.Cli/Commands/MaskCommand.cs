@@ -86,7 +86,7 @@ public static class MaskCommand
         }
 
         options = ClassicalMaskOptions.FromJson(Classical.Apply(parse, JsonNode.Parse(options.ToJson())!.AsObject()).ToJsonString());
-        // The U-Net's default is no post-processing: "clean" fills enclosed holes, and the holes it keeps are the tracheae.
+        // The U-Net's default is no post-processing (its holes are the tracheae it found), the classical masker's "clean".
         var pipeline = PostProcessSpec.Resolve(parse.GetValue(PostProcess) ?? post ?? (method == "unet" ? "none" : "clean"));
         unet = UNetMaskOptions.FromJson(UNet.Apply(parse, JsonNode.Parse(unet.ToJson())!.AsObject()).ToJsonString());
         return new MaskRequest(

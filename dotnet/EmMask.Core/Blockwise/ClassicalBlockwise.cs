@@ -140,7 +140,7 @@ public static class ClassicalBlockwise
         }
 
         bool twoScale = ClassicalMasker.IsTwoScale(plan);
-        Volume<float>? pooled = null;
+        CoarseVote? pooled = null;
         if (twoScale && !grid.Blocks().All(store.IsDone))
         {
             pooled = Coarse(source, grid, plan, options, progress, ct);
@@ -237,7 +237,7 @@ public static class ClassicalBlockwise
     /// Two-scale pass 1: every block's working-level image (cores only: cells never straddle blocks) assembled into the
     /// whole volume's, then its pooled vote in memory.
     /// </summary>
-    private static Volume<float> Coarse(IBlockSource source, BlockGrid grid, ClassicalPlan plan, ClassicalMaskOptions options, IProgress<ProgressReport>? progress, CancellationToken ct)
+    private static CoarseVote Coarse(IBlockSource source, BlockGrid grid, ClassicalPlan plan, ClassicalMaskOptions options, IProgress<ProgressReport>? progress, CancellationToken ct)
     {
         int factor = 1 << plan.Level!.Value;
         var shape = EmMask.Core.Inference.VolumeResampling.DownsampledShape(grid.Shape, factor);

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using EmMask.Core.Filters;
 using EmMask.Core.Morphology;
 using EmMask.Core.Volumes;
@@ -25,6 +26,13 @@ internal static class BoundaryRefinement
     /// <summary>Non-brain markers lie more than this many voxels (full resolution) outside the coarse mask.</summary>
     public const double OutsideMargin = 2;
 
+    /// <summary>
+    /// Resin rule weight (<see cref="ResinRule"/>, brought to full resolution) from which a voxel is a non-brain marker
+    /// wherever it lies: narrow resin between pieces of tissue (a few cells of the working level) is covered by the
+    /// coarse mask, so no outside marker reaches it.
+    /// </summary>
+    public const float ResinMarkerWeight = 0.9f;
+
     /// <summary>Gradient scale in working-level voxels (at least 1 full-resolution voxel).</summary>
     public const double GradientLevelVoxels = 0.5;
 
@@ -43,7 +51,7 @@ internal static class BoundaryRefinement
 
     /// <summary>Refines a whole volume's mask in place; false when no tile changed anything.</summary>
     public static bool Refine(Volume<byte> mask, Volume<float> image, Volume<byte>? valid, int level, CancellationToken ct) =>
-        Refine(mask, image, valid, level, (0, 0, 0), mask.Shape, null, ct);
+        Refine(mask, image, valid, null, level, (0, 0, 0), mask.Shape, null, ct);
 
     /// <summary>
     /// Refines <paramref name="mask"/> in place over the tiles that meet <paramref name="region"/> (offset and size in the
@@ -51,7 +59,7 @@ internal static class BoundaryRefinement
     /// and <paramref name="volume"/> the volume's shape, so tiles line up with the whole volume's. Returns false when
     /// no tile changed anything.
     /// </summary>
-    public static bool Refine(Volume<byte> mask, Volume<float> image, Volume<byte>? valid, int level, (int Z, int Y, int X) origin, Shape3 volume, ((int Z, int Y, int X) Offset, Shape3 Size)? region, CancellationToken ct)
+    public static bool Refine(Volume<byte> mask, Volume<float> image, Volume<byte>? valid, Volume<float>? resin, int level, (int Z, int Y, int X) origin, Shape3 volume, ((int Z, int Y, int X) Offset, Shape3 Size)? region, CancellationToken ct)
     {
         var shape = mask.Shape;
         var (ro, rs) = region ?? ((0, 0, 0), shape);
@@ -80,7 +88,7 @@ internal static class BoundaryRefinement
                         continue;
                     }
 
-                    changed |= RefineTile(before, mask, image, valid, level, origin, shape, window, context, write, ct);
+                    changed |= RefineTile(before, mask, image, valid, resin, level, origin, shape, window, context, write, ct);
                 }
             }
         }
@@ -88,7 +96,7 @@ internal static class BoundaryRefinement
         return changed;
     }
 
-    private static bool RefineTile(Volume<byte> before, Volume<byte> mask, Volume<float> image, Volume<byte>? valid, int level, (int Z, int Y, int X) origin, Shape3 shape, ((int Z, int Y, int X) Offset, Shape3 Size) window, ((int Z, int Y, int X) Offset, Shape3 Size) context, ((int Z, int Y, int X) Offset, Shape3 Size) write, CancellationToken ct)
+    private static bool RefineTile(Volume<byte> before, Volume<byte> mask, Volume<float> image, Volume<byte>? valid, Volume<float>? resin, int level, (int Z, int Y, int X) origin, Shape3 shape, ((int Z, int Y, int X) Offset, Shape3 Size) window, ((int Z, int Y, int X) Offset, Shape3 Size) context, ((int Z, int Y, int X) Offset, Shape3 Size) write, CancellationToken ct)
     {
         var local = Sub(window.Offset, origin);
         var contextLocal = Sub(context.Offset, origin);
@@ -101,9 +109,11 @@ internal static class BoundaryRefinement
         int factor = 1 << level;
         var unit = new VoxelSize(1, 1, 1);
         var m = Crop(before, local, window.Size);
-        if (m.Span.IndexOfAnyExcept((byte)0) < 0 || m.Span.IndexOfAnyExcept((byte)1) < 0)
+        var flat = resin is null ? null : Crop(resin, local, window.Size);
+        bool anyFlat = flat is not null && TensorPrimitives.Max(flat.Span) >= ResinMarkerWeight;
+        if (m.Span.IndexOfAnyExcept((byte)0) < 0 || (m.Span.IndexOfAnyExcept((byte)1) < 0 && !anyFlat))
         {
-            return false; // all resin or all tissue: no boundary, so no marker of one kind
+            return false; // all resin, or all tissue without resin inside: no boundary, so no marker of one kind
         }
 
         var ok = valid is null ? null : Crop(valid, local, window.Size);
@@ -126,6 +136,7 @@ internal static class BoundaryRefinement
         double halo = HaloLevelVoxels * factor;
         float halo2 = (float)(halo * halo), margin2 = (float)(OutsideMargin * OutsideMargin);
         bool anyTissue = false, anyResin = false;
+        var fs = flat is null ? default : flat.Span;
         for (int i = 0; i < l.Length; i++)
         {
             if (!oks.IsEmpty && oks[i] == 0)
@@ -133,7 +144,12 @@ internal static class BoundaryRefinement
                 continue;
             }
 
-            if (ms[i] != 0 && d[i] > halo2)
+            if (!fs.IsEmpty && fs[i] >= ResinMarkerWeight)
+            {
+                l[i] = 1; // flat material at the resin's intensity: resin, however deep in the coarse mask
+                anyResin = true;
+            }
+            else if (ms[i] != 0 && d[i] > halo2)
             {
                 l[i] = 2;
                 anyTissue = true;

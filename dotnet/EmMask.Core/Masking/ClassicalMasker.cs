@@ -431,21 +431,22 @@ public static partial class ClassicalMasker
     }
 
     /// <summary>The pooled vote of the whole volume at the working level, from its assembled coarse image.</summary>
-    public static Volume<float> CoarseConfidence(Volume<float> image, Volume<float>? validFraction, ClassicalPlan plan, ClassicalMaskOptions? options = null, CancellationToken ct = default)
+    public static CoarseVote CoarseConfidence(Volume<float> image, Volume<float>? validFraction, ClassicalPlan plan, ClassicalMaskOptions? options = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(image);
         var volume = plan?.Volume ?? throw new ArgumentException("The plan has no 3D part.", nameof(plan));
         options = (options ?? ClassicalMaskOptions.Default).Validate();
         var ok = validFraction is null ? null : WholeCells(validFraction);
         var maps = LevelMaps.FromLevel(image, ok, validFraction, volume.Level, volume.Noise, planar: false, options, ct);
-        return VotePool(maps, volume, options, planar: false, null, ct);
+        var (pooled, resin) = VotePool(maps, volume, options, planar: false, null, ct);
+        return new CoarseVote(pooled, resin);
     }
 
     /// <summary>
     /// A full-resolution block of a two-scale run: confidence from the whole volume's pooled vote, mask, refinement
     /// (within the block's core); the pre-mask as <see cref="RunBlock"/> gives it.
     /// </summary>
-    public static MaskResult RunFineBlock(IVolume block, ClassicalPlan plan, BlockPlacement placement, Volume<float> pooled, ClassicalMaskOptions? options = null, CancellationToken ct = default)
+    public static MaskResult RunFineBlock(IVolume block, ClassicalPlan plan, BlockPlacement placement, CoarseVote pooled, ClassicalMaskOptions? options = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(block);
         ArgumentNullException.ThrowIfNull(placement);
@@ -458,9 +459,16 @@ public static partial class ClassicalMasker
         var valid = InvalidVoxels(block, n, normal.NonFinite, warnings, ct);
         Prepare(n, valid, volume, ct);
         var confidence = n.Like<float>();
-        VolumeResampling.TrilinearUpsample(pooled, confidence, 1 << volume.Level, placement.Origin);
+        VolumeResampling.TrilinearUpsample(pooled.Pooled, confidence, 1 << volume.Level, placement.Origin);
+        Volume<float>? resin = null;
+        if (pooled.ResinWeight is { } weight)
+        {
+            resin = n.Like<float>();
+            VolumeResampling.TrilinearUpsample(weight, resin, 1 << volume.Level, placement.Origin);
+        }
+
         var mask = n.Like<byte>();
-        MaskFromConfidence(n, valid, options, volume.Level, placement, mask, confidence, final: false, null, ct);
+        MaskFromConfidence(n, valid, options, volume.Level, placement, mask, confidence, resin, final: false, null, ct);
         MarkInvalid(mask, valid);
         return new MaskResult(mask, confidence, Math.Exp(volume.LogThreshold), warnings, []);
     }
@@ -545,21 +553,27 @@ public static partial class ClassicalMasker
     private static void Finish(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, VolumePlan plan, LevelMaps chosen, BlockPlacement placement, Volume<byte> mask, Volume<float> confidence, bool final, IProgress<ProgressReport>? progress, CancellationToken ct)
     {
         bool planar = n.Shape.Z == 1;
-        var pooled = VotePool(chosen, plan, options, planar, progress, ct);
+        var (pooled, resinWeight) = VotePool(chosen, plan, options, planar, progress, ct);
+        Volume<float>? resin = resinWeight is null ? null : n.Like<float>();
         if (chosen.Level == 0)
         {
             pooled.Span.CopyTo(confidence.Span);
+            resinWeight?.Span.CopyTo(resin!.Span);
         }
         else
         {
             VolumeResampling.TrilinearUpsample(pooled, confidence, 1 << chosen.Level);
+            if (resinWeight is not null)
+            {
+                VolumeResampling.TrilinearUpsample(resinWeight, resin!, 1 << chosen.Level);
+            }
         }
 
-        MaskFromConfidence(n, valid, options, chosen.Level, placement, mask, confidence, final, progress, ct);
+        MaskFromConfidence(n, valid, options, chosen.Level, placement, mask, confidence, resin, final, progress, ct);
     }
 
     /// <summary>The soft vote at the working level, raised for stained material, averaged over the block window (valid cells only).</summary>
-    private static Volume<float> VotePool(LevelMaps chosen, VolumePlan plan, ClassicalMaskOptions options, bool planar, IProgress<ProgressReport>? progress, CancellationToken ct)
+    private static (Volume<float> Pooled, Volume<float>? ResinWeight) VotePool(LevelMaps chosen, VolumePlan plan, ClassicalMaskOptions options, bool planar, IProgress<ProgressReport>? progress, CancellationToken ct)
     {
         var logRatio = chosen.LogRatio;
         var smoothed = chosen.Smoothed;
@@ -617,11 +631,11 @@ public static partial class ClassicalMasker
             ResinRule.Lower(pooled, resinWeight, ct);
         }
 
-        return pooled;
+        return (pooled, resinWeight);
     }
 
     /// <summary>Mask = confidence ≥ 0.5 on valid voxels, refined on the image's edges; <paramref name="final"/> also fills, removes small regions and applies the padding rule.</summary>
-    private static void MaskFromConfidence(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, int level, BlockPlacement placement, Volume<byte> mask, Volume<float> confidence, bool final, IProgress<ProgressReport>? progress, CancellationToken ct)
+    private static void MaskFromConfidence(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, int level, BlockPlacement placement, Volume<byte> mask, Volume<float> confidence, Volume<float>? resin, bool final, IProgress<ProgressReport>? progress, CancellationToken ct)
     {
         bool planar = n.Shape.Z == 1;
         var ok = valid is null ? default : valid.Span;
@@ -637,7 +651,7 @@ public static partial class ClassicalMasker
         if (options.RefineBoundary && level > 0)
         {
             progress?.Report(new("refine boundary", 0.85));
-            BoundaryRefinement.Refine(mask, n, valid, level, placement.Origin, placement.Volume, (placement.Core, placement.CoreSize), ct);
+            BoundaryRefinement.Refine(mask, n, valid, resin, level, placement.Origin, placement.Volume, (placement.Core, placement.CoreSize), ct);
         }
 
         if (!final)
@@ -645,7 +659,9 @@ public static partial class ClassicalMasker
             return;
         }
 
-        MaskMorphology.FillHoles(mask, perSlice: planar, ct);
+        // A section's hole that is mostly flat resin-intensity material (resin between touching pieces of tissue) stays
+        // open. Only per section: in 3D the block executor fills holes over the whole volume without the resin weight.
+        MaskMorphology.FillHoles(mask, perSlice: planar, planar ? ResinMarkers(resin) : null, ResinHoleCells << (2 * level), ct);
 
         progress?.Report(new("regions", 0.95));
         long minimumRegion = options.MinimumRegionFor(mask.Shape.Length);
@@ -655,6 +671,28 @@ public static partial class ClassicalMasker
         }
 
         AgreeWithMask(m, c, ok);
+    }
+
+    /// <summary>Working-level cells of resin markers (a 2×2 block's worth) that keep a section's hole open.</summary>
+    public const int ResinHoleCells = 4;
+
+    // Voxels the boundary refinement takes as resin markers (BoundaryRefinement.ResinMarkerWeight); null without the rule.
+    private static Volume<byte>? ResinMarkers(Volume<float>? resin)
+    {
+        if (resin is null)
+        {
+            return null;
+        }
+
+        var markers = resin.Like<byte>();
+        var w = resin.Span;
+        var m = markers.Span;
+        for (int i = 0; i < w.Length; i++)
+        {
+            m[i] = w[i] >= BoundaryRefinement.ResinMarkerWeight ? (byte)1 : (byte)0;
+        }
+
+        return markers;
     }
 
     /// <summary>The texture measured at one pyramid level, and what it says about the volume.</summary>

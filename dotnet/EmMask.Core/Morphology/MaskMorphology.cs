@@ -150,10 +150,28 @@ public static class MaskMorphology
     /// <param name="mask">Mask, changed in place.</param>
     /// <param name="perSlice">True: fill each z slice as a 2D image; false: 3D (a volume with one slice then has no holes, every voxel touches its z faces).</param>
     /// <param name="ct">Cancels the work.</param>
-    public static void FillHoles(Volume<byte> mask, bool perSlice, CancellationToken ct = default)
+    public static void FillHoles(Volume<byte> mask, bool perSlice, CancellationToken ct = default) => FillHoles(mask, perSlice, null, 1, ct);
+
+    /// <summary>
+    /// Fills holes as <see cref="FillHoles(Volume{byte}, bool, CancellationToken)"/> does, except a hole that holds at least
+    /// <paramref name="minimumMarked"/> voxels that are nonzero in <paramref name="keepOpen"/> (material known to be
+    /// non-brain), which stays open.
+    /// </summary>
+    /// <param name="mask">Mask, changed in place.</param>
+    /// <param name="perSlice">True: fill each z slice as a 2D image; false: 3D.</param>
+    /// <param name="keepOpen">Same shape as <paramref name="mask"/>; null fills every hole.</param>
+    /// <param name="minimumMarked">Marked voxels that keep a hole open (at least 1).</param>
+    /// <param name="ct">Cancels the work.</param>
+    public static void FillHoles(Volume<byte> mask, bool perSlice, Volume<byte>? keepOpen, long minimumMarked, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(mask);
         var shape = mask.Shape;
+        if (keepOpen is not null && keepOpen.Shape != shape)
+        {
+            throw new ArgumentException($"The keep-open mask's shape {keepOpen.Shape} differs from the mask's {shape}.", nameof(keepOpen));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(minimumMarked, 1);
         if (shape.IsEmpty)
         {
             return;
@@ -161,13 +179,13 @@ public static class MaskMorphology
 
         if (!perSlice)
         {
-            FillHolesCore(mask.Memory, shape, includeZBorder: true, ct);
+            FillHolesCore(mask.Memory, keepOpen?.Memory, minimumMarked, shape, includeZBorder: true, ct);
             return;
         }
 
         var sliceShape = new Shape3(1, shape.Y, shape.X);
         Parallel.For(0, shape.Z, new ParallelOptions { CancellationToken = ct }, z =>
-            FillHolesCore(mask.Memory.Slice(z * shape.SliceLength, shape.SliceLength), sliceShape, includeZBorder: false, ct));
+            FillHolesCore(mask.Memory.Slice(z * shape.SliceLength, shape.SliceLength), keepOpen?.Memory.Slice(z * shape.SliceLength, shape.SliceLength), minimumMarked, sliceShape, includeZBorder: false, ct));
     }
 
     /// <summary>Removes connected components smaller than <paramref name="minimumVoxels"/>.</summary>
@@ -199,7 +217,7 @@ public static class MaskMorphology
         return any ? runs.Paint(mask.Memory, remove, 0, ct) : 0;
     }
 
-    private static void FillHolesCore(Memory<byte> data, Shape3 shape, bool includeZBorder, CancellationToken ct)
+    private static void FillHolesCore(Memory<byte> data, Memory<byte>? keepOpen, long minimumMarked, Shape3 shape, bool includeZBorder, CancellationToken ct)
     {
         var runs = RunLabeling.Compute(data, shape, Connectivity.Face, foregroundIsZero: true, ct);
         if (runs.Count == 0)
@@ -220,6 +238,32 @@ public static class MaskMorphology
                 {
                     fill[runs.RunLabel[i]] = false;
                 }
+            }
+        }
+
+        if (keepOpen is { } keep)
+        {
+            // Per hole: the voxels marked to stay open.
+            var marked = new long[runs.Count + 1];
+            var k = keep.Span;
+            for (int r = 0; r < shape.Z * shape.Y; r++)
+            {
+                for (int i = runs.RowStart[r]; i < runs.RowStart[r + 1]; i++)
+                {
+                    int label = runs.RunLabel[i];
+                    if (!fill[label])
+                    {
+                        continue;
+                    }
+
+                    var row = k.Slice((r * shape.X) + runs.Begin[i], runs.End[i] - runs.Begin[i]);
+                    marked[label] += row.Length - row.Count((byte)0);
+                }
+            }
+
+            for (int label = 1; label < fill.Length; label++)
+            {
+                fill[label] &= marked[label] < minimumMarked;
             }
         }
 

@@ -86,7 +86,7 @@ public sealed record KeepLargestOperation : IMaskOperation
         : $"largest:{Count.ToString(CultureInfo.InvariantCulture)}:{(int)Connectivity}";
 }
 
-/// <summary>Fills holes in 3D (<c>fill3d</c>) or per z slice (<c>fill2d</c>). See <see cref="MaskMorphology.FillHoles"/>.</summary>
+/// <summary>Fills holes in 3D (<c>fill3d</c>) or per z slice (<c>fill2d</c>). See <see cref="MaskMorphology.FillHoles(Volume{byte}, bool, CancellationToken)"/>.</summary>
 /// <param name="PerSlice">Per z slice (2D) when true.</param>
 public sealed record FillHolesOperation(bool PerSlice) : IMaskOperation
 {

@@ -13,12 +13,13 @@ public static class PostProcessPresets
         // (voxel-size units: 15 voxels at unit voxel size, 15 nm when the voxel size is in nm) adds a safety margin.
         ["reference"] = PostProcessPipeline.Parse("open2d:3,largest:1,fill3d,grow:15"),
 
-        // Default for proofreading: a gentler per-slice opening (r=2 voxels) so fine tissue edges survive, then fill
-        // cavities: in 3D for volumes, per section for thin or anisotropic stacks (on 1–2 sections 3D filling fills
-        // nothing). It keeps every component: a crop often cuts the CNS into separate lobes, and keeping only the largest
-        // would drop real tissue (the maskers already remove regions under their minimum size). No growth, so the boundary
-        // stays where the method put it. Tracheae that run through the stack reach its faces and so are not filled by fill3d.
-        ["clean"] = PostProcessPipeline.Parse("open2d:2,fill"),
+        // Default for proofreading: a gentler per-slice opening (r=2 voxels) so fine tissue edges survive. No hole filling:
+        // the classical masker fills enclosed holes itself (in 3D, or per section for thin or anisotropic stacks) except
+        // those it knows are non-brain (flat resin between touching pieces of tissue, exact-constant padding), which a
+        // second fill would close again; the U-Net's holes are the tracheae it found. It keeps every component: a crop
+        // often cuts the CNS into separate lobes, and keeping only the largest would drop real tissue (the maskers already
+        // remove regions under their minimum size). No growth, so the boundary stays where the method put it.
+        ["clean"] = PostProcessPipeline.Parse("open2d:2"),
 
         // The reference recipe without the dilation: the same cleaning, boundary kept tight to the prediction.
         ["tight"] = PostProcessPipeline.Parse("open2d:3,largest:1,fill3d"),
@@ -26,7 +27,7 @@ public static class PostProcessPresets
 
     /// <summary>
     /// All presets by name (case-insensitive): <c>none</c> (empty), <c>reference</c> (<c>open2d:3,largest:1,fill3d,grow:15</c>),
-    /// <c>clean</c> (<c>open2d:2,fill</c>, the proofreading default) and <c>tight</c> (<c>open2d:3,largest:1,fill3d</c>).
+    /// <c>clean</c> (<c>open2d:2</c>, the proofreading default) and <c>tight</c> (<c>open2d:3,largest:1,fill3d</c>).
     /// </summary>
     public static IReadOnlyDictionary<string, PostProcessPipeline> All => Presets;
 

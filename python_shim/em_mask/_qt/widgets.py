@@ -470,7 +470,7 @@ class _RunPanel(Container):
 class _ImageMaskPanel(_RunPanel):
     """Shared parts of the classical and U-Net panels: the image picker and the mask layer output."""
 
-    #: Post-processing preset selected at start (the U-Net panel starts at "none": "clean" fills the tracheae it found).
+    #: Post-processing preset selected at start (the U-Net panel starts at "none", as the CLI does for the U-Net).
     default_preset = DEFAULT_PRESET
     #: Name of the optional per-voxel map layer: "<image> <extra_name>".
     extra_name = "confidence"

@@ -1,0 +1,11 @@
+using EmMask.Core.Volumes;
+
+namespace EmMask.Core.Masking;
+
+/// <summary>
+/// The whole volume's pooled vote at the working level (a two-scale block-wise run), and the resin rule's weight there
+/// (null where the rule does not apply), which the boundary refinement of each full-resolution block reads.
+/// </summary>
+/// <param name="Pooled">The pooled vote (confidence at the working level).</param>
+/// <param name="ResinWeight">The resin rule's weight w at the working level, or null.</param>
+public sealed record CoarseVote(Volume<float> Pooled, Volume<float>? ResinWeight);
