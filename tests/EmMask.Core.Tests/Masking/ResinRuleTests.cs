@@ -46,6 +46,40 @@ public class ResinRuleTests
         Assert.True(Mean(with, 112, 192) > 0.95, $"tissue kept with the rule: {Mean(with, 112, 192):F3}");
     }
 
+    [Fact]
+    public void ANarrowResinChannelBetweenTissueStaysNonBrainAtACoarseLevel()
+    {
+        // One section: weakly textured tissue 40 darker than the resin, cut by a vertical resin channel 32 voxels wide
+        // (8 cells at level 2: the resin weight's 3-box minimum and the smoothing leave the middle ones) that stops 16 rows short of the top and bottom edges, so in the section it is a hole in the
+        // tissue. The pooled vote covers it; the resin markers open it and the hole filling leaves it open.
+        // Resin (128, noise 6) in the left 24 columns and in the channel; tissue elsewhere.
+        var shape = new Shape3(1, 128, 200);
+        var v = TextureVolumes.Resin(90, shape);
+        static bool Tissue(int y, int x) => x >= 24 && !(x is >= 84 and < 116 && y is >= 16 and < 112);
+        AddTexture(v, 24, 84, 2, 10, 91);
+        AddTexture(v, 116, 200, 2, 10, 92);
+        AddTexture(v, 84, 116, 2, 10, 93, (0, 1, 0, 16));
+        AddTexture(v, 84, 116, 2, 10, 94, (0, 1, 112, 128));
+        for (int y = 0; y < 128; y++)
+        {
+            for (int x = 0; x < 200; x++)
+            {
+                if (Tissue(y, x))
+                {
+                    v[0, y, x] -= 40;
+                }
+            }
+        }
+
+        var options = ClassicalMaskOptions.Default with { Level = 2, MinimumRegionSize = 0 };
+        var result = ClassicalMasker.Run(v, options);
+        Assert.Contains(result.Notes!, n => n.EndsWith(", resin rule", StringComparison.Ordinal));
+        double channel = Mean(result.Mask, 88, 112, (0, 1, 24, 104));
+        Assert.True(channel < 0.2, $"the channel called tissue: {channel:F3}");
+        Assert.True(Mean(result.Mask, 36, 76) > 0.95, $"tissue kept: {Mean(result.Mask, 36, 76):F3}");
+        Assert.True(Mean(result.Mask, 124, 196) > 0.95, $"tissue kept: {Mean(result.Mask, 124, 196):F3}");
+    }
+
     /// <summary>
     /// A sample of 10 000 voxels: textured tissue (log ratio 2, smoothed 10 ± 2) and <paramref name="flat"/> untextured
     /// voxels at 20 ± 0.1 (log ratio −1): a resin class 50 of its own spreads from the tissue.

@@ -254,4 +254,40 @@ public class MaskMorphologyTests
 
     private static Volume<byte> Row(string bits) =>
         new(new Shape3(1, 1, bits.Length), bits.Select(c => (byte)(c - '0')).ToArray());
+
+    [Fact]
+    public void AHoleHoldingEnoughKeepOpenVoxelsStaysOpen()
+    {
+        // One section, two 4×4 holes in a full mask; the left hole holds 3 marked voxels, the right one 2.
+        var shape = new Shape3(1, 10, 16);
+        var mask = new Volume<byte>(shape);
+        mask.Span.Fill(1);
+        var keep = new Volume<byte>(shape);
+        for (int y = 3; y < 7; y++)
+        {
+            for (int x = 2; x < 6; x++) mask[0, y, x] = 0;
+            for (int x = 9; x < 13; x++) mask[0, y, x] = 0;
+        }
+
+        keep[0, 4, 3] = keep[0, 4, 4] = keep[0, 5, 3] = 1;
+        keep[0, 4, 10] = keep[0, 5, 10] = 1;
+        keep[0, 0, 0] = 1; // marked tissue changes nothing
+
+        var filled = mask.Clone();
+        MaskMorphology.FillHoles(filled, perSlice: true, keep, minimumMarked: 3);
+        Assert.Equal(0, filled[0, 3, 2]); // left hole open, all of it
+        Assert.Equal(0, filled[0, 6, 5]);
+        Assert.Equal(1, filled[0, 3, 9]); // right hole filled
+        Assert.Equal(1, filled[0, 0, 0]);
+        Assert.Equal(shape.Length - 16, MaskFixtures.Count(filled));
+
+        var all = mask.Clone();
+        MaskMorphology.FillHoles(all, perSlice: true, keep, minimumMarked: 4); // neither holds 4
+        Assert.Equal(shape.Length, MaskFixtures.Count(all));
+        var plain = mask.Clone();
+        MaskMorphology.FillHoles(plain, perSlice: true);
+        Assert.Equal(all.Span.ToArray(), plain.Span.ToArray());
+        Assert.Throws<ArgumentException>(() => MaskMorphology.FillHoles(mask.Clone(), true, new Volume<byte>(new Shape3(1, 10, 15)), 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => MaskMorphology.FillHoles(mask.Clone(), true, keep, 0));
+    }
 }
