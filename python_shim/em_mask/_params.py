@@ -1,5 +1,4 @@
-"""Parameters: both methods' come from the .NET core's schemas (read on first use); the post-processing presets
-are mirrored here, and a test checks them against the core."""
+"""Parameters: both methods' and the post-processing presets come from the .NET core (read on first use)."""
 
 from __future__ import annotations
 
@@ -77,13 +76,27 @@ UNET_DEFAULTS = _CoreDefaults(unet_schema, leave_out=("model",))
 #: for a manual threshold (``ClassicalMasker.UnimodalThreshold``).
 MANUAL_THRESHOLD_START = 2.0
 
-#: ``EmMask.Core.PostProcessing.PostProcessPresets.All`` (name -> spec).
-POSTPROCESS_PRESETS = {
-    "none": "none",
-    "reference": "open2d:3,largest:1,fill3d,grow:15",
-    "clean": "open2d:2",
-    "tight": "open2d:3,largest:1,fill3d",
-}
+class _CorePresets(Mapping):
+    """``{name: spec}`` of the core's post-processing presets, read from the core on first use (not at import)."""
+
+    def _values(self) -> dict:
+        return _schema("PostProcessPresetsJson")
+
+    def __getitem__(self, key):
+        return self._values()[key]
+
+    def __iter__(self):
+        return iter(self._values())
+
+    def __len__(self):
+        return len(self._values())
+
+    def __repr__(self):
+        return repr(self._values())
+
+
+#: ``EmMask.Core.PostProcessing.PostProcessPresets.All`` (name -> spec), read from the core on first use.
+POSTPROCESS_PRESETS = _CorePresets()
 
 #: The preset the widgets select first (the core's proofreading default).
 DEFAULT_PRESET = "clean"

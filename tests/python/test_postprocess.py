@@ -115,7 +115,7 @@ def test_bad_arguments_fail_before_dotnet():
         em_mask.postprocess(_blobs(), ["fill3d"])
 
 
-def test_presets_match_the_python_mirror(dotnet_bridge):
+def test_presets_come_from_the_core(dotnet_bridge):
     assert em_mask.postprocess_presets() == em_mask.POSTPROCESS_PRESETS
     assert em_mask.DEFAULT_PRESET in em_mask.POSTPROCESS_PRESETS
 
