@@ -31,14 +31,45 @@ internal static class VolumeResampling
     {
         ArgumentNullException.ThrowIfNull(small);
         ArgumentNullException.ThrowIfNull(output);
-        Shape3 target = output.Shape;
+        var o = output.Memory;
+        int width = output.Shape.X, height = output.Shape.Y;
+        UpsampleRows(small, output.Shape, factor, origin, (z, y, row) => row.CopyTo(o.Span.Slice(((z * height) + y) * width, width)));
+        return output;
+    }
+
+    /// <summary>
+    /// Where the trilinear upsampling (<see cref="TrilinearUpsample(Volume{float}, Volume{float}, int, ValueTuple{int, int, int})"/>)
+    /// of <paramref name="small"/> is at least <paramref name="threshold"/>: 1 there, else 0, in <paramref name="output"/>,
+    /// without the float volume (the same values, compared row by row).
+    /// </summary>
+    public static Volume<byte> TrilinearAtLeast(Volume<float> small, Volume<byte> output, int factor, (int Z, int Y, int X) origin, float threshold)
+    {
+        ArgumentNullException.ThrowIfNull(small);
+        ArgumentNullException.ThrowIfNull(output);
+        var o = output.Memory;
+        int width = output.Shape.X, height = output.Shape.Y;
+        UpsampleRows(small, output.Shape, factor, origin, (z, y, row) =>
+        {
+            var target = o.Span.Slice(((z * height) + y) * width, width);
+            for (int x = 0; x < row.Length; x++)
+            {
+                target[x] = row[x] >= threshold ? (byte)1 : (byte)0;
+            }
+        });
+        return output;
+    }
+
+    private delegate void RowSink(int z, int y, ReadOnlySpan<float> row);
+
+    // The trilinear upsampling, one fine row at a time.
+    private static void UpsampleRows(Volume<float> small, Shape3 target, int factor, (int Z, int Y, int X) origin, RowSink sink)
+    {
         var (z0, z1, zt) = Taps(small.Shape.Z, factor, origin.Z, target.Z);
         var (y0, y1, yt) = Taps(small.Shape.Y, factor, origin.Y, target.Y);
         var (x0, x1, xt) = Taps(small.Shape.X, factor, origin.X, target.X);
         ReadOnlySpan<float> s = small.Span;
-        Span<float> o = output.Span;
         int sy = small.Shape.X, sz = small.Shape.Y * small.Shape.X;
-        int i = 0;
+        var row = new float[target.X];
         for (int z = 0; z < target.Z; z++)
         {
             for (int y = 0; y < target.Y; y++)
@@ -56,12 +87,12 @@ internal static class VolumeResampling
                     float c11 = s[r11 + a] + ((s[r11 + b] - s[r11 + a]) * wx);
                     float c0 = c00 + ((c01 - c00) * wy);
                     float c1 = c10 + ((c11 - c10) * wy);
-                    o[i++] = c0 + ((c1 - c0) * wz);
+                    row[x] = c0 + ((c1 - c0) * wz);
                 }
+
+                sink(z, y, row);
             }
         }
-
-        return output;
     }
 
     private static (int[] Lo, int[] Hi, float[] T) Taps(int smallLength, int factor, int start, int count)

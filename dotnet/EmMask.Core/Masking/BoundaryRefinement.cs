@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using EmMask.Core.Filters;
 using EmMask.Core.Morphology;
 using EmMask.Core.Volumes;
@@ -59,7 +58,7 @@ internal static class BoundaryRefinement
     /// and <paramref name="volume"/> the volume's shape, so tiles line up with the whole volume's. Returns false when
     /// no tile changed anything.
     /// </summary>
-    public static bool Refine(Volume<byte> mask, Volume<float> image, Volume<byte>? valid, Volume<float>? resin, int level, (int Z, int Y, int X) origin, Shape3 volume, ((int Z, int Y, int X) Offset, Shape3 Size)? region, CancellationToken ct)
+    public static bool Refine(Volume<byte> mask, Volume<float> image, Volume<byte>? valid, Volume<byte>? resin, int level, (int Z, int Y, int X) origin, Shape3 volume, ((int Z, int Y, int X) Offset, Shape3 Size)? region, CancellationToken ct)
     {
         var shape = mask.Shape;
         var (ro, rs) = region ?? ((0, 0, 0), shape);
@@ -96,7 +95,7 @@ internal static class BoundaryRefinement
         return changed;
     }
 
-    private static bool RefineTile(Volume<byte> before, Volume<byte> mask, Volume<float> image, Volume<byte>? valid, Volume<float>? resin, int level, (int Z, int Y, int X) origin, Shape3 shape, ((int Z, int Y, int X) Offset, Shape3 Size) window, ((int Z, int Y, int X) Offset, Shape3 Size) context, ((int Z, int Y, int X) Offset, Shape3 Size) write, CancellationToken ct)
+    private static bool RefineTile(Volume<byte> before, Volume<byte> mask, Volume<float> image, Volume<byte>? valid, Volume<byte>? resin, int level, (int Z, int Y, int X) origin, Shape3 shape, ((int Z, int Y, int X) Offset, Shape3 Size) window, ((int Z, int Y, int X) Offset, Shape3 Size) context, ((int Z, int Y, int X) Offset, Shape3 Size) write, CancellationToken ct)
     {
         var local = Sub(window.Offset, origin);
         var contextLocal = Sub(context.Offset, origin);
@@ -110,7 +109,7 @@ internal static class BoundaryRefinement
         var unit = new VoxelSize(1, 1, 1);
         var m = Crop(before, local, window.Size);
         var flat = resin is null ? null : Crop(resin, local, window.Size);
-        bool anyFlat = flat is not null && TensorPrimitives.Max(flat.Span) >= ResinMarkerWeight;
+        bool anyFlat = flat is not null && flat.Span.IndexOfAnyExcept((byte)0) >= 0;
         if (m.Span.IndexOfAnyExcept((byte)0) < 0 || (m.Span.IndexOfAnyExcept((byte)1) < 0 && !anyFlat))
         {
             return false; // all resin, or all tissue without resin inside: no boundary, so no marker of one kind
@@ -144,7 +143,7 @@ internal static class BoundaryRefinement
                 continue;
             }
 
-            if (!fs.IsEmpty && fs[i] >= ResinMarkerWeight)
+            if (!fs.IsEmpty && fs[i] != 0)
             {
                 l[i] = 1; // flat material at the resin's intensity: resin, however deep in the coarse mask
                 anyResin = true;

@@ -460,12 +460,7 @@ public static partial class ClassicalMasker
         Prepare(n, valid, volume, ct);
         var confidence = n.Like<float>();
         VolumeResampling.TrilinearUpsample(pooled.Pooled, confidence, 1 << volume.Level, placement.Origin);
-        Volume<float>? resin = null;
-        if (pooled.ResinWeight is { } weight)
-        {
-            resin = n.Like<float>();
-            VolumeResampling.TrilinearUpsample(weight, resin, 1 << volume.Level, placement.Origin);
-        }
+        var resin = ResinMarkers(pooled.ResinWeight, n, volume.Level, placement.Origin);
 
         var mask = n.Like<byte>();
         MaskFromConfidence(n, valid, options, volume.Level, placement, mask, confidence, resin, final: false, null, ct);
@@ -554,20 +549,16 @@ public static partial class ClassicalMasker
     {
         bool planar = n.Shape.Z == 1;
         var (pooled, resinWeight) = VotePool(chosen, plan, options, planar, progress, ct);
-        Volume<float>? resin = resinWeight is null ? null : n.Like<float>();
         if (chosen.Level == 0)
         {
             pooled.Span.CopyTo(confidence.Span);
-            resinWeight?.Span.CopyTo(resin!.Span);
         }
         else
         {
             VolumeResampling.TrilinearUpsample(pooled, confidence, 1 << chosen.Level);
-            if (resinWeight is not null)
-            {
-                VolumeResampling.TrilinearUpsample(resinWeight, resin!, 1 << chosen.Level);
-            }
         }
+
+        var resin = ResinMarkers(resinWeight, n, chosen.Level, (0, 0, 0));
 
         MaskFromConfidence(n, valid, options, chosen.Level, placement, mask, confidence, resin, final, progress, ct);
     }
@@ -635,7 +626,7 @@ public static partial class ClassicalMasker
     }
 
     /// <summary>Mask = confidence ≥ 0.5 on valid voxels, refined on the image's edges; <paramref name="final"/> also fills, removes small regions and applies the padding rule.</summary>
-    private static void MaskFromConfidence(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, int level, BlockPlacement placement, Volume<byte> mask, Volume<float> confidence, Volume<float>? resin, bool final, IProgress<ProgressReport>? progress, CancellationToken ct)
+    private static void MaskFromConfidence(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, int level, BlockPlacement placement, Volume<byte> mask, Volume<float> confidence, Volume<byte>? resin, bool final, IProgress<ProgressReport>? progress, CancellationToken ct)
     {
         bool planar = n.Shape.Z == 1;
         var ok = valid is null ? default : valid.Span;
@@ -661,7 +652,7 @@ public static partial class ClassicalMasker
 
         // A section's hole that is mostly flat resin-intensity material (resin between touching pieces of tissue) stays
         // open. Only per section: in 3D the block executor fills holes over the whole volume without the resin weight.
-        MaskMorphology.FillHoles(mask, perSlice: planar, planar ? ResinMarkers(resin) : null, ResinHoleCells << (2 * level), ct);
+        MaskMorphology.FillHoles(mask, perSlice: planar, planar ? resin : null, ResinHoleCells << (2 * level), ct);
 
         progress?.Report(new("regions", 0.95));
         long minimumRegion = options.MinimumRegionFor(mask.Shape.Length);
@@ -676,24 +667,10 @@ public static partial class ClassicalMasker
     /// <summary>Working-level cells of resin markers (a 2×2 block's worth) that keep a section's hole open.</summary>
     public const int ResinHoleCells = 4;
 
-    // Voxels the boundary refinement takes as resin markers (BoundaryRefinement.ResinMarkerWeight); null without the rule.
-    private static Volume<byte>? ResinMarkers(Volume<float>? resin)
-    {
-        if (resin is null)
-        {
-            return null;
-        }
-
-        var markers = resin.Like<byte>();
-        var w = resin.Span;
-        var m = markers.Span;
-        for (int i = 0; i < w.Length; i++)
-        {
-            m[i] = w[i] >= BoundaryRefinement.ResinMarkerWeight ? (byte)1 : (byte)0;
-        }
-
-        return markers;
-    }
+    // Resin markers at full resolution: where the resin weight, upsampled as the confidence is, reaches
+    // BoundaryRefinement.ResinMarkerWeight (1 byte per voxel); null without the resin rule.
+    private static Volume<byte>? ResinMarkers(Volume<float>? weight, Volume<float> n, int level, (int Z, int Y, int X) origin) =>
+        weight is null ? null : VolumeResampling.TrilinearAtLeast(weight, n.Like<byte>(), 1 << level, origin, BoundaryRefinement.ResinMarkerWeight);
 
     /// <summary>The texture measured at one pyramid level, and what it says about the volume.</summary>
     private sealed class LevelMaps
