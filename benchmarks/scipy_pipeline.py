@@ -108,6 +108,8 @@ RESIN_MINIMUM_SEPARATION = 8.0
 RESIN_MINIMUM_SHARE = 0.03
 RESIN_TEXTURE_QUANTILE = 0.9
 RESIN_PEAK_ITERATIONS = 3
+RESIN_MARKER_WEIGHT = 0.9  # BoundaryRefinement.ResinMarkerWeight
+RESIN_HOLE_CELLS = 4  # ClassicalMasker.ResinHoleCells
 RESIN_SOFTNESS = 0.25
 # PaddingDetector
 PADDING_AREA = 256
@@ -925,13 +927,23 @@ def trachea_rule(vote, smoothed, reference, threshold, gap, planar):
 # ----------------------------------------------------------------------------------------------------------------------
 # Morphology/MaskMorphology.cs
 
-def fill_holes(mask, per_slice):
-    """Background not connected (face connectivity) to the border becomes 1; per z section when ``per_slice``."""
+def fill_holes(mask, per_slice, keep_open=None, minimum_marked=1):
+    """Background not connected (face connectivity) to the border becomes 1; per z section when ``per_slice``. A hole
+    holding at least ``minimum_marked`` voxels of ``keep_open`` stays open."""
+    def fill(m, keep):
+        filled = ndi.binary_fill_holes(m)
+        if keep is not None:
+            holes, count = ndi.label(filled & ~m)  # face connectivity
+            if count:
+                marked = np.bincount(holes[keep], minlength=count + 1)
+                filled[np.isin(holes, np.flatnonzero(marked >= minimum_marked)) & (holes > 0)] = False
+        return filled
+
     if per_slice:
         for z in range(mask.shape[0]):
-            mask[z] = ndi.binary_fill_holes(mask[z])
+            mask[z] = fill(mask[z], None if keep_open is None else keep_open[z])
     else:
-        mask[...] = ndi.binary_fill_holes(mask)
+        mask[...] = fill(mask, keep_open)
 
 
 def minimum_region_for(minimum, voxels):
@@ -1021,7 +1033,7 @@ def _gradient_radius(level):
     return int(4.0 * max(1.0, GRADIENT_LEVEL_VOXELS * (1 << level)) + 0.5) + 1
 
 
-def refine_boundary(mask, image, valid, level):
+def refine_boundary(mask, image, valid, level, resin=None):
     """Re-decides the boundary band by a marker-controlled watershed on the gradient magnitude, in fixed tiles of
     TILE voxels: each tile floods its core plus _flood_reach voxels of context (gradient from _gradient_radius more) and
     writes only its core, so a tile never depends on anything further away. False when no tile changed anything."""
@@ -1034,7 +1046,8 @@ def refine_boundary(mask, image, valid, level):
                 core = [(tz, min(tz + TILE, mask.shape[0])), (ty, min(ty + TILE, mask.shape[1])), (tx, min(tx + TILE, mask.shape[2]))]
                 window = tuple(slice(max(0, a - flood), min(n, b + flood)) for (a, b), n in zip(core, mask.shape))
                 context = tuple(slice(max(0, a - reach), min(n, b + reach)) for (a, b), n in zip(core, mask.shape))
-                labels = _refine_tile(before[window], image, valid, level, window, context)
+                labels = _refine_tile(before[window], image, valid, level, window, context,
+                                      None if resin is None else resin[window])
                 if labels is None:
                     continue
                 inner = tuple(slice(a - w.start, b - w.start) for (a, b), w in zip(core, window))
@@ -1044,9 +1057,9 @@ def refine_boundary(mask, image, valid, level):
     return changed
 
 
-def _refine_tile(m, image, valid, level, window, context):
+def _refine_tile(m, image, valid, level, window, context, resin=None):
     factor = 1 << level
-    if m.all() or not m.any():
+    if not m.any() or (m.all() and (resin is None or not resin.any())):
         return None  # no tissue marker or no non-brain marker
     squeeze = (lambda x: x[0]) if m.shape[0] == 1 else (lambda x: x)
     depth = ndi.distance_transform_edt(squeeze(m)).reshape(m.shape)  # inside: distance to the nearest 0
@@ -1055,6 +1068,8 @@ def _refine_tile(m, image, valid, level, window, context):
     labels = np.zeros(m.shape, np.uint8)
     labels[m & (depth > HALO_LEVEL_VOXELS * factor) & ok] = 2
     labels[~m & (outside > OUTSIDE_MARGIN) & ok] = 1
+    if resin is not None:
+        labels[resin & ok] = 1  # flat material at the resin's intensity: resin, however deep in the coarse mask
     if not (labels == 2).any() or not (labels == 1).any():
         return None
     relief = _gradient_magnitude(image[context], max(1.0, GRADIENT_LEVEL_VOXELS * factor))
@@ -1239,9 +1254,13 @@ def finish_volume(n, valid, plan, chosen, options):
     confidence = pooled if level == 0 else trilinear_upsample(pooled, shape, 1 << level)
     ok = np.ones(shape, bool) if valid is None else valid
     mask = (confidence >= F32(0.5)) & ok
+    markers = None
+    if weight is not None:  # BoundaryRefinement.ResinMarkerWeight, on the weight upsampled as the confidence is
+        markers = (weight if level == 0 else trilinear_upsample(weight, shape, 1 << level)) >= F32(RESIN_MARKER_WEIGHT)
     if options["refine_boundary"] and level > 0:
-        refine_boundary(mask, n, valid, level)
-    fill_holes(mask, per_slice=planar)
+        refine_boundary(mask, n, valid, level, markers)
+    fill_holes(mask, per_slice=planar, keep_open=markers if planar else None,
+               minimum_marked=RESIN_HOLE_CELLS << (2 * level))
     remove_small_regions(mask, minimum_region_for(options["minimum_region_size"], mask.size))
 
     # Padding is never tissue, and the confidence agrees with the mask.

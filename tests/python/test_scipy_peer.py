@@ -65,8 +65,26 @@ def core(dotnet_bridge):
     return run
 
 
-def _phantom(seed, shape, invert=False, variant=""):
+def _resin_channel():
+    """One section: resin (128, noise 6) on the left and in a channel 32 voxels wide through weakly textured tissue 40
+    darker, closed off at the top and bottom (as ResinRuleTests' narrow channel)."""
+    from scipy import ndimage as ndi
+
+    rng = np.random.default_rng(7)
+    raw = 128 + 6 * rng.standard_normal((1, 128, 200))
+    texture = ndi.gaussian_filter(rng.standard_normal((1, 128, 200)), 2)
+    texture *= 10 / texture.std()
+    y, x = np.mgrid[0:128, 0:200]
+    tissue = (x >= 24) & ~((x >= 84) & (x < 116) & (y >= 16) & (y < 112))
+    raw[0][tissue] += texture[0][tissue] - 40
+    return raw.astype(np.float32)
+
+
+def _phantom(seed=0, shape=None, invert=False, variant=""):
     import em_mask
+
+    if variant == "resin-channel":
+        return _resin_channel()
 
     raw, _ = em_mask.phantom(seed, shape, invert=invert)
     if "padding" in variant:  # exact-constant borders: zero on the left, saturated at the bottom
@@ -114,6 +132,8 @@ CASES = {
     "2d-stack-threshold": (dict(seed=3, shape=(16, 128, 128)), {}),
     # other parameters: a given threshold and a small block (levels 0 and 1)
     "2d-parameters": (dict(seed=2, shape=(32, 64, 64)), dict(block_size=3, threshold=1.5)),
+    # a resin channel through tissue at level 2: the resin markers open it and its hole stays open
+    "resin-channel": (dict(variant="resin-channel"), dict(level=2, minimum_region_size=0)),
 }
 
 
@@ -145,6 +165,8 @@ def test_scipy_peer_matches_dotnet_masker(peer, core, case):
         assert 1 - differ[worst].mean() >= SECTION_AGREEMENT, f"{case}: section {worst} differs on {differ[worst].mean():.2%}"
     assert np.abs(confidence - peer_confidence).max() < CONFIDENCE_ABS
     assert 0 < mask.mean() < 1  # a real boundary to agree on
+    if case == "resin-channel":
+        assert mask[0, 24:104, 88:112].mean() < 0.2 and peer_mask[0, 24:104, 88:112].mean() < 0.2
 
 
 def test_changing_a_parameter_changes_the_peer(peer):
