@@ -29,12 +29,13 @@ public class ClassicalBlockwiseTests(ITestOutputHelper output)
     [Theory]
     [InlineData(0)]
     [InlineData(1)]
+    [InlineData(2)] // two scales, the resin weight from the whole volume (CoarseVote); its markers do not change this mask
     public void BlocksAgreeWithTheInMemoryMaskWhereTheResinRuleActs(int level)
     {
         // Shaded resin beside weakly textured tissue (ResinRuleTests' section, 40 deep), at the single-scale levels
         // where block halos matter: the rule's 3-box erosion adds one working-level voxel to the halo (which the halo's
         // slack of 2 would also cover: with ResinRule.Reach 0 this test still passes).
-        var raw = Masking.ResinRuleTests.ShadedResinBesideTissue(90, new Shape3(40, 96, 160));
+        var raw = level < 2 ? Masking.ResinRuleTests.ShadedResinBesideTissue(90, new Shape3(40, 96, 160)) : ResinChannel(new Shape3(32, 160, 288));
         var options = ThreeD with { Level = level, MinimumRegionSize = 0 };
         var expected = ClassicalMasker.Run(raw, options).Mask;
         var source = new VolumeBlockSource(raw);
@@ -46,6 +47,31 @@ public class ClassicalBlockwiseTests(ITestOutputHelper output)
         Assert.Equal(expected.Span.ToArray(), mask.Span.ToArray());
         var without = ClassicalMasker.Run(raw, options with { ResinWindow = 0 }).Mask;
         Assert.NotEqual(without.Span.ToArray(), expected.Span.ToArray());
+    }
+
+    // Shaded resin (128, noise 6, shading of correlation 8 and std 4) in the left 48 columns and in a channel 32 wide (8 cells at level 2) through weakly textured
+    // tissue 40 darker: without the resin markers the pooled vote covers the channel.
+    private static Volume<float> ResinChannel(Shape3 shape)
+    {
+        var v = Masking.TextureVolumes.Resin(95, shape);
+        Masking.TextureVolumes.AddTexture(v, 0, shape.X, 8, 4, 98); // slow shading: texture at coarse levels
+        var texture = Masking.TextureVolumes.Resin(96, shape);
+        Masking.TextureVolumes.AddTexture(texture, 0, shape.X, 2, 10, 97);
+        for (int z = 0; z < shape.Z; z++)
+        {
+            for (int y = 0; y < shape.Y; y++)
+            {
+                for (int x = 48; x < shape.X; x++)
+                {
+                    if (x is < 144 or >= 176)
+                    {
+                        v[z, y, x] = texture[z, y, x] - 40;
+                    }
+                }
+            }
+        }
+
+        return v;
     }
 
     [Theory]
