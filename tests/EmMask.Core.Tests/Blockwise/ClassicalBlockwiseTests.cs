@@ -49,8 +49,8 @@ public class ClassicalBlockwiseTests(ITestOutputHelper output)
         Assert.NotEqual(without.Span.ToArray(), expected.Span.ToArray());
     }
 
-    // Shaded resin (128, noise 6, shading of correlation 8 and std 4) in the left 48 columns and in a channel 32 wide (8 cells at level 2) through weakly textured
-    // tissue 40 darker: without the resin markers the pooled vote covers the channel.
+    // Shaded resin (128, noise 6, shading of correlation 8 and std 4) in the left 48 columns and in a channel 32 wide
+    // (8 cells at level 2) through weakly textured tissue 40 darker.
     private static Volume<float> ResinChannel(Shape3 shape)
     {
         var v = Masking.TextureVolumes.Resin(95, shape);
