@@ -42,15 +42,11 @@ def _schema(method: str) -> list:
     return _SCHEMAS[method]
 
 
-class _CoreDefaults(Mapping):
-    """``{key: default}`` of a schema, read from the core on first use (not at import)."""
-
-    def __init__(self, schema, leave_out=()) -> None:
-        self._schema = schema
-        self._leave_out = set(leave_out)
+class _CoreMapping(Mapping):
+    """A mapping read from the core on first use (not at import); subclasses say what ``_values`` holds."""
 
     def _values(self) -> dict:
-        return {e["key"]: e["default"] for e in self._schema() if e["key"] not in self._leave_out}
+        raise NotImplementedError
 
     def __getitem__(self, key):
         return self._values()[key]
@@ -63,6 +59,24 @@ class _CoreDefaults(Mapping):
 
     def __repr__(self):
         return repr(self._values())
+
+
+class _CoreDefaults(_CoreMapping):
+    """``{key: default}`` of a schema."""
+
+    def __init__(self, schema, leave_out=()) -> None:
+        self._schema = schema
+        self._leave_out = set(leave_out)
+
+    def _values(self) -> dict:
+        return {e["key"]: e["default"] for e in self._schema() if e["key"] not in self._leave_out}
+
+
+class _CorePresets(_CoreMapping):
+    """``{name: spec}`` of the core's post-processing presets."""
+
+    def _values(self) -> dict:
+        return _schema("PostProcessPresetsJson")
 
 
 #: ``EmMask.Core.Masking.ClassicalMaskOptions.Default`` (without ``threshold``, whose default is "auto"), read from the
@@ -75,25 +89,6 @@ UNET_DEFAULTS = _CoreDefaults(unet_schema, leave_out=("model",))
 #: The threshold the core falls back to when the texture histogram has one mode; the widget's starting value
 #: for a manual threshold (``ClassicalMasker.UnimodalThreshold``).
 MANUAL_THRESHOLD_START = 2.0
-
-class _CorePresets(Mapping):
-    """``{name: spec}`` of the core's post-processing presets, read from the core on first use (not at import)."""
-
-    def _values(self) -> dict:
-        return _schema("PostProcessPresetsJson")
-
-    def __getitem__(self, key):
-        return self._values()[key]
-
-    def __iter__(self):
-        return iter(self._values())
-
-    def __len__(self):
-        return len(self._values())
-
-    def __repr__(self):
-        return repr(self._values())
-
 
 #: ``EmMask.Core.PostProcessing.PostProcessPresets.All`` (name -> spec), read from the core on first use.
 POSTPROCESS_PRESETS = _CorePresets()
