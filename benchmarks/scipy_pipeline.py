@@ -860,6 +860,9 @@ def resin_reference(ratio, log_threshold, smoothed, valid, stain, window):
             break
         mr = _median(near)
         spread = far_spread(mr)
+    # The minimum share holds for the resin's peak itself, not for the whole class.
+    if np.count_nonzero(np.abs(low - mr) <= 2 * spread) < RESIN_MINIMUM_SHARE * r.size:
+        return None
     if not spread > 0 or abs(float(mt - mr)) < RESIN_MINIMUM_SEPARATION * float(spread):
         return None
     w = F32(window)

@@ -84,6 +84,13 @@ internal static class ResinRule
             spread = FarSpread(low, mr, mt);
         }
 
+        // The minimum share holds for the resin's peak itself (the class's voxels within 2σ_r of it), not for the whole
+        // class: in an all-tissue crop the far side of the pale class can collapse onto a few bright voxels.
+        if (low.Count(v => Math.Abs(v - mr) <= 2 * spread) < MinimumShare * sample.LogRatio.Length)
+        {
+            return null;
+        }
+
         if (!(spread > 0) || Math.Abs(mt - mr) < MinimumSeparation * spread)
         {
             return null;
