@@ -853,16 +853,19 @@ def resin_reference(ratio, log_threshold, smoothed, valid, stain, window):
         far = low[(low - mr) * (mr - mt) > 0]
         return F32(1.4826) * _median(np.abs((far if far.size else low) - mr))
 
-    spread = far_spread(mr)
-    for _ in range(RESIN_PEAK_ITERATIONS):
-        near = low[np.abs(low - mr) <= 2 * spread]
-        if near.size == 0:
-            break
-        mr = _median(near)
+    spread = F32(1.4826) * _median(np.abs(low - mr))
+    if not spread > 0 or abs(float(mt - mr)) < RESIN_MINIMUM_SEPARATION * float(spread):
+        # Not separate by the class's two-sided spread: measure the resin's peak (far side, re-centred), whose own
+        # voxels must then hold the minimum share.
         spread = far_spread(mr)
-    # The minimum share holds for the resin's peak itself, not for the whole class.
-    if np.count_nonzero(np.abs(low - mr) <= 2 * spread) < RESIN_MINIMUM_SHARE * r.size:
-        return None
+        for _ in range(RESIN_PEAK_ITERATIONS):
+            near = low[np.abs(low - mr) <= 2 * spread]
+            if near.size == 0:
+                break
+            mr = _median(near)
+            spread = far_spread(mr)
+        if np.count_nonzero(np.abs(low - mr) <= 2 * spread) < RESIN_MINIMUM_SHARE * r.size:
+            return None
     if not spread > 0 or abs(float(mt - mr)) < RESIN_MINIMUM_SEPARATION * float(spread):
         return None
     w = F32(window)

@@ -12,9 +12,10 @@ namespace EmMask.Core.Masking;
 /// </summary>
 /// <remarks>
 /// Measured on the stain rule's sample (<see cref="StainRule.Sample"/>): the resin class's spread
-/// σ_r = 1.4826·median|s − m_r| of the smoothed image s, over the class's voxels on the far side of m_r from the tissue,
-/// with m_r re-centred on the resin's peak (<see cref="PeakIterations"/> times the median of the class's voxels within
-/// 2σ_r of it): the class also holds pale tissue, on the near side. The rule applies only when the resin is a distinct, flat material,
+/// σ_r = 1.4826·median|s − m_r| of the smoothed image s; when that does not separate, σ_r over the class's voxels on the
+/// far side of m_r from the tissue, with m_r re-centred on the resin's peak (<see cref="PeakIterations"/> times the
+/// median of the class's voxels within 2σ_r of it), and the peak (those within 2σ_r) must hold the minimum share: the
+/// class also holds pale tissue, on the near side. The rule applies only when the resin is a distinct, flat material,
 /// |m_t − m_r| ≥ <see cref="MinimumSeparation"/>·σ_r (in every all-tissue crop of the real-EM corpus the low-texture
 /// class is pale tissue, 0.2–1.9 of its own spreads from the textured class; real resin beside tissue is 4.5–55).
 /// Resin-intensity voxels are those within W·σ_r of m_r (W = <see cref="ClassicalMaskOptions.ResinWindow"/>) and
@@ -67,33 +68,34 @@ internal static class ResinRule
             return null;
         }
 
-        // The class below the threshold also holds pale, faintly textured tissue, all on the tissue's side of the
-        // resin's peak: it drags the median towards the tissue and widens a two-sided spread (SBF-SEM platelets in
-        // bright grainy resin: 5.7 spreads from the tissue, against 11.9 measured on the peak). So the spread comes from
-        // the far side of the peak only, and the median is re-centred on the voxels within two spreads of it.
-        float spread = FarSpread(low, mr, mt);
-        for (int iteration = 0; iteration < PeakIterations; iteration++)
-        {
-            var near = low.FindAll(v => Math.Abs(v - mr) <= 2 * spread);
-            if (near.Count == 0)
-            {
-                break;
-            }
-
-            mr = Select.Median([.. near]);
-            spread = FarSpread(low, mr, mt);
-        }
-
-        // The minimum share holds for the resin's peak itself (the class's voxels within 2σ_r of it), not for the whole
-        // class: in an all-tissue crop the far side of the pale class can collapse onto a few bright voxels.
-        if (low.Count(v => Math.Abs(v - mr) <= 2 * spread) < MinimumShare * sample.LogRatio.Length)
-        {
-            return null;
-        }
-
+        // The class's median and two-sided spread, when they already show a distinct flat material.
+        float spread = 1.4826f * Select.Median([.. low.Select(v => Math.Abs(v - mr))]);
         if (!(spread > 0) || Math.Abs(mt - mr) < MinimumSeparation * spread)
         {
-            return null;
+            // Otherwise the resin's peak may still be one: the class also holds pale, faintly textured tissue, all on
+            // the tissue's side of the peak, which drags the median towards the tissue and widens a two-sided spread
+            // (SBF-SEM platelets in bright grainy resin: 5.7 spreads from the tissue, 11.9 measured on the peak). So the
+            // spread comes from the far side of the peak only, with the median re-centred on the voxels within two
+            // spreads of it, and the minimum share then holds for the peak itself (its voxels within 2σ_r): in an
+            // all-tissue crop the far side of the pale class can collapse onto a few bright voxels.
+            spread = FarSpread(low, mr, mt);
+            for (int iteration = 0; iteration < PeakIterations; iteration++)
+            {
+                var near = low.FindAll(v => Math.Abs(v - mr) <= 2 * spread);
+                if (near.Count == 0)
+                {
+                    break;
+                }
+
+                mr = Select.Median([.. near]);
+                spread = FarSpread(low, mr, mt);
+            }
+
+            if (low.Count(v => Math.Abs(v - mr) <= 2 * spread) < MinimumShare * sample.LogRatio.Length
+                || !(spread > 0) || Math.Abs(mt - mr) < MinimumSeparation * spread)
+            {
+                return null;
+            }
         }
 
         float w = (float)window;
