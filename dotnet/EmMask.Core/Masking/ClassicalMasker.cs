@@ -430,7 +430,7 @@ public static partial class ClassicalMasker
         return (VolumeResampling.MeanDownsample(n, factor), valid is null ? null : ValidFraction(valid, factor));
     }
 
-    /// <summary>The pooled vote of the whole volume at the working level, from its assembled coarse image.</summary>
+    /// <summary>The pooled vote of the whole volume at the working level, and the resin rule's weight there, from its assembled coarse image.</summary>
     public static CoarseVote CoarseConfidence(Volume<float> image, Volume<float>? validFraction, ClassicalPlan plan, ClassicalMaskOptions? options = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(image);
@@ -446,11 +446,11 @@ public static partial class ClassicalMasker
     /// A full-resolution block of a two-scale run: confidence from the whole volume's pooled vote, mask, refinement
     /// (within the block's core); the pre-mask as <see cref="RunBlock"/> gives it.
     /// </summary>
-    public static MaskResult RunFineBlock(IVolume block, ClassicalPlan plan, BlockPlacement placement, CoarseVote pooled, ClassicalMaskOptions? options = null, CancellationToken ct = default)
+    public static MaskResult RunFineBlock(IVolume block, ClassicalPlan plan, BlockPlacement placement, CoarseVote coarse, ClassicalMaskOptions? options = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(block);
         ArgumentNullException.ThrowIfNull(placement);
-        ArgumentNullException.ThrowIfNull(pooled);
+        ArgumentNullException.ThrowIfNull(coarse);
         var volume = plan?.Volume ?? throw new ArgumentException("The plan has no 3D part.", nameof(plan));
         options = (options ?? ClassicalMaskOptions.Default).Validate();
         var warnings = new List<string>();
@@ -459,8 +459,8 @@ public static partial class ClassicalMasker
         var valid = InvalidVoxels(block, n, normal.NonFinite, warnings, ct);
         Prepare(n, valid, volume, ct);
         var confidence = n.Like<float>();
-        VolumeResampling.TrilinearUpsample(pooled.Pooled, confidence, 1 << volume.Level, placement.Origin);
-        var resin = ResinMarkers(pooled.ResinWeight, n, volume.Level, placement.Origin);
+        VolumeResampling.TrilinearUpsample(coarse.Pooled, confidence, 1 << volume.Level, placement.Origin);
+        var resin = ResinMarkers(coarse.ResinWeight, n, volume.Level, placement.Origin);
 
         var mask = n.Like<byte>();
         MaskFromConfidence(n, valid, options, volume.Level, placement, mask, confidence, resin, final: false, null, ct);
@@ -650,8 +650,9 @@ public static partial class ClassicalMasker
             return;
         }
 
-        // A section's hole that is mostly flat resin-intensity material (resin between touching pieces of tissue) stays
-        // open. Only per section: in 3D the block executor fills holes over the whole volume without the resin weight.
+        // A section's hole holding ResinHoleCells working-level cells of resin markers (resin closed off by touching
+        // pieces of tissue) stays open. Only per section: in 3D the block executor fills holes over the whole volume
+        // without the resin weight.
         MaskMorphology.FillHoles(mask, perSlice: planar, planar ? resin : null, ResinHoleCells << (2 * level), ct);
 
         progress?.Report(new("regions", 0.95));
