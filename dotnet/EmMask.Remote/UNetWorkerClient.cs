@@ -106,10 +106,7 @@ public sealed class UNetWorkerClient : IDisposable
             throw new ArgumentException($"Cannot fine-tune on an empty volume {image.Shape}.", nameof(image));
         }
 
-        if (labels.Shape != image.Shape)
-        {
-            throw new ArgumentException($"The proofread labels' shape {labels.Shape} differs from the image's {image.Shape}.", nameof(labels));
-        }
+        FineTuneOptions.CheckLabelShape(image.Shape, labels.Shape);
 
         string path = Path.GetFullPath(target);
         return await RequestAsync(

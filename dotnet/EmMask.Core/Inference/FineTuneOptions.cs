@@ -1,4 +1,5 @@
 using EmMask.Core.Options;
+using EmMask.Core.Volumes;
 
 namespace EmMask.Core.Inference;
 
@@ -15,6 +16,18 @@ public sealed record FineTuneOptions
 
     /// <summary>The label of a voxel the proofreader has not checked (1 tissue, 0 non-brain).</summary>
     public const byte NotProofread = 255;
+
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> (naming <c>labels</c>) when the proofread labels' shape differs from the
+    /// image's: every entry point checks this before any work (the worker client before it writes the shared file).
+    /// </summary>
+    public static void CheckLabelShape(Shape3 image, Shape3 labels)
+    {
+        if (labels != image)
+        {
+            throw new ArgumentException($"The proofread labels' shape {labels} differs from the image's {image}.", "labels");
+        }
+    }
 
     /// <summary>The model to start from (a file or a shipped model's name), or null for the default shipped model.</summary>
     [Option("The model to start from: a .safetensors/.pt file or a shipped model's name; empty: the shipped em-mask-unet-v1 (or EM_MASK_MODEL).", Label = "start from", Suggestions = [ShippedModels.Default, ShippedModels.RealEm])]

@@ -50,10 +50,7 @@ public static class ProofreadFineTuning
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         string path = CheckTarget(target);
-        if (labels.Shape != image.Shape)
-        {
-            throw new ArgumentException($"The proofread labels' shape {labels.Shape} differs from the image's {image.Shape}.", nameof(labels));
-        }
+        FineTuneOptions.CheckLabelShape(image.Shape, labels.Shape);
 
         var (proofread, first, last) = Count(labels);
         var augmentation = AugmentationOptions.FromName(options.Augment);
