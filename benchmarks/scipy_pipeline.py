@@ -20,7 +20,7 @@ independent implementation. Each function names the C# file it mirrors (paths be
 * :func:`stain_reference`, :func:`raise_votes` - Masking/StainRule.cs
 * :func:`level_maps` - ``LevelMaps`` in Masking/ClassicalMasker.cs
 * :func:`mean_downsample`, :func:`trilinear_upsample` - Inference/VolumeResampling.cs
-* :func:`fill_holes`, :func:`remove_small_regions` - Morphology/MaskMorphology.cs
+* :func:`fill_holes`, :func:`fill_unmarked`, :func:`remove_small_regions` - Morphology/MaskMorphology.cs
 * :func:`refine_boundary` - Masking/BoundaryRefinement.cs
 * :func:`seeded_watershed` - Morphology/SeededWatershed.cs (the bucket queue, ported: skimage's heap orders ties
   and lower neighbours differently)
@@ -877,6 +877,13 @@ def resin_reference(ratio, log_threshold, smoothed, valid, stain, window):
     return mr, spread, w, _nth(inside, k)
 
 
+def at_resin_intensity(smoothed, resin, valid):
+    """Valid voxels at the resin's intensity, |s - m_r| <= W * sigma_r, texture ignored (ResinRule.AtResinIntensity)."""
+    mr, spread, w, _ = resin
+    out = np.abs(smoothed - mr) <= F32(w * spread)
+    return out if valid is None else out & valid
+
+
 def resin_weight(ratio, smoothed, resin, stain, valid, planar):
     """w = sigmoid((W - |s - m_r|/sigma_r)/0.25) * sigmoid((halfway - z)/0.25) * sigmoid((rho - log r)/0.25), then its
     minimum over the 3-box (3x3 in a section) (ResinRule.Weight)."""
@@ -950,6 +957,16 @@ def fill_holes(mask, per_slice, keep_open=None, minimum_marked=1):
             mask[z] = fill(mask[z], None if keep_open is None else keep_open[z])
     else:
         mask[...] = fill(mask, keep_open)
+
+
+def fill_unmarked(mask, marks, minimum_marked):
+    """Per z section, every background component (face connectivity) holding fewer than ``minimum_marked`` voxels of
+    ``marks`` becomes 1, at the border too (MaskMorphology.FillUnmarked)."""
+    for z in range(mask.shape[0]):
+        background, count = ndi.label(~mask[z])
+        if count:
+            marked = np.bincount(background[marks[z]], minlength=count + 1)
+            mask[z] |= np.isin(background, np.flatnonzero(marked < minimum_marked)) & (background > 0)
 
 
 def minimum_region_for(minimum, voxels):
@@ -1265,8 +1282,14 @@ def finish_volume(n, valid, plan, chosen, options):
         markers = (weight if level == 0 else trilinear_upsample(weight, shape, 1 << level)) >= F32(RESIN_MARKER_WEIGHT)
     if options["refine_boundary"] and level > 0:
         refine_boundary(mask, n, valid, level, markers)
-    fill_holes(mask, per_slice=planar, keep_open=markers if planar else None,
-               minimum_marked=RESIN_HOLE_CELLS << (2 * level))
+    cells = RESIN_HOLE_CELLS << (2 * level)
+    fill_holes(mask, per_slice=planar, keep_open=markers if planar else None, minimum_marked=cells)
+    if planar and markers is not None and np.count_nonzero(markers) >= cells:
+        # Where the section's resin is known by its markers, non-brain holding no material at the resin's intensity
+        # (nor padding) is filled, at the border too (ClassicalMasker.MaskFromConfidence).
+        like = at_resin_intensity(chosen.smoothed, resin, chosen.valid).astype(F32)
+        like = (like if level == 0 else trilinear_upsample(like, shape, 1 << level)) >= F32(0.5)
+        fill_unmarked(mask, like | ~ok, cells)
     remove_small_regions(mask, minimum_region_for(options["minimum_region_size"], mask.size))
 
     # Padding is never tissue, and the confidence agrees with the mask.

@@ -80,11 +80,32 @@ def _resin_channel():
     return raw.astype(np.float32)
 
 
+def _pale_border():
+    """One section: flat resin (128, noise 6) in the left 48 columns, weakly textured tissue 40 darker elsewhere, but
+    for two flat regions that touch the border: at the right, rows 16-72, pale tissue 20 darker than the resin (far
+    from its intensity); at the bottom, columns 80-128 from row 88, a pocket of resin (as ResinRuleTests)."""
+    from scipy import ndimage as ndi
+
+    rng = np.random.default_rng(2)
+    raw = 128 + 6 * rng.standard_normal((1, 128, 200))
+    texture = ndi.gaussian_filter(rng.standard_normal((1, 128, 200)), 2)
+    texture *= 10 / texture.std()
+    y, x = np.mgrid[0:128, 0:200]
+    pale = (x >= 144) & (y >= 16) & (y < 72)
+    pocket = (x >= 80) & (x < 128) & (y >= 88)
+    tissue = (x >= 48) & ~pale & ~pocket
+    raw[0][tissue] += texture[0][tissue] - 40
+    raw[0][pale] -= 20
+    return raw.astype(np.float32)
+
+
 def _phantom(seed=0, shape=None, invert=False, variant=""):
     import em_mask
 
     if variant == "resin-channel":
         return _resin_channel()
+    if variant == "pale-border":
+        return _pale_border()
 
     raw, _ = em_mask.phantom(seed, shape, invert=invert)
     if "padding" in variant:  # exact-constant borders: zero on the left, saturated at the bottom
@@ -134,6 +155,8 @@ CASES = {
     "2d-parameters": (dict(seed=2, shape=(32, 64, 64)), dict(block_size=3, threshold=1.5)),
     # a resin channel through tissue at level 2: the resin markers open it and its hole stays open
     "resin-channel": (dict(variant="resin-channel"), dict(level=2, minimum_region_size=0)),
+    # flat pale tissue at the section's border, far from the resin's intensity: filled where the resin is known
+    "pale-border": (dict(variant="pale-border"), dict(level=2, minimum_region_size=0)),
 }
 
 
@@ -167,6 +190,9 @@ def test_scipy_peer_matches_dotnet_masker(peer, core, case):
     assert 0 < mask.mean() < 1  # a real boundary to agree on
     if case == "resin-channel":
         assert mask[0, 24:104, 88:112].mean() < 0.2 and peer_mask[0, 24:104, 88:112].mean() < 0.2
+    if case == "pale-border":
+        assert mask[0, 24:64, 156:200].mean() > 0.95 and peer_mask[0, 24:64, 156:200].mean() > 0.95
+        assert mask[0, 100:, 92:116].mean() < 0.2 and mask[0, :, :32].mean() < 0.05  # the resin stays non-brain
 
 
 def test_changing_a_parameter_changes_the_peer(peer):

@@ -463,7 +463,7 @@ public static partial class ClassicalMasker
         var resin = ResinMarkers(coarse.ResinWeight, n, volume.Level, placement.Origin);
 
         var mask = n.Like<byte>();
-        MaskFromConfidence(n, valid, options, volume.Level, placement, mask, confidence, resin, final: false, null, ct);
+        MaskFromConfidence(n, valid, options, volume.Level, placement, mask, confidence, resin, null, final: false, null, ct);
         MarkInvalid(mask, valid);
         return new MaskResult(mask, confidence, Math.Exp(volume.LogThreshold), warnings, []);
     }
@@ -559,8 +559,11 @@ public static partial class ClassicalMasker
         }
 
         var resin = ResinMarkers(resinWeight, n, chosen.Level, (0, 0, 0));
+        var resinLike = final && planar && resin is not null && plan.Resin is { } reference
+            ? VolumeResampling.TrilinearAtLeast(ResinRule.AtResinIntensity(chosen.Smoothed, reference, chosen.Valid), n.Like<byte>(), 1 << chosen.Level, (0, 0, 0), 0.5f)
+            : null;
 
-        MaskFromConfidence(n, valid, options, chosen.Level, placement, mask, confidence, resin, final, progress, ct);
+        MaskFromConfidence(n, valid, options, chosen.Level, placement, mask, confidence, resin, resinLike, final, progress, ct);
     }
 
     /// <summary>The soft vote at the working level, raised for stained material, averaged over the block window (valid cells only).</summary>
@@ -626,7 +629,7 @@ public static partial class ClassicalMasker
     }
 
     /// <summary>Mask = confidence ≥ 0.5 on valid voxels, refined on the image's edges; <paramref name="final"/> also fills, removes small regions and applies the padding rule.</summary>
-    private static void MaskFromConfidence(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, int level, BlockPlacement placement, Volume<byte> mask, Volume<float> confidence, Volume<byte>? resin, bool final, IProgress<ProgressReport>? progress, CancellationToken ct)
+    private static void MaskFromConfidence(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, int level, BlockPlacement placement, Volume<byte> mask, Volume<float> confidence, Volume<byte>? resin, Volume<byte>? resinLike, bool final, IProgress<ProgressReport>? progress, CancellationToken ct)
     {
         bool planar = n.Shape.Z == 1;
         var ok = valid is null ? default : valid.Span;
@@ -653,7 +656,16 @@ public static partial class ClassicalMasker
         // A section's hole holding ResinHoleCells working-level cells of resin markers (resin closed off by touching
         // pieces of tissue) stays open. Only per section: in 3D the block executor fills holes over the whole volume
         // without the resin weight.
-        MaskMorphology.FillHoles(mask, perSlice: planar, planar ? resin : null, ResinHoleCells << (2 * level), ct);
+        long resinCells = ResinHoleCells << (2 * level);
+        MaskMorphology.FillHoles(mask, perSlice: planar, planar ? resin : null, resinCells, ct);
+
+        // Where the section's resin is known by its markers, non-brain that touches the border but holds no material at
+        // the resin's intensity (nor padding) is pale tissue the texture missed: it is filled as a hole is.
+        if (planar && resin is not null && resinLike is not null && CountNonzero(resin) >= resinCells)
+        {
+            MarkInvalid(resinLike, valid);
+            MaskMorphology.FillUnmarked(mask, perSlice: true, resinLike, resinCells, ct);
+        }
 
         progress?.Report(new("regions", 0.95));
         long minimumRegion = options.MinimumRegionFor(mask.Shape.Length);
@@ -664,6 +676,8 @@ public static partial class ClassicalMasker
 
         AgreeWithMask(m, c, ok);
     }
+
+    private static long CountNonzero(Volume<byte> volume) => volume.Span.Length - volume.Span.Count((byte)0);
 
     /// <summary>Working-level cells of resin markers (a 2×2 block's worth) that keep a section's hole open.</summary>
     public const int ResinHoleCells = 4;

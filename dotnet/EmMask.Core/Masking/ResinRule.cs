@@ -201,6 +201,25 @@ internal static class ResinRule
         return weight;
     }
 
+    /// <summary>
+    /// 1 where a valid voxel of the working level lies at the resin's intensity (|s − m_r| ≤ W·σ_r), else 0. Unlike
+    /// <see cref="Weight"/>, texture plays no part: this says what material could be resin, not what is.
+    /// </summary>
+    public static Volume<float> AtResinIntensity(Volume<float> smoothed, Reference resin, Volume<byte>? valid)
+    {
+        var result = smoothed.Like<float>();
+        var s = smoothed.Span;
+        var r = result.Span;
+        var ok = valid is null ? default : valid.Span;
+        float reach = resin.Window * resin.ResinSpread;
+        for (int i = 0; i < r.Length; i++)
+        {
+            r[i] = (ok.IsEmpty || ok[i] != 0) && Math.Abs(s[i] - resin.ResinMedian) <= reach ? 1f : 0f;
+        }
+
+        return result;
+    }
+
     /// <summary>How far (voxels of the working level) a weight depends on its neighbours: the 3-box minimum.</summary>
     public const int Reach = 1;
 

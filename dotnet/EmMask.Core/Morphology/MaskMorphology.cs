@@ -162,7 +162,10 @@ public static class MaskMorphology
     /// <param name="keepOpen">Same shape as <paramref name="mask"/>; null fills every hole.</param>
     /// <param name="minimumMarked">Marked voxels that keep a hole open (at least 1).</param>
     /// <param name="ct">Cancels the work.</param>
-    public static void FillHoles(Volume<byte> mask, bool perSlice, Volume<byte>? keepOpen, long minimumMarked, CancellationToken ct = default)
+    public static void FillHoles(Volume<byte> mask, bool perSlice, Volume<byte>? keepOpen, long minimumMarked, CancellationToken ct = default) =>
+        FillHoles(mask, perSlice, keepOpen, minimumMarked, borderKeepsOpen: true, ct);
+
+    private static void FillHoles(Volume<byte> mask, bool perSlice, Volume<byte>? keepOpen, long minimumMarked, bool borderKeepsOpen, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(mask);
         var shape = mask.Shape;
@@ -179,13 +182,29 @@ public static class MaskMorphology
 
         if (!perSlice)
         {
-            FillHolesCore(mask.Memory, keepOpen?.Memory, minimumMarked, shape, includeZBorder: true, ct);
+            FillHolesCore(mask.Memory, keepOpen?.Memory, minimumMarked, shape, borderKeepsOpen, includeZBorder: true, ct);
             return;
         }
 
         var sliceShape = new Shape3(1, shape.Y, shape.X);
         Parallel.For(0, shape.Z, new ParallelOptions { CancellationToken = ct }, z =>
-            FillHolesCore(mask.Memory.Slice(z * shape.SliceLength, shape.SliceLength), keepOpen?.Memory.Slice(z * shape.SliceLength, shape.SliceLength), minimumMarked, sliceShape, includeZBorder: false, ct));
+            FillHolesCore(mask.Memory.Slice(z * shape.SliceLength, shape.SliceLength), keepOpen?.Memory.Slice(z * shape.SliceLength, shape.SliceLength), minimumMarked, sliceShape, borderKeepsOpen, includeZBorder: false, ct));
+    }
+
+    /// <summary>
+    /// Fills every background component (6-connected; 4-connected per slice when <paramref name="perSlice"/>) that holds
+    /// fewer than <paramref name="minimumMarked"/> voxels that are nonzero in <paramref name="marks"/>, whether or not it
+    /// touches the border: where what is non-brain is known by its marks, unmarked background is a hole.
+    /// </summary>
+    /// <param name="mask">Mask, changed in place.</param>
+    /// <param name="perSlice">True: each z slice as a 2D image; false: 3D.</param>
+    /// <param name="marks">Same shape as <paramref name="mask"/>: material known to be non-brain.</param>
+    /// <param name="minimumMarked">Marked voxels that keep a component open (at least 1).</param>
+    /// <param name="ct">Cancels the work.</param>
+    public static void FillUnmarked(Volume<byte> mask, bool perSlice, Volume<byte> marks, long minimumMarked, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(marks);
+        FillHoles(mask, perSlice, marks, minimumMarked, borderKeepsOpen: false, ct);
     }
 
     /// <summary>Removes connected components smaller than <paramref name="minimumVoxels"/>.</summary>
@@ -217,7 +236,7 @@ public static class MaskMorphology
         return any ? runs.Paint(mask.Memory, remove, 0, ct) : 0;
     }
 
-    private static void FillHolesCore(Memory<byte> data, Memory<byte>? keepOpen, long minimumMarked, Shape3 shape, bool includeZBorder, CancellationToken ct)
+    private static void FillHolesCore(Memory<byte> data, Memory<byte>? keepOpen, long minimumMarked, Shape3 shape, bool borderKeepsOpen, bool includeZBorder, CancellationToken ct)
     {
         var runs = RunLabeling.Compute(data, shape, Connectivity.Face, foregroundIsZero: true, ct);
         if (runs.Count == 0)
@@ -228,7 +247,7 @@ public static class MaskMorphology
         var fill = new bool[runs.Count + 1];
         Array.Fill(fill, true);
         fill[0] = false;
-        for (int r = 0; r < shape.Z * shape.Y; r++)
+        for (int r = 0; r < shape.Z * shape.Y && borderKeepsOpen; r++)
         {
             int z = r / shape.Y, y = r % shape.Y;
             bool borderRow = y == 0 || y == shape.Y - 1 || (includeZBorder && (z == 0 || z == shape.Z - 1));

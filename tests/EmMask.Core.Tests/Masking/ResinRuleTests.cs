@@ -80,6 +80,42 @@ public class ResinRuleTests
         Assert.True(Mean(result.Mask, 124, 196) > 0.95, $"tissue kept: {Mean(result.Mask, 124, 196):F3}");
     }
 
+    [Theory]
+    [InlineData(95)]
+    [InlineData(96)]
+    public void FlatPaleTissueAtTheSectionsBorderIsFilledWhereTheResinIsKnown(int seed)
+    {
+        // One section: flat resin (128, noise 6) in the left 48 columns, weakly textured tissue 40 darker elsewhere,
+        // but for two flat regions that touch the border: at the right, rows 16–72, pale tissue 20 darker than the
+        // resin (far from its intensity); at the bottom, columns 80–128 from row 88, a pocket of resin.
+        var shape = new Shape3(1, 128, 200);
+        var v = TextureVolumes.Resin(seed, shape);
+        var textured = v.Clone();
+        AddTexture(textured, 48, 200, 2, 10, seed + 1);
+        for (int y = 0; y < 128; y++)
+        {
+            for (int x = 48; x < 200; x++)
+            {
+                bool inPale = x >= 144 && y is >= 16 and < 72, inPocket = x is >= 80 and < 128 && y >= 88;
+                v[0, y, x] = inPale ? v[0, y, x] - 20 : inPocket ? v[0, y, x] : textured[0, y, x] - 40;
+            }
+        }
+
+        var options = ClassicalMaskOptions.Default with { Level = 2, MinimumRegionSize = 0 };
+        var result = ClassicalMasker.Run(v, options);
+        Assert.Contains(result.Notes!, n => n.EndsWith(", resin rule", StringComparison.Ordinal));
+        double pale = Mean(result.Mask, 156, 200, (0, 1, 24, 64));
+        Assert.True(pale > 0.95, $"the pale region called non-brain: {pale:F3}");
+        double pocket = Mean(result.Mask, 92, 116, (0, 1, 100, 128));
+        Assert.True(pocket < 0.2, $"the resin pocket called tissue: {pocket:F3}");
+        Assert.True(Mean(result.Mask, 0, 32) < 0.05, $"resin called tissue: {Mean(result.Mask, 0, 32):F3}");
+
+        // Without the resin rule nothing says what the section's resin is, and the border keeps the pale region open.
+        var without = ClassicalMasker.Run(v, options with { ResinWindow = 0 }).Mask;
+        double paleWithout = Mean(without, 156, 200, (0, 1, 24, 64));
+        Assert.True(paleWithout < 0.8, $"the pale region without the rule: {paleWithout:F3}");
+    }
+
     /// <summary>
     /// A sample of 10 000 voxels: textured tissue (log ratio 2, smoothed 10 ± 2) and <paramref name="flat"/> untextured
     /// voxels at 20 ± 0.1 (log ratio −1): a resin class 50 of its own spreads from the tissue.

@@ -290,4 +290,37 @@ public class MaskMorphologyTests
         Assert.Throws<ArgumentException>(() => MaskMorphology.FillHoles(mask.Clone(), true, new Volume<byte>(new Shape3(1, 10, 15)), 1));
         Assert.Throws<ArgumentOutOfRangeException>(() => MaskMorphology.FillHoles(mask.Clone(), true, keep, 0));
     }
+
+    [Fact]
+    public void FillUnmarkedFillsUnmarkedBackgroundAtTheBorderToo()
+    {
+        // One section, full mask but for three background regions: a hole (2 marks), a notch at the right border
+        // (no marks) and a notch at the left border (3 marks).
+        var shape = new Shape3(1, 10, 16);
+        var mask = new Volume<byte>(shape);
+        mask.Span.Fill(1);
+        var marks = new Volume<byte>(shape);
+        for (int y = 3; y < 7; y++)
+        {
+            for (int x = 6; x < 9; x++) mask[0, y, x] = 0;
+            for (int x = 13; x < 16; x++) mask[0, y, x] = 0;
+            for (int x = 0; x < 3; x++) mask[0, y, x] = 0;
+        }
+
+        marks[0, 4, 7] = marks[0, 5, 7] = 1;
+        marks[0, 4, 0] = marks[0, 4, 1] = marks[0, 5, 1] = 1;
+
+        var holesOnly = mask.Clone();
+        MaskMorphology.FillHoles(holesOnly, perSlice: true, marks, minimumMarked: 3);
+        Assert.Equal(1, holesOnly[0, 4, 7]); // the hole holds 2 < 3 marks
+        Assert.Equal(0, holesOnly[0, 4, 14]); // the border keeps the right notch open
+
+        var unmarked = mask.Clone();
+        MaskMorphology.FillUnmarked(unmarked, perSlice: true, marks, minimumMarked: 3);
+        Assert.Equal(1, unmarked[0, 4, 7]);
+        Assert.Equal(1, unmarked[0, 4, 14]); // no marks: filled although it touches the border
+        Assert.Equal(0, unmarked[0, 3, 0]); // 3 marks: open, all of it
+        Assert.Equal(shape.Length - 12, MaskFixtures.Count(unmarked));
+        Assert.Throws<ArgumentNullException>(() => MaskMorphology.FillUnmarked(mask.Clone(), true, null!, 1));
+    }
 }
