@@ -63,6 +63,31 @@ public class RealEmBadInputTests
         Assert.Contains("colour image", run.Stderr, StringComparison.Ordinal);
         Assert.Equal([160, 160], NpyShape(t["m.npy"]));
         Assert.True(Dice(t["m.npy"], Section(Phantom.Truth, 1)) > 0.85);
+
+        // The same image as an RGB TIFF (as Fiji exports it) gives the same mask, as a one-page TIFF.
+        WriteRgbTiff(t["rgb.tif"], 160, 160, rgb);
+        run = CliRunner.Invoke("mask", t["rgb.tif"], t["m.tif"]);
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("colour image", run.Stderr, StringComparison.Ordinal);
+        var fromTiff = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["m.tif"], "/mask"));
+        Assert.Equal(new Shape3(1, 160, 160), fromTiff.Shape);
+        Assert.Equal(MaskOf(t["m.npy"], fromTiff.Shape).Span.ToArray(), fromTiff.Span.ToArray());
+    }
+
+    private static void WriteRgbTiff(string path, int height, int width, byte[] rgb)
+    {
+        using var tif = BitMiracle.LibTiff.Classic.Tiff.Open(path, "w") ?? throw new IOException($"cannot create {path}");
+        tif.SetField(BitMiracle.LibTiff.Classic.TiffTag.IMAGEWIDTH, width);
+        tif.SetField(BitMiracle.LibTiff.Classic.TiffTag.IMAGELENGTH, height);
+        tif.SetField(BitMiracle.LibTiff.Classic.TiffTag.SAMPLESPERPIXEL, 3);
+        tif.SetField(BitMiracle.LibTiff.Classic.TiffTag.BITSPERSAMPLE, 8);
+        tif.SetField(BitMiracle.LibTiff.Classic.TiffTag.PHOTOMETRIC, BitMiracle.LibTiff.Classic.Photometric.RGB);
+        tif.SetField(BitMiracle.LibTiff.Classic.TiffTag.PLANARCONFIG, BitMiracle.LibTiff.Classic.PlanarConfig.CONTIG);
+        tif.SetField(BitMiracle.LibTiff.Classic.TiffTag.ROWSPERSTRIP, height);
+        for (int y = 0; y < height; y++)
+        {
+            tif.WriteScanline(rgb.AsSpan(y * width * 3, width * 3).ToArray(), y);
+        }
     }
 
     [Fact]

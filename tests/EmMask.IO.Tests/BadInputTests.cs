@@ -162,12 +162,31 @@ public class BadInputTests
     }
 
     [TifffileFact]
-    public void TiffRgbIsRefused()
+    public void TiffRgbIsReadAsAnImageOfThreeChannelsAndColourStacksAreRefused()
     {
+        // One RGB page reads as a colour .npy does: (H, W, 3) uint8, which the CLI masks on its luminance.
         using var dir = new TempDir();
         string file = dir.File("rgb.tif");
-        Python.Run("import sys, numpy as np, tifffile; tifffile.imwrite(sys.argv[1], np.zeros((20, 30, 3), 'u1'), photometric='rgb')", file);
-        ReadFails(file, "3 samples per pixel");
+        Python.Run(
+            """
+            import sys, numpy as np, tifffile
+            a = np.zeros((20, 30, 3), 'u1'); a[..., 0] = 10; a[..., 1] = np.arange(30); a[3, 4, 2] = 200
+            tifffile.imwrite(sys.argv[1], a, photometric='rgb')
+            tifffile.imwrite(sys.argv[2], np.zeros((2, 20, 30, 3), 'u1'), photometric='rgb')
+            tifffile.imwrite(sys.argv[3], np.zeros((20, 30, 3), 'u2'), photometric='rgb')
+            """, file, dir.File("rgb2.tif"), dir.File("rgb16.tif"));
+        var path = new VolumePath(file, null);
+        var rgb = Assert.IsType<Volume<byte>>(VolumeReader.Read(path));
+        Assert.Equal(new Shape3(20, 30, 3), rgb.Shape);
+        Assert.Equal(new Shape3(20, 30, 3), VolumeReader.ReadShape(path));
+        Assert.Equal(3, VolumeReader.ReadRank(path));
+        Assert.Equal(10, rgb[5, 7, 0]);
+        Assert.Equal(7, rgb[5, 7, 1]);
+        Assert.Equal(200, rgb[3, 4, 2]);
+        Assert.Equal(0, rgb[3, 5, 2]);
+
+        ReadFails(dir.File("rgb2.tif"), "colour TIFF of 2 pages", "greyscale");
+        ReadFails(dir.File("rgb16.tif"), "3 samples per pixel", "16-bit");
     }
 
     [TifffileFact]

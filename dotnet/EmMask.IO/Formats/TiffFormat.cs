@@ -28,6 +28,11 @@ internal static class TiffFormat
         var voxelSize = ReadVoxelSize(tif);
         var page = Page.Describe(tif, file, 0);
         int pages = Guard(file, tif.NumberOfDirectories);
+        if (page.Colour)
+        {
+            return ReadColour(tif, file, page, pages, voxelSize);
+        }
+
         var shape = new Shape3(pages, page.Height, page.Width);
         if (shape.Length > Array.MaxLength)
         {
@@ -57,7 +62,49 @@ internal static class TiffFormat
     {
         using var tif = Open(file);
         var page = Page.Describe(tif, file, 0);
-        return new Shape3(Guard(file, tif.NumberOfDirectories), page.Height, page.Width);
+        return page.Colour ? new Shape3(page.Height, page.Width, ColourChannels) : new Shape3(Guard(file, tif.NumberOfDirectories), page.Height, page.Width);
+    }
+
+    /// <summary>Channels of a colour page as read: R, G, B (alpha dropped).</summary>
+    private const int ColourChannels = 3;
+
+    // A colour image (RGB, RGBA, palette or YCbCr, 8 bits per sample) of one page is read as an (H, W, 3) uint8 array,
+    // as a colour .npy is, so the reader's callers treat both alike (ColorImage: masked on its luminance).
+    private static Volume<byte> ReadColour(Tiff tif, string file, Page page, int pages, VoxelSize? voxelSize)
+    {
+        if (pages > 1)
+        {
+            throw new VolumeFormatException($"{file}: a colour TIFF of {pages} pages; EM stacks are grey: save it as 8- or 16-bit greyscale (e.g. Fiji: Image > Type > 8-bit).");
+        }
+
+        if ((long)page.Width * page.Height * ColourChannels > Array.MaxLength)
+        {
+            throw new VolumeFormatException($"{file}: a {page.Height}x{page.Width} colour image is too large to load at once.");
+        }
+
+        var raster = new int[page.Width * page.Height];
+        CapturingHandler.Clear();
+        if (!Guard(file, () => tif.ReadRGBAImageOriented(page.Width, page.Height, raster, Orientation.TOPLEFT, false)))
+        {
+            throw new VolumeFormatException($"{file}: the colour image cannot be decoded ({CapturingHandler.LastOr("unsupported or corrupt")}).");
+        }
+
+        var volume = new Volume<byte>(new Shape3(page.Height, page.Width, ColourChannels));
+        var v = volume.Span;
+        for (int i = 0; i < raster.Length; i++)
+        {
+            int abgr = raster[i];
+            v[(i * ColourChannels) + 0] = (byte)Tiff.GetR(abgr);
+            v[(i * ColourChannels) + 1] = (byte)Tiff.GetG(abgr);
+            v[(i * ColourChannels) + 2] = (byte)Tiff.GetB(abgr);
+        }
+
+        if (voxelSize is { } size)
+        {
+            volume.SetVoxelSize(new VoxelSize(size.Y, size.X, 1));
+        }
+
+        return volume;
     }
 
     public static Dictionary<string, string> ReadAttributes(string file)
@@ -174,10 +221,10 @@ internal static class TiffFormat
                 }
 
                 var page = Page.Describe(tif, file, z);
-                if (page.Width != first.Width || page.Height != first.Height || page.Kind != first.Kind)
+                if (page.Width != first.Width || page.Height != first.Height || page.Kind != first.Kind || page.Colour)
                 {
                     throw new VolumeFormatException(
-                        $"{file}: page {z} is {page.Width}x{page.Height} {page.Kind.NumpyName()}, page 0 is {first.Width}x{first.Height} {first.Kind.NumpyName()}; all pages must match.");
+                        $"{file}: page {z} is {page.Width}x{page.Height} {page.Kind.NumpyName()}{(page.Colour ? " colour" : string.Empty)}, page 0 is {first.Width}x{first.Height} {first.Kind.NumpyName()}; all pages must match.");
                 }
             }
 
@@ -320,7 +367,7 @@ internal static class TiffFormat
     }
 
     /// <summary>The layout of one page, checked to be a single-sample image of a supported type.</summary>
-    private sealed record Page(int Width, int Height, int BitsPerSample, ElementKind Kind)
+    private sealed record Page(int Width, int Height, int BitsPerSample, ElementKind Kind, bool Colour = false)
     {
         public static Page Describe(Tiff tif, string file, int z)
         {
@@ -335,9 +382,17 @@ internal static class TiffFormat
                 throw new VolumeFormatException($"{where}: has a 0-length axis ({height}x{width}).");
             }
 
+            var photometric = (Photometric)(tif.GetFieldDefaulted(TiffTag.PHOTOMETRIC)?[0].ToInt() ?? (int)Photometric.MINISBLACK);
+            bool colour = bits == 8 && format == SampleFormat.UINT
+                && ((samples is 3 or 4 && photometric is Photometric.RGB or Photometric.YCBCR) || (samples == 1 && photometric == Photometric.PALETTE));
+            if (colour)
+            {
+                return new Page(width, height, bits, ElementKind.UInt8, Colour: true);
+            }
+
             if (samples != 1)
             {
-                throw new VolumeFormatException($"{where}: has {samples} samples per pixel (RGB or multi-channel); expected a grayscale image.");
+                throw new VolumeFormatException($"{where}: has {samples} samples per pixel (multi-channel, {bits}-bit); expected a greyscale image, or an 8-bit RGB one.");
             }
 
             var kind = (format, bits) switch
