@@ -84,6 +84,7 @@ SEPARABILITY = 0.75
 NOISE_LIKE_RATIO = 8.0
 NOISE_SEPARABILITY = 0.68
 NOISE_RATIO = 1.25
+UPPER_SHARE_BELOW_THRESHOLD = 1 / 3  # TexturePyramid.UpperShareBelowThreshold: a threshold of 2 above the valley cuts no more of the upper class
 TEXTURE_QUANTILE = 0.9
 NOISE_SEED = 0x5EEDE3A5C0FFEE01
 # NoiseModel / PatchStatistics
@@ -1133,6 +1134,10 @@ def level_maps(n, valid, level, noise, planar, options):
     low_median = float(_median(lower)) if lower.size else math.inf
     separates = ((eta >= SEPARABILITY and low_median <= math.log(NOISE_LIKE_RATIO))  # a weakly textured lower class
                  or (eta >= NOISE_SEPARABILITY and low_median <= math.log(NOISE_RATIO)))  # a lower class of plain noise
+    minimum = math.log(UNIMODAL_THRESHOLD)
+    if valley < minimum:  # the smallest threshold must not cut through the upper class
+        upper = sample[sample.astype(np.float64) >= valley].astype(np.float64)
+        separates &= not (upper.size and np.count_nonzero(upper < minimum) > UPPER_SHARE_BELOW_THRESHOLD * upper.size)
     q90 = float(_nth(sample, min(max(int(TEXTURE_QUANTILE * (sample.size - 1)), 0), sample.size - 1))) if sample.size else -math.inf
     return LevelMaps(level, ratio, smoothed, ok, fraction, separates, eta, valley, q90 >= math.log(TEXTURE_TARGET))
 

@@ -739,6 +739,7 @@ public static partial class ClassicalMasker
             double lowMedian = lower.Length > 0 ? Select.Median(lower) : double.PositiveInfinity;
             bool separates = (valley.Separability >= TexturePyramid.Separability && lowMedian <= Math.Log(TexturePyramid.NoiseLikeRatio))
                 || (valley.Separability >= TexturePyramid.NoiseSeparability && lowMedian <= Math.Log(TexturePyramid.NoiseRatio));
+            separates &= !TexturePyramid.ThresholdCutsUpperClass(sample, valley.Threshold);
             double q90 = sample.Length == 0 ? double.NegativeInfinity : Select.Nth(sample, Math.Clamp((int)(TexturePyramid.TextureQuantile * (sample.Length - 1)), 0, sample.Length - 1));
             return new LevelMaps
             {

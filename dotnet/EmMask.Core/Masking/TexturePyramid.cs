@@ -42,6 +42,41 @@ internal static class TexturePyramid
     /// <summary>Median ratio of a lower class that is plain noise.</summary>
     public const double NoiseRatio = 1.25;
 
+    /// <summary>
+    /// Where the valley lies below the smallest threshold (2), the largest share of the upper class that may lie below
+    /// that threshold: more, and the threshold would cut through the upper class, so the split is within the tissue
+    /// (inflated noise on a small image of tissue alone), not between resin and tissue, and the level does not separate.
+    /// </summary>
+    public const double UpperShareBelowThreshold = 1.0 / 3;
+
+    /// <summary>
+    /// True where the valley lies below the smallest threshold (<see cref="ClassicalMasker.UnimodalThreshold"/>) and more
+    /// than <see cref="UpperShareBelowThreshold"/> of the upper class (sample values at or above the valley) lies below
+    /// that threshold: the level's split is then not one between resin and tissue.
+    /// </summary>
+    /// <param name="sample">Log ratios (the level's threshold sample).</param>
+    /// <param name="valley">The valley between the two classes (log units).</param>
+    internal static bool ThresholdCutsUpperClass(ReadOnlySpan<float> sample, double valley)
+    {
+        double minimum = Math.Log(ClassicalMasker.UnimodalThreshold);
+        if (!(valley < minimum))
+        {
+            return false;
+        }
+
+        int upper = 0, below = 0;
+        foreach (float v in sample)
+        {
+            if (v >= valley)
+            {
+                upper++;
+                below += v < minimum ? 1 : 0;
+            }
+        }
+
+        return upper > 0 && below > UpperShareBelowThreshold * upper;
+    }
+
     /// <summary>Quantile of the ratio compared with <see cref="TextureTarget"/> (the tissue's upper range).</summary>
     public const double TextureQuantile = 0.9;
 

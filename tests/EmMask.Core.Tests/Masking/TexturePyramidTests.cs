@@ -33,4 +33,19 @@ public class TexturePyramidTests
     [InlineData(64, 512, 512, false, 3)]
     public void HighestLevelKeepsEnoughVoxels(int z, int y, int x, bool planar, int expected) =>
         Assert.Equal(expected, TexturePyramid.HighestLevel(new Shape3(z, y, x), planar));
+
+    [Fact]
+    public void AThresholdOfTwoAboveTheValleyMayCutAtMostAThirdOfTheUpperClass()
+    {
+        // log ratios: a lower class at ln 1 (noise), an upper class with a share below ln 2 (= the smallest threshold).
+        static float[] Sample(int lower, int upperBelowTwo, int upperAboveTwo) =>
+            [.. Enumerable.Repeat(0f, lower), .. Enumerable.Repeat((float)Math.Log(1.5), upperBelowTwo), .. Enumerable.Repeat((float)Math.Log(4), upperAboveTwo)];
+
+        double valley = Math.Log(1.2);
+        Assert.False(TexturePyramid.ThresholdCutsUpperClass(Sample(100, 33, 67), valley)); // a third: still a split between classes
+        Assert.True(TexturePyramid.ThresholdCutsUpperClass(Sample(100, 34, 66), valley)); // more: the threshold lies inside the upper class
+        Assert.False(TexturePyramid.ThresholdCutsUpperClass(Sample(100, 90, 10), Math.Log(2))); // a valley at 2 is the threshold itself
+        Assert.False(TexturePyramid.ThresholdCutsUpperClass(Sample(100, 0, 0), valley)); // no upper class
+        Assert.False(TexturePyramid.ThresholdCutsUpperClass([], valley));
+    }
 }
