@@ -21,7 +21,7 @@ independent implementation. Each function names the C# file it mirrors (paths be
 * :func:`level_maps` - ``LevelMaps`` in Masking/ClassicalMasker.cs
 * :func:`mean_downsample`, :func:`trilinear_upsample` - Inference/VolumeResampling.cs
 * :func:`fill_holes`, :func:`fill_unmarked`, :func:`remove_small_regions` - Morphology/MaskMorphology.cs
-* :func:`refine_boundary` - Masking/BoundaryRefinement.cs
+* :func:`refine_boundary` - Masking/BoundaryRefinement.cs; :func:`resin_trim` - Masking/ResinTrim.cs
 * :func:`seeded_watershed` - Morphology/SeededWatershed.cs (the bucket queue, ported: skimage's heap orders ties
   and lower neighbours differently)
 * :func:`classical_mask` - ``ClassicalMasker.Run`` / ``RunVolume`` (mode 2d: section by section)
@@ -84,6 +84,8 @@ SEPARABILITY = 0.75
 NOISE_LIKE_RATIO = 8.0
 NOISE_SEPARABILITY = 0.68
 NOISE_RATIO = 1.25
+RESIN_TRIM_WINDOW = 6.0  # ResinTrim.Window
+RESIN_TRIM_SIGMA = 1.0  # ResinTrim.SmoothingSigma
 UPPER_SHARE_BELOW_THRESHOLD = 1 / 3  # TexturePyramid.UpperShareBelowThreshold: a threshold of 2 above the valley cuts no more of the upper class
 TEXTURE_QUANTILE = 0.9
 NOISE_SEED = 0x5EEDE3A5C0FFEE01
@@ -1057,6 +1059,20 @@ def _gradient_radius(level):
     return int(4.0 * max(1.0, GRADIENT_LEVEL_VOXELS * (1 << level)) + 0.5) + 1
 
 
+def resin_trim(mask, coarse, image, markers, valid):
+    """Voxels the refinement turned from tissue to non-brain go back to tissue unless their intensity (smoothed with
+    sigma 1) lies within RESIN_TRIM_WINDOW robust spreads of the resin markers' median (ResinTrim.Restore)."""
+    smoothed = _gaussian(image, RESIN_TRIM_SIGMA)
+    values = smoothed[markers if valid is None else markers & valid]
+    if values.size == 0:
+        return
+    median = _median(values)
+    limit = F32(RESIN_TRIM_WINDOW * 1.4826 * float(_median(np.abs(values - median))))
+    if not limit > 0:
+        return
+    mask |= coarse & ~mask & (np.abs(smoothed - median) > limit)
+
+
 def refine_boundary(mask, image, valid, level, resin=None):
     """Re-decides the boundary band by a marker-controlled watershed on the gradient magnitude, in fixed tiles of
     TILE voxels: each tile floods its core plus _flood_reach voxels of context (gradient from _gradient_radius more) and
@@ -1285,9 +1301,12 @@ def finish_volume(n, valid, plan, chosen, options):
     markers = None
     if weight is not None:  # BoundaryRefinement.ResinMarkerWeight, on the weight upsampled as the confidence is
         markers = (weight if level == 0 else trilinear_upsample(weight, shape, 1 << level)) >= F32(RESIN_MARKER_WEIGHT)
-    if options["refine_boundary"] and level > 0:
-        refine_boundary(mask, n, valid, level, markers)
     cells = RESIN_HOLE_CELLS << (2 * level)
+    if options["refine_boundary"] and level > 0:
+        coarse = mask.copy()
+        refine_boundary(mask, n, valid, level, markers)
+        if planar and markers is not None and np.count_nonzero(markers) >= cells:
+            resin_trim(mask, coarse, n, markers, valid)  # the refinement takes away only resin-like material
     fill_holes(mask, per_slice=planar, keep_open=markers if planar else None, minimum_marked=cells)
     if planar and markers is not None and np.count_nonzero(markers) >= cells:
         # Where the section's resin is known by its markers, non-brain holding no material at the resin's intensity

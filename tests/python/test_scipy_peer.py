@@ -26,6 +26,7 @@ AGREEMENT = 0.9999  # overall share of voxels on which the masks agree
 SECTION_AGREEMENT = 0.999  # the same per section in mode 2d (one section whose level differs fails it)
 THRESHOLD_REL = 1e-4
 CONFIDENCE_ABS = 1e-3
+MAX_DIFFERING = 8  # voxels: float rounding at a rule's limit (ResinTrim's window) flips a few (3 in 2d-seed4-inverted)
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +187,10 @@ def test_scipy_peer_matches_dotnet_masker(peer, core, case):
     if mode == "2d" and differ.ndim == 3:
         worst = max(range(differ.shape[0]), key=lambda z: differ[z].mean())
         assert 1 - differ[worst].mean() >= SECTION_AGREEMENT, f"{case}: section {worst} differs on {differ[worst].mean():.2%}"
-    assert np.abs(confidence - peer_confidence).max() < CONFIDENCE_ABS
+    # The confidence is clamped to agree with the mask (0.5 / 0.4999), so it is compared where the masks agree; a voxel
+    # on which they differ (counted above) would differ by however far its vote lay from 0.5.
+    assert np.abs(confidence - peer_confidence)[~differ].max() < CONFIDENCE_ABS
+    assert int(differ.sum()) <= MAX_DIFFERING, f"{case}: {int(differ.sum())} voxels differ"
     assert 0 < mask.mean() < 1  # a real boundary to agree on
     if case == "resin-channel":
         assert mask[0, 24:104, 88:112].mean() < 0.2 and peer_mask[0, 24:104, 88:112].mean() < 0.2

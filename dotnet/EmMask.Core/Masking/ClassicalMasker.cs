@@ -645,7 +645,15 @@ public static partial class ClassicalMasker
         if (options.RefineBoundary && level > 0)
         {
             progress?.Report(new("refine boundary", 0.85));
+            // Where the section's resin is known by its markers, the refinement takes away only resin-like material
+            // (ResinTrim). Per section only, as the hole rules below: a block of a 3D volume would measure the resin alone.
+            bool trim = final && planar && resin is not null && CountNonzero(resin) >= ResinHoleCells << (2 * level);
+            var coarse = trim ? m.ToArray() : null;
             BoundaryRefinement.Refine(mask, n, valid, resin, level, placement.Origin, placement.Volume, (placement.Core, placement.CoreSize), ct);
+            if (coarse is not null)
+            {
+                ResinTrim.Restore(mask, coarse, n, resin!, valid, level, ct);
+            }
         }
 
         if (!final)
