@@ -170,6 +170,23 @@ public class ClassicalBlockwiseTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void TwoDModeBlocksAreExactWhereTheSectionsResinIsKnown()
+    {
+        // The per-section resin rules (resin holes kept open, unmarked border regions filled, the resin trim) read only
+        // their own section, so whole-section blocks give the in-memory mask.
+        var raw = Masking.ResinRuleTests.PaleTissueAndResinPocket(95, sections: 6);
+        var options = ClassicalMaskOptions.Default with { Level = 2, MinimumRegionSize = 0 }; // auto: 6 sections → 2d
+        var expected = ClassicalMasker.Run(raw, options).Mask;
+        Assert.True(Masking.TextureVolumes.Mean(expected, 156, 200, (0, 6, 24, 64)) > 0.95, "the pale regions are tissue (the border rule acted)");
+        var source = new VolumeBlockSource(raw);
+        var plan = ClassicalBlockwise.Plan(source, options);
+        var grid = ClassicalBlockwise.Grid(raw.Shape, plan, options, 40);
+        Assert.True(grid.Count > 1, $"{grid.Count} blocks");
+        var mask = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid, plan, options).ToVolume();
+        Assert.Equal(expected.Span.ToArray(), mask.Span.ToArray());
+    }
+
+    [Fact]
     public void ResumedAfterACancelGivesTheUninterruptedMask()
     {
         var raw = EmPhantom.Generate(new PhantomOptions { Seed = 9, Shape = new Shape3(64, 192, 192) }).Raw;

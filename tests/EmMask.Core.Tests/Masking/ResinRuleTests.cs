@@ -80,27 +80,39 @@ public class ResinRuleTests
         Assert.True(Mean(result.Mask, 124, 196) > 0.95, $"tissue kept: {Mean(result.Mask, 124, 196):F3}");
     }
 
+    /// <summary>
+    /// Sections of flat resin (128, noise 6) in the left 48 columns, weakly textured tissue 40 darker elsewhere, but for
+    /// two flat regions that touch the border: at the right, rows 16–72, pale tissue 20 darker than the resin (far from
+    /// its intensity); at the bottom, columns 80–128 from row 88, a pocket of resin. 128 × 200 per section.
+    /// </summary>
+    internal static Volume<float> PaleTissueAndResinPocket(int seed, int sections = 1)
+    {
+        var shape = new Shape3(sections, 128, 200);
+        var v = TextureVolumes.Resin(seed, shape);
+        var textured = v.Clone();
+        AddTexture(textured, 48, 200, 2, 10, seed + 1);
+        for (int z = 0; z < sections; z++)
+        {
+            for (int y = 0; y < 128; y++)
+            {
+                for (int x = 48; x < 200; x++)
+                {
+                    bool inPale = x >= 144 && y is >= 16 and < 72, inPocket = x is >= 80 and < 128 && y >= 88;
+                    v[z, y, x] = inPale ? v[z, y, x] - 20 : inPocket ? v[z, y, x] : textured[z, y, x] - 40;
+                }
+            }
+        }
+
+        return v;
+    }
+
     [Theory]
     [InlineData(95)]
     [InlineData(96)]
     public void FlatPaleTissueAtTheSectionsBorderIsFilledWhereTheResinIsKnown(int seed)
     {
-        // One section: flat resin (128, noise 6) in the left 48 columns, weakly textured tissue 40 darker elsewhere,
-        // but for two flat regions that touch the border: at the right, rows 16–72, pale tissue 20 darker than the
-        // resin (far from its intensity); at the bottom, columns 80–128 from row 88, a pocket of resin.
-        var shape = new Shape3(1, 128, 200);
-        var v = TextureVolumes.Resin(seed, shape);
-        var textured = v.Clone();
-        AddTexture(textured, 48, 200, 2, 10, seed + 1);
-        for (int y = 0; y < 128; y++)
-        {
-            for (int x = 48; x < 200; x++)
-            {
-                bool inPale = x >= 144 && y is >= 16 and < 72, inPocket = x is >= 80 and < 128 && y >= 88;
-                v[0, y, x] = inPale ? v[0, y, x] - 20 : inPocket ? v[0, y, x] : textured[0, y, x] - 40;
-            }
-        }
-
+        // PaleTissueAndResinPocket: both flat regions touch the border; only the pocket is at the resin's intensity.
+        var v = PaleTissueAndResinPocket(seed);
         var options = ClassicalMaskOptions.Default with { Level = 2, MinimumRegionSize = 0 };
         var result = ClassicalMasker.Run(v, options);
         Assert.Contains(result.Notes!, n => n.EndsWith(", resin rule", StringComparison.Ordinal));
