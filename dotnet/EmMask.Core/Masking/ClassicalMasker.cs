@@ -634,6 +634,10 @@ public static partial class ClassicalMasker
         bool planar = n.Shape.Z == 1;
         var ok = valid is null ? default : valid.Span;
         var m = mask.Span;
+        // The section's resin is known by its markers (ResinHoleCells working-level cells of them): the rules below that
+        // read only their own section then apply. A block of a 3D volume would measure its resin alone.
+        long resinCells = ResinHoleCells << (2 * level);
+        bool resinKnown = final && planar && resin is not null && CountNonzero(resin) >= resinCells;
         var c = confidence.Span;
         for (int i = 0; i < m.Length; i++)
         {
@@ -645,14 +649,12 @@ public static partial class ClassicalMasker
         if (options.RefineBoundary && level > 0)
         {
             progress?.Report(new("refine boundary", 0.85));
-            // Where the section's resin is known by its markers, the refinement takes away only resin-like material
-            // (ResinTrim). Per section only, as the hole rules below: a block of a 3D volume would measure the resin alone.
-            bool trim = final && planar && resin is not null && CountNonzero(resin) >= ResinHoleCells << (2 * level);
-            var coarse = trim ? m.ToArray() : null;
+            // Where the section's resin is known, the refinement takes away only resin-like material (ResinTrim).
+            var coarse = resinKnown ? m.ToArray() : null;
             BoundaryRefinement.Refine(mask, n, valid, resin, level, placement.Origin, placement.Volume, (placement.Core, placement.CoreSize), ct);
             if (coarse is not null)
             {
-                ResinTrim.Restore(mask, coarse, n, resin!, valid, level, ct);
+                ResinTrim.Restore(mask, coarse, n, resin!, valid, ct);
             }
         }
 
@@ -664,12 +666,11 @@ public static partial class ClassicalMasker
         // A section's hole holding ResinHoleCells working-level cells of resin markers (resin closed off by touching
         // pieces of tissue) stays open. Only per section: in 3D the block executor fills holes over the whole volume
         // without the resin weight.
-        long resinCells = ResinHoleCells << (2 * level);
         MaskMorphology.FillHoles(mask, perSlice: planar, planar ? resin : null, resinCells, ct);
 
-        // Where the section's resin is known by its markers, non-brain that touches the border but holds no material at
-        // the resin's intensity (nor padding) is pale tissue the texture missed: it is filled as a hole is.
-        if (planar && resin is not null && resinLike is not null && CountNonzero(resin) >= resinCells)
+        // Where the section's resin is known, non-brain that touches the border but holds no material at the resin's
+        // intensity (nor padding) is pale tissue the texture missed: it is filled as a hole is.
+        if (resinKnown && resinLike is not null)
         {
             MarkInvalid(resinLike, valid);
             MaskMorphology.FillUnmarked(mask, perSlice: true, resinLike, resinCells, ct);

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using EmMask.Core.Filters;
 using EmMask.Core.Volumes;
 
@@ -7,8 +8,9 @@ namespace EmMask.Core.Masking;
 /// Where a section's resin is known by its markers, the boundary refinement may take from the coarse mask only material
 /// at the resin's intensity. The refinement's watershed puts the boundary on the strongest edge between its markers;
 /// its tissue markers lie deep inside (5 working-level voxels), so on cells with pale cytoplasm beside the membrane an
-/// inner edge can win and the cytoplasm between it and the membrane is cut away. Resin intensity here is measured on
-/// the image smoothed as the refinement sees it, over the resin markers: its median and robust spread.
+/// inner edge can win and the cytoplasm between it and the membrane is cut away. The resin's intensity is measured over
+/// the resin markers on the image smoothed by <see cref="SmoothingSigma"/> (finer than the refinement's smoothing, which
+/// at coarse levels mixes the first voxels of resin with the tissue beside them): its median and robust spread.
 /// </summary>
 internal static class ResinTrim
 {
@@ -27,10 +29,9 @@ internal static class ResinTrim
     /// <param name="image">The (stabilised) image the refinement ran on.</param>
     /// <param name="markers">Resin markers (nonzero: resin), same shape.</param>
     /// <param name="valid">Valid voxels (null: all).</param>
-    /// <param name="level">The working level.</param>
     /// <param name="ct">Cancels the work.</param>
     /// <returns>The number of voxels set back to tissue.</returns>
-    public static long Restore(Volume<byte> mask, ReadOnlySpan<byte> coarse, Volume<float> image, Volume<byte> markers, Volume<byte>? valid, int level, CancellationToken ct)
+    public static long Restore(Volume<byte> mask, ReadOnlySpan<byte> coarse, Volume<float> image, Volume<byte> markers, Volume<byte>? valid, CancellationToken ct)
     {
         var smoothed = image.Like<float>();
         GaussianFilter.Apply(image, smoothed, Sigma3.Isotropic(SmoothingSigma), cancellationToken: ct);
@@ -51,8 +52,10 @@ internal static class ResinTrim
             return 0;
         }
 
-        float median = Select.Median([.. values]);
-        var deviation = values.Select(v => Math.Abs(v - median)).ToArray();
+        var deviation = values.ToArray();
+        float median = Select.Median([.. deviation]);
+        TensorPrimitives.Subtract(deviation, median, deviation);
+        TensorPrimitives.Abs(deviation, deviation);
         float limit = (float)(Window * 1.4826 * Select.Median(deviation));
         if (!(limit > 0))
         {

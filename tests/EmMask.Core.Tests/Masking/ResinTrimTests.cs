@@ -46,7 +46,7 @@ public class ResinTrimTests
         var (image, markers) = Section();
         var coarse = Band(image.Shape, 24); // the coarse mask overshoots 8 columns into the resin
         var refined = Band(image.Shape, 40); // the refinement cut 8 columns of resin and 8 of pale tissue
-        long restored = ResinTrim.Restore(refined, coarse.Span, image, markers, null, 2, CancellationToken.None);
+        long restored = ResinTrim.Restore(refined, coarse.Span, image, markers, null, CancellationToken.None);
 
         Assert.Equal(32 * 9, restored); // the pale tissue and the one resin column the smoothing (σ 1) mixes with it
         for (int y = 0; y < 32; y++)
@@ -66,7 +66,7 @@ public class ResinTrimTests
         var coarse = Band(image.Shape, 24);
         var refined = Band(image.Shape, 40);
         var before = refined.Span.ToArray();
-        Assert.Equal(0, ResinTrim.Restore(refined, coarse.Span, image, new Volume<byte>(image.Shape), null, 2, CancellationToken.None));
+        Assert.Equal(0, ResinTrim.Restore(refined, coarse.Span, image, new Volume<byte>(image.Shape), null, CancellationToken.None));
         Assert.Equal(before, refined.Span.ToArray());
 
         // Markers on exactly constant material: no spread to measure, no decision.
@@ -74,7 +74,7 @@ public class ResinTrimTests
         flat.Span.Fill(1f);
         var all = new Volume<byte>(image.Shape);
         all.Span.Fill(1);
-        Assert.Equal(0, ResinTrim.Restore(refined, coarse.Span, flat, all, null, 2, CancellationToken.None));
+        Assert.Equal(0, ResinTrim.Restore(refined, coarse.Span, flat, all, null, CancellationToken.None));
         Assert.Equal(before, refined.Span.ToArray());
     }
 }
