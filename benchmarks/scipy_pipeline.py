@@ -21,7 +21,7 @@ independent implementation. Each function names the C# file it mirrors (paths be
 * :func:`level_maps` - ``LevelMaps`` in Masking/ClassicalMasker.cs
 * :func:`mean_downsample`, :func:`trilinear_upsample` - Inference/VolumeResampling.cs
 * :func:`fill_holes`, :func:`fill_unmarked`, :func:`remove_small_regions` - Morphology/MaskMorphology.cs
-* :func:`refine_boundary` - Masking/BoundaryRefinement.cs; :func:`resin_trim` - Masking/ResinTrim.cs
+* :func:`refine_boundary` - Masking/BoundaryRefinement.cs; :func:`resin_trim_measure`, :func:`resin_trim`, :func:`fine_resin_markers` - Masking/ResinTrim.cs
 * :func:`seeded_watershed` - Morphology/SeededWatershed.cs (the bucket queue, ported: skimage's heap orders ties
   and lower neighbours differently)
 * :func:`classical_mask` - ``ClassicalMasker.Run`` / ``RunVolume`` (mode 2d: section by section)
@@ -86,6 +86,9 @@ NOISE_SEPARABILITY = 0.68
 NOISE_RATIO = 1.25
 RESIN_TRIM_WINDOW = 6.0  # ResinTrim.Window
 RESIN_TRIM_SIGMA = 1.0  # ResinTrim.SmoothingSigma
+RESIN_MARKER_WINDOW = 1.5  # ResinTrim.MarkerWindow
+RESIN_FLATNESS_SIGMA = 2.0  # ResinTrim.FlatnessSigma
+RESIN_FLATNESS_QUANTILE = 0.9  # ResinTrim.FlatnessQuantile
 UPPER_SHARE_BELOW_THRESHOLD = 1 / 3  # TexturePyramid.UpperShareBelowThreshold: a threshold of 2 above the valley cuts no more of the upper class
 TEXTURE_QUANTILE = 0.9
 NOISE_SEED = 0x5EEDE3A5C0FFEE01
@@ -1059,18 +1062,38 @@ def _gradient_radius(level):
     return int(4.0 * max(1.0, GRADIENT_LEVEL_VOXELS * (1 << level)) + 0.5) + 1
 
 
-def resin_trim(mask, coarse, image, markers, valid):
-    """Voxels the refinement turned from tissue to non-brain go back to tissue unless their intensity (smoothed with
-    sigma 1) lies within RESIN_TRIM_WINDOW robust spreads of the resin markers' median (ResinTrim.Restore)."""
+def resin_trim_measure(image, markers, valid):
+    """(smoothed image, resin median, robust spread) over the resin markers, or None (ResinTrim.Measure)."""
     smoothed = _gaussian(image, RESIN_TRIM_SIGMA)
     values = smoothed[markers if valid is None else markers & valid]
     if values.size == 0:
-        return
+        return None
     median = _median(values)
-    limit = F32(RESIN_TRIM_WINDOW * 1.4826 * float(_median(np.abs(values - median))))
-    if not limit > 0:
-        return
+    spread = F32(1.4826 * float(_median(np.abs(values - median))))
+    return (smoothed, median, spread) if spread > 0 else None
+
+
+def resin_trim(mask, coarse, trim):
+    """Voxels the refinement turned from tissue to non-brain go back to tissue unless their intensity lies within
+    RESIN_TRIM_WINDOW robust spreads of the resin's (ResinTrim.Restore)."""
+    smoothed, median, spread = trim
+    limit = F32(RESIN_TRIM_WINDOW * float(spread))
     mask |= coarse & ~mask & (np.abs(smoothed - median) > limit)
+
+
+def fine_resin_markers(image, markers, valid, trim, minimum):
+    """The markers plus flat voxels at the resin's intensity in regions of at least ``minimum`` (ResinTrim.FineMarkers)."""
+    smoothed, median, spread = trim
+    local = _gaussian(image, RESIN_FLATNESS_SIGMA)
+    local = _gaussian(((image - local) ** 2).astype(F32), RESIN_FLATNESS_SIGMA)
+    local = np.sqrt(np.maximum(local, F32(0)))
+    on = local[markers if valid is None else markers & valid]
+    flat = _nth(on, int(RESIN_FLATNESS_QUANTILE * (on.size - 1)))
+    fine = (np.abs(smoothed - median) <= F32(RESIN_MARKER_WINDOW * float(spread))) & (local <= flat)
+    if valid is not None:
+        fine &= valid
+    remove_small_regions(fine, minimum)
+    return fine | markers
 
 
 def refine_boundary(mask, image, valid, level, resin=None):
@@ -1303,10 +1326,13 @@ def finish_volume(n, valid, plan, chosen, options):
         markers = (weight if level == 0 else trilinear_upsample(weight, shape, 1 << level)) >= F32(RESIN_MARKER_WEIGHT)
     cells = RESIN_HOLE_CELLS << (2 * level)
     if options["refine_boundary"] and level > 0:
+        known = planar and markers is not None and np.count_nonzero(markers) >= cells
+        trim = resin_trim_measure(n, markers, valid) if known else None
         coarse = mask.copy()
-        refine_boundary(mask, n, valid, level, markers)
-        if planar and markers is not None and np.count_nonzero(markers) >= cells:
-            resin_trim(mask, coarse, n, markers, valid)  # the refinement takes away only resin-like material
+        # Where the section's resin is known: fine resin markers too, and only resin-like material is taken away.
+        refine_boundary(mask, n, valid, level, markers if trim is None else fine_resin_markers(n, markers, valid, trim, cells))
+        if trim is not None:
+            resin_trim(mask, coarse, trim)
     fill_holes(mask, per_slice=planar, keep_open=markers if planar else None, minimum_marked=cells)
     if planar and markers is not None and np.count_nonzero(markers) >= cells:
         # Where the section's resin is known by its markers, non-brain holding no material at the resin's intensity

@@ -26,7 +26,7 @@ AGREEMENT = 0.9999  # overall share of voxels on which the masks agree
 SECTION_AGREEMENT = 0.999  # the same per section in mode 2d (one section whose level differs fails it)
 THRESHOLD_REL = 1e-4
 CONFIDENCE_ABS = 1e-3
-MAX_DIFFERING = 8  # voxels: float rounding at a rule's limit (ResinTrim's window) flips a few (3 in 2d-seed4-inverted)
+MAX_DIFFERING = 16  # voxels: float rounding at a rule's limit (ResinTrim's windows and flatness) flips a few (9 in 2d-seed4-inverted)
 
 
 @pytest.fixture(scope="module")

@@ -649,12 +649,15 @@ public static partial class ClassicalMasker
         if (options.RefineBoundary && level > 0)
         {
             progress?.Report(new("refine boundary", 0.85));
-            // Where the section's resin is known, the refinement takes away only resin-like material (ResinTrim).
-            var coarse = resinKnown ? m.ToArray() : null;
-            BoundaryRefinement.Refine(mask, n, valid, resin, level, placement.Origin, placement.Volume, (placement.Core, placement.CoreSize), ct);
-            if (coarse is not null)
+            // Where the section's resin is known, the refinement also gets the resin's fine markers, and it takes away
+            // only resin-like material (ResinTrim).
+            var trim = resinKnown ? ResinTrim.Measure(n, resin!, valid, ct) : null;
+            var coarse = trim is null ? null : m.ToArray();
+            var markers = trim is null ? resin : trim.FineMarkers(n, resin!, valid, resinCells, ct);
+            BoundaryRefinement.Refine(mask, n, valid, markers, level, placement.Origin, placement.Volume, (placement.Core, placement.CoreSize), ct);
+            if (trim is not null)
             {
-                ResinTrim.Restore(mask, coarse, n, resin!, valid, ct);
+                trim.Restore(mask, coarse);
             }
         }
 

@@ -46,7 +46,8 @@ public class ResinTrimTests
         var (image, markers) = Section();
         var coarse = Band(image.Shape, 24); // the coarse mask overshoots 8 columns into the resin
         var refined = Band(image.Shape, 40); // the refinement cut 8 columns of resin and 8 of pale tissue
-        long restored = ResinTrim.Restore(refined, coarse.Span, image, markers, null, CancellationToken.None);
+        var trim = ResinTrim.Measure(image, markers, null, CancellationToken.None) ?? throw new InvalidOperationException("no resin measured");
+        long restored = trim.Restore(refined, coarse.Span);
 
         Assert.Equal(32 * 9, restored); // the pale tissue and the one resin column the smoothing (σ 1) mixes with it
         for (int y = 0; y < 32; y++)
@@ -60,21 +61,50 @@ public class ResinTrimTests
     }
 
     [Fact]
-    public void WithoutMarkersOrWhereTheResinIsFlatNothingChanges()
+    public void WithoutMarkersOrWhereTheResinIsExactlyConstantNothingIsMeasured()
     {
         var (image, _) = Section();
-        var coarse = Band(image.Shape, 24);
-        var refined = Band(image.Shape, 40);
-        var before = refined.Span.ToArray();
-        Assert.Equal(0, ResinTrim.Restore(refined, coarse.Span, image, new Volume<byte>(image.Shape), null, CancellationToken.None));
-        Assert.Equal(before, refined.Span.ToArray());
+        Assert.Null(ResinTrim.Measure(image, new Volume<byte>(image.Shape), null, CancellationToken.None));
 
         // Markers on exactly constant material: no spread to measure, no decision.
         var flat = new Volume<float>(image.Shape);
         flat.Span.Fill(1f);
         var all = new Volume<byte>(image.Shape);
         all.Span.Fill(1);
-        Assert.Equal(0, ResinTrim.Restore(refined, coarse.Span, flat, all, null, CancellationToken.None));
-        Assert.Equal(before, refined.Span.ToArray());
+        Assert.Null(ResinTrim.Measure(flat, all, null, CancellationToken.None));
+    }
+
+    [Fact]
+    public void FineMarkersFindFlatMaterialAtTheResinsIntensityInLargeEnoughRegions()
+    {
+        // The section above, plus a flat resin channel 16 columns wide in the tissue (x 38–53), one resin-intensity
+        // voxel alone in the tissue (a speck), and a textured band at the resin's mean intensity (x 56–63).
+        var (image, markers) = Section();
+        var random = new Random(9);
+        for (int y = 0; y < 32; y++)
+        {
+            for (int x = 38; x < 54; x++)
+            {
+                image[0, y, x] += 0.2f; // resin's intensity, resin's noise
+            }
+
+            for (int x = 56; x < 64; x++)
+            {
+                image[0, y, x] += 0.2f + (((x + y) % 2 == 0 ? 1 : -1) * 0.15f); // resin's mean, strongly textured
+            }
+        }
+
+        image[0, 20, 34] += 0.2f;
+        var trim = ResinTrim.Measure(image, markers, null, CancellationToken.None) ?? throw new InvalidOperationException("no resin measured");
+        var fine = trim.FineMarkers(image, markers, null, 64, CancellationToken.None);
+        var k = markers.Span.ToArray();
+        var f = fine.Span.ToArray();
+        Assert.All(Enumerable.Range(0, k.Length).Where(i => k[i] != 0), i => Assert.Equal(1, f[i])); // the markers stay
+
+        double channel = Enumerable.Range(2, 28).Average(y => (double)fine[0, y, 45]);
+        Assert.True(channel > 0.8, $"the channel's middle is a fine marker in {channel:P0} of its rows");
+        Assert.Equal(0, fine[0, 20, 34]); // a speck is no resin
+        Assert.Equal(0, Enumerable.Range(0, 32).Sum(y => fine[0, y, 60])); // textured: no resin
+        Assert.Equal(0, Enumerable.Range(0, 32).Sum(y => fine[0, y, 33])); // pale tissue: no resin
     }
 }
