@@ -77,34 +77,34 @@ public class ResinTrimTests
     [Fact]
     public void FineMarkersFindFlatMaterialAtTheResinsIntensityInLargeEnoughRegions()
     {
-        // The section above, plus a flat resin channel 16 columns wide in the tissue (x 38–53), one resin-intensity
-        // voxel alone in the tissue (a speck), and a textured band at the resin's mean intensity (x 56–63).
-        var (image, markers) = Section();
+        // Resin (1.0, noise 0.02) in x < 32 with markers in x < 16; pale tissue (0.8) from x = 32 holding a flat resin
+        // channel 32 columns wide (x 48–79), one resin-intensity voxel alone (a speck) and a band at the resin's mean
+        // intensity that is strongly textured (x 96–111).
+        var shape = new Shape3(1, 32, 128);
+        var image = new Volume<float>(shape);
+        var markers = new Volume<byte>(shape);
         var random = new Random(9);
         for (int y = 0; y < 32; y++)
         {
-            for (int x = 38; x < 54; x++)
+            for (int x = 0; x < 128; x++)
             {
-                image[0, y, x] += 0.2f; // resin's intensity, resin's noise
-            }
-
-            for (int x = 56; x < 64; x++)
-            {
-                image[0, y, x] += 0.2f + (((x + y) % 2 == 0 ? 1 : -1) * 0.15f); // resin's mean, strongly textured
+                double noise = 0.02 * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+                double value = x < 32 || x is >= 48 and < 80 ? 1.0 : x is >= 96 and < 112 ? 1.0 + (((x + y) % 2 == 0 ? 1 : -1) * 0.15) : 0.8;
+                image[0, y, x] = (float)(value + noise);
+                markers[0, y, x] = x < 16 ? (byte)1 : (byte)0;
             }
         }
 
-        image[0, 20, 34] += 0.2f;
+        image[0, 20, 40] += 0.2f;
         var trim = ResinTrim.Measure(image, markers, null, CancellationToken.None) ?? throw new InvalidOperationException("no resin measured");
         var fine = trim.FineMarkers(image, markers, null, 64, CancellationToken.None);
         var k = markers.Span.ToArray();
         var f = fine.Span.ToArray();
         Assert.All(Enumerable.Range(0, k.Length).Where(i => k[i] != 0), i => Assert.Equal(1, f[i])); // the markers stay
-
-        double channel = Enumerable.Range(2, 28).Average(y => (double)fine[0, y, 45]);
-        Assert.True(channel > 0.8, $"the channel's middle is a fine marker in {channel:P0} of its rows");
-        Assert.Equal(0, fine[0, 20, 34]); // a speck is no resin
-        Assert.Equal(0, Enumerable.Range(0, 32).Sum(y => fine[0, y, 60])); // textured: no resin
-        Assert.Equal(0, Enumerable.Range(0, 32).Sum(y => fine[0, y, 33])); // pale tissue: no resin
+        double channel = Enumerable.Range(4, 24).SelectMany(y => Enumerable.Range(56, 16).Select(x => (double)fine[0, y, x])).Average();
+        Assert.True(channel > 0.6, $"the channel's inside is a fine marker in {channel:P0} of its voxels");
+        Assert.Equal(0, fine[0, 20, 40]); // a speck is no resin
+        Assert.Equal(0, Enumerable.Range(0, 32).Sum(y => fine[0, y, 104])); // textured: no resin
+        Assert.Equal(0, Enumerable.Range(0, 32).Sum(y => fine[0, y, 36] + fine[0, y, 88])); // pale tissue: no resin
     }
 }
