@@ -37,11 +37,11 @@ internal sealed class ResinTrim
     /// <summary>Quantile of the local standard deviation over the markers below which material counts as flat as resin.</summary>
     public const double FlatnessQuantile = 0.9;
 
-    private readonly float[] smoothed;
+    private readonly Volume<float> smoothed;
     private readonly float median;
     private readonly float spread;
 
-    private ResinTrim(float[] smoothed, float median, float spread)
+    private ResinTrim(Volume<float> smoothed, float median, float spread)
     {
         this.smoothed = smoothed;
         this.median = median;
@@ -67,7 +67,7 @@ internal sealed class ResinTrim
         TensorPrimitives.Subtract(values, median, values);
         TensorPrimitives.Abs(values, values);
         float spread = (float)(1.4826 * Select.Median(values));
-        return spread > 0 ? new ResinTrim(smoothed.Span.ToArray(), median, spread) : null;
+        return spread > 0 ? new ResinTrim(smoothed, median, spread) : null;
     }
 
     /// <summary>
@@ -81,10 +81,11 @@ internal sealed class ResinTrim
     {
         float limit = (float)(Window * spread);
         var m = mask.Span;
+        var s = smoothed.Span;
         long restored = 0;
         for (int i = 0; i < m.Length; i++)
         {
-            if (coarse[i] != 0 && m[i] == 0 && Math.Abs(smoothed[i] - median) > limit)
+            if (coarse[i] != 0 && m[i] == 0 && Math.Abs(s[i] - median) > limit)
             {
                 m[i] = 1;
                 restored++;
@@ -123,9 +124,10 @@ internal sealed class ResinTrim
         var f = fine.Span;
         var ok = valid is null ? default : valid.Span;
         float reach = (float)(MarkerWindow * spread);
+        var s = smoothed.Span;
         for (int i = 0; i < f.Length; i++)
         {
-            f[i] = (ok.IsEmpty || ok[i] != 0) && Math.Abs(smoothed[i] - median) <= reach && l[i] <= flat ? (byte)1 : (byte)0;
+            f[i] = (ok.IsEmpty || ok[i] != 0) && Math.Abs(s[i] - median) <= reach && l[i] <= flat ? (byte)1 : (byte)0;
         }
 
         MaskMorphology.RemoveSmallRegions(fine, minimumVoxels, Connectivity.Face, ct);
