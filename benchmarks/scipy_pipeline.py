@@ -21,7 +21,7 @@ independent implementation. Each function names the C# file it mirrors (paths be
 * :func:`level_maps` - ``LevelMaps`` in Masking/ClassicalMasker.cs
 * :func:`mean_downsample`, :func:`trilinear_upsample` - Inference/VolumeResampling.cs
 * :func:`fill_holes`, :func:`fill_unmarked`, :func:`remove_small_regions` - Morphology/MaskMorphology.cs
-* :func:`refine_boundary` - Masking/BoundaryRefinement.cs; :func:`resin_trim_measure`, :func:`resin_trim`, :func:`fine_resin_markers` - Masking/ResinTrim.cs
+* :func:`refine_boundary` - Masking/BoundaryRefinement.cs; :func:`resin_trim_measure`, :func:`resin_trim`, :func:`fine_resin_markers` - Masking/ResinIntensity.cs, ResinTrim.cs, FineResinMarkers.cs
 * :func:`seeded_watershed` - Morphology/SeededWatershed.cs (the bucket queue, ported: skimage's heap orders ties
   and lower neighbours differently)
 * :func:`classical_mask` - ``ClassicalMasker.Run`` / ``RunVolume`` (mode 2d: section by section)
@@ -85,10 +85,10 @@ NOISE_LIKE_RATIO = 8.0
 NOISE_SEPARABILITY = 0.68
 NOISE_RATIO = 1.25
 RESIN_TRIM_WINDOW = 6.0  # ResinTrim.Window
-RESIN_TRIM_SIGMA = 1.0  # ResinTrim.SmoothingSigma
-RESIN_MARKER_WINDOW = 1.5  # ResinTrim.MarkerWindow
-RESIN_FLATNESS_SIGMA = 2.0  # ResinTrim.FlatnessSigma
-RESIN_FLATNESS_QUANTILE = 0.9  # ResinTrim.FlatnessQuantile
+RESIN_TRIM_SIGMA = 1.0  # ResinIntensity.SmoothingSigma
+RESIN_MARKER_WINDOW = 1.5  # FineResinMarkers.Window
+RESIN_FLATNESS_SIGMA = 2.0  # FineResinMarkers.FlatnessSigma
+RESIN_FLATNESS_QUANTILE = 0.9  # FineResinMarkers.FlatnessQuantile
 UPPER_SHARE_BELOW_THRESHOLD = 1 / 3  # TexturePyramid.UpperShareBelowThreshold: a threshold of 2 above the valley cuts no more of the upper class
 TEXTURE_QUANTILE = 0.9
 NOISE_SEED = 0x5EEDE3A5C0FFEE01
@@ -1063,7 +1063,7 @@ def _gradient_radius(level):
 
 
 def resin_trim_measure(image, markers, valid):
-    """(smoothed image, resin median, robust spread) over the resin markers, or None (ResinTrim.Measure)."""
+    """(smoothed image, resin median, robust spread) over the resin markers, or None (ResinIntensity.Measure)."""
     smoothed = _gaussian(image, RESIN_TRIM_SIGMA)
     values = smoothed[markers if valid is None else markers & valid]
     if values.size == 0:
@@ -1082,7 +1082,7 @@ def resin_trim(mask, coarse, trim):
 
 
 def fine_resin_markers(image, markers, valid, trim, minimum):
-    """The markers plus flat voxels at the resin's intensity in regions of at least ``minimum`` (ResinTrim.FineMarkers)."""
+    """The markers plus flat voxels at the resin's intensity in regions of at least ``minimum`` (FineResinMarkers.Add)."""
     smoothed, median, spread = trim
     local = _gaussian(image, RESIN_FLATNESS_SIGMA)
     local = _gaussian(((image - local) ** 2).astype(F32), RESIN_FLATNESS_SIGMA)

@@ -559,8 +559,9 @@ public static partial class ClassicalMasker
         }
 
         var resin = ResinMarkers(resinWeight, n, chosen.Level, (0, 0, 0));
-        var resinLike = final && planar && resin is not null && plan.Resin is { } reference
-            ? VolumeResampling.TrilinearAtLeast(ResinRule.AtResinIntensity(chosen.Smoothed, reference, chosen.Valid), n.Like<byte>(), 1 << chosen.Level, (0, 0, 0), 0.5f)
+        // Material at the resin's intensity at full resolution, built only where MaskFromConfidence finds the resin known.
+        Func<Volume<byte>>? resinLike = final && planar && plan.Resin is { } reference
+            ? () => VolumeResampling.TrilinearAtLeast(ResinRule.AtResinIntensity(chosen.Smoothed, reference, chosen.Valid), n.Like<byte>(), 1 << chosen.Level, (0, 0, 0), 0.5f)
             : null;
 
         MaskFromConfidence(n, valid, options, chosen.Level, placement, mask, confidence, resin, resinLike, final, progress, ct);
@@ -629,7 +630,7 @@ public static partial class ClassicalMasker
     }
 
     /// <summary>Mask = confidence ≥ 0.5 on valid voxels, refined on the image's edges; <paramref name="final"/> also fills, removes small regions and applies the padding rule.</summary>
-    private static void MaskFromConfidence(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, int level, BlockPlacement placement, Volume<byte> mask, Volume<float> confidence, Volume<byte>? resin, Volume<byte>? resinLike, bool final, IProgress<ProgressReport>? progress, CancellationToken ct)
+    private static void MaskFromConfidence(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, int level, BlockPlacement placement, Volume<byte> mask, Volume<float> confidence, Volume<byte>? resin, Func<Volume<byte>>? resinLike, bool final, IProgress<ProgressReport>? progress, CancellationToken ct)
     {
         bool planar = n.Shape.Z == 1;
         var ok = valid is null ? default : valid.Span;
@@ -650,14 +651,14 @@ public static partial class ClassicalMasker
         {
             progress?.Report(new("refine boundary", 0.85));
             // Where the section's resin is known, the refinement also gets the resin's fine markers, and it takes away
-            // only resin-like material (ResinTrim).
-            var trim = resinKnown ? ResinTrim.Measure(n, resin!, valid, ct) : null;
-            var coarse = trim is null ? null : m.ToArray();
-            var markers = trim is null ? resin : trim.FineMarkers(n, resin!, valid, resinCells, ct);
+            // only resin-like material (FineResinMarkers, ResinTrim).
+            var intensity = resinKnown ? ResinIntensity.Measure(n, resin!, valid, ct) : null;
+            var coarse = intensity is null ? null : m.ToArray();
+            var markers = intensity is null ? resin : FineResinMarkers.Add(n, resin!, valid, intensity, resinCells, ct);
             BoundaryRefinement.Refine(mask, n, valid, markers, level, placement.Origin, placement.Volume, (placement.Core, placement.CoreSize), ct);
-            if (trim is not null)
+            if (intensity is not null)
             {
-                trim.Restore(mask, coarse);
+                ResinTrim.Restore(mask, coarse, intensity);
             }
         }
 
@@ -675,8 +676,9 @@ public static partial class ClassicalMasker
         // intensity (nor padding) is pale tissue the texture missed: it is filled as a hole is.
         if (resinKnown && resinLike is not null)
         {
-            MarkInvalid(resinLike, valid);
-            MaskMorphology.FillUnmarked(mask, perSlice: true, resinLike, resinCells, ct);
+            var atResinIntensity = resinLike();
+            MarkInvalid(atResinIntensity, valid);
+            MaskMorphology.FillUnmarked(mask, perSlice: true, atResinIntensity, resinCells, ct);
         }
 
         progress?.Report(new("regions", 0.95));
