@@ -18,6 +18,10 @@ Usage::
         [--readme] [--json OUT.json] [--args "--tta 1"]
 
 ``--readme`` writes the per-source table into README.md between the ``real-em table`` markers.
+
+``--small 128,64`` scores small images instead (the checks of ``docs/real-em-decisions.md``): each composite's first two
+sections averaged in-plane to each size (256 / size pixels per cell, majority labels), and two crops of each size (the
+first two sections, top-left and centre) of every all-tissue item.
 """
 import argparse
 import importlib.util
@@ -91,6 +95,25 @@ def items(data, composites, extra, tmp):
                    np.load(os.path.join(extra, name + "_labels.npy")), e.get("voxel_size_zyx_nm"))
 
 
+def small_items(all_items, sizes):
+    """Small variants of the items (see ``--small``)."""
+    for name, group, kind, image, labels, vs in all_items:
+        for size in sizes:
+            if kind == "composite":
+                f = image.shape[1] // size
+                z = min(2, image.shape[0])
+                cells = lambda a: a[:z, :size * f, :size * f].reshape(z, size, f, size, f).astype(np.float64).mean(axis=(2, 4))
+                small_vs = [vs[0], vs[1] * f, vs[2] * f] if vs else None
+                yield (f"{name} {size}²", group, f"composite, {size}²", np.round(cells(image)).astype(np.uint8),
+                       (cells(labels) >= 0.5).astype(np.uint8), small_vs)
+            elif kind == "real" and not (labels == 0).any() and min(image.shape[1:3]) >= 2 * size:
+                y0, x0 = (image.shape[1] - size) // 2, (image.shape[2] - size) // 2
+                for where, (y, x) in (("corner", (0, 0)), ("centre", (y0, x0))):
+                    z = min(2, image.shape[0])
+                    yield (f"{name} {size}² {where}", group, f"crop, {size}²", image[:z, y:y + size, x:x + size],
+                           labels[:z, y:y + size, x:x + size], vs)
+
+
 def run(method, image, voxel_size, tmp, name, extra_args):
     src = os.path.join(tmp, "in.npy")
     np.save(src, image)
@@ -154,6 +177,7 @@ def main():
     ap.add_argument("--only", default=None, help="substring filter on item names")
     ap.add_argument("--readme", action="store_true", help="write the tables into README.md")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--small", default=None, help="comma-separated sizes: small composites and all-tissue crops instead")
     a = ap.parse_args()
     if not os.path.exists(os.path.join(a.data, "manifest.json")):
         sys.exit(f"real_em.py: no corpus at {a.data}")
@@ -163,7 +187,10 @@ def main():
     print("| item | source group | kind | non-brain | " + " | ".join(f"{m} (IoU / tissue→0)" for m in methods) + " |")
     print("|---|---|---|---|" + "---|" * len(methods))
     with tempfile.TemporaryDirectory(prefix="emmask-real-em-") as tmp:
-        for name, group, kind, image, labels, vs in items(a.data, not a.no_composites, a.extra, tmp):
+        chosen = items(a.data, not a.no_composites, a.extra, tmp)
+        if a.small:
+            chosen = small_items(chosen, [int(v) for v in a.small.split(",")])
+        for name, group, kind, image, labels, vs in chosen:
             if a.only and a.only not in name:
                 continue
             row = {"item": name, "group": group, "kind": kind, "nonbrain": float(((labels == 0) & (labels != 255)).mean())}

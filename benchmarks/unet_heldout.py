@@ -4,7 +4,13 @@
 The model card's held-out phantoms: seeds 2001-2008 at 64x128x128, even seeds inverted, artefacts except on 2003 and
 2006 (the recipe's validation pattern). Prints one Markdown row per seed and the mean, for the default settings (4
 test-time flips), for the network alone (--no-envelope --no-skip), and at working scale 2 (--scale 2); --modes also
-offers tta1 (no flips), scale2tta1 and tta8. Means per contrast and overall. Usage: /usr/bin/python3 benchmarks/unet_heldout.py [--model PATH] [--modes ...]
+offers tta1 (no flips), scale2tta1 and tta8. Means per contrast and overall.
+
+``--method classical`` scores the classical masker's defaults instead (the checks of ``docs/real-em-decisions.md``):
+held-out phantoms as above; thin stacks with ``--shape 16 128 128 --count 16`` and ``--shape 8 192 192 --count 16``;
+small ones with ``--shape 4 64 64 --count 16``.
+
+Usage: /usr/bin/python3 benchmarks/unet_heldout.py [--method unet|classical] [--model PATH] [--modes ...] [--shape Z Y X]
 """
 import argparse
 import json
@@ -40,9 +46,11 @@ def main():
     ap.add_argument("--first-seed", type=int, default=2001,
                     help="first phantom seed (default 2001, the held-out set; 1001 gives the validation seeds)")
     ap.add_argument("--count", type=int, default=8, help="number of seeds (default 8)")
+    ap.add_argument("--method", choices=["unet", "classical"], default="unet")
+    ap.add_argument("--shape", type=int, nargs=3, default=[64, 128, 128], metavar=("Z", "Y", "X"))
     args = ap.parse_args()
     model = ["--model", args.model] if args.model else []
-    modes = [MODES[m] for m in args.modes.split(",")]
+    modes = [MODES[m] for m in args.modes.split(",")] if args.method == "unet" else [("defaults", [])]
     print("| seed | contrast | artefacts | " + " | ".join(f"Dice, {name}" for name, _ in modes) + " |")
     print("|---|---|---|" + "---|" * len(modes))
     scores = {"normal": [], "inverted": []}
@@ -51,12 +59,12 @@ def main():
         for i, seed in enumerate(seeds):
             invert, artefacts = i % 2 == 1, i < 2 or i % 3 != 2
             p = os.path.join(tmp, f"p{seed}.h5")
-            run("phantom", p, "--seed", str(seed), "--shape", "64", "128", "128", *(["--invert"] if invert else []),
+            run("phantom", p, "--seed", str(seed), "--shape", *map(str, args.shape), *(["--invert"] if invert else []),
                 *([] if artefacts else ["--no-artefacts"]), "-q")
             dice = []
             for k, (name, extra) in enumerate(modes):
                 out = os.path.join(tmp, f"m{seed}_{k}.h5")
-                run("mask", p, out, "--method", "unet", "-q", *model, *extra)
+                run("mask", p, out, "--method", args.method, "-q", *(model if args.method == "unet" else []), *extra)
                 dice.append(json.loads(run("eval", out, p, "--json").stdout)["dice"])
             scores["inverted" if invert else "normal"].append(dice)
             print(f"| {seed} | {'inverted' if invert else 'normal'} | {'yes' if artefacts else 'no'} | "
