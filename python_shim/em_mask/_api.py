@@ -201,9 +201,9 @@ def unet_mask(
         2D (y, x), 3D (z, y, x) or 4D (t, z, y, x, one time point at a time) grey image; uint8, uint16 and float32
         are shared as they are, other dtypes are converted with a warning.
     model : str or path, optional
-        Model file (``.safetensors`` or ``.pt``), or a shipped model's name (``"em-mask-unet-v2"``, fine-tuned on real
-        EM; see models/README.md). Default: ``$EM_MASK_MODEL``, else the shipped
-        ``models/em-mask-unet-v1.safetensors``. The worker's built-in test models
+        Model file (``.safetensors`` or ``.pt``), or a shipped model's name (``"em-mask-unet-v1"``, trained on
+        phantoms only; see models/README.md). Default: ``$EM_MASK_MODEL``, else the shipped
+        ``models/em-mask-unet-v2.safetensors`` (fine-tuned on real EM). The worker's built-in test models
         ``"builtin:identity"``, ``"builtin:threshold"`` and ``"builtin:slow"`` need no file.
     voxel_size : float or sequence of float, optional
         Physical spacing (z, y, x), or (y, x) for 2D; it decides ``scale="auto"`` and section-wise inference.
@@ -312,7 +312,8 @@ def finetune_unet(
         The z indices the proofreader checked (negative indices count from the end). Default: every section (the
         whole mask is correct). Ignored for a 2D image.
     model : str or path, optional
-        The model to start from: a file or a shipped model's name (``"em-mask-unet-v2"``); default the shipped one.
+        The model to start from: a file or a shipped model's name (``"em-mask-unet-v1"``); default the shipped one
+        (``em-mask-unet-v2``).
     voxel_size : float or sequence of float, optional
         Physical spacing (z, y, x); it decides the working scale, as for :func:`unet_mask`.
     progress : callable, optional
@@ -411,7 +412,7 @@ def _model_argument(model) -> str:
     if text.startswith("builtin:"):
         return text
     if os.sep not in text and not os.path.splitext(text)[1] and not os.path.exists(text):
-        return text  # a shipped model's name ("em-mask-unet-v2"); the core's model locator resolves it
+        return text  # a shipped model's name ("em-mask-unet-v1"); the core's model locator resolves it
     return os.path.abspath(text)
 
 

@@ -33,7 +33,7 @@ public class FineTuneCommandTests
         {
             var help = CliRunner.Invoke(command, "--help");
             string line = help.Stdout.Split('\n').Single(l => l.TrimStart().StartsWith("--model", StringComparison.Ordinal));
-            Assert.Contains("(default em-mask-unet-v1)", line, StringComparison.Ordinal);
+            Assert.Contains("(default em-mask-unet-v2)", line, StringComparison.Ordinal);
         }
     }
 

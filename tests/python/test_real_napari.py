@@ -252,24 +252,24 @@ def test_unet_with_a_file_that_is_not_a_model_reports_it(viewer, sample, tmp_pat
     assert panel._run.enabled
 
 
-def test_the_real_em_model_is_a_choice_beside_a_file_and_runs(viewer, sample):
+def test_the_phantom_only_model_is_a_choice_beside_a_file_and_runs(viewer, sample):
     import em_mask
 
     _, panel = _dock(viewer, "U-Net mask")
     field = next(f for f in panel._fields if f.key == "model")
     combo, file_edit = field.widgets
-    assert list(combo.choices) == ["em-mask-unet-v1 (default)", "em-mask-unet-v2", "other file..."]
-    assert combo.value == "em-mask-unet-v1 (default)" and not file_edit.enabled
-    combo.value = "em-mask-unet-v2"                                   # as a user picks it
+    assert list(combo.choices) == ["em-mask-unet-v2 (default)", "em-mask-unet-v1", "other file..."]
+    assert combo.value == "em-mask-unet-v2 (default)" and not file_edit.enabled
+    combo.value = "em-mask-unet-v1"                                   # as a user picks it
     assert not file_edit.enabled
     panel.set_parameters(tta=1)
     _run(panel, timeout=300)
     assert panel._status.value.startswith("done:"), panel._status.value
-    assert em_mask.last_call_info()["model"].endswith("em-mask-unet-v2.safetensors")
+    assert em_mask.last_call_info()["model"].endswith("em-mask-unet-v1.safetensors")
     combo.value = "other file..."
     assert file_edit.enabled
     panel.set_parameters(model=None)                                  # a parameter file without a model: the default
-    assert combo.value == "em-mask-unet-v1 (default)" and not file_edit.enabled
+    assert combo.value == "em-mask-unet-v2 (default)" and not file_edit.enabled
 
 
 def test_rerun_over_an_edited_mask_is_one_undo_step(viewer, sample):

@@ -190,7 +190,7 @@ def test_model_argument_resolution(tmp_path):
     assert _model_argument("builtin:slow") == "builtin:slow"
     assert _model_argument(tmp_path / "m.pt") == str(tmp_path / "m.pt")
     assert os.path.isabs(_model_argument("relative.pt"))
-    assert _model_argument("em-mask-unet-v2") == "em-mask-unet-v2"  # a shipped model's name: the core resolves it
+    assert _model_argument("em-mask-unet-v1") == "em-mask-unet-v1"  # a shipped model's name: the core resolves it
     with pytest.raises(ValueError):
         _model_argument("  ")
 
@@ -198,7 +198,7 @@ def test_model_argument_resolution(tmp_path):
 def _shipped_model(repo_root):
     if os.environ.get("EM_MASK_MODEL"):
         return os.environ["EM_MASK_MODEL"]
-    for name in ("em-mask-unet-v1",):  # the default (v2 is chosen by name)
+    for name in ("em-mask-unet-v2",):  # the default (v1 is chosen by name)
         for ext in (".safetensors", ".pt"):
             path = repo_root / "models" / f"{name}{ext}"
             if path.is_file():
@@ -213,13 +213,13 @@ def test_default_model_is_the_shipped_one_or_a_clear_error(dotnet_bridge, repo_r
     with pytest.raises(em_mask.EmMaskError) as caught:
         em_mask.unet_mask(np.zeros((4, 16, 16), np.uint8))
     assert caught.value.kind == "unavailable"
-    assert "em-mask-unet-v1" in str(caught.value) and "missing" in str(caught.value)
+    assert "em-mask-unet-v2" in str(caught.value) and "missing" in str(caught.value)
 
 
 def test_shipped_model_masks_a_phantom_with_dice_above_0_9(dotnet_bridge, repo_root):
     shipped = _shipped_model(repo_root)
     if shipped is None:
-        pytest.skip("no shipped model: models/em-mask-unet-v1 .safetensors/.pt absent and EM_MASK_MODEL unset")
+        pytest.skip("no shipped model: models/em-mask-unet-v2 .safetensors/.pt absent and EM_MASK_MODEL unset")
     raw, truth = em_mask.phantom(seed=11, shape=(32, 96, 96))
     mask, probability = em_mask.unet_mask(raw, device="cpu", tta=1)
     dice = 2 * np.logical_and(mask, truth).sum() / (mask.sum() + truth.sum())
@@ -305,12 +305,12 @@ def test_python_worker_and_cli_give_bit_identical_masks(dotnet_bridge, repo_root
     assert 0 < mask.mean() < 1
 
 
-def test_the_real_em_model_is_chosen_by_name(dotnet_bridge, repo_root):
-    if not (repo_root / "models" / "em-mask-unet-v2.safetensors").is_file() or _shipped_model(repo_root) is None:
-        pytest.skip("needs models/em-mask-unet-v1 and -v2")
+def test_the_phantom_only_model_is_chosen_by_name(dotnet_bridge, repo_root):
+    if not (repo_root / "models" / "em-mask-unet-v1.safetensors").is_file() or _shipped_model(repo_root) is None:
+        pytest.skip("needs models/em-mask-unet-v2 and -v1")
     raw, truth = em_mask.phantom(seed=11, shape=(16, 64, 64))
     _, p1 = em_mask.unet_mask(raw, device="cpu", tta=1)
-    mask2, p2 = em_mask.unet_mask(raw, model="em-mask-unet-v2", device="cpu", tta=1)
+    mask2, p2 = em_mask.unet_mask(raw, model="em-mask-unet-v1", device="cpu", tta=1)
     assert mask2.shape == raw.shape
     assert not np.array_equal(p1, p2)  # another network
     dice = 2 * np.logical_and(mask2, truth).sum() / (mask2.sum() + truth.sum())

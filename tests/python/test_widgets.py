@@ -107,9 +107,9 @@ def test_unet_model_field_offers_the_shipped_models_and_any_file(gui, dotnet_bri
     field = next(f for f in panel._fields if f.key == "model")
     combo, file_edit = field.widgets
     assert field.value is None                                        # the default: the core picks the shipped model
-    panel.set_parameters(model="em-mask-unet-v2")
-    assert combo.value == "em-mask-unet-v2" and field.value == "em-mask-unet-v2" and not file_edit.enabled
-    panel.set_parameters(model="em-mask-unet-v1")                     # the default's own name is the default
+    panel.set_parameters(model="em-mask-unet-v1")
+    assert combo.value == "em-mask-unet-v1" and field.value == "em-mask-unet-v1" and not file_edit.enabled
+    panel.set_parameters(model="em-mask-unet-v2")                     # the default's own name is the default
     assert field.value is None
     path = str(tmp_path / "mine.safetensors")
     panel.set_parameters(model=path)

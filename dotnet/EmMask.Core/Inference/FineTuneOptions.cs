@@ -30,7 +30,7 @@ public sealed record FineTuneOptions
     }
 
     /// <summary>The model to start from (a file or a shipped model's name), or null for the default shipped model.</summary>
-    [Option("The model to start from: a .safetensors/.pt file or a shipped model's name; empty: the shipped em-mask-unet-v1 (or EM_MASK_MODEL).", Label = "start from", Suggestions = [ShippedModels.Default, ShippedModels.RealEm])]
+    [Option("The model to start from: a .safetensors/.pt file or a shipped model's name; empty: the shipped em-mask-unet-v2 (or EM_MASK_MODEL).", Label = "start from", Suggestions = [ShippedModels.Default, ShippedModels.PhantomOnly])]
     public string? Model { get; init; }
 
     /// <summary>Optimiser steps.</summary>

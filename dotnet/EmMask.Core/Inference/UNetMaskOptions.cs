@@ -29,7 +29,7 @@ public sealed record UNetMaskOptions
     public const int DefaultTestTimeFlips = 4;
 
     /// <summary>Model file (.safetensors or .pt, a MONAI UNet state dict), or null for the shipped model.</summary>
-    [Option("U-Net model file (.safetensors or a MONAI .pt state dict); or a shipped model's name (em-mask-unet-v2: fine-tuned on real EM); empty: the shipped em-mask-unet-v1 (or EM_MASK_MODEL).", Suggestions = [ShippedModels.Default, ShippedModels.RealEm])]
+    [Option("U-Net model file (.safetensors or a MONAI .pt state dict); or a shipped model's name (em-mask-unet-v1: trained on phantoms only); empty: the shipped em-mask-unet-v2, fine-tuned on real EM (or EM_MASK_MODEL).", Suggestions = [ShippedModels.Default, ShippedModels.PhantomOnly])]
     public string? Model { get; init; }
 
     /// <summary>Edge of the cubic sliding window in voxels (a multiple of 16 after padding).</summary>

@@ -4,8 +4,8 @@ namespace EmMask.Learning.Models;
 
 /// <summary>
 /// Finds the U-Net model file a caller means. Order: an explicit path (or a <c>builtin:NAME</c> test model, passed
-/// through; or a shipped model's name, e.g. <c>em-mask-unet-v2</c>), the EM_MASK_MODEL environment variable, then the
-/// default shipped model <c>models/em-mask-unet-v1.safetensors</c> (or <c>.pt</c>) beside the program or in a folder
+/// through; or a shipped model's name, e.g. <c>em-mask-unet-v1</c>), the EM_MASK_MODEL environment variable, then the
+/// default shipped model <c>models/em-mask-unet-v2.safetensors</c> (or <c>.pt</c>) beside the program or in a folder
 /// above it (the repository root in a source checkout). The CLI, the worker and the Python bridge all find the model
 /// here.
 /// </summary>

@@ -46,7 +46,7 @@ public class OptionsSchemaTests
         Assert.Empty(entries["roi"].Suggestions);
         var json = JsonNode.Parse(OptionsSchema.ToJson(EmMask.Core.Inference.UNetMaskOptions.Default))!.AsArray();
         var model = json.Single(e => e!["key"]!.GetValue<string>() == "model")!;
-        Assert.Equal(["em-mask-unet-v1", "em-mask-unet-v2"], model["suggestions"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal(["em-mask-unet-v2", "em-mask-unet-v1"], model["suggestions"]!.AsArray().Select(n => n!.GetValue<string>()));
     }
 
     [Fact]

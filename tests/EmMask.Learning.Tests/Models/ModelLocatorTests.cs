@@ -31,16 +31,16 @@ public sealed class ModelLocatorTests : IDisposable
     {
         string deep = Directory.CreateDirectory(Path.Combine(_root, "dotnet", "EmMask.Host", "bin", "Release")).FullName;
         string models = Directory.CreateDirectory(Path.Combine(_root, "models")).FullName;
-        File.WriteAllText(Path.Combine(models, "em-mask-unet-v1.pt"), "x");
-        Assert.Equal(Path.Combine(models, "em-mask-unet-v1.pt"), ModelLocator.Resolve(null, deep));
-        File.WriteAllText(Path.Combine(models, "em-mask-unet-v1.safetensors"), "x");
-        Assert.Equal(Path.Combine(models, "em-mask-unet-v1.safetensors"), ModelLocator.Resolve("  ", deep));
         File.WriteAllText(Path.Combine(models, "em-mask-unet-v2.pt"), "x");
-        Assert.Equal(Path.Combine(models, "em-mask-unet-v1.safetensors"), ModelLocator.Resolve(null, deep)); // v1 stays the default
-        Assert.Equal(Path.Combine(models, "em-mask-unet-v2.pt"), ModelLocator.Resolve("em-mask-unet-v2", deep)); // by name
+        Assert.Equal(Path.Combine(models, "em-mask-unet-v2.pt"), ModelLocator.Resolve(null, deep));
         File.WriteAllText(Path.Combine(models, "em-mask-unet-v2.safetensors"), "x");
-        Assert.Equal(Path.Combine(models, "em-mask-unet-v2.safetensors"), ModelLocator.Resolve("em-mask-unet-v2", deep));
+        Assert.Equal(Path.Combine(models, "em-mask-unet-v2.safetensors"), ModelLocator.Resolve("  ", deep));
+        File.WriteAllText(Path.Combine(models, "em-mask-unet-v1.pt"), "x");
+        Assert.Equal(Path.Combine(models, "em-mask-unet-v2.safetensors"), ModelLocator.Resolve(null, deep)); // v2 is the default
+        Assert.Equal(Path.Combine(models, "em-mask-unet-v1.pt"), ModelLocator.Resolve("em-mask-unet-v1", deep)); // by name
+        File.WriteAllText(Path.Combine(models, "em-mask-unet-v1.safetensors"), "x");
         Assert.Equal(Path.Combine(models, "em-mask-unet-v1.safetensors"), ModelLocator.Resolve("em-mask-unet-v1", deep));
+        Assert.Equal(Path.Combine(models, "em-mask-unet-v2.safetensors"), ModelLocator.Resolve("em-mask-unet-v2", deep));
         Assert.Throws<ModelNotFoundException>(() => ModelLocator.Resolve("em-mask-unet-v3", deep)); // not a shipped name: a path
     }
 
@@ -50,7 +50,7 @@ public sealed class ModelLocatorTests : IDisposable
         string deep = Directory.CreateDirectory(Path.Combine(_root, "a", "b")).FullName;
         Directory.CreateDirectory(Path.Combine(_root, "models"));
         var error = Assert.Throws<ModelNotFoundException>(() => ModelLocator.Resolve(null, deep));
-        Assert.Contains("em-mask-unet-v1", error.Message);
+        Assert.Contains("em-mask-unet-v2", error.Message);
         Assert.Contains(Path.Combine(_root, "models"), error.Message);
     }
 }
