@@ -15,7 +15,7 @@ B=${1:-.gpu}
 RUN="$B/run.sh"
 [ -x "$RUN" ] || { echo "no bundle at $B (see the header)" >&2; exit 2; }
 export EMMASK_LIBTORCH=auto                      # the libtorch of this machine's PyTorch (InstalledLibTorch)
-export EM_MASK_MODEL="$PWD/models/em-mask-unet-v1.safetensors"
+export EM_MASK_MODEL="$PWD/models/em-mask-unet-v2.safetensors"
 PY=${PYTHON:-python3}
 W=$(mktemp -d /tmp/emmask-gpu.XXXXXX)
 step() { echo; echo "== $*"; }

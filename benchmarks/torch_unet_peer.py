@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The PyTorch peer of `emmask mask --method unet --no-skip`: same network, same weights, same windows, same blending.
 
-The shipped model (models/em-mask-unet-v1.safetensors) is loaded into the MONAI UNet module tree rebuilt in plain
+The shipped default model (models/em-mask-unet-v2.safetensors; any with --model) is loaded into the MONAI UNet module tree rebuilt in plain
 torch (tests/fixtures/monai_unet_reference.py; MONAI itself is not installable here), the input is normalised as
 EmMask.Learning's IntensityNormalization does, and the volume is predicted with MONAI sliding-window semantics as
 EmMask.Core's SlidingWindowPlan / SlidingWindowInferer / GaussianImportanceMap implement them (ROI rounded up to a
@@ -37,7 +37,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "fixtures"))
 from monai_unet_reference import UNet  # noqa: E402  (the one copy of the MONAI module tree)
 
-DEFAULT_MODEL = os.path.join(ROOT, "models", "em-mask-unet-v1.safetensors")
+DEFAULT_MODEL = os.path.join(ROOT, "models", "em-mask-unet-v2.safetensors")  # the shipped default
 MAX_SAMPLES = 1 << 20          # IntensityNormalization.MaxSamples
 MIN_WEIGHT = 1e-3              # GaussianImportanceMap.DefaultMinimum
 SIGMA_SCALE = 0.125            # SlidingWindowOptions.SigmaScale

@@ -31,7 +31,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EMMASK = os.path.join(ROOT, "emmask")
 PEER = os.path.join(ROOT, "benchmarks", "torch_unet_peer.py")
-DEFAULT_MODEL = os.path.join(ROOT, "models", "em-mask-unet-v1.safetensors")
+DEFAULT_MODEL = os.path.join(ROOT, "models", "em-mask-unet-v2.safetensors")  # the shipped default
 
 
 def default_device(python):

@@ -120,7 +120,7 @@ def test_the_shipped_model_fine_tunes_for_a_hundred_steps_in_the_worker(dotnet_b
     # NoCollectionDuring) this run failed in the worker in 3 of 6 tries, within 20-40 steps ("Expected false to be true
     # ... toFloat" from ResidualUnit.forward); the race is timing-dependent, so the check that fails reliably without
     # the fix is tests/EmMask.Learning.Tests/Training/CollectorRaceTests.cs.
-    if not os.path.exists(os.path.join(repo_root, "models", "em-mask-unet-v1.safetensors")):
+    if not os.path.exists(os.path.join(repo_root, "models", "em-mask-unet-v2.safetensors")):
         pytest.skip("the shipped model is not in this checkout")
     for seed in (1, 2):
         raw, truth = em_mask.phantom(seed=seed, shape=(64, 128, 128), invert=seed == 2)

@@ -22,7 +22,7 @@ h5py = pytest.importorskip("h5py")
 
 ROOT = Path(__file__).resolve().parents[2]
 PEER = ROOT / "benchmarks" / "torch_unet_peer.py"
-MODEL = ROOT / "models" / "em-mask-unet-v1.safetensors"
+MODEL = ROOT / "models" / "em-mask-unet-v2.safetensors"  # the shipped default
 BUILT_CLI = ROOT / ".emmask-build" / "cli" / "emmask"
 
 pytestmark = [
@@ -65,9 +65,9 @@ def test_peer_matches_the_cli(tmp_path, as_float):
             f.create_dataset("raw", data=raw)
 
     ours, peer = tmp_path / "ours.h5", tmp_path / "peer.h5"
-    _emmask("mask", src, ours, "--method", "unet", "--no-skip", "--no-envelope", "--tta", 1, "--postprocess", "none", "--device", "cpu",
+    _emmask("mask", src, ours, "--method", "unet", "--model", MODEL, "--no-skip", "--no-envelope", "--tta", 1, "--postprocess", "none", "--device", "cpu",
             "--confidence", f"{ours}:/confidence")
-    _peer(src, peer, "--probability", f"{peer}:/confidence", "--json")
+    _peer(src, peer, "--model", MODEL, "--probability", f"{peer}:/confidence", "--json")
 
     p_ours, p_peer = _read(ours, "/confidence"), _read(peer, "/confidence")
     m_ours, m_peer = _read(ours, "/mask"), _read(peer, "/mask")
@@ -84,10 +84,10 @@ def test_peer_runs_the_same_windows_as_the_cli(tmp_path):
 
     src, ours, peer = tmp_path / "p.h5", tmp_path / "ours.h5", tmp_path / "peer.h5"
     _emmask("phantom", src, "--seed", 3, "--shape", 20, 40, 70, "-q")
-    run = _emmask("mask", src, ours, "--method", "unet", "--no-skip", "--no-envelope", "--tta", 1, "--postprocess", "none", "--device", "cpu",
+    run = _emmask("mask", src, ours, "--method", "unet", "--model", MODEL, "--no-skip", "--no-envelope", "--tta", 1, "--postprocess", "none", "--device", "cpu",
                   "--roi", 32, "--overlap", 0.5, "--json")
     note = next(n for n in json.loads(run.stdout)["Notes"] if "windows" in n)
-    summary = json.loads(_peer(src, peer, "--roi", 32, "--overlap", 0.5, "--json").stdout)
+    summary = json.loads(_peer(src, peer, "--model", MODEL, "--roi", 32, "--overlap", 0.5, "--json").stdout)
     # z: the window shrinks to 32 (20 rounded up to 16s): 1 window; y: 40 with interval 16: starts 0, 8;
     # x: 70 with interval 16: starts 0, 16, 32, 38.
     assert summary["Windows"] == 1 * 2 * 4

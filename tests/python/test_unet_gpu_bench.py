@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-MODEL = ROOT / "models" / "em-mask-unet-v1.safetensors"
+MODEL = ROOT / "models" / "em-mask-unet-v2.safetensors"  # the shipped default
 
 pytestmark = [
     # find_spec, not import: torch must not be loaded into this process.
