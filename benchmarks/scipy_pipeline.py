@@ -1236,8 +1236,8 @@ def measure_volume(n, valid, options):
         tried.append(level)
         if asked is not None or (maps.separates and (chosen is None or maps.separability > chosen.separability)):
             chosen = maps  # the clearest separation wins; on a tie the finer level
-        if textured is None and (maps.textured or level == last):
-            textured = maps
+        if textured is None and ((planar and maps.textured) or level == last):
+            textured = maps  # a section: the finest level with clear texture; a 3D volume: the coarsest
     chosen = chosen or textured
 
     if options["threshold"] is not None:

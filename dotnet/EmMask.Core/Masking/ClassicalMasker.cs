@@ -492,8 +492,9 @@ public static partial class ClassicalMasker
         var noise = NoiseModel.Estimate(n, valid, patches);
         ct.ThrowIfCancellationRequested();
 
-        // Texture at the working level (TexturePyramid): the finest level where resin and tissue separate clearly, else the
-        // finest where the tissue's texture is clear, or the level asked for.
+        // Texture at the working level (TexturePyramid): the level where resin and tissue separate most clearly, else (one
+        // material) for a section the finest where the tissue's texture is clear and for a 3D volume the coarsest, or the
+        // level asked for.
         int highest = TexturePyramid.HighestLevel(shape, planar);
         int first = options.Level is { } asked ? Math.Min(asked, highest) : 0;
         int last = options.Level is not null ? first : highest;
@@ -507,9 +508,9 @@ public static partial class ClassicalMasker
                 chosen = maps; // the clearest separation wins; on a tie the finer level
             }
 
-            if (textured is null && (maps.Textured || l == last))
+            if (textured is null && ((planar && maps.Textured) || l == last))
             {
-                textured = maps;
+                textured = maps; // 3D: the coarsest level, where the noise has averaged out and only structure remains
             }
         }
 

@@ -12,8 +12,11 @@ namespace EmMask.Core.Masking;
 /// <see cref="Separability"/> with a weakly textured lower class (median ratio ≤ <see cref="NoiseLikeRatio"/>), or ≥
 /// <see cref="NoiseSeparability"/> with a lower class of plain noise (median ≤ <see cref="NoiseRatio"/>); of those
 /// levels the one with the highest separability, the finer on a tie. Where no level separates them (all tissue, or
-/// resin with artefacts), the finest at which the tissue's texture stands clearly above noise (the 90th percentile of
-/// the ratio reaches <see cref="TextureTarget"/>), else the highest. Coarser levels
+/// resin with artefacts), a section takes the finest level at which the tissue's texture stands clearly above noise
+/// (the 90th percentile of the ratio reaches <see cref="TextureTarget"/>), else the highest; a 3D volume takes the
+/// highest: 3D filters average more noise, so tissue's texture is "clear" already at level 0–1 while flat cytoplasm
+/// still lies below the threshold there (isotropic FIB-SEM of 64 sections lost 3–19 % of its tissue), and at the
+/// highest level only structure remains (resin's ratio stays ≈ 1 at every level). Coarser levels
 /// see more but blur the boundary, which <see cref="BoundaryRefinement"/> then puts back on the image's own edges.
 /// </summary>
 /// <remarks>
