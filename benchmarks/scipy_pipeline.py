@@ -67,6 +67,7 @@ F32 = np.float32
 # ClassicalMasker
 SOFTNESS = 0.25
 UNIMODAL_THRESHOLD = 2.0
+CONFIRMING_SECTIONS = 8  # ClassicalMasker.ConfirmingSections
 THRESHOLD_SAMPLE_LIMIT = 1 << 20
 # MaskingModes
 MINIMUM_SECTIONS_3D = 64
@@ -1239,6 +1240,8 @@ def measure_volume(n, valid, options):
         if textured is None and ((planar and maps.textured) or level == last):
             textured = maps  # a section: the finest level with clear texture; a 3D volume: the coarsest
     chosen = chosen or textured
+    if not planar and asked is None and chosen.separates and not sections_confirm(n, valid, options):
+        chosen = textured  # one material after all: its sections do not separate
 
     if options["threshold"] is not None:
         log_threshold = math.log(options["threshold"])
@@ -1251,6 +1254,22 @@ def measure_volume(n, valid, options):
                 stain=stain, resin=resin, separated=chosen.separates, share=_share_below(chosen, log_threshold),
                 reference=reference, from_stack=False)
     return plan, chosen
+
+
+def sections_confirm(n, valid, options):
+    """Whether a 3D volume's separation shows in 8 evenly spaced sections measured on their own (ClassicalMasker.SectionsConfirm)."""
+    z_count = n.shape[0]
+    zs = list(dict.fromkeys((2 * k * (z_count - 1) + CONFIRMING_SECTIONS - 1) // (2 * (CONFIRMING_SECTIONS - 1))
+                            for k in range(CONFIRMING_SECTIONS)))
+    measured = separated = 0
+    for z in zs:
+        ok = None if valid is None else valid[z:z + 1]
+        if ok is not None and not ok.any():
+            continue
+        plan, _ = measure_volume(n[z:z + 1].copy(), ok, options)
+        measured += 1
+        separated += bool(plan["separated"])
+    return measured == 0 or 2 * separated >= measured
 
 
 def section_consensus(plans):

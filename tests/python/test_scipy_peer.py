@@ -150,6 +150,8 @@ CASES = {
     "3d-float-nan-padding": (dict(seed=3, shape=(64, 96, 96), invert=True, variant="padding,nan"), {}),
     # 3d at level 1 with the trachea rule firing (its gap is given in full-resolution voxels: 8 at level 1)
     "3d-level1-tracheae": (dict(seed=2, shape=(64, 128, 128), invert=True), dict(level=1)),
+    # 3d where level 0 separates but fewer than half of 8 sampled sections do: one material, the coarsest level (2)
+    "3d-sections-do-not-confirm": (dict(seed=2008, shape=(64, 128, 128), invert=True), {}),
     # 2d, 16 sections: 2 sections do not separate on their own and take the stack's level and threshold
     "2d-stack-threshold": (dict(seed=3, shape=(16, 128, 128)), {}),
     # other parameters: a given threshold and a small block (levels 0 and 1)

@@ -78,6 +78,38 @@ public static partial class ClassicalMasker
         }
     }
 
+    /// <summary>Sections sampled, evenly spaced, to confirm a 3D volume's separation (<see cref="SectionsConfirm"/>).</summary>
+    internal const int ConfirmingSections = 8;
+
+    /// <summary>
+    /// Whether a 3D volume's separation shows in its sections: of <see cref="ConfirmingSections"/> evenly spaced sections
+    /// (z_k = round(k·(Z − 1)/(<see cref="ConfirmingSections"/> − 1)); repeats and padding-only sections dropped), measured
+    /// on their own as mode 2d does, at least half separate. Sections through resin and tissue separate; on tissue alone
+    /// level 0 of a 3D pyramid can split flat cytoplasm from membranes (isotropic FIB-SEM of 64 sections lost 27.6 % of
+    /// its tissue), while its sections do not. <paramref name="n"/> is the volume as <see cref="MeasureVolume"/> left it.
+    /// </summary>
+    private static bool SectionsConfirm(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, CancellationToken ct)
+    {
+        var shape = n.Shape;
+        int plane = shape.SliceLength;
+        var section = new Shape3(1, shape.Y, shape.X);
+        int measured = 0, separated = 0;
+        foreach (int z in Enumerable.Range(0, ConfirmingSections).Select(k => (int)(((2L * k * (shape.Z - 1)) + ConfirmingSections - 1) / (2L * (ConfirmingSections - 1)))).Distinct())
+        {
+            var ok = valid is null ? null : new Volume<byte>(section, valid.Memory.Slice(z * plane, plane).ToArray());
+            if (ok is not null && ok.Span.IndexOfAnyExcept((byte)0) < 0)
+            {
+                continue;
+            }
+
+            var image = new Volume<float>(section, n.Memory.Slice(z * plane, plane).ToArray(), n.VoxelSize);
+            measured++;
+            separated += MeasureVolume(image, ok, options, null, ct).Verdict.Separated ? 1 : 0;
+        }
+
+        return measured == 0 || 2 * separated >= measured;
+    }
+
     /// <summary>The level and threshold the sections of a normalised stack agree on (<see cref="SectionConsensus"/>), or null.</summary>
     private static SectionConsensus? MeasureConsensus(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, CancellationToken ct)
     {

@@ -515,6 +515,11 @@ public static partial class ClassicalMasker
         }
 
         chosen ??= textured!;
+        if (!planar && options.Level is null && chosen.Separates && !SectionsConfirm(n, valid, options, ct))
+        {
+            chosen = textured!; // one material after all: its sections do not separate
+        }
+
         progress?.Report(new("threshold", 0.65));
         double logThreshold = options.Threshold is { } given ? Math.Log(given)
             : chosen.Separates ? Math.Max(chosen.Valley, Math.Log(UnimodalThreshold)) : Math.Log(UnimodalThreshold);
