@@ -59,13 +59,16 @@ public static partial class ClassicalMasker
         }
     }
 
-    /// <summary>The sections of a normalised stack that hold valid voxels, each as its own volume (a copy) with its valid voxels.</summary>
-    private static IEnumerable<(int Z, Volume<float> Image, Volume<byte>? Ok)> Sections(Volume<float> n, Volume<byte>? valid, CancellationToken ct)
+    /// <summary>
+    /// The sections of a normalised stack that hold valid voxels (of <paramref name="only"/>, in its order, when given),
+    /// each as its own volume (a copy) with its valid voxels.
+    /// </summary>
+    private static IEnumerable<(int Z, Volume<float> Image, Volume<byte>? Ok)> Sections(Volume<float> n, Volume<byte>? valid, CancellationToken ct, IEnumerable<int>? only = null)
     {
         var shape = n.Shape;
         int plane = shape.SliceLength;
         var section = new Shape3(1, shape.Y, shape.X);
-        for (int z = 0; z < shape.Z; z++)
+        foreach (int z in only ?? Enumerable.Range(0, shape.Z))
         {
             ct.ThrowIfCancellationRequested();
             var ok = valid is null ? null : new Volume<byte>(section, valid.Memory.Slice(z * plane, plane).ToArray());
@@ -90,24 +93,12 @@ public static partial class ClassicalMasker
     /// </summary>
     private static bool SectionsConfirm(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, CancellationToken ct)
     {
-        var shape = n.Shape;
-        int plane = shape.SliceLength;
-        var section = new Shape3(1, shape.Y, shape.X);
-        int measured = 0, separated = 0;
-        foreach (int z in Enumerable.Range(0, ConfirmingSections).Select(k => (int)(((2L * k * (shape.Z - 1)) + ConfirmingSections - 1) / (2L * (ConfirmingSections - 1)))).Distinct())
-        {
-            var ok = valid is null ? null : new Volume<byte>(section, valid.Memory.Slice(z * plane, plane).ToArray());
-            if (ok is not null && ok.Span.IndexOfAnyExcept((byte)0) < 0)
-            {
-                continue;
-            }
-
-            var image = new Volume<float>(section, n.Memory.Slice(z * plane, plane).ToArray(), n.VoxelSize);
-            measured++;
-            separated += MeasureVolume(image, ok, options, null, ct).Verdict.Separated ? 1 : 0;
-        }
-
-        return measured == 0 || 2 * separated >= measured;
+        int last = n.Shape.Z - 1;
+        var sampled = Enumerable.Range(0, ConfirmingSections)
+            .Select(k => (int)(((2L * k * last) + ConfirmingSections - 1) / (2L * (ConfirmingSections - 1)))) // round(k·last/7)
+            .Distinct();
+        var verdicts = Sections(n, valid, ct, sampled).Select(s => MeasureVolume(s.Image, s.Ok, options, null, ct).Verdict).ToList();
+        return verdicts.Count == 0 || 2 * verdicts.Count(v => v.Separated) >= verdicts.Count;
     }
 
     /// <summary>The level and threshold the sections of a normalised stack agree on (<see cref="SectionConsensus"/>), or null.</summary>
