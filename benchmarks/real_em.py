@@ -98,10 +98,10 @@ def items(data, composites, extra, tmp):
 def small_items(all_items, sizes):
     """Small variants of the items (see ``--small``)."""
     for name, group, kind, image, labels, vs in all_items:
+        z = min(2, image.shape[0])
         for size in sizes:
             if kind == "composite":
                 f = image.shape[1] // size
-                z = min(2, image.shape[0])
                 cells = lambda a: a[:z, :size * f, :size * f].reshape(z, size, f, size, f).astype(np.float64).mean(axis=(2, 4))
                 small_vs = [vs[0], vs[1] * f, vs[2] * f] if vs else None
                 yield (f"{name} {size}²", group, f"composite, {size}²", np.round(cells(image)).astype(np.uint8),
@@ -109,7 +109,6 @@ def small_items(all_items, sizes):
             elif kind == "real" and not (labels == 0).any() and min(image.shape[1:3]) >= 2 * size:
                 y0, x0 = (image.shape[1] - size) // 2, (image.shape[2] - size) // 2
                 for where, (y, x) in (("corner", (0, 0)), ("centre", (y0, x0))):
-                    z = min(2, image.shape[0])
                     yield (f"{name} {size}² {where}", group, f"crop, {size}²", image[:z, y:y + size, x:x + size],
                            labels[:z, y:y + size, x:x + size], vs)
 
