@@ -758,6 +758,29 @@ def otsu(counts, lo, width):
     return lo + (best_bin + 1) * width, (min(max(best / variance, 0.0), 1.0) if variance > 0 else 0.0)
 
 
+def separability_at(values, threshold):
+    """Otsu's eta of the split at ``threshold``: bins whose centre lies below it form the lower class
+    (OtsuThreshold.SeparabilityAt); 0 where a class is empty."""
+    counts, lo, width = _histogram(values)
+    if counts is None:
+        return 0.0
+    centre = lo + (np.arange(counts.size) + 0.5) * width
+    total = total_sum = squares = w0 = m0 = 0.0
+    for i in range(counts.size):
+        total += counts[i]
+        total_sum += counts[i] * centre[i]
+        squares += counts[i] * centre[i] * centre[i]
+        if centre[i] < threshold:
+            w0 += counts[i]
+            m0 += counts[i] * centre[i]
+    w1 = total - w0
+    variance = squares / total - (total_sum / total) * (total_sum / total)
+    if w0 == 0 or w1 == 0 or not variance > 0:
+        return 0.0
+    mu0, mu1 = m0 / w0, (total_sum - m0) / w1
+    return min(max(w0 * w1 * (mu0 - mu1) * (mu0 - mu1) / (total * total) / variance, 0.0), 1.0)
+
+
 def _smooth_histogram(h, sigma=2.0):
     """gaussian_filter1d(mode='reflect', truncate=4), accumulated as ValleyThreshold.Smooth."""
     r = int(4.0 * sigma + 0.5)
@@ -1155,6 +1178,7 @@ class LevelMaps:
     separates: bool
     separability: float
     valley: float
+    clarity: float  # eta at the threshold this level would use (LevelMaps.Clarity)
     textured: bool
 
 
@@ -1178,8 +1202,11 @@ def level_maps(n, valid, level, noise, planar, options):
     if valley < minimum:  # the smallest threshold must not cut through the upper class
         upper = sample[sample.astype(np.float64) >= valley].astype(np.float64)
         separates &= not (upper.size and np.count_nonzero(upper < minimum) > UPPER_SHARE_BELOW_THRESHOLD * upper.size)
+    applied = math.log(options["threshold"]) if options["threshold"] is not None else max(valley, minimum)
+    clarity = separability_at(sample, applied)
     q90 = float(_nth(sample, min(max(int(TEXTURE_QUANTILE * (sample.size - 1)), 0), sample.size - 1))) if sample.size else -math.inf
-    return LevelMaps(level, ratio, smoothed, ok, fraction, separates, eta, valley, q90 >= math.log(TEXTURE_TARGET))
+    return LevelMaps(level, ratio, smoothed, ok, fraction, separates, eta, valley, clarity,
+                     q90 >= math.log(TEXTURE_TARGET))
 
 
 def _pool(vote, fraction, block, planar):
@@ -1235,8 +1262,8 @@ def measure_volume(n, valid, options):
     for level in range(first, last + 1):
         maps = level_maps(n, valid, level, noise, planar, options)
         tried.append(level)
-        if asked is not None or (maps.separates and (chosen is None or maps.separability > chosen.separability)):
-            chosen = maps  # the clearest separation wins; on a tie the finer level
+        if asked is not None or (maps.separates and (chosen is None or maps.clarity > chosen.clarity)):
+            chosen = maps  # the clearest split at the threshold it would use wins; on a tie the finer level
         if textured is None and ((planar and maps.textured) or level == last):
             textured = maps  # a section: the finest level with clear texture; a 3D volume: the coarsest
     chosen = chosen or textured

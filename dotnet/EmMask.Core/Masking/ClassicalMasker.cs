@@ -25,7 +25,8 @@ namespace EmMask.Core.Masking;
 /// image, at pyramid levels 0..3; the working level is the finest where the tissue's texture is clear
 /// (<see cref="TexturePyramid"/>).</item>
 /// <item>Threshold t on log r: given, or the histogram valley between Otsu's classes when the histogram is clearly bimodal
-/// (<see cref="TexturePyramid.Separability"/>), never below 2 (twice the noise); 2 otherwise. In 2D mode a section that does not separate takes its stack's
+/// (<see cref="TexturePyramid.Separability"/>), never below 2 (twice the noise); 2 otherwise. Of the levels that
+/// separate, the one whose histogram that threshold splits most clearly is the working level. In 2D mode a section that does not separate takes its stack's
 /// level and threshold where the stack agrees and the section holds resin-like material (<see cref="SectionConsensus"/>).</item>
 /// <item>Soft vote v = sigmoid((log r − log t)/0.25), tracheae out (<see cref="TracheaRule"/>), raised for stained flat
 /// material (<see cref="StainRule"/>), lowered at the resin's own intensity (<see cref="ResinRule"/>).</item>
@@ -503,9 +504,9 @@ public static partial class ClassicalMasker
         {
             progress?.Report(new($"texture (level {l})", 0.1 + (0.5 * (l - first + 1) / (last - first + 1))));
             var maps = LevelMaps.Compute(n, valid, l, noise, planar, options, ct);
-            if (options.Level is not null || (maps.Separates && (chosen is null || maps.Separability > chosen.Separability)))
+            if (options.Level is not null || (maps.Separates && (chosen is null || maps.Clarity > chosen.Clarity)))
             {
-                chosen = maps; // the clearest separation wins; on a tie the finer level
+                chosen = maps; // the clearest split at the threshold it would use wins; on a tie the finer level
             }
 
             if (textured is null && ((planar && maps.Textured) || l == last))
@@ -726,6 +727,13 @@ public static partial class ClassicalMasker
         /// <summary>Otsu's separability of the log ratio at this level.</summary>
         public double Separability { get; init; }
 
+        /// <summary>
+        /// Otsu's η of the split at the threshold this level would use (the given one, else the valley but at least
+        /// <see cref="UnimodalThreshold"/>): where the valley lies below 2, the split that is used is not Otsu's, and a
+        /// level whose classes part cleanly at the valley may still cut its tissue at 2.
+        /// </summary>
+        public double Clarity { get; init; }
+
         /// <summary>The valley between the two classes (log units).</summary>
         public double Valley { get; init; }
 
@@ -760,6 +768,7 @@ public static partial class ClassicalMasker
             bool separates = (valley.Separability >= TexturePyramid.Separability && lowMedian <= Math.Log(TexturePyramid.NoiseLikeRatio))
                 || (valley.Separability >= TexturePyramid.NoiseSeparability && lowMedian <= Math.Log(TexturePyramid.NoiseRatio));
             separates &= !TexturePyramid.ThresholdCutsUpperClass(sample, valley.Threshold);
+            double applied = options.Threshold is { } given ? Math.Log(given) : Math.Max(valley.Threshold, Math.Log(UnimodalThreshold));
             double q90 = sample.Length == 0 ? double.NegativeInfinity : Select.Nth(sample, Math.Clamp((int)(TexturePyramid.TextureQuantile * (sample.Length - 1)), 0, sample.Length - 1));
             return new LevelMaps
             {
@@ -770,6 +779,7 @@ public static partial class ClassicalMasker
                 ValidFraction = fraction,
                 Separates = separates,
                 Separability = valley.Separability,
+                Clarity = OtsuThreshold.SeparabilityAt(sample, applied),
                 Valley = valley.Threshold,
                 Textured = q90 >= Math.Log(TexturePyramid.TextureTarget),
             };

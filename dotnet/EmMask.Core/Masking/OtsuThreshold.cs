@@ -15,6 +15,48 @@ public static class OtsuThreshold
         return Compute(ValueHistogram.Build(values, bins));
     }
 
+    /// <summary>
+    /// Otsu's η of the split at <paramref name="threshold"/> rather than at Otsu's own: between-class over total variance
+    /// when the bins whose centre lies below it form the lower class; 0 where either class is empty or the values span no range.
+    /// </summary>
+    public static double SeparabilityAt(ReadOnlySpan<float> values, double threshold, int bins = 256)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(bins, 2);
+        return SeparabilityAt(ValueHistogram.Build(values, bins), threshold);
+    }
+
+    internal static double SeparabilityAt(ValueHistogram histogram, double threshold)
+    {
+        if (!histogram.HasRange)
+        {
+            return 0;
+        }
+
+        var counts = histogram.Counts;
+        double total = 0, sum = 0, sumSquares = 0, w0 = 0, m0 = 0;
+        for (int i = 0; i < counts.Length; i++)
+        {
+            double c = histogram.Centre(i);
+            total += counts[i];
+            sum += counts[i] * c;
+            sumSquares += counts[i] * c * c;
+            if (c < threshold)
+            {
+                w0 += counts[i];
+                m0 += counts[i] * c;
+            }
+        }
+
+        double w1 = total - w0, variance = (sumSquares / total) - ((sum / total) * (sum / total));
+        if (w0 == 0 || w1 == 0 || !(variance > 0))
+        {
+            return 0;
+        }
+
+        double mu0 = m0 / w0, mu1 = (sum - m0) / w1;
+        return Math.Clamp(w0 * w1 * (mu0 - mu1) * (mu0 - mu1) / (total * total) / variance, 0, 1);
+    }
+
     internal static Result Compute(ValueHistogram histogram)
     {
         if (!histogram.HasRange)

@@ -11,7 +11,8 @@ namespace EmMask.Core.Masking;
 /// is the one at which resin and tissue separate most clearly: the log ratio's histogram has Otsu separability ≥
 /// <see cref="Separability"/> with a weakly textured lower class (median ratio ≤ <see cref="NoiseLikeRatio"/>), or ≥
 /// <see cref="NoiseSeparability"/> with a lower class of plain noise (median ≤ <see cref="NoiseRatio"/>); of those
-/// levels the one with the highest separability, the finer on a tie. Where no level separates them (all tissue, or
+/// levels the one whose histogram the threshold it would use (the valley, at least 2) splits most clearly (Otsu's η at that
+/// threshold), the finer on a tie. Where no level separates them (all tissue, or
 /// resin with artefacts), a section takes the finest level at which the tissue's texture stands clearly above noise
 /// (the 90th percentile of the ratio reaches <see cref="TextureTarget"/>), else the highest; a 3D volume takes the
 /// highest: 3D filters average more noise, so tissue's texture is "clear" already at level 0–1 while flat cytoplasm
