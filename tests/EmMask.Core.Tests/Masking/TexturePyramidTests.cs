@@ -35,6 +35,19 @@ public class TexturePyramidTests
         Assert.Equal(expected, TexturePyramid.HighestLevel(new Shape3(z, y, x), planar));
 
     [Fact]
+    public void SeparabilityAtOtsusOwnThresholdIsOtsusAndLowerElsewhere()
+    {
+        // Two modes, 300 at 0 and 700 spread over 2..3: Otsu splits between them; a split inside the upper mode is worse.
+        float[] values = [.. Enumerable.Repeat(0f, 300), .. Enumerable.Range(0, 700).Select(i => 2f + (i / 700f))];
+        var otsu = OtsuThreshold.Compute(values);
+        Assert.Equal(otsu.Separability, OtsuThreshold.SeparabilityAt(values, otsu.Threshold), 9);
+        Assert.True(OtsuThreshold.SeparabilityAt(values, 2.5) < otsu.Separability - 0.2);
+        Assert.Equal(0, OtsuThreshold.SeparabilityAt(values, -1)); // every value above: one class
+        Assert.Equal(0, OtsuThreshold.SeparabilityAt(values, 4)); // every value below
+        Assert.Equal(0, OtsuThreshold.SeparabilityAt([1f, 1f, 1f], 1));
+    }
+
+    [Fact]
     public void AThresholdOfTwoAboveTheValleyMayCutAtMostAThirdOfTheUpperClass()
     {
         // log ratios: a lower class at ln 1 (noise), an upper class with a share below ln 2 (= the smallest threshold).
