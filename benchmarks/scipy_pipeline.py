@@ -123,6 +123,7 @@ PADDING_AREA = 256
 PADDING_CORE = 16
 # BoundaryRefinement / SeededWatershed
 HALO_LEVEL_VOXELS = 5.0
+FULL_RESOLUTION_HALO = 2.0  # level 0: nothing is upsampled (BoundaryRefinement.FullResolutionHalo)
 OUTSIDE_MARGIN = 2.0
 GRADIENT_LEVEL_VOXELS = 0.5
 WATERSHED_LEVELS = 1024
@@ -1079,7 +1080,7 @@ TILE = 128  # refinement tile edge, every level
 
 
 def _flood_reach(level):
-    return int(math.ceil(HALO_LEVEL_VOXELS * (1 << level) + OUTSIDE_MARGIN)) + 2
+    return int(math.ceil(halo_voxels(level) + OUTSIDE_MARGIN)) + 2
 
 
 def _gradient_radius(level):
@@ -1120,6 +1121,11 @@ def fine_resin_markers(image, markers, valid, trim, minimum):
     return fine | markers
 
 
+def halo_voxels(level):
+    """Tissue markers lie deeper than this (full-resolution voxels; BoundaryRefinement.HaloVoxels)."""
+    return FULL_RESOLUTION_HALO if level == 0 else HALO_LEVEL_VOXELS * (1 << level)
+
+
 def refine_boundary(mask, image, valid, level, resin=None):
     """Re-decides the boundary band by a marker-controlled watershed on the gradient magnitude, in fixed tiles of
     TILE voxels: each tile floods its core plus _flood_reach voxels of context (gradient from _gradient_radius more) and
@@ -1153,7 +1159,7 @@ def _refine_tile(m, image, valid, level, window, context, resin=None):
     outside = ndi.distance_transform_edt(squeeze(~m)).reshape(m.shape)
     ok = np.ones(m.shape, bool) if valid is None else valid[window]
     labels = np.zeros(m.shape, np.uint8)
-    labels[m & (depth > HALO_LEVEL_VOXELS * factor) & ok] = 2
+    labels[m & (depth > halo_voxels(level)) & ok] = 2
     labels[~m & (outside > OUTSIDE_MARGIN) & ok] = 1
     if resin is not None:
         labels[resin & ok] = 1  # flat material at the resin's intensity: resin, however deep in the coarse mask
@@ -1371,7 +1377,7 @@ def finish_volume(n, valid, plan, chosen, options):
     if weight is not None:  # BoundaryRefinement.ResinMarkerWeight, on the weight upsampled as the confidence is
         markers = (weight if level == 0 else trilinear_upsample(weight, shape, 1 << level)) >= F32(RESIN_MARKER_WEIGHT)
     cells = RESIN_HOLE_CELLS << (2 * level)
-    if options["refine_boundary"] and level > 0:
+    if options["refine_boundary"]:
         known = planar and markers is not None and np.count_nonzero(markers) >= cells
         trim = resin_trim_measure(n, markers, valid) if known else None
         coarse = mask.copy()

@@ -131,7 +131,7 @@ public sealed record ClassicalMaskOptions
     /// the boundary back on the tissue's surface inside the band where the working level's texture window blurs it
     /// (<see cref="BoundaryRefinement"/>). False keeps the pooled texture vote's boundary (smoother, up to 3·2^level voxels out).
     /// </summary>
-    [Option("Put the boundary back on the image's own edge at full resolution (working levels above 0).", Label = "refine boundary", Cli = "refine")]
+    [Option("Put the boundary back on the image's own edge at full resolution.", Label = "refine boundary", Cli = "refine")]
     public bool RefineBoundary { get; init; } = true;
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid parameter.</summary>

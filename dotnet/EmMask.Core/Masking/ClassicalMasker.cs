@@ -295,7 +295,7 @@ public static partial class ClassicalMasker
         return plan.Volume is not { } v ? 1 : Refines(plan, options) ? BoundaryRefinement.TileSize(v.Level) : 1 << v.Level;
     }
 
-    private static bool Refines(ClassicalPlan plan, ClassicalMaskOptions options) => options.RefineBoundary && plan.Volume is { Level: > 0 };
+    private static bool Refines(ClassicalPlan plan, ClassicalMaskOptions options) => options.RefineBoundary && plan.Volume is not null;
 
     private static MaskResult RunCore(IVolume input, ClassicalMaskOptions options, ClassicalPlan? plan, BlockPlacement? placement, IProgress<ProgressReport>? progress, CancellationToken ct)
     {
@@ -654,7 +654,7 @@ public static partial class ClassicalMasker
 
         // Refinement works in tiles of the whole volume and hole filling is global, so a block refines exactly as the
         // whole volume does and leaves the filling to the block executor.
-        if (options.RefineBoundary && level > 0)
+        if (options.RefineBoundary)
         {
             progress?.Report(new("refine boundary", 0.85));
             // Where the section's resin is known, the refinement also gets the resin's fine markers, and it takes away
