@@ -11,8 +11,9 @@ public class ClassicalBlockwiseTests(ITestOutputHelper output)
 {
     private static readonly ClassicalMaskOptions ThreeD = ClassicalMaskOptions.Default with { Mode = MaskingMode.ThreeD };
 
-    // Store mechanics with blocks smaller than the default halo allows at level 0 (the trachea rule's reach): rule off.
-    private static readonly ClassicalMaskOptions SmallHalo = ThreeD with { Level = 0, TracheaGap = 0 };
+    // Store mechanics with blocks smaller than the defaults allow at level 0 (the trachea rule's reach, and the boundary
+    // refinement's tiles of 128 voxels, to which blocks align): both off.
+    private static readonly ClassicalMaskOptions SmallHalo = ThreeD with { Level = 0, TracheaGap = 0, RefineBoundary = false };
 
     [Fact]
     public void OneBlockIsExactlyTheInMemoryMask()
