@@ -7,7 +7,9 @@ namespace EmMask.Core.Tests.Masking;
 public class ParameterEffectTests
 {
     // Level 0 and 3D: the texture volumes are small 3D stacks, and a fixed level keeps each parameter's effect in voxels.
-    private static readonly ClassicalMaskOptions Fixed = new() { Threshold = 2, MinimumRegionSize = 0, Level = 0, Mode = MaskingMode.ThreeD };
+    // No boundary refinement (it runs at level 0 too since 2026-12-06): it would put every boundary back on the image's
+    // edge and hide the texture vote's own response; RefinedBoundaryLiesCloserToTheTissueEdge tests it.
+    private static readonly ClassicalMaskOptions Fixed = new() { Threshold = 2, MinimumRegionSize = 0, Level = 0, Mode = MaskingMode.ThreeD, RefineBoundary = false };
 
     [Fact]
     public void LargerBlockBridgesNarrowGaps()
