@@ -65,9 +65,12 @@ public static class SeededWatershed
         float scale = max > min ? (Levels - 1) / (max - min) : 0;
         var queue = new BucketQueue(Levels);
         int nx = shape.X, ny = shape.Y, nz = shape.Z, plane = shape.SliceLength;
+        // Only seeds with an open 6-neighbour enter the queue: a seed enclosed by labelled (or masked-out) voxels would
+        // label nothing when popped, now or later (labels are only ever added), so leaving it out changes no result, and
+        // the queue holds the seeds' surface instead of all of them (a boundary band is a thin shell).
         for (int i = 0; i < labels.Length; i++)
         {
-            if (labels[i] != 0 && (mask.IsEmpty || mask[i] != 0))
+            if (labels[i] != 0 && (mask.IsEmpty || mask[i] != 0) && HasOpenNeighbour(labels, mask, i, shape))
             {
                 queue.Push(Level(relief[i], min, scale), i);
             }
@@ -126,6 +129,17 @@ public static class SeededWatershed
             }
         }
     }
+
+    private static bool HasOpenNeighbour(ReadOnlySpan<byte> labels, ReadOnlySpan<byte> mask, int i, Shape3 shape)
+    {
+        int nx = shape.X, ny = shape.Y, plane = shape.SliceLength;
+        int x = i % nx, y = (i / nx) % ny, z = i / plane;
+        return (x > 0 && Open(labels, mask, i - 1)) || (x + 1 < nx && Open(labels, mask, i + 1))
+            || (y > 0 && Open(labels, mask, i - nx)) || (y + 1 < ny && Open(labels, mask, i + nx))
+            || (z > 0 && Open(labels, mask, i - plane)) || (z + 1 < shape.Z && Open(labels, mask, i + plane));
+    }
+
+    private static bool Open(ReadOnlySpan<byte> labels, ReadOnlySpan<byte> mask, int j) => labels[j] == 0 && (mask.IsEmpty || mask[j] != 0);
 
     private static int Level(float v, float min, float scale) =>
         float.IsFinite(v) ? Math.Clamp((int)((v - min) * scale), 0, Levels - 1) : Levels - 1;
