@@ -115,7 +115,6 @@ internal static class BoundaryRefinement
             throw new InvalidOperationException($"A refinement tile's context {context} leaves the block at {origin} of {shape}: the block's halo is too small.");
         }
 
-        int factor = 1 << level;
         var unit = new VoxelSize(1, 1, 1);
         var m = Crop(before, local, window.Size);
         var flat = resin is null ? null : Crop(resin, local, window.Size);

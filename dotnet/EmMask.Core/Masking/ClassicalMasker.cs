@@ -762,7 +762,8 @@ public static partial class ClassicalMasker
             double reference = TexturePyramid.NoiseReference(noise, level, planar, options, ct);
             var (logRatio, smoothed) = TexturePyramid.Measure(image, options, reference, ct);
             var sample = ThresholdSample(logRatio.Span, ok is null ? default : ok.Span, logRatio.Shape.X);
-            var valley = ValleyThreshold.Compute(sample);
+            var histogram = ValueHistogram.Build(sample, ValleyThreshold.Bins);
+            var valley = ValleyThreshold.Compute(histogram);
             var lower = sample.Where(v => v < valley.Threshold).ToArray();
             double lowMedian = lower.Length > 0 ? Select.Median(lower) : double.PositiveInfinity;
             bool separates = (valley.Separability >= TexturePyramid.Separability && lowMedian <= Math.Log(TexturePyramid.NoiseLikeRatio))
@@ -779,7 +780,7 @@ public static partial class ClassicalMasker
                 ValidFraction = fraction,
                 Separates = separates,
                 Separability = valley.Separability,
-                Clarity = OtsuThreshold.SeparabilityAt(sample, applied),
+                Clarity = OtsuThreshold.SeparabilityAt(histogram, applied),
                 Valley = valley.Threshold,
                 Textured = q90 >= Math.Log(TexturePyramid.TextureTarget),
             };

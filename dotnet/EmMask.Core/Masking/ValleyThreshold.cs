@@ -7,18 +7,21 @@ namespace EmMask.Core.Masking;
 /// </summary>
 public static class ValleyThreshold
 {
-    private const int Bins = 256;
+    /// <summary>Histogram bins.</summary>
+    internal const int Bins = 256;
     private const double SmoothingBins = 2.0;
 
-    /// <summary>The outcome of <see cref="Compute"/>.</summary>
+    /// <summary>The outcome of <see cref="Compute(ReadOnlySpan{float})"/>.</summary>
     /// <param name="Threshold">The valley between the class means (Otsu's threshold when there is no bin between them).</param>
     /// <param name="Separability">Otsu's η, 0..1; a single Gaussian mode gives about 2/π ≈ 0.64.</param>
     public readonly record struct Result(double Threshold, double Separability);
 
     /// <summary>Computes the threshold of the finite values.</summary>
-    public static Result Compute(ReadOnlySpan<float> values)
+    public static Result Compute(ReadOnlySpan<float> values) => Compute(ValueHistogram.Build(values, Bins));
+
+    /// <summary>Computes the threshold from a histogram of <see cref="Bins"/> bins.</summary>
+    internal static Result Compute(ValueHistogram histogram)
     {
-        var histogram = ValueHistogram.Build(values, Bins);
         var otsu = OtsuThreshold.Compute(histogram);
         if (!histogram.HasRange)
         {
