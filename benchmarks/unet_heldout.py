@@ -35,6 +35,8 @@ MODES = {
     "tta8": ("8 test-time flips", ["--tta", "8"]),
     "core": ("defaults + classical core", ["--core"]),
     "corefloor": ("defaults + classical core where p >= 0.1", ["--core", "--core-floor", "0.1"]),
+    "hysteresis": ("defaults + hysteresis 0.01", ["--hysteresis", "0.01"]),
+    "nohysteresis": ("defaults without hysteresis", ["--hysteresis", "0"]),
 }
 
 

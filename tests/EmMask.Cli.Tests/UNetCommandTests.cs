@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EmMask.Core.Inference;
 using EmMask.Core.Phantom;
 using EmMask.Core.Volumes;
 using EmMask.IO;
@@ -306,5 +307,25 @@ public class UNetCommandTests
         Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["floor.h5"], "--core", "--core-depth", "0", "--core-floor", "0.5", .. common]).ExitCode);
         var floor = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["floor.h5"], "/mask"));
         Assert.Equal(plain.Span.ToArray(), floor.Span.ToArray());
+    }
+    [Fact]
+    public void HysteresisKeepsOnlyAnchoredNonBrainInMemoryAndBlockwise()
+    {
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "2006", "--shape", "32", "96", "96", "--tracheae", "-q").ExitCode);
+        string[] common = ["--method", "unet", "--roi", "32", "--tta", "1", "--postprocess", "none", "-q"];
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["plain.h5"], "--hysteresis", "0", "--confidence", t["p.npy"], .. common]).ExitCode);
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["h.h5"], "--hysteresis", "0.3", .. common]).ExitCode);
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["block.h5"], "--hysteresis", "0.3", "--block", "48", .. common]).ExitCode);
+        var plain = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["plain.h5"], "/mask"));
+        var probability = (Volume<float>)VolumeReader.Read(VolumePath.Parse(t["p.npy"], "/raw"));
+        var h = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["h.h5"], "/mask"));
+        var block = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["block.h5"], "/mask"));
+
+        // The option reaches the worker: the mask is the plain run's probabilities resolved by hysteresis.
+        var expected = NonBrainHysteresis.Resolve(NonBrainHysteresis.Coded(probability, 0.3));
+        Assert.Equal(expected.Span.ToArray(), h.Span.ToArray());
+        Assert.NotEqual(plain.Span.ToArray(), h.Span.ToArray()); // some region of doubt became tissue: something under test
+        Assert.Equal(h.Span.ToArray(), block.Span.ToArray());
     }
 }

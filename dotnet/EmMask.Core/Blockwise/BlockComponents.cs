@@ -1,3 +1,4 @@
+using EmMask.Core.Inference;
 using EmMask.Core.Labeling;
 using EmMask.Core.Masking;
 using EmMask.Core.Progress;
@@ -156,6 +157,43 @@ public sealed class BlockComponents
         }
 
         return mask;
+    }
+
+    /// <summary>
+    /// <see cref="NonBrainHysteresis"/> over a volume stored block by block as coded masks (<see cref="NonBrainHysteresis.Coded"/>):
+    /// the non-brain regions are merged across block faces with a flag for holding an anchor; the returned reader gives
+    /// each block's final mask (1 tissue, 0 non-brain), the same as <see cref="NonBrainHysteresis.Resolve"/> on the whole
+    /// volume. One pass over the store here, one more as the blocks are read.
+    /// </summary>
+    public static Func<BlockRegion, Volume<byte>> Hysteresis(BlockGrid grid, Func<BlockRegion, Volume<byte>> read, IProgress<ProgressReport>? progress = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(grid);
+        ArgumentNullException.ThrowIfNull(read);
+        var regions = new Components { Grid = grid };
+        int done = 0;
+        foreach (var block in grid.Blocks())
+        {
+            ct.ThrowIfCancellationRequested();
+            var coded = read(block);
+            regions.Add(block, NonBrainHysteresis.NonBrain(coded), ct, coded);
+            progress?.Report(new($"hysteresis: block {++done}/{grid.Count}", (double)done / grid.Count));
+        }
+
+        return block =>
+        {
+            var coded = read(block);
+            var labels = ConnectedComponents.Label(NonBrainHysteresis.NonBrain(coded), Connectivity.Face, ct).Labels.Span;
+            int first = regions.First(block);
+            var mask = coded.Like<byte>();
+            var c = coded.Span;
+            var m = mask.Span;
+            for (int i = 0; i < m.Length; i++)
+            {
+                m[i] = c[i] == 1 || (labels[i] != 0 && !regions.TouchesBorder(first + labels[i] - 1)) ? (byte)1 : (byte)0;
+            }
+
+            return mask;
+        };
     }
 
     /// <summary>
@@ -327,8 +365,12 @@ public sealed class BlockComponents
             return c;
         }
 
-        /// <summary>Labels one block's 0/1 mask and merges it with the blocks before it (blocks must come in scan order).</summary>
-        public void Add(BlockRegion block, Volume<byte> mask, CancellationToken ct)
+        /// <summary>
+        /// Labels one block's 0/1 mask and merges it with the blocks before it (blocks must come in scan order). A
+        /// component is flagged (<see cref="TouchesBorder"/>) where it touches a face of the volume, or, with
+        /// <paramref name="anchors"/>, where it holds a voxel coded <see cref="NonBrainHysteresis.AnchorCode"/> there.
+        /// </summary>
+        public void Add(BlockRegion block, Volume<byte> mask, CancellationToken ct, Volume<byte>? anchors = null)
         {
             if (firsts.ContainsKey(block.Index))
             {
@@ -349,7 +391,14 @@ public sealed class BlockComponents
 
             var s = block.CoreSize;
             var (iz, iy, ix) = block.Index;
-            MarkBorder(labels, first, block, Grid.Shape);
+            if (anchors is null)
+            {
+                MarkBorder(labels, first, block, Grid.Shape);
+            }
+            else
+            {
+                MarkAnchors(labels, anchors, first);
+            }
 
             // Merge with the blocks below in z, y and x through their upper faces.
             if (iz > 0 && upperZ.Remove((iz - 1, iy, ix), out var faceZ))
@@ -444,6 +493,19 @@ public sealed class BlockComponents
                             Mark(row[^1], first);
                         }
                     }
+                }
+            }
+        }
+
+        private void MarkAnchors(Volume<int> labels, Volume<byte> anchors, int first)
+        {
+            var l = labels.Span;
+            var a = anchors.Span;
+            for (int i = 0; i < l.Length; i++)
+            {
+                if (a[i] == NonBrainHysteresis.AnchorCode)
+                {
+                    Mark(l[i], first);
                 }
             }
         }

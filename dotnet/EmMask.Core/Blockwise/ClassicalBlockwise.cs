@@ -326,6 +326,13 @@ public sealed class BlockwiseMask : IRowSource<byte>
         return new BlockwiseMask(grid, block => store.Read(block, CancellationToken.None), voxelSize, warnings, notes, resumed);
     }
 
+    /// <summary>A mask whose blocks come final from <paramref name="final"/> (1 tissue; any other value non-brain).</summary>
+    public static BlockwiseMask FromBlocks(BlockGrid grid, Func<BlockRegion, Volume<byte>> final, VoxelSize voxelSize, IReadOnlyList<string> warnings, IReadOnlyList<string> notes, int resumed)
+    {
+        ArgumentNullException.ThrowIfNull(final);
+        return new BlockwiseMask(grid, final, voxelSize, warnings, notes, resumed);
+    }
+
     /// <summary>
     /// The mask <paramref name="factor"/> times coarser (<see cref="MaxPooledRows"/>), read through a fresh pass over the
     /// blocks (for a multiscale output written after the full-resolution one).

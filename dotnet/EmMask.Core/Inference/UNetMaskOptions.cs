@@ -89,6 +89,14 @@ public sealed record UNetMaskOptions
     [Option("With the core: core voxels are raised to tissue only where the network's probability is at least this; below it the network's call stands (0 raises all).", Minimum = 0, Maximum = 0.5, Step = 0.05)]
     public double CoreFloor { get; init; }
 
+    /// <summary>
+    /// Hysteresis on the non-brain call (<see cref="NonBrainHysteresis"/>): a non-brain region is kept only where the
+    /// network is sure of it somewhere (a voxel under this probability); 0 = off. Applied after the envelope and the
+    /// core.
+    /// </summary>
+    [Option("Hysteresis: a non-brain region (6-connected voxels under 0.5) stays non-brain only where it holds a voxel under this probability (the network sure of non-brain somewhere in it); regions of doubt inside the tissue become tissue; 0 = off.", Minimum = 0, Maximum = 0.5, Step = 0.01)]
+    public double Hysteresis { get; init; }
+
     /// <summary>Test-time flips: 1, 4 or 8.</summary>
     [Option("Test-time flips: 1 (off), 4 (also mirrored along z, y, x) or 8 (every combination); probabilities averaged, that many times the network work.", Label = "test-time flips", Choices = ["1", "4", "8"])]
     public int Tta { get; init; } = DefaultTestTimeFlips;
@@ -139,6 +147,11 @@ public sealed record UNetMaskOptions
         if (!(CoreFloor >= 0 && CoreFloor <= ProbabilityMask.Threshold))
         {
             throw new ArgumentOutOfRangeException("core_floor", CoreFloor, $"core_floor must be between 0 and {ProbabilityMask.Threshold}, got {CoreFloor}.");
+        }
+
+        if (!(Hysteresis >= 0 && Hysteresis <= ProbabilityMask.Threshold))
+        {
+            throw new ArgumentOutOfRangeException("hysteresis", Hysteresis, $"hysteresis must be between 0 and {ProbabilityMask.Threshold}, got {Hysteresis}.");
         }
 
         if (!(EnvelopeMargin >= 0) || !double.IsFinite(EnvelopeMargin))

@@ -86,6 +86,15 @@ public static class UNetBlockwise
         {
             $"block-wise U-Net: {grid.Count} blocks of {grid.BlockSize} with a halo of {before} before and {after} after (windows on the volume's grid)" + (skipped > 0 ? $", {skipped} finished earlier and resumed" : string.Empty),
         };
+        if (options.Hysteresis > 0)
+        {
+            // The blocks hold coded masks (anchors marked); the non-brain regions are merged over all blocks.
+            progress?.Report(new("hysteresis over the blocks", 0.9));
+            var final = BlockComponents.Hysteresis(grid, b => store.Read(b, ct), null, ct);
+            notes.Add($"hysteresis {options.Hysteresis}: non-brain regions merged over all blocks");
+            return BlockwiseMask.FromBlocks(grid, final, source.VoxelSize, pass.Warnings, notes, skipped);
+        }
+
         return BlockwiseMask.FromStore(grid, store, source.VoxelSize, pass.Warnings, notes, skipped);
     }
 }

@@ -158,9 +158,27 @@ public sealed class UNetMasker(IPredictorProvider predictors)
             }
         }
 
+        // Hysteresis is global: a block-wise run carries the anchors in its stored mask and resolves them over all blocks.
+        Volume<byte> mask;
+        if (options.Hysteresis > 0 && block is not null)
+        {
+            mask = NonBrainHysteresis.Coded(p, options.Hysteresis);
+        }
+        else
+        {
+            long raised = NonBrainHysteresis.Apply(p, options.Hysteresis, ct);
+            if (raised > 0)
+            {
+                notes.Add($"hysteresis: {raised} voxels of non-brain without a voxel under {options.Hysteresis} became tissue.");
+            }
+
+            mask = ProbabilityMask.From(p);
+        }
+
         p.VoxelSize = input.VoxelSize;
+        mask.VoxelSize = input.VoxelSize;
         notes.Insert(0, $"U-Net ran {windows.Windows - windows.Skipped} of {windows.Windows} windows ({windows.Skipped} windows outside the tissue envelope skipped).");
-        var result = new MaskResult(ProbabilityMask.From(p), p, ProbabilityMask.Threshold, warnings, notes);
+        var result = new MaskResult(mask, p, ProbabilityMask.Threshold, warnings, notes);
         return (result, new Report(windows.Windows, windows.Skipped, scale, model, startupSeconds, loadSeconds, envelopeSeconds, networkSeconds));
     }
 

@@ -1,0 +1,116 @@
+using EmMask.Core.Labeling;
+using EmMask.Core.Volumes;
+
+namespace EmMask.Core.Inference;
+
+/// <summary>
+/// Hysteresis on the network's non-brain call (as <c>skimage.filters.apply_hysteresis_threshold</c> with the roles of
+/// the classes swapped): a non-brain region, 6-connected voxels under <see cref="ProbabilityMask.Threshold"/>, is kept
+/// only where it holds an anchor, a voxel under <c>low</c> (the network sure of non-brain); a region without one is
+/// tissue. Resin outside the tissue envelope (gated to 0) and regions the network is sure of somewhere stay non-brain;
+/// islands of doubt inside the tissue, where the network calls pale real tissue non-brain, become tissue.
+/// </summary>
+public static class NonBrainHysteresis
+{
+    /// <summary>The code of an anchor voxel in a mask that carries anchors to a later, global step (block-wise runs).</summary>
+    public const byte AnchorCode = 2;
+
+    /// <summary>
+    /// Raises every non-brain region of <paramref name="probability"/> that holds no voxel under <paramref name="low"/>
+    /// to <see cref="ProbabilityMask.Threshold"/> (tissue), in place; returns the number of voxels raised.
+    /// <paramref name="low"/> ≤ 0 changes nothing.
+    /// </summary>
+    public static long Apply(Volume<float> probability, double low, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(probability);
+        if (!(low > 0))
+        {
+            return 0;
+        }
+
+        var coded = Coded(probability, low);
+        var keep = AnchoredRegions(coded, ct, out var labels);
+        var p = probability.Span;
+        var l = labels.Span;
+        long raised = 0;
+        for (int i = 0; i < p.Length; i++)
+        {
+            if (l[i] != 0 && !keep[l[i]])
+            {
+                p[i] = ProbabilityMask.Threshold;
+                raised++;
+            }
+        }
+
+        return raised;
+    }
+
+    /// <summary>
+    /// The mask with its anchors marked: 1 tissue, 0 non-brain, <see cref="AnchorCode"/> non-brain under
+    /// <paramref name="low"/> (for a block-wise run, whose regions are merged across blocks before they are resolved).
+    /// </summary>
+    public static Volume<byte> Coded(Volume<float> probability, double low)
+    {
+        ArgumentNullException.ThrowIfNull(probability);
+        var mask = probability.Like<byte>();
+        var p = probability.Span;
+        var m = mask.Span;
+        for (int i = 0; i < m.Length; i++)
+        {
+            m[i] = p[i] >= ProbabilityMask.Threshold ? (byte)1 : p[i] < low ? AnchorCode : (byte)0;
+        }
+
+        return mask;
+    }
+
+    /// <summary>A coded mask (<see cref="Coded"/>) resolved in memory: 1 tissue, 0 non-brain.</summary>
+    public static Volume<byte> Resolve(Volume<byte> coded, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(coded);
+        var keep = AnchoredRegions(coded, ct, out var labels);
+        var mask = coded.Like<byte>();
+        var c = coded.Span;
+        var l = labels.Span;
+        var m = mask.Span;
+        for (int i = 0; i < m.Length; i++)
+        {
+            m[i] = c[i] == 1 || (l[i] != 0 && !keep[l[i]]) ? (byte)1 : (byte)0;
+        }
+
+        return mask;
+    }
+
+    /// <summary>The non-brain voxels (0 or <see cref="AnchorCode"/>) of a coded mask, as 1.</summary>
+    public static Volume<byte> NonBrain(Volume<byte> coded)
+    {
+        ArgumentNullException.ThrowIfNull(coded);
+        var back = coded.Like<byte>();
+        var c = coded.Span;
+        var b = back.Span;
+        for (int i = 0; i < b.Length; i++)
+        {
+            b[i] = c[i] == 1 ? (byte)0 : (byte)1;
+        }
+
+        return back;
+    }
+
+    // Per label of the non-brain regions: whether it holds an anchor.
+    private static bool[] AnchoredRegions(Volume<byte> coded, CancellationToken ct, out Volume<int> labels)
+    {
+        var labelled = ConnectedComponents.Label(NonBrain(coded), Connectivity.Face, ct);
+        labels = labelled.Labels;
+        var keep = new bool[labelled.Count + 1];
+        var c = coded.Span;
+        var l = labels.Span;
+        for (int i = 0; i < c.Length; i++)
+        {
+            if (c[i] == AnchorCode)
+            {
+                keep[l[i]] = true;
+            }
+        }
+
+        return keep;
+    }
+}

@@ -1,0 +1,179 @@
+using EmMask.Core.Blockwise;
+using EmMask.Core.Inference;
+using EmMask.Core.Volumes;
+
+namespace EmMask.Core.Tests.Inference;
+
+/// <summary>Non-brain regions stay only where the network is sure somewhere in them; block-wise gives the same mask.</summary>
+public class NonBrainHysteresisTests
+{
+    [Fact]
+    public void AnIslandOfDoubtBecomesTissueWhileAnAnchoredOneAndTheOutsideStay()
+    {
+        var p = new Volume<float>(new Shape3(1, 9, 20));
+        p.Span.Fill(0.9f);
+        for (int y = 0; y < 9; y++)
+        {
+            p[0, y, 0] = 0f; // the gated outside: anchored
+        }
+
+        Fill(p, 2, 5, 2, 5, 0.3f); // doubt only: becomes tissue
+        Fill(p, 2, 5, 8, 11, 0.3f);
+        p[0, 3, 9] = 0.005f; // one sure voxel anchors this island
+        Fill(p, 2, 5, 14, 17, 0.3f);
+        p[0, 5, 17] = 0.005f; // only diagonally next to the island: an island of its own, so the island is not anchored
+
+        long raised = NonBrainHysteresis.Apply(p, 0.01);
+
+        Assert.Equal(9 + 9, raised);
+        Assert.Equal(0.5f, p[0, 3, 3]);
+        Assert.Equal(0.3f, p[0, 3, 8]);
+        Assert.Equal(0f, p[0, 4, 0]);
+        Assert.Equal(0.5f, p[0, 3, 15]);
+        Assert.Equal(0.005f, p[0, 5, 17]);
+    }
+
+    [Fact]
+    public void LowZeroChangesNothing()
+    {
+        var p = RandomProbabilities(new Shape3(6, 12, 12), 3);
+        var before = p.Span.ToArray();
+        Assert.Equal(0, NonBrainHysteresis.Apply(p, 0));
+        Assert.Equal(before, p.Span.ToArray());
+    }
+
+    [Theory]
+    [InlineData(1, 0.05, 7)]
+    [InlineData(2, 0.1, 10)]
+    [InlineData(3, 0.02, 13)]
+    public void MatchesAFloodFromTheAnchorsInMemoryAndBlockByBlock(int seed, double low, int edge)
+    {
+        var shape = new Shape3(17, 23, 29);
+        var p = RandomProbabilities(shape, seed);
+        var coded = NonBrainHysteresis.Coded(p, low);
+        var expected = Flood(p, low);
+
+        var applied = p.Clone();
+        NonBrainHysteresis.Apply(applied, low);
+        Assert.Equal(expected.Span.ToArray(), ProbabilityMask.From(applied).Span.ToArray());
+        Assert.Equal(expected.Span.ToArray(), NonBrainHysteresis.Resolve(coded).Span.ToArray());
+
+        var grid = new BlockGrid(shape, new Shape3(edge, edge, edge), 0);
+        var store = new MemoryBlockStore();
+        var source = new VolumeBlockSource(coded);
+        foreach (var block in grid.Blocks())
+        {
+            store.Write(block, (Volume<byte>)source.Read(block.Core, block.CoreSize, default), default);
+        }
+
+        var final = BlockComponents.Hysteresis(grid, b => store.Read(b, default));
+        var actual = new Volume<byte>(shape);
+        foreach (var block in grid.Blocks())
+        {
+            VolumeRegions.Paste(final(block), actual, block.Core);
+        }
+
+        Assert.Equal(expected.Span.ToArray(), actual.Span.ToArray());
+        long raised = 0;
+        for (int i = 0; i < expected.Span.Length; i++)
+        {
+            raised += expected.Span[i] == 1 && p.Span[i] < ProbabilityMask.Threshold ? 1 : 0;
+        }
+
+        Assert.True(raised > 0, "no island of doubt: nothing under test");
+    }
+
+    // Smooth random probabilities, so that regions are larger than a voxel.
+    private static Volume<float> RandomProbabilities(Shape3 shape, int seed)
+    {
+        var rng = new Random(seed);
+        var coarse = new float[(shape.Z / 3) + 2, (shape.Y / 3) + 2, (shape.X / 3) + 2];
+        foreach (int z in Enumerable.Range(0, coarse.GetLength(0)))
+        {
+            foreach (int y in Enumerable.Range(0, coarse.GetLength(1)))
+            {
+                foreach (int x in Enumerable.Range(0, coarse.GetLength(2)))
+                {
+                    coarse[z, y, x] = (float)rng.NextDouble();
+                }
+            }
+        }
+
+        var p = new Volume<float>(shape);
+        for (int z = 0; z < shape.Z; z++)
+        {
+            for (int y = 0; y < shape.Y; y++)
+            {
+                for (int x = 0; x < shape.X; x++)
+                {
+                    float v = coarse[z / 3, y / 3, x / 3] * 0.8f + (float)rng.NextDouble() * 0.2f;
+                    p[z, y, x] = v < 0.3f ? v * v : v; // sure voxels rarer than doubt
+                }
+            }
+        }
+
+        return p;
+    }
+
+    private static void Fill(Volume<float> p, int y0, int y1, int x0, int x1, float value)
+    {
+        for (int y = y0; y < y1; y++)
+        {
+            for (int x = x0; x < x1; x++)
+            {
+                p[0, y, x] = value;
+            }
+        }
+    }
+
+    // The reference: breadth-first flood through non-brain voxels (6-neighbours) from every voxel under low.
+    private static Volume<byte> Flood(Volume<float> p, double low)
+    {
+        var s = p.Shape;
+        var kept = new bool[s.Z, s.Y, s.X];
+        var queue = new Queue<(int, int, int)>();
+        for (int z = 0; z < s.Z; z++)
+        {
+            for (int y = 0; y < s.Y; y++)
+            {
+                for (int x = 0; x < s.X; x++)
+                {
+                    if (p[z, y, x] < low)
+                    {
+                        kept[z, y, x] = true;
+                        queue.Enqueue((z, y, x));
+                    }
+                }
+            }
+        }
+
+        (int, int, int)[] steps = [(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1)];
+        while (queue.Count > 0)
+        {
+            var (z, y, x) = queue.Dequeue();
+            foreach (var (dz, dy, dx) in steps)
+            {
+                int a = z + dz, b = y + dy, c = x + dx;
+                if (a >= 0 && a < s.Z && b >= 0 && b < s.Y && c >= 0 && c < s.X && !kept[a, b, c] && p[a, b, c] < ProbabilityMask.Threshold)
+                {
+                    kept[a, b, c] = true;
+                    queue.Enqueue((a, b, c));
+                }
+            }
+        }
+
+        var mask = new Volume<byte>(s);
+        for (int z = 0; z < s.Z; z++)
+        {
+            for (int y = 0; y < s.Y; y++)
+            {
+                for (int x = 0; x < s.X; x++)
+                {
+                    mask[z, y, x] = kept[z, y, x] ? (byte)0 : (byte)1;
+                }
+            }
+        }
+
+        return mask;
+    }
+}
