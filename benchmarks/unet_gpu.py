@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Ours against the PyTorch peer on the same device, in one run: `emmask mask --method unet` vs torch_unet_peer.py.
 
-Ours:  ./emmask mask IN OUT --method unet --device DEV --tta 1 --no-skip --no-envelope --scale 1 --batch B --json
+Ours:  ./emmask mask IN OUT --method unet --device DEV --tta 1 --no-skip --no-envelope --hysteresis 0 --scale 1 --batch B --json
        [--precision P]; the network stage (Stages.network of --json) gives Mvox/s, and the whole run is timed too.
 Peer:  benchmarks/torch_unet_peer.py, the same network, weights, windows and Gaussian blending, with the volume,
        windows and accumulators on the device (fp32, or bf16 under autocast); its NetworkSeconds is the same stage.
@@ -107,7 +107,7 @@ def main(argv=None):
     for precision in precisions:
         ours_out = os.path.join(work, f"ours-{precision}.h5")
         cmd = ["bash", args.emmask, "mask", phantom, ours_out, "--method", "unet", "--device", device, "--tta", "1",
-               "--no-skip", "--no-envelope", "--scale", "1", "--batch", str(batch), "--model", args.model, "--json",
+               "--no-skip", "--no-envelope", "--hysteresis", "0", "--scale", "1", "--batch", str(batch), "--model", args.model, "--json",
                "--force", "-q"]
         if precision != "fp32":
             cmd += ["--precision", precision]

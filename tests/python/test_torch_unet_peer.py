@@ -65,7 +65,7 @@ def test_peer_matches_the_cli(tmp_path, as_float):
             f.create_dataset("raw", data=raw)
 
     ours, peer = tmp_path / "ours.h5", tmp_path / "peer.h5"
-    _emmask("mask", src, ours, "--method", "unet", "--model", MODEL, "--no-skip", "--no-envelope", "--tta", 1, "--postprocess", "none", "--device", "cpu",
+    _emmask("mask", src, ours, "--method", "unet", "--model", MODEL, "--no-skip", "--no-envelope", "--hysteresis", 0, "--tta", 1, "--postprocess", "none", "--device", "cpu",
             "--confidence", f"{ours}:/confidence")
     _peer(src, peer, "--model", MODEL, "--probability", f"{peer}:/confidence", "--json")
 
@@ -84,7 +84,7 @@ def test_peer_runs_the_same_windows_as_the_cli(tmp_path):
 
     src, ours, peer = tmp_path / "p.h5", tmp_path / "ours.h5", tmp_path / "peer.h5"
     _emmask("phantom", src, "--seed", 3, "--shape", 20, 40, 70, "-q")
-    run = _emmask("mask", src, ours, "--method", "unet", "--model", MODEL, "--no-skip", "--no-envelope", "--tta", 1, "--postprocess", "none", "--device", "cpu",
+    run = _emmask("mask", src, ours, "--method", "unet", "--model", MODEL, "--no-skip", "--no-envelope", "--hysteresis", 0, "--tta", 1, "--postprocess", "none", "--device", "cpu",
                   "--roi", 32, "--overlap", 0.5, "--json")
     note = next(n for n in json.loads(run.stdout)["Notes"] if "windows" in n)
     summary = json.loads(_peer(src, peer, "--model", MODEL, "--roi", 32, "--overlap", 0.5, "--json").stdout)

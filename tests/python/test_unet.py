@@ -261,9 +261,10 @@ def test_envelope_margin_gates_the_network_outside_the_grown_classical_mask(dotn
     from scipy import ndimage as ndi
 
     raw, _ = em_mask.phantom(2005, (24, 96, 96))
-    _, everywhere = em_mask.unet_mask(raw, "builtin:identity", envelope_margin=None, roi=32)
-    _, gated = em_mask.unet_mask(raw, "builtin:identity", envelope_margin=3, roi=32, skip_tiles=False)
-    _, skipped = em_mask.unet_mask(raw, "builtin:identity", envelope_margin=3, roi=32, skip_tiles=True)
+    # Without the hysteresis, which comes after the gate and would make the comparison below a different one.
+    _, everywhere = em_mask.unet_mask(raw, "builtin:identity", envelope_margin=None, roi=32, hysteresis=0)
+    _, gated = em_mask.unet_mask(raw, "builtin:identity", envelope_margin=3, roi=32, skip_tiles=False, hysteresis=0)
+    _, skipped = em_mask.unet_mask(raw, "builtin:identity", envelope_margin=3, roi=32, skip_tiles=True, hysteresis=0)
     info = em_mask.last_call_info()
     # Skipping uses the envelope too, so it leaves out only windows the gate zeroes: the result cannot change.
     np.testing.assert_array_equal(skipped, gated)
@@ -318,3 +319,21 @@ def test_the_phantom_only_model_is_chosen_by_name(dotnet_bridge, repo_root):
     with pytest.raises(em_mask.EmMaskError) as caught:
         em_mask.unet_mask(raw, model="em-mask-unet-v9")
     assert "em-mask-unet-v9" in str(caught.value)
+
+
+def test_hysteresis_keeps_only_non_brain_the_network_is_sure_of_somewhere(dotnet_bridge):
+    """The default hysteresis, through Python and the worker, against scipy: label the non-brain, keep anchored labels."""
+    from scipy import ndimage as ndi
+
+    raw, _ = em_mask.phantom(2005, (24, 96, 96))
+    _, p = em_mask.unet_mask(raw, "builtin:identity", envelope_margin=None, roi=32, hysteresis=0)
+    mask, _ = em_mask.unet_mask(raw, "builtin:identity", envelope_margin=None, roi=32)  # the default, 0.01
+    labels, n = ndi.label(p < 0.5)  # 6-connected
+    anchored = np.zeros(n + 1, bool)
+    anchored[np.unique(labels[p < 0.01])] = True
+    anchored[0] = False
+    expected = np.where((p >= 0.5) | ((labels > 0) & ~anchored[labels]), 1, 0).astype(np.uint8)
+    assert ((labels > 0) & ~anchored[labels]).any(), "no region of doubt: nothing under test"
+    np.testing.assert_array_equal(mask, expected)
+    with pytest.raises(em_mask.EmMaskError):
+        em_mask.unet_mask(raw, "builtin:identity", envelope_margin=None, hysteresis=0.7)

@@ -92,10 +92,10 @@ public sealed record UNetMaskOptions
     /// <summary>
     /// Hysteresis on the non-brain call (<see cref="NonBrainHysteresis"/>): a non-brain region is kept only where the
     /// network is sure of it somewhere (a voxel under this probability); 0 = off. Applied after the envelope and the
-    /// core.
+    /// core. The default, 0.01, was chosen on development data and met its rule (models/README.md, candidate 3).
     /// </summary>
     [Option("Hysteresis: a non-brain region (6-connected voxels under 0.5) stays non-brain only where it holds a voxel under this probability (the network sure of non-brain somewhere in it); regions of doubt inside the tissue become tissue; 0 = off.", Minimum = 0, Maximum = 0.5, Step = 0.01)]
-    public double Hysteresis { get; init; }
+    public double Hysteresis { get; init; } = 0.01;
 
     /// <summary>Test-time flips: 1, 4 or 8.</summary>
     [Option("Test-time flips: 1 (off), 4 (also mirrored along z, y, x) or 8 (every combination); probabilities averaged, that many times the network work.", Label = "test-time flips", Choices = ["1", "4", "8"])]
