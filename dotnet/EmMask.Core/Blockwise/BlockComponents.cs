@@ -179,21 +179,8 @@ public sealed class BlockComponents
             progress?.Report(new($"hysteresis: block {++done}/{grid.Count}", (double)done / grid.Count));
         }
 
-        return block =>
-        {
-            var coded = read(block);
-            var labels = ConnectedComponents.Label(NonBrainHysteresis.NonBrain(coded), Connectivity.Face, ct).Labels.Span;
-            int first = regions.First(block);
-            var mask = coded.Like<byte>();
-            var c = coded.Span;
-            var m = mask.Span;
-            for (int i = 0; i < m.Length; i++)
-            {
-                m[i] = c[i] == 1 || (labels[i] != 0 && !regions.TouchesBorder(first + labels[i] - 1)) ? (byte)1 : (byte)0;
-            }
-
-            return mask;
-        };
+        // As hole filling, with "flagged" meaning anchored instead of touching a face: unanchored regions become tissue.
+        return block => Filled(read(block), block, regions, ct);
     }
 
     /// <summary>
@@ -272,20 +259,11 @@ public sealed class BlockComponents
         return mask;
     }
 
-    private static Volume<byte> Background(Volume<byte> pre)
-    {
-        var result = pre.Like<byte>();
-        var p = pre.Span;
-        var r = result.Span;
-        for (int i = 0; i < r.Length; i++)
-        {
-            r[i] = p[i] == 1 ? (byte)0 : (byte)1;
-        }
+    // Background: every voxel not coded tissue (non-brain, padding), as 1.
+    private static Volume<byte> Background(Volume<byte> pre) => NonBrainHysteresis.NonBrain(pre);
 
-        return result;
-    }
-
-    // Tissue after hole filling: tissue, and background whose component touches no face of the volume.
+    // Tissue after hole filling: tissue, and background whose component is not flagged (touches no face of the volume;
+    // for the hysteresis, holds no anchor).
     private static Volume<byte> Filled(Volume<byte> pre, BlockRegion block, Components? background, CancellationToken ct)
     {
         if (background is null)

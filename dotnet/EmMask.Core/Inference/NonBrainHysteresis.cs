@@ -80,7 +80,7 @@ public static class NonBrainHysteresis
         return mask;
     }
 
-    /// <summary>The non-brain voxels (0 or <see cref="AnchorCode"/>) of a coded mask, as 1.</summary>
+    /// <summary>Every voxel of a coded mask not coded tissue (1), as 1: non-brain, anchors, padding.</summary>
     public static Volume<byte> NonBrain(Volume<byte> coded)
     {
         ArgumentNullException.ThrowIfNull(coded);
