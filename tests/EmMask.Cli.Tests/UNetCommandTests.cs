@@ -323,7 +323,8 @@ public class UNetCommandTests
         var block = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["block.h5"], "/mask"));
 
         // The option reaches the worker: the mask is the plain run's probabilities resolved by hysteresis.
-        var expected = NonBrainHysteresis.Resolve(NonBrainHysteresis.Coded(probability, 0.3));
+        NonBrainHysteresis.Apply(probability, 0.3);
+        var expected = ProbabilityMask.From(probability);
         Assert.Equal(expected.Span.ToArray(), h.Span.ToArray());
         Assert.NotEqual(plain.Span.ToArray(), h.Span.ToArray()); // some region of doubt became tissue: something under test
         Assert.Equal(h.Span.ToArray(), block.Span.ToArray());

@@ -63,23 +63,6 @@ public static class NonBrainHysteresis
         return mask;
     }
 
-    /// <summary>A coded mask (<see cref="Coded"/>) resolved in memory: 1 tissue, 0 non-brain.</summary>
-    public static Volume<byte> Resolve(Volume<byte> coded, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(coded);
-        var keep = AnchoredRegions(coded, ct, out var labels);
-        var mask = coded.Like<byte>();
-        var c = coded.Span;
-        var l = labels.Span;
-        var m = mask.Span;
-        for (int i = 0; i < m.Length; i++)
-        {
-            m[i] = c[i] == 1 || (l[i] != 0 && !keep[l[i]]) ? (byte)1 : (byte)0;
-        }
-
-        return mask;
-    }
-
     /// <summary>Every voxel of a coded mask not coded tissue (1), as 1: non-brain, anchors, padding.</summary>
     public static Volume<byte> NonBrain(Volume<byte> coded)
     {

@@ -56,7 +56,6 @@ public class NonBrainHysteresisTests
         var applied = p.Clone();
         NonBrainHysteresis.Apply(applied, low);
         Assert.Equal(expected.Span.ToArray(), ProbabilityMask.From(applied).Span.ToArray());
-        Assert.Equal(expected.Span.ToArray(), NonBrainHysteresis.Resolve(coded).Span.ToArray());
 
         var grid = new BlockGrid(shape, new Shape3(edge, edge, edge), 0);
         var store = new MemoryBlockStore();
