@@ -323,7 +323,7 @@ public sealed class BlockwiseMask : IRowSource<byte>
     public static BlockwiseMask FromStore(BlockGrid grid, IBlockStore store, VoxelSize voxelSize, IReadOnlyList<string> warnings, IReadOnlyList<string> notes, int resumed)
     {
         ArgumentNullException.ThrowIfNull(store);
-        return new BlockwiseMask(grid, block => store.Read(block, CancellationToken.None), voxelSize, warnings, notes, resumed);
+        return FromBlocks(grid, block => store.Read(block, CancellationToken.None), voxelSize, warnings, notes, resumed);
     }
 
     /// <summary>A mask whose blocks come final from <paramref name="final"/> (1 tissue; any other value non-brain).</summary>

@@ -158,6 +158,8 @@ public sealed class UNetMasker(IPredictorProvider predictors)
             }
         }
 
+        p.VoxelSize = input.VoxelSize; // the mask takes it from the probabilities
+
         // Hysteresis is global: a block-wise run carries the anchors in its stored mask and resolves them over all blocks.
         Volume<byte> mask;
         if (options.Hysteresis > 0 && block is not null)
@@ -175,8 +177,6 @@ public sealed class UNetMasker(IPredictorProvider predictors)
             mask = ProbabilityMask.From(p);
         }
 
-        p.VoxelSize = input.VoxelSize;
-        mask.VoxelSize = input.VoxelSize;
         notes.Insert(0, $"U-Net ran {windows.Windows - windows.Skipped} of {windows.Windows} windows ({windows.Skipped} windows outside the tissue envelope skipped).");
         var result = new MaskResult(mask, p, ProbabilityMask.Threshold, warnings, notes);
         return (result, new Report(windows.Windows, windows.Skipped, scale, model, startupSeconds, loadSeconds, envelopeSeconds, networkSeconds));
