@@ -37,6 +37,7 @@ MODES = {
     "corefloor": ("defaults + classical core where p >= 0.1", ["--core", "--core-floor", "0.1"]),
     "hysteresis": ("defaults + hysteresis 0.01", ["--hysteresis", "0.01"]),
     "nohysteresis": ("defaults without hysteresis", ["--hysteresis", "0"]),
+    "noconfirm": ("defaults without the wider pass confirming anchors", ["--anchor-confirm", "0"]),
 }
 
 

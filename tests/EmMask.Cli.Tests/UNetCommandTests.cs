@@ -313,20 +313,46 @@ public class UNetCommandTests
     {
         using var t = new TempFolder();
         Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "2006", "--shape", "32", "96", "96", "--tracheae", "-q").ExitCode);
-        string[] common = ["--method", "unet", "--roi", "32", "--tta", "1", "--postprocess", "none", "-q"];
+        string[] common = ["--method", "unet", "--roi", "32", "--tta", "1", "--scale", "1", "--postprocess", "none", "-q"];
         Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["plain.h5"], "--hysteresis", "0", "--confidence", t["p.npy"], .. common]).ExitCode);
-        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["h.h5"], "--hysteresis", "0.3", .. common]).ExitCode);
-        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["block.h5"], "--hysteresis", "0.3", "--block", "48", .. common]).ExitCode);
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["h.h5"], "--hysteresis", "0.3", "--anchor-confirm", "0", .. common]).ExitCode);
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["block.h5"], "--hysteresis", "0.3", "--anchor-confirm", "0", "--block", "48", .. common]).ExitCode);
         var plain = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["plain.h5"], "/mask"));
         var probability = (Volume<float>)VolumeReader.Read(VolumePath.Parse(t["p.npy"], "/raw"));
         var h = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["h.h5"], "/mask"));
         var block = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["block.h5"], "/mask"));
 
         // The option reaches the worker: the mask is the plain run's probabilities resolved by hysteresis.
-        NonBrainHysteresis.Apply(probability, 0.3);
-        var expected = ProbabilityMask.From(probability);
+        var resolved = probability.Clone();
+        NonBrainHysteresis.Apply(resolved, new(0.3));
+        var expected = ProbabilityMask.From(resolved);
         Assert.Equal(expected.Span.ToArray(), h.Span.ToArray());
         Assert.NotEqual(plain.Span.ToArray(), h.Span.ToArray()); // some region of doubt became tissue: something under test
         Assert.Equal(h.Span.ToArray(), block.Span.ToArray());
+    }
+
+    [Fact]
+    public void AnchorsAreConfirmedByThePassAtTwiceTheScaleInMemoryAndBlockwise()
+    {
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "2006", "--shape", "32", "96", "96", "--tracheae", "-q").ExitCode);
+        string[] common = ["--method", "unet", "--roi", "32", "--tta", "1", "--postprocess", "none", "-q"];
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["plain.h5"], "--hysteresis", "0", "--scale", "1", "--confidence", t["p.npy"], .. common]).ExitCode);
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["wide.h5"], "--hysteresis", "0", "--scale", "2", "--confidence", t["w.npy"], .. common]).ExitCode);
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["c.h5"], "--hysteresis", "0.3", "--anchor-confirm", "0.05", "--scale", "1", .. common]).ExitCode);
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["block.h5"], "--hysteresis", "0.3", "--anchor-confirm", "0.05", "--scale", "1", "--block", "48", .. common]).ExitCode);
+        var probability = (Volume<float>)VolumeReader.Read(VolumePath.Parse(t["p.npy"], "/raw"));
+        var wide = (Volume<float>)VolumeReader.Read(VolumePath.Parse(t["w.npy"], "/raw"));
+        var confirmed = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["c.h5"], "/mask"));
+        var block = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["block.h5"], "/mask"));
+
+        // The second pass is the run at twice the scale; an anchor counts only where it is under 0.05 there.
+        var resolved = probability.Clone();
+        NonBrainHysteresis.Apply(resolved, new(0.3, wide, 0.05));
+        Assert.Equal(ProbabilityMask.From(resolved).Span.ToArray(), confirmed.Span.ToArray());
+        var unconfirmed = probability.Clone();
+        NonBrainHysteresis.Apply(unconfirmed, new(0.3));
+        Assert.NotEqual(ProbabilityMask.From(unconfirmed).Span.ToArray(), confirmed.Span.ToArray()); // the wider view changed something
+        Assert.Equal(confirmed.Span.ToArray(), block.Span.ToArray());
     }
 }

@@ -160,9 +160,9 @@ public sealed class BlockComponents
     }
 
     /// <summary>
-    /// <see cref="NonBrainHysteresis"/> over a volume stored block by block as coded masks (<see cref="NonBrainHysteresis.Coded"/>):
+    /// <see cref="NonBrainHysteresis"/> over a volume stored block by block as coded masks (<see cref="NonBrainHysteresis.Coded(Volume{float}, NonBrainHysteresis.Anchors)"/>):
     /// the non-brain regions are merged across block faces with a flag for holding an anchor; the returned reader gives
-    /// each block's final mask (1 tissue, 0 non-brain), the same as <see cref="NonBrainHysteresis.Apply"/> on the whole
+    /// each block's final mask (1 tissue, 0 non-brain), the same as <see cref="NonBrainHysteresis.Apply(Volume{float}, NonBrainHysteresis.Anchors, CancellationToken)"/> on the whole
     /// volume. One pass over the store here, one more as the blocks are read.
     /// </summary>
     public static Func<BlockRegion, Volume<byte>> Hysteresis(BlockGrid grid, Func<BlockRegion, Volume<byte>> read, IProgress<ProgressReport>? progress = null, CancellationToken ct = default)

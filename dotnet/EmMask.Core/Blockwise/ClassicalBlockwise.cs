@@ -167,7 +167,7 @@ public static class ClassicalBlockwise
         Func<BlockRegion, Volume<byte>> final = block => store.Read(block, ct);
         if (plan.Volume is not null)
         {
-            var scaled = progress is null ? null : new Progress<ProgressReport>(r => progress.Report(new(r.Stage, 0.9 + (0.1 * r.Fraction))));
+            var scaled = ProgressRange.Of(progress, 0.9, 0.1);
             var components = BlockComponents.Measure(grid, store, options.MinimumRegionFor(grid.Shape.Length), scaled, ct);
             final = block => components.Final(block, ct);
         }

@@ -8,27 +8,56 @@ namespace EmMask.Core.Inference;
 /// the classes swapped): a non-brain region, 6-connected voxels under <see cref="ProbabilityMask.Threshold"/>, is kept
 /// only where it holds an anchor, a voxel under <c>low</c> (the network sure of non-brain); a region without one is
 /// tissue. Resin outside the tissue envelope (gated to 0) and regions the network is sure of somewhere stay non-brain;
-/// islands of doubt inside the tissue, where the network calls pale real tissue non-brain, become tissue.
+/// islands of doubt inside the tissue, where the network calls pale real tissue non-brain, become tissue. With a
+/// confirming view (<see cref="Anchors"/>: the same network at twice the working scale), an anchor must also be under
+/// the confirming threshold there, so patches a window sees only from inside a pale structure (a nucleus) anchor
+/// nothing.
 /// </summary>
 public static class NonBrainHysteresis
 {
     /// <summary>The code of an anchor voxel in a mask that carries anchors to a later, global step (block-wise runs).</summary>
     public const byte AnchorCode = 2;
 
+    /// <summary>What makes a voxel under 0.5 an anchor.</summary>
+    /// <param name="Low">The probability under which the network is sure of non-brain; ≤ 0 turns the hysteresis off.</param>
+    /// <param name="Confirm">A second view of the same voxels (the wider pass's probabilities), or null for none.</param>
+    /// <param name="ConfirmBelow">With <paramref name="Confirm"/>: an anchor must be under this there too.</param>
+    public sealed record Anchors(double Low, Volume<float>? Confirm = null, double ConfirmBelow = 0)
+    {
+        internal bool IsAnchor(float p, int i, ReadOnlySpan<float> confirm) =>
+            p < Low && (confirm.IsEmpty || confirm[i] < ConfirmBelow);
+
+        internal ReadOnlySpan<float> ConfirmSpan(Volume<float> probability)
+        {
+            if (Confirm is null)
+            {
+                return default;
+            }
+
+            if (Confirm.Shape != probability.Shape)
+            {
+                throw new ArgumentException($"The confirming view's shape {Confirm.Shape} differs from the probabilities' {probability.Shape}.", nameof(Confirm));
+            }
+
+            return Confirm.Span;
+        }
+    }
+
     /// <summary>
-    /// Raises every non-brain region of <paramref name="probability"/> that holds no voxel under <paramref name="low"/>
+    /// Raises every non-brain region of <paramref name="probability"/> that holds no anchor (<paramref name="anchors"/>)
     /// to <see cref="ProbabilityMask.Threshold"/> (tissue), in place; returns the number of voxels raised.
-    /// <paramref name="low"/> ≤ 0 changes nothing.
+    /// <see cref="Anchors.Low"/> ≤ 0 changes nothing.
     /// </summary>
-    public static long Apply(Volume<float> probability, double low, CancellationToken ct = default)
+    public static long Apply(Volume<float> probability, Anchors anchors, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(probability);
-        if (!(low > 0))
+        ArgumentNullException.ThrowIfNull(anchors);
+        if (!(anchors.Low > 0))
         {
             return 0;
         }
 
-        var coded = Coded(probability, low);
+        var coded = Coded(probability, anchors);
         var keep = AnchoredRegions(coded, ct, out var labels);
         var p = probability.Span;
         var l = labels.Span;
@@ -46,18 +75,20 @@ public static class NonBrainHysteresis
     }
 
     /// <summary>
-    /// The mask with its anchors marked: 1 tissue, 0 non-brain, <see cref="AnchorCode"/> non-brain under
-    /// <paramref name="low"/> (for a block-wise run, whose regions are merged across blocks before they are resolved).
+    /// The mask with its anchors marked: 1 tissue, 0 non-brain, <see cref="AnchorCode"/> non-brain anchors
+    /// (<paramref name="anchors"/>) (for a block-wise run, whose regions are merged across blocks before they are resolved).
     /// </summary>
-    public static Volume<byte> Coded(Volume<float> probability, double low)
+    public static Volume<byte> Coded(Volume<float> probability, Anchors anchors)
     {
         ArgumentNullException.ThrowIfNull(probability);
+        ArgumentNullException.ThrowIfNull(anchors);
         var mask = probability.Like<byte>();
         var p = probability.Span;
+        var confirm = anchors.ConfirmSpan(probability);
         var m = mask.Span;
         for (int i = 0; i < m.Length; i++)
         {
-            m[i] = p[i] >= ProbabilityMask.Threshold ? (byte)1 : p[i] < low ? AnchorCode : (byte)0;
+            m[i] = p[i] >= ProbabilityMask.Threshold ? (byte)1 : anchors.IsAnchor(p[i], i, confirm) ? AnchorCode : (byte)0;
         }
 
         return mask;

@@ -97,6 +97,15 @@ public sealed record UNetMaskOptions
     [Option("Hysteresis: a non-brain region (6-connected voxels under 0.5) stays non-brain only where it holds a voxel under this probability (the network sure of non-brain somewhere in it); regions of doubt inside the tissue become tissue; 0 = off.", Minimum = 0, Maximum = 0.5, Step = 0.01)]
     public double Hysteresis { get; init; } = 0.01;
 
+    /// <summary>
+    /// With the hysteresis: an anchor counts only where a second pass of the network at twice the working scale (a wider
+    /// view) also gives a probability under this (<see cref="NonBrainHysteresis"/>); 0 = no second pass. Pale structures
+    /// wider than the window (a nucleus) look like resin from inside; the wider view does not confirm them. The default,
+    /// 0.2, was chosen on development data (models/README.md, candidate 4).
+    /// </summary>
+    [Option("With the hysteresis: an anchor counts only where a second pass at twice the working scale (a wider view) also gives a probability under this, so pale structures wider than the window (nuclei) anchor no non-brain; 0 = no second pass.", Minimum = 0, Maximum = 0.5, Step = 0.05)]
+    public double AnchorConfirm { get; init; } = 0.2;
+
     /// <summary>Test-time flips: 1, 4 or 8.</summary>
     [Option("Test-time flips: 1 (off), 4 (also mirrored along z, y, x) or 8 (every combination); probabilities averaged, that many times the network work.", Label = "test-time flips", Choices = ["1", "4", "8"])]
     public int Tta { get; init; } = DefaultTestTimeFlips;
@@ -104,6 +113,12 @@ public sealed record UNetMaskOptions
     /// <summary>Volume or section by section.</summary>
     [Option("auto: section by section for stacks thinner than the window or with z spacing >= 2x the pixel size, else as a volume; volume; sections.")]
     public StackMode Stack { get; init; } = StackMode.Auto;
+
+    /// <summary>Whether a run makes the second, wider pass that confirms the hysteresis's anchors.</summary>
+    public bool ConfirmsAnchors() => Hysteresis > 0 && AnchorConfirm > 0;
+
+    /// <summary>The working scales a run passes the network at: <paramref name="scale"/>, and twice it to confirm anchors.</summary>
+    public int CoarsestScale(int scale) => ConfirmsAnchors() ? 2 * scale : scale;
 
     /// <summary>Reads options from their JSON form (snake_case, unknown keys refused) and validates them.</summary>
     public static UNetMaskOptions FromJson(string json) => OptionsJson.Read<UNetMaskOptions>(json).Validate();
@@ -152,6 +167,11 @@ public sealed record UNetMaskOptions
         if (!(Hysteresis >= 0 && Hysteresis <= ProbabilityMask.Threshold))
         {
             throw new ArgumentOutOfRangeException("hysteresis", Hysteresis, $"hysteresis must be between 0 and {ProbabilityMask.Threshold}, got {Hysteresis}.");
+        }
+
+        if (!(AnchorConfirm >= 0 && AnchorConfirm <= ProbabilityMask.Threshold))
+        {
+            throw new ArgumentOutOfRangeException("anchor_confirm", AnchorConfirm, $"anchor_confirm must be between 0 and {ProbabilityMask.Threshold}, got {AnchorConfirm}.");
         }
 
         if (!(EnvelopeMargin >= 0) || !double.IsFinite(EnvelopeMargin))

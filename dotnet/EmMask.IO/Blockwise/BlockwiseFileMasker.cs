@@ -101,10 +101,10 @@ public static class BlockwiseFileMasker
         BlockPostProcessing.Check(postProcess);
         string manifest = Manifest(input, source, method, postProcess);
         var store = DirectoryBlockStore.Open(DirectoryBlockStore.PathFor(output.File), manifest, resume, out string? note);
-        var scaled = progress is null ? null : new Progress<ProgressReport>(r => progress.Report(new(r.Stage, 0.8 * r.Fraction)));
+        var scaled = ProgressRange.Of(progress, 0, 0.8);
         var mask = run(store, scaled);
         mask = mask.PostProcess(postProcess, step => DirectoryBlockStore.Open(Path.Combine(store.Directory, $"post{step}"), manifest, resume: false, out _),
-            progress is null ? null : new Progress<ProgressReport>(r => progress.Report(new(r.Stage, 0.8 + (0.1 * r.Fraction)))), ct);
+            ProgressRange.Of(progress, 0.8, 0.1), ct);
         progress?.Report(new("write", 0.9));
         VolumeWriter.WriteRows(output, mask, write, ct, MultiscaleLevels.Of(multiscale, mask.Coarser, write.Attributes));
         store.Delete();

@@ -22,13 +22,17 @@ public static class UNetBlockwise
     /// i·interval, interval = int(roi·(1 − overlap)), at the working scale): cores are multiples of interval·scale, each
     /// read from interval·scale before the core (the first window that covers its first voxel) to roi·scale after it
     /// (so the block's last window start, the read end minus roi, is again on the grid). Every window that covers a
-    /// core voxel in the whole volume is then one of the block's, with the same input, so the blend is the same.
+    /// core voxel in the whole volume is then one of the block's, with the same input, so the blend is the same. With the
+    /// wider pass that confirms anchors (twice the scale) the geometry is that pass's: its step is a multiple of the
+    /// working scale's, its margins are wider, and the one window a block adds at its read end (not on the working
+    /// scale's grid) starts after the core, so both passes blend as in the whole volume.
     /// </summary>
     public static (int Step, int Before, int After) Geometry(UNetMaskOptions options, int scale)
     {
         ArgumentNullException.ThrowIfNull(options);
         int interval = Math.Max(1, (int)(options.Roi * (1 - options.Overlap)));
-        return (interval * scale, interval * scale, options.Roi * scale);
+        int coarsest = options.CoarsestScale(scale);
+        return (interval * coarsest, interval * coarsest, options.Roi * coarsest);
     }
 
     /// <summary>Runs the blocks not yet in <paramref name="store"/> and returns the mask row by row.</summary>

@@ -24,6 +24,9 @@ public sealed class UNetMasker(IPredictorProvider predictors)
     /// </summary>
     public const float SkipConfidence = 0.5f;
 
+    /// <summary>The job's fraction at which the wider view begins (it has a quarter to an eighth of the windows).</summary>
+    private const double WiderViewStart = 0.85;
+
     /// <summary>What a run did besides its mask.</summary>
     /// <param name="Windows">Windows planned.</param>
     /// <param name="Skipped">Windows left out (outside the envelope).</param>
@@ -100,6 +103,7 @@ public sealed class UNetMasker(IPredictorProvider predictors)
             },
             CancellationToken.None);
         SlidingWindowResult windows;
+        SlidingWindowResult? wider = null;
         Volume<byte>? envelope = null, core = null;
         bool skip = options.SkipTiles && options.Envelope; // only then are the skipped windows exactly those the gate zeroes
         double envelopeSeconds = 0, networkSeconds;
@@ -139,7 +143,15 @@ public sealed class UNetMasker(IPredictorProvider predictors)
             var windowOptions = new SlidingWindowOptions(
                 new Shape3(options.Roi, options.Roi, options.Roi), options.Overlap, options.Batch, scale,
                 skip ? SkipConfidence : null, TestTimeFlips: options.Tta, Stack: options.Stack, PadMultiple: loaded.SizeDivisor);
-            windows = SlidingWindowInferer.Run(volume, loaded.Predictor, windowOptions, progress ?? NoProgress.Instance, ct, skipScore, probability);
+            bool confirm = options.ConfirmsAnchors();
+            windows = SlidingWindowInferer.Run(volume, loaded.Predictor, windowOptions, ProgressRange.Of(progress, 0, confirm ? WiderViewStart : 1) ?? NoProgress.Instance, ct, skipScore, probability);
+            if (confirm)
+            {
+                // The hysteresis's confirming view: the same network and windows at twice the scale (a wider view).
+                var widerOptions = windowOptions with { Scale = options.CoarsestScale(scale) };
+                wider = SlidingWindowInferer.Run(volume, loaded.Predictor, widerOptions, ProgressRange.Of(progress, WiderViewStart, 1 - WiderViewStart, "wider view: ") ?? NoProgress.Instance, ct, skipScore);
+            }
+
             networkSeconds = network.Elapsed.TotalSeconds;
         }
         finally
@@ -156,7 +168,14 @@ public sealed class UNetMasker(IPredictorProvider predictors)
             {
                 TissueEnvelope.Raise(p, core, options.CoreFloor);
             }
+
+            if (wider is not null)
+            {
+                TissueEnvelope.Gate(wider.Probabilities, envelope!);
+            }
         }
+
+        var anchors = new NonBrainHysteresis.Anchors(options.Hysteresis, wider?.Probabilities, options.AnchorConfirm);
 
         p.VoxelSize = input.VoxelSize; // the mask takes it from the probabilities
 
@@ -164,20 +183,22 @@ public sealed class UNetMasker(IPredictorProvider predictors)
         Volume<byte> mask;
         if (options.Hysteresis > 0 && block is not null)
         {
-            mask = NonBrainHysteresis.Coded(p, options.Hysteresis);
+            mask = NonBrainHysteresis.Coded(p, anchors);
         }
         else
         {
-            long raised = NonBrainHysteresis.Apply(p, options.Hysteresis, ct);
+            long raised = NonBrainHysteresis.Apply(p, anchors, ct);
             if (raised > 0)
             {
-                notes.Add($"hysteresis: {raised} voxels of non-brain without a voxel under {options.Hysteresis} became tissue.");
+                string confirmed = wider is null ? "" : $" (confirmed under {options.AnchorConfirm} at scale {2 * scale})";
+                notes.Add($"hysteresis: {raised} voxels of non-brain without a voxel under {options.Hysteresis}{confirmed} became tissue.");
             }
 
             mask = ProbabilityMask.From(p);
         }
 
-        notes.Insert(0, $"U-Net ran {windows.Windows - windows.Skipped} of {windows.Windows} windows ({windows.Skipped} windows outside the tissue envelope skipped).");
+        notes.Insert(0, $"U-Net ran {windows.Windows - windows.Skipped} of {windows.Windows} windows ({windows.Skipped} windows outside the tissue envelope skipped)"
+            + (wider is null ? "." : $", and {wider.Windows - wider.Skipped} of {wider.Windows} at scale {2 * scale} to confirm the hysteresis's anchors."));
         var result = new MaskResult(mask, p, ProbabilityMask.Threshold, warnings, notes);
         return (result, new Report(windows.Windows, windows.Skipped, scale, model, startupSeconds, loadSeconds, envelopeSeconds, networkSeconds));
     }

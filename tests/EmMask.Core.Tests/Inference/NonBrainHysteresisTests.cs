@@ -23,7 +23,7 @@ public class NonBrainHysteresisTests
         Fill(p, 2, 5, 14, 17, 0.3f);
         p[0, 5, 17] = 0.005f; // only diagonally next to the island: an island of its own, so the island is not anchored
 
-        long raised = NonBrainHysteresis.Apply(p, 0.01);
+        long raised = NonBrainHysteresis.Apply(p, new(0.01));
 
         Assert.Equal(9 + 9, raised);
         Assert.Equal(0.5f, p[0, 3, 3]);
@@ -38,23 +38,57 @@ public class NonBrainHysteresisTests
     {
         var p = RandomProbabilities(new Shape3(6, 12, 12), 3);
         var before = p.Span.ToArray();
-        Assert.Equal(0, NonBrainHysteresis.Apply(p, 0));
+        Assert.Equal(0, NonBrainHysteresis.Apply(p, new(0)));
         Assert.Equal(before, p.Span.ToArray());
     }
 
+    [Fact]
+    public void AnAnchorTheWiderViewDoesNotConfirmAnchorsNothing()
+    {
+        var p = new Volume<float>(new Shape3(1, 9, 20));
+        p.Span.Fill(0.9f);
+        var wide = p.Clone();
+        for (int y = 0; y < 9; y++)
+        {
+            p[0, y, 0] = wide[0, y, 0] = 0f; // the gated outside, 0 in both views: stays
+        }
+
+        Fill(p, 2, 5, 2, 5, 0.3f);
+        p[0, 3, 3] = 0.005f; // sure here, and the wider view agrees: stays
+        wide[0, 3, 3] = 0.1f;
+        Fill(p, 2, 5, 8, 11, 0.3f);
+        p[0, 3, 9] = 0.005f; // sure here, but the wider view sees tissue: becomes tissue
+        wide[0, 3, 9] = 0.6f;
+        Fill(p, 2, 5, 14, 17, 0.3f);
+        wide[0, 3, 15] = 0.1f; // the wider view is sure, this view is not: no anchor either
+
+        long raised = NonBrainHysteresis.Apply(p, new(0.01, wide, 0.2));
+
+        Assert.Equal(9 + 9, raised);
+        Assert.Equal(0.3f, p[0, 2, 2]);
+        Assert.Equal(0.5f, p[0, 3, 9]);
+        Assert.Equal(0.5f, p[0, 3, 15]);
+        Assert.Equal(0f, p[0, 4, 0]);
+        Assert.Throws<ArgumentException>(() => NonBrainHysteresis.Apply(p, new(0.01, new Volume<float>(new Shape3(1, 9, 19)), 0.2)));
+    }
+
     [Theory]
-    [InlineData(1, 0.05, 7)]
-    [InlineData(2, 0.1, 10)]
-    [InlineData(3, 0.02, 13)]
-    public void MatchesAFloodFromTheAnchorsInMemoryAndBlockByBlock(int seed, double low, int edge)
+    [InlineData(1, 0.05, 7, false)]
+    [InlineData(2, 0.1, 10, false)]
+    [InlineData(3, 0.02, 13, false)]
+    [InlineData(4, 0.1, 10, true)]
+    [InlineData(5, 0.05, 7, true)]
+    public void MatchesAFloodFromTheAnchorsInMemoryAndBlockByBlock(int seed, double low, int edge, bool confirmed)
     {
         var shape = new Shape3(17, 23, 29);
         var p = RandomProbabilities(shape, seed);
-        var coded = NonBrainHysteresis.Coded(p, low);
-        var expected = Flood(p, low);
+        var wide = confirmed ? RandomProbabilities(shape, seed + 100) : null;
+        var anchors = new NonBrainHysteresis.Anchors(low, wide, 0.3);
+        var coded = NonBrainHysteresis.Coded(p, anchors);
+        var expected = Flood(p, low, wide, 0.3);
 
         var applied = p.Clone();
-        NonBrainHysteresis.Apply(applied, low);
+        NonBrainHysteresis.Apply(applied, anchors);
         Assert.Equal(expected.Span.ToArray(), ProbabilityMask.From(applied).Span.ToArray());
 
         var grid = new BlockGrid(shape, new Shape3(edge, edge, edge), 0);
@@ -80,6 +114,10 @@ public class NonBrainHysteresisTests
         }
 
         Assert.True(raised > 0, "no island of doubt: nothing under test");
+        if (wide is not null)
+        {
+            Assert.NotEqual(Flood(p, low, null, 0).Span.ToArray(), expected.Span.ToArray()); // the wider view changed something
+        }
     }
 
     // Smooth random probabilities, so that regions are larger than a voxel.
@@ -125,8 +163,9 @@ public class NonBrainHysteresisTests
         }
     }
 
-    // The reference: breadth-first flood through non-brain voxels (6-neighbours) from every voxel under low.
-    private static Volume<byte> Flood(Volume<float> p, double low)
+    // The reference: breadth-first flood through non-brain voxels (6-neighbours) from every voxel under low (and, with a
+    // wider view, under confirmBelow there).
+    private static Volume<byte> Flood(Volume<float> p, double low, Volume<float>? wide, double confirmBelow)
     {
         var s = p.Shape;
         var kept = new bool[s.Z, s.Y, s.X];
@@ -137,7 +176,7 @@ public class NonBrainHysteresisTests
             {
                 for (int x = 0; x < s.X; x++)
                 {
-                    if (p[z, y, x] < low)
+                    if (p[z, y, x] < low && (wide is null || wide[z, y, x] < confirmBelow))
                     {
                         kept[z, y, x] = true;
                         queue.Enqueue((z, y, x));
