@@ -321,19 +321,38 @@ def test_the_phantom_only_model_is_chosen_by_name(dotnet_bridge, repo_root):
     assert "em-mask-unet-v9" in str(caught.value)
 
 
-def test_hysteresis_keeps_only_non_brain_the_network_is_sure_of_somewhere(dotnet_bridge):
-    """The default hysteresis, through Python and the worker, against scipy: label the non-brain, keep anchored labels."""
+def _anchored_reference(p, wide, low, confirm_below):
+    """scipy's hysteresis on the non-brain call: label the non-brain (6-connected), keep labels holding an anchor."""
     from scipy import ndimage as ndi
 
+    labels, n = ndi.label(p < 0.5)
+    anchored = np.zeros(n + 1, bool)
+    anchors = (p < low) if wide is None else (p < low) & (wide < confirm_below)
+    anchored[np.unique(labels[anchors])] = True
+    anchored[0] = False
+    dropped = (labels > 0) & ~anchored[labels]
+    return np.where((p >= 0.5) | dropped, 1, 0).astype(np.uint8), dropped
+
+
+def test_hysteresis_keeps_only_non_brain_the_network_is_sure_of_somewhere(dotnet_bridge):
+    """The hysteresis, through Python and the worker, against scipy, without and with the wider pass's confirmation."""
     raw, _ = em_mask.phantom(2005, (24, 96, 96))
     _, p = em_mask.unet_mask(raw, "builtin:identity", envelope_margin=None, roi=32, hysteresis=0)
-    mask, _ = em_mask.unet_mask(raw, "builtin:identity", envelope_margin=None, roi=32)  # the default, 0.01
-    labels, n = ndi.label(p < 0.5)  # 6-connected
-    anchored = np.zeros(n + 1, bool)
-    anchored[np.unique(labels[p < 0.01])] = True
-    anchored[0] = False
-    expected = np.where((p >= 0.5) | ((labels > 0) & ~anchored[labels]), 1, 0).astype(np.uint8)
-    assert ((labels > 0) & ~anchored[labels]).any(), "no region of doubt: nothing under test"
+    _, wide = em_mask.unet_mask(raw, "builtin:identity", envelope_margin=None, roi=32, hysteresis=0, scale=2)
+
+    mask, _ = em_mask.unet_mask(raw, "builtin:identity", envelope_margin=None, roi=32, anchor_confirm=0)
+    expected, dropped = _anchored_reference(p, None, 0.01, 0)
+    assert dropped.any(), "no region of doubt: nothing under test"
     np.testing.assert_array_equal(mask, expected)
+
+    # The defaults (0.01, anchors confirmed under 0.2 at twice the scale), and a stricter confirmation.
+    mask, _ = em_mask.unet_mask(raw, "builtin:identity", envelope_margin=None, roi=32)
+    np.testing.assert_array_equal(mask, _anchored_reference(p, wide, 0.01, 0.2)[0])
+    strict, _ = em_mask.unet_mask(raw, "builtin:identity", envelope_margin=None, roi=32, anchor_confirm=0.02)
+    expected_strict, _ = _anchored_reference(p, wide, 0.01, 0.02)
+    assert (expected_strict != expected).any(), "the wider view confirms every anchor: nothing under test"
+    np.testing.assert_array_equal(strict, expected_strict)
     with pytest.raises(em_mask.EmMaskError):
         em_mask.unet_mask(raw, "builtin:identity", envelope_margin=None, hysteresis=0.7)
+    with pytest.raises(em_mask.EmMaskError):
+        em_mask.unet_mask(raw, "builtin:identity", envelope_margin=None, anchor_confirm=0.6)
