@@ -101,7 +101,7 @@ public sealed record UNetMaskOptions
     /// With the hysteresis: an anchor counts only where a second pass of the network at twice the working scale (a wider
     /// view) also gives a probability under this (<see cref="NonBrainHysteresis"/>); 0 = no second pass. Pale structures
     /// wider than the window (a nucleus) look like resin from inside; the wider view does not confirm them. The default,
-    /// 0.2, was chosen on development data (models/README.md, candidate 4).
+    /// 0.2, was chosen on development data and met its rule (models/README.md, candidate 4).
     /// </summary>
     [Option("With the hysteresis: an anchor counts only where a second pass at twice the working scale (a wider view) also gives a probability under this, so pale structures wider than the window (nuclei) anchor no non-brain; 0 = no second pass.", Minimum = 0, Maximum = 0.5, Step = 0.05)]
     public double AnchorConfirm { get; init; } = 0.2;
