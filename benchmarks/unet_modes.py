@@ -17,11 +17,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EMMASK = os.path.join(ROOT, "emmask")
 PEER = os.path.join(ROOT, "benchmarks", "torch_unet_peer.py")
 # "plain" is the network alone on every window, without test-time flips; the envelope modes gate it with the grown
-# classical mask. The comparison (skip + scale vs plain) is made without flips; the last two rows are the
-# defaults (envelope + skip + 4 flips) and the same at scale 2.
-MODES = [("plain", ["--no-skip", "--no-envelope", "--tta", "1"]), ("envelope", ["--no-skip", "--tta", "1"]),
+# classical mask. The comparison (skip + scale vs plain) is made without flips; the last three rows are the
+# defaults (envelope + skip + 4 flips), the same without the wider pass that confirms the hysteresis's anchors, and at scale 2.
+# "plain" has no hysteresis either (so no wider pass to confirm its anchors): the network alone, as the peer runs it.
+MODES = [("plain", ["--no-skip", "--no-envelope", "--tta", "1", "--hysteresis", "0"]), ("envelope", ["--no-skip", "--tta", "1"]),
          ("envelope + skip", ["--tta", "1"]), ("envelope + skip + scale 2", ["--scale", "2", "--tta", "1"]),
-         ("default: envelope + skip + 4 flips", []), ("default + scale 2", ["--scale", "2"])]
+         ("default: envelope + skip + 4 flips", []), ("default without the wider pass (--anchor-confirm 0)", ["--anchor-confirm", "0"]),
+         ("default + scale 2", ["--scale", "2"])]
 
 
 def run(*args):

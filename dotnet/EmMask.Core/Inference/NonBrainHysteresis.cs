@@ -1,4 +1,6 @@
+using System.Numerics.Tensors;
 using EmMask.Core.Labeling;
+using EmMask.Core.Morphology;
 using EmMask.Core.Volumes;
 
 namespace EmMask.Core.Inference;
@@ -92,6 +94,32 @@ public static class NonBrainHysteresis
         }
 
         return mask;
+    }
+
+    /// <summary>
+    /// Where the confirming pass at <paramref name="factor"/> times the input's resolution must run, as a skip score (1
+    /// run, 0 skip): every voxel that could be an anchor (under <paramref name="low"/>, inside the envelope where there is
+    /// one; outside it both passes are gated to 0), grown by <paramref name="factor"/> voxels per axis. Every coarse cell
+    /// such a voxel's upsampled value interpolates from then holds a marked voxel, so all of that cell's windows run and
+    /// the anchors see exactly the values of an unskipped pass.
+    /// </summary>
+    public static Volume<float> ConfirmationScore(Volume<float> probability, Volume<byte>? envelope, double low, int factor, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(probability);
+        ArgumentOutOfRangeException.ThrowIfLessThan(factor, 1);
+        var candidates = probability.Like<byte>();
+        var p = probability.Span;
+        var inside = envelope is null ? default : envelope.Span;
+        var c = candidates.Span;
+        for (int i = 0; i < c.Length; i++)
+        {
+            c[i] = p[i] < low && (inside.IsEmpty || inside[i] != 0) ? (byte)1 : (byte)0;
+        }
+
+        BoxMaximum.Apply(candidates, factor, planar: false, ct);
+        var score = probability.Like<float>();
+        TensorPrimitives.ConvertTruncating<byte, float>(c, score.Span);
+        return score;
     }
 
     /// <summary>Every voxel of a coded mask not coded tissue (1), as 1: non-brain, anchors, padding.</summary>

@@ -147,9 +147,12 @@ public sealed class UNetMasker(IPredictorProvider predictors)
             windows = SlidingWindowInferer.Run(volume, loaded.Predictor, windowOptions, ProgressRange.Of(progress, 0, confirm ? WiderViewStart : 1) ?? NoProgress.Instance, ct, skipScore, probability);
             if (confirm)
             {
-                // The hysteresis's confirming view: the same network and windows at twice the scale (a wider view).
-                var widerOptions = windowOptions with { Scale = options.CoarsestScale(scale) };
-                wider = SlidingWindowInferer.Run(volume, loaded.Predictor, widerOptions, ProgressRange.Of(progress, WiderViewStart, 1 - WiderViewStart, "wider view: ") ?? NoProgress.Instance, ct, skipScore);
+                // The hysteresis's confirming view: the same network and windows at twice the scale (a wider view), run
+                // only where an anchor could be (elsewhere its values are never read).
+                int widerScale = options.CoarsestScale(scale);
+                var where = NonBrainHysteresis.ConfirmationScore(windows.Probabilities, envelope, options.Hysteresis, widerScale, ct);
+                var widerOptions = windowOptions with { Scale = widerScale, SkipThreshold = SkipConfidence };
+                wider = SlidingWindowInferer.Run(volume, loaded.Predictor, widerOptions, ProgressRange.Of(progress, WiderViewStart, 1 - WiderViewStart, "wider view: ") ?? NoProgress.Instance, ct, where);
             }
 
             networkSeconds = network.Elapsed.TotalSeconds;
@@ -198,7 +201,7 @@ public sealed class UNetMasker(IPredictorProvider predictors)
         }
 
         notes.Insert(0, $"U-Net ran {windows.Windows - windows.Skipped} of {windows.Windows} windows ({windows.Skipped} windows outside the tissue envelope skipped)"
-            + (wider is null ? "." : $", and {wider.Windows - wider.Skipped} of {wider.Windows} at scale {2 * scale} to confirm the hysteresis's anchors."));
+            + (wider is null ? "." : $", and {wider.Windows - wider.Skipped} of {wider.Windows} at scale {2 * scale} to confirm the hysteresis's anchors (the others hold no possible anchor)."));
         var result = new MaskResult(mask, p, ProbabilityMask.Threshold, warnings, notes);
         return (result, new Report(windows.Windows, windows.Skipped, scale, model, startupSeconds, loadSeconds, envelopeSeconds, networkSeconds));
     }
