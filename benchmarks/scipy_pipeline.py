@@ -90,6 +90,9 @@ RESIN_TRIM_SIGMA = 1.0  # ResinIntensity.SmoothingSigma
 RESIN_MARKER_WINDOW = 1.5  # FineResinMarkers.Window
 RESIN_FLATNESS_SIGMA = 2.0  # FineResinMarkers.FlatnessSigma
 RESIN_FLATNESS_QUANTILE = 0.9  # FineResinMarkers.FlatnessQuantile
+COHERENT_SEPARABILITY = 0.70  # TexturePyramid.CoherentSeparability: a section's lower class in one large region
+COHERENT_REGION_SHARE = 0.25
+COHERENT_MINIMUM_SIDE = 128
 UPPER_SHARE_BELOW_THRESHOLD = 1 / 3  # TexturePyramid.UpperShareBelowThreshold: a threshold of 2 above the valley cuts no more of the upper class
 TEXTURE_QUANTILE = 0.9
 NOISE_SEED = 0x5EEDE3A5C0FFEE01
@@ -1188,6 +1191,21 @@ class LevelMaps:
     textured: bool
 
 
+def largest_lower_region_share(ratio, ok, valley, block):
+    """TexturePyramid.LargestLowerRegionShare: the largest 4-connected region of the lower class (valid pixels under the
+    valley, pooled over a block x block box by majority), as a share of the section's valid pixels."""
+    if ratio.shape[0] != 1:
+        return 0.0
+    valid = np.ones(ratio.shape, bool) if ok is None else ok.astype(bool)
+    count = int(np.count_nonzero(valid))
+    if count == 0:
+        return 0.0
+    lower = ((ratio.astype(np.float64) < valley) & valid).astype(F32)
+    majority = _uniform(lower, block) > 0.5
+    labels, k = ndi.label(majority[0])
+    return 0.0 if k == 0 else float(np.bincount(labels.ravel())[1:].max()) / count
+
+
 def level_maps(n, valid, level, noise, planar, options):
     """The texture at one pyramid level and what it says: do resin and tissue separate, is the texture clear."""
     factor = 1 << level
@@ -1204,6 +1222,9 @@ def level_maps(n, valid, level, noise, planar, options):
     low_median = float(_median(lower)) if lower.size else math.inf
     separates = ((eta >= SEPARABILITY and low_median <= math.log(NOISE_LIKE_RATIO))  # a weakly textured lower class
                  or (eta >= NOISE_SEPARABILITY and low_median <= math.log(NOISE_RATIO)))  # a lower class of plain noise
+    if (not separates and planar and eta >= COHERENT_SEPARABILITY and low_median <= math.log(NOISE_LIKE_RATIO)
+            and ratio.shape[1] >= COHERENT_MINIMUM_SIDE and ratio.shape[2] >= COHERENT_MINIMUM_SIDE):
+        separates = largest_lower_region_share(ratio, ok, valley, options["block_size"]) >= COHERENT_REGION_SHARE
     minimum = math.log(UNIMODAL_THRESHOLD)
     if valley < minimum:  # the smallest threshold must not cut through the upper class
         upper = sample[sample.astype(np.float64) >= valley].astype(np.float64)

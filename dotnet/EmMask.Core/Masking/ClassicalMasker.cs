@@ -768,6 +768,13 @@ public static partial class ClassicalMasker
             double lowMedian = lower.Length > 0 ? Select.Median(lower) : double.PositiveInfinity;
             bool separates = (valley.Separability >= TexturePyramid.Separability && lowMedian <= Math.Log(TexturePyramid.NoiseLikeRatio))
                 || (valley.Separability >= TexturePyramid.NoiseSeparability && lowMedian <= Math.Log(TexturePyramid.NoiseRatio));
+            if (!separates && planar && valley.Separability >= TexturePyramid.CoherentSeparability && lowMedian <= Math.Log(TexturePyramid.NoiseLikeRatio)
+                && image.Shape.Y >= TexturePyramid.CoherentMinimumSide && image.Shape.X >= TexturePyramid.CoherentMinimumSide)
+            {
+                // Textured resin beside tissue: a moderate split whose lower class is one large region.
+                separates = TexturePyramid.LargestLowerRegionShare(logRatio, ok, valley.Threshold, options.BlockSize, ct) >= TexturePyramid.CoherentRegionShare;
+            }
+
             separates &= !TexturePyramid.ThresholdCutsUpperClass(sample, valley.Threshold);
             double applied = options.Threshold is { } given ? Math.Log(given) : Math.Max(valley.Threshold, Math.Log(UnimodalThreshold));
             double q90 = sample.Length == 0 ? double.NegativeInfinity : Select.Nth(sample, Math.Clamp((int)(TexturePyramid.TextureQuantile * (sample.Length - 1)), 0, sample.Length - 1));

@@ -1,5 +1,6 @@
 using EmMask.Core.Filters;
 using EmMask.Core.Inference;
+using EmMask.Core.Labeling;
 using EmMask.Core.Volumes;
 
 namespace EmMask.Core.Masking;
@@ -79,6 +80,61 @@ internal static class TexturePyramid
         }
 
         return upper > 0 && below > UpperShareBelowThreshold * upper;
+    }
+
+    /// <summary>
+    /// Separability that suffices for a section whose lower class is one coherent region (<see cref="CoherentRegionShare"/>):
+    /// real textured resin beside tissue (vEMstitch tile 2_1_1: η 0.718–0.730) misses <see cref="Separability"/>, while
+    /// the all-tissue sections measured stay under 0.70 (at most 0.690) and their lower class is scattered
+    /// (docs/real-em-decisions.md, "A section also separates where its lower class is one coherent region").
+    /// </summary>
+    public const double CoherentSeparability = 0.70;
+
+    /// <summary>Share of the level image's valid pixels that the lower class's largest region must cover for that route.</summary>
+    public const double CoherentRegionShare = 0.25;
+
+    /// <summary>Fewest level pixels per in-plane axis for that route (small images split by chance).</summary>
+    public const int CoherentMinimumSide = 128;
+
+    /// <summary>
+    /// The share of the valid pixels of a section's level image covered by the largest 4-connected region of its lower
+    /// class: valid pixels under <paramref name="valley"/>, pooled over a <paramref name="block"/>² box by majority (so
+    /// that regions, not specks, count). 0 for a volume of more than one section or an empty image.
+    /// </summary>
+    internal static double LargestLowerRegionShare(Volume<float> logRatio, Volume<byte>? valid, double valley, int block, CancellationToken ct)
+    {
+        if (logRatio.Shape.Z != 1)
+        {
+            return 0;
+        }
+
+        var lower = logRatio.Like<float>();
+        var r = logRatio.Span;
+        var ok = valid is null ? default : valid.Span;
+        var l = lower.Span;
+        long validCount = 0;
+        for (int i = 0; i < l.Length; i++)
+        {
+            bool isValid = ok.IsEmpty || ok[i] != 0;
+            validCount += isValid ? 1 : 0;
+            l[i] = isValid && r[i] < valley ? 1f : 0f;
+        }
+
+        if (validCount == 0)
+        {
+            return 0;
+        }
+
+        UniformFilter.Apply(lower, lower, (1, block, block), ct);
+        var majority = logRatio.Like<byte>();
+        var m = majority.Span;
+        for (int i = 0; i < m.Length; i++)
+        {
+            m[i] = l[i] > 0.5f ? (byte)1 : (byte)0;
+        }
+
+        var regions = ConnectedComponents.Label(majority, Connectivity.Face, ct);
+        return regions.Count == 0 ? 0 : regions.Sizes.Skip(1).Max() / (double)validCount;
     }
 
     /// <summary>Quantile of the ratio compared with <see cref="TextureTarget"/> (the tissue's upper range).</summary>
