@@ -1,0 +1,56 @@
+using EmMask.Core.Masking;
+using EmMask.Core.Volumes;
+
+namespace EmMask.Core.Tests.Masking;
+
+/// <summary>The lower class's largest region, the cue that lets textured resin separate below the main bar.</summary>
+public class CoherentLowerClassTests
+{
+    [Fact]
+    public void OneLargeRegionCountsAndScatteredPatchesDoNot()
+    {
+        // Left 40 % low (resin), the rest high with low 4x4 patches every 12 pixels (pale spots in tissue).
+        var ratio = new Volume<float>(new Shape3(1, 200, 200));
+        for (int y = 0; y < 200; y++)
+        {
+            for (int x = 0; x < 200; x++)
+            {
+                ratio[0, y, x] = x < 80 || (y % 12 < 4 && x % 12 < 4) ? 0f : 2f;
+            }
+        }
+
+        double share = TexturePyramid.LargestLowerRegionShare(ratio, null, 1.0, 9, default);
+        Assert.InRange(share, 0.38, 0.42); // the specks vanish under the majority pooling; the resin stays one region
+
+        var scattered = ratio.Clone();
+        for (int y = 0; y < 200; y++)
+        {
+            for (int x = 0; x < 80; x++)
+            {
+                scattered[0, y, x] = y % 12 < 4 && x % 12 < 4 ? 0f : 2f;
+            }
+        }
+
+        Assert.True(TexturePyramid.LargestLowerRegionShare(scattered, null, 1.0, 9, default) < 0.01); // a corner patch, reflected, at most
+    }
+
+    [Fact]
+    public void InvalidPixelsAreNeitherLowerClassNorPartOfTheImage()
+    {
+        // Exact-constant padding (invalid) on the left half would look like a low region; only valid pixels count.
+        var ratio = new Volume<float>(new Shape3(1, 100, 200));
+        var valid = new Volume<byte>(ratio.Shape);
+        for (int y = 0; y < 100; y++)
+        {
+            for (int x = 0; x < 200; x++)
+            {
+                ratio[0, y, x] = x < 100 || x >= 150 ? 0f : 2f;
+                valid[0, y, x] = x < 100 ? (byte)0 : (byte)1;
+            }
+        }
+
+        // Valid: 100 columns, of which the last 50 are low: about half of the valid pixels.
+        Assert.InRange(TexturePyramid.LargestLowerRegionShare(ratio, valid, 1.0, 9, default), 0.45, 0.52);
+        Assert.Equal(0, TexturePyramid.LargestLowerRegionShare(new Volume<float>(new Shape3(2, 100, 100)), null, 1.0, 9, default)); // sections only
+    }
+}
