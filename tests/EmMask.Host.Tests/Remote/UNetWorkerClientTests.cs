@@ -14,10 +14,10 @@ public class UNetWorkerClientTests
 {
     private const int Roi = 16;
 
-    /// <summary>Built-in model, 16³ windows, one pass, full resolution, no envelope: the network path alone.</summary>
+    /// <summary>Built-in model, 16³ windows, one pass, full resolution, no envelope, no hysteresis: the network path alone.</summary>
     private static UNetMaskOptions Options(string model, double overlap = 0.25, int batch = 4) => new()
     {
-        Model = model, Roi = Roi, Overlap = overlap, Batch = batch, Scale = 1, Tta = 1, Envelope = false, SkipTiles = false, Device = "cpu",
+        Model = model, Roi = Roi, Overlap = overlap, Batch = batch, Scale = 1, Tta = 1, Envelope = false, SkipTiles = false, Device = "cpu", Hysteresis = 0,
     };
 
     [Fact]
@@ -46,7 +46,8 @@ public class UNetWorkerClientTests
     {
         // A phantom with resin: the envelope gates, skipping leaves windows out; uint8 travels as uint8.
         var phantom = EmPhantom.Generate(new PhantomOptions { Seed = 5, Shape = new Shape3(16, 64, 96), TissueFraction = 0.3, Invert = inverted });
-        var options = Options("builtin:identity") with { Envelope = true, SkipTiles = true, Tta = 4 };
+        // The defaults' hysteresis, with its wider pass at scale 2, runs in the worker too.
+        var options = Options("builtin:identity") with { Envelope = true, SkipTiles = true, Tta = 4, Hysteresis = UNetMaskOptions.Default.Hysteresis };
         using var client = NewClient();
 
         var result = await client.PredictAsync(phantom.Raw, options);
@@ -58,6 +59,7 @@ public class UNetWorkerClientTests
         Assert.Equal(expected.Confidence.Span.ToArray(), result.Probabilities.Span.ToArray());
         Assert.Equal(expected.Mask.Span.ToArray(), ProbabilityMask.From(result.Probabilities).Span.ToArray());
         Assert.Contains(result.Notes, n => n.Contains("windows outside the tissue envelope skipped", StringComparison.Ordinal));
+        Assert.Contains(result.Notes, n => n.Contains("at scale 2 to confirm the hysteresis's anchors", StringComparison.Ordinal));
     }
 
     [Fact]
