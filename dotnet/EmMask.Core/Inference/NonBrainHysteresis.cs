@@ -1,5 +1,5 @@
-using System.Numerics.Tensors;
 using EmMask.Core.Labeling;
+using EmMask.Core.Masking;
 using EmMask.Core.Morphology;
 using EmMask.Core.Volumes;
 
@@ -117,9 +117,7 @@ public static class NonBrainHysteresis
         }
 
         BoxMaximum.Apply(candidates, factor, planar: false, ct);
-        var score = probability.Like<float>();
-        TensorPrimitives.ConvertTruncating<byte, float>(c, score.Span);
-        return score;
+        return TissueEnvelope.AsSkipScore(candidates);
     }
 
     /// <summary>Every voxel of a coded mask not coded tissue (1), as 1: non-brain, anchors, padding.</summary>

@@ -193,7 +193,7 @@ public sealed class UNetMasker(IPredictorProvider predictors)
             long raised = NonBrainHysteresis.Apply(p, anchors, ct);
             if (raised > 0)
             {
-                string confirmed = wider is null ? "" : $" (confirmed under {options.AnchorConfirm} at scale {2 * scale})";
+                string confirmed = wider is null ? "" : $" (confirmed under {options.AnchorConfirm} at scale {options.CoarsestScale(scale)})";
                 notes.Add($"hysteresis: {raised} voxels of non-brain without a voxel under {options.Hysteresis}{confirmed} became tissue.");
             }
 
@@ -201,7 +201,7 @@ public sealed class UNetMasker(IPredictorProvider predictors)
         }
 
         notes.Insert(0, $"U-Net ran {windows.Windows - windows.Skipped} of {windows.Windows} windows ({windows.Skipped} windows outside the tissue envelope skipped)"
-            + (wider is null ? "." : $", and {wider.Windows - wider.Skipped} of {wider.Windows} at scale {2 * scale} to confirm the hysteresis's anchors (the others hold no possible anchor)."));
+            + (wider is null ? "." : $", and {wider.Windows - wider.Skipped} of {wider.Windows} at scale {options.CoarsestScale(scale)} to confirm the hysteresis's anchors (the others hold no possible anchor)."));
         var result = new MaskResult(mask, p, ProbabilityMask.Threshold, warnings, notes);
         return (result, new Report(windows.Windows, windows.Skipped, scale, model, startupSeconds, loadSeconds, envelopeSeconds, networkSeconds));
     }
