@@ -102,6 +102,35 @@ public class RealEmBadInputTests
         Assert.True(Dice(t["m.npy"], Section(Phantom.Truth, 2)) > 0.85);
     }
 
+    [Fact]
+    public void OneSectionKeepsItsShapeBlockByBlockAndThroughPostprocess()
+    {
+        // (1, H, W) stays (1, H, W) and (H, W) stays (H, W) on every path that writes a mask, in memory or not.
+        using var t = new TempFolder();
+        var section = Section(Phantom.Raw, 2);
+        Save(t["s3.npy"], section);
+        NpyCraft.Write(t["s2.npy"], "|u1", [160, 160], section.Span.ToArray());
+        foreach (var (input, shape) in new[] { ("s3.npy", new[] { 1, 160, 160 }), ("s2.npy", new[] { 160, 160 }) })
+        {
+            string name = Path.GetFileNameWithoutExtension(input);
+            Assert.Equal(0, CliRunner.Invoke("mask", t[input], t[$"{name}_block.h5"], "--block", "64", "-q").ExitCode);
+            Assert.Equal(0, CliRunner.Invoke("mask", t[input], t[$"{name}_unet.h5"], "--method", "unet", "--model", "builtin:identity", "--block", "64", "-q").ExitCode);
+            Assert.Equal(0, CliRunner.Invoke("mask", t[input], t[$"{name}_m.npy"], "-q").ExitCode);
+            Assert.Equal(0, CliRunner.Invoke("postprocess", t[$"{name}_m.npy"], t[$"{name}_post.npy"], "fill2d").ExitCode);
+            Assert.Equal(shape, NpyShape(t[$"{name}_m.npy"]));
+            Assert.Equal(shape, NpyShape(t[$"{name}_post.npy"]));
+            Assert.Equal(shape, H5Shape(t[$"{name}_block.h5"]));
+            Assert.Equal(shape, H5Shape(t[$"{name}_unet.h5"]));
+        }
+    }
+
+    private static int[] H5Shape(string path)
+    {
+        var mask = VolumePath.Parse(path, "/mask");
+        var shape = VolumeReader.Read(mask).Shape;
+        return VolumeReader.ReadRank(mask) == 2 ? [shape.Y, shape.X] : [shape.Z, shape.Y, shape.X];
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(255)]

@@ -50,7 +50,8 @@ public static class PostprocessCommand
                     return 0;
                 });
                 var attributes = new Dictionary<string, string> { ["postprocess"] = pipeline.ToSpec(), ["source"] = input.ToString(), ["version"] = ToolVersion.Text };
-                VolumeWriter.Write(output, mask, new VolumeWriteOptions { Force = parse.GetValue(force), Attributes = attributes }, ct);
+                var write = new VolumeWriteOptions { Force = parse.GetValue(force), Attributes = attributes, SingleSliceRank = VolumeReader.ReadRank(input) };
+                VolumeWriter.Write(output, mask, write, ct);
                 reporter.Info($"wrote {output} ({pipeline.ToSpec()})");
                 return ExitCodes.Ok;
             }));

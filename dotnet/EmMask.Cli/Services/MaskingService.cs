@@ -190,7 +190,7 @@ public sealed class MaskingService(IReporter reporter)
         var clock = Stopwatch.StartNew();
         var job = new EmMask.IO.Blockwise.BlockwiseJob(
             request.Input, request.Output, request.Classical, request.PostProcess, blocks.Block, blocks.Budget, blocks.Resume,
-            new VolumeWriteOptions { Force = request.Force, Attributes = BlockwiseAttributes(request) }, request.Multiscale);
+            new VolumeWriteOptions { Force = request.Force, Attributes = BlockwiseAttributes(request), SingleSliceRank = VolumeReader.ReadRank(request.Input) }, request.Multiscale);
         var outcome = reporter.Run("classical mask, block-wise", progress => EmMask.IO.Blockwise.BlockwiseFileMasker.Run(job, progress, ct));
         foreach (var warning in outcome.Warnings)
         {
@@ -219,7 +219,7 @@ public sealed class MaskingService(IReporter reporter)
         var attributes = BlockwiseAttributes(request);
         using var predictors = new PredictorProvider();
         var (mask, notes) = reporter.Run("unet mask, block-wise", progress => EmMask.IO.Blockwise.BlockwiseFileMasker.Finish(
-            request.Input, request.Output, request.PostProcess, blocks.Resume, new VolumeWriteOptions { Force = request.Force, Attributes = attributes },
+            request.Input, request.Output, request.PostProcess, blocks.Resume, new VolumeWriteOptions { Force = request.Force, Attributes = attributes, SingleSliceRank = VolumeReader.ReadRank(request.Input) },
             request.Multiscale, source, $"method: unet\nparameters: {request.UNet.ToJson()}\nblock: {edge}",
             (store, scaled) => UNetBlockwise.Run(source, store, new UNetMasker(predictors), request.UNet, edge, scaled, ct), progress, ct));
         foreach (var line in notes)
