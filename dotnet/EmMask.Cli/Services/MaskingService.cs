@@ -190,7 +190,7 @@ public sealed class MaskingService(IReporter reporter)
         var clock = Stopwatch.StartNew();
         var job = new EmMask.IO.Blockwise.BlockwiseJob(
             request.Input, request.Output, request.Classical, request.PostProcess, blocks.Block, blocks.Budget, blocks.Resume,
-            new VolumeWriteOptions { Force = request.Force, Attributes = BlockwiseAttributes(request), SingleSliceRank = VolumeReader.ReadRank(request.Input) }, request.Multiscale);
+            BlockwiseWriteOptions(request), request.Multiscale);
         var outcome = reporter.Run("classical mask, block-wise", progress => EmMask.IO.Blockwise.BlockwiseFileMasker.Run(job, progress, ct));
         foreach (var warning in outcome.Warnings)
         {
@@ -216,10 +216,9 @@ public sealed class MaskingService(IReporter reporter)
         var clock = Stopwatch.StartNew();
         var source = new EmMask.IO.Blockwise.FileBlockSource(request.Input, ct);
         int edge = blocks.Block ?? UNetBlockEdge;
-        var attributes = BlockwiseAttributes(request);
         using var predictors = new PredictorProvider();
         var (mask, notes) = reporter.Run("unet mask, block-wise", progress => EmMask.IO.Blockwise.BlockwiseFileMasker.Finish(
-            request.Input, request.Output, request.PostProcess, blocks.Resume, new VolumeWriteOptions { Force = request.Force, Attributes = attributes, SingleSliceRank = VolumeReader.ReadRank(request.Input) },
+            request.Input, request.Output, request.PostProcess, blocks.Resume, BlockwiseWriteOptions(request),
             request.Multiscale, source, $"method: unet\nparameters: {request.UNet.ToJson()}\nblock: {edge}",
             (store, scaled) => UNetBlockwise.Run(source, store, new UNetMasker(predictors), request.UNet, edge, scaled, ct), progress, ct));
         foreach (var line in notes)
@@ -237,6 +236,10 @@ public sealed class MaskingService(IReporter reporter)
 
     /// <summary>Core edge of a U-Net block when --block is not given.</summary>
     private const int UNetBlockEdge = 128;
+
+    // How both block-wise paths write: their attributes, and the input's rank, so that (1, H, W) stays (1, H, W).
+    private static VolumeWriteOptions BlockwiseWriteOptions(MaskRequest request) =>
+        new() { Force = request.Force, Attributes = BlockwiseAttributes(request), SingleSliceRank = VolumeReader.ReadRank(request.Input) };
 
     private static Dictionary<string, string> BlockwiseAttributes(MaskRequest request) => new()
     {
