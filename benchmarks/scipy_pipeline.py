@@ -869,7 +869,26 @@ def raise_votes(vote, smoothed, reference, threshold, walls=None):
 # Masking/ResinRule.cs
 
 def resin_reference(ratio, log_threshold, smoothed, valid, stain, window):
-    """(resin median, resin spread, window, texture ceiling) on the stain rule's sample, or None."""
+    """(resin median, resin spread, window, texture ceiling) on the stain rule's sample, or None; where the lower class
+    shows no resin peak, measured again on the class's more untextured half (ResinRule.Measure)."""
+    reference = _resin_reference_of_class(ratio, log_threshold, smoothed, valid, stain, window)
+    if reference is not None:
+        return reference
+    step = sample_stride(ratio.size, STAIN_SAMPLE_LIMIT, ratio.shape[-1])
+    r = ratio.reshape(-1)[::step]
+    if valid is not None:
+        r = r[valid.reshape(-1)[::step]]
+    low = r[r < F32(log_threshold)]
+    if low.size == 0:
+        return None
+    half = _median(low)  # ResinRule.UntexturedHalf
+    if not half < F32(log_threshold):
+        return None
+    return _resin_reference_of_class(ratio, float(half), smoothed, valid, stain, window)
+
+
+def _resin_reference_of_class(ratio, log_threshold, smoothed, valid, stain, window):
+    """The measure on one class, the voxels with log ratio under ``log_threshold`` (ResinRule.MeasureClass)."""
     if not window > 0:
         return None
     step = sample_stride(ratio.size, STAIN_SAMPLE_LIMIT, ratio.shape[-1])

@@ -45,8 +45,41 @@ internal static class ResinRule
     /// <summary>The resin's intensity and spread, the window, the halfway stain score and the texture ceiling ρ.</summary>
     internal readonly record struct Reference(float ResinMedian, float ResinSpread, float Window, float TextureCeiling);
 
-    /// <summary>The reference, or null when the resin is not a distinct flat material (see remarks) or the window is 0.</summary>
+    /// <summary>
+    /// The reference, or null when the resin is not a distinct flat material (see remarks) or the window is 0. When the
+    /// lower class (log ratio under <paramref name="logThreshold"/>) shows none, the measure is repeated once on the
+    /// class's more untextured half (log ratio under the class's median): on a coarse image the class also holds weakly
+    /// textured tissue, whose intensities can outnumber the resin's and hide its peak (the SEM tissue edge averaged 4×:
+    /// 28 % of the image in the class, 16 % resin), while in the untextured half the resin is the majority.
+    /// </summary>
     public static Reference? Measure(StainRule.Sample sample, float logThreshold, StainRule.Reference stain, double window)
+    {
+        if (MeasureClass(sample, logThreshold, stain, window) is { } reference)
+        {
+            return reference;
+        }
+
+        float half = UntexturedHalf(sample.LogRatio, logThreshold);
+        return half < logThreshold ? MeasureClass(sample, half, stain, window) : null;
+    }
+
+    /// <summary>The median log ratio of the lower class (values under <paramref name="logThreshold"/>), or +∞ when it is empty.</summary>
+    internal static float UntexturedHalf(ReadOnlySpan<float> logRatio, float logThreshold)
+    {
+        var low = new List<float>();
+        foreach (float r in logRatio)
+        {
+            if (r < logThreshold)
+            {
+                low.Add(r);
+            }
+        }
+
+        return low.Count == 0 ? float.PositiveInfinity : Select.Median([.. low]);
+    }
+
+    /// <summary>The measure on one class, the voxels with log ratio under <paramref name="logThreshold"/>.</summary>
+    internal static Reference? MeasureClass(StainRule.Sample sample, float logThreshold, StainRule.Reference stain, double window)
     {
         if (!(window > 0))
         {

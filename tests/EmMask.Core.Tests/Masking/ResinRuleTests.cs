@@ -215,6 +215,55 @@ public class ResinRuleTests
         Assert.InRange(reference.Value.ResinSpread, 0.2f, 0.5f);
     }
 
+    /// <summary>
+    /// A sample as the SEM tissue edge averaged 4× shows it at level 2: textured tissue (log ratio 1..3, smoothed
+    /// 0.48 ± 0.15), weakly textured pale tissue under the threshold 0 (log ratio −0.3..0, smoothed 0.45–0.8, 18 % of the
+    /// sample) and flat resin (log ratio −1.5..−0.5, smoothed 0.89 ± 0.01, <paramref name="resinShare"/>).
+    /// </summary>
+    private static StainRule.Sample CoarseEdgeSample(double resinShare, int seed)
+    {
+        const int n = 12_000;
+        var random = new Random(seed);
+        var logRatio = new float[n];
+        var smoothed = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            double u = random.NextDouble();
+            float a = (float)random.NextDouble(), b = (float)random.NextDouble();
+            (logRatio[i], smoothed[i]) = u < resinShare ? (-1.5f + a, 0.89f + (0.02f * (b - 0.5f)))
+                : u < resinShare + 0.18 ? (-0.3f + (0.3f * a), 0.45f + (0.35f * b))
+                : (1f + (2f * a), 0.48f + (0.3f * (b - 0.5f)));
+        }
+
+        return StainRule.Sample.Draw(logRatio, smoothed, default, 101);
+    }
+
+    [Fact]
+    public void WeaklyTexturedTissueThatOutnumbersTheResinInTheClassDoesNotHideItsPeak()
+    {
+        // Resin 14 % against 18 % weakly textured tissue in the class: the class's median lies in the tissue and its
+        // far-side spread reaches the resin, so the class as a whole shows no distinct flat material; its more untextured
+        // half does.
+        var sample = CoarseEdgeSample(0.14, 86);
+        var stain = StainRule.Measure(sample, 0f)!.Value;
+        Assert.Null(ResinRule.MeasureClass(sample, 0f, stain, 3));
+        Assert.InRange(ResinRule.UntexturedHalf(sample.LogRatio, 0f), -0.3f, 0f); // the median lies in the tissue
+        var reference = ResinRule.Measure(sample, 0f, stain, 3);
+        Assert.NotNull(reference);
+        Assert.InRange(reference.Value.ResinMedian, 0.88f, 0.90f);
+        Assert.InRange(reference.Value.ResinSpread, 0.001f, 0.02f);
+    }
+
+    [Fact]
+    public void TheUntexturedHalfOfAnAllTissueClassIsNoResin()
+    {
+        // No resin: the class is the weakly textured pale tissue alone, spread over 0.45–0.8, in either half.
+        var sample = CoarseEdgeSample(0, 87);
+        var stain = StainRule.Measure(sample, 0f)!.Value;
+        Assert.Null(ResinRule.Measure(sample, 0f, stain, 3));
+        Assert.Equal(float.PositiveInfinity, ResinRule.UntexturedHalf([1f, 2f], 0f)); // an empty class
+    }
+
     [Fact]
     public void WeightIsHighOnlyForFlatResinIntensityVoxels()
     {
