@@ -124,6 +124,7 @@ RESIN_SOFTNESS = 0.25
 # PaddingDetector
 PADDING_AREA = 256
 PADDING_CORE = 16
+PADDING_CORE_SHARE = 0.25  # PaddingDetector.MinimumCoreShare: padding is solid
 # BoundaryRefinement / SeededWatershed
 HALO_LEVEL_VOXELS = 5.0
 FULL_RESOLUTION_HALO = 2.0  # level 0: nothing is upsampled (BoundaryRefinement.FullResolutionHalo)
@@ -220,7 +221,7 @@ def normalise(raw):
 
 def detect_padding(n):
     """Exact-constant padding (1 = padding) or None: per section, 4-connected components of equal values with at least
-    256 voxels, at least 16 of which have all eight neighbours equal."""
+    256 voxels, at least 16 and at least a quarter of which have all eight neighbours equal."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -246,7 +247,7 @@ def detect_padding(n):
     _, label = connected_components(graph, directed=False)
     size = np.bincount(label)
     cores = np.bincount(label, weights=core.reshape(-1))
-    keep = (size >= PADDING_AREA) & (cores >= PADDING_CORE)
+    keep = (size >= PADDING_AREA) & (cores >= PADDING_CORE) & (cores >= PADDING_CORE_SHARE * size)
     if not keep.any():
         return None
     return keep[label].reshape(n.shape)
