@@ -38,6 +38,8 @@ MODES = {
     "hysteresis": ("defaults + hysteresis 0.01", ["--hysteresis", "0.01"]),
     "nohysteresis": ("defaults without hysteresis", ["--hysteresis", "0"]),
     "noconfirm": ("defaults without the wider pass confirming anchors", ["--anchor-confirm", "0"]),
+    "margin2": ("defaults, envelope margin 2", ["--envelope-margin", "2"]),
+    "margin4": ("defaults, envelope margin 4", ["--envelope-margin", "4"]),
 }
 
 
