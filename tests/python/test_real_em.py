@@ -115,3 +115,42 @@ def test_isotropic_all_tissue_volume_masked_in_3d_keeps_its_tissue(dotnet_bridge
     assert "3d" in str(em_mask.last_call_info()).lower(), em_mask.last_call_info()
     loss = 1 - mask.mean()
     assert loss <= 0.01, f"{name}: {100 * loss:.2f}% of the tissue called non-brain"
+
+
+def _sem_edge_variants():
+    """The SEM edge as 8-bit data (16-bit ÷ 256, floored) in two sections, the second shifted 1 px in x, and the same
+    averaged 4×4 in-plane (150², labels kept only where a cell is all one class): proxies for the issue's 2-section
+    ssTEM cases at full and at 64 nm resolution. Built at run time from the corpus; nothing of it is committed."""
+    item = next((i for i in _items() if i["file"][:-4] == "sem_tissue_resin_edge"), None)
+    if item is None:
+        pytest.skip("sem_tissue_resin_edge not in the corpus")
+    raw = np.load(DATA / item["file"]).astype(np.float64)
+    labels = np.load(DATA / item["labels"])
+    stack = np.concatenate([raw, np.roll(raw, 1, axis=2)])
+    truth = np.concatenate([labels, np.roll(labels, 1, axis=2)])
+    z, h, w = stack.shape
+    coarse = np.round(stack.reshape(z, h // 4, 4, w // 4, 4).mean(axis=(2, 4)) / 256).astype(np.uint8)
+    cells = truth.reshape(z, h // 4, 4, w // 4, 4)
+    coarse_truth = np.where((cells == 0).all(axis=(2, 4)), 0, np.where((cells == 1).all(axis=(2, 4)), 1, 255))
+    return {"8-bit": (np.floor(stack / 256).astype(np.uint8), truth), "4x": (coarse, coarse_truth.astype(np.uint8))}
+
+
+def _non_brain_iou(mask, labels):
+    valid = labels != 255
+    gt0, p0 = (labels == 0) & valid, (mask == 0) & valid
+    return (gt0 & p0).sum() / max(1, (gt0 | p0).sum())
+
+
+# Measured 2026-12-06: classical 8-bit 0.983 (0.928 while clipped dark staining counted as padding), 4x 0.899 (0.727
+# before the resin rule's second measure on the class's untextured half); U-Net v2 at 4x 0.845 (0.792 before).
+SEM_EDGE_BARS = {("classical", "8-bit"): 0.95, ("classical", "4x"): 0.85, ("unet", "4x"): 0.82}
+
+
+@pytest.mark.parametrize("method,variant", sorted(SEM_EDGE_BARS))
+def test_sem_edge_in_8_bits_and_at_4x(dotnet_bridge, method, variant):
+    image, labels = _sem_edge_variants()[variant]
+    options = {"device": "cpu"} if method == "unet" else {}
+    mask, _ = getattr(em_mask, f"{method}_mask")(image, **options)
+    assert mask.shape == image.shape
+    iou = _non_brain_iou(mask, labels)
+    assert iou >= SEM_EDGE_BARS[method, variant], f"{method}, SEM edge {variant}: non-brain IoU {iou:.3f}"
