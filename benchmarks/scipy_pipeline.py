@@ -830,13 +830,19 @@ def valley_threshold(values):
 # ----------------------------------------------------------------------------------------------------------------------
 # Masking/StainRule.cs
 
-def stain_reference(ratio, log_threshold, smoothed, valid):
-    """(tissue median, resin median, tissue spread) of the smoothed image on a <= 2**16 sample, or None."""
+def rule_sample(ratio, smoothed, valid):
+    """The regular sample (<= 2**16 valid voxels) both rules are measured on: log ratio and smoothed image (StainRule.Sample.Draw)."""
     step = sample_stride(ratio.size, STAIN_SAMPLE_LIMIT, ratio.shape[-1])
     r, s = ratio.reshape(-1)[::step], smoothed.reshape(-1)[::step]
     if valid is not None:
         ok = valid.reshape(-1)[::step]
         r, s = r[ok], s[ok]
+    return r, s
+
+
+def stain_reference(ratio, log_threshold, smoothed, valid):
+    """(tissue median, resin median, tissue spread) of the smoothed image on a <= 2**16 sample, or None."""
+    r, s = rule_sample(ratio, smoothed, valid)
     is_tissue = r >= F32(log_threshold)
     tissue, resin = s[is_tissue], s[~is_tissue]
     minimum = max(1, int(MINIMUM_CLASS_SHARE * r.size))
@@ -872,13 +878,12 @@ def raise_votes(vote, smoothed, reference, threshold, walls=None):
 def resin_reference(ratio, log_threshold, smoothed, valid, stain, window):
     """(resin median, resin spread, window, texture ceiling) on the stain rule's sample, or None; where the lower class
     shows no resin peak, measured again on the class's more untextured half (ResinRule.Measure)."""
+    if not window > 0:
+        return None
     reference = _resin_reference_of_class(ratio, log_threshold, smoothed, valid, stain, window)
     if reference is not None:
         return reference
-    step = sample_stride(ratio.size, STAIN_SAMPLE_LIMIT, ratio.shape[-1])
-    r = ratio.reshape(-1)[::step]
-    if valid is not None:
-        r = r[valid.reshape(-1)[::step]]
+    r, _ = rule_sample(ratio, smoothed, valid)
     low = r[r < F32(log_threshold)]
     if low.size == 0:
         return None
@@ -889,14 +894,8 @@ def resin_reference(ratio, log_threshold, smoothed, valid, stain, window):
 
 
 def _resin_reference_of_class(ratio, log_threshold, smoothed, valid, stain, window):
-    """The measure on one class, the voxels with log ratio under ``log_threshold`` (ResinRule.MeasureClass)."""
-    if not window > 0:
-        return None
-    step = sample_stride(ratio.size, STAIN_SAMPLE_LIMIT, ratio.shape[-1])
-    r, s = ratio.reshape(-1)[::step], smoothed.reshape(-1)[::step]
-    if valid is not None:
-        ok = valid.reshape(-1)[::step]
-        r, s = r[ok], s[ok]
+    """The measure on one class, the voxels with log ratio under ``log_threshold`` (ResinRule.MeasureClass); window > 0."""
+    r, s = rule_sample(ratio, smoothed, valid)
     mt, mr, _ = stain
     low = s[r < F32(log_threshold)]
     if low.size == 0 or low.size < RESIN_MINIMUM_SHARE * r.size:

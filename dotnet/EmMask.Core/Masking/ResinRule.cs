@@ -54,6 +54,11 @@ internal static class ResinRule
     /// </summary>
     public static Reference? Measure(StainRule.Sample sample, float logThreshold, StainRule.Reference stain, double window)
     {
+        if (!(window > 0))
+        {
+            return null;
+        }
+
         if (MeasureClass(sample, logThreshold, stain, window) is { } reference)
         {
             return reference;
@@ -78,14 +83,9 @@ internal static class ResinRule
         return low.Count == 0 ? float.PositiveInfinity : Select.Median([.. low]);
     }
 
-    /// <summary>The measure on one class, the voxels with log ratio under <paramref name="logThreshold"/>.</summary>
+    /// <summary>The measure on one class, the voxels with log ratio under <paramref name="logThreshold"/>; <paramref name="window"/> &gt; 0.</summary>
     internal static Reference? MeasureClass(StainRule.Sample sample, float logThreshold, StainRule.Reference stain, double window)
     {
-        if (!(window > 0))
-        {
-            return null;
-        }
-
         float mr = stain.ResinMedian, mt = stain.TissueMedian;
         var low = new List<float>();
         for (int i = 0; i < sample.LogRatio.Length; i++)
