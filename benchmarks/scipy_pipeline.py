@@ -121,6 +121,7 @@ RESIN_PEAK_ITERATIONS = 3
 RESIN_MARKER_WEIGHT = 0.9  # BoundaryRefinement.ResinMarkerWeight
 RESIN_HOLE_CELLS = 4  # ClassicalMasker.ResinHoleCells
 RESIN_SOFTNESS = 0.25
+POOLED_RESIN_VOTE = 0.1  # ClassicalMasker.PooledResinVote
 # PaddingDetector
 PADDING_AREA = 256
 PADDING_CORE = 16
@@ -893,8 +894,9 @@ def resin_reference(ratio, log_threshold, smoothed, valid, stain, window):
     return _resin_reference_of_class(ratio, float(half), smoothed, valid, stain, window)
 
 
-def _resin_reference_of_class(ratio, log_threshold, smoothed, valid, stain, window):
-    """The measure on one class, the voxels with log ratio under ``log_threshold`` (ResinRule.MeasureClass); window > 0."""
+def _resin_reference_of_class(ratio, log_threshold, smoothed, valid, stain, window, ceiling_ratio=None):
+    """The measure on one class, the voxels with log ratio under ``log_threshold`` (ResinRule.MeasureClass); window > 0.
+    The texture ceiling is read from ``ceiling_ratio`` (the real log ratio) when given, else from ``ratio``."""
     r, s = rule_sample(ratio, smoothed, valid)
     mt, mr, _ = stain
     low = s[r < F32(log_threshold)]
@@ -923,7 +925,8 @@ def _resin_reference_of_class(ratio, log_threshold, smoothed, valid, stain, wind
         return None
     w = F32(window)
     d = np.abs(s - mr)
-    inside = r[(d < w * spread) & (d < np.abs(s - mt))]
+    real = r if ceiling_ratio is None else rule_sample(ceiling_ratio, smoothed, valid)[0]
+    inside = real[(d < w * spread) & (d < np.abs(s - mt))]
     if inside.size == 0:
         return None
     k = min(max(int(RESIN_TEXTURE_QUANTILE * (inside.size - 1)), 0), inside.size - 1)
@@ -1274,14 +1277,33 @@ def _share_below(maps, log_threshold):
     return float((sample.astype(np.float64) < log_threshold).mean()) if sample.size else 0.0
 
 
-def _rules(maps, log_threshold, options):
+def pooled_classes(maps, log_threshold, options, planar):
+    """The pooled texture vote's classes as log ratios: log t - 1 where the vote, pooled as the confidence is, is under
+    0.1, else log t + 1 (ClassicalMasker.PooledClasses)."""
+    vote = _sigmoid((maps.ratio + F32(-log_threshold)) * F32(1 / SOFTNESS))
+    if maps.valid is not None:
+        vote[~maps.valid] = 0
+    pooled = _pool(vote, maps.fraction, options["block_size"], planar)
+    return np.where(pooled < F32(POOLED_RESIN_VOTE), F32(log_threshold - 1), F32(log_threshold + 1)).astype(F32)
+
+
+def _rules(maps, log_threshold, options, planar):
     """Under a threshold: the two classes' intensities (the stain reference, whether or not the rule is on), and the
-    stain and resin references where the rules apply (ClassicalMasker.MeasureRules)."""
+    stain and resin references where the rules apply; where the texture classes give no resin reference, both measured
+    on the pooled vote's classes (ClassicalMasker.MeasureRules)."""
     classes = stain_reference(maps.ratio, log_threshold, maps.smoothed, maps.valid)
     if options["dense_threshold"] <= 0:
         return classes, None, None
     resin = (resin_reference(maps.ratio, log_threshold, maps.smoothed, maps.valid, classes, options["resin_window"])
              if classes is not None else None)
+    if resin is None and options["resin_window"] > 0:
+        pooled = pooled_classes(maps, log_threshold, options, planar)
+        pooled_reference = stain_reference(pooled, log_threshold, maps.smoothed, maps.valid)
+        if pooled_reference is not None:
+            pooled_resin = _resin_reference_of_class(pooled, log_threshold, maps.smoothed, maps.valid, pooled_reference,
+                                                     options["resin_window"], maps.ratio)
+            if pooled_resin is not None:
+                return pooled_reference, pooled_reference, pooled_resin
     return classes, classes, resin
 
 
@@ -1322,7 +1344,7 @@ def measure_volume(n, valid, options):
         log_threshold = max(chosen.valley, math.log(UNIMODAL_THRESHOLD))
     else:
         log_threshold = math.log(UNIMODAL_THRESHOLD)
-    reference, stain, resin = _rules(chosen, log_threshold, options)
+    reference, stain, resin = _rules(chosen, log_threshold, options, planar)
     plan = dict(noise=noise, stabilised=stabilised, tried=tried, level=chosen.level, log_threshold=log_threshold,
                 stain=stain, resin=resin, separated=chosen.separates, share=_share_below(chosen, log_threshold),
                 reference=reference, from_stack=False)
@@ -1373,7 +1395,7 @@ def agree(n, valid, plan, chosen, consensus, options):
         return plan, chosen
     level, log_threshold, share, resin_median, tissue_median = consensus
     maps = chosen if chosen.level == level else level_maps(n, valid, level, plan["noise"], True, options)
-    reference, stain, resin = _rules(maps, log_threshold, options)
+    reference, stain, resin = _rules(maps, log_threshold, options, True)
     if _share_below(maps, log_threshold) < SECTION_SHARE_FRACTION * share:
         return plan, chosen
     if reference is None or not abs(float(reference[1]) - resin_median) < abs(float(reference[1]) - tissue_median):

@@ -83,8 +83,12 @@ internal static class ResinRule
         return low.Count == 0 ? float.PositiveInfinity : Select.Median([.. low]);
     }
 
-    /// <summary>The measure on one class, the voxels with log ratio under <paramref name="logThreshold"/>; <paramref name="window"/> &gt; 0.</summary>
-    internal static Reference? MeasureClass(StainRule.Sample sample, float logThreshold, StainRule.Reference stain, double window)
+    /// <summary>
+    /// The measure on one class, the voxels with log ratio under <paramref name="logThreshold"/>; <paramref name="window"/>
+    /// &gt; 0. The texture ceiling is read from <paramref name="ceilingRatio"/> (the sample's real log ratios, in its
+    /// order) when given, else from the sample's.
+    /// </summary>
+    internal static Reference? MeasureClass(StainRule.Sample sample, float logThreshold, StainRule.Reference stain, double window, float[]? ceilingRatio = null)
     {
         float mr = stain.ResinMedian, mt = stain.TissueMedian;
         var low = new List<float>();
@@ -138,7 +142,7 @@ internal static class ResinRule
             float d = Math.Abs(sample.Smoothed[i] - mr);
             if (d < w * spread && d < Math.Abs(sample.Smoothed[i] - mt))
             {
-                ratios.Add(sample.LogRatio[i]);
+                ratios.Add((ceilingRatio ?? sample.LogRatio)[i]);
             }
         }
 
