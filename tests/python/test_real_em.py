@@ -118,9 +118,10 @@ def test_isotropic_all_tissue_volume_masked_in_3d_keeps_its_tissue(dotnet_bridge
 
 
 def _sem_edge_variants():
-    """The SEM edge as 8-bit data (16-bit ÷ 256, floored) in two sections, the second shifted 1 px in x, and the same
-    averaged 4×4 in-plane (150², labels kept only where a cell is all one class): proxies for the issue's 2-section
-    ssTEM cases at full and at 64 nm resolution. Built at run time from the corpus; nothing of it is committed."""
+    """The SEM edge as 8-bit data (16-bit ÷ 256, floored) in two sections, the second shifted 1 px in x; the same
+    averaged 4×4 in-plane (150², labels kept only where a cell is all one class); and that image's 128² centre crop
+    (11 % resin): proxies for the issue's 2-section ssTEM cases at full and at 64 nm resolution. Built at run time from
+    the corpus; nothing of it is committed."""
     item = next((i for i in _items() if i["file"][:-4] == "sem_tissue_resin_edge"), None)
     if item is None:
         pytest.skip("sem_tissue_resin_edge not in the corpus")
@@ -129,10 +130,13 @@ def _sem_edge_variants():
     stack = np.concatenate([raw, np.roll(raw, 1, axis=2)])
     truth = np.concatenate([labels, np.roll(labels, 1, axis=2)])
     z, h, w = stack.shape
-    coarse = np.round(stack.reshape(z, h // 4, 4, w // 4, 4).mean(axis=(2, 4)) / 256).astype(np.uint8)
+    coarse = np.floor(stack.reshape(z, h // 4, 4, w // 4, 4).mean(axis=(2, 4)) / 256).astype(np.uint8)
     cells = truth.reshape(z, h // 4, 4, w // 4, 4)
     coarse_truth = np.where((cells == 0).all(axis=(2, 4)), 0, np.where((cells == 1).all(axis=(2, 4)), 1, 255))
-    return {"8-bit": (np.floor(stack / 256).astype(np.uint8), truth), "4x": (coarse, coarse_truth.astype(np.uint8))}
+    coarse_truth = coarse_truth.astype(np.uint8)
+    centre = np.s_[:, 11:139, 11:139]
+    return {"8-bit": (np.floor(stack / 256).astype(np.uint8), truth), "4x": (coarse, coarse_truth),
+            "4x centre": (coarse[centre], coarse_truth[centre])}
 
 
 def _non_brain_iou(mask, labels):
@@ -141,9 +145,12 @@ def _non_brain_iou(mask, labels):
     return (gt0 & p0).sum() / max(1, (gt0 | p0).sum())
 
 
-# Measured 2026-12-06: classical 8-bit 0.983 (0.928 while clipped dark staining counted as padding), 4x 0.899 (0.727
-# before the resin rule's second measure on the class's untextured half); U-Net v2 at 4x 0.845 (0.792 before).
-SEM_EDGE_BARS = {("classical", "8-bit"): 0.95, ("classical", "4x"): 0.85, ("unet", "4x"): 0.82}
+# Measured 2026-12-06 through this API (at 2fa207e, before the day's changes, each fails): classical 8-bit 0.983 (0.942:
+# clipped dark staining counted as padding), 4x 0.899 (0.738: no resin reference in the mixed lower class);
+# U-Net v2 at 4x 0.848 (0.814); classical on the 4x centre crop 0.649 (0.294: the rules' references were
+# measured on the per-voxel texture classes only).
+SEM_EDGE_BARS = {("classical", "8-bit"): 0.95, ("classical", "4x"): 0.85, ("unet", "4x"): 0.82,
+                 ("classical", "4x centre"): 0.55}
 
 
 @pytest.mark.parametrize("method,variant", sorted(SEM_EDGE_BARS))
