@@ -560,6 +560,29 @@ public static partial class ClassicalMasker
         return (classes, classes, resin);
     }
 
+    /// <summary>The texture vote sigmoid((log r − log t)/<see cref="Softness"/>) in place of the log ratio, 0 on invalid voxels.</summary>
+    private static void ToVote(Volume<float> logRatio, Volume<byte>? valid, double logThreshold, CancellationToken ct)
+    {
+        ParallelChunks.For(logRatio.Span.Length, (start, count) =>
+        {
+            var chunk = logRatio.Span.Slice(start, count);
+            TensorPrimitives.Add(chunk, (float)-logThreshold, chunk);
+            TensorPrimitives.Multiply(chunk, 1f / Softness, chunk);
+            TensorPrimitives.Sigmoid(chunk, chunk);
+            if (valid is not null)
+            {
+                var flags = valid.Span.Slice(start, count);
+                for (int i = 0; i < chunk.Length; i++)
+                {
+                    if (flags[i] == 0)
+                    {
+                        chunk[i] = 0;
+                    }
+                }
+            }
+        }, ct);
+    }
+
     /// <summary>Pooled texture vote under which a voxel is in the resin class of <see cref="PooledClasses"/>.</summary>
     public const float PooledResinVote = 0.1f;
 
@@ -573,19 +596,7 @@ public static partial class ClassicalMasker
     private static Volume<float> PooledClasses(LevelMaps chosen, double logThreshold, ClassicalMaskOptions options, bool planar, CancellationToken ct)
     {
         var vote = chosen.LogRatio.Clone();
-        var v = vote.Span;
-        TensorPrimitives.Add(v, (float)-logThreshold, v);
-        TensorPrimitives.Multiply(v, 1f / Softness, v);
-        TensorPrimitives.Sigmoid(v, v);
-        if (chosen.Valid is not null)
-        {
-            var ok = chosen.Valid.Span;
-            for (int i = 0; i < v.Length; i++)
-            {
-                v[i] = ok[i] == 0 ? 0 : v[i];
-            }
-        }
-
+        ToVote(vote, chosen.Valid, logThreshold, ct);
         var pooled = Pool(vote, chosen.ValidFraction, options.BlockSize, planar, ct);
         var p = pooled.Span;
         float resin = (float)logThreshold - 1, tissue = (float)logThreshold + 1;
@@ -638,24 +649,7 @@ public static partial class ClassicalMasker
         var stain = plan.Stain;
         var resinWeight = stain is { } st && plan.Resin is { } resin ? ResinRule.Weight(logRatio, smoothed, resin, st, okLevel, planar, ct) : null;
         var voteVolume = logRatio;
-        ParallelChunks.For(lr.Length, (start, count) =>
-        {
-            var chunk = voteVolume.Span.Slice(start, count);
-            TensorPrimitives.Add(chunk, (float)-logThreshold, chunk);
-            TensorPrimitives.Multiply(chunk, 1f / Softness, chunk);
-            TensorPrimitives.Sigmoid(chunk, chunk);
-            if (okLevel is not null)
-            {
-                var flags = okLevel.Span.Slice(start, count);
-                for (int i = 0; i < chunk.Length; i++)
-                {
-                    if (flags[i] == 0)
-                    {
-                        chunk[i] = 0;
-                    }
-                }
-            }
-        }, ct);
+        ToVote(voteVolume, okLevel, logThreshold, ct);
 
         if (stain is { } reference)
         {
