@@ -1277,12 +1277,20 @@ def _share_below(maps, log_threshold):
     return float((sample.astype(np.float64) < log_threshold).mean()) if sample.size else 0.0
 
 
+def texture_vote(ratio, log_threshold, valid):
+    """sigmoid((log r - log t) / 0.25), 0 on invalid voxels (ClassicalMasker.ToVote)."""
+    vote = ratio + F32(-log_threshold)
+    vote *= F32(1 / SOFTNESS)
+    vote = _sigmoid(vote)
+    if valid is not None:
+        vote[~valid] = 0
+    return vote
+
+
 def pooled_classes(maps, log_threshold, options, planar):
     """The pooled texture vote's classes as log ratios: log t - 1 where the vote, pooled as the confidence is, is under
     0.1, else log t + 1 (ClassicalMasker.PooledClasses)."""
-    vote = _sigmoid((maps.ratio + F32(-log_threshold)) * F32(1 / SOFTNESS))
-    if maps.valid is not None:
-        vote[~maps.valid] = 0
+    vote = texture_vote(maps.ratio, log_threshold, maps.valid)
     pooled = _pool(vote, maps.fraction, options["block_size"], planar)
     return np.where(pooled < F32(POOLED_RESIN_VOTE), F32(log_threshold - 1), F32(log_threshold + 1)).astype(F32)
 
@@ -1414,11 +1422,7 @@ def finish_volume(n, valid, plan, chosen, options):
     # resin's own intensity, before and after pooling.
     ratio = chosen.ratio
     weight = resin_weight(ratio, chosen.smoothed, resin, stain, chosen.valid, planar) if resin is not None else None
-    vote = ratio + F32(-log_threshold)
-    vote *= F32(1 / SOFTNESS)
-    vote = _sigmoid(vote)
-    if chosen.valid is not None:
-        vote[~chosen.valid] = 0
+    vote = texture_vote(ratio, log_threshold, chosen.valid)
     if stain is not None:
         gap = -(-options["trachea_gap"] // (1 << level))  # full-resolution voxels -> working level, rounded up
         walls = (trachea_rule(vote, chosen.smoothed, stain, options["dense_threshold"], gap, planar)
