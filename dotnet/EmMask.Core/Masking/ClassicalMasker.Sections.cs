@@ -15,9 +15,10 @@ public static partial class ClassicalMasker
     /// (<see cref="SectionConsensus"/>): the plan's, or, without a plan, the one its sections agree on, measured first
     /// (those sections wait, with their measurements, until every section has been measured).
     /// </summary>
-    private static void RunSections(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, ClassicalPlan? plan, Volume<byte> mask, Volume<float> confidence, List<VolumeOutcome> outcomes, IProgress<ProgressReport>? progress, CancellationToken ct)
+    private static bool[] RunSections(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, ClassicalPlan? plan, Volume<byte> mask, Volume<float> confidence, List<VolumeOutcome> outcomes, IProgress<ProgressReport>? progress, CancellationToken ct)
     {
         var shape = n.Shape;
+        var resinKnown = new bool[shape.Z];
         int plane = shape.SliceLength;
         var consensus = plan?.Consensus;
         bool agreeFirst = plan is null && options.Threshold is null;
@@ -30,7 +31,7 @@ public static partial class ClassicalMasker
             var section = new Shape3(1, shape.Y, shape.X);
             var sectionMask = new Volume<byte>(section);
             var sectionConfidence = new Volume<float>(section);
-            ClassicalMasker.Finish(image, ok, options, p, chosen, BlockPlacement.Whole(section), sectionMask, sectionConfidence, final: true, scaled, ct);
+            resinKnown[z] = ClassicalMasker.Finish(image, ok, options, p, chosen, BlockPlacement.Whole(section), sectionMask, sectionConfidence, final: true, scaled, ct);
             sectionMask.Span.CopyTo(mask.Span.Slice(z * plane, plane));
             sectionConfidence.Span.CopyTo(confidence.Span.Slice(z * plane, plane));
             outcomes.Add(p.Outcome);
@@ -57,6 +58,8 @@ public static partial class ClassicalMasker
             var (agreed, maps) = Agree(image, ok, options, p, chosen, consensus, ct);
             Finish(z, image, ok, agreed, maps, null);
         }
+
+        return resinKnown;
     }
 
     /// <summary>

@@ -332,10 +332,11 @@ public static partial class ClassicalMasker
         }
 
         var outcomes = new List<VolumeOutcome>();
+        bool[]? resinKnown = null;
         // A block of one section of a stack (plan given) still takes the stack's agreement.
         if (mode == MaskingMode.TwoD && (shape.Z > 1 || plan?.Consensus is not null))
         {
-            RunSections(n, valid, options, plan, mask, confidence, outcomes, progress, ct);
+            resinKnown = RunSections(n, valid, options, plan, mask, confidence, outcomes, progress, ct);
         }
         else if (plan?.Volume is { } fixedPlan)
         {
@@ -343,7 +344,9 @@ public static partial class ClassicalMasker
         }
         else
         {
-            outcomes.Add(RunVolume(n, valid, options, mask, confidence, progress, ct));
+            var (outcome, known) = RunVolume(n, valid, options, mask, confidence, progress, ct);
+            outcomes.Add(outcome);
+            resinKnown = shape.Z == 1 ? [known] : null;
         }
 
         double threshold = outcomes.Count == 0 ? options.Threshold ?? UnimodalThreshold : Median(outcomes.Select(o => o.Threshold));
@@ -356,18 +359,18 @@ public static partial class ClassicalMasker
         mask.VoxelSize = input.VoxelSize;
         confidence.VoxelSize = input.VoxelSize;
         progress?.Report(new("done", 1.0));
-        return new MaskResult(mask, confidence, threshold, warnings, notes);
+        return new MaskResult(mask, confidence, threshold, warnings, notes) { ResinKnown = resinKnown };
     }
 
     /// <summary>What one volume (or section) run decided.</summary>
     internal readonly record struct VolumeOutcome(double Threshold, int Level, NoiseModel Noise, bool Stabilised, bool Resin = false, bool FromStack = false);
 
     /// <summary>Masks one volume (3D) or one section (Z = 1) in place of <paramref name="mask"/> and <paramref name="confidence"/>; <paramref name="n"/> is consumed.</summary>
-    private static VolumeOutcome RunVolume(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, Volume<byte> mask, Volume<float> confidence, IProgress<ProgressReport>? progress, CancellationToken ct)
+    private static (VolumeOutcome Outcome, bool ResinKnown) RunVolume(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, Volume<byte> mask, Volume<float> confidence, IProgress<ProgressReport>? progress, CancellationToken ct)
     {
         var (plan, chosen, _) = MeasureVolume(n, valid, options, progress, ct);
-        Finish(n, valid, options, plan, chosen, BlockPlacement.Whole(n.Shape), mask, confidence, final: true, progress, ct);
-        return plan.Outcome;
+        bool known = Finish(n, valid, options, plan, chosen, BlockPlacement.Whole(n.Shape), mask, confidence, final: true, progress, ct);
+        return (plan.Outcome, known);
     }
 
     /// <summary>A block of a 3D volume under a fixed plan: the pre-mask (invalid voxels = <see cref="InvalidCode"/>).</summary>
@@ -610,9 +613,10 @@ public static partial class ClassicalMasker
 
     /// <summary>
     /// Vote, pooling, confidence, mask, hole filling and boundary refinement at full resolution. <paramref name="final"/>:
-    /// also small-region removal and the padding rule (the in-memory result); otherwise the block's pre-mask.
+    /// also small-region removal and the padding rule (the in-memory result); otherwise the block's pre-mask. True when the
+    /// section's resin is known (<see cref="MaskResult.ResinKnown"/>).
     /// </summary>
-    private static void Finish(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, VolumePlan plan, LevelMaps chosen, BlockPlacement placement, Volume<byte> mask, Volume<float> confidence, bool final, IProgress<ProgressReport>? progress, CancellationToken ct)
+    private static bool Finish(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, VolumePlan plan, LevelMaps chosen, BlockPlacement placement, Volume<byte> mask, Volume<float> confidence, bool final, IProgress<ProgressReport>? progress, CancellationToken ct)
     {
         bool planar = n.Shape.Z == 1;
         var (pooled, resinWeight) = VotePool(chosen, plan, options, planar, progress, ct);
@@ -631,7 +635,7 @@ public static partial class ClassicalMasker
             ? () => VolumeResampling.TrilinearAtLeast(ResinRule.AtResinIntensity(chosen.Smoothed, reference, chosen.Valid), n.Like<byte>(), 1 << chosen.Level, (0, 0, 0), 0.5f)
             : null;
 
-        MaskFromConfidence(n, valid, options, chosen.Level, placement, mask, confidence, resin, resinLike, final, progress, ct);
+        return MaskFromConfidence(n, valid, options, chosen.Level, placement, mask, confidence, resin, resinLike, final, progress, ct);
     }
 
     /// <summary>The soft vote at the working level, raised for stained material, averaged over the block window (valid cells only).</summary>
@@ -679,8 +683,11 @@ public static partial class ClassicalMasker
         return (pooled, resinWeight);
     }
 
-    /// <summary>Mask = confidence ≥ 0.5 on valid voxels, refined on the image's edges; <paramref name="final"/> also fills, removes small regions and applies the padding rule.</summary>
-    private static void MaskFromConfidence(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, int level, BlockPlacement placement, Volume<byte> mask, Volume<float> confidence, Volume<byte>? resin, Func<Volume<byte>>? resinLike, bool final, IProgress<ProgressReport>? progress, CancellationToken ct)
+    /// <summary>
+    /// Mask = confidence ≥ 0.5 on valid voxels, refined on the image's edges; <paramref name="final"/> also fills, removes
+    /// small regions and applies the padding rule. True when a final section's resin is known.
+    /// </summary>
+    private static bool MaskFromConfidence(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, int level, BlockPlacement placement, Volume<byte> mask, Volume<float> confidence, Volume<byte>? resin, Func<Volume<byte>>? resinLike, bool final, IProgress<ProgressReport>? progress, CancellationToken ct)
     {
         bool planar = n.Shape.Z == 1;
         var ok = valid is null ? default : valid.Span;
@@ -714,7 +721,7 @@ public static partial class ClassicalMasker
 
         if (!final)
         {
-            return;
+            return false;
         }
 
         // A section's hole holding ResinHoleCells working-level cells of resin markers (resin closed off by touching
@@ -739,6 +746,7 @@ public static partial class ClassicalMasker
         }
 
         AgreeWithMask(m, c, ok);
+        return resinKnown;
     }
 
     private static long CountNonzero(Volume<byte> volume) => volume.Span.Length - volume.Span.Count((byte)0);

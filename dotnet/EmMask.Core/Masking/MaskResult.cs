@@ -8,4 +8,12 @@ namespace EmMask.Core.Masking;
 /// <param name="Threshold">The texture-to-noise threshold used (the automatic one when none was given).</param>
 /// <param name="Warnings">Things the user should know (constant volume, NaN voxels), one line each.</param>
 /// <param name="Notes">Informational lines (for example how many windows a U-Net skipped).</param>
-public sealed record MaskResult(Volume<byte> Mask, Volume<float> Confidence, double Threshold, IReadOnlyList<string> Warnings, IReadOnlyList<string>? Notes = null);
+public sealed record MaskResult(Volume<byte> Mask, Volume<float> Confidence, double Threshold, IReadOnlyList<string> Warnings, IReadOnlyList<string>? Notes = null)
+{
+    /// <summary>
+    /// Per section (2D mode), whether the classical masker knows the section's resin: its resin rule acts and marks at
+    /// least <see cref="ClassicalMasker.ResinHoleCells"/> working-level cells. Null in 3D. The U-Net's envelope grows a
+    /// section whose resin is known by half its margin (<see cref="TissueEnvelope.FromMask"/>).
+    /// </summary>
+    public IReadOnlyList<bool>? ResinKnown { get; init; }
+}

@@ -43,8 +43,9 @@ public static class TissueEnvelope
             throw new ArgumentOutOfRangeException(nameof(margin), margin, "The envelope margin must be a finite number of voxels, ≥ 0.");
         }
 
-        var classical = ClassicalMasker.Run(input, ClassicalMaskOptions.Default, progress, ct).Mask;
-        return (FromMask(classical, margin, ct), coreDepth is { } depth ? Core(classical, depth, ct) : null);
+        var result = ClassicalMasker.Run(input, ClassicalMaskOptions.Default, progress, ct);
+        var classical = result.Mask;
+        return (FromMask(classical, margin, result.ResinKnown, ct), coreDepth is { } depth ? Core(classical, depth, ct) : null);
     }
 
     /// <summary>
@@ -85,21 +86,57 @@ public static class TissueEnvelope
         }
     }
 
-    /// <summary>The envelope of a given 0/1 mask: grown by <paramref name="margin"/> voxels, then holes filled in 3D.</summary>
-    public static Volume<byte> FromMask(Volume<byte> mask, double margin = DefaultMargin, CancellationToken ct = default)
+    /// <summary>
+    /// The envelope of a given 0/1 mask: grown by <paramref name="margin"/> voxels (by half of it in the sections whose
+    /// resin the classical masker knows, <paramref name="resinKnown"/>, <see cref="MaskResult.ResinKnown"/>), then holes
+    /// filled in 3D.
+    /// </summary>
+    /// <remarks>
+    /// The margin lets the network correct a classical boundary that lies a few voxels inside the tissue. Where the
+    /// classical masker knows a section's resin, it puts the boundary on the resin's own edge, and the full margin mostly
+    /// admits the network's outward bias into the resin (on coarse images the network calls every envelope voxel there
+    /// tissue); where it does not (all-tissue sections, small crops), the margin is what lets the network win back the
+    /// tissue the classical masker lost.
+    /// </remarks>
+    public static Volume<byte> FromMask(Volume<byte> mask, double margin = DefaultMargin, IReadOnlyList<bool>? resinKnown = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(mask);
-        var envelope = mask.Clone();
-        var voxelSize = envelope.VoxelSize;
-        envelope.VoxelSize = VoxelSize.Isotropic; // grow in voxels
-        if (margin > 0)
+        if (resinKnown is not null && resinKnown.Count != mask.Shape.Z)
         {
-            MaskMorphology.Grow(envelope, margin, ct);
+            throw new ArgumentException($"resinKnown has {resinKnown.Count} sections, the mask {mask.Shape.Z}.", nameof(resinKnown));
+        }
+
+        var envelope = Grown(mask, margin, ct);
+        if (margin > 0 && resinKnown is not null && resinKnown.Contains(true))
+        {
+            var narrow = Grown(mask, margin / 2, ct);
+            int plane = mask.Shape.SliceLength;
+            for (int z = 0; z < resinKnown.Count; z++)
+            {
+                if (resinKnown[z])
+                {
+                    narrow.Span.Slice(z * plane, plane).CopyTo(envelope.Span.Slice(z * plane, plane));
+                }
+            }
         }
 
         MaskMorphology.FillHoles(envelope, perSlice: false, ct);
-        envelope.VoxelSize = voxelSize;
         return envelope;
+    }
+
+    // The mask grown by margin voxels (not physical units: the U-Net works in voxels).
+    private static Volume<byte> Grown(Volume<byte> mask, double margin, CancellationToken ct)
+    {
+        var grown = mask.Clone();
+        var voxelSize = grown.VoxelSize;
+        grown.VoxelSize = VoxelSize.Isotropic;
+        if (margin > 0)
+        {
+            MaskMorphology.Grow(grown, margin, ct);
+        }
+
+        grown.VoxelSize = voxelSize;
+        return grown;
     }
 
     /// <summary>The envelope as a 0/1 float score, the form the sliding window's tile skipping reads (threshold 0.5).</summary>

@@ -60,7 +60,7 @@ public static class UNetBlockwise
             int edge = ClassicalBlockwise.BlockEdgeFor(1L << 30, shape, plan, classical) ?? Math.Max(ClassicalMasker.Halo(plan, classical), ClassicalMasker.Alignment(plan, classical));
             var grid0 = ClassicalBlockwise.Grid(shape, plan, classical, edge);
             var mask = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid0, plan, classical, null, ct).ToVolume();
-            envelope = TissueEnvelope.FromMask(mask, options.EnvelopeMargin, ct);
+            envelope = TissueEnvelope.FromMask(mask, options.EnvelopeMargin, ct: ct);
             classicalCore = options.Core ? TissueEnvelope.Core(mask, options.CoreDepth, ct) : null;
         }
 
