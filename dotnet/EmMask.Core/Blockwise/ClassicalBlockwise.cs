@@ -146,6 +146,8 @@ public static class ClassicalBlockwise
             pooled = Coarse(source, grid, plan, options, progress, ct);
         }
 
+        // 2D: which sections' resin the masker knows (blocks are whole sections; a resumed block's stay false).
+        var resinKnown = plan.Volume is null ? new bool[grid.Shape.Z] : null;
         var pass = BlockPass.Run(
             source,
             store,
@@ -153,9 +155,18 @@ public static class ClassicalBlockwise
             (block, input) =>
             {
                 var placement = new BlockPlacement(block.Read, grid.Shape, block.CoreInRead, block.CoreSize);
-                return twoScale
+                var result = twoScale
                     ? ClassicalMasker.RunFineBlock(input, plan, placement, pooled!, options, ct)
                     : ClassicalMasker.RunBlock(input, plan, placement, options, ct);
+                if (resinKnown is not null && result.ResinKnown is { } known)
+                {
+                    for (int z = 0; z < known.Count; z++)
+                    {
+                        resinKnown[block.Read.Z + z] = known[z];
+                    }
+                }
+
+                return result;
             },
             confidence is null ? null : (block, result) => confidence(block, block.CropCore(result.Confidence)),
             progress,
@@ -180,7 +191,7 @@ public static class ClassicalBlockwise
                   (twoScale ? "; texture on the whole volume's working-level image, full resolution block by block" : string.Empty)
                 : "classical: mode 2d, blocks of whole sections",
         };
-        return new BlockwiseMask(grid, final, source.VoxelSize, pass.Warnings, notes, skipped);
+        return new BlockwiseMask(grid, final, source.VoxelSize, pass.Warnings, notes, skipped) { ResinKnown = resinKnown };
     }
 
     /// <summary>
@@ -207,7 +218,7 @@ public static class ClassicalBlockwise
                 VolumeRegions.Paste(result.Final(block), mask, block.Core);
             }
 
-            return new MaskResult(mask, confidence, plan.Threshold ?? ClassicalMasker.UnimodalThreshold, result.Warnings, [.. result.Notes, $"in memory, {grid.Count} blocks of {grid.BlockSize}; no confidence map (not asked for)"]);
+            return new MaskResult(mask, confidence, plan.Threshold ?? ClassicalMasker.UnimodalThreshold, result.Warnings, [.. result.Notes, $"in memory, {grid.Count} blocks of {grid.BlockSize}; no confidence map (not asked for)"]) { ResinKnown = result.ResinKnown };
         }
 
         // Padding (pre-mask code 2) has confidence 0; then each block's final mask replaces its pre-mask (a block's final
@@ -230,7 +241,7 @@ public static class ClassicalBlockwise
         ClassicalMasker.AgreeWithMask(m, c, default); // padding's confidence is 0 already, and its mask 0
 
         var notes = new List<string>(result.Notes) { $"in memory, {grid.Count} blocks of {grid.BlockSize} (working memory ≤ {budget >> 20} MB)" };
-        return new MaskResult(mask, confidence, plan.Threshold ?? ClassicalMasker.UnimodalThreshold, result.Warnings, notes);
+        return new MaskResult(mask, confidence, plan.Threshold ?? ClassicalMasker.UnimodalThreshold, result.Warnings, notes) { ResinKnown = result.ResinKnown };
     }
 
     /// <summary>
@@ -312,6 +323,10 @@ public sealed class BlockwiseMask : IRowSource<byte>
 
     /// <summary>Blocks that an earlier run had finished.</summary>
     public int Resumed { get; }
+
+    /// <summary>2D mode: per section, whether the masker knows its resin (<see cref="MaskResult.ResinKnown"/>; false in
+    /// resumed blocks); null in 3D or when not measured.</summary>
+    public IReadOnlyList<bool>? ResinKnown { get; init; }
 
     /// <summary>Tissue voxels among the block layers handed out so far (all of them once the writer is done).</summary>
     public long TissueVoxels => tissue;

@@ -59,8 +59,9 @@ public static class UNetBlockwise
             var plan = ClassicalBlockwise.Plan(source, classical, ct);
             int edge = ClassicalBlockwise.BlockEdgeFor(1L << 30, shape, plan, classical) ?? Math.Max(ClassicalMasker.Halo(plan, classical), ClassicalMasker.Alignment(plan, classical));
             var grid0 = ClassicalBlockwise.Grid(shape, plan, classical, edge);
-            var mask = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid0, plan, classical, null, ct).ToVolume();
-            envelope = TissueEnvelope.FromMask(mask, options.EnvelopeMargin, ct: ct);
+            var blocks = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid0, plan, classical, null, ct);
+            var mask = blocks.ToVolume();
+            envelope = TissueEnvelope.FromMask(mask, options.EnvelopeMargin, blocks.ResinKnown, ct);
             classicalCore = options.Core ? TissueEnvelope.Core(mask, options.CoreDepth, ct) : null;
         }
 

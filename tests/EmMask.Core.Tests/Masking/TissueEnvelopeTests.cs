@@ -40,6 +40,36 @@ public class TissueEnvelopeTests
     }
 
     [Fact]
+    public void SectionsWhoseResinIsKnownGrowByHalfTheMargin()
+    {
+        // The same 10 × 10 square of tissue in two sections; the classical masker knows the second's resin.
+        var mask = new Volume<byte>(new Shape3(2, 30, 30));
+        for (int z = 0; z < 2; z++)
+        {
+            for (int y = 10; y < 20; y++)
+            {
+                for (int x = 10; x < 20; x++)
+                {
+                    mask[z, y, x] = 1;
+                }
+            }
+        }
+
+        var envelope = TissueEnvelope.FromMask(mask, margin: 4, resinKnown: [false, true]);
+        Assert.Equal(1, envelope[0, 15, 6]); // 4 voxels out
+        Assert.Equal(0, envelope[0, 15, 5]);
+        Assert.Equal(1, envelope[1, 15, 8]); // 2 voxels out
+        Assert.Equal(0, envelope[1, 15, 7]);
+        Assert.Equal(1, envelope[1, 15, 21]);
+        Assert.Equal(0, envelope[1, 15, 22]);
+
+        // Without the flags (3D, block-wise before they were measured) every section grows by the margin.
+        Assert.Equal(1, TissueEnvelope.FromMask(mask, margin: 4)[1, 15, 6]);
+        var ex = Assert.Throws<ArgumentException>(() => TissueEnvelope.FromMask(mask, 4, [true]));
+        Assert.Contains("1 sections", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ZeroMarginOnlyFillsHoles()
     {
         var mask = HollowCube();
