@@ -96,6 +96,20 @@ public class BlockwiseCommandTests
     }
 
     [Fact]
+    public void TheUNetBlockByBlockGivesTheInMemoryUNetMaskOnAThinStack()
+    {
+        // 6 sections: the classical envelope works section by section, and the sections whose resin it knows grow by
+        // half the margin (MaskResult.ResinKnown); the block-wise classical run must carry those flags (without them
+        // 219 voxels differ).
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "8", "--shape", "6", "160", "160", "-q").ExitCode);
+        Assert.Equal(0, CliRunner.Invoke("mask", t["p.h5"], t["mem.h5"], "--method", "unet", "-q").ExitCode);
+        var run = CliRunner.Invoke("mask", t["p.h5"], t["blk.h5"], "--method", "unet", "--block", "64", "-q");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Equal(Mask(t["mem.h5"]), Mask(t["blk.h5"]));
+    }
+
+    [Fact]
     public void TheUNetIsNotSentBlockwiseByTheMemoryBudgetAlone()
     {
         using var t = new TempFolder();
