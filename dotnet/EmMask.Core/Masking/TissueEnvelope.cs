@@ -21,6 +21,12 @@ public static class TissueEnvelope
     /// <summary>Default margin in voxels: the classical boundary is within about three voxels of the truth.</summary>
     public const double DefaultMargin = 4;
 
+    /// <summary>
+    /// The smaller in-plane edge (voxels) a section needs before a known resin halves its margin: on smaller sections the
+    /// resin rule measures its references on few cells and can take a pale region of tissue for resin.
+    /// </summary>
+    public const int KnownResinMinimumEdge = 128;
+
     /// <summary>The envelope (0/1) of a uint8, uint16 or float32 volume, from the default classical mask.</summary>
     /// <param name="input">The image.</param>
     /// <param name="margin">Growth in voxels (not physical units: the U-Net works in voxels), ≥ 0.</param>
@@ -88,8 +94,8 @@ public static class TissueEnvelope
 
     /// <summary>
     /// The envelope of a given 0/1 mask: grown by <paramref name="margin"/> voxels (by half of it in the sections whose
-    /// resin the classical masker knows, <paramref name="resinKnown"/>, <see cref="MaskResult.ResinKnown"/>), then holes
-    /// filled in 3D.
+    /// resin the classical masker knows, <paramref name="resinKnown"/>, <see cref="MaskResult.ResinKnown"/>, when they
+    /// are at least <see cref="KnownResinMinimumEdge"/> voxels on each edge), then holes filled in 3D.
     /// </summary>
     /// <remarks>
     /// The margin lets the network correct a classical boundary that lies a few voxels inside the tissue. Where the
@@ -107,7 +113,8 @@ public static class TissueEnvelope
         }
 
         var envelope = Grown(mask, margin, ct);
-        if (margin > 0 && resinKnown is not null && resinKnown.Contains(true))
+        bool large = Math.Min(mask.Shape.Y, mask.Shape.X) >= KnownResinMinimumEdge;
+        if (margin > 0 && large && resinKnown is not null && resinKnown.Contains(true))
         {
             var narrow = Grown(mask, margin / 2, ct);
             int plane = mask.Shape.SliceLength;

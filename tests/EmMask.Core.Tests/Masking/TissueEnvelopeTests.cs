@@ -39,11 +39,10 @@ public class TissueEnvelopeTests
         Assert.Equal(0, mask[10, 10, 10]); // the input is not changed
     }
 
-    [Fact]
-    public void SectionsWhoseResinIsKnownGrowByHalfTheMargin()
+    // The same 10 × 10 square of tissue, at (10, 10), in two sections of edge × edge voxels.
+    private static Volume<byte> TwoSquares(int edge)
     {
-        // The same 10 × 10 square of tissue in two sections; the classical masker knows the second's resin.
-        var mask = new Volume<byte>(new Shape3(2, 30, 30));
+        var mask = new Volume<byte>(new Shape3(2, edge, edge));
         for (int z = 0; z < 2; z++)
         {
             for (int y = 10; y < 20; y++)
@@ -55,6 +54,14 @@ public class TissueEnvelopeTests
             }
         }
 
+        return mask;
+    }
+
+    [Fact]
+    public void SectionsWhoseResinIsKnownGrowByHalfTheMargin()
+    {
+        // The classical masker knows the second section's resin.
+        var mask = TwoSquares(TissueEnvelope.KnownResinMinimumEdge);
         var envelope = TissueEnvelope.FromMask(mask, margin: 4, resinKnown: [false, true]);
         Assert.Equal(1, envelope[0, 15, 6]); // 4 voxels out
         Assert.Equal(0, envelope[0, 15, 5]);
@@ -67,6 +74,16 @@ public class TissueEnvelopeTests
         Assert.Equal(1, TissueEnvelope.FromMask(mask, margin: 4)[1, 15, 6]);
         var ex = Assert.Throws<ArgumentException>(() => TissueEnvelope.FromMask(mask, 4, [true]));
         Assert.Contains("1 sections", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SmallSectionsKeepTheFullMarginWhereTheResinIsKnown()
+    {
+        // Under KnownResinMinimumEdge voxels a section's resin reference rests on few cells (a 64² all-tissue crop
+        // took a pale region for resin): the margin stays whole.
+        var envelope = TissueEnvelope.FromMask(TwoSquares(TissueEnvelope.KnownResinMinimumEdge - 1), margin: 4, resinKnown: [false, true]);
+        Assert.Equal(1, envelope[1, 15, 6]);
+        Assert.Equal(0, envelope[1, 15, 5]);
     }
 
     [Fact]
