@@ -148,9 +148,11 @@ def _non_brain_iou(mask, labels):
 # Measured 2026-12-06 through this API (at 2fa207e, before the day's changes, each fails): classical 8-bit 0.983 (0.942:
 # clipped dark staining counted as padding), 4x 0.899 (0.738: no resin reference in the mixed lower class);
 # U-Net v2 at 4x 0.848 (0.814); classical on the 4x centre crop 0.649 (0.294: the rules' references were
-# measured on the per-voxel texture classes only).
-SEM_EDGE_BARS = {("classical", "8-bit"): 0.95, ("classical", "4x"): 0.85, ("unet", "4x"): 0.82,
-                 ("classical", "4x centre"): 0.55}
+# measured on the per-voxel texture classes only). Later the same day (at 240209b; at 33c6a4f each U-Net bar fails):
+# U-Net v2 at 4x 0.887 (0.848) and on the 4x centre crop 0.928 (0.869), the envelope growing the sections whose resin
+# the classical masker knows by half the margin.
+SEM_EDGE_BARS = {("classical", "8-bit"): 0.95, ("classical", "4x"): 0.85, ("unet", "4x"): 0.87,
+                 ("classical", "4x centre"): 0.55, ("unet", "4x centre"): 0.90}
 
 
 @pytest.mark.parametrize("method,variant", sorted(SEM_EDGE_BARS))

@@ -64,8 +64,8 @@ public sealed record UNetMaskOptions
     [Option("Decide only inside the tissue envelope (the classical mask grown by envelope_margin, holes filled); outside is non-brain.", Label = "tissue envelope")]
     public bool Envelope { get; init; } = true;
 
-    /// <summary>Voxels by which the classical mask is grown into the envelope.</summary>
-    [Option("Voxels by which the classical mask is grown (holes filled) into the envelope.", Minimum = 0, Maximum = 256, Step = 1)]
+    /// <summary>Voxels by which the classical mask is grown into the envelope (half of it in sections whose resin it knows, <see cref="TissueEnvelope.FromMask"/>).</summary>
+    [Option("Voxels by which the classical mask is grown (holes filled) into the envelope; half of it in sections of at least 128x128 whose resin the classical masker knows (2D mode).", Minimum = 0, Maximum = 256, Step = 1)]
     public double EnvelopeMargin { get; init; } = TissueEnvelope.DefaultMargin;
 
     /// <summary>
