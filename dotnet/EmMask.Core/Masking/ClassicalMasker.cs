@@ -359,7 +359,7 @@ public static partial class ClassicalMasker
         mask.VoxelSize = input.VoxelSize;
         confidence.VoxelSize = input.VoxelSize;
         progress?.Report(new("done", 1.0));
-        return new MaskResult(mask, confidence, threshold, warnings, notes) { ResinKnown = resinKnown };
+        return new MaskResult(mask, confidence, threshold, warnings, notes) { ResinKnown = resinKnown, Valid = valid };
     }
 
     /// <summary>What one volume (or section) run decided.</summary>

@@ -16,4 +16,11 @@ public sealed record MaskResult(Volume<byte> Mask, Volume<float> Confidence, dou
     /// section whose resin is known by half its margin (<see cref="TissueEnvelope.FromMask"/>).
     /// </summary>
     public IReadOnlyList<bool>? ResinKnown { get; init; }
+
+    /// <summary>
+    /// The voxels the classical masker measured (1), against padding and NaN voxels (0), which are never tissue; null
+    /// when every voxel is valid, or where it was not kept (volumes masked block by block). The U-Net's envelope leaves
+    /// them out and keeps the classical call next to them (<see cref="TissueEnvelope.Regions"/>).
+    /// </summary>
+    public Volume<byte>? Valid { get; init; }
 }

@@ -51,7 +51,52 @@ public static class TissueEnvelope
 
         var result = ClassicalMasker.Run(input, ClassicalMaskOptions.Default, progress, ct);
         var classical = result.Mask;
-        return (FromMask(classical, margin, result.ResinKnown, ct), coreDepth is { } depth ? Core(classical, depth, ct) : null);
+        var envelope = FromMask(classical, margin, result.ResinKnown, ct);
+        var core = coreDepth is { } depth ? Core(classical, depth, ct) : null;
+        if (result.Valid is { } valid)
+        {
+            core = NextToPadding(envelope, core, classical, valid, ct);
+        }
+
+        return (envelope, core);
+    }
+
+    /// <summary>In-plane reach (voxels) from padding within which the classical call stands (<see cref="NextToPadding"/>).</summary>
+    public const double PaddingReach = 16;
+
+    /// <summary>
+    /// Padding (and NaN voxels) leave the envelope, and classical tissue within <see cref="PaddingReach"/> voxels of them
+    /// (in-plane) joins the core, where the classical call stands; returns the core (a new one when
+    /// <paramref name="core"/> is null). Against exact-constant padding the classical boundary is exact, while the
+    /// network, whose windows there hold mostly a constant, erodes the tissue by several voxels and calls padding within
+    /// the margin tissue (corpus composites on padding: up to 12 % of their tissue lost, non-brain IoU 0.91–0.99).
+    /// </summary>
+    public static Volume<byte> NextToPadding(Volume<byte> envelope, Volume<byte>? core, Volume<byte> classical, Volume<byte> valid, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        ArgumentNullException.ThrowIfNull(classical);
+        ArgumentNullException.ThrowIfNull(valid);
+        var far = valid.Clone();
+        MaskMorphology.ErodeSections(far, PaddingReach, ct); // valid voxels farther than the reach from padding
+        core ??= classical.Like<byte>();
+        var e = envelope.Span;
+        var c = core.Span;
+        var m = classical.Span;
+        var ok = valid.Span;
+        var f = far.Span;
+        for (int i = 0; i < e.Length; i++)
+        {
+            if (ok[i] == 0)
+            {
+                e[i] = 0;
+            }
+            else if (f[i] == 0 && m[i] != 0)
+            {
+                c[i] = 1;
+            }
+        }
+
+        return core;
     }
 
     /// <summary>
