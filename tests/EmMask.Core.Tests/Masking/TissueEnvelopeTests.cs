@@ -87,6 +87,66 @@ public class TissueEnvelopeTests
     }
 
     [Fact]
+    public void PaddingLeavesTheEnvelopeAndClassicalTissueNextToItJoinsTheCore()
+    {
+        // One section: padding in x < 16, classical tissue in x >= 16, an envelope over everything and a core at x >= 60.
+        var shape = new Shape3(1, 64, 80);
+        var valid = new Volume<byte>(shape);
+        var classical = new Volume<byte>(shape);
+        var envelope = new Volume<byte>(shape);
+        var core = new Volume<byte>(shape);
+        for (int y = 0; y < 64; y++)
+        {
+            for (int x = 0; x < 80; x++)
+            {
+                valid[0, y, x] = x >= 16 ? (byte)1 : (byte)0;
+                classical[0, y, x] = valid[0, y, x];
+                envelope[0, y, x] = 1;
+                core[0, y, x] = x >= 60 ? (byte)1 : (byte)0;
+            }
+        }
+
+        var joined = TissueEnvelope.NextToPadding(envelope, core, classical, valid);
+        Assert.Same(core, joined);
+        Assert.Equal(0, envelope[0, 30, 15]); // padding: out of the envelope
+        Assert.Equal(1, envelope[0, 30, 16]);
+        Assert.Equal(1, joined[0, 30, 16]); // within PaddingReach (16) of padding: the classical call stands
+        Assert.Equal(1, joined[0, 30, 31]);
+        Assert.Equal(0, joined[0, 30, 32]); // farther: the network decides
+        Assert.Equal(1, joined[0, 30, 70]); // the given core is kept
+
+        // Without a core one is made; classical non-brain next to padding stays out of it.
+        classical[0, 30, 20] = 0;
+        var made = TissueEnvelope.NextToPadding(TissueEnvelope.FromMask(classical, 0), null, classical, valid);
+        Assert.Equal(1, made[0, 31, 20]);
+        Assert.Equal(0, made[0, 30, 20]);
+        Assert.Equal(0, made[0, 30, 70]);
+    }
+
+    [Fact]
+    public void TheClassicalResultKeepsItsValidVoxelsOnlyWhereThereIsPadding()
+    {
+        var v = TextureVolumes.Resin(1, new Shape3(2, 64, 64));
+        TextureVolumes.AddTexture(v, 0, 40, 2, 10, 2);
+        Assert.Null(ClassicalMasker.Run(v).Valid);
+        for (int z = 0; z < 2; z++)
+        {
+            for (int y = 0; y < 64; y++)
+            {
+                for (int x = 40; x < 64; x++)
+                {
+                    v[z, y, x] = 0;
+                }
+            }
+        }
+
+        var valid = ClassicalMasker.Run(v).Valid;
+        Assert.NotNull(valid);
+        Assert.Equal(0.0, TextureVolumes.Mean(valid, 40, 64));
+        Assert.Equal(1.0, TextureVolumes.Mean(valid, 0, 40));
+    }
+
+    [Fact]
     public void ZeroMarginOnlyFillsHoles()
     {
         var mask = HollowCube();
