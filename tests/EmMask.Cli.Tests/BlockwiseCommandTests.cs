@@ -110,6 +110,35 @@ public class BlockwiseCommandTests
     }
 
     [Fact]
+    public void TheUNetBlockByBlockGivesTheInMemoryUNetMaskBesidePadding()
+    {
+        // A phantom whose right 42 columns are exact-zero padding: the envelope leaves the padding out and keeps the
+        // classical tissue next to it (TissueEnvelope.NextToPadding); the block-wise run assembles the padding from its
+        // blocks (without it 25 497 voxels differ).
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "8", "--shape", "48", "192", "192", "-q").ExitCode);
+        var raw = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["p.h5"], "/raw"));
+        for (int z = 0; z < 48; z++)
+        {
+            for (int y = 0; y < 192; y++)
+            {
+                raw.Row(z, y)[150..].Clear();
+            }
+        }
+
+        VolumeWriter.Write(VolumePath.Parse(t["q.h5"], "/raw"), raw, new VolumeWriteOptions());
+        Assert.Equal(0, CliRunner.Invoke("mask", t["q.h5"], t["mem.h5"], "--method", "unet", "-q").ExitCode);
+        var run = CliRunner.Invoke("mask", t["q.h5"], t["blk.h5"], "--method", "unet", "--block", "96", "-q");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var memory = Mask(t["mem.h5"]);
+        Assert.Equal(memory, Mask(t["blk.h5"]));
+        for (int i = 0; i < memory.Length; i++)
+        {
+            Assert.True(i % 192 < 150 || memory[i] == 0, $"voxel {i}: padding called tissue");
+        }
+    }
+
+    [Fact]
     public void TheUNetIsNotSentBlockwiseByTheMemoryBudgetAlone()
     {
         using var t = new TempFolder();

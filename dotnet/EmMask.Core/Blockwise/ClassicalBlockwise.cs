@@ -118,7 +118,11 @@ public static class ClassicalBlockwise
         IProgress<ProgressReport>? progress = null,
         CancellationToken ct = default) => Run(source, store, grid, plan, options, null, progress, ct);
 
-    /// <summary>As the other overload; <paramref name="confidence"/> also receives each block's core confidence (before the global steps).</summary>
+    /// <summary>
+    /// As the other overload; <paramref name="confidence"/> also receives each block's core confidence (before the global
+    /// steps), and <paramref name="valid"/> the core of each block that holds padding or NaN voxels (0 there, 1 elsewhere;
+    /// <see cref="MaskResult.Valid"/>; not for blocks resumed from the store).
+    /// </summary>
     public static BlockwiseMask Run(
         IBlockSource source,
         IBlockStore store,
@@ -127,7 +131,8 @@ public static class ClassicalBlockwise
         ClassicalMaskOptions options,
         Action<BlockRegion, Volume<float>>? confidence,
         IProgress<ProgressReport>? progress = null,
-        CancellationToken ct = default)
+        CancellationToken ct = default,
+        Action<BlockRegion, Volume<byte>>? valid = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(store);
@@ -164,6 +169,11 @@ public static class ClassicalBlockwise
                     {
                         resinKnown[block.Read.Z + z] = known[z];
                     }
+                }
+
+                if (valid is not null && result.Valid is { } measured)
+                {
+                    valid(block, block.CropCore(measured));
                 }
 
                 return result;

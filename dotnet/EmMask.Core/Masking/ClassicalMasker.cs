@@ -469,7 +469,7 @@ public static partial class ClassicalMasker
         var mask = n.Like<byte>();
         MaskFromConfidence(n, valid, options, volume.Level, placement, mask, confidence, resin, null, final: false, null, ct);
         MarkInvalid(mask, valid);
-        return new MaskResult(mask, confidence, Math.Exp(volume.LogThreshold), warnings, []);
+        return new MaskResult(mask, confidence, Math.Exp(volume.LogThreshold), warnings, []) { Valid = valid };
     }
 
     /// <summary>Fills padding, stabilises the noise, models it, chooses the working level and the threshold; <paramref name="n"/> is changed in place.</summary>

@@ -19,8 +19,9 @@ public sealed record MaskResult(Volume<byte> Mask, Volume<float> Confidence, dou
 
     /// <summary>
     /// The voxels the classical masker measured (1), against padding and NaN voxels (0), which are never tissue; null
-    /// when every voxel is valid, or where it was not kept (volumes masked block by block). The U-Net's envelope leaves
-    /// them out and keeps the classical call next to them (<see cref="TissueEnvelope.Regions"/>).
+    /// when every voxel is valid (and from the block-by-block in-memory run over 64 Mvoxels, which keeps none). The
+    /// U-Net's envelope leaves them out and keeps the classical call next to them (<see cref="TissueEnvelope.NextToPadding"/>;
+    /// block-wise runs assemble it from each block's, through <c>ClassicalBlockwise.Run</c>'s <c>valid</c> callback).
     /// </summary>
     public Volume<byte>? Valid { get; init; }
 }

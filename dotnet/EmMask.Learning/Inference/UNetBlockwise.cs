@@ -59,10 +59,27 @@ public static class UNetBlockwise
             var plan = ClassicalBlockwise.Plan(source, classical, ct);
             int edge = ClassicalBlockwise.BlockEdgeFor(1L << 30, shape, plan, classical) ?? Math.Max(ClassicalMasker.Halo(plan, classical), ClassicalMasker.Alignment(plan, classical));
             var grid0 = ClassicalBlockwise.Grid(shape, plan, classical, edge);
-            var blocks = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid0, plan, classical, null, ct);
+            Volume<byte>? valid = null; // padding and NaN voxels (0), assembled from the blocks that hold them
+            var blocks = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid0, plan, classical, null, null, ct, (block, core) =>
+            {
+                lock (grid0)
+                {
+                    if (valid is null)
+                    {
+                        valid = new Volume<byte>(shape, source.VoxelSize);
+                        valid.Span.Fill(1);
+                    }
+
+                    VolumeRegions.Paste(core, valid, block.Core);
+                }
+            });
             var mask = blocks.ToVolume();
             envelope = TissueEnvelope.FromMask(mask, options.EnvelopeMargin, blocks.ResinKnown, ct);
             classicalCore = options.Core ? TissueEnvelope.Core(mask, options.CoreDepth, ct) : null;
+            if (valid is not null)
+            {
+                classicalCore = TissueEnvelope.NextToPadding(envelope, classicalCore, mask, valid, ct);
+            }
         }
 
         int scale = options.Scale ?? WorkingScale.FromVoxelSize(source.VoxelSize, shape);

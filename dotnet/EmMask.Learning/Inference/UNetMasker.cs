@@ -114,7 +114,7 @@ public sealed class UNetMasker(IPredictorProvider predictors)
                 progress?.Report(new ProgressReport("tissue envelope", 0.0));
                 if (block?.Envelope is { } given)
                 {
-                    (envelope, core) = (given, options.Core ? block.Core : null);
+                    (envelope, core) = (given, block.Core); // the block-wise run's core: with --core, or next to padding
                 }
                 else
                 {
