@@ -220,7 +220,8 @@ public static class ClassicalBlockwise
         var confidence = withConfidence ? new Volume<float>(shape, input.VoxelSize) : new Volume<float>(new Shape3(0, 0, 0), input.VoxelSize);
         var store = new VolumeRegionStore(mask);
         Action<BlockRegion, Volume<float>>? keep = withConfidence ? (block, core) => VolumeRegions.Paste(core, confidence, block.Core) : null;
-        var result = Run(new VolumeBlockSource(input), store, grid, plan, options, keep, progress, ct);
+        var valid = new BlockValidMap(shape, input.VoxelSize);
+        var result = Run(new VolumeBlockSource(input), store, grid, plan, options, keep, progress, ct, valid.Add);
         if (!withConfidence)
         {
             foreach (var block in grid.Blocks())
@@ -228,7 +229,7 @@ public static class ClassicalBlockwise
                 VolumeRegions.Paste(result.Final(block), mask, block.Core);
             }
 
-            return new MaskResult(mask, confidence, plan.Threshold ?? ClassicalMasker.UnimodalThreshold, result.Warnings, [.. result.Notes, $"in memory, {grid.Count} blocks of {grid.BlockSize}; no confidence map (not asked for)"]) { ResinKnown = result.ResinKnown };
+            return new MaskResult(mask, confidence, plan.Threshold ?? ClassicalMasker.UnimodalThreshold, result.Warnings, [.. result.Notes, $"in memory, {grid.Count} blocks of {grid.BlockSize}; no confidence map (not asked for)"]) { ResinKnown = result.ResinKnown, Valid = valid.Volume };
         }
 
         // Padding (pre-mask code 2) has confidence 0; then each block's final mask replaces its pre-mask (a block's final
@@ -251,7 +252,7 @@ public static class ClassicalBlockwise
         ClassicalMasker.AgreeWithMask(m, c, default); // padding's confidence is 0 already, and its mask 0
 
         var notes = new List<string>(result.Notes) { $"in memory, {grid.Count} blocks of {grid.BlockSize} (working memory ≤ {budget >> 20} MB)" };
-        return new MaskResult(mask, confidence, plan.Threshold ?? ClassicalMasker.UnimodalThreshold, result.Warnings, notes) { ResinKnown = result.ResinKnown };
+        return new MaskResult(mask, confidence, plan.Threshold ?? ClassicalMasker.UnimodalThreshold, result.Warnings, notes) { ResinKnown = result.ResinKnown, Valid = valid.Volume };
     }
 
     /// <summary>

@@ -19,9 +19,8 @@ public sealed record MaskResult(Volume<byte> Mask, Volume<float> Confidence, dou
 
     /// <summary>
     /// The voxels the classical masker measured (1), against padding and NaN voxels (0), which are never tissue; null
-    /// when every voxel is valid (and from the block-by-block in-memory run over 64 Mvoxels, which keeps none). The
-    /// U-Net's envelope leaves them out and keeps the classical call next to them (<see cref="TissueEnvelope.NextToPadding"/>;
-    /// block-wise runs assemble it from each block's, through <c>ClassicalBlockwise.Run</c>'s <c>valid</c> callback).
+    /// when every voxel is valid. The U-Net's envelope leaves them out and keeps the classical call next to them
+    /// (<see cref="TissueEnvelope.NextToPadding"/>); block-by-block runs assemble it (<see cref="Blockwise.BlockValidMap"/>).
     /// </summary>
     public Volume<byte>? Valid { get; init; }
 }

@@ -59,26 +59,14 @@ public static class UNetBlockwise
             var plan = ClassicalBlockwise.Plan(source, classical, ct);
             int edge = ClassicalBlockwise.BlockEdgeFor(1L << 30, shape, plan, classical) ?? Math.Max(ClassicalMasker.Halo(plan, classical), ClassicalMasker.Alignment(plan, classical));
             var grid0 = ClassicalBlockwise.Grid(shape, plan, classical, edge);
-            Volume<byte>? valid = null; // padding and NaN voxels (0), assembled from the blocks that hold them
-            var blocks = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid0, plan, classical, null, null, ct, (block, core) =>
-            {
-                lock (grid0)
-                {
-                    if (valid is null)
-                    {
-                        valid = new Volume<byte>(shape, source.VoxelSize);
-                        valid.Span.Fill(1);
-                    }
-
-                    VolumeRegions.Paste(core, valid, block.Core);
-                }
-            });
+            var valid = new BlockValidMap(shape, source.VoxelSize);
+            var blocks = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid0, plan, classical, null, null, ct, valid.Add);
             var mask = blocks.ToVolume();
             envelope = TissueEnvelope.FromMask(mask, options.EnvelopeMargin, blocks.ResinKnown, ct);
             classicalCore = options.Core ? TissueEnvelope.Core(mask, options.CoreDepth, ct) : null;
-            if (valid is not null)
+            if (valid.Volume is { } padding)
             {
-                classicalCore = TissueEnvelope.NextToPadding(envelope, classicalCore, mask, valid, ct);
+                classicalCore = TissueEnvelope.NextToPadding(envelope, classicalCore, mask, padding, ct);
             }
         }
 

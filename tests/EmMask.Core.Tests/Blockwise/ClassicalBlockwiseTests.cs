@@ -231,6 +231,28 @@ public class ClassicalBlockwiseTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void TheBlockByBlockInMemoryPathKeepsThePaddingMap()
+    {
+        // The U-Net's envelope reads MaskResult.Valid (TissueEnvelope.NextToPadding): the block-by-block path for large
+        // volumes assembles it from its blocks (BlockValidMap) as the whole-volume run measures it.
+        var raw = EmPhantom.Generate(new PhantomOptions { Seed = 17, Shape = new Shape3(96, 160, 160) }).Raw;
+        for (int z = 0; z < 96; z++)
+        {
+            for (int y = 0; y < 160; y++)
+            {
+                raw.Row(z, y)[120..].Clear();
+            }
+        }
+
+        var expected = ClassicalMasker.Run(raw, ThreeD).Valid;
+        Assert.NotNull(expected);
+        var plan = ClassicalBlockwise.Plan(new VolumeBlockSource(raw), ThreeD);
+        var actual = ClassicalBlockwise.RunInMemory(raw, plan, ThreeD, 30L << 20);
+        Assert.Contains(actual.Notes ?? [], n => n.StartsWith("in memory,", StringComparison.Ordinal) && !n.Contains(" 1 blocks", StringComparison.Ordinal));
+        Assert.Equal(expected.Span.ToArray(), actual.Valid!.Span.ToArray());
+    }
+
+    [Fact]
     public void ADiskThatFillsUpMidRunIsAnErrorAndTheRunResumesOnceThereIsRoom()
     {
         var raw = EmPhantom.Generate(new PhantomOptions { Seed = 10, Shape = new Shape3(64, 96, 96) }).Raw;
