@@ -50,10 +50,21 @@ public static class TissueEnvelope
         }
 
         var result = ClassicalMasker.Run(input, ClassicalMaskOptions.Default, progress, ct);
-        var classical = result.Mask;
-        var envelope = FromMask(classical, margin, result.ResinKnown, ct);
+        return FromClassical(result.Mask, result.ResinKnown, result.Valid, margin, coreDepth, ct);
+    }
+
+    /// <summary>
+    /// The envelope (<see cref="FromMask"/>) and the core of a default classical mask and what the masker measured with it
+    /// (<see cref="MaskResult.ResinKnown"/>, <see cref="MaskResult.Valid"/>): the core eroded by
+    /// <paramref name="coreDepth"/> when given (<see cref="Core"/>), joined by the tissue next to padding
+    /// (<see cref="NextToPadding"/>); null when neither applies. In memory and block-wise alike.
+    /// </summary>
+    public static (Volume<byte> Envelope, Volume<byte>? Core) FromClassical(Volume<byte> classical, IReadOnlyList<bool>? resinKnown, Volume<byte>? valid, double margin, double? coreDepth, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(classical);
+        var envelope = FromMask(classical, margin, resinKnown, ct);
         var core = coreDepth is { } depth ? Core(classical, depth, ct) : null;
-        if (result.Valid is { } valid)
+        if (valid is not null)
         {
             core = NextToPadding(envelope, core, classical, valid, ct);
         }

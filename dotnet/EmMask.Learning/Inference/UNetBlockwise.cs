@@ -61,13 +61,7 @@ public static class UNetBlockwise
             var grid0 = ClassicalBlockwise.Grid(shape, plan, classical, edge);
             var valid = new BlockValidMap(shape, source.VoxelSize);
             var blocks = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid0, plan, classical, null, null, ct, valid.Add);
-            var mask = blocks.ToVolume();
-            envelope = TissueEnvelope.FromMask(mask, options.EnvelopeMargin, blocks.ResinKnown, ct);
-            classicalCore = options.Core ? TissueEnvelope.Core(mask, options.CoreDepth, ct) : null;
-            if (valid.Volume is { } padding)
-            {
-                classicalCore = TissueEnvelope.NextToPadding(envelope, classicalCore, mask, padding, ct);
-            }
+            (envelope, classicalCore) = TissueEnvelope.FromClassical(blocks.ToVolume(), blocks.ResinKnown, valid.Volume, options.EnvelopeMargin, options.Core ? options.CoreDepth : null, ct);
         }
 
         int scale = options.Scale ?? WorkingScale.FromVoxelSize(source.VoxelSize, shape);
