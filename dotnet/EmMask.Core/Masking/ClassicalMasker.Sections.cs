@@ -52,7 +52,7 @@ public static partial class ClassicalMasker
             Finish(z, image, ok, p, chosen, scaled);
         }
 
-        consensus = agreeFirst ? SectionConsensus.From(verdicts, new Shape3(1, shape.Y, shape.X)) : consensus;
+        consensus = agreeFirst ? SectionConsensus.From(verdicts) : consensus;
         foreach (var (z, image, ok, p, chosen) in waiting)
         {
             var (agreed, maps) = Agree(image, ok, options, p, chosen, consensus, ct);
@@ -113,7 +113,7 @@ public static partial class ClassicalMasker
         }
 
         var verdicts = Sections(n, valid, ct).Select(s => MeasureVolume(s.Image, s.Ok, options, null, ct).Verdict).ToList();
-        return SectionConsensus.From(verdicts, new Shape3(1, n.Shape.Y, n.Shape.X));
+        return SectionConsensus.From(verdicts);
     }
 
     /// <summary>

@@ -1,5 +1,3 @@
-using EmMask.Core.Volumes;
-
 namespace EmMask.Core.Masking;
 
 /// <summary>
@@ -13,8 +11,7 @@ namespace EmMask.Core.Masking;
 /// (measured: Platynereis tissue on grainy resin, 9 of 32 sections, 0.749 against a bar of 0.75 in one of them). The
 /// sections of one stack share their acquisition, so such a section takes the stack's level and threshold when
 /// <list type="bullet">
-/// <item>at least <see cref="Agreement"/> of the stack's sections, and at least <see cref="MinimumSeparated"/> (one where
-/// the sections are at least <see cref="OneSufficesEdge"/> on each edge), separated
+/// <item>at least <see cref="Agreement"/> of the stack's sections, and at least <see cref="MinimumSeparated"/>, separated
 /// (the level most of them chose, finer on a tie; the median of their thresholds at that level),</item>
 /// <item>its own share of cells below that threshold, at that level, is at least <see cref="ShareFraction"/> of the
 /// median share below their own threshold in the sections that separated at that level, and</item>
@@ -38,35 +35,21 @@ internal sealed record SectionConsensus(int Level, double LogThreshold, double S
     public const double Agreement = 0.5;
 
     /// <summary>
-    /// The fewest sections that must have separated in a stack of small sections: one small section alone can split
-    /// tissue of pale and dark parts as if it were resin and tissue (measured: a 64² crop of all-tissue MitoEM, whose two
-    /// sections lost 44 % and 3 % of their tissue on their own, and 54 % together when the second took the first's
-    /// threshold).
+    /// The fewest sections that must have separated: one section alone can split tissue of pale and dark parts as if it
+    /// were resin and tissue (measured: a 64² crop of all-tissue MitoEM, whose two sections lost 44 % and 3 % of their
+    /// tissue on their own, and 54 % together when the second took the first's threshold).
     /// </summary>
     public const int MinimumSeparated = 2;
-
-    /// <summary>
-    /// Sections at least this many voxels on each edge need only one separated section (with <see cref="Agreement"/>,
-    /// this changes two-section stacks only): at 64 nm a 128² section's tissue is weakly textured, and of two sections
-    /// through the same tissue edge one can separate while the other falls short (measured: the SEM edge averaged 4×,
-    /// its centre 128² crop, non-brain IoU 0.659 with the second section on the unimodal threshold, 0.968 with the
-    /// first's level and threshold).
-    /// </summary>
-    public const int OneSufficesEdge = 128;
 
     /// <summary>The share below the threshold a section needs, as a fraction of the separating sections' median share.</summary>
     public const double ShareFraction = 0.75;
 
-    /// <summary>
-    /// The consensus of a stack's sections (every section with valid voxels; each <paramref name="section"/> in
-    /// shape), or null without one.
-    /// </summary>
-    public static SectionConsensus? From(IReadOnlyList<SectionVerdict> verdicts, Shape3 section)
+    /// <summary>The consensus of a stack's sections (every section with valid voxels), or null without one.</summary>
+    public static SectionConsensus? From(IReadOnlyList<SectionVerdict> verdicts)
     {
         ArgumentNullException.ThrowIfNull(verdicts);
         var separated = verdicts.Where(v => v.Separated).ToArray();
-        int minimum = Math.Min(section.Y, section.X) >= OneSufficesEdge ? 1 : MinimumSeparated;
-        if (separated.Length < minimum || separated.Length < Agreement * verdicts.Count)
+        if (separated.Length < MinimumSeparated || separated.Length < Agreement * verdicts.Count)
         {
             return null;
         }

@@ -15,45 +15,31 @@ public class SectionConsensusTests
 
     private static readonly SectionVerdict Unimodal = new(false, 0, Math.Log(2), 0.01, null);
 
-    private static readonly Shape3 SmallSection = new(1, 127, 256);
-
-    private static SectionConsensus? From(IReadOnlyList<SectionVerdict> verdicts) => SectionConsensus.From(verdicts, SmallSection);
-
     [Fact]
     public void AtLeastHalfTheSectionsAndAtLeastTwoMustHaveSeparated()
     {
-        Assert.Null(From([Separated(2, 1.5, 0.4), Separated(2, 1.5, 0.4), Unimodal, Unimodal, Unimodal]));
-        Assert.NotNull(From([Separated(2, 1.5, 0.4), Separated(2, 1.5, 0.4), Unimodal, Unimodal]));
-        Assert.NotNull(From([Separated(2, 1.5, 0.4), Separated(2, 1.5, 0.4), Unimodal]));
-        Assert.Null(From([Separated(2, 1.5, 0.4), Unimodal])); // one section's split is no agreement
-        Assert.Null(From([Unimodal, Unimodal]));
-        Assert.Null(From([Separated(2, 1.5, 0.4)]));
-    }
-
-    [Fact]
-    public void InSectionsOf128SquaredOrMoreOneSeparatedSectionOfTwoSuffices()
-    {
-        var large = new Shape3(1, SectionConsensus.OneSufficesEdge, 300);
-        Assert.Equal(new SectionConsensus(2, 1.5, 0.4, 0.7f, 0.3f), SectionConsensus.From([Separated(2, 1.5, 0.4), Unimodal], large));
-        Assert.Null(SectionConsensus.From([Separated(2, 1.5, 0.4), Unimodal], SmallSection)); // one edge under 128
-        Assert.Null(SectionConsensus.From([Separated(2, 1.5, 0.4), Unimodal, Unimodal], large)); // still half the sections
-        Assert.Null(SectionConsensus.From([Unimodal, Unimodal], large));
+        Assert.Null(SectionConsensus.From([Separated(2, 1.5, 0.4), Separated(2, 1.5, 0.4), Unimodal, Unimodal, Unimodal]));
+        Assert.NotNull(SectionConsensus.From([Separated(2, 1.5, 0.4), Separated(2, 1.5, 0.4), Unimodal, Unimodal]));
+        Assert.NotNull(SectionConsensus.From([Separated(2, 1.5, 0.4), Separated(2, 1.5, 0.4), Unimodal]));
+        Assert.Null(SectionConsensus.From([Separated(2, 1.5, 0.4), Unimodal])); // one section's split is no agreement
+        Assert.Null(SectionConsensus.From([Unimodal, Unimodal]));
+        Assert.Null(SectionConsensus.From([Separated(2, 1.5, 0.4)]));
     }
 
     [Fact]
     public void TheMostCommonLevelWinsFinerOnATieWithTheMediansOfItsSections()
     {
-        var c = From([
+        var c = SectionConsensus.From([
             Separated(3, 2.0, 0.40, new(0.30f, 0.70f, 0.05f)), Separated(2, 1.0, 0.9, new(0.9f, 0.1f, 0.05f)),
             Separated(3, 1.8, 0.30, new(0.32f, 0.75f, 0.05f)), Separated(3, 2.2, 0.35, new(0.28f, 0.72f, 0.05f)), Unimodal]);
         Assert.Equal(new SectionConsensus(3, 2.0, 0.35, 0.72f, 0.30f), c);
-        Assert.Equal(1, From([Separated(2, 1.0, 0.5), Separated(1, 0.9, 0.5), Separated(2, 1.0, 0.5), Separated(1, 0.9, 0.5)])!.Level);
-        Assert.Equal(1.0, From([Separated(1, 1.2, 0.5), Separated(1, 1.0, 0.5)])!.LogThreshold); // lower median
+        Assert.Equal(1, SectionConsensus.From([Separated(2, 1.0, 0.5), Separated(1, 0.9, 0.5), Separated(2, 1.0, 0.5), Separated(1, 0.9, 0.5)])!.Level);
+        Assert.Equal(1.0, SectionConsensus.From([Separated(1, 1.2, 0.5), Separated(1, 1.0, 0.5)])!.LogThreshold); // lower median
     }
 
     [Fact]
     public void WithoutTheResinsIntensityThereIsNoConsensus() =>
-        Assert.Null(From([new SectionVerdict(true, 2, 1.5, 0.4, null), new SectionVerdict(true, 2, 1.5, 0.4, null)]));
+        Assert.Null(SectionConsensus.From([new SectionVerdict(true, 2, 1.5, 0.4, null), new SectionVerdict(true, 2, 1.5, 0.4, null)]));
 
     [Fact]
     public void ASectionNeedsThreeQuartersOfTheSeparatingSectionsShareBelowTheThresholdAtTheResinsIntensity()
@@ -90,28 +76,6 @@ public class SectionConsensusTests
 
         Assert.True(gains.Count(g => g > 0.1) == 2, string.Join(" ", gains.Select(g => g.ToString("F3"))));
         Assert.True(gains.All(g => g > -0.02), string.Join(" ", gains.Select(g => g.ToString("F3"))));
-    }
-
-    /// <summary>
-    /// Two sections of 128² (phantom seed 3): section 0 separates on its own (level 1, Dice 0.85 alone), section 7 falls
-    /// short (the unimodal threshold 2 at level 2, Dice 0.53 alone). Stacked, the second takes the first's level and
-    /// threshold (one separated section suffices at this size) and gains on the truth.
-    /// </summary>
-    [Fact]
-    public void InATwoSectionStackOf128SquaredTheSectionThatFallsShortTakesTheOthersThreshold()
-    {
-        var phantom = EmPhantom.Generate(new PhantomOptions { Seed = 3, Shape = new Shape3(16, 128, 128) });
-        int plane = phantom.Raw.Shape.SliceLength;
-        Volume<byte> Sections(Volume<byte> v, params int[] zs) =>
-            new(new Shape3(zs.Length, 128, 128), zs.SelectMany(z => v.Memory.Slice(z * plane, plane).ToArray()).ToArray());
-        const int good = 0, shortfall = 7;
-        double[] alone = [.. new[] { good, shortfall }.Select(z => Dice(ClassicalMasker.Run(Sections(phantom.Raw, z)).Mask.Span, Sections(phantom.Truth, z).Span))];
-
-        var pair = ClassicalMasker.Run(Sections(phantom.Raw, good, shortfall));
-        Assert.Contains(pair.Notes!, n => n.Contains("the stack's level and threshold in 1 of 2 sections", StringComparison.Ordinal));
-        double inPair = Dice(pair.Mask.Span[plane..], Sections(phantom.Truth, shortfall).Span);
-        Assert.True(inPair > alone[1] + 0.1, $"the short section: {alone[1]:F3} alone, {inPair:F3} beside a separated one");
-        Assert.True(Dice(pair.Mask.Span[..plane], Sections(phantom.Truth, good).Span) > alone[0] - 0.02);
     }
 
     /// <summary>
