@@ -201,6 +201,11 @@ public static class ClassicalBlockwise
                   (twoScale ? "; texture on the whole volume's working-level image, full resolution block by block" : string.Empty)
                 : "classical: mode 2d, blocks of whole sections",
         };
+        if (plan.Volume is { } measured && ClassicalMasker.DescribeUnseparated([measured.Outcome]) is { } unseparated)
+        {
+            notes.Add(unseparated);
+        }
+
         return new BlockwiseMask(grid, final, source.VoxelSize, pass.Warnings, notes, skipped) { ResinKnown = resinKnown };
     }
 

@@ -351,6 +351,11 @@ public static partial class ClassicalMasker
 
         double threshold = outcomes.Count == 0 ? options.Threshold ?? UnimodalThreshold : Median(outcomes.Select(o => o.Threshold));
         notes.Add(Describe(mode, shape, outcomes));
+        if (DescribeUnseparated(outcomes) is { } unseparated)
+        {
+            notes.Add(unseparated);
+        }
+
         if (mode == MaskingMode.TwoD && shape.Z > 1)
         {
             notes.Add($"mode 2d: {shape.Z} sections masked one by one (set mode 3d to mask as a volume)");
@@ -363,7 +368,7 @@ public static partial class ClassicalMasker
     }
 
     /// <summary>What one volume (or section) run decided.</summary>
-    internal readonly record struct VolumeOutcome(double Threshold, int Level, NoiseModel Noise, bool Stabilised, bool Resin = false, bool FromStack = false);
+    internal readonly record struct VolumeOutcome(double Threshold, int Level, NoiseModel Noise, bool Stabilised, bool Resin = false, bool FromStack = false, bool Separated = true);
 
     /// <summary>Masks one volume (3D) or one section (Z = 1) in place of <paramref name="mask"/> and <paramref name="confidence"/>; <paramref name="n"/> is consumed.</summary>
     private static (VolumeOutcome Outcome, bool ResinKnown) RunVolume(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, Volume<byte> mask, Volume<float> confidence, IProgress<ProgressReport>? progress, CancellationToken ct)
@@ -530,7 +535,7 @@ public static partial class ClassicalMasker
         var (reference, stain, resin) = MeasureRules(chosen, logThreshold, options, planar, ct);
         // Only sections are measured against their stack's agreement.
         var verdict = new SectionVerdict(chosen.Separates, chosen.Level, logThreshold, planar ? chosen.ShareBelow(logThreshold) : double.NaN, reference);
-        return (new VolumePlan(fill, stabilizer, noise, chosen.Level, logThreshold, stain, resin), chosen, verdict);
+        return (new VolumePlan(fill, stabilizer, noise, chosen.Level, logThreshold, stain, resin, Separated: chosen.Separates || options.Threshold is not null), chosen, verdict);
     }
 
     /// <summary>
@@ -989,5 +994,24 @@ public static partial class ClassicalMasker
         string stack = fromStack == 0 ? string.Empty : $", the stack's level and threshold in {fromStack} of {outcomes.Count} sections";
         return $"classical: mode {MaskingModes.Name(mode)}, working level {string.Join("/", levels)} ({string.Join("/", levels.Select(l => $"{1 << l}x"))}), " +
                $"threshold {Median(outcomes.Select(o => o.Threshold)):g3}, noise correlation {correlation:F2} voxels{stabilised}{resinRule}{stack}";
+    }
+
+    /// <summary>
+    /// The note for volumes or sections whose texture did not split into two classes and that did not take their stack's
+    /// threshold (null when there are none): they were masked at <see cref="UnimodalThreshold"/>, which keeps an
+    /// all-tissue image's tissue but calls textured resin there tissue, and a user who knows the image holds resin should
+    /// be told which lever to pull.
+    /// </summary>
+    internal static string? DescribeUnseparated(IReadOnlyList<VolumeOutcome> outcomes)
+    {
+        int unseparated = outcomes.Count(o => !o.Separated && !o.FromStack);
+        if (unseparated == 0)
+        {
+            return null;
+        }
+
+        string where = outcomes.Count == 1 ? "the texture did not split into tissue and resin" : $"in {unseparated} of {outcomes.Count} sections the texture did not split into tissue and resin";
+        return $"{where}, so the unimodal threshold {UnimodalThreshold:g} was used there: right for an image of tissue only; " +
+               "if it holds resin that is called tissue, set threshold (e.g. 3) or level by hand";
     }
 }

@@ -46,7 +46,8 @@ public sealed class ClassicalPlan
                 v.Stabilizer is { } st ? new StabilizerDto(st.Low, st.Scale, st.Table) : null,
                 v.Noise.WhiteSigma, v.Noise.Correlation, v.Level, v.LogThreshold,
                 v.Stain is { } r ? [r.TissueMedian, r.ResinMedian, r.TissueSpread] : null,
-                v.Resin is { } q ? [q.ResinMedian, q.ResinSpread, q.Window, q.TextureCeiling] : null),
+                v.Resin is { } q ? [q.ResinMedian, q.ResinSpread, q.Window, q.TextureCeiling] : null,
+                v.Separated),
             Consensus is { } c ? [c.Level, c.LogThreshold, c.Share, c.ResinMedian, c.TissueMedian] : null);
         return JsonSerializer.Serialize(dto);
     }
@@ -72,14 +73,15 @@ public sealed class ClassicalPlan
             v.Stabilizer is { } st ? new StabilizingMap(st.Low, st.Scale, st.Table) : null,
             new NoiseModel(v.WhiteSigma, v.Correlation), v.Level, v.LogThreshold,
             v.Stain is { Length: 3 } r ? new StainRule.Reference(r[0], r[1], r[2]) : null,
-            v.Resin is { Length: 4 } q ? new ResinRule.Reference(q[0], q[1], q[2], q[3]) : null);
+            v.Resin is { Length: 4 } q ? new ResinRule.Reference(q[0], q[1], q[2], q[3]) : null,
+            Separated: v.Separated);
         var consensus = dto.Consensus is { Length: 5 } k ? new SectionConsensus((int)k[0], k[1], k[2], k[3], k[4]) : null;
         return new ClassicalPlan(new IntensityNormalizer.IntensityMap(dto.Low, dto.High, dto.IsConstant, dto.Fill ?? float.NaN), mode, volume, consensus);
     }
 
     private sealed record PlanDto(double Low, double High, bool IsConstant, float? Fill, string Mode, VolumeDto? Volume, double[]? Consensus = null);
 
-    private sealed record VolumeDto(float FillValue, StabilizerDto? Stabilizer, double WhiteSigma, double Correlation, int Level, double LogThreshold, float[]? Stain, float[]? Resin = null);
+    private sealed record VolumeDto(float FillValue, StabilizerDto? Stabilizer, double WhiteSigma, double Correlation, int Level, double LogThreshold, float[]? Stain, float[]? Resin = null, bool Separated = true);
 
     private sealed record StabilizerDto(float Low, float Scale, float[] Table);
 
@@ -114,10 +116,11 @@ public sealed class ClassicalPlan
 /// <param name="Stain">The stain rule's reference, or null when the rule does not apply.</param>
 /// <param name="Resin">The resin rule's reference, or null when the rule does not apply.</param>
 /// <param name="FromStack">The level and threshold are the stack's (<see cref="SectionConsensus"/>), not the section's own.</param>
-internal sealed record VolumePlan(float FillValue, StabilizingMap? Stabilizer, NoiseModel Noise, int Level, double LogThreshold, StainRule.Reference? Stain, ResinRule.Reference? Resin = null, bool FromStack = false)
+/// <param name="Separated">The working level's texture histogram split into two classes, or the threshold was given; false: the unimodal threshold.</param>
+internal sealed record VolumePlan(float FillValue, StabilizingMap? Stabilizer, NoiseModel Noise, int Level, double LogThreshold, StainRule.Reference? Stain, ResinRule.Reference? Resin = null, bool FromStack = false, bool Separated = true)
 {
     /// <summary>The plan in the form the notes describe.</summary>
-    public ClassicalMasker.VolumeOutcome Outcome => new(Math.Exp(LogThreshold), Level, Noise, Stabilizer is not null, Resin is not null, FromStack);
+    public ClassicalMasker.VolumeOutcome Outcome => new(Math.Exp(LogThreshold), Level, Noise, Stabilizer is not null, Resin is not null, FromStack, Separated);
 }
 
 /// <summary>Where a block lies in its volume (<see cref="ClassicalMasker.RunBlock"/>).</summary>
