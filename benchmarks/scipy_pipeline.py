@@ -92,6 +92,7 @@ RESIN_FLATNESS_SIGMA = 2.0  # FineResinMarkers.FlatnessSigma
 RESIN_FLATNESS_QUANTILE = 0.9  # FineResinMarkers.FlatnessQuantile
 COHERENT_SEPARABILITY = 0.70  # TexturePyramid.CoherentSeparability: a section's lower class in one large region
 COHERENT_REGION_SHARE = 0.25
+COHERENT_NOISE_SEPARABILITY = 0.50  # TexturePyramid.CoherentNoiseSeparability: the same for plain noise, confirmed a level up
 COHERENT_MINIMUM_SIDE = 128
 UPPER_SHARE_BELOW_THRESHOLD = 1 / 3  # TexturePyramid.UpperShareBelowThreshold: a threshold of 2 above the valley cuts no more of the upper class
 TEXTURE_QUANTILE = 0.9
@@ -1211,6 +1212,8 @@ class LevelMaps:
     valley: float
     clarity: float  # eta at the threshold this level would use (LevelMaps.Clarity)
     textured: bool
+    noise_coherent: bool = False  # a weak split of plain noise in one large region, separating if the next level confirms it
+    lower_coherent: bool = False  # a section of at least 128^2 whose lower class is one large region
 
 
 def largest_lower_region_share(ratio, ok, valley, block):
@@ -1244,18 +1247,24 @@ def level_maps(n, valid, level, noise, planar, options):
     low_median = float(_median(lower)) if lower.size else math.inf
     separates = ((eta >= SEPARABILITY and low_median <= math.log(NOISE_LIKE_RATIO))  # a weakly textured lower class
                  or (eta >= NOISE_SEPARABILITY and low_median <= math.log(NOISE_RATIO)))  # a lower class of plain noise
-    if (not separates and planar and eta >= COHERENT_SEPARABILITY and low_median <= math.log(NOISE_LIKE_RATIO)
-            and ratio.shape[1] >= COHERENT_MINIMUM_SIDE and ratio.shape[2] >= COHERENT_MINIMUM_SIDE):
-        separates = largest_lower_region_share(ratio, ok, valley, options["block_size"]) >= COHERENT_REGION_SHARE
+    regions = planar and ratio.shape[1] >= COHERENT_MINIMUM_SIDE and ratio.shape[2] >= COHERENT_MINIMUM_SIDE
+    lower_coherent = regions and largest_lower_region_share(ratio, ok, valley, options["block_size"]) >= COHERENT_REGION_SHARE
+    if not separates and eta >= COHERENT_SEPARABILITY and low_median <= math.log(NOISE_LIKE_RATIO):
+        separates = lower_coherent  # textured resin beside tissue: a moderate split whose lower class is one large region
+    # a weak split whose lower class is plain noise in one large region: resin if the next level confirms it
+    noise_coherent = (not separates and lower_coherent and eta >= COHERENT_NOISE_SEPARABILITY
+                      and low_median <= math.log(NOISE_RATIO))
     minimum = math.log(UNIMODAL_THRESHOLD)
     if valley < minimum:  # the smallest threshold must not cut through the upper class
         upper = sample[sample.astype(np.float64) >= valley].astype(np.float64)
-        separates &= not (upper.size and np.count_nonzero(upper < minimum) > UPPER_SHARE_BELOW_THRESHOLD * upper.size)
+        cuts = bool(upper.size and np.count_nonzero(upper < minimum) > UPPER_SHARE_BELOW_THRESHOLD * upper.size)
+        separates &= not cuts
+        noise_coherent &= not cuts
     applied = math.log(options["threshold"]) if options["threshold"] is not None else max(valley, minimum)
     clarity = separability_at(sample, applied)
     q90 = float(_nth(sample, min(max(int(TEXTURE_QUANTILE * (sample.size - 1)), 0), sample.size - 1))) if sample.size else -math.inf
     return LevelMaps(level, ratio, smoothed, ok, fraction, separates, eta, valley, clarity,
-                     q90 >= math.log(TEXTURE_TARGET))
+                     q90 >= math.log(TEXTURE_TARGET), noise_coherent, lower_coherent)
 
 
 def _pool(vote, fraction, block, planar):
@@ -1333,11 +1342,16 @@ def measure_volume(n, valid, options):
     highest = highest_level(shape, planar)
     first = min(asked, highest) if asked is not None else 0
     last = first if asked is not None else highest
-    chosen = textured = None
+    chosen = textured = finer = None
     tried = []
     for level in range(first, last + 1):
         maps = level_maps(n, valid, level, noise, planar, options)
         tried.append(level)
+        if asked is None and finer is not None and not finer.separates and finer.noise_coherent and maps.lower_coherent:
+            finer.separates = True  # a noise-like coherent split, confirmed by this level (LevelMaps.ConfirmBy)
+            if chosen is None or finer.clarity > chosen.clarity:
+                chosen = finer
+        finer = maps
         if asked is not None or (maps.separates and (chosen is None or maps.clarity > chosen.clarity)):
             chosen = maps  # the clearest split at the threshold it would use wins; on a tie the finer level
         if textured is None and ((planar and maps.textured) or level == last):

@@ -507,11 +507,17 @@ public static partial class ClassicalMasker
         int highest = TexturePyramid.HighestLevel(shape, planar);
         int first = options.Level is { } asked ? Math.Min(asked, highest) : 0;
         int last = options.Level is not null ? first : highest;
-        LevelMaps? chosen = null, textured = null;
+        LevelMaps? chosen = null, textured = null, finer = null;
         for (int l = first; l <= last; l++)
         {
             progress?.Report(new($"texture (level {l})", 0.1 + (0.5 * (l - first + 1) / (last - first + 1))));
             var maps = LevelMaps.Compute(n, valid, l, noise, planar, options, ct);
+            if (options.Level is null && finer is { Separates: false } && finer.ConfirmBy(maps) && (chosen is null || finer.Clarity > chosen.Clarity))
+            {
+                chosen = finer; // a noise-like coherent split, confirmed by this level
+            }
+
+            finer = maps;
             if (options.Level is not null || (maps.Separates && (chosen is null || maps.Clarity > chosen.Clarity)))
             {
                 chosen = maps; // the clearest split at the threshold it would use wins; on a tie the finer level
@@ -778,7 +784,24 @@ public static partial class ClassicalMasker
         public Volume<float>? ValidFraction { get; init; }
 
         /// <summary>The log ratio's histogram is clearly bimodal and its lower class is noise-like: resin and tissue separate here.</summary>
-        public bool Separates { get; init; }
+        public bool Separates { get; private set; }
+
+        /// <summary>
+        /// A section's weak split (η ≥ <see cref="TexturePyramid.CoherentNoiseSeparability"/>) whose lower class is plain
+        /// noise in one large region: it separates when the next coarser level's lower class is one large region too
+        /// (<see cref="ConfirmBy"/>).
+        /// </summary>
+        public bool NoiseCoherent { get; init; }
+
+        /// <summary>A section of at least 128² level pixels whose lower class (under its own valley) is one large region.</summary>
+        public bool LowerCoherent { get; init; }
+
+        /// <summary>Whether <paramref name="coarser"/> (the next level) confirms a <see cref="NoiseCoherent"/> split; if so this level separates.</summary>
+        public bool ConfirmBy(LevelMaps coarser)
+        {
+            Separates |= NoiseCoherent && coarser.LowerCoherent;
+            return Separates;
+        }
 
         /// <summary>Otsu's separability of the log ratio at this level.</summary>
         public double Separability { get; init; }
@@ -824,14 +847,18 @@ public static partial class ClassicalMasker
             double lowMedian = lower.Length > 0 ? Select.Median(lower) : double.PositiveInfinity;
             bool separates = (valley.Separability >= TexturePyramid.Separability && lowMedian <= Math.Log(TexturePyramid.NoiseLikeRatio))
                 || (valley.Separability >= TexturePyramid.NoiseSeparability && lowMedian <= Math.Log(TexturePyramid.NoiseRatio));
-            if (!separates && planar && valley.Separability >= TexturePyramid.CoherentSeparability && lowMedian <= Math.Log(TexturePyramid.NoiseLikeRatio)
-                && image.Shape.Y >= TexturePyramid.CoherentMinimumSide && image.Shape.X >= TexturePyramid.CoherentMinimumSide)
+            bool regions = planar && image.Shape.Y >= TexturePyramid.CoherentMinimumSide && image.Shape.X >= TexturePyramid.CoherentMinimumSide;
+            bool lowerCoherent = regions
+                && TexturePyramid.LargestLowerRegionShare(logRatio, ok, valley.Threshold, options.BlockSize, ct) >= TexturePyramid.CoherentRegionShare;
+            if (!separates && valley.Separability >= TexturePyramid.CoherentSeparability && lowMedian <= Math.Log(TexturePyramid.NoiseLikeRatio))
             {
-                // Textured resin beside tissue: a moderate split whose lower class is one large region.
-                separates = TexturePyramid.LargestLowerRegionShare(logRatio, ok, valley.Threshold, options.BlockSize, ct) >= TexturePyramid.CoherentRegionShare;
+                separates = lowerCoherent; // textured resin beside tissue: a moderate split whose lower class is one large region
             }
 
-            separates &= !TexturePyramid.ThresholdCutsUpperClass(sample, valley.Threshold);
+            // A weak split whose lower class is plain noise in one large region: resin if the next level confirms it.
+            bool noiseCoherent = !separates && TexturePyramid.IsNoiseCoherentSplit(valley.Separability, lowMedian, lowerCoherent);
+            bool cuts = TexturePyramid.ThresholdCutsUpperClass(sample, valley.Threshold);
+            separates &= !cuts;
             double applied = options.Threshold is { } given ? Math.Log(given) : Math.Max(valley.Threshold, Math.Log(UnimodalThreshold));
             double q90 = sample.Length == 0 ? double.NegativeInfinity : Select.Nth(sample, Math.Clamp((int)(TexturePyramid.TextureQuantile * (sample.Length - 1)), 0, sample.Length - 1));
             return new LevelMaps
@@ -842,6 +869,8 @@ public static partial class ClassicalMasker
                 Valid = ok,
                 ValidFraction = fraction,
                 Separates = separates,
+                NoiseCoherent = noiseCoherent && !cuts,
+                LowerCoherent = lowerCoherent,
                 Separability = valley.Separability,
                 Clarity = OtsuThreshold.SeparabilityAt(histogram, applied),
                 Valley = valley.Threshold,

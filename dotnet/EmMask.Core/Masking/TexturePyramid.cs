@@ -90,6 +90,27 @@ internal static class TexturePyramid
     /// </summary>
     public const double CoherentSeparability = 0.70;
 
+    /// <summary>
+    /// Separability that suffices for that route when the lower class is plain noise (median ratio ≤ <see cref="NoiseRatio"/>)
+    /// and stays one region at the next coarser level (its own valley): real orange-peel resin in downsampled montages
+    /// (vEMstitch, 4× overviews) splits at η 0.55–0.68 at level 0 with a noise-like lower class covering 49–85 % of the
+    /// image in one region, and 46–84 % at level 1. Pale tissue can look the same at level 0 (Platynereis cells: median
+    /// 1.23, one region of 83 %), but at level 1 its lower class is scattered (≤ 6 %); η tells neither apart
+    /// (docs/real-em-decisions.md, "A noise-like coherent lower class also separates").
+    /// </summary>
+    public const double CoherentNoiseSeparability = 0.50;
+
+    /// <summary>
+    /// Whether a section level's split is weak but its lower class plain noise in one large region (<paramref name="lowerCoherent"/>):
+    /// η ≥ <see cref="CoherentNoiseSeparability"/> and a median ratio ≤ <see cref="NoiseRatio"/>. Such a level separates
+    /// only when the next coarser level's lower class is one large region too.
+    /// </summary>
+    /// <param name="separability">Otsu's η of the level's log ratio.</param>
+    /// <param name="logLowMedian">The lower class's median log ratio.</param>
+    /// <param name="lowerCoherent">The lower class is one region of at least <see cref="CoherentRegionShare"/> (see <see cref="LargestLowerRegionShare"/>).</param>
+    internal static bool IsNoiseCoherentSplit(double separability, double logLowMedian, bool lowerCoherent) =>
+        lowerCoherent && separability >= CoherentNoiseSeparability && logLowMedian <= Math.Log(NoiseRatio);
+
     /// <summary>Share of the level image's valid pixels that the lower class's largest region must cover for that route.</summary>
     public const double CoherentRegionShare = 0.25;
 

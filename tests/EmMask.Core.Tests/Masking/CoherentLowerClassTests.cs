@@ -53,4 +53,17 @@ public class CoherentLowerClassTests
         Assert.InRange(TexturePyramid.LargestLowerRegionShare(ratio, valid, 1.0, 9, default), 0.45, 0.52);
         Assert.Equal(0, TexturePyramid.LargestLowerRegionShare(new Volume<float>(new Shape3(2, 100, 100)), null, 1.0, 9, default)); // sections only
     }
+
+    [Theory]
+    // the vEMstitch overviews at level 0: weak splits of plain noise in one region
+    [InlineData(0.55, 0.82, true, true)]
+    [InlineData(0.65, 1.08, true, true)]
+    // scattered lower class (all-tissue sections), too weak a split, or a lower class that is not plain noise
+    [InlineData(0.65, 1.08, false, false)]
+    [InlineData(0.45, 1.00, true, false)]
+    [InlineData(0.65, 1.36, true, false)]
+    public void NoiseCoherentSplitNeedsPlainNoiseInOneRegionAndAWeakSplit(double separability, double lowMedianRatio, bool lowerCoherent, bool expected)
+    {
+        Assert.Equal(expected, TexturePyramid.IsNoiseCoherentSplit(separability, Math.Log(lowMedianRatio), lowerCoherent));
+    }
 }
