@@ -16,10 +16,8 @@ Usage::
     /usr/bin/python3 benchmarks/montage_overviews.py --git ... --out ... --factors 4,8 --methods classical,unet
 
 Looked at on 2026-12-06 (classical, share of the 4× overview called tissue; by eye the larva is about 14 / 33 / 40 %):
-before the noise-like coherent route 29.6 / 90.9 / 79.4 %, with it 13.8 / 32.3 / 39.5 % (U-Net v2 13.2 / 32.1 /
-38.4 %), and since flat pixels leave the levels' statistics 13.7 / 44.3 / 39.5 % (sample 2's inner resin cavity is
-filled at level 2); at 8× 14.3 / 46.0 / 39.2 % (before 72.2 / 30.4 / 70.6 %). See docs/real-em-decisions.md, "A
-noise-like coherent lower class also separates" and "Exactly flat pixels leave the level's statistics".
+before the noise-like coherent route 29.6 / 90.9 / 79.4 %, with it 13.8 / 32.3 / 39.5 %; U-Net v2 13.2 / 32.1 / 38.4 %
+(docs/real-em-decisions.md, "A noise-like coherent lower class also separates").
 """
 import argparse
 import io

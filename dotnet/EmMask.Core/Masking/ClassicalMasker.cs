@@ -840,7 +840,7 @@ public static partial class ClassicalMasker
         {
             double reference = TexturePyramid.NoiseReference(noise, level, planar, options, ct);
             var (logRatio, smoothed) = TexturePyramid.Measure(image, options, reference, ct);
-            var sample = TexturePyramid.WithoutFlat(ThresholdSample(logRatio.Span, ok is null ? default : ok.Span, logRatio.Shape.X));
+            var sample = ThresholdSample(logRatio.Span, ok is null ? default : ok.Span, logRatio.Shape.X);
             var histogram = ValueHistogram.Build(sample, ValleyThreshold.Bins);
             var valley = ValleyThreshold.Compute(histogram);
             var lower = sample.Where(v => v < valley.Threshold).ToArray();

@@ -115,43 +115,6 @@ internal static class TexturePyramid
     internal static bool IsNoiseCoherentSplit(double separability, double logLowMedian, bool lowerCoherent) =>
         lowerCoherent && separability >= CoherentNoiseSeparability && logLowMedian <= Math.Log(NoiseRatio);
 
-    /// <summary>
-    /// Ratio below which a level pixel is flat rather than resin or tissue: pure noise gives about 1 and its lowest
-    /// pixels stay far above this, so only exactly constant material reaches it (8-bit resin averaged 5–8× into one or
-    /// two grey values, clipping smaller than padding). Such pixels are left out of the level's threshold statistics
-    /// (valley, η, the lower class's median, the texture percentile), as padding is: 1.6–7 % of them, all near 0, made the
-    /// valley split them off from everything else (docs/real-em-decisions.md, "Exactly flat pixels leave the level's statistics").
-    /// </summary>
-    public const double FlatRatio = 0.05;
-
-    /// <summary>The log-ratio sample without its flat pixels (<see cref="FlatRatio"/>); the sample itself when it holds nothing else.</summary>
-    internal static float[] WithoutFlat(float[] sample)
-    {
-        float floor = (float)Math.Log(FlatRatio);
-        int kept = 0;
-        foreach (float v in sample)
-        {
-            kept += v >= floor ? 1 : 0;
-        }
-
-        if (kept == sample.Length || kept == 0)
-        {
-            return sample;
-        }
-
-        var result = new float[kept];
-        int k = 0;
-        foreach (float v in sample)
-        {
-            if (v >= floor)
-            {
-                result[k++] = v;
-            }
-        }
-
-        return result;
-    }
-
     /// <summary>Share of the level image's valid pixels that the lower class's largest region must cover for that route.</summary>
     public const double CoherentRegionShare = 0.25;
 
