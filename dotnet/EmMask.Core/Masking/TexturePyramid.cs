@@ -14,8 +14,7 @@ namespace EmMask.Core.Masking;
 /// <see cref="NoiseSeparability"/> with a lower class of plain noise (median ≤ <see cref="NoiseRatio"/>); a section's
 /// level also separates where its lower class is one large region (<see cref="CoherentRegionShare"/>) at η ≥
 /// <see cref="CoherentSeparability"/>, or, if plain noise, at η ≥ <see cref="CoherentNoiseSeparability"/> when the next
-/// coarser level's lower class is one large region too (textured resin, montage overviews); exactly flat pixels
-/// (<see cref="FlatRatio"/>) are left out of these statistics. Of those
+/// coarser level's lower class is one large region too (textured resin, montage overviews). Of those
 /// levels the one whose histogram the threshold it would use (the valley, at least 2) splits most clearly (Otsu's η at that
 /// threshold), the finer on a tie. Where no level separates them (all tissue, or
 /// resin with artefacts), a section takes the finest level at which the tissue's texture stands clearly above noise
