@@ -16,8 +16,10 @@ Usage::
     /usr/bin/python3 benchmarks/montage_overviews.py --git ... --out ... --factors 4,8 --methods classical,unet
 
 Looked at on 2026-12-06 (classical, share of the 4× overview called tissue; by eye the larva is about 14 / 33 / 40 %):
-before the noise-like coherent route 29.6 / 90.9 / 79.4 %, with it 13.8 / 32.3 / 39.5 %; U-Net v2 13.2 / 32.1 / 38.4 %
-(docs/real-em-decisions.md, "A noise-like coherent lower class also separates").
+before the noise-like coherent route 29.6 / 90.9 / 79.4 %, with it 13.8 / 32.3 / 39.5 %; U-Net v2 13.2 / 32.1 / 38.4 %.
+At 8× (``--factors 8``), since flat pixels leave level 0's statistics: 72.2 / 30.4 / 39.2 % (sample 3 before 70.6 %).
+See docs/real-em-decisions.md, "A noise-like coherent lower class also separates" and "Amended: exactly flat pixels
+leave the statistics at level 0 only".
 """
 import argparse
 import io

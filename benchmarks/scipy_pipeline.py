@@ -94,6 +94,7 @@ COHERENT_SEPARABILITY = 0.70  # TexturePyramid.CoherentSeparability: a section's
 COHERENT_REGION_SHARE = 0.25
 COHERENT_NOISE_SEPARABILITY = 0.50  # TexturePyramid.CoherentNoiseSeparability: the same for plain noise, confirmed a level up
 COHERENT_MINIMUM_SIDE = 128
+FLAT_RATIO = 0.05  # TexturePyramid.FlatRatio: exactly flat pixels leave a level's threshold statistics
 UPPER_SHARE_BELOW_THRESHOLD = 1 / 3  # TexturePyramid.UpperShareBelowThreshold: a threshold of 2 above the valley cuts no more of the upper class
 TEXTURE_QUANTILE = 0.9
 NOISE_SEED = 0x5EEDE3A5C0FFEE01
@@ -1216,6 +1217,12 @@ class LevelMaps:
     lower_coherent: bool = False  # a section of at least 128^2 whose lower class is one large region
 
 
+def without_flat(sample):
+    """TexturePyramid.WithoutFlat: the sample without its exactly flat pixels (ratio < 0.05); itself if nothing else."""
+    kept = sample[sample >= F32(math.log(FLAT_RATIO))]
+    return sample if kept.size in (0, sample.size) else kept
+
+
 def largest_lower_region_share(ratio, ok, valley, block):
     """TexturePyramid.LargestLowerRegionShare: the largest 4-connected region of the lower class (valid pixels under the
     valley, pooled over a block x block box by majority), as a share of the section's valid pixels."""
@@ -1242,6 +1249,8 @@ def level_maps(n, valid, level, noise, planar, options):
     reference = noise_reference(noise, level, planar, options)
     ratio, smoothed = texture(image, options, reference)
     sample = _sample(ratio, ok, THRESHOLD_SAMPLE_LIMIT)
+    if level == 0:
+        sample = without_flat(sample)  # exactly flat pixels leave level 0's statistics (TexturePyramid.FlatRatio)
     valley, eta = valley_threshold(sample)
     lower = sample[sample.astype(np.float64) < valley]  # compared in double, as the C#
     low_median = float(_median(lower)) if lower.size else math.inf

@@ -840,7 +840,8 @@ public static partial class ClassicalMasker
         {
             double reference = TexturePyramid.NoiseReference(noise, level, planar, options, ct);
             var (logRatio, smoothed) = TexturePyramid.Measure(image, options, reference, ct);
-            var sample = ThresholdSample(logRatio.Span, ok is null ? default : ok.Span, logRatio.Shape.X);
+            var all = ThresholdSample(logRatio.Span, ok is null ? default : ok.Span, logRatio.Shape.X);
+            var sample = level == 0 ? TexturePyramid.WithoutFlat(all) : all;
             var histogram = ValueHistogram.Build(sample, ValleyThreshold.Bins);
             var valley = ValleyThreshold.Compute(histogram);
             var lower = sample.Where(v => v < valley.Threshold).ToArray();

@@ -14,7 +14,8 @@ namespace EmMask.Core.Masking;
 /// <see cref="NoiseSeparability"/> with a lower class of plain noise (median ≤ <see cref="NoiseRatio"/>); a section's
 /// level also separates where its lower class is one large region (<see cref="CoherentRegionShare"/>) at η ≥
 /// <see cref="CoherentSeparability"/>, or, if plain noise, at η ≥ <see cref="CoherentNoiseSeparability"/> when the next
-/// coarser level's lower class is one large region too (textured resin, montage overviews). Of those
+/// coarser level's lower class is one large region too (textured resin, montage overviews); at level 0 exactly flat
+/// pixels (<see cref="FlatRatio"/>) are left out of these statistics. Of those
 /// levels the one whose histogram the threshold it would use (the valley, at least 2) splits most clearly (Otsu's η at that
 /// threshold), the finer on a tie. Where no level separates them (all tissue, or
 /// resin with artefacts), a section takes the finest level at which the tissue's texture stands clearly above noise
@@ -113,6 +114,44 @@ internal static class TexturePyramid
     /// <param name="lowerCoherent">The lower class is one region of at least <see cref="CoherentRegionShare"/> (see <see cref="LargestLowerRegionShare"/>).</param>
     internal static bool IsNoiseCoherentSplit(double separability, double logLowMedian, bool lowerCoherent) =>
         lowerCoherent && separability >= CoherentNoiseSeparability && logLowMedian <= Math.Log(NoiseRatio);
+
+    /// <summary>
+    /// Ratio below which a level-0 pixel is flat rather than resin or tissue: at level 0 pure noise gives about 1 and its
+    /// lowest pixels stay far above this, so only exactly constant material reaches it (8-bit resin averaged 5–8× into one
+    /// or two grey values, clipping smaller than padding). Such pixels are left out of level 0's threshold statistics
+    /// (valley, η, the lower class's median, the texture percentile), as padding is: 1.6 % of them, all near 0, made the
+    /// valley split them off from everything else. Coarser levels keep them: there real resin of a small image reaches
+    /// such ratios (docs/real-em-decisions.md, "Amended: exactly flat pixels leave the statistics at level 0 only").
+    /// </summary>
+    public const double FlatRatio = 0.05;
+
+    /// <summary>The log-ratio sample without its flat pixels (<see cref="FlatRatio"/>); the sample itself when it holds nothing else.</summary>
+    internal static float[] WithoutFlat(float[] sample)
+    {
+        float floor = (float)Math.Log(FlatRatio);
+        int kept = 0;
+        foreach (float v in sample)
+        {
+            kept += v >= floor ? 1 : 0;
+        }
+
+        if (kept == sample.Length || kept == 0)
+        {
+            return sample;
+        }
+
+        var result = new float[kept];
+        int k = 0;
+        foreach (float v in sample)
+        {
+            if (v >= floor)
+            {
+                result[k++] = v;
+            }
+        }
+
+        return result;
+    }
 
     /// <summary>Share of the level image's valid pixels that the lower class's largest region must cover for that route.</summary>
     public const double CoherentRegionShare = 0.25;

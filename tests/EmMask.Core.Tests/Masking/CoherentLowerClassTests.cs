@@ -66,4 +66,18 @@ public class CoherentLowerClassTests
     {
         Assert.Equal(expected, TexturePyramid.IsNoiseCoherentSplit(separability, Math.Log(lowMedianRatio), lowerCoherent));
     }
+
+    [Fact]
+    public void ExactlyFlatPixelsLeaveTheThresholdSample()
+    {
+        // Resin averaged into one grey value has a ratio of about 0 (pure noise: about 1); those pixels go, the rest stay in order.
+        float flat = (float)Math.Log(1e-6), noise = 0f, tissue = (float)Math.Log(3.0), edge = (float)Math.Log(TexturePyramid.FlatRatio);
+        float[] sample = [flat, noise, flat, tissue, edge];
+        Assert.Equal([noise, tissue, edge], TexturePyramid.WithoutFlat(sample));
+
+        float[] none = [noise, tissue];
+        Assert.Same(none, TexturePyramid.WithoutFlat(none));
+        float[] all = [flat, flat];
+        Assert.Same(all, TexturePyramid.WithoutFlat(all)); // nothing else: the sample is kept as it is
+    }
 }
