@@ -794,7 +794,10 @@ public static partial class ClassicalMasker
         public bool NoiseCoherent { get; init; }
 
         /// <summary>A section of at least 128² level pixels whose lower class (under its own valley) is one large region.</summary>
-        public bool LowerCoherent { get; init; }
+        public bool LowerCoherent => LowerCoherentMeasure.Value;
+
+        /// <summary>The measure behind <see cref="LowerCoherent"/>, run on first use.</summary>
+        public required Lazy<bool> LowerCoherentMeasure { get; init; }
 
         /// <summary>Whether <paramref name="coarser"/> (the next level) confirms a <see cref="NoiseCoherent"/> split; if so this level separates.</summary>
         public bool ConfirmBy(LevelMaps coarser)
@@ -849,15 +852,16 @@ public static partial class ClassicalMasker
             bool separates = (valley.Separability >= TexturePyramid.Separability && lowMedian <= Math.Log(TexturePyramid.NoiseLikeRatio))
                 || (valley.Separability >= TexturePyramid.NoiseSeparability && lowMedian <= Math.Log(TexturePyramid.NoiseRatio));
             bool regions = planar && image.Shape.Y >= TexturePyramid.CoherentMinimumSide && image.Shape.X >= TexturePyramid.CoherentMinimumSide;
-            bool lowerCoherent = regions
-                && TexturePyramid.LargestLowerRegionShare(logRatio, ok, valley.Threshold, options.BlockSize, ct) >= TexturePyramid.CoherentRegionShare;
+            // Measured only where a route (or a finer level's confirmation) asks for it.
+            var lowerCoherent = new Lazy<bool>(() => regions
+                && TexturePyramid.LargestLowerRegionShare(logRatio, ok, valley.Threshold, options.BlockSize, ct) >= TexturePyramid.CoherentRegionShare);
             if (!separates && valley.Separability >= TexturePyramid.CoherentSeparability && lowMedian <= Math.Log(TexturePyramid.NoiseLikeRatio))
             {
-                separates = lowerCoherent; // textured resin beside tissue: a moderate split whose lower class is one large region
+                separates = lowerCoherent.Value; // textured resin beside tissue: a moderate split whose lower class is one large region
             }
 
             // A weak split whose lower class is plain noise in one large region: resin if the next level confirms it.
-            bool noiseCoherent = !separates && TexturePyramid.IsNoiseCoherentSplit(valley.Separability, lowMedian, lowerCoherent);
+            bool noiseCoherent = !separates && TexturePyramid.IsNoiseLikeWeakSplit(valley.Separability, lowMedian) && lowerCoherent.Value;
             bool cuts = TexturePyramid.ThresholdCutsUpperClass(sample, valley.Threshold);
             separates &= !cuts;
             double applied = options.Threshold is { } given ? Math.Log(given) : Math.Max(valley.Threshold, Math.Log(UnimodalThreshold));
@@ -871,7 +875,7 @@ public static partial class ClassicalMasker
                 ValidFraction = fraction,
                 Separates = separates,
                 NoiseCoherent = noiseCoherent && !cuts,
-                LowerCoherent = lowerCoherent,
+                LowerCoherentMeasure = lowerCoherent,
                 Separability = valley.Separability,
                 Clarity = OtsuThreshold.SeparabilityAt(histogram, applied),
                 Valley = valley.Threshold,

@@ -105,15 +105,15 @@ internal static class TexturePyramid
     public const double CoherentNoiseSeparability = 0.50;
 
     /// <summary>
-    /// Whether a section level's split is weak but its lower class plain noise in one large region (<paramref name="lowerCoherent"/>):
-    /// η ≥ <see cref="CoherentNoiseSeparability"/> and a median ratio ≤ <see cref="NoiseRatio"/>. Such a level separates
-    /// only when the next coarser level's lower class is one large region too.
+    /// Whether a section level's split is weak but its lower class plain noise: η ≥ <see cref="CoherentNoiseSeparability"/>
+    /// and a median ratio ≤ <see cref="NoiseRatio"/>. Where that lower class is also one large region
+    /// (<see cref="LargestLowerRegionShare"/> ≥ <see cref="CoherentRegionShare"/>), the level separates when the next
+    /// coarser level's lower class is one large region too.
     /// </summary>
     /// <param name="separability">Otsu's η of the level's log ratio.</param>
     /// <param name="logLowMedian">The lower class's median log ratio.</param>
-    /// <param name="lowerCoherent">The lower class is one region of at least <see cref="CoherentRegionShare"/> (see <see cref="LargestLowerRegionShare"/>).</param>
-    internal static bool IsNoiseCoherentSplit(double separability, double logLowMedian, bool lowerCoherent) =>
-        lowerCoherent && separability >= CoherentNoiseSeparability && logLowMedian <= Math.Log(NoiseRatio);
+    internal static bool IsNoiseLikeWeakSplit(double separability, double logLowMedian) =>
+        separability >= CoherentNoiseSeparability && logLowMedian <= Math.Log(NoiseRatio);
 
     /// <summary>
     /// Ratio below which a level-0 pixel is flat rather than resin or tissue: at level 0 pure noise gives about 1 and its
