@@ -1214,7 +1214,12 @@ class LevelMaps:
     clarity: float  # eta at the threshold this level would use (LevelMaps.Clarity)
     textured: bool
     noise_coherent: bool = False  # a weak split of plain noise in one large region, separating if the next level confirms it
-    lower_coherent: bool = False  # a section of at least 128^2 whose lower class is one large region
+    lower_coherent_measure: object = None  # () -> bool, run on first use (LevelMaps.LowerCoherentMeasure)
+
+    @property
+    def lower_coherent(self):
+        """A section of at least 128^2 whose lower class (under its own valley) is one large region."""
+        return bool(self.lower_coherent_measure and self.lower_coherent_measure())
 
 
 def without_flat(sample):
@@ -1257,12 +1262,19 @@ def level_maps(n, valid, level, noise, planar, options):
     separates = ((eta >= SEPARABILITY and low_median <= math.log(NOISE_LIKE_RATIO))  # a weakly textured lower class
                  or (eta >= NOISE_SEPARABILITY and low_median <= math.log(NOISE_RATIO)))  # a lower class of plain noise
     regions = planar and ratio.shape[1] >= COHERENT_MINIMUM_SIDE and ratio.shape[2] >= COHERENT_MINIMUM_SIDE
-    lower_coherent = regions and largest_lower_region_share(ratio, ok, valley, options["block_size"]) >= COHERENT_REGION_SHARE
+    cached = []
+
+    def lower_coherent():  # measured only where a route (or a finer level's confirmation) asks for it, as the C#'s Lazy
+        if not cached:
+            cached.append(regions and largest_lower_region_share(ratio, ok, valley, options["block_size"])
+                          >= COHERENT_REGION_SHARE)
+        return cached[0]
+
     if not separates and eta >= COHERENT_SEPARABILITY and low_median <= math.log(NOISE_LIKE_RATIO):
-        separates = lower_coherent  # textured resin beside tissue: a moderate split whose lower class is one large region
+        separates = lower_coherent()  # textured resin beside tissue: a moderate split whose lower class is one large region
     # a weak split whose lower class is plain noise in one large region: resin if the next level confirms it
-    noise_coherent = (not separates and lower_coherent and eta >= COHERENT_NOISE_SEPARABILITY
-                      and low_median <= math.log(NOISE_RATIO))
+    noise_coherent = (not separates and eta >= COHERENT_NOISE_SEPARABILITY and low_median <= math.log(NOISE_RATIO)
+                      and lower_coherent())
     minimum = math.log(UNIMODAL_THRESHOLD)
     if valley < minimum:  # the smallest threshold must not cut through the upper class
         upper = sample[sample.astype(np.float64) >= valley].astype(np.float64)
