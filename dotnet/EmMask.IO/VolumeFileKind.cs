@@ -11,4 +11,7 @@ public enum VolumeFileKind
 
     /// <summary>numpy <c>.npy</c>.</summary>
     Npy,
+
+    /// <summary>One 2D raster image (<c>.png</c>, <c>.jpg</c>, <c>.jpeg</c>, <c>.bmp</c>); written as PNG only.</summary>
+    Image,
 }

@@ -2,10 +2,11 @@ namespace EmMask.IO;
 
 /// <summary>
 /// Where a volume lives: a file and, for HDF5, the dataset inside it. The text form is the one users type:
-/// <c>a.h5:/raw</c>, <c>a.hdf5:/group/raw</c>, <c>a.h5</c> (the caller's default dataset), <c>stack.tif</c>, <c>vol.npy</c>.
+/// <c>a.h5:/raw</c>, <c>a.hdf5:/group/raw</c>, <c>a.h5</c> (the caller's default dataset), <c>stack.tif</c>, <c>vol.npy</c>,
+/// <c>overview.png</c>.
 /// </summary>
 /// <param name="File">The file path.</param>
-/// <param name="Dataset">The absolute HDF5 dataset path (starts with '/'); null for TIFF and npy.</param>
+/// <param name="Dataset">The absolute HDF5 dataset path (starts with '/'); null for the other formats.</param>
 public sealed record VolumePath(string File, string? Dataset)
 {
     private static readonly string[] Hdf5Extensions = [".h5", ".hdf5", ".hdf"];
@@ -104,8 +105,9 @@ public sealed record VolumePath(string File, string? Dataset)
         {
             ".tif" or ".tiff" => VolumeFileKind.Tiff,
             ".npy" => VolumeFileKind.Npy,
+            _ when Formats.RasterImageFormat.Extensions.Contains(ext) => VolumeFileKind.Image,
             _ => throw new VolumeFormatException(
-                $"{file}: unknown volume format '{ext}'; use .h5/.hdf5 (with :/dataset), .tif/.tiff or .npy."),
+                $"{file}: unknown volume format '{ext}'; use .h5/.hdf5 (with :/dataset), .tif/.tiff, .npy, or one image (.png, .jpg, .bmp)."),
         };
     }
 

@@ -4,7 +4,7 @@ using EmMask.IO.Formats;
 namespace EmMask.IO;
 
 /// <summary>
-/// Reads volumes from HDF5, multi-page TIFF and <c>.npy</c>. Every problem with the input (missing file or dataset,
+/// Reads volumes from HDF5, multi-page TIFF, <c>.npy</c> and single PNG / JPEG / BMP images. Every problem with the input (missing file or dataset,
 /// wrong or corrupt format, unsupported dtype or rank, 0-length axis) is a <see cref="VolumeFormatException"/> with
 /// one line naming the file and the problem. uint8, uint16 and float32 are read as-is; bool as uint8; other integer
 /// types and float64 are converted to float32 (integers only when every value is within ±2^24, where float32 is
@@ -22,6 +22,7 @@ public static class VolumeReader
         {
             VolumeFileKind.Hdf5 => Hdf5Reader.Read(path.File, DatasetOf(path), ct),
             VolumeFileKind.Tiff => TiffFormat.Read(path.File, ct),
+            VolumeFileKind.Image => RasterImageFormat.Read(path.File, ct),
             _ => ReadNpy(path.File, ct),
         };
     }
@@ -45,7 +46,7 @@ public static class VolumeReader
                 ApplySidecar(path.File, block);
                 return block;
             default:
-                var whole = TiffFormat.Read(path.File, ct);
+                var whole = path.Kind == VolumeFileKind.Image ? RasterImageFormat.Read(path.File, ct) : TiffFormat.Read(path.File, ct);
                 BlockBounds.Check(whole.Shape, offset, size);
                 return VolumeRegions.Crop(whole, offset, size);
         }
@@ -73,6 +74,8 @@ public static class VolumeReader
                     using var stream = File.OpenRead(path.File);
                     return NpyFormat.ReadRank(stream, path.File);
                 });
+            case VolumeFileKind.Image:
+                return RasterImageFormat.Describe(path.File).Rank;
             default:
                 return TiffFormat.ReadShape(path.File).Z > 1 ? 3 : 2;
         }
@@ -98,6 +101,8 @@ public static class VolumeReader
                     using var stream = File.OpenRead(path.File);
                     return NpyFormat.ReadShape(stream, path.File);
                 });
+            case VolumeFileKind.Image:
+                return RasterImageFormat.Describe(path.File).Shape;
             default:
                 return TiffFormat.ReadShape(path.File);
         }
@@ -116,6 +121,9 @@ public static class VolumeReader
                 return Hdf5Reader.ReadAttributes(path.File, DatasetOf(path));
             case VolumeFileKind.Tiff:
                 return TiffFormat.ReadAttributes(path.File);
+            case VolumeFileKind.Image:
+                _ = RasterImageFormat.Describe(path.File); // a clear error for a missing or unreadable file
+                return new Dictionary<string, string>();
             default:
                 if (!File.Exists(path.File))
                 {

@@ -38,6 +38,12 @@ public static class VolumeWriter
                 CheckReplace(path.File, options);
                 AtomicFile.Write(path.File, stream => TiffFormat.Write(stream, volume, options.Attributes, ct), ct);
                 return;
+            case VolumeFileKind.Image:
+                CheckVolume(path, volume);
+                CheckReplace(path.File, options);
+                RasterImageFormat.CheckWritable(path.File, volume);
+                AtomicFile.Write(path.File, stream => RasterImageFormat.WritePng(path.File, stream, volume), ct);
+                return;
             default:
                 CheckVolume(path, volume);
                 CheckReplace(path.File, options);

@@ -74,6 +74,55 @@ public class RealEmBadInputTests
         Assert.Equal(MaskOf(t["m.npy"], fromTiff.Shape).Span.ToArray(), fromTiff.Span.ToArray());
     }
 
+    [Fact]
+    public void ASectionAsPngOrJpegIsMaskedAndTheMaskMayBeAPng()
+    {
+        using var t = new TempFolder();
+        var section = Section(Phantom.Raw, 2);
+        var truth = Section(Phantom.Truth, 2);
+        Save(t["s.npy"], section);
+        VolumeWriter.Write(VolumePath.Parse(t["s.png"], "/raw"), section, new VolumeWriteOptions());
+        using (var bitmap = new SkiaSharp.SKBitmap(new SkiaSharp.SKImageInfo(160, 160, SkiaSharp.SKColorType.Gray8, SkiaSharp.SKAlphaType.Opaque)))
+        {
+            System.Runtime.InteropServices.Marshal.Copy(section.Span.ToArray(), 0, bitmap.GetPixels(), section.Span.Length);
+            using var jpeg = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Jpeg, 85);
+            File.WriteAllBytes(t["s.jpg"], jpeg.ToArray());
+        }
+
+        Assert.Equal(0, CliRunner.Invoke("mask", t["s.npy"], t["m.npy"]).ExitCode);
+        var fromPng = CliRunner.Invoke("mask", t["s.png"], t["m.png"]);
+        Assert.Equal(0, fromPng.ExitCode);
+        Assert.Equal(MaskOf(t["m.npy"], truth.Shape).Span.ToArray(), MaskOf(t["m.png"], truth.Shape).Span.ToArray());
+        Assert.Equal([1, 160, 160], NpyShape(t["m.npy"])); // the mask keeps each input's shape: (1, H, W) from the npy
+
+        var fromJpeg = CliRunner.Invoke("mask", t["s.jpg"], t["j.npy"]);
+        Assert.Equal(0, fromJpeg.ExitCode);
+        Assert.Equal([160, 160], NpyShape(t["j.npy"]));
+        Assert.True(Dice(t["j.npy"], truth) > 0.85, $"JPEG section: Dice {Dice(t["j.npy"], truth):F3}");
+    }
+
+    [Fact]
+    public void AnImageOutputThatCannotHoldTheResultFailsBeforeAnyComputeAndWritesNothing()
+    {
+        using var t = new TempFolder();
+        Save(t["stack.npy"], Phantom.Raw);
+        VolumeWriter.Write(VolumePath.Parse(t["s.png"], "/raw"), Section(Phantom.Raw, 0), new VolumeWriteOptions());
+        foreach (var (args, fragment) in new (string[], string)[]
+        {
+            (["mask", t["stack.npy"], t["m.png"]], "4 sections"),
+            (["mask", t["s.png"], t["m.jpg"]], "read only"),
+            (["mask", t["s.png"], t["m.npy"], "--confidence", t["c.png"]], "float32"),
+        })
+        {
+            var run = CliRunner.Invoke(args);
+            Assert.NotEqual(0, run.ExitCode);
+            Assert.Contains(fragment, run.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", run.Stderr, StringComparison.Ordinal);
+        }
+
+        Assert.False(File.Exists(t["m.png"]) || File.Exists(t["m.jpg"]) || File.Exists(t["m.npy"]) || File.Exists(t["c.png"]));
+    }
+
     private static void WriteRgbTiff(string path, int height, int width, byte[] rgb)
     {
         using var tif = BitMiracle.LibTiff.Classic.Tiff.Open(path, "w") ?? throw new IOException($"cannot create {path}");

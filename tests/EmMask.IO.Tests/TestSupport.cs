@@ -40,9 +40,13 @@ internal static class Python
 
     private static readonly Lazy<bool> Tifffile = new(() => TryRun("import tifffile, numpy").ExitCode == 0);
 
+    private static readonly Lazy<bool> Pillow = new(() => TryRun("import PIL.Image, numpy").ExitCode == 0);
+
     public static bool HasH5py => H5py.Value;
 
     public static bool HasTifffile => Tifffile.Value;
+
+    public static bool HasPillow => Pillow.Value;
 
     /// <summary>Runs a script with arguments (sys.argv[1:]) and returns stdout; fails the test on a non-zero exit.</summary>
     public static string Run(string script, params string[] args)
@@ -107,6 +111,18 @@ internal sealed class TifffileFactAttribute : FactAttribute
         if (!Python.HasTifffile)
         {
             Skip = "tifffile is not importable by /usr/bin/python3; tifffile interop not tested.";
+        }
+    }
+}
+
+/// <summary>A fact that is skipped, with the reason, when /usr/bin/python3 has no Pillow (Debian: python3-pil).</summary>
+internal sealed class PillowFactAttribute : FactAttribute
+{
+    public PillowFactAttribute()
+    {
+        if (!Python.HasPillow)
+        {
+            Skip = "Pillow is not importable by /usr/bin/python3; image interop not tested.";
         }
     }
 }

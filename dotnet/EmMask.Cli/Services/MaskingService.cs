@@ -72,6 +72,12 @@ public sealed class MaskingService(IReporter reporter)
             }
         }
 
+        OutputGuard.CheckImageOutput(request.Output, request.Input);
+        if (request.ConfidenceOutput is { } confidenceImage)
+        {
+            OutputGuard.CheckImageOutput(confidenceImage, request.Input, "the confidence", floats: true);
+        }
+
         if (request.Multiscale != 0 && request.Output.Kind != VolumeFileKind.Hdf5)
         {
             throw new ArgumentException($"--multiscale writes coarser datasets beside the mask, so the output must be HDF5 (out.h5:/mask), not {request.Output}.");

@@ -20,6 +20,37 @@ public static class OutputGuard
         }
     }
 
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/>, before any compute, when <paramref name="output"/> is an image file that
+    /// cannot hold <paramref name="what"/>: only a PNG of one 8-bit section can (a mask of a single section or of one
+    /// colour image); not a stack, not a float confidence, not a JPEG or BMP.
+    /// </summary>
+    public static void CheckImageOutput(VolumePath output, VolumePath input, string what = "the mask", bool floats = false)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(input);
+        if (output.Kind != VolumeFileKind.Image)
+        {
+            return;
+        }
+
+        if (!output.File.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException($"{output}: {Path.GetExtension(output.File)} is read only; write {what} as .png (lossless), .tif, .npy or .h5.");
+        }
+
+        if (floats)
+        {
+            throw new ArgumentException($"{output}: {what} is float32, which a PNG cannot hold; write it as .tif, .npy or .h5.");
+        }
+
+        var shape = VolumeReader.ReadShape(input);
+        if (shape.Z > 1 && !ColorImage.Looks(shape, VolumeReader.ReadRank(input)))
+        {
+            throw new ArgumentException($"{output}: the input has {shape.Z} sections and a PNG holds one; write {what} as .tif, .npy or .h5.");
+        }
+    }
+
     /// <summary>Throws <see cref="OutputExistsException"/> if <paramref name="output"/> exists and replacing is not allowed.</summary>
     public static void Check(VolumePath output, bool force)
     {
