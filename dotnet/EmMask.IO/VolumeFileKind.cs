@@ -14,4 +14,7 @@ public enum VolumeFileKind
 
     /// <summary>One 2D raster image (<c>.png</c>, <c>.jpg</c>, <c>.jpeg</c>, <c>.bmp</c>); written as PNG only.</summary>
     Image,
+
+    /// <summary>One file per section: a folder, or a wildcard pattern in the file name (<c>s/*.tif</c>); input only.</summary>
+    Sequence,
 }

@@ -3,7 +3,7 @@ namespace EmMask.IO;
 /// <summary>
 /// Where a volume lives: a file and, for HDF5, the dataset inside it. The text form is the one users type:
 /// <c>a.h5:/raw</c>, <c>a.hdf5:/group/raw</c>, <c>a.h5</c> (the caller's default dataset), <c>stack.tif</c>, <c>vol.npy</c>,
-/// <c>overview.png</c>.
+/// <c>overview.png</c>, <c>sections/</c> or <c>sections/*.png</c> (one file per section).
 /// </summary>
 /// <param name="File">The file path.</param>
 /// <param name="Dataset">The absolute HDF5 dataset path (starts with '/'); null for the other formats.</param>
@@ -100,6 +100,11 @@ public sealed record VolumePath(string File, string? Dataset)
             return VolumeFileKind.Hdf5;
         }
 
+        if (Formats.SectionSequence.Names(file))
+        {
+            return VolumeFileKind.Sequence;
+        }
+
         string ext = Path.GetExtension(file).ToLowerInvariant();
         return ext switch
         {
@@ -107,7 +112,7 @@ public sealed record VolumePath(string File, string? Dataset)
             ".npy" => VolumeFileKind.Npy,
             _ when Formats.RasterImageFormat.Extensions.Contains(ext) => VolumeFileKind.Image,
             _ => throw new VolumeFormatException(
-                $"{file}: unknown volume format '{ext}'; use .h5/.hdf5 (with :/dataset), .tif/.tiff, .npy, or one image (.png, .jpg, .bmp)."),
+                $"{file}: unknown volume format '{ext}'; use .h5/.hdf5 (with :/dataset), .tif/.tiff, .npy, one image (.png, .jpg, .bmp), or a folder or pattern of section files (s/*.tif)."),
         };
     }
 

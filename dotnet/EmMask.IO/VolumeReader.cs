@@ -4,7 +4,8 @@ using EmMask.IO.Formats;
 namespace EmMask.IO;
 
 /// <summary>
-/// Reads volumes from HDF5, multi-page TIFF, <c>.npy</c> and single PNG / JPEG / BMP images. Every problem with the input (missing file or dataset,
+/// Reads volumes from HDF5, multi-page TIFF, <c>.npy</c>, single PNG / JPEG / BMP images and sequences of section files
+/// (<see cref="SectionSequence"/>). Every problem with the input (missing file or dataset,
 /// wrong or corrupt format, unsupported dtype or rank, 0-length axis) is a <see cref="VolumeFormatException"/> with
 /// one line naming the file and the problem. uint8, uint16 and float32 are read as-is; bool as uint8; other integer
 /// types and float64 are converted to float32 (integers only when every value is within ±2^24, where float32 is
@@ -23,14 +24,16 @@ public static class VolumeReader
             VolumeFileKind.Hdf5 => Hdf5Reader.Read(path.File, DatasetOf(path), ct),
             VolumeFileKind.Tiff => TiffFormat.Read(path.File, ct),
             VolumeFileKind.Image => RasterImageFormat.Read(path.File, ct),
+            VolumeFileKind.Sequence => SectionSequence.Read(path.File, ct),
             _ => ReadNpy(path.File, ct),
         };
     }
 
     /// <summary>
     /// Reads the block of <paramref name="size"/> voxels starting at <paramref name="offset"/> (z, y, x) without
-    /// loading the rest: an HDF5 hyperslab (only the chunks it touches are decoded) or row seeks in a C-ordered
-    /// <c>.npy</c>. TIFF and Fortran-ordered npy are read whole and cropped. A 2D image has Z = 1.
+    /// loading the rest: an HDF5 hyperslab (only the chunks it touches are decoded), row seeks in a C-ordered
+    /// <c>.npy</c>, or the block's section files of a sequence. TIFF, images and Fortran-ordered npy are read whole and
+    /// cropped. A 2D image has Z = 1.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The block is empty or leaves the volume.</exception>
     /// <exception cref="VolumeFormatException">The input cannot be read as a volume.</exception>
@@ -45,6 +48,10 @@ public static class VolumeReader
                 var block = WrapNpy(path.File, () => NpyFormat.ReadBlock(path.File, offset, size, ct));
                 ApplySidecar(path.File, block);
                 return block;
+            case VolumeFileKind.Sequence:
+                BlockBounds.Check(SectionSequence.ReadShape(path.File), offset, size);
+                var sections = SectionSequence.Read(path.File, ct, offset.Z, size.Z);
+                return VolumeRegions.Crop(sections, (0, offset.Y, offset.X), size);
             default:
                 var whole = path.Kind == VolumeFileKind.Image ? RasterImageFormat.Read(path.File, ct) : TiffFormat.Read(path.File, ct);
                 BlockBounds.Check(whole.Shape, offset, size);
@@ -76,6 +83,8 @@ public static class VolumeReader
                 });
             case VolumeFileKind.Image:
                 return RasterImageFormat.Describe(path.File).Rank;
+            case VolumeFileKind.Sequence:
+                return 3;
             default:
                 return TiffFormat.ReadShape(path.File).Z > 1 ? 3 : 2;
         }
@@ -103,6 +112,8 @@ public static class VolumeReader
                 });
             case VolumeFileKind.Image:
                 return RasterImageFormat.Describe(path.File).Shape;
+            case VolumeFileKind.Sequence:
+                return SectionSequence.ReadShape(path.File);
             default:
                 return TiffFormat.ReadShape(path.File);
         }
@@ -124,6 +135,9 @@ public static class VolumeReader
             case VolumeFileKind.Image:
                 _ = RasterImageFormat.Describe(path.File); // a clear error for a missing or unreadable file
                 return new Dictionary<string, string>();
+            case VolumeFileKind.Sequence:
+                _ = SectionSequence.Files(path.File);
+                return new Dictionary<string, string>();
             default:
                 if (!File.Exists(path.File))
                 {
@@ -133,6 +147,14 @@ public static class VolumeReader
                 string sidecar = VolumeIO.NpySidecar(path.File);
                 return File.Exists(sidecar) ? VolumeMetadata.FromJson(File.ReadAllText(sidecar)).Attributes : new Dictionary<string, string>();
         }
+    }
+
+    /// <summary>The section files of a sequence (a folder or a pattern), in the order they are stacked.</summary>
+    /// <exception cref="VolumeFormatException">No such folder, or no section file.</exception>
+    public static IReadOnlyList<string> SequenceFiles(VolumePath path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return SectionSequence.Files(path.File);
     }
 
     /// <summary>The absolute paths of every dataset in an HDF5 file, depth first (for error messages and pickers).</summary>

@@ -38,6 +38,8 @@ public static class VolumeWriter
                 CheckReplace(path.File, options);
                 AtomicFile.Write(path.File, stream => TiffFormat.Write(stream, volume, options.Attributes, ct), ct);
                 return;
+            case VolumeFileKind.Sequence:
+                throw new VolumeFormatException($"{path.File}: a folder or pattern of section files is input only; write the mask as .h5, .tif or .npy.");
             case VolumeFileKind.Image:
                 CheckVolume(path, volume);
                 CheckReplace(path.File, options);

@@ -123,6 +123,43 @@ public class RealEmBadInputTests
         Assert.False(File.Exists(t["m.png"]) || File.Exists(t["m.jpg"]) || File.Exists(t["m.npy"]) || File.Exists(t["c.png"]));
     }
 
+    [Fact]
+    public void AFolderOfSectionFilesIsMaskedAsOneStackInMemoryAndBlockByBlock()
+    {
+        using var t = new TempFolder();
+        string folder = t["sections"];
+        Directory.CreateDirectory(folder);
+        for (int z = 0; z < Phantom.Raw.Shape.Z; z++)
+        {
+            VolumeWriter.Write(VolumePath.Parse(Path.Combine(folder, $"section_{z + 1}.png"), "/raw"), Section(Phantom.Raw, z), new VolumeWriteOptions());
+        }
+
+        Save(t["stack.npy"], Phantom.Raw);
+        Assert.Equal(0, CliRunner.Invoke("mask", t["stack.npy"], t["m.npy"], "-q").ExitCode);
+        var run = CliRunner.Invoke("mask", folder, t["m.h5"], "-q");
+        Assert.Equal(0, run.ExitCode);
+        var mask = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["m.h5"], "/mask"));
+        Assert.Equal(Phantom.Raw.Shape, mask.Shape);
+        Assert.Equal(MaskOf(t["m.npy"], mask.Shape).Span.ToArray(), mask.Span.ToArray());
+
+        run = CliRunner.Invoke("mask", Path.Combine(folder, "section_*.png"), t["b.h5"], "--block", "64", "-q");
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal(mask.Span.ToArray(), ((Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["b.h5"], "/mask"))).Span.ToArray());
+
+        // A section of the input is never an output, and a folder is no output at all.
+        string first = Path.Combine(folder, "section_1.png");
+        byte[] before = File.ReadAllBytes(first);
+        foreach (var (output, fragment) in new[] { (first, "is a section of the input"), (t["out"], "input only") })
+        {
+            Directory.CreateDirectory(t["out"]);
+            run = CliRunner.Invoke("mask", folder, output, "--force");
+            Assert.NotEqual(0, run.ExitCode);
+            Assert.Contains(fragment, run.Stderr, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(before, File.ReadAllBytes(first));
+    }
+
     private static void WriteRgbTiff(string path, int height, int width, byte[] rgb)
     {
         using var tif = BitMiracle.LibTiff.Classic.Tiff.Open(path, "w") ?? throw new IOException($"cannot create {path}");

@@ -16,7 +16,7 @@ public static class MaskCommand
 {
     private static readonly SchemaOptions Classical = new(OptionsSchema.Describe(ClassicalMaskOptions.Default));
     private static readonly SchemaOptions UNet = new(OptionsSchema.Describe(UNetMaskOptions.Default));
-    private static readonly Argument<string> Input = new("input") { Description = "Input volume: file.h5[:/dataset] (default /raw), file.tif, file.npy, or one section as .png, .jpg or .bmp." };
+    private static readonly Argument<string> Input = new("input") { Description = "Input volume: file.h5[:/dataset] (default /raw), file.tif, file.npy, one section as .png, .jpg or .bmp, or a folder or pattern of section files ('s/*.tif')." };
     private static readonly Argument<string> Output = new("output") { Description = "Output mask (uint8, 1 = brain): file.h5[:/dataset] (default /mask), file.tif, file.npy, or .png for one section." };
     private static readonly Option<string> Method = new("--method", "-m") { Description = "classical (texture; no model) or unet (learned; separates tracheae).", DefaultValueFactory = _ => "classical" };
     private static readonly Option<string?> Confidence = new("--confidence") { Description = "Also write the float32 confidence map (0..1) here." };

@@ -13,6 +13,12 @@ public static class OutputGuard
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(input);
+        if (input.Kind == VolumeFileKind.Sequence && output.Kind != VolumeFileKind.Sequence
+            && VolumeReader.SequenceFiles(input).Any(f => string.Equals(Path.GetFullPath(f), Path.GetFullPath(output.File), StringComparison.Ordinal)))
+        {
+            throw new ArgumentException($"{output} is a section of the input {input}: writing {what} there would replace it. Choose another file.");
+        }
+
         if (output.SameVolumeAs(input))
         {
             string hint = output.Kind == VolumeFileKind.Hdf5 ? $", or another dataset of the same file ({output.File}:/mask)" : string.Empty;
@@ -29,6 +35,11 @@ public static class OutputGuard
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(input);
+        if (output.Kind == VolumeFileKind.Sequence)
+        {
+            throw new ArgumentException($"{output}: a folder or pattern of section files is input only; write {what} as .h5, .tif or .npy.");
+        }
+
         if (output.Kind != VolumeFileKind.Image)
         {
             return;

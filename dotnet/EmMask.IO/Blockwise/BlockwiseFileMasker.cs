@@ -134,11 +134,17 @@ public static class BlockwiseFileMasker
     // One fact per line; a resumed run must agree on every one.
     private static string Manifest(VolumePath input, FileBlockSource source, string method, PostProcessPipeline postProcess)
     {
-        var info = new FileInfo(input.File);
+        // A sequence of section files: their count, total size and newest change.
+        var files = input.Kind == VolumeFileKind.Sequence
+            ? VolumeReader.SequenceFiles(input).Select(f => new FileInfo(f)).ToList()
+            : [new FileInfo(input.File)];
         var c = CultureInfo.InvariantCulture;
+        string described = files.Count == 1
+            ? string.Create(c, $"input file: {files[0].Length} bytes, modified {files[0].LastWriteTimeUtc:O}")
+            : string.Create(c, $"input files: {files.Count}, {files.Sum(f => f.Length)} bytes, newest modified {files.Max(f => f.LastWriteTimeUtc):O}");
         return string.Join('\n',
             $"input: {Path.GetFullPath(input.File)}:{input.Dataset}",
-            string.Create(c, $"input file: {info.Length} bytes, modified {info.LastWriteTimeUtc:O}"),
+            described,
             $"shape: {source.Shape}",
             method,
             $"postprocess: {postProcess.ToSpec()}",

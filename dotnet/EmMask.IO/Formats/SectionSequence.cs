@@ -1,0 +1,167 @@
+using System.Text.RegularExpressions;
+using EmMask.Core.Volumes;
+
+namespace EmMask.IO.Formats;
+
+/// <summary>
+/// A stack stored as one file per section, as serial-section pipelines and Fiji's "Image Sequence" export it: a folder
+/// (every <c>.tif</c>, <c>.tiff</c>, <c>.png</c>, <c>.jpg</c>, <c>.jpeg</c> and <c>.bmp</c> in it) or a wildcard pattern
+/// in the file name (<c>sections/s_*.png</c>). Files are taken in natural order (<c>s2</c> before <c>s10</c>). Every file
+/// must hold one grey section of the first one's shape and type; the voxel size is the first file's. Input only.
+/// </summary>
+internal static partial class SectionSequence
+{
+    private static readonly string[] Extensions = [".tif", ".tiff", .. RasterImageFormat.Extensions];
+
+    /// <summary>True when <paramref name="text"/> names a sequence: an existing folder, or a file name with * or ?.</summary>
+    public static bool Names(string text) =>
+        Directory.Exists(text) || Path.GetFileName(text).AsSpan().IndexOfAny('*', '?') >= 0;
+
+    /// <summary>The section files, in natural order.</summary>
+    /// <exception cref="VolumeFormatException">No folder, or no section file in it or matching the pattern.</exception>
+    public static IReadOnlyList<string> Files(string text)
+    {
+        string folder, pattern;
+        if (Directory.Exists(text))
+        {
+            (folder, pattern) = (text, "*");
+        }
+        else
+        {
+            folder = Path.GetDirectoryName(text) is { Length: > 0 } d ? d : ".";
+            pattern = Path.GetFileName(text);
+            if (folder.AsSpan().IndexOfAny('*', '?') >= 0)
+            {
+                throw new VolumeFormatException($"{text}: a wildcard may only be in the file name, not in the folder.");
+            }
+
+            if (!Directory.Exists(folder))
+            {
+                throw new VolumeFormatException($"{text}: folder {folder} not found.");
+            }
+        }
+
+        var files = Directory.EnumerateFiles(folder, pattern)
+            .Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
+            .Order(NaturalOrder.Instance)
+            .ToList();
+        if (files.Count == 0)
+        {
+            throw new VolumeFormatException($"{text}: no section files (.tif, .png, .jpg, .bmp) found.");
+        }
+
+        return files;
+    }
+
+    /// <summary>The stack's shape from its first file's header and the number of files.</summary>
+    public static Shape3 ReadShape(string text)
+    {
+        var files = Files(text);
+        var first = SectionShape(files[0]);
+        return new Shape3(files.Count, first.Y, first.X);
+    }
+
+    /// <summary>Sections <paramref name="z0"/> to <paramref name="z0"/> + <paramref name="count"/> − 1 (all by default), stacked.</summary>
+    /// <exception cref="VolumeFormatException">A file is unreadable, not one grey section, or differs from the first in shape or type.</exception>
+    public static IVolume Read(string text, CancellationToken ct, int z0 = 0, int? count = null)
+    {
+        var files = Files(text);
+        int n = count ?? files.Count - z0;
+        var first = ReadSection(files[0], ct);
+        var shape = new Shape3(n, first.Shape.Y, first.Shape.X);
+        if (shape.Length > Array.MaxLength)
+        {
+            throw new VolumeFormatException($"{text}: {shape} is too large to load at once; mask it block by block (--block) into HDF5.");
+        }
+
+        IVolume stack = first switch
+        {
+            Volume<byte> => new Volume<byte>(shape, first.VoxelSize),
+            Volume<ushort> => new Volume<ushort>(shape, first.VoxelSize),
+            Volume<float> => new Volume<float>(shape, first.VoxelSize),
+            _ => throw new VolumeFormatException($"{files[0]}: {first.VoxelType} sections are not supported in a sequence."),
+        };
+        for (int z = 0; z < n; z++)
+        {
+            ct.ThrowIfCancellationRequested();
+            string file = files[z0 + z];
+            var section = z0 + z == 0 ? first : ReadSection(file, ct);
+            if (section.Shape != first.Shape || section.VoxelType != first.VoxelType)
+            {
+                throw new VolumeFormatException($"{file}: a {section.VoxelType} section of {section.Shape.Y} × {section.Shape.X}, unlike the first ({files[0]}: {first.VoxelType}, {first.Shape.Y} × {first.Shape.X}); every section of a sequence must match.");
+            }
+
+            Copy(section, stack, z);
+        }
+
+        return stack;
+    }
+
+    private static Shape3 SectionShape(string file)
+    {
+        var kind = VolumePath.KindOf(file);
+        var shape = kind == VolumeFileKind.Image ? RasterImageFormat.Describe(file).Shape : TiffFormat.ReadShape(file);
+        return shape.Z == 1 ? shape : throw NotOneSection(file, shape);
+    }
+
+    private static IVolume ReadSection(string file, CancellationToken ct)
+    {
+        var kind = VolumePath.KindOf(file);
+        var section = kind == VolumeFileKind.Image ? RasterImageFormat.Read(file, ct) : TiffFormat.Read(file, ct);
+        return section.Shape.Z == 1 ? section : throw NotOneSection(file, section.Shape);
+    }
+
+    private static VolumeFormatException NotOneSection(string file, Shape3 shape) =>
+        new($"{file}: a section of a sequence must be one grey image, not {shape} (several pages, or colour); save the sections as greyscale.");
+
+    private static void Copy(IVolume section, IVolume stack, int z)
+    {
+        int plane = section.Shape.SliceLength;
+        switch (stack)
+        {
+            case Volume<byte> b:
+                ((Volume<byte>)section).Span.CopyTo(b.Span.Slice(z * plane, plane));
+                break;
+            case Volume<ushort> u:
+                ((Volume<ushort>)section).Span.CopyTo(u.Span.Slice(z * plane, plane));
+                break;
+            case Volume<float> f:
+                ((Volume<float>)section).Span.CopyTo(f.Span.Slice(z * plane, plane));
+                break;
+        }
+    }
+
+    /// <summary>Names compared with their digit runs as numbers: s2 before s10.</summary>
+    private sealed partial class NaturalOrder : IComparer<string>
+    {
+        public static readonly NaturalOrder Instance = new();
+
+        public int Compare(string? x, string? y)
+        {
+            var a = Parts().Split(x ?? string.Empty);
+            var b = Parts().Split(y ?? string.Empty);
+            for (int i = 0; i < Math.Min(a.Length, b.Length); i++)
+            {
+                int c = a[i].Length > 0 && char.IsAsciiDigit(a[i][0]) && b[i].Length > 0 && char.IsAsciiDigit(b[i][0])
+                    ? CompareNumbers(a[i], b[i])
+                    : string.CompareOrdinal(a[i], b[i]);
+                if (c != 0)
+                {
+                    return c;
+                }
+            }
+
+            return a.Length.CompareTo(b.Length);
+        }
+
+        private static int CompareNumbers(string a, string b)
+        {
+            string p = a.TrimStart('0'), q = b.TrimStart('0');
+            int c = p.Length.CompareTo(q.Length);
+            return c != 0 ? c : string.CompareOrdinal(p, q) is var d && d != 0 ? d : a.Length.CompareTo(b.Length);
+        }
+
+        [GeneratedRegex(@"(\d+)")]
+        private static partial Regex Parts();
+    }
+}
