@@ -23,7 +23,7 @@ internal static class RasterImageFormat
     {
         using var codec = Open(file);
         var info = codec.Info;
-        if (IsGrey(codec) || AllGrey(Decode(codec, file, SKColorType.Rgba8888), (long)info.Width * info.Height))
+        if (IsGrey(codec) || IsSixteenBitGreyPng(file) || AllGrey(Decode(codec, file, SKColorType.Rgba8888), (long)info.Width * info.Height))
         {
             return (new Shape3(1, info.Height, info.Width), 2);
         }
@@ -44,7 +44,7 @@ internal static class RasterImageFormat
             throw new VolumeFormatException($"{file}: {info.Width} × {info.Height} pixels is too large to decode at once; convert it to a tiled format (HDF5).");
         }
 
-        if (IsGrey(codec) && IsSixteenBitGreyPng(file))
+        if (IsSixteenBitGreyPng(file))
         {
             return GreyPng16.Read(file, info.Width, info.Height);
         }

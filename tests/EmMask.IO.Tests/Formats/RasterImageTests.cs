@@ -27,6 +27,15 @@ Image.fromarray(np.dstack([rgb, g8])).save(f"{d}/rgba.png")
 Image.fromarray(g8).save(f"{d}/g8.bmp")
 Image.fromarray(rgb).save(f"{d}/rgb.bmp")
 Image.fromarray(g8).save(f"{d}/g8.jpg", quality=90)
+import struct, zlib
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+la = np.dstack([g16, np.full_like(g16, 65535)]).astype(">u2")  # 16-bit grey with alpha (colour type 4), filter 0
+rows = b"".join(b"\x00" + la[y].tobytes() for y in range(la.shape[0]))
+with open(f"{d}/g16alpha.png", "wb") as f:
+    f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 50, 40, 16, 4, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+np.save(f"{d}/g16alpha.png.npy", g16)
 for name in ("g8.png", "g16.png", "g16smooth.png", "rgb.png", "rgba.png", "g8.bmp", "rgb.bmp", "g8.jpg"):
     a = np.asarray(Image.open(f"{d}/{name}"))
     if a.ndim == 3:
@@ -42,7 +51,7 @@ for name in ("g8.png", "g16.png", "g16smooth.png", "rgb.png", "rgba.png", "g8.bm
         foreach (var (name, shape, rank) in new[]
         {
             ("g8.png", new Shape3(1, 40, 50), 2), ("g16.png", new Shape3(1, 40, 50), 2), ("g16smooth.png", new Shape3(1, 120, 90), 2),
-            ("g8.bmp", new Shape3(1, 40, 50), 2),
+            ("g16alpha.png", new Shape3(1, 40, 50), 2), ("g8.bmp", new Shape3(1, 40, 50), 2),
             ("rgb.png", new Shape3(40, 50, 3), 3), ("rgba.png", new Shape3(40, 50, 3), 3), ("rgb.bmp", new Shape3(40, 50, 3), 3),
         })
         {
