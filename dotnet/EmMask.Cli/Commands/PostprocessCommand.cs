@@ -9,7 +9,7 @@ namespace EmMask.Cli.Commands;
 /// <summary><c>emmask postprocess IN OUT [ops…]</c>: clean up an existing mask.</summary>
 public static class PostprocessCommand
 {
-    private static readonly Argument<string> Input = new("input") { Description = "Mask to clean: file.h5[:/dataset] (default /mask), .tif or .npy." };
+    private static readonly Argument<string> Input = new("input") { Description = "Mask to clean: file.h5[:/dataset] (default /mask), .tif, .npy or .png." };
     private static readonly Argument<string> Output = new("output") { Description = "Where to write the cleaned mask (default dataset /mask)." };
     private static readonly Argument<string[]> Ops = new("ops")
     {
