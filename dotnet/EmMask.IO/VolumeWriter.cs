@@ -39,17 +39,37 @@ public static class VolumeWriter
                 AtomicFile.Write(path.File, stream => TiffFormat.Write(stream, volume, options.Attributes, ct), ct);
                 return;
             case VolumeFileKind.Sequence:
-                throw new VolumeFormatException($"{path.File}: a folder or pattern of section files is input only; write the mask as .h5, .tif or .npy.");
+                CheckCanHold(path, volume.Shape, volume.VoxelType);
+                return;
             case VolumeFileKind.Image:
                 CheckVolume(path, volume);
                 CheckReplace(path.File, options);
-                RasterImageFormat.CheckWritable(path.File, volume);
+                CheckCanHold(path, volume.Shape, volume.VoxelType);
                 AtomicFile.Write(path.File, stream => RasterImageFormat.WritePng(path.File, stream, volume), ct);
                 return;
             default:
                 CheckVolume(path, volume);
                 CheckReplace(path.File, options);
                 WriteNpy(path.File, volume, options, ct);
+                return;
+        }
+    }
+
+    /// <summary>
+    /// Whether a volume of <paramref name="shape"/> and <paramref name="type"/> can be written to <paramref name="path"/>,
+    /// checked before any work: an image file holds one uint8 section and only as PNG; a folder or pattern of section
+    /// files is input only. Other formats hold any volume.
+    /// </summary>
+    /// <exception cref="VolumeFormatException">The output cannot hold such a volume; the message says what can.</exception>
+    public static void CheckCanHold(VolumePath path, Shape3 shape, VoxelType type)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        switch (path.Kind)
+        {
+            case VolumeFileKind.Sequence:
+                throw new VolumeFormatException($"{path.File}: a folder or pattern of section files is input only; write .h5, .tif or .npy.");
+            case VolumeFileKind.Image:
+                RasterImageFormat.CheckWritable(path.File, shape, type);
                 return;
         }
     }

@@ -109,7 +109,7 @@ public class RealEmBadInputTests
         VolumeWriter.Write(VolumePath.Parse(t["s.png"], "/raw"), Section(Phantom.Raw, 0), new VolumeWriteOptions());
         foreach (var (args, fragment) in new (string[], string)[]
         {
-            (["mask", t["stack.npy"], t["m.png"]], "4 sections"),
+            (["mask", t["stack.npy"], t["m.png"]], "4 section(s)"),
             (["mask", t["s.png"], t["m.jpg"]], "read only"),
             (["mask", t["s.png"], t["m.npy"], "--confidence", t["c.png"]], "float32"),
         })

@@ -72,10 +72,10 @@ public sealed class MaskingService(IReporter reporter)
             }
         }
 
-        OutputGuard.CheckImageOutput(request.Output, request.Input);
-        if (request.ConfidenceOutput is { } confidenceImage)
+        OutputGuard.CheckCanHold(request.Output, request.Input);
+        if (request.ConfidenceOutput is { } confidenceTarget)
         {
-            OutputGuard.CheckImageOutput(confidenceImage, request.Input, "the confidence", floats: true);
+            OutputGuard.CheckCanHold(confidenceTarget, request.Input, floats: true);
         }
 
         if (request.Multiscale != 0 && request.Output.Kind != VolumeFileKind.Hdf5)

@@ -1,3 +1,4 @@
+using EmMask.Core.Volumes;
 using EmMask.IO;
 
 namespace EmMask.Cli.Services;
@@ -27,39 +28,26 @@ public static class OutputGuard
     }
 
     /// <summary>
-    /// Throws <see cref="ArgumentException"/>, before any compute, when <paramref name="output"/> is an image file that
-    /// cannot hold <paramref name="what"/>: only a PNG of one 8-bit section can (a mask of a single section or of one
-    /// colour image); not a stack, not a float confidence, not a JPEG or BMP.
+    /// Throws <see cref="VolumeFormatException"/>, before any compute, when <paramref name="output"/> cannot hold what a
+    /// run on <paramref name="input"/> writes (<see cref="VolumeWriter.CheckCanHold"/>): the mask (uint8), or the
+    /// confidence (<paramref name="floats"/>, float32), of the input's shape, or of one section for a colour image.
     /// </summary>
-    public static void CheckImageOutput(VolumePath output, VolumePath input, string what = "the mask", bool floats = false)
+    public static void CheckCanHold(VolumePath output, VolumePath input, bool floats = false)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(input);
-        if (output.Kind == VolumeFileKind.Sequence)
+        if (output.Kind is not (VolumeFileKind.Image or VolumeFileKind.Sequence))
         {
-            throw new ArgumentException($"{output}: a folder or pattern of section files is input only; write {what} as .h5, .tif or .npy.");
-        }
-
-        if (output.Kind != VolumeFileKind.Image)
-        {
-            return;
-        }
-
-        if (!output.File.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new ArgumentException($"{output}: {Path.GetExtension(output.File)} is read only; write {what} as .png (lossless), .tif, .npy or .h5.");
-        }
-
-        if (floats)
-        {
-            throw new ArgumentException($"{output}: {what} is float32, which a PNG cannot hold; write it as .tif, .npy or .h5.");
+            return; // these hold any volume; nothing to read
         }
 
         var shape = VolumeReader.ReadShape(input);
-        if (shape.Z > 1 && !ColorImage.Looks(shape, VolumeReader.ReadRank(input)))
+        if (ColorImage.Looks(shape, VolumeReader.ReadRank(input)))
         {
-            throw new ArgumentException($"{output}: the input has {shape.Z} sections and a PNG holds one; write {what} as .tif, .npy or .h5.");
+            shape = new Shape3(1, shape.Z, shape.Y);
         }
+
+        VolumeWriter.CheckCanHold(output, shape, floats ? VoxelType.Float32 : VoxelType.UInt8);
     }
 
     /// <summary>Throws <see cref="OutputExistsException"/> if <paramref name="output"/> exists and replacing is not allowed.</summary>

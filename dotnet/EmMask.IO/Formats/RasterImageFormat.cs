@@ -21,6 +21,36 @@ internal static class RasterImageFormat
     /// </summary>
     public static (Shape3 Shape, int Rank) Describe(string file)
     {
+        // Callers ask for the shape and the rank of one input several times; a colour file is decoded only once.
+        var stamp = File.Exists(file) ? (Path.GetFullPath(file), new FileInfo(file).Length, File.GetLastWriteTimeUtc(file)) : default;
+        lock (Described)
+        {
+            if (stamp != default && Described.Key == stamp)
+            {
+                return Described.Value;
+            }
+        }
+
+        var described = DescribeUncached(file);
+        lock (Described)
+        {
+            Described.Key = stamp;
+            Described.Value = described;
+        }
+
+        return described;
+    }
+
+    private static readonly LastDescribed Described = new();
+
+    private sealed class LastDescribed
+    {
+        public (string Path, long Length, DateTime Modified) Key;
+        public (Shape3 Shape, int Rank) Value;
+    }
+
+    private static (Shape3 Shape, int Rank) DescribeUncached(string file)
+    {
         using var codec = Open(file);
         var info = codec.Info;
         if (IsGrey(codec) || IsSixteenBitGreyPng(file) || AllGrey(Decode(codec, file, SKColorType.Rgba8888), (long)info.Width * info.Height))
@@ -83,26 +113,26 @@ internal static class RasterImageFormat
         return rgb;
     }
 
-    /// <summary>Checks, before anything is written, that <paramref name="volume"/> can go to <paramref name="file"/>.</summary>
+    /// <summary>Checks that a volume of <paramref name="shape"/> and <paramref name="type"/> can be written to <paramref name="file"/>.</summary>
     /// <exception cref="VolumeFormatException">Not one uint8 section, or a JPEG / BMP target.</exception>
-    public static void CheckWritable(string file, IVolume volume)
+    public static void CheckWritable(string file, Shape3 shape, VoxelType type)
     {
         string ext = Path.GetExtension(file).ToLowerInvariant();
         if (ext != ".png")
         {
-            throw new VolumeFormatException($"{file}: {ext} is read only; write the mask as .png (lossless), .tif, .npy or .h5.");
+            throw new VolumeFormatException($"{file}: {ext} is read only; write .png (lossless), .tif, .npy or .h5.");
         }
 
-        if (volume is not Volume<byte> bytes || volume.Shape.Z != 1)
+        if (type != VoxelType.UInt8 || shape.Z != 1)
         {
-            throw new VolumeFormatException($"{file}: a PNG holds one 8-bit section, not a {volume.VoxelType} volume of {volume.Shape.Z} sections; write .tif, .npy or .h5.");
+            throw new VolumeFormatException($"{file}: a PNG holds one 8-bit section, not {shape.Z} section(s) of {type.ToString().ToLowerInvariant()}; write .tif, .npy or .h5.");
         }
     }
 
     /// <summary>Encodes a one-section uint8 volume as a grey PNG (<see cref="CheckWritable"/> first; <see cref="PngWriter"/>).</summary>
     public static void WritePng(string file, Stream stream, IVolume volume)
     {
-        CheckWritable(file, volume);
+        CheckWritable(file, volume.Shape, volume.VoxelType);
         var bytes = (Volume<byte>)volume;
         PngWriter.WriteGray(stream, bytes.Span, bytes.Shape.X, bytes.Shape.Y);
     }
