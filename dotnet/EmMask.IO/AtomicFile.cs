@@ -14,38 +14,71 @@ internal static class AtomicFile
     /// Writes <paramref name="target"/> through <paramref name="write"/>; <paramref name="beforeCommit"/> runs after the
     /// temp file is complete and before the rename (close readers of the old file there: Windows cannot replace an open file).
     /// </summary>
-    public static void Write(string target, Action<FileStream> write, CancellationToken ct, Action? beforeCommit = null)
-    {
-        string full = Path.GetFullPath(target);
-        string directory = Path.GetDirectoryName(full) ?? ".";
-        if (!Directory.Exists(directory))
-        {
-            throw new VolumeFormatException($"{target}: cannot write, directory '{directory}' does not exist.");
-        }
+    public static void Write(string target, Action<FileStream> write, CancellationToken ct, Action? beforeCommit = null) =>
+        WriteAll([(target, write)], ct, beforeCommit);
 
-        RemoveOrphans(full);
-        string temp = Path.Combine(directory, $".{Path.GetFileName(full)}{TempMarker}{Environment.ProcessId}-{Guid.NewGuid():N}");
+    /// <summary>
+    /// Writes several files all or none: every temp is written and flushed first, and only then are they renamed onto
+    /// their targets, so a failure or cancellation while writing leaves every target untouched (a failure between two
+    /// renames, which only the file system can cause, is reported with the files already replaced).
+    /// </summary>
+    public static void WriteAll(IReadOnlyList<(string Target, Action<FileStream> Write)> files, CancellationToken ct, Action? beforeCommit = null)
+    {
+        var temps = new List<(string Temp, string Full)>(files.Count);
         try
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16))
+            foreach (var (target, write) in files)
             {
-                write(stream);
                 ct.ThrowIfCancellationRequested();
+                string full = Path.GetFullPath(target);
+                string directory = Path.GetDirectoryName(full) ?? ".";
+                if (!Directory.Exists(directory))
+                {
+                    throw new VolumeFormatException($"{target}: cannot write, directory '{directory}' does not exist.");
+                }
+
+                RemoveOrphans(full);
+                string temp = Path.Combine(directory, $".{Path.GetFileName(full)}{TempMarker}{Environment.ProcessId}-{Guid.NewGuid():N}");
+                temps.Add((temp, full));
+                using var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
+                write(stream);
                 stream.Flush(flushToDisk: true);
             }
 
+            ct.ThrowIfCancellationRequested();
             beforeCommit?.Invoke();
-            File.Move(temp, full, overwrite: true);
         }
         catch (Exception ex)
         {
-            TryDelete(temp);
+            foreach (var (temp, _) in temps)
+            {
+                TryDelete(temp);
+            }
+
             if (ex is IOException or UnauthorizedAccessException)
             {
-                throw new VolumeFormatException($"{target}: cannot write ({OneLine(ex.Message)}).", ex);
+                throw new VolumeFormatException($"{files[Math.Max(temps.Count - 1, 0)].Target}: cannot write ({OneLine(ex.Message)}).", ex);
             }
 
             throw;
+        }
+
+        for (int i = 0; i < temps.Count; i++)
+        {
+            try
+            {
+                File.Move(temps[i].Temp, temps[i].Full, overwrite: true);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                for (int j = i; j < temps.Count; j++)
+                {
+                    TryDelete(temps[j].Temp);
+                }
+
+                string replaced = temps.Count > 1 ? $"; {i} of {temps.Count} files were replaced before it" : string.Empty;
+                throw new VolumeFormatException($"{temps[i].Full}: cannot write ({OneLine(ex.Message)}){replaced}.", ex);
+            }
         }
     }
 

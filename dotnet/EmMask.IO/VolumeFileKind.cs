@@ -15,6 +15,6 @@ public enum VolumeFileKind
     /// <summary>One 2D raster image (<c>.png</c>, <c>.jpg</c>, <c>.jpeg</c>, <c>.bmp</c>); written as PNG only.</summary>
     Image,
 
-    /// <summary>One file per section: a folder, or a wildcard pattern in the file name (<c>s/*.tif</c>); input only.</summary>
+    /// <summary>One file per section: a folder, or a wildcard pattern in the file name (<c>s/*.tif</c>); written through a pattern with one <c>*</c>.</summary>
     Sequence,
 }

@@ -39,7 +39,9 @@ public static class VolumeWriter
                 AtomicFile.Write(path.File, stream => TiffFormat.Write(stream, volume, options.Attributes, ct), ct);
                 return;
             case VolumeFileKind.Sequence:
+                CheckVolume(path, volume);
                 CheckCanHold(path, volume.Shape, volume.VoxelType);
+                WriteSections(path.File, volume, options, ct);
                 return;
             case VolumeFileKind.Image:
                 CheckVolume(path, volume);
@@ -57,8 +59,8 @@ public static class VolumeWriter
 
     /// <summary>
     /// Whether a volume of <paramref name="shape"/> and <paramref name="type"/> can be written to <paramref name="path"/>,
-    /// checked before any work: an image file holds one uint8 section and only as PNG; a folder or pattern of section
-    /// files is input only. Other formats hold any volume.
+    /// checked before any work: an image file holds one uint8 section and only as PNG; one file per section needs a
+    /// pattern with one <c>*</c> and PNG (uint8) or TIFF files. Other formats hold any volume.
     /// </summary>
     /// <exception cref="VolumeFormatException">The output cannot hold such a volume; the message says what can.</exception>
     public static void CheckCanHold(VolumePath path, Shape3 shape, VoxelType type)
@@ -67,7 +69,13 @@ public static class VolumeWriter
         switch (path.Kind)
         {
             case VolumeFileKind.Sequence:
-                throw new VolumeFormatException($"{path.File}: a folder or pattern of section files is input only; write .h5, .tif or .npy.");
+                var files = SectionSequence.OutputFiles(path.File, shape.Z);
+                if (VolumePath.KindOf(files[0]) == VolumeFileKind.Image)
+                {
+                    RasterImageFormat.CheckWritable(files[0], new Shape3(1, shape.Y, shape.X), type);
+                }
+
+                return;
             case VolumeFileKind.Image:
                 RasterImageFormat.CheckWritable(path.File, shape, type);
                 return;
@@ -152,6 +160,31 @@ public static class VolumeWriter
             .Select(i => new Hdf5Item(VolumePath.NormalizeDataset(i.Dataset), i.Volume ?? throw new ArgumentNullException(nameof(items)), i.Attributes ?? options.Attributes))
             .ToList();
         Hdf5Writer.Write(hdf5File, list, options, ct);
+    }
+
+    // One file per section, all or none (AtomicFile.WriteAll); without Force no file of the pattern may exist yet.
+    private static void WriteSections(string pattern, IVolume volume, VolumeWriteOptions options, CancellationToken ct)
+    {
+        var files = SectionSequence.OutputFiles(pattern, volume.Shape.Z);
+        if (!options.Force && files.FirstOrDefault(File.Exists) is { } existing)
+        {
+            throw new OutputExistsException(existing);
+        }
+
+        var section = new Shape3(1, volume.Shape.Y, volume.Shape.X);
+        var writes = files.Select((file, z) => (file, (Action<FileStream>)(stream =>
+        {
+            var one = VolumeRegions.Crop(volume, (z, 0, 0), section);
+            if (VolumePath.KindOf(file) == VolumeFileKind.Image)
+            {
+                RasterImageFormat.WritePng(file, stream, one);
+            }
+            else
+            {
+                TiffFormat.Write(stream, one, options.Attributes, ct);
+            }
+        }))).ToList();
+        AtomicFile.WriteAll(writes, ct);
     }
 
     private static void CheckVolume(VolumePath path, IVolume volume)

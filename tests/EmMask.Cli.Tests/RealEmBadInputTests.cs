@@ -146,10 +146,17 @@ public class RealEmBadInputTests
         Assert.Equal(0, run.ExitCode);
         Assert.Equal(mask.Span.ToArray(), ((Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["b.h5"], "/mask"))).Span.ToArray());
 
-        // A section of the input is never an output, and a folder is no output at all.
+        // One mask file per section through a pattern, read back as the same stack.
+        Directory.CreateDirectory(t["masks"]);
+        run = CliRunner.Invoke("mask", folder, Path.Combine(t["masks"], "m_*.png"), "-q");
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal(4, Directory.GetFiles(t["masks"]).Length);
+        Assert.Equal(mask.Span.ToArray(), ((Volume<byte>)VolumeReader.Read(VolumePath.Parse(Path.Combine(t["masks"], "m_*.png"), "/mask"))).Span.ToArray());
+
+        // A section of the input is never an output, nor a pattern that names them; a folder needs a pattern.
         string first = Path.Combine(folder, "section_1.png");
         byte[] before = File.ReadAllBytes(first);
-        foreach (var (output, fragment) in new[] { (first, "is a section of the input"), (t["out"], "input only") })
+        foreach (var (output, fragment) in new[] { (first, "names sections of the input"), (Path.Combine(folder, "section_*.png"), "names sections of the input"), (t["out"], "pattern with one *") })
         {
             Directory.CreateDirectory(t["out"]);
             run = CliRunner.Invoke("mask", folder, output, "--force");

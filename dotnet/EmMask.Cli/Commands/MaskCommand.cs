@@ -17,7 +17,7 @@ public static class MaskCommand
     private static readonly SchemaOptions Classical = new(OptionsSchema.Describe(ClassicalMaskOptions.Default));
     private static readonly SchemaOptions UNet = new(OptionsSchema.Describe(UNetMaskOptions.Default));
     private static readonly Argument<string> Input = new("input") { Description = "Input volume: file.h5[:/dataset] (default /raw), file.tif, file.npy, one section as .png, .jpg or .bmp, or a folder or pattern of section files ('s/*.tif')." };
-    private static readonly Argument<string> Output = new("output") { Description = "Output mask (uint8, 1 = brain): file.h5[:/dataset] (default /mask), file.tif, file.npy, or .png for one section." };
+    private static readonly Argument<string> Output = new("output") { Description = "Output mask (uint8, 1 = brain): file.h5[:/dataset] (default /mask), file.tif, file.npy, .png for one section, or one file per section ('masks/m_*.png')." };
     private static readonly Option<string> Method = new("--method", "-m") { Description = "classical (texture; no model) or unet (learned; separates tracheae).", DefaultValueFactory = _ => "classical" };
     private static readonly Option<string?> Confidence = new("--confidence") { Description = "Also write the float32 confidence map (0..1) here." };
     private static readonly Option<string?> PostProcess = new("--postprocess") { Description = "Post-processing preset (clean, reference, none, ...) or op list like 'open2d:3,largest,fill3d,grow:15' (default: clean for classical, none for unet)." };

@@ -14,10 +14,14 @@ public static class OutputGuard
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(input);
-        if (input.Kind == VolumeFileKind.Sequence && output.Kind != VolumeFileKind.Sequence
-            && VolumeReader.SequenceFiles(input).Any(f => string.Equals(Path.GetFullPath(f), Path.GetFullPath(output.File), StringComparison.Ordinal)))
+        if (input.Kind == VolumeFileKind.Sequence)
         {
-            throw new ArgumentException($"{output} is a section of the input {input}: writing {what} there would replace it. Choose another file.");
+            var sections = VolumeReader.SequenceFiles(input).Select(Path.GetFullPath).ToHashSet(StringComparer.Ordinal);
+            var targets = output.Kind == VolumeFileKind.Sequence ? Existing(output) : [output.File];
+            if (targets.Any(t => sections.Contains(Path.GetFullPath(t))))
+            {
+                throw new ArgumentException($"{output} names sections of the input {input}: writing {what} there would replace them. Choose other files.");
+            }
         }
 
         if (output.SameVolumeAs(input))
@@ -50,9 +54,21 @@ public static class OutputGuard
         VolumeWriter.CheckCanHold(output, shape, floats ? VoxelType.Float32 : VoxelType.UInt8);
     }
 
+    // The files that exist under a one-file-per-section output's pattern (none when its folder does not exist).
+    private static List<string> Existing(VolumePath output)
+    {
+        string folder = Path.GetDirectoryName(output.File) is { Length: > 0 } d ? d : ".";
+        return Directory.Exists(folder) ? Directory.EnumerateFiles(folder, Path.GetFileName(output.File)).Order(StringComparer.Ordinal).ToList() : [];
+    }
+
     /// <summary>Throws <see cref="OutputExistsException"/> if <paramref name="output"/> exists and replacing is not allowed.</summary>
     public static void Check(VolumePath output, bool force)
     {
+        if (!force && output.Kind == VolumeFileKind.Sequence && Existing(output).FirstOrDefault() is { } existing)
+        {
+            throw new OutputExistsException(existing); // one file per section: any file of the pattern is output
+        }
+
         if (force || !File.Exists(output.File))
         {
             return;

@@ -7,7 +7,8 @@ namespace EmMask.IO.Formats;
 /// A stack stored as one file per section, as serial-section pipelines and Fiji's "Image Sequence" export it: a folder
 /// (every <c>.tif</c>, <c>.tiff</c>, <c>.png</c>, <c>.jpg</c>, <c>.jpeg</c> and <c>.bmp</c> in it) or a wildcard pattern
 /// in the file name (<c>sections/s_*.png</c>). Files are taken in natural order (<c>s2</c> before <c>s10</c>). Every file
-/// must hold one grey section of the first one's shape and type; the voxel size is the first file's. Input only.
+/// must hold one grey section of the first one's shape and type; the voxel size is the first file's. Written (a mask,
+/// one file per section) only through a pattern with one <c>*</c> (<see cref="OutputFiles"/>).
 /// </summary>
 internal static partial class SectionSequence
 {
@@ -51,6 +52,33 @@ internal static partial class SectionSequence
         }
 
         return files;
+    }
+
+    /// <summary>
+    /// The files a stack of <paramref name="sections"/> sections is written to: the pattern's one <c>*</c> replaced by the
+    /// section's index, zero-padded to at least 4 digits (so natural and plain order agree and the files read back as
+    /// the same stack).
+    /// </summary>
+    /// <exception cref="VolumeFormatException">Not a pattern with exactly one <c>*</c> (and no <c>?</c>) in the file name, or an extension that cannot hold a section.</exception>
+    public static IReadOnlyList<string> OutputFiles(string pattern, int sections)
+    {
+        string name = Path.GetFileName(pattern);
+        string ext = Path.GetExtension(name).ToLowerInvariant();
+        if (name.Count(c => c == '*') != 1 || name.Contains('?', StringComparison.Ordinal))
+        {
+            throw new VolumeFormatException($"{pattern}: to write one file per section give a pattern with one * for the section's number (masks/m_*.png or masks/m_*.tif).");
+        }
+
+        if (ext is not (".png" or ".tif" or ".tiff"))
+        {
+            throw new VolumeFormatException($"{pattern}: sections are written as .png or .tif, not '{ext}'.");
+        }
+
+        int width = Math.Max(4, (sections - 1).ToString(System.Globalization.CultureInfo.InvariantCulture).Length);
+        string folder = Path.GetDirectoryName(pattern) ?? string.Empty;
+        return Enumerable.Range(0, sections)
+            .Select(z => Path.Combine(folder, name.Replace("*", z.ToString(System.Globalization.CultureInfo.InvariantCulture).PadLeft(width, '0'), StringComparison.Ordinal)))
+            .ToList();
     }
 
     /// <summary>The stack's shape from its first file's header and the number of files.</summary>

@@ -84,6 +84,41 @@ public class SectionSequenceTests
         var noFolder = Assert.Throws<VolumeFormatException>(() => VolumeReader.ReadShape(VolumePath.Parse(Path.Combine(dir.Path, "missing", "*.png"), "/raw")));
         Assert.Contains("not found", noFolder.Message);
         var output = Assert.Throws<VolumeFormatException>(() => Write(dir.Path, Section(1)));
-        Assert.Contains("input only", output.Message);
+        Assert.Contains("pattern with one *", output.Message);
+    }
+
+    [Fact]
+    public void AStackWrittenThroughAPatternReadsBackAsTheSameStackAllOrNothing()
+    {
+        using var dir = new TempDir();
+        var stack = new Volume<byte>(new Shape3(3, 12, 10));
+        for (int i = 0; i < stack.Span.Length; i++)
+        {
+            stack.Span[i] = (byte)(i % 2);
+        }
+
+        string pattern = Path.Combine(dir.Path, "m_*.png");
+        Write(pattern, stack);
+        Assert.Equal(["m_0000.png", "m_0001.png", "m_0002.png"], dir.Entries());
+        Assert.Equal(stack.Span.ToArray(), ((Volume<byte>)VolumeReader.Read(VolumePath.Parse(pattern, "/raw"))).Span.ToArray());
+
+        // Without Force an existing file of the pattern is an error and nothing changes; with it every file is replaced.
+        byte[] before = File.ReadAllBytes(dir.File("m_0001.png"));
+        var flipped = new Volume<byte>(stack.Shape, stack.Span.ToArray().Select(b => (byte)(1 - b)).ToArray());
+        Assert.Throws<OutputExistsException>(() => Write(pattern, flipped));
+        Assert.Equal(before, File.ReadAllBytes(dir.File("m_0001.png")));
+        VolumeWriter.Write(VolumePath.Parse(pattern, "/raw"), flipped, new VolumeWriteOptions { Force = true });
+        Assert.Equal(flipped.Span.ToArray(), ((Volume<byte>)VolumeReader.Read(VolumePath.Parse(pattern, "/raw"))).Span.ToArray());
+
+        // TIFF sections hold other types; PNG ones only uint8; a name needs one *.
+        var wide = new Volume<ushort>(new Shape3(2, 5, 4));
+        wide.Span.Fill(40000);
+        string tiffs = Path.Combine(dir.Path, "w_*.tif");
+        Write(tiffs, wide);
+        Assert.Equal(wide.Span.ToArray(), ((Volume<ushort>)VolumeReader.Read(VolumePath.Parse(tiffs, "/raw"))).Span.ToArray());
+        var png16 = Assert.Throws<VolumeFormatException>(() => Write(Path.Combine(dir.Path, "x_*.png"), wide));
+        Assert.Contains("8-bit", png16.Message);
+        Assert.Throws<VolumeFormatException>(() => Write(Path.Combine(dir.Path, "y_*_*.png"), stack));
+        Assert.DoesNotContain(dir.Entries(), e => e.StartsWith('x') || e.StartsWith('y') || e.StartsWith('.'));
     }
 }
