@@ -53,7 +53,7 @@ public static class VolumeReader
                 var sections = SectionSequence.Read(path.File, ct, offset.Z, size.Z);
                 return VolumeRegions.Crop(sections, (0, offset.Y, offset.X), size);
             default:
-                var whole = path.Kind == VolumeFileKind.Image ? RasterImageFormat.Read(path.File, ct) : TiffFormat.Read(path.File, ct);
+                var whole = Read(path, ct);
                 BlockBounds.Check(whole.Shape, offset, size);
                 return VolumeRegions.Crop(whole, offset, size);
         }

@@ -127,15 +127,13 @@ internal static partial class SectionSequence
 
     private static Shape3 SectionShape(string file)
     {
-        var kind = VolumePath.KindOf(file);
-        var shape = kind == VolumeFileKind.Image ? RasterImageFormat.Describe(file).Shape : TiffFormat.ReadShape(file);
+        var shape = VolumeReader.ReadShape(new VolumePath(file, null));
         return shape.Z == 1 ? shape : throw NotOneSection(file, shape);
     }
 
     private static IVolume ReadSection(string file, CancellationToken ct)
     {
-        var kind = VolumePath.KindOf(file);
-        var section = kind == VolumeFileKind.Image ? RasterImageFormat.Read(file, ct) : TiffFormat.Read(file, ct);
+        var section = VolumeReader.Read(new VolumePath(file, null), ct);
         return section.Shape.Z == 1 ? section : throw NotOneSection(file, section.Shape);
     }
 
