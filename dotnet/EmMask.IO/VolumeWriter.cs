@@ -83,6 +83,27 @@ public static class VolumeWriter
     }
 
     /// <summary>
+    /// The files that match a one-file-per-section output's pattern but are not among the <paramref name="sections"/>
+    /// files a write produces (an earlier, longer run's, or another numbering's), which the write leaves as they are: a
+    /// later read of the pattern stacks them with the new ones. Empty for other outputs and when the folder is missing.
+    /// </summary>
+    public static IReadOnlyList<string> LeftoverSectionFiles(VolumePath path, int sections)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string folder = Path.GetDirectoryName(path.File) is { Length: > 0 } d ? d : ".";
+        if (path.Kind != VolumeFileKind.Sequence || !Directory.Exists(folder))
+        {
+            return [];
+        }
+
+        var written = SectionSequence.OutputFiles(path.File, sections).Select(Path.GetFullPath).ToHashSet(StringComparer.Ordinal);
+        return Directory.EnumerateFiles(folder, Path.GetFileName(path.File))
+            .Where(f => !written.Contains(Path.GetFullPath(f)))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+    }
+
+    /// <summary>
     /// Writes a uint8 volume handed out row by row (a block-wise result that is never held whole) into an HDF5 dataset,
     /// atomically, as <see cref="Write"/> does.
     /// </summary>

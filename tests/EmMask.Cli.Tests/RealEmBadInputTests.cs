@@ -167,6 +167,34 @@ public class RealEmBadInputTests
         Assert.Equal(before, File.ReadAllBytes(first));
     }
 
+    [Fact]
+    public void APatternOutputWarnsOfFilesAnEarlierLongerRunLeftAndKeepsThem()
+    {
+        // --force replaces the files this run writes; files of the pattern beyond them would be stacked by a later read.
+        using var t = new TempFolder();
+        Save(t["stack.npy"], Phantom.Raw);
+        Directory.CreateDirectory(t["masks"]);
+        string pattern = Path.Combine(t["masks"], "m_*.png");
+        var run = CliRunner.Invoke("mask", t["stack.npy"], pattern, "-q");
+        Assert.Equal(0, run.ExitCode);
+        Assert.DoesNotContain("left as they are", run.Stderr, StringComparison.Ordinal);
+        string stale = Path.Combine(t["masks"], $"m_{Phantom.Raw.Shape.Z + 3:D4}.png");
+        File.Copy(Path.Combine(t["masks"], "m_0000.png"), stale);
+        byte[] kept = File.ReadAllBytes(stale);
+
+        run = CliRunner.Invoke("mask", t["stack.npy"], pattern, "--force", "-q");
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("1 other file match", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains(Path.GetFileName(stale), run.Stderr, StringComparison.Ordinal);
+        Assert.Equal(kept, File.ReadAllBytes(stale));
+
+        Assert.Equal(0, CliRunner.Invoke("mask", t["stack.npy"], t["m.npy"], "-q").ExitCode);
+        run = CliRunner.Invoke("postprocess", t["m.npy"], pattern, "fill2d", "--force");
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("1 other file match", run.Stderr, StringComparison.Ordinal);
+        Assert.Equal(kept, File.ReadAllBytes(stale));
+    }
+
     private static void WriteRgbTiff(string path, int height, int width, byte[] rgb)
     {
         using var tif = BitMiracle.LibTiff.Classic.Tiff.Open(path, "w") ?? throw new IOException($"cannot create {path}");

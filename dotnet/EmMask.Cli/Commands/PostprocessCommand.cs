@@ -52,6 +52,11 @@ public static class PostprocessCommand
                 var attributes = new Dictionary<string, string> { ["postprocess"] = pipeline.ToSpec(), ["source"] = input.ToString(), ["version"] = ToolVersion.Text };
                 var write = new VolumeWriteOptions { Force = parse.GetValue(force), Attributes = attributes, SingleSliceRank = VolumeReader.ReadRank(input) };
                 VolumeWriter.Write(output, mask, write, ct);
+                if (OutputGuard.LeftoverWarning(output, mask.Shape.Z) is { } leftover)
+                {
+                    reporter.Warn(leftover);
+                }
+
                 reporter.Info($"wrote {output} ({pipeline.ToSpec()})");
                 return ExitCodes.Ok;
             }));

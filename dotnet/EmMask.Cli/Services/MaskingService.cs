@@ -160,10 +160,18 @@ public sealed class MaskingService(IReporter reporter)
         else
         {
             VolumeWriter.Write(request.Output, result.Mask, writeOptions, ct);
+            if (OutputGuard.LeftoverWarning(request.Output, result.Mask.Shape.Z) is { } leftover)
+            {
+                reporter.Warn(leftover);
+            }
         }
         if (request.ConfidenceOutput is { } c)
         {
             VolumeWriter.Write(c, result.Confidence, new VolumeWriteOptions { Force = request.Force, Attributes = attributes, SingleSliceRank = rank }, ct);
+            if (OutputGuard.LeftoverWarning(c, result.Confidence.Shape.Z) is { } leftover)
+            {
+                reporter.Warn(leftover);
+            }
         }
 
         double write = clock.Elapsed.TotalSeconds;

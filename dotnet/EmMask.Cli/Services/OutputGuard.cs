@@ -61,6 +61,19 @@ public static class OutputGuard
         return Directory.Exists(folder) ? Directory.EnumerateFiles(folder, Path.GetFileName(output.File)).Order(StringComparer.Ordinal).ToList() : [];
     }
 
+    /// <summary>
+    /// The warning for files of a one-file-per-section output's pattern that a write of <paramref name="sections"/>
+    /// sections left as they were (<see cref="VolumeWriter.LeftoverSectionFiles"/>); null when there are none.
+    /// </summary>
+    public static string? LeftoverWarning(VolumePath output, int sections)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var left = VolumeWriter.LeftoverSectionFiles(output, sections);
+        return left.Count == 0 ? null
+            : $"{left.Count} other file{(left.Count == 1 ? string.Empty : "s")} match {output} and were left as they are ({Path.GetFileName(left[0])}{(left.Count > 1 ? $" … {Path.GetFileName(left[^1])}" : string.Empty)}, from an earlier run?): "
+              + $"a read of the pattern stacks them with this mask's {sections} section{(sections == 1 ? string.Empty : "s")}; delete them or write to a new pattern.";
+    }
+
     /// <summary>Throws <see cref="OutputExistsException"/> if <paramref name="output"/> exists and replacing is not allowed.</summary>
     public static void Check(VolumePath output, bool force)
     {
