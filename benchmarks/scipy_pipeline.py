@@ -1259,22 +1259,27 @@ def level_maps(n, valid, level, noise, planar, options):
     valley, eta = valley_threshold(sample)
     lower = sample[sample.astype(np.float64) < valley]  # compared in double, as the C#
     low_median = float(_median(lower)) if lower.size else math.inf
-    separates = ((eta >= SEPARABILITY and low_median <= math.log(NOISE_LIKE_RATIO))  # a weakly textured lower class
-                 or (eta >= NOISE_SEPARABILITY and low_median <= math.log(NOISE_RATIO)))  # a lower class of plain noise
+    # a split that parts exactly flat pixels from the rest is no separation; it may only confirm a finer level's split,
+    # by its lower class measured without them (TexturePyramid.FlatRatio)
+    flat_split = level > 0 and low_median < math.log(FLAT_RATIO)
+    separates = not flat_split and (
+        (eta >= SEPARABILITY and low_median <= math.log(NOISE_LIKE_RATIO))  # a weakly textured lower class
+        or (eta >= NOISE_SEPARABILITY and low_median <= math.log(NOISE_RATIO)))  # a lower class of plain noise
     regions = planar and ratio.shape[1] >= COHERENT_MINIMUM_SIDE and ratio.shape[2] >= COHERENT_MINIMUM_SIDE
     cached = []
 
     def lower_coherent():  # measured only where a route (or a finer level's confirmation) asks for it, as the C#'s Lazy
         if not cached:
-            cached.append(regions and largest_lower_region_share(ratio, ok, valley, options["block_size"])
+            split = valley_threshold(without_flat(sample))[0] if flat_split else valley
+            cached.append(regions and largest_lower_region_share(ratio, ok, split, options["block_size"])
                           >= COHERENT_REGION_SHARE)
         return cached[0]
 
-    if not separates and eta >= COHERENT_SEPARABILITY and low_median <= math.log(NOISE_LIKE_RATIO):
+    if not separates and not flat_split and eta >= COHERENT_SEPARABILITY and low_median <= math.log(NOISE_LIKE_RATIO):
         separates = lower_coherent()  # textured resin beside tissue: a moderate split whose lower class is one large region
     # a weak split whose lower class is plain noise in one large region: resin if the next level confirms it
-    noise_coherent = (not separates and eta >= COHERENT_NOISE_SEPARABILITY and low_median <= math.log(NOISE_RATIO)
-                      and lower_coherent())
+    noise_coherent = (not separates and not flat_split and eta >= COHERENT_NOISE_SEPARABILITY
+                      and low_median <= math.log(NOISE_RATIO) and lower_coherent())
     minimum = math.log(UNIMODAL_THRESHOLD)
     if valley < minimum:  # the smallest threshold must not cut through the upper class
         upper = sample[sample.astype(np.float64) >= valley].astype(np.float64)

@@ -849,19 +849,22 @@ public static partial class ClassicalMasker
             var valley = ValleyThreshold.Compute(histogram);
             var lower = sample.Where(v => v < valley.Threshold).ToArray();
             double lowMedian = lower.Length > 0 ? Select.Median(lower) : double.PositiveInfinity;
-            bool separates = (valley.Separability >= TexturePyramid.Separability && lowMedian <= Math.Log(TexturePyramid.NoiseLikeRatio))
-                || (valley.Separability >= TexturePyramid.NoiseSeparability && lowMedian <= Math.Log(TexturePyramid.NoiseRatio));
+            // A split that parts exactly flat pixels from the rest is no separation; it may only confirm a finer level's
+            // split, by its lower class measured without them (TexturePyramid.FlatRatio).
+            bool flatSplit = level > 0 && lowMedian < Math.Log(TexturePyramid.FlatRatio);
+            bool separates = !flatSplit && ((valley.Separability >= TexturePyramid.Separability && lowMedian <= Math.Log(TexturePyramid.NoiseLikeRatio))
+                || (valley.Separability >= TexturePyramid.NoiseSeparability && lowMedian <= Math.Log(TexturePyramid.NoiseRatio)));
             bool regions = planar && image.Shape.Y >= TexturePyramid.CoherentMinimumSide && image.Shape.X >= TexturePyramid.CoherentMinimumSide;
             // Measured only where a route (or a finer level's confirmation) asks for it.
             var lowerCoherent = new Lazy<bool>(() => regions
-                && TexturePyramid.LargestLowerRegionShare(logRatio, ok, valley.Threshold, options.BlockSize, ct) >= TexturePyramid.CoherentRegionShare);
-            if (!separates && valley.Separability >= TexturePyramid.CoherentSeparability && lowMedian <= Math.Log(TexturePyramid.NoiseLikeRatio))
+                && TexturePyramid.LargestLowerRegionShare(logRatio, ok, flatSplit ? FlatFreeValley(all) : valley.Threshold, options.BlockSize, ct) >= TexturePyramid.CoherentRegionShare);
+            if (!separates && !flatSplit && valley.Separability >= TexturePyramid.CoherentSeparability && lowMedian <= Math.Log(TexturePyramid.NoiseLikeRatio))
             {
                 separates = lowerCoherent.Value; // textured resin beside tissue: a moderate split whose lower class is one large region
             }
 
             // A weak split whose lower class is plain noise in one large region: resin if the next level confirms it.
-            bool noiseCoherent = !separates && TexturePyramid.IsNoiseLikeWeakSplit(valley.Separability, lowMedian) && lowerCoherent.Value;
+            bool noiseCoherent = !separates && !flatSplit && TexturePyramid.IsNoiseLikeWeakSplit(valley.Separability, lowMedian) && lowerCoherent.Value;
             bool cuts = TexturePyramid.ThresholdCutsUpperClass(sample, valley.Threshold);
             separates &= !cuts;
             double applied = options.Threshold is { } given ? Math.Log(given) : Math.Max(valley.Threshold, Math.Log(UnimodalThreshold));
@@ -883,6 +886,9 @@ public static partial class ClassicalMasker
             };
         }
     }
+
+    // The valley of a threshold sample without its exactly flat pixels (TexturePyramid.WithoutFlat).
+    private static double FlatFreeValley(float[] sample) => ValleyThreshold.Compute(TexturePyramid.WithoutFlat(sample)).Threshold;
 
     // Invalid voxels: exact-constant padding and NaN/Inf; null when every voxel is valid.
     private static Volume<byte>? InvalidVoxels(IVolume input, Volume<float> normalized, long nonFinite, List<string> warnings, CancellationToken ct)

@@ -120,8 +120,11 @@ internal static class TexturePyramid
     /// lowest pixels stay far above this, so only exactly constant material reaches it (8-bit resin averaged 5–8× into one
     /// or two grey values, clipping smaller than padding). Such pixels are left out of level 0's threshold statistics
     /// (valley, η, the lower class's median, the texture percentile), as padding is: 1.6 % of them, all near 0, made the
-    /// valley split them off from everything else. Coarser levels keep them: there real resin of a small image reaches
-    /// such ratios (docs/real-em-decisions.md, "Amended: exactly flat pixels leave the statistics at level 0 only").
+    /// valley split them off from everything else. Coarser levels keep them (there real resin of a small image reaches
+    /// such ratios; docs/real-em-decisions.md, "Amended: exactly flat pixels leave the statistics at level 0 only"), but
+    /// a coarser level whose lower class's median lies under this ratio (its split parts flat pixels off) does not
+    /// separate, and confirms a finer level's noise-like coherent split by its lower class measured without them
+    /// (docs/real-em-decisions.md, "Amended: a flat split neither separates nor is re-measured into a separation").
     /// </summary>
     public const double FlatRatio = 0.05;
 
