@@ -215,7 +215,7 @@ def unet_mask(
         The method's parameters by key, as the core defines them (:func:`em_mask.unet_schema` lists each with its
         default, choices and help; the same keys as ``emmask mask --preset``): ``roi``, ``overlap``, ``scale``
         (int or "auto"), ``device``, ``precision`` ("fp32", "bf16", "fp16"), ``batch``, ``skip_tiles``,
-        ``envelope``, ``envelope_margin``, ``core``, ``core_depth``, ``core_floor``, ``hysteresis``, ``anchor_confirm``, ``tta`` (1, 4, 8),
+        ``envelope``, ``envelope_margin``, ``stained_join``, ``core``, ``core_depth``, ``core_floor``, ``hysteresis``, ``anchor_confirm``, ``tta`` (1, 4, 8),
         ``stack`` ("auto", "volume",
         "sections"). Left out:
         the core's default. An unknown key or a bad value is an :class:`EmMaskError` naming it.

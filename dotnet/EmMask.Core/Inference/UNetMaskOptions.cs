@@ -64,6 +64,14 @@ public sealed record UNetMaskOptions
     [Option("Decide only inside the tissue envelope (the classical mask grown by envelope_margin, holes filled); outside is non-brain.", Label = "tissue envelope")]
     public bool Envelope { get; init; } = true;
 
+    /// <summary>
+    /// With the envelope: stained regions outside it that touch it join it, in the sections whose resin the classical
+    /// masker knows (<see cref="StainedAdmission"/>), so that the network decides on dark, smooth tissue the classical
+    /// mask left out.
+    /// </summary>
+    [Option("With the envelope: stained regions (beyond the tissue's median intensity, away from resin; at least 1000 voxels) that touch the envelope join it, in sections of at least 128x128 masked one by one (2D mode); the network decides there.", Label = "stained regions join the envelope")]
+    public bool StainedJoin { get; init; } = true;
+
     /// <summary>Voxels by which the classical mask is grown into the envelope (half of it in sections whose resin it knows, <see cref="TissueEnvelope.FromMask"/>).</summary>
     [Option("Voxels by which the classical mask is grown (holes filled) into the envelope; half of it in sections of at least 128x128 whose resin the classical masker knows (2D mode).", Minimum = 0, Maximum = 256, Step = 1)]
     public double EnvelopeMargin { get; init; } = TissueEnvelope.DefaultMargin;

@@ -1,3 +1,4 @@
+using EmMask.Core.Blockwise;
 using System.Numerics.Tensors;
 using EmMask.Core.Morphology;
 using EmMask.Core.Progress;
@@ -27,21 +28,27 @@ public static class TissueEnvelope
     /// </summary>
     public const int KnownResinMinimumEdge = 128;
 
-    /// <summary>The envelope (0/1) of a uint8, uint16 or float32 volume, from the default classical mask.</summary>
+    /// <summary>The envelope (0/1) of a uint8, uint16 or float32 volume, from the default classical mask, as the U-Net's defaults build it (stained regions next to it joined).</summary>
     /// <param name="input">The image.</param>
     /// <param name="margin">Growth in voxels (not physical units: the U-Net works in voxels), ≥ 0.</param>
     /// <param name="progress">Optional progress of the classical mask.</param>
     /// <param name="ct">Cancels the work.</param>
     public static Volume<byte> Compute(IVolume input, double margin = DefaultMargin, IProgress<ProgressReport>? progress = null, CancellationToken ct = default)
     {
-        return Regions(input, margin, null, progress, ct).Envelope;
+        return Regions(input, margin, null, true, progress, ct).Envelope;
     }
 
     /// <summary>
     /// The envelope and, when <paramref name="coreDepth"/> is given, the core (<see cref="Core"/>), both from one default
-    /// classical mask of a uint8, uint16 or float32 volume.
+    /// classical mask of a uint8, uint16 or float32 volume, and the voxels of stained regions that joined the envelope.
     /// </summary>
-    public static (Volume<byte> Envelope, Volume<byte>? Core) Regions(IVolume input, double margin = DefaultMargin, double? coreDepth = null, IProgress<ProgressReport>? progress = null, CancellationToken ct = default)
+    /// <param name="input">The image.</param>
+    /// <param name="margin">Growth in voxels, ≥ 0.</param>
+    /// <param name="coreDepth">The core's depth, or null for no core (beyond the tissue next to padding).</param>
+    /// <param name="stained">Whether stained regions next to the envelope join it (<see cref="StainedAdmission"/>).</param>
+    /// <param name="progress">Optional progress of the classical mask.</param>
+    /// <param name="ct">Cancels the work.</param>
+    public static (Volume<byte> Envelope, Volume<byte>? Core, long Joined) Regions(IVolume input, double margin = DefaultMargin, double? coreDepth = null, bool stained = false, IProgress<ProgressReport>? progress = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(input);
         if (!(margin >= 0) || double.IsInfinity(margin))
@@ -50,26 +57,35 @@ public static class TissueEnvelope
         }
 
         var result = ClassicalMasker.Run(input, ClassicalMaskOptions.Default, progress, ct);
-        return FromClassical(result.Mask, result.ResinKnown, result.Valid, margin, coreDepth, ct);
+        return FromClassical(result.Mask, result.ResinKnown, result.Valid, margin, coreDepth, stained ? new VolumeBlockSource(input) : null, ct);
     }
 
     /// <summary>
     /// The envelope (<see cref="FromMask"/>) and the core of a default classical mask and what the masker measured with it
     /// (<see cref="MaskResult.ResinKnown"/>, <see cref="MaskResult.Valid"/>): the core eroded by
     /// <paramref name="coreDepth"/> when given (<see cref="Core"/>), joined by the tissue next to padding
-    /// (<see cref="NextToPadding"/>); null when neither applies. In memory and block-wise alike.
+    /// (<see cref="NextToPadding"/>); null when neither applies. With <paramref name="stainedFrom"/> (the image), stained
+    /// regions next to the envelope join it where the classical masker measured section by section (2D mode, its
+    /// <paramref name="resinKnown"/> flags given) and the sections are at least <see cref="KnownResinMinimumEdge"/> on
+    /// each edge (<see cref="StainedAdmission"/>). In memory and block-wise alike.
     /// </summary>
-    public static (Volume<byte> Envelope, Volume<byte>? Core) FromClassical(Volume<byte> classical, IReadOnlyList<bool>? resinKnown, Volume<byte>? valid, double margin, double? coreDepth, CancellationToken ct = default)
+    public static (Volume<byte> Envelope, Volume<byte>? Core, long Joined) FromClassical(Volume<byte> classical, IReadOnlyList<bool>? resinKnown, Volume<byte>? valid, double margin, double? coreDepth, IBlockSource? stainedFrom = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(classical);
         var envelope = FromMask(classical, margin, resinKnown, ct);
+        long joined = 0;
+        if (stainedFrom is not null && resinKnown is not null && Math.Min(classical.Shape.Y, classical.Shape.X) >= KnownResinMinimumEdge)
+        {
+            joined = StainedAdmission.Admit(envelope, classical, stainedFrom, valid, ct);
+        }
+
         var core = coreDepth is { } depth ? Core(classical, depth, ct) : null;
         if (valid is not null)
         {
             core = NextToPadding(envelope, core, classical, valid, ct);
         }
 
-        return (envelope, core);
+        return (envelope, core, joined);
     }
 
     /// <summary>In-plane reach (voxels) from padding within which the classical call stands (<see cref="NextToPadding"/>).</summary>
@@ -169,14 +185,13 @@ public static class TissueEnvelope
         }
 
         var envelope = Grown(mask, margin, ct);
-        bool large = Math.Min(mask.Shape.Y, mask.Shape.X) >= KnownResinMinimumEdge;
-        if (margin > 0 && large && resinKnown is not null && resinKnown.Contains(true))
+        if (margin > 0 && KnownResinSections(mask.Shape, resinKnown) is { } known)
         {
             var narrow = Grown(mask, margin / 2, ct);
             int plane = mask.Shape.SliceLength;
-            for (int z = 0; z < resinKnown.Count; z++)
+            for (int z = 0; z < known.Count; z++)
             {
-                if (resinKnown[z])
+                if (known[z])
                 {
                     narrow.Span.Slice(z * plane, plane).CopyTo(envelope.Span.Slice(z * plane, plane));
                 }
@@ -186,6 +201,11 @@ public static class TissueEnvelope
         MaskMorphology.FillHoles(envelope, perSlice: false, ct);
         return envelope;
     }
+
+    // Per section, whether the classical masker knows its resin, where the sections are at least KnownResinMinimumEdge on
+    // each edge and one of them is known; else null.
+    private static IReadOnlyList<bool>? KnownResinSections(Shape3 shape, IReadOnlyList<bool>? resinKnown) =>
+        Math.Min(shape.Y, shape.X) >= KnownResinMinimumEdge && resinKnown is not null && resinKnown.Contains(true) ? resinKnown : null;
 
     // The mask grown by margin voxels (not physical units: the U-Net works in voxels).
     private static Volume<byte> Grown(Volume<byte> mask, double margin, CancellationToken ct)

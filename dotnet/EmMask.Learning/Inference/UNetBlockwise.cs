@@ -52,6 +52,7 @@ public static class UNetBlockwise
 
         // The envelope: the classical mask block by block (identical to in memory), grown and filled in memory.
         Volume<byte>? envelope = null, classicalCore = null;
+        long joined = 0;
         if (options.Envelope)
         {
             progress?.Report(new("tissue envelope (classical, block by block)", 0.05));
@@ -61,7 +62,7 @@ public static class UNetBlockwise
             var grid0 = ClassicalBlockwise.Grid(shape, plan, classical, edge);
             var valid = new BlockValidMap(shape, source.VoxelSize);
             var blocks = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid0, plan, classical, null, null, ct, valid.Add);
-            (envelope, classicalCore) = TissueEnvelope.FromClassical(blocks.ToVolume(), blocks.ResinKnown, valid.Volume, options.EnvelopeMargin, options.Core ? options.CoreDepth : null, ct);
+            (envelope, classicalCore, joined) = TissueEnvelope.FromClassical(blocks.ToVolume(), blocks.ResinKnown, valid.Volume, options.EnvelopeMargin, options.Core ? options.CoreDepth : null, options.StainedJoin ? source : null, ct);
         }
 
         int scale = options.Scale ?? WorkingScale.FromVoxelSize(source.VoxelSize, shape);
@@ -90,6 +91,10 @@ public static class UNetBlockwise
         {
             $"block-wise U-Net: {grid.Count} blocks of {grid.BlockSize} with a halo of {before} before and {after} after (windows on the volume's grid)" + (skipped > 0 ? $", {skipped} finished earlier and resumed" : string.Empty),
         };
+        if (joined > 0)
+        {
+            notes.Add(StainedAdmission.Note(joined, shape.Length));
+        }
         if (options.Hysteresis > 0)
         {
             // The blocks hold coded masks (anchors marked); the non-brain regions are merged over all blocks.

@@ -118,7 +118,11 @@ public sealed class UNetMasker(IPredictorProvider predictors)
                 }
                 else
                 {
-                    (envelope, core) = TissueEnvelope.Regions(input, options.EnvelopeMargin, options.Core ? options.CoreDepth : null, null, ct);
+                    (envelope, core, long joined) = TissueEnvelope.Regions(input, options.EnvelopeMargin, options.Core ? options.CoreDepth : null, options.StainedJoin, null, ct);
+                    if (joined > 0)
+                    {
+                        notes.Add(StainedAdmission.Note(joined, input.Shape.Length));
+                    }
                 }
 
                 envelopeSeconds = clock.Elapsed.TotalSeconds;
