@@ -27,6 +27,71 @@ public class UNetCommandTests
         Assert.Equal("unet", VolumeReader.ReadAttributes(VolumePath.Parse(t["m.h5"], "/mask"))["method"]);
     }
 
+    // One 256² section: dark resin, textured tissue in x < 110, and a smooth block brighter than the tissue (stained,
+    // away from resin) beside it, which the classical mask leaves out.
+    private static Volume<byte> StainedBlockSection()
+    {
+        var shape = new Shape3(1, 256, 256);
+        var random = new Random(5);
+        double Normal() => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+        var texture = new Volume<float>(shape);
+        for (int i = 0; i < texture.Span.Length; i++)
+        {
+            texture.Span[i] = (float)Normal();
+        }
+
+        EmMask.Core.Filters.GaussianFilter.Apply(texture, texture, new EmMask.Core.Filters.Sigma3(0, 1, 1));
+        float sd = MathF.Sqrt(texture.Span.ToArray().Select(v => v * v).Average());
+        var image = new Volume<byte>(shape);
+        for (int y = 0; y < 256; y++)
+        {
+            for (int x = 0; x < 256; x++)
+            {
+                double value = x < 110 ? 125 + (25 * texture[0, y, x] / sd)
+                    : y is >= 40 and < 140 && x < 180 ? 150 + (3 * Normal())
+                    : 55 + (3 * Normal());
+                image[0, y, x] = (byte)Math.Clamp(Math.Round(value), 0, 255);
+            }
+        }
+
+        return image;
+    }
+
+    [Fact]
+    public void StainedRegionsNextToTheEnvelopeJoinItInMemoryAndBlockwiseAndOnlyWithTheOption()
+    {
+        // builtin:identity calls bright voxels tissue, so the joined block (brighter than the tissue) becomes tissue.
+        using var t = new TempFolder();
+        VolumeWriter.Write(VolumePath.Parse(t["s.npy"], "/raw"), StainedBlockSection(), new VolumeWriteOptions());
+        string[] common = ["--method", "unet", "--model", "builtin:identity", "--postprocess", "none"];
+        var run = CliRunner.Invoke(["mask", t["s.npy"], t["m.npy"], .. common]);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Contains("stained regions next to the tissue envelope joined it", run.Stderr + run.Stdout, StringComparison.Ordinal);
+        run = CliRunner.Invoke(["mask", t["s.npy"], t["b.h5"], "--block", "64", .. common]);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Contains("stained regions next to the tissue envelope joined it", run.Stderr + run.Stdout, StringComparison.Ordinal);
+        run = CliRunner.Invoke(["mask", t["s.npy"], t["off.npy"], "--no-stained-join", .. common]);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.DoesNotContain("stained regions", run.Stderr + run.Stdout, StringComparison.Ordinal);
+
+        var joined = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["m.npy"], "/mask"));
+        var blockwise = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["b.h5"], "/mask"));
+        var off = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["off.npy"], "/mask"));
+        Assert.Equal(joined.Span.ToArray(), blockwise.Span.ToArray());
+        int inBlock = 0, inBlockOff = 0;
+        for (int y = 45; y < 135; y++)
+        {
+            for (int x = 120; x < 175; x++)
+            {
+                inBlock += joined[0, y, x];
+                inBlockOff += off[0, y, x];
+            }
+        }
+
+        Assert.True(inBlock > 0.9 * 90 * 55, $"{inBlock} of the block's voxels are tissue with the join");
+        Assert.True(inBlockOff < 0.2 * 90 * 55, $"{inBlockOff} of the block's voxels are tissue without it");
+    }
+
     [Fact]
     public void TrainWithScaleCopiesAndFocus()
     {
