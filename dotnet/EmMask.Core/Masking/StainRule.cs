@@ -72,7 +72,16 @@ internal static class StainRule
             (sample.LogRatio[i] >= logThreshold ? tissue : resin).Add(sample.Smoothed[i]);
         }
 
-        int minimum = Math.Max(1, (int)(MinimumClassShare * sample.LogRatio.Length));
+        return FromClasses(tissue, resin, sample.LogRatio.Length);
+    }
+
+    /// <summary>
+    /// The reference from the two classes' samples of the smoothed image (<paramref name="total"/>: the whole sample's
+    /// size, of which each class must hold <see cref="MinimumClassShare"/>), or null when the rule does not apply.
+    /// </summary>
+    public static Reference? FromClasses(List<float> tissue, List<float> resin, long total)
+    {
+        long minimum = Math.Max(1, (long)(MinimumClassShare * total));
         if (tissue.Count < minimum || resin.Count < minimum)
         {
             return null;

@@ -124,22 +124,7 @@ public static class StainedAdmission
             (classical[i] != 0 ? tissue : resin).Add(smoothed[i]);
         }
 
-        long minimum = Math.Max(1, (long)(StainRule.MinimumClassShare * (tissue.Count + resin.Count)));
-        if (tissue.Count < minimum || resin.Count < minimum)
-        {
-            return null;
-        }
-
-        float[] t = [.. tissue];
-        float mt = Select.Median(t);
-        float mr = Select.Median([.. resin]);
-        for (int i = 0; i < t.Length; i++)
-        {
-            t[i] = Math.Abs(t[i] - mt);
-        }
-
-        float spread = 1.4826f * Select.Median(t);
-        return !(spread > 0) || Math.Abs(mt - mr) < StainRule.MinimumSeparation * spread ? null : new StainRule.Reference(mt, mr, spread);
+        return StainRule.FromClasses(tissue, resin, tissue.Count + resin.Count);
     }
 
     // Sets the envelope on each stained region of at least MinimumVoxels that has a 4-neighbour in it; returns the voxels added.
