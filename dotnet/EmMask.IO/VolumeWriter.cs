@@ -89,18 +89,27 @@ public static class VolumeWriter
     /// </summary>
     public static IReadOnlyList<string> LeftoverSectionFiles(VolumePath path, int sections)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        string folder = Path.GetDirectoryName(path.File) is { Length: > 0 } d ? d : ".";
-        if (path.Kind != VolumeFileKind.Sequence || !Directory.Exists(folder))
+        var existing = ExistingSectionFiles(path);
+        if (existing.Count == 0)
         {
-            return [];
+            return existing;
         }
 
         var written = SectionSequence.OutputFiles(path.File, sections).Select(Path.GetFullPath).ToHashSet(StringComparer.Ordinal);
-        return Directory.EnumerateFiles(folder, Path.GetFileName(path.File))
-            .Where(f => !written.Contains(Path.GetFullPath(f)))
-            .Order(StringComparer.Ordinal)
-            .ToList();
+        return existing.Where(f => !written.Contains(Path.GetFullPath(f))).ToList();
+    }
+
+    /// <summary>
+    /// The files that exist under a one-file-per-section output's pattern, in ordinal order; empty for other outputs and
+    /// when the folder is missing.
+    /// </summary>
+    public static IReadOnlyList<string> ExistingSectionFiles(VolumePath path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string folder = Path.GetDirectoryName(path.File) is { Length: > 0 } d ? d : ".";
+        return path.Kind == VolumeFileKind.Sequence && Directory.Exists(folder)
+            ? Directory.EnumerateFiles(folder, Path.GetFileName(path.File)).Order(StringComparer.Ordinal).ToList()
+            : [];
     }
 
     /// <summary>

@@ -17,7 +17,7 @@ public static class OutputGuard
         if (input.Kind == VolumeFileKind.Sequence)
         {
             var sections = VolumeReader.SequenceFiles(input).Select(Path.GetFullPath).ToHashSet(StringComparer.Ordinal);
-            var targets = output.Kind == VolumeFileKind.Sequence ? Existing(output) : [output.File];
+            IReadOnlyList<string> targets = output.Kind == VolumeFileKind.Sequence ? VolumeWriter.ExistingSectionFiles(output) : [output.File];
             if (targets.Any(t => sections.Contains(Path.GetFullPath(t))))
             {
                 throw new ArgumentException($"{output} names sections of the input {input}: writing {what} there would replace them. Choose other files.");
@@ -54,13 +54,6 @@ public static class OutputGuard
         VolumeWriter.CheckCanHold(output, shape, floats ? VoxelType.Float32 : VoxelType.UInt8);
     }
 
-    // The files that exist under a one-file-per-section output's pattern (none when its folder does not exist).
-    private static List<string> Existing(VolumePath output)
-    {
-        string folder = Path.GetDirectoryName(output.File) is { Length: > 0 } d ? d : ".";
-        return Directory.Exists(folder) ? Directory.EnumerateFiles(folder, Path.GetFileName(output.File)).Order(StringComparer.Ordinal).ToList() : [];
-    }
-
     /// <summary>
     /// The warning for files of a one-file-per-section output's pattern that a write of <paramref name="sections"/>
     /// sections left as they were (<see cref="VolumeWriter.LeftoverSectionFiles"/>); null when there are none.
@@ -77,7 +70,7 @@ public static class OutputGuard
     /// <summary>Throws <see cref="OutputExistsException"/> if <paramref name="output"/> exists and replacing is not allowed.</summary>
     public static void Check(VolumePath output, bool force)
     {
-        if (!force && output.Kind == VolumeFileKind.Sequence && Existing(output).FirstOrDefault() is { } existing)
+        if (!force && VolumeWriter.ExistingSectionFiles(output).FirstOrDefault() is { } existing)
         {
             throw new OutputExistsException(existing); // one file per section: any file of the pattern is output
         }

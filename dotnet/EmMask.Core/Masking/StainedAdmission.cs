@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using EmMask.Core.Blockwise;
 using EmMask.Core.Filters;
 using EmMask.Core.Labeling;
@@ -171,27 +172,20 @@ public static class StainedAdmission
         switch (section)
         {
             case Volume<byte> v:
-                for (int i = 0; i < values.Length; i++)
-                {
-                    values[i] = v.Span[i];
-                    finite[i] = 1;
-                }
-
+                TensorPrimitives.ConvertTruncating<byte, float>(v.Span, values);
+                finite.Fill(1);
                 return;
             case Volume<ushort> v:
-                for (int i = 0; i < values.Length; i++)
-                {
-                    values[i] = v.Span[i];
-                    finite[i] = 1;
-                }
-
+                TensorPrimitives.ConvertTruncating<ushort, float>(v.Span, values);
+                finite.Fill(1);
                 return;
             case Volume<float> v:
+                var source = v.Span;
                 for (int i = 0; i < values.Length; i++)
                 {
-                    float f = v.Span[i];
-                    finite[i] = (byte)(float.IsFinite(f) ? 1 : 0);
-                    values[i] = float.IsFinite(f) ? f : 0;
+                    bool ok = float.IsFinite(source[i]);
+                    finite[i] = (byte)(ok ? 1 : 0);
+                    values[i] = ok ? source[i] : 0;
                 }
 
                 return;

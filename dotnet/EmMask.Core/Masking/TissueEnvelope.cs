@@ -1,5 +1,5 @@
-using EmMask.Core.Blockwise;
 using System.Numerics.Tensors;
+using EmMask.Core.Blockwise;
 using EmMask.Core.Morphology;
 using EmMask.Core.Progress;
 using EmMask.Core.Volumes;
