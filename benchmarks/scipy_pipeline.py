@@ -847,8 +847,12 @@ def stain_reference(ratio, log_threshold, smoothed, valid):
     """(tissue median, resin median, tissue spread) of the smoothed image on a <= 2**16 sample, or None."""
     r, s = rule_sample(ratio, smoothed, valid)
     is_tissue = r >= F32(log_threshold)
-    tissue, resin = s[is_tissue], s[~is_tissue]
-    minimum = max(1, int(MINIMUM_CLASS_SHARE * r.size))
+    return stain_reference_of(s[is_tissue], s[~is_tissue], r.size)
+
+
+def stain_reference_of(tissue, resin, total):
+    """(tissue median, resin median, tissue spread) of the two classes' samples, or None (StainRule.FromClasses)."""
+    minimum = max(1, int(MINIMUM_CLASS_SHARE * total))
     if tissue.size < minimum or resin.size < minimum:
         return None
     mt, mr = _median(tissue), _median(resin)
@@ -1503,12 +1507,55 @@ def finish_volume(n, valid, plan, chosen, options):
     # Padding is never tissue, and the confidence agrees with the mask.
     confidence = confidence.astype(F32, copy=True)
     mask &= ok
+    if planar and min(shape[1], shape[2]) >= KNOWN_RESIN_MINIMUM_EDGE:
+        stained_join(n, ok, mask)  # stained regions touching the section's mask join it
     confidence[~ok] = 0
     confidence[mask & (confidence < F32(0.5))] = F32(0.5)
     confidence[~mask & (confidence >= F32(0.5))] = F32(0.4999)
     outcome = dict(threshold=math.exp(log_threshold), level=level, tried=plan["tried"], noise=plan["noise"],
                    stabilised=plan["stabilised"], resin=resin, from_stack=plan["from_stack"])
     return mask, confidence, outcome
+
+
+STAINED_SCORE = 0.5  # StainedAdmission.StainScore
+STAINED_SMOOTHING = 2.0  # StainedAdmission.Smoothing
+STAINED_OPENING = 2  # StainedAdmission.OpeningRadius
+STAINED_MINIMUM = 1000  # StainedAdmission.MinimumVoxels
+KNOWN_RESIN_MINIMUM_EDGE = 128  # TissueEnvelope.KnownResinMinimumEdge
+
+
+def stained_join(image, ok, mask):
+    """StainedAdmission.Admit on one section whose envelope is its own mask (changed in place): valid voxels outside it
+    more stained than the tissue's median by half its spread (on the image smoothed by 2), opened by 2, in 4-connected
+    regions of at least 1000 voxels that touch the mask, join it. Returns the voxels joined."""
+    s = ndi.gaussian_filter(image[0].astype(F32), STAINED_SMOOTHING)
+    valid = ok[0] & np.isfinite(image[0])
+    m = mask[0]
+    eligible = np.flatnonzero(valid)
+    step = max(1, eligible.size // STAIN_SAMPLE_LIMIT)
+    picked = eligible[::step]
+    values, inside = s.reshape(-1)[picked], m.reshape(-1)[picked]
+    reference = stain_reference_of(values[inside], values[~inside], picked.size)
+    if reference is None:
+        return 0
+    mt, mr, spread = reference
+    scale = F32((1 if mt >= mr else -1) / spread)
+    stained = valid & ~m & (scale * (s - mt) > STAINED_SCORE)
+    r = STAINED_OPENING
+    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+    stained = ndi.binary_opening(stained, structure=(yy * yy + xx * xx) <= r * r)
+    labels, count = ndi.label(stained)
+    if count == 0:
+        return 0
+    near = ndi.binary_dilation(m)  # 4-neighbours of the mask
+    touches = np.zeros(count + 1, bool)
+    touches[np.unique(labels[near & (labels > 0)])] = True
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    join = touches & (sizes >= STAINED_MINIMUM)
+    join[0] = False
+    added = join[labels]
+    m |= added
+    return int(added.sum())
 
 
 def run_volume(n, valid, options):

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using EmMask.Core.Blockwise;
 using EmMask.Core.Filters;
 using EmMask.Core.Inference;
 using EmMask.Core.Labeling;
@@ -646,7 +647,34 @@ public static partial class ClassicalMasker
             ? () => VolumeResampling.TrilinearAtLeast(ResinRule.AtResinIntensity(chosen.Smoothed, reference, chosen.Valid), n.Like<byte>(), 1 << chosen.Level, (0, 0, 0), 0.5f)
             : null;
 
-        return MaskFromConfidence(n, valid, options, chosen.Level, placement, mask, confidence, resin, resinLike, final, progress, ct);
+        bool known = MaskFromConfidence(n, valid, options, chosen.Level, placement, mask, confidence, resin, resinLike, final, progress, ct);
+        if (final && planar && Math.Min(n.Shape.Y, n.Shape.X) >= TissueEnvelope.KnownResinMinimumEdge)
+        {
+            JoinStained(n, valid, mask, confidence, ct);
+        }
+
+        return known;
+    }
+
+    // A whole section: stained regions touching its mask join it (StainedAdmission), their confidence raised to 0.5.
+    private static void JoinStained(Volume<float> n, Volume<byte>? valid, Volume<byte> mask, Volume<float> confidence, CancellationToken ct)
+    {
+        var before = mask.Clone();
+        if (StainedAdmission.Admit(mask, before, new VolumeBlockSource(n), valid, ct) == 0)
+        {
+            return;
+        }
+
+        var m = mask.Span;
+        var b = before.Span;
+        var c = confidence.Span;
+        for (int i = 0; i < m.Length; i++)
+        {
+            if (m[i] == 1 && b[i] != 1)
+            {
+                c[i] = Math.Max(c[i], 0.5f);
+            }
+        }
     }
 
     /// <summary>The soft vote at the working level, raised for stained material, averaged over the block window (valid cells only).</summary>

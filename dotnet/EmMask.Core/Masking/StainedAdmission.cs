@@ -8,20 +8,22 @@ using EmMask.Core.Volumes;
 namespace EmMask.Core.Masking;
 
 /// <summary>
-/// Stained material next to the U-Net's envelope joins it, so that the network decides there too. Dark, smooth tissue
-/// (a muscle block in a downsampled overview, a dense gut) has too little texture at the classical masker's level and
-/// falls outside its mask, and so outside the envelope, though the network calls it tissue; resin carries no stain.
+/// Stained material next to a mask joins it: each whole section's classical mask in 2D mode (ClassicalMasker), and the
+/// U-Net's envelope, so that the network decides there too. Dark, smooth tissue (a muscle block in a downsampled
+/// overview, a dense gut) has too little texture at the classical masker's level and falls outside its mask, and so
+/// outside the envelope, though the network calls it tissue; resin carries no stain.
 /// </summary>
 /// <remarks>
-/// Per section (the envelope applies it where the classical masker worked section by section, on sections of at least
-/// 128²: <see cref="TissueEnvelope.FromClassical"/>), on the input smoothed in-plane by <see cref="Smoothing"/> voxels: the
+/// Per section (both apply it where the classical masker worked section by section, on sections of at least 128²:
+/// <see cref="TissueEnvelope.FromClassical"/>), on the image smoothed in-plane by <see cref="Smoothing"/> voxels: the
 /// reference is the stain rule's (<see cref="StainRule"/>) — the lower medians of the classical tissue (m_t) and of the
 /// valid voxels outside the envelope (m_r), and the tissue's spread σ_t = 1.4826·median|s − m_t| — and the stain score
 /// z = sign(m_t − m_r)·(s − m_t)/σ_t. Valid voxels outside the envelope with z &gt; <see cref="StainScore"/> (beyond
 /// the tissue's median, away from resin), opened by <see cref="OpeningRadius"/>, form 4-connected regions; each region
 /// of at least <see cref="MinimumVoxels"/> voxels that touches the envelope joins it (holes are not filled again).
 /// Sections without a reference (a class under 0.5 % of the section, no spread, or |m_t − m_r| &lt; σ_t/4) are left
-/// as they are (docs/real-em-decisions.md, "U-Net: stained material next to the envelope joins it").
+/// as they are (docs/real-em-decisions.md, "U-Net: stained material next to the envelope joins it" and "Classical:
+/// stained regions touching a section's mask join it").
 /// </remarks>
 public static class StainedAdmission
 {
