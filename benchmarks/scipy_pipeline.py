@@ -54,6 +54,7 @@ DEFAULTS = dict(
     dog_sigma_high=2.0,
     isotropy=0.06,
     dense_threshold=1.5,
+    stain_join=0.5,
     trachea_gap=16,
     resin_window=3.0,
     mode="auto",  # "auto" | "2d" | "3d"
@@ -1507,8 +1508,8 @@ def finish_volume(n, valid, plan, chosen, options):
     # Padding is never tissue, and the confidence agrees with the mask.
     confidence = confidence.astype(F32, copy=True)
     mask &= ok
-    if planar and min(shape[1], shape[2]) >= KNOWN_RESIN_MINIMUM_EDGE:
-        stained_join(n, ok, mask)  # stained regions touching the section's mask join it
+    if planar and options["stain_join"] > 0 and min(shape[1], shape[2]) >= KNOWN_RESIN_MINIMUM_EDGE:
+        stained_join(n, ok, mask, options["stain_join"])  # stained regions touching the section's mask join it
     confidence[~ok] = 0
     confidence[mask & (confidence < F32(0.5))] = F32(0.5)
     confidence[~mask & (confidence >= F32(0.5))] = F32(0.4999)
@@ -1524,7 +1525,7 @@ STAINED_MINIMUM = 1000  # StainedAdmission.MinimumVoxels
 KNOWN_RESIN_MINIMUM_EDGE = 128  # TissueEnvelope.KnownResinMinimumEdge
 
 
-def stained_join(image, ok, mask):
+def stained_join(image, ok, mask, score=STAINED_SCORE):
     """StainedAdmission.Admit on one section whose envelope is its own mask (changed in place): valid voxels outside it
     more stained than the tissue's median by half its spread (on the image smoothed by 2), opened by 2, in 4-connected
     regions of at least 1000 voxels that touch the mask, join it. Returns the voxels joined."""
@@ -1540,7 +1541,7 @@ def stained_join(image, ok, mask):
         return 0
     mt, mr, spread = reference
     scale = F32((1 if mt >= mr else -1) / spread)
-    stained = valid & ~m & (scale * (s - mt) > STAINED_SCORE)
+    stained = valid & ~m & (scale * (s - mt) > score)
     r = STAINED_OPENING
     yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
     stained = ndi.binary_opening(stained, structure=(yy * yy + xx * xx) <= r * r)

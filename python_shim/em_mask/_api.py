@@ -122,7 +122,7 @@ def classical_mask(
         The masker's parameters by key, as the core defines them (:func:`em_mask.classical_schema` lists each with
         its default, range and help; the same keys as ``emmask mask --preset``): ``mode`` ("auto", "2d", "3d"),
         ``level`` ("auto" or 0..3), ``threshold`` ("auto"/None or a number > 0), ``block_size``, ``texture_sigma``,
-        ``edge_sigma``, ``dog_sigma_low``, ``dog_sigma_high``, ``isotropy``, ``dense_threshold``, ``trachea_gap``, ``resin_window``,
+        ``edge_sigma``, ``dog_sigma_low``, ``dog_sigma_high``, ``isotropy``, ``dense_threshold``, ``stain_join``, ``trachea_gap``, ``resin_window``,
         ``minimum_region_size``, ``refine_boundary``. Left out: the core's default. An unknown key or a value out of
         range is an :class:`EmMaskError` naming it.
 

@@ -103,7 +103,7 @@ def load_parameter_preset(path) -> dict:
     """Read a parameter preset: the JSON file ``emmask mask --preset`` takes (snake_case keys).
 
     Keys: ``block_size``, ``texture_sigma``, ``edge_sigma``, ``minimum_region_size``, ``dog_sigma_low``,
-    ``dog_sigma_high``, ``isotropy``, ``dense_threshold``, ``trachea_gap``, ``resin_window``, ``mode``, ``level``, ``refine_boundary``, ``threshold`` (number
+    ``dog_sigma_high``, ``isotropy``, ``dense_threshold``, ``stain_join``, ``trachea_gap``, ``resin_window``, ``mode``, ``level``, ``refine_boundary``, ``threshold`` (number
     or "auto") -- the keys of :func:`classical_schema` --, ``postprocess`` (preset name or spec), and the U-Net's
     keys of :func:`unet_schema` (``roi``, ``overlap``, ``scale``, ``device``, ``precision``, ``batch``, ``skip_tiles``,
     ``envelope``, ``envelope_margin``, ``stained_join``, ``core``, ``core_depth``, ``core_floor``, ``hysteresis``, ``anchor_confirm``, ``tta``, ``stack``,

@@ -91,6 +91,16 @@ public sealed record ClassicalMaskOptions
     public double DenseThreshold { get; init; } = 1.5;
 
     /// <summary>
+    /// Stain score (>= 0; 0 turns the join off), in robust standard deviations of the tissue's intensity (smoothed by
+    /// σ 2) beyond its median on the side away from resin, above which regions outside a section's mask that touch it
+    /// (at least 1000 voxels after an opening by 2) join it: dark, smooth tissue (muscle, a gut) whose texture the
+    /// working level does not resolve (<see cref="StainedAdmission"/>). 2D mode, sections of at least 128² only. Lower
+    /// values take in fainter material; higher values only strongly stained material.
+    /// </summary>
+    [Option("Stained regions (at least 1000 voxels) touching a section's tissue join it when more stained than the tissue's median by this many robust SDs (away from resin); 2D mode, sections of at least 128x128; 0 = off.", Minimum = 0, Maximum = 100, Step = 0.25)]
+    public double StainJoin { get; init; } = StainedAdmission.StainScore;
+
+    /// <summary>
     /// Widest trachea lumen (voxels of the full resolution, >= 0; 0 turns the rule off; at the working level it is
     /// ⌈gap / 2^level⌉): an untextured region whose stain is nearer the resin's than the tissue's and that stained
     /// material closes off along two axes within this many voxels is a trachea lumen, and the stained material within
@@ -164,6 +174,11 @@ public sealed record ClassicalMaskOptions
         if (!(DenseThreshold >= 0) || !double.IsFinite(DenseThreshold))
         {
             throw new ArgumentOutOfRangeException("dense_threshold", DenseThreshold, $"dense_threshold must be a finite number >= 0 (0 = off), got {DenseThreshold}.");
+        }
+
+        if (!(StainJoin >= 0) || !double.IsFinite(StainJoin))
+        {
+            throw new ArgumentOutOfRangeException("stain_join", StainJoin, $"stain_join must be a finite number >= 0 (0 = off), got {StainJoin}.");
         }
 
         if (!(ResinWindow >= 0) || !double.IsFinite(ResinWindow))

@@ -648,19 +648,19 @@ public static partial class ClassicalMasker
             : null;
 
         bool known = MaskFromConfidence(n, valid, options, chosen.Level, placement, mask, confidence, resin, resinLike, final, progress, ct);
-        if (final && planar && Math.Min(n.Shape.Y, n.Shape.X) >= TissueEnvelope.KnownResinMinimumEdge)
+        if (final && planar && options.StainJoin > 0 && Math.Min(n.Shape.Y, n.Shape.X) >= TissueEnvelope.KnownResinMinimumEdge)
         {
-            JoinStained(n, valid, mask, confidence, ct);
+            JoinStained(n, valid, mask, confidence, options.StainJoin, ct);
         }
 
         return known;
     }
 
     // A whole section: stained regions touching its mask join it (StainedAdmission), their confidence raised to 0.5.
-    private static void JoinStained(Volume<float> n, Volume<byte>? valid, Volume<byte> mask, Volume<float> confidence, CancellationToken ct)
+    private static void JoinStained(Volume<float> n, Volume<byte>? valid, Volume<byte> mask, Volume<float> confidence, double score, CancellationToken ct)
     {
         var before = mask.Clone();
-        if (StainedAdmission.Admit(mask, before, new VolumeBlockSource(n), valid, ct) == 0)
+        if (StainedAdmission.Admit(mask, before, new VolumeBlockSource(n), valid, score, ct) == 0)
         {
             return;
         }

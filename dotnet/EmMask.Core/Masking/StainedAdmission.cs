@@ -47,8 +47,9 @@ public static class StainedAdmission
     /// <param name="classical">The classical mask the envelope was grown from.</param>
     /// <param name="input">The image (uint8, uint16 or float32), read one section at a time.</param>
     /// <param name="valid">The classical masker's valid voxels (padding and NaN are 0), or null when all are valid.</param>
+    /// <param name="score">The stain score above which a voxel is stained (<see cref="StainScore"/> by default).</param>
     /// <param name="ct">Cancels the work.</param>
-    public static long Admit(Volume<byte> envelope, Volume<byte> classical, IBlockSource input, Volume<byte>? valid, CancellationToken ct = default)
+    public static long Admit(Volume<byte> envelope, Volume<byte> classical, IBlockSource input, Volume<byte>? valid, double score = StainScore, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(envelope);
         ArgumentNullException.ThrowIfNull(classical);
@@ -90,7 +91,7 @@ public static class StainedAdmission
             var values = smoothed.Span;
             for (int i = 0; i < s.Length; i++)
             {
-                s[i] = (byte)(ok[i] != 0 && env[i] == 0 && reference.Scale * (values[i] - reference.TissueMedian) > StainScore ? 1 : 0);
+                s[i] = (byte)(ok[i] != 0 && env[i] == 0 && reference.Scale * (values[i] - reference.TissueMedian) > score ? 1 : 0);
             }
 
             MaskMorphology.Open(stained, OpeningRadius, perSlice: true, ct);

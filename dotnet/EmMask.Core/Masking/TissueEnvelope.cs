@@ -76,7 +76,7 @@ public static class TissueEnvelope
         long joined = 0;
         if (stainedFrom is not null && resinKnown is not null && Math.Min(classical.Shape.Y, classical.Shape.X) >= KnownResinMinimumEdge)
         {
-            joined = StainedAdmission.Admit(envelope, classical, stainedFrom, valid, ct);
+            joined = StainedAdmission.Admit(envelope, classical, stainedFrom, valid, ct: ct);
         }
 
         var core = coreDepth is { } depth ? Core(classical, depth, ct) : null;

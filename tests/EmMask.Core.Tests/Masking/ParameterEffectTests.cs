@@ -1,4 +1,5 @@
 using EmMask.Core.Masking;
+using EmMask.Core.Volumes;
 using static EmMask.Core.Tests.Masking.TextureVolumes;
 
 namespace EmMask.Core.Tests.Masking;
@@ -183,5 +184,66 @@ public class ParameterEffectTests
         long truth = 128 * 64;
         Assert.True(Math.Abs(refined - truth) < Math.Abs(coarse - truth), $"tissue voxels: truth {truth}, coarse {coarse}, refined {refined}");
         Assert.True(Math.Abs(refined - truth) < 128 * 3, $"refined boundary off by {(refined - truth) / 128.0:F1} voxels on average");
+    }
+
+    // Bright resin, textured tissue in x < 110 and beside it a smooth block darker than the tissue's median but not so
+    // dark that the stain rule (1.5 spreads) raises it: the texture calls it resin.
+    private static Volume<float> StainJoinSection()
+    {
+        var random = new Random(11);
+        var texture = new Volume<float>(new Shape3(1, 256, 256));
+        for (int i = 0; i < texture.Span.Length; i++)
+        {
+            texture.Span[i] = (float)(random.NextDouble() - 0.5);
+        }
+
+        EmMask.Core.Filters.GaussianFilter.Apply(texture, texture, new EmMask.Core.Filters.Sigma3(0, 1, 1));
+        float sd = MathF.Sqrt(texture.Span.ToArray().Select(v => v * v).Average());
+        var image = new Volume<float>(texture.Shape);
+        for (int y = 0; y < 256; y++)
+        {
+            for (int x = 0; x < 256; x++)
+            {
+                float noise = (float)(random.NextDouble() - 0.5) * 10;
+                image[0, y, x] = x < 110 ? 130 + (25 * texture[0, y, x] / sd) : y is >= 40 and < 140 && x < 180 ? 105 + noise : 200 + noise;
+            }
+        }
+
+        return image;
+    }
+
+    [Fact]
+    public void StainJoinTakesInAStainedBlockTouchingASectionsTissueAndNotTheResin()
+    {
+        var result = ClassicalMasker.Run(StainJoinSection(), ClassicalMaskOptions.Default);
+        double block = 0, resin = 0;
+        for (int y = 45; y < 135; y++)
+        {
+            for (int x = 120; x < 175; x++)
+            {
+                block += result.Mask[0, y, x];
+            }
+        }
+
+        for (int y = 160; y < 256; y++)
+        {
+            for (int x = 130; x < 256; x++)
+            {
+                resin += result.Mask[0, y, x];
+            }
+        }
+
+        Assert.True(block / (90 * 55) > 0.9, $"block {block / (90 * 55):P1} tissue");
+        Assert.True(resin / (96 * 126) < 0.05, $"resin {resin / (96 * 126):P1} tissue");
+        Assert.True(result.Confidence[0, 90, 150] >= 0.5f); // the confidence agrees with the mask
+
+        // stain_join = 0 turns the join off; a score above the block's stain leaves it out too.
+        foreach (double score in new[] { 0.0, 50.0 })
+        {
+            var off = ClassicalMasker.Run(StainJoinSection(), ClassicalMaskOptions.Default with { StainJoin = score });
+            Assert.Equal(0, off.Mask[0, 90, 150]);
+        }
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => (ClassicalMaskOptions.Default with { StainJoin = -1 }).Validate());
     }
 }
