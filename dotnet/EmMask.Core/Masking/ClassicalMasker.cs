@@ -656,23 +656,22 @@ public static partial class ClassicalMasker
         return known;
     }
 
-    // A whole section: stained regions touching its mask join it (StainedAdmission), their confidence raised to 0.5.
+    // A whole section: stained regions touching its mask join it (StainedAdmission, the mask its own envelope); the
+    // confidence is clamped to agree with the mask again (only the joined voxels can lie under 0.5).
     private static void JoinStained(Volume<float> n, Volume<byte>? valid, Volume<byte> mask, Volume<float> confidence, double score, CancellationToken ct)
     {
-        var before = mask.Clone();
-        if (StainedAdmission.Admit(mask, before, new VolumeBlockSource(n), valid, score, ct) == 0)
+        if (StainedAdmission.Admit(mask, mask, new VolumeBlockSource(n), valid, score, ct) == 0)
         {
             return;
         }
 
         var m = mask.Span;
-        var b = before.Span;
         var c = confidence.Span;
         for (int i = 0; i < m.Length; i++)
         {
-            if (m[i] == 1 && b[i] != 1)
+            if (m[i] == 1 && c[i] < 0.5f)
             {
-                c[i] = Math.Max(c[i], 0.5f);
+                c[i] = 0.5f;
             }
         }
     }

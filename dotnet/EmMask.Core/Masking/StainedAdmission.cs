@@ -44,7 +44,8 @@ public static class StainedAdmission
     /// voxels added.
     /// </summary>
     /// <param name="envelope">The envelope (0/1), changed in place.</param>
-    /// <param name="classical">The classical mask the envelope was grown from.</param>
+    /// <param name="classical">The classical mask the envelope was grown from (may be <paramref name="envelope"/> itself: its
+    /// classes are read before anything joins).</param>
     /// <param name="input">The image (uint8, uint16 or float32), read one section at a time.</param>
     /// <param name="valid">The classical masker's valid voxels (padding and NaN are 0), or null when all are valid.</param>
     /// <param name="score">The stain score above which a voxel is stained (<see cref="StainScore"/> by default).</param>
