@@ -7,7 +7,8 @@ namespace EmMask.IO.Formats;
 /// A stack stored as one file per section, as serial-section pipelines and Fiji's "Image Sequence" export it: a folder
 /// (every <c>.tif</c>, <c>.tiff</c>, <c>.png</c>, <c>.jpg</c>, <c>.jpeg</c> and <c>.bmp</c> in it) or a wildcard pattern
 /// in the file name (<c>sections/s_*.png</c>). Files are taken in natural order (<c>s2</c> before <c>s10</c>). Every file
-/// must hold one grey section of the first one's shape and type; the voxel size is the first file's. Written (a mask,
+/// must hold one grey section of the first one's shape and type; the voxel size is the first file's (a block's, its
+/// first file's: the block-wise runs take the stack's from the first file). Written (a mask,
 /// one file per section) only through a pattern with one <c>*</c> (<see cref="OutputFiles"/>).
 /// </summary>
 internal static partial class SectionSequence
@@ -89,13 +90,23 @@ internal static partial class SectionSequence
         return new Shape3(files.Count, first.Y, first.X);
     }
 
-    /// <summary>Sections <paramref name="z0"/> to <paramref name="z0"/> + <paramref name="count"/> − 1 (all by default), stacked.</summary>
+    /// <summary>
+    /// Sections <paramref name="z0"/> to <paramref name="z0"/> + <paramref name="count"/> − 1 (all by default), stacked.
+    /// Only those files are decoded: a block further down the stack checks its sections against the first file's
+    /// header (shape) and against its own first section (type), so a block-wise run decodes each file once.
+    /// </summary>
     /// <exception cref="VolumeFormatException">A file is unreadable, not one grey section, or differs from the first in shape or type.</exception>
     public static IVolume Read(string text, CancellationToken ct, int z0 = 0, int? count = null)
     {
         var files = Files(text);
         int n = count ?? files.Count - z0;
-        var first = ReadSection(files[0], ct);
+        var first = ReadSection(files[z0], ct);
+        string reference = files[z0];
+        if (z0 > 0 && SectionShape(files[0]) is var shape0 && shape0 != first.Shape)
+        {
+            throw new VolumeFormatException($"{files[z0]}: a section of {first.Shape.Y} × {first.Shape.X}, unlike the first ({files[0]}: {shape0.Y} × {shape0.X}); every section of a sequence must match.");
+        }
+
         var shape = new Shape3(n, first.Shape.Y, first.Shape.X);
         if (shape.Length > Array.MaxLength)
         {
@@ -107,16 +118,16 @@ internal static partial class SectionSequence
             Volume<byte> => new Volume<byte>(shape, first.VoxelSize),
             Volume<ushort> => new Volume<ushort>(shape, first.VoxelSize),
             Volume<float> => new Volume<float>(shape, first.VoxelSize),
-            _ => throw new VolumeFormatException($"{files[0]}: {first.VoxelType} sections are not supported in a sequence."),
+            _ => throw new VolumeFormatException($"{reference}: {first.VoxelType} sections are not supported in a sequence."),
         };
         for (int z = 0; z < n; z++)
         {
             ct.ThrowIfCancellationRequested();
             string file = files[z0 + z];
-            var section = z0 + z == 0 ? first : ReadSection(file, ct);
+            var section = z == 0 ? first : ReadSection(file, ct);
             if (section.Shape != first.Shape || section.VoxelType != first.VoxelType)
             {
-                throw new VolumeFormatException($"{file}: a {section.VoxelType} section of {section.Shape.Y} × {section.Shape.X}, unlike the first ({files[0]}: {first.VoxelType}, {first.Shape.Y} × {first.Shape.X}); every section of a sequence must match.");
+                throw new VolumeFormatException($"{file}: a {section.VoxelType} section of {section.Shape.Y} × {section.Shape.X}, unlike {reference} ({first.VoxelType}, {first.Shape.Y} × {first.Shape.X}); every section of a sequence must match.");
             }
 
             Copy(section, stack, z);

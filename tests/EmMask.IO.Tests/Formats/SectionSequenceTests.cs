@@ -88,6 +88,34 @@ public class SectionSequenceTests
     }
 
     [Fact]
+    public void ABlockDecodesOnlyItsOwnSectionsAndChecksTheFirstFilesShapeFromItsHeader()
+    {
+        using var dir = new TempDir();
+        for (int z = 0; z < 3; z++)
+        {
+            Write(dir.File($"s{z}.png"), Section(z));
+        }
+
+        // The first file's header is intact but its data is cut short: a block further down never decodes it.
+        byte[] first = File.ReadAllBytes(dir.File("s0.png"));
+        File.WriteAllBytes(dir.File("s0.png"), first[..(first.Length - 30)]);
+        var path = VolumePath.Parse(dir.Path, "/raw");
+        var block = (Volume<byte>)VolumeReader.ReadBlock(path, (1, 0, 0), new Shape3(2, 12, 10));
+        Assert.Equal(Section(1).Span.ToArray(), block.Span[..120].ToArray());
+        Assert.Equal(Section(2).Span.ToArray(), block.Span[120..].ToArray());
+        var truncated = Assert.Throws<VolumeFormatException>(() => VolumeReader.ReadBlock(path, (0, 0, 0), new Shape3(1, 12, 10)));
+        Assert.Contains("truncated", truncated.Message);
+
+        // A block's sections still must match the first file's shape, read from its header.
+        Write(dir.File("s3.png"), Section(3, height: 11));
+        File.Delete(dir.File("s1.png"));
+        File.Delete(dir.File("s2.png"));
+        var ex = Assert.Throws<VolumeFormatException>(() => VolumeReader.ReadBlock(path, (1, 0, 0), new Shape3(1, 11, 10)));
+        Assert.Contains(dir.File("s3.png"), ex.Message);
+        Assert.Contains("must match", ex.Message);
+    }
+
+    [Fact]
     public void AStackWrittenThroughAPatternReadsBackAsTheSameStackAllOrNothing()
     {
         using var dir = new TempDir();
