@@ -62,13 +62,14 @@ public class UNetCommandTests
     {
         // The classical mask takes the block in (its per-section stained join), so the envelope holds it, and
         // builtin:identity calls bright voxels tissue. The envelope's own join (StainedAdmissionTests) then has nothing
-        // left to add here; --no-stained-join must still run.
+        // left to add here. --no-stained-join turns off both joins: the block stays outside the envelope, non-brain.
         using var t = new TempFolder();
         VolumeWriter.Write(VolumePath.Parse(t["s.npy"], "/raw"), StainedBlockSection(), new VolumeWriteOptions());
         string[] common = ["--method", "unet", "--model", "builtin:identity", "--postprocess", "none", "-q"];
         Assert.Equal(0, CliRunner.Invoke(["mask", t["s.npy"], t["m.npy"], .. common]).ExitCode);
         Assert.Equal(0, CliRunner.Invoke(["mask", t["s.npy"], t["b.h5"], "--block", "64", .. common]).ExitCode);
         Assert.Equal(0, CliRunner.Invoke(["mask", t["s.npy"], t["off.npy"], "--no-stained-join", .. common]).ExitCode);
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["s.npy"], t["offb.h5"], "--no-stained-join", "--block", "64", .. common]).ExitCode);
 
         var memory = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["m.npy"], "/mask"));
         var blockwise = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["b.h5"], "/mask"));
@@ -83,6 +84,12 @@ public class UNetCommandTests
         }
 
         Assert.True(inBlock > 0.9 * 90 * 55, $"{inBlock} of the block's voxels are tissue");
+        foreach (string off in new[] { t["off.npy"], t["offb.h5"] })
+        {
+            var without = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(off, "/mask"));
+            Assert.Equal(0, without[0, 90, 150]);
+            Assert.Equal(1, without[0, 90, 60]); // the textured tissue
+        }
     }
 
     [Fact]

@@ -65,11 +65,12 @@ public sealed record UNetMaskOptions
     public bool Envelope { get; init; } = true;
 
     /// <summary>
-    /// With the envelope: stained regions outside it that touch it join it, in the sections whose resin the classical
-    /// masker knows (<see cref="StainedAdmission"/>), so that the network decides on dark, smooth tissue the classical
-    /// mask left out.
+    /// With the envelope: stained regions that touch the classical mask join it (the classical masker's stain_join) and
+    /// those outside the envelope that touch it join the envelope, in the sections whose resin the classical masker
+    /// knows (<see cref="StainedAdmission"/>), so that the network decides on dark, smooth tissue the classical texture
+    /// left out. Off turns off both joins (<see cref="TissueEnvelope.ClassicalOptions"/>).
     /// </summary>
-    [Option("With the envelope: stained regions (beyond the tissue's median intensity, away from resin; at least 1000 voxels) that touch the envelope join it, in sections of at least 128x128 masked one by one (2D mode); the network decides there.", Label = "stained regions join the envelope")]
+    [Option("With the envelope: stained regions (beyond the tissue's median intensity, away from resin; at least 1000 voxels) that touch the classical mask or the envelope join the envelope, in sections of at least 128x128 masked one by one (2D mode); the network decides there. Off turns off both joins.", Label = "stained regions join the envelope")]
     public bool StainedJoin { get; init; } = true;
 
     /// <summary>Voxels by which the classical mask is grown into the envelope (half of it in sections whose resin it knows, <see cref="TissueEnvelope.FromMask"/>).</summary>

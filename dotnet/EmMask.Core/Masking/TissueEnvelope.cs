@@ -45,7 +45,7 @@ public static class TissueEnvelope
     /// <param name="input">The image.</param>
     /// <param name="margin">Growth in voxels, ≥ 0.</param>
     /// <param name="coreDepth">The core's depth, or null for no core (beyond the tissue next to padding).</param>
-    /// <param name="stained">Whether stained regions next to the envelope join it (<see cref="StainedAdmission"/>).</param>
+    /// <param name="stained">Whether stained regions join the classical mask and the envelope (<see cref="ClassicalOptions"/>, <see cref="StainedAdmission"/>).</param>
     /// <param name="progress">Optional progress of the classical mask.</param>
     /// <param name="ct">Cancels the work.</param>
     public static (Volume<byte> Envelope, Volume<byte>? Core, long Joined) Regions(IVolume input, double margin = DefaultMargin, double? coreDepth = null, bool stained = false, IProgress<ProgressReport>? progress = null, CancellationToken ct = default)
@@ -56,9 +56,17 @@ public static class TissueEnvelope
             throw new ArgumentOutOfRangeException(nameof(margin), margin, "The envelope margin must be a finite number of voxels, ≥ 0.");
         }
 
-        var result = ClassicalMasker.Run(input, ClassicalMaskOptions.Default, progress, ct);
+        var result = ClassicalMasker.Run(input, ClassicalOptions(stained), progress, ct);
         return FromClassical(result.Mask, result.ResinKnown, result.Valid, margin, coreDepth, stained ? new VolumeBlockSource(input) : null, ct);
     }
+
+    /// <summary>
+    /// The classical masker's options for the envelope, in memory and block-wise: its defaults, without its stained join
+    /// (<see cref="ClassicalMaskOptions.StainJoin"/> 0) when stained regions may not join (the U-Net's
+    /// <c>stained_join</c> off turns off both joins).
+    /// </summary>
+    public static ClassicalMaskOptions ClassicalOptions(bool stainedJoin) =>
+        stainedJoin ? ClassicalMaskOptions.Default : ClassicalMaskOptions.Default with { StainJoin = 0 };
 
     /// <summary>
     /// The envelope (<see cref="FromMask"/>) and the core of a default classical mask and what the masker measured with it

@@ -56,7 +56,7 @@ public static class UNetBlockwise
         if (options.Envelope)
         {
             progress?.Report(new("tissue envelope (classical, block by block)", 0.05));
-            var classical = ClassicalMaskOptions.Default;
+            var classical = TissueEnvelope.ClassicalOptions(options.StainedJoin);
             var plan = ClassicalBlockwise.Plan(source, classical, ct);
             int edge = ClassicalBlockwise.BlockEdgeFor(1L << 30, shape, plan, classical) ?? Math.Max(ClassicalMasker.Halo(plan, classical), ClassicalMasker.Alignment(plan, classical));
             var grid0 = ClassicalBlockwise.Grid(shape, plan, classical, edge);
