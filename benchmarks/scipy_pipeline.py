@@ -129,8 +129,6 @@ POOLED_RESIN_VOTE = 0.1  # ClassicalMasker.PooledResinVote
 PADDING_AREA = 256
 PADDING_CORE = 16
 PADDING_CORE_SHARE = 0.25  # PaddingDetector.MinimumCoreShare: padding is solid
-PADDING_FRINGE_REACH = 8  # PaddingFringe.Reach
-PADDING_FRINGE_SHARE = 0.25  # PaddingFringe.ContrastShare
 # BoundaryRefinement / SeededWatershed
 HALO_LEVEL_VOXELS = 5.0
 FULL_RESOLUTION_HALO = 2.0  # level 0: nothing is upsampled (BoundaryRefinement.FullResolutionHalo)
@@ -256,29 +254,7 @@ def detect_padding(n):
     keep = (size >= PADDING_AREA) & (cores >= PADDING_CORE) & (cores >= PADDING_CORE_SHARE * size)
     if not keep.any():
         return None
-    padding = keep[label].reshape(n.shape)
-    for z in range(nz):
-        if padding[z].any():
-            padding[z] |= padding_fringe(n[z], padding[z])
-    return padding
-
-
-def padding_fringe(section, padding):
-    """PaddingFringe.Grow: lossy compression's ringing next to a section's padding. For each padding value p, the pixels
-    joined to its padding (8-connected, through such pixels) within 8 steps whose value is within a quarter of the
-    section's contrast to p (|median of the non-padding pixels - p|)."""
-    rest = section[~padding]
-    fringe = np.zeros(section.shape, bool)
-    if rest.size == 0:
-        return fringe
-    median = float(_median(rest.copy()))
-    for p in np.unique(section[padding]):
-        tolerance = PADDING_FRINGE_SHARE * abs(median - float(p))
-        near = ~padding & (np.abs(section.astype(np.float64) - float(p)) <= tolerance)
-        seeds = padding & (section == p)
-        grown = ndi.binary_dilation(seeds, structure=np.ones((3, 3), bool), iterations=PADDING_FRINGE_REACH, mask=near | seeds)
-        fringe |= grown & ~padding
-    return fringe
+    return keep[label].reshape(n.shape)
 
 
 # ----------------------------------------------------------------------------------------------------------------------

@@ -14,8 +14,7 @@ namespace EmMask.Core.Masking;
 /// Noise makes equal neighbours rare in real EM (a 3×3 block of one value has a chance of about p⁸), so random
 /// plateaus stay far below these sizes; a large resin plateau in a smoothed 8-bit image is caught, which is right.
 /// Clipped dark staining in 8-bit data is not: its zeros join into large ragged components (the SEM tissue edge in 8
-/// bits: 526 and 1130 voxels, 4–6 % cores), while padding's components are 79–97 % cores. The ringing of lossy
-/// compression next to the padding joins it (<see cref="PaddingFringe"/>).
+/// bits: 526 and 1130 voxels, 4–6 % cores), while padding's components are 79–97 % cores.
 /// </remarks>
 public static class PaddingDetector
 {
@@ -66,8 +65,6 @@ public static class PaddingDetector
         public int[] Label { get; } = new int[length];
 
         public int[] Queue { get; } = new int[length];
-
-        public int[] Steps { get; } = new int[length];
 
         public List<(int Size, int Core)> Components { get; } = [];
     }
@@ -153,8 +150,7 @@ public static class PaddingDetector
             }
         }
 
-        // Lossy compression's ringing next to the padding is padding too (PaddingFringe).
-        return marked == 0 ? 0 : marked + PaddingFringe.Grow(v, ny, nx, output, queue, scratch.Steps);
+        return marked;
     }
 
     // Voxels whose eight neighbours all equal them, counted row by row with vector compares; stops at the limit.
