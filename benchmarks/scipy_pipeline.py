@@ -129,8 +129,6 @@ POOLED_RESIN_VOTE = 0.1  # ClassicalMasker.PooledResinVote
 PADDING_AREA = 256
 PADDING_CORE = 16
 PADDING_CORE_SHARE = 0.25  # PaddingDetector.MinimumCoreShare: padding is solid
-PADDING_FRINGE_REACH = 8  # PaddingFringe.Reach
-PADDING_FRINGE_SHARE = 0.25  # PaddingFringe.ContrastShare
 # BoundaryRefinement / SeededWatershed
 HALO_LEVEL_VOXELS = 5.0
 FULL_RESOLUTION_HALO = 2.0  # level 0: nothing is upsampled (BoundaryRefinement.FullResolutionHalo)
@@ -257,31 +255,6 @@ def detect_padding(n):
     if not keep.any():
         return None
     return keep[label].reshape(n.shape)
-
-
-def padding_fringe(n, valid):
-    """PaddingFringe.Find: lossy compression's ringing next to the padding (valid False), taken out of the final mask
-    only. Per section and padding value p: the pixels joined to its padding (8-connected, through pixels within a quarter
-    of the section's contrast to p) within 8 steps, except those within 8 such steps of one more than 8 steps away
-    (material at the padding's value, not ringing)."""
-    fringe = np.zeros(n.shape, bool)
-    if valid is None:
-        return fringe
-    square = np.ones((3, 3), bool)
-    for z in range(n.shape[0]):
-        padding = ~valid[z]
-        rest = n[z][~padding]
-        if not padding.any() or rest.size == 0:
-            continue
-        median = float(_median(rest.copy()))
-        for p in np.unique(n[z][padding]):
-            near = ~padding & (np.abs(n[z].astype(np.float64) - float(p)) <= PADDING_FRINGE_SHARE * abs(median - float(p)))
-            seeds = padding & (n[z] == p)
-            within = ndi.binary_dilation(seeds, square, iterations=PADDING_FRINGE_REACH, mask=near | seeds)
-            deep = ndi.binary_dilation(seeds, square, iterations=2 * PADDING_FRINGE_REACH, mask=near | seeds) & ~within
-            kept = ndi.binary_dilation(deep, square, iterations=PADDING_FRINGE_REACH, mask=near) if deep.any() else deep
-            fringe[z] |= within & ~seeds & ~kept
-    return fringe
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -1666,7 +1639,6 @@ def classical_mask(raw, voxel_size=None, info=None, **options):
     if valid is not None and not valid.any():
         return done(fallback)
 
-    fringe = padding_fringe(n, valid)  # before n is changed in place; taken out of the final mask only
     if mode == "2d" and shape[0] > 1:
         for z, m, c, outcome in run_sections(n, valid, o):
             mask[z:z + 1], confidence[z:z + 1] = m, c
@@ -1675,7 +1647,6 @@ def classical_mask(raw, voxel_size=None, info=None, **options):
         m, c, outcome = run_volume(n, valid, o)
         mask[...], confidence[...] = m, c
         outcomes.append(outcome)
-    mask[fringe], confidence[fringe] = 0, 0
     thresholds = sorted(x["threshold"] for x in outcomes)
     return done(thresholds[(len(thresholds) - 1) // 2] if thresholds else fallback)
 

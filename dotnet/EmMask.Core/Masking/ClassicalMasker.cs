@@ -315,7 +315,6 @@ public static partial class ClassicalMasker
         }
 
         var valid = InvalidVoxels(input, n, normal.NonFinite, warnings, ct);
-        var fringe = PaddingFringe.Find(n, valid, ct); // before n is changed in place; applied to the final mask only
         var mask = n.Like<byte>();
         var confidence = n.Like<float>();
         mask.VoxelSize = confidence.VoxelSize = input.VoxelSize;
@@ -363,7 +362,6 @@ public static partial class ClassicalMasker
             notes.Add($"mode 2d: {shape.Z} sections masked one by one (set mode 3d to mask as a volume)");
         }
 
-        PaddingFringe.Apply(fringe, mask, confidence, valid, preMask ? InvalidCode : (byte)0);
         mask.VoxelSize = input.VoxelSize;
         confidence.VoxelSize = input.VoxelSize;
         progress?.Report(new("done", 1.0));
@@ -469,7 +467,6 @@ public static partial class ClassicalMasker
         var normal = IntensityNormalizer.Normalize(block, plan.Intensity, ct);
         var n = normal.Normalized;
         var valid = InvalidVoxels(block, n, normal.NonFinite, warnings, ct);
-        var fringe = PaddingFringe.Find(n, valid, ct);
         Prepare(n, valid, volume, ct);
         var confidence = n.Like<float>();
         VolumeResampling.TrilinearUpsample(coarse.Pooled, confidence, 1 << volume.Level, placement.Origin);
@@ -478,7 +475,6 @@ public static partial class ClassicalMasker
         var mask = n.Like<byte>();
         MaskFromConfidence(n, valid, options, volume.Level, placement, mask, confidence, resin, null, final: false, null, ct);
         MarkInvalid(mask, valid);
-        PaddingFringe.Apply(fringe, mask, confidence, valid, InvalidCode);
         return new MaskResult(mask, confidence, Math.Exp(volume.LogThreshold), warnings, []) { Valid = valid };
     }
 
