@@ -19,6 +19,10 @@ Usage::
 
 ``--readme`` writes the per-source table into README.md between the ``real-em table`` markers.
 
+``--jpeg`` scores JPEG thumbnails instead: one section of each of 22 corpus items (``JPEG_ITEMS``) rotated onto
+exact-constant padding, in 8 bits, JPEG compressed at quality 40-95, and each also without the JPEG step (the ringing's
+halo into the padding is what the pair shows).
+
 ``--small 128,64`` scores small images instead (the checks of ``docs/real-em-decisions.md``): each composite's first two
 sections averaged in-plane to each size (256 / size pixels per cell, majority labels), and two crops of each size (the
 first two sections, top-left and centre) of every all-tissue item.
@@ -113,6 +117,72 @@ def small_items(all_items, sizes):
                            labels[:z, y:y + size, x:x + size], vs)
 
 
+# JPEG thumbnails on exact-constant padding (--jpeg): (corpus item, section, rotation in degrees, JPEG quality,
+# intensity transform, padding value). The first six chose nothing (the halo was measured on them), the next sixteen
+# were two blind sets of 2026-12-06 (docs/real-em-decisions.md, "Lossy-compression ringing next to padding").
+JPEG_ITEMS = [
+    ("fibsem_flymedulla_a", 0, 12, 90, None, 0), ("fibsem_flymedulla_a", 5, -20, 75, None, 0),
+    ("sstem_flybrain_cremi", 0, 8, 85, None, 0), ("atumsem_cortex_mitoem", 0, 30, 75, None, 0),
+    ("sbfsem_platy_cells", 0, -15, 90, None, 0), ("fibsem_flymedulla_b", 0, 5, 60, None, 0),
+    ("sem_tissue_resin_edge", 0, 10, 80, "clip0.1", 0), ("sbfsem_platy_nuclei_lowres", 3, 25, 70, None, 0),
+    ("fibsem_flymedulla_b", 10, -8, 50, None, 0), ("sstem_flybrain_cremi", 20, -30, 95, None, 0),
+    ("atumsem_cortex_mitoem", 15, 15, 85, None, 0), ("fibsem_flymedulla_a", 20, 7, 75, "invert", 0),
+    ("sbfsem_platy_cells", 20, -25, 75, "x0.4", 0), ("sstem_flybrain_cremi", 10, 18, 80, None, 255),
+    ("sem_tissue_resin_edge", 0, -12, 60, "clip1", 0), ("sem_tissue_resin_edge", 0, 33, 85, "clip0.5", 255),
+    ("fibsem_flymedulla_a", 30, -40, 70, None, 0), ("sstem_flybrain_cremi", 5, 22, 60, "invert", 0),
+    ("atumsem_cortex_mitoem", 25, -6, 90, "x0.5", 0), ("sbfsem_platy_cells", 8, 40, 55, None, 0),
+    ("sbfsem_platy_nuclei_lowres", 28, -17, 80, None, 255), ("fibsem_flymedulla_b", 25, 12, 40, None, 0),
+]
+
+
+def jpeg_items(data):
+    """One section of a corpus item on exact-constant padding (a canvas 1.6x its size), rotated, in 8 bits, then JPEG
+    compressed, and the same without the JPEG step. Labels: the item's own inside the block, 0 on the padding, 255 on
+    the block's resampled edge. Yields (name, group, kind, image, labels, None)."""
+    import io
+    try:
+        from PIL import Image
+    except ImportError:  # Debian: python3-pil
+        sys.exit("real_em.py --jpeg needs Pillow (apt-get install python3-pil)")
+    from scipy import ndimage as ndi
+    manifest = {i["file"][:-4]: i for i in json.load(open(os.path.join(data, "manifest.json")))["items"]}
+    for name, z, angle, quality, transform, pad in JPEG_ITEMS:
+        a = np.load(os.path.join(data, name + ".npy"))[z].astype(np.float32)
+        known = np.load(os.path.join(data, manifest[name]["labels"]))[z]
+        if transform and transform.startswith("clip"):
+            q = float(transform[4:])
+            lo, hi = np.percentile(a, [q, 100 - q])
+            a = np.clip((a - lo) / (hi - lo) * 255, 0, 255)
+        elif transform == "invert":
+            a = 255 - a
+        elif transform and transform.startswith("x"):
+            a = a * float(transform[1:])
+        h, w = a.shape
+        H, W = int(h * 1.6), int(w * 1.6)
+        y0, x0 = (H - h) // 2, (W - w) // 2
+
+        def placed(values):
+            canvas = np.zeros((H, W), np.float32)
+            canvas[y0:y0 + h, x0:x0 + w] = values
+            return canvas
+
+        canvas = ndi.rotate(placed(a), angle, reshape=False, order=1, mode="constant", cval=0)
+        block = ndi.rotate(placed(np.ones_like(a)), angle, reshape=False, order=1, mode="constant", cval=0)
+        tissue = ndi.rotate(placed(known == 1), angle, reshape=False, order=0, mode="constant", cval=0) > 0.5
+        unknown = ndi.rotate(placed(known == 255), angle, reshape=False, order=0, mode="constant", cval=0) > 0.5
+        inside, outside = block > 0.999, block < 0.001
+        image = np.where(outside, pad, np.where(inside, canvas, canvas + (1 - block) * pad))
+        labels = np.where(inside, np.where(unknown, 255, tissue.astype(np.uint8)), np.where(outside, 0, 255)).astype(np.uint8)
+        raw = np.clip(np.round(image), 0, 255).astype(np.uint8)
+        buffer = io.BytesIO()
+        Image.fromarray(raw).save(buffer, "JPEG", quality=quality)
+        buffer.seek(0)
+        jpeg = np.array(Image.open(buffer))
+        tag = f"{name} z{z} {angle:+d}° on {pad}" + (f" {transform}" if transform else "")
+        yield f"{tag} q{quality}", manifest[name]["source_group"], "jpeg", jpeg[None], labels[None], None
+        yield f"{tag} (no JPEG)", manifest[name]["source_group"], "on padding", raw[None], labels[None], None
+
+
 def run(method, image, voxel_size, tmp, name, extra_args):
     src = os.path.join(tmp, "in.npy")
     np.save(src, image)
@@ -177,6 +247,7 @@ def main():
     ap.add_argument("--readme", action="store_true", help="write the tables into README.md")
     ap.add_argument("--json", default=None)
     ap.add_argument("--small", default=None, help="comma-separated sizes: small composites and all-tissue crops instead")
+    ap.add_argument("--jpeg", action="store_true", help="JPEG thumbnails on exact-constant padding instead (JPEG_ITEMS)")
     a = ap.parse_args()
     if not os.path.exists(os.path.join(a.data, "manifest.json")):
         sys.exit(f"real_em.py: no corpus at {a.data}")
@@ -187,7 +258,9 @@ def main():
     print("|---|---|---|---|" + "---|" * len(methods))
     with tempfile.TemporaryDirectory(prefix="emmask-real-em-") as tmp:
         chosen = items(a.data, not a.no_composites, a.extra, tmp)
-        if a.small:
+        if a.jpeg:
+            chosen = jpeg_items(a.data)
+        elif a.small:
             chosen = small_items(chosen, [int(v) for v in a.small.split(",")])
         for name, group, kind, image, labels, vs in chosen:
             if a.only and a.only not in name:
