@@ -1187,10 +1187,9 @@ def _refine_tile(m, image, valid, level, window, context, resin=None):
     if not m.any() or (m.all() and (resin is None or not resin.any())):
         return None  # no tissue marker or no non-brain marker
     squeeze = (lambda x: x[0]) if m.shape[0] == 1 else (lambda x: x)
-    ok = np.ones(m.shape, bool) if valid is None else valid[window]
-    # inside: distance to the nearest valid 0 (padding is no boundary to refine)
-    depth = ndi.distance_transform_edt(squeeze(m | ~ok)).reshape(m.shape)
+    depth = ndi.distance_transform_edt(squeeze(m)).reshape(m.shape)  # inside: distance to the nearest 0
     outside = ndi.distance_transform_edt(squeeze(~m)).reshape(m.shape)
+    ok = np.ones(m.shape, bool) if valid is None else valid[window]
     labels = np.zeros(m.shape, np.uint8)
     labels[m & (depth > halo_voxels(level)) & ok] = 2
     labels[~m & (outside > OUTSIDE_MARGIN) & ok] = 1

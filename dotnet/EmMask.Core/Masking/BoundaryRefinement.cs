@@ -126,18 +126,6 @@ internal static class BoundaryRefinement
 
         var ok = valid is null ? null : Crop(valid, local, window.Size);
         var inside = new Volume<byte>(m.Shape, m.Memory.ToArray(), unit);
-        if (ok is not null)
-        {
-            // Padding is no boundary to refine: the tissue's depth is measured to the valid non-brain only, so tissue
-            // against padding is a marker there (the classical call stands next to padding).
-            var ins = inside.Span;
-            var oks0 = ok.Span;
-            for (int i = 0; i < ins.Length; i++)
-            {
-                ins[i] |= (byte)(oks0[i] == 0 ? 1 : 0);
-            }
-        }
-
         var depth = EuclideanDistanceTransform.ComputeSquared(inside, ct);
         var outside = new Volume<byte>(m.Shape, unit);
         var ms = m.Span;
