@@ -49,9 +49,7 @@ public static class VolumeReader
                 ApplySidecar(path.File, block);
                 return block;
             case VolumeFileKind.Sequence:
-                BlockBounds.Check(SectionSequence.ReadShape(path.File), offset, size);
-                var sections = SectionSequence.Read(path.File, ct, offset.Z, size.Z);
-                return VolumeRegions.Crop(sections, (0, offset.Y, offset.X), size);
+                return SectionSequence.ReadBlock(path.File, offset, size, ct);
             default:
                 var whole = Read(path, ct);
                 BlockBounds.Check(whole.Shape, offset, size);

@@ -90,24 +90,41 @@ internal static partial class SectionSequence
         return new Shape3(files.Count, first.Y, first.X);
     }
 
-    /// <summary>
-    /// Sections <paramref name="z0"/> to <paramref name="z0"/> + <paramref name="count"/> − 1 (all by default), stacked.
-    /// Only those files are decoded: a block further down the stack checks its sections against the first file's
-    /// header (shape) and against its own first section (type), so a block-wise run decodes each file once.
-    /// </summary>
+    /// <summary>All sections, stacked.</summary>
     /// <exception cref="VolumeFormatException">A file is unreadable, not one grey section, or differs from the first in shape or type.</exception>
-    public static IVolume Read(string text, CancellationToken ct, int z0 = 0, int? count = null)
+    public static IVolume Read(string text, CancellationToken ct)
     {
         var files = Files(text);
-        int n = count ?? files.Count - z0;
+        return Stack(text, files, 0, files.Count, null, ct);
+    }
+
+    /// <summary>
+    /// The block of <paramref name="size"/> at <paramref name="offset"/>: only its own section files are decoded; the
+    /// first file's header gives the stack's shape, which the block's sections must have (so a block-wise run decodes
+    /// each file once and lists the folder once a block).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The block is empty or leaves the stack.</exception>
+    /// <exception cref="VolumeFormatException">A file is unreadable, not one grey section, or differs from the first in shape or type.</exception>
+    public static IVolume ReadBlock(string text, (int Z, int Y, int X) offset, Shape3 size, CancellationToken ct)
+    {
+        var files = Files(text);
+        var first = SectionShape(files[0]);
+        BlockBounds.Check(new Shape3(files.Count, first.Y, first.X), offset, size);
+        var sections = Stack(text, files, offset.Z, size.Z, first, ct);
+        return VolumeRegions.Crop(sections, (0, offset.Y, offset.X), size);
+    }
+
+    // Sections z0 to z0 + count − 1 stacked; the first of them is the reference for type and voxel size, and for the
+    // shape unless the first file's (from its header) is given.
+    private static IVolume Stack(string text, IReadOnlyList<string> files, int z0, int count, Shape3? firstShape, CancellationToken ct)
+    {
         var first = ReadSection(files[z0], ct);
-        string reference = files[z0];
-        if (z0 > 0 && SectionShape(files[0]) is var shape0 && shape0 != first.Shape)
+        if (firstShape is { } shape0 && shape0 != first.Shape)
         {
             throw new VolumeFormatException($"{files[z0]}: a section of {first.Shape.Y} × {first.Shape.X}, unlike the first ({files[0]}: {shape0.Y} × {shape0.X}); every section of a sequence must match.");
         }
 
-        var shape = new Shape3(n, first.Shape.Y, first.Shape.X);
+        var shape = new Shape3(count, first.Shape.Y, first.Shape.X);
         if (shape.Length > Array.MaxLength)
         {
             throw new VolumeFormatException($"{text}: {shape} is too large to load at once; mask it block by block (--block) into HDF5.");
@@ -118,16 +135,16 @@ internal static partial class SectionSequence
             Volume<byte> => new Volume<byte>(shape, first.VoxelSize),
             Volume<ushort> => new Volume<ushort>(shape, first.VoxelSize),
             Volume<float> => new Volume<float>(shape, first.VoxelSize),
-            _ => throw new VolumeFormatException($"{reference}: {first.VoxelType} sections are not supported in a sequence."),
+            _ => throw new VolumeFormatException($"{files[z0]}: {first.VoxelType} sections are not supported in a sequence."),
         };
-        for (int z = 0; z < n; z++)
+        for (int z = 0; z < count; z++)
         {
             ct.ThrowIfCancellationRequested();
             string file = files[z0 + z];
             var section = z == 0 ? first : ReadSection(file, ct);
             if (section.Shape != first.Shape || section.VoxelType != first.VoxelType)
             {
-                throw new VolumeFormatException($"{file}: a {section.VoxelType} section of {section.Shape.Y} × {section.Shape.X}, unlike {reference} ({first.VoxelType}, {first.Shape.Y} × {first.Shape.X}); every section of a sequence must match.");
+                throw new VolumeFormatException($"{file}: a {section.VoxelType} section of {section.Shape.Y} × {section.Shape.X}, unlike {files[z0]} ({first.VoxelType}, {first.Shape.Y} × {first.Shape.X}); every section of a sequence must match.");
             }
 
             Copy(section, stack, z);
