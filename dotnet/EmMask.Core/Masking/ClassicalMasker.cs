@@ -656,23 +656,13 @@ public static partial class ClassicalMasker
         return known;
     }
 
-    // A whole section: stained regions touching its mask join it (StainedAdmission, the mask its own envelope); the
-    // confidence is clamped to agree with the mask again (only the joined voxels can lie under 0.5).
+    // A whole section: stained regions touching its mask join it (StainedAdmission, the mask its own envelope; only
+    // valid voxels join); the confidence then agrees with the mask again (only the joined voxels can lie under 0.5).
     private static void JoinStained(Volume<float> n, Volume<byte>? valid, Volume<byte> mask, Volume<float> confidence, double score, CancellationToken ct)
     {
-        if (StainedAdmission.Admit(mask, mask, new VolumeBlockSource(n), valid, score, ct) == 0)
+        if (StainedAdmission.Admit(mask, mask, new VolumeBlockSource(n), valid, score, ct) > 0)
         {
-            return;
-        }
-
-        var m = mask.Span;
-        var c = confidence.Span;
-        for (int i = 0; i < m.Length; i++)
-        {
-            if (m[i] == 1 && c[i] < 0.5f)
-            {
-                c[i] = 0.5f;
-            }
+            AgreeWithMask(mask.Span, confidence.Span, valid is null ? default : valid.Span);
         }
     }
 
