@@ -135,7 +135,7 @@ internal sealed class DeviceSlidingWindow(UNetPatchPredictor network, long slabV
         {
             if (w / perRow >= first && w / perRow <= last)
             {
-                Region(denominator, plan[w]).add_(weights);
+                Region(denominator, plan[w]).add_(weights, Scalars.One);
             }
         }
 

@@ -112,6 +112,43 @@ public class DeviceSlidingWindowTests
         Assert.Throws<ArgumentOutOfRangeException>(() => SlidingWindowInferer.Run(volume, predictor, options));
     }
 
+    /// <summary>
+    /// A skipped window adds its weight on the device; every such sum must pass a scalar that lives (Native.Scalars):
+    /// written as <c>add_(weights)</c> TorchSharp made a temporary one, and a collection during the call failed a
+    /// U-Net run on padding in CI ("Expected false to be true ... toFloat"). Many skipped windows beside a thread that
+    /// collects continuously (see Training.CollectorRaceTests).
+    /// </summary>
+    [Fact]
+    public void SkippedWindowsSurviveACollectorRunningBeside()
+    {
+        using var predictor = Network();
+        var volume = Volume(new Shape3(16, 64, 64), resinFromX: 8);
+        var options = new SlidingWindowOptions(new Shape3(8, 8, 8), 0, 64, 1, 0.02f, Stack: StackMode.Volume, PadMultiple: 8);
+        using var stop = new CancellationTokenSource();
+        var collector = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+        }) { IsBackground = true };
+        try
+        {
+            collector.Start();
+            for (int run = 0; run < 100; run++)
+            {
+                var result = SlidingWindowInferer.Run(volume, predictor, options);
+                Assert.True(result.Skipped > result.Windows / 2, $"{result.Skipped} of {result.Windows} skipped");
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            collector.Join();
+        }
+    }
+
     private static UNetPatchPredictor Network()
     {
         manual_seed(7);
