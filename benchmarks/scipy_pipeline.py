@@ -1158,10 +1158,12 @@ def halo_voxels(level):
     return FULL_RESOLUTION_HALO if level == 0 else HALO_LEVEL_VOXELS * (1 << level)
 
 
-def refine_boundary(mask, image, valid, level, resin=None):
+def refine_boundary(mask, image, valid, level, resin=None, trim=None):
     """Re-decides the boundary band by a marker-controlled watershed on the gradient magnitude, in fixed tiles of
     TILE voxels: each tile floods its core plus _flood_reach voxels of context (gradient from _gradient_radius more) and
-    writes only its core, so a tile never depends on anything further away. False when no tile changed anything."""
+    writes only its core, so a tile never depends on anything further away. Where the section's resin is known
+    (``trim``), a voxel outside within the halo is a resin marker only at the resin's intensity (RESIN_TRIM_WINDOW robust
+    spreads). False when no tile changed anything."""
     before = mask.copy()
     flood, reach = _flood_reach(level), _flood_reach(level) + _gradient_radius(level)
     changed = False
@@ -1172,7 +1174,7 @@ def refine_boundary(mask, image, valid, level, resin=None):
                 window = tuple(slice(max(0, a - flood), min(n, b + flood)) for (a, b), n in zip(core, mask.shape))
                 context = tuple(slice(max(0, a - reach), min(n, b + reach)) for (a, b), n in zip(core, mask.shape))
                 labels = _refine_tile(before[window], image, valid, level, window, context,
-                                      None if resin is None else resin[window])
+                                      None if resin is None else resin[window], trim)
                 if labels is None:
                     continue
                 inner = tuple(slice(a - w.start, b - w.start) for (a, b), w in zip(core, window))
@@ -1182,7 +1184,7 @@ def refine_boundary(mask, image, valid, level, resin=None):
     return changed
 
 
-def _refine_tile(m, image, valid, level, window, context, resin=None):
+def _refine_tile(m, image, valid, level, window, context, resin=None, trim=None):
     factor = 1 << level
     if not m.any() or (m.all() and (resin is None or not resin.any())):
         return None  # no tissue marker or no non-brain marker
@@ -1192,7 +1194,12 @@ def _refine_tile(m, image, valid, level, window, context, resin=None):
     ok = np.ones(m.shape, bool) if valid is None else valid[window]
     labels = np.zeros(m.shape, np.uint8)
     labels[m & (depth > halo_voxels(level)) & ok] = 2
-    labels[~m & (outside > OUTSIDE_MARGIN) & ok] = 1
+    out = ~m & (outside > OUTSIDE_MARGIN) & ok
+    if trim is not None:  # within the halo, only resin-like voxels (BoundaryRefinement.RefineTile)
+        smoothed, median, spread = trim
+        like = np.abs(smoothed[window] - median) <= F32(RESIN_TRIM_WINDOW * float(spread))
+        out &= like | (outside > halo_voxels(level))
+    labels[out] = 1
     if resin is not None:
         labels[resin & ok] = 1  # flat material at the resin's intensity: resin, however deep in the coarse mask
     if not (labels == 2).any() or not (labels == 1).any():
@@ -1493,7 +1500,9 @@ def finish_volume(n, valid, plan, chosen, options):
         trim = resin_trim_measure(n, markers, valid) if known else None
         coarse = mask.copy()
         # Where the section's resin is known: fine resin markers too, and only resin-like material is taken away.
-        refine_boundary(mask, n, valid, level, markers if trim is None else fine_resin_markers(n, markers, valid, trim, cells))
+        beside = trim if min(shape[1], shape[2]) >= KNOWN_RESIN_MINIMUM_EDGE else None  # markers beside the mask
+        refine_boundary(mask, n, valid, level, markers if trim is None else fine_resin_markers(n, markers, valid, trim, cells),
+                        beside)
         if trim is not None:
             resin_trim(mask, coarse, trim)
     fill_holes(mask, per_slice=planar, keep_open=markers if planar else None, minimum_marked=cells)

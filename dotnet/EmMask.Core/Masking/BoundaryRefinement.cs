@@ -9,7 +9,10 @@ namespace EmMask.Core.Masking;
 /// spreads tissue texture out into resin by a few voxels of the working level (a halo of up to 3·2^level voxels): the
 /// boundary is therefore decided anew inside that band, by a marker-controlled watershed on the gradient magnitude of
 /// the (stabilised) image. Markers: tissue where the mask lies deeper than the halo, non-brain where it lies more than
-/// 2 voxels outside; the floods meet on the strongest edge in between, which is the tissue's surface.
+/// 2 voxels outside; the floods meet on the strongest edge in between, which is the tissue's surface. Where the
+/// section's resin is known, a voxel outside within the halo is a marker only if it looks like resin (within
+/// <see cref="ResinTrim.Window"/> robust spreads of its intensity): tissue the vote left out because it is as smooth as
+/// resin (a stained edge at coarse pixels) is then decided by the flood, on the resin's edge.
 /// </summary>
 /// <remarks>
 /// The watershed runs in fixed tiles of the whole volume (<see cref="TileSize"/> voxels, anchored at the volume's origin),
@@ -60,15 +63,16 @@ internal static class BoundaryRefinement
 
     /// <summary>Refines a whole volume's mask in place; false when no tile changed anything.</summary>
     public static bool Refine(Volume<byte> mask, Volume<float> image, Volume<byte>? valid, int level, CancellationToken ct) =>
-        Refine(mask, image, valid, null, level, (0, 0, 0), mask.Shape, null, ct);
+        Refine(mask, image, valid, null, null, level, (0, 0, 0), mask.Shape, null, ct);
 
     /// <summary>
     /// Refines <paramref name="mask"/> in place over the tiles that meet <paramref name="region"/> (offset and size in the
     /// mask's own coordinates; the whole mask when null). <paramref name="origin"/> is the mask's offset in the volume
     /// and <paramref name="volume"/> the volume's shape, so tiles line up with the whole volume's. Returns false when
-    /// no tile changed anything.
+    /// no tile changed anything. <paramref name="resinIntensity"/> is the section's resin where it is known (null: not known):
+    /// then only resin-like voxels within the halo outside the mask are resin markers.
     /// </summary>
-    public static bool Refine(Volume<byte> mask, Volume<float> image, Volume<byte>? valid, Volume<byte>? resin, int level, (int Z, int Y, int X) origin, Shape3 volume, ((int Z, int Y, int X) Offset, Shape3 Size)? region, CancellationToken ct)
+    public static bool Refine(Volume<byte> mask, Volume<float> image, Volume<byte>? valid, Volume<byte>? resin, ResinIntensity? resinIntensity, int level, (int Z, int Y, int X) origin, Shape3 volume, ((int Z, int Y, int X) Offset, Shape3 Size)? region, CancellationToken ct)
     {
         var shape = mask.Shape;
         var (ro, rs) = region ?? ((0, 0, 0), shape);
@@ -97,7 +101,7 @@ internal static class BoundaryRefinement
                         continue;
                     }
 
-                    changed |= RefineTile(before, mask, image, valid, resin, level, origin, shape, window, context, write, ct);
+                    changed |= RefineTile(before, mask, image, valid, resin, resinIntensity, level, origin, shape, window, context, write, ct);
                 }
             }
         }
@@ -105,7 +109,7 @@ internal static class BoundaryRefinement
         return changed;
     }
 
-    private static bool RefineTile(Volume<byte> before, Volume<byte> mask, Volume<float> image, Volume<byte>? valid, Volume<byte>? resin, int level, (int Z, int Y, int X) origin, Shape3 shape, ((int Z, int Y, int X) Offset, Shape3 Size) window, ((int Z, int Y, int X) Offset, Shape3 Size) context, ((int Z, int Y, int X) Offset, Shape3 Size) write, CancellationToken ct)
+    private static bool RefineTile(Volume<byte> before, Volume<byte> mask, Volume<float> image, Volume<byte>? valid, Volume<byte>? resin, ResinIntensity? resinIntensity, int level, (int Z, int Y, int X) origin, Shape3 shape, ((int Z, int Y, int X) Offset, Shape3 Size) window, ((int Z, int Y, int X) Offset, Shape3 Size) context, ((int Z, int Y, int X) Offset, Shape3 Size) write, CancellationToken ct)
     {
         var local = Sub(window.Offset, origin);
         var contextLocal = Sub(context.Offset, origin);
@@ -145,6 +149,8 @@ internal static class BoundaryRefinement
         float halo2 = (float)(halo * halo), margin2 = (float)(OutsideMargin * OutsideMargin);
         bool anyTissue = false, anyResin = false;
         var fs = flat is null ? default : flat.Span;
+        var smoothed = resinIntensity is null ? default : Crop(resinIntensity.Smoothed, local, window.Size).Span;
+        float resinMedian = resinIntensity?.Median ?? 0, resinReach = (float)(ResinTrim.Window * (resinIntensity?.Spread ?? 0));
         for (int i = 0; i < l.Length; i++)
         {
             if (!oks.IsEmpty && oks[i] == 0)
@@ -162,7 +168,7 @@ internal static class BoundaryRefinement
                 l[i] = 2;
                 anyTissue = true;
             }
-            else if (ms[i] == 0 && e[i] > margin2)
+            else if (ms[i] == 0 && e[i] > margin2 && (smoothed.IsEmpty || e[i] > halo2 || Math.Abs(smoothed[i] - resinMedian) <= resinReach))
             {
                 l[i] = 1;
                 anyResin = true;

@@ -740,7 +740,10 @@ public static partial class ClassicalMasker
             var intensity = resinKnown ? ResinIntensity.Measure(n, resin!, valid, ct) : null;
             var coarse = intensity is null ? null : m.ToArray();
             var markers = intensity is null ? resin : FineResinMarkers.Add(n, resin!, valid, intensity, resinCells, ct);
-            BoundaryRefinement.Refine(mask, n, valid, markers, level, placement.Origin, placement.Volume, (placement.Core, placement.CoreSize), ct);
+            // On sections of at least KnownResinMinimumEdge its intensity also decides the resin markers next to the
+            // mask (smaller sections measure it on few cells, and the U-Net's envelope keeps its full margin there).
+            var besideMask = Math.Min(n.Shape.Y, n.Shape.X) >= TissueEnvelope.KnownResinMinimumEdge ? intensity : null;
+            BoundaryRefinement.Refine(mask, n, valid, markers, besideMask, level, placement.Origin, placement.Volume, (placement.Core, placement.CoreSize), ct);
             if (intensity is not null)
             {
                 ResinTrim.Restore(mask, coarse, intensity);
