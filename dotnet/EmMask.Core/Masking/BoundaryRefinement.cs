@@ -150,7 +150,6 @@ internal static class BoundaryRefinement
         bool anyTissue = false, anyResin = false;
         var fs = flat is null ? default : flat.Span;
         var smoothed = resinIntensity is null ? default : Crop(resinIntensity.Smoothed, local, window.Size).Span;
-        float resinMedian = resinIntensity?.Median ?? 0, resinReach = (float)(ResinTrim.Window * (resinIntensity?.Spread ?? 0));
         for (int i = 0; i < l.Length; i++)
         {
             if (!oks.IsEmpty && oks[i] == 0)
@@ -168,7 +167,7 @@ internal static class BoundaryRefinement
                 l[i] = 2;
                 anyTissue = true;
             }
-            else if (ms[i] == 0 && e[i] > margin2 && (smoothed.IsEmpty || e[i] > halo2 || Math.Abs(smoothed[i] - resinMedian) <= resinReach))
+            else if (ms[i] == 0 && e[i] > margin2 && (smoothed.IsEmpty || e[i] > halo2 || ResinTrim.IsResinLike(smoothed[i], resinIntensity!)))
             {
                 l[i] = 1;
                 anyResin = true;

@@ -648,7 +648,7 @@ public static partial class ClassicalMasker
             : null;
 
         bool known = MaskFromConfidence(n, valid, options, chosen.Level, placement, mask, confidence, resin, resinLike, final, progress, ct);
-        if (final && planar && options.StainJoin > 0 && Math.Min(n.Shape.Y, n.Shape.X) >= TissueEnvelope.KnownResinMinimumEdge)
+        if (final && planar && options.StainJoin > 0 && TissueEnvelope.TrustsKnownResin(n.Shape))
         {
             JoinStained(n, valid, mask, confidence, options.StainJoin, ct);
         }
@@ -742,7 +742,7 @@ public static partial class ClassicalMasker
             var markers = intensity is null ? resin : FineResinMarkers.Add(n, resin!, valid, intensity, resinCells, ct);
             // On sections of at least KnownResinMinimumEdge its intensity also decides the resin markers next to the
             // mask (smaller sections measure it on few cells, and the U-Net's envelope keeps its full margin there).
-            var besideMask = Math.Min(n.Shape.Y, n.Shape.X) >= TissueEnvelope.KnownResinMinimumEdge ? intensity : null;
+            var besideMask = TissueEnvelope.TrustsKnownResin(n.Shape) ? intensity : null;
             BoundaryRefinement.Refine(mask, n, valid, markers, besideMask, level, placement.Origin, placement.Volume, (placement.Core, placement.CoreSize), ct);
             if (intensity is not null)
             {

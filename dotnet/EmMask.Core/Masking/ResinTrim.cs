@@ -13,6 +13,9 @@ internal static class ResinTrim
     /// <summary>Robust spreads of the resin's full-resolution intensity within which trimmed material counts as resin.</summary>
     public const double Window = 6;
 
+    /// <summary>Whether a smoothed intensity counts as resin: within <see cref="Window"/> robust spreads of the resin's.</summary>
+    public static bool IsResinLike(float smoothed, ResinIntensity resin) => Math.Abs(smoothed - resin.Median) <= (float)(Window * resin.Spread);
+
     /// <summary>
     /// Sets back to tissue every voxel that was tissue in <paramref name="coarse"/>, is non-brain in the refined
     /// <paramref name="mask"/>, and lies more than <see cref="Window"/> robust spreads from the resin's intensity.
@@ -23,14 +26,12 @@ internal static class ResinTrim
     /// <returns>The number of voxels set back to tissue.</returns>
     public static long Restore(Volume<byte> mask, ReadOnlySpan<byte> coarse, ResinIntensity resin)
     {
-        float limit = (float)(Window * resin.Spread);
-        float median = resin.Median;
         var m = mask.Span;
         var s = resin.Smoothed.Span;
         long restored = 0;
         for (int i = 0; i < m.Length; i++)
         {
-            if (coarse[i] != 0 && m[i] == 0 && Math.Abs(s[i] - median) > limit)
+            if (coarse[i] != 0 && m[i] == 0 && !IsResinLike(s[i], resin))
             {
                 m[i] = 1;
                 restored++;

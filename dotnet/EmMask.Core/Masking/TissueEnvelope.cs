@@ -28,6 +28,9 @@ public static class TissueEnvelope
     /// </summary>
     public const int KnownResinMinimumEdge = 128;
 
+    /// <summary>Whether sections of <paramref name="shape"/> are large enough (<see cref="KnownResinMinimumEdge"/>) for their known resin to be trusted.</summary>
+    public static bool TrustsKnownResin(Shape3 shape) => Math.Min(shape.Y, shape.X) >= KnownResinMinimumEdge;
+
     /// <summary>The envelope (0/1) of a uint8, uint16 or float32 volume, from the default classical mask, as the U-Net's defaults build it (stained regions next to it joined).</summary>
     /// <param name="input">The image.</param>
     /// <param name="margin">Growth in voxels (not physical units: the U-Net works in voxels), ≥ 0.</param>
@@ -82,7 +85,7 @@ public static class TissueEnvelope
         ArgumentNullException.ThrowIfNull(classical);
         var envelope = FromMask(classical, margin, resinKnown, ct);
         long joined = 0;
-        if (stainedFrom is not null && resinKnown is not null && Math.Min(classical.Shape.Y, classical.Shape.X) >= KnownResinMinimumEdge)
+        if (stainedFrom is not null && resinKnown is not null && TrustsKnownResin(classical.Shape))
         {
             joined = StainedAdmission.Admit(envelope, classical, stainedFrom, valid, ct: ct);
         }
@@ -213,7 +216,7 @@ public static class TissueEnvelope
     // Per section, whether the classical masker knows its resin, where the sections are at least KnownResinMinimumEdge on
     // each edge and one of them is known; else null.
     private static IReadOnlyList<bool>? KnownResinSections(Shape3 shape, IReadOnlyList<bool>? resinKnown) =>
-        Math.Min(shape.Y, shape.X) >= KnownResinMinimumEdge && resinKnown is not null && resinKnown.Contains(true) ? resinKnown : null;
+        TrustsKnownResin(shape) && resinKnown is not null && resinKnown.Contains(true) ? resinKnown : null;
 
     // The mask grown by margin voxels (not physical units: the U-Net works in voxels).
     private static Volume<byte> Grown(Volume<byte> mask, double margin, CancellationToken ct)
