@@ -1130,12 +1130,17 @@ def resin_trim_measure(image, markers, valid):
     return (smoothed, median, spread) if spread > 0 else None
 
 
+def resin_like(smoothed, trim):
+    """Whether smoothed intensities count as resin: within RESIN_TRIM_WINDOW robust spreads of the resin's
+    (ResinTrim.IsResinLike)."""
+    _, median, spread = trim
+    return np.abs(smoothed - median) <= F32(RESIN_TRIM_WINDOW * float(spread))
+
+
 def resin_trim(mask, coarse, trim):
     """Voxels the refinement turned from tissue to non-brain go back to tissue unless their intensity lies within
     RESIN_TRIM_WINDOW robust spreads of the resin's (ResinTrim.Restore)."""
-    smoothed, median, spread = trim
-    limit = F32(RESIN_TRIM_WINDOW * float(spread))
-    mask |= coarse & ~mask & (np.abs(smoothed - median) > limit)
+    mask |= coarse & ~mask & ~resin_like(trim[0], trim)
 
 
 def fine_resin_markers(image, markers, valid, trim, minimum):
@@ -1196,9 +1201,7 @@ def _refine_tile(m, image, valid, level, window, context, resin=None, trim=None)
     labels[m & (depth > halo_voxels(level)) & ok] = 2
     out = ~m & (outside > OUTSIDE_MARGIN) & ok
     if trim is not None:  # within the halo, only resin-like voxels (BoundaryRefinement.RefineTile)
-        smoothed, median, spread = trim
-        like = np.abs(smoothed[window] - median) <= F32(RESIN_TRIM_WINDOW * float(spread))
-        out &= like | (outside > halo_voxels(level))
+        out &= resin_like(trim[0][window], trim) | (outside > halo_voxels(level))
     labels[out] = 1
     if resin is not None:
         labels[resin & ok] = 1  # flat material at the resin's intensity: resin, however deep in the coarse mask
@@ -1500,7 +1503,7 @@ def finish_volume(n, valid, plan, chosen, options):
         trim = resin_trim_measure(n, markers, valid) if known else None
         coarse = mask.copy()
         # Where the section's resin is known: fine resin markers too, and only resin-like material is taken away.
-        beside = trim if min(shape[1], shape[2]) >= KNOWN_RESIN_MINIMUM_EDGE else None  # markers beside the mask
+        beside = trim if trusts_known_resin(shape) else None  # markers beside the mask
         refine_boundary(mask, n, valid, level, markers if trim is None else fine_resin_markers(n, markers, valid, trim, cells),
                         beside)
         if trim is not None:
@@ -1517,7 +1520,7 @@ def finish_volume(n, valid, plan, chosen, options):
     # Padding is never tissue, and the confidence agrees with the mask.
     confidence = confidence.astype(F32, copy=True)
     mask &= ok
-    if planar and options["stain_join"] > 0 and min(shape[1], shape[2]) >= KNOWN_RESIN_MINIMUM_EDGE:
+    if planar and options["stain_join"] > 0 and trusts_known_resin(shape):
         stained_join(n, ok, mask, options["stain_join"])  # stained regions touching the section's mask join it
     confidence[~ok] = 0
     confidence[mask & (confidence < F32(0.5))] = F32(0.5)
@@ -1532,6 +1535,11 @@ STAINED_SMOOTHING = 2.0  # StainedAdmission.Smoothing
 STAINED_OPENING = 2  # StainedAdmission.OpeningRadius
 STAINED_MINIMUM = 1000  # StainedAdmission.MinimumVoxels
 KNOWN_RESIN_MINIMUM_EDGE = 128  # TissueEnvelope.KnownResinMinimumEdge
+
+
+def trusts_known_resin(shape):
+    """Whether sections of ``shape`` are large enough for their known resin to be trusted (TissueEnvelope.TrustsKnownResin)."""
+    return min(shape[-2], shape[-1]) >= KNOWN_RESIN_MINIMUM_EDGE
 
 
 def stained_join(image, ok, mask, score=STAINED_SCORE):
