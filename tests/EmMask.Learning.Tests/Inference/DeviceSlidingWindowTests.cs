@@ -13,6 +13,7 @@ namespace EmMask.Learning.Tests.Inference;
 /// <see cref="SlidingWindowInferer"/> with the same network, on the CPU: same plan, weights, skipping, flips and
 /// blend, so the probabilities agree to float rounding.
 /// </summary>
+[Collection(ContinuousCollector.Collection)]
 public class DeviceSlidingWindowTests
 {
     private const float Tolerance = 2e-6f;

@@ -6,6 +6,12 @@ namespace EmMask.Learning.Tests.Native;
 /// </summary>
 internal sealed class ContinuousCollector : IDisposable
 {
+    /// <summary>
+    /// The xunit collection of the classes that use it: run alone, not beside the assembly's other classes, so that two
+    /// collecting threads never share the machine's cores at once (on 2 cores they starved a parallel CLI test in CI).
+    /// </summary>
+    public const string Collection = "continuous collector";
+
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _thread;
 

@@ -14,6 +14,7 @@ namespace EmMask.Learning.Tests.Training;
 /// project too, see its csproj): with the sum in ResidualUnit.forward written as <c>cx + res</c> this failed within a
 /// few steps ("Expected false to be true ... toFloat").
 /// </summary>
+[Collection(ContinuousCollector.Collection)]
 public class CollectorRaceTests
 {
     [Fact]
