@@ -1345,10 +1345,11 @@ def pooled_classes(maps, log_threshold, options, planar):
     return np.where(pooled < F32(POOLED_RESIN_VOTE), F32(log_threshold - 1), F32(log_threshold + 1)).astype(F32)
 
 
-def _rules(maps, log_threshold, options, planar):
+def _rules(maps, log_threshold, options, planar, section_shape):
     """Under a threshold: the two classes' intensities (the stain reference, whether or not the rule is on), and the
     stain and resin references where the rules apply; where the texture classes give no resin reference, both measured
-    on the pooled vote's classes (ClassicalMasker.MeasureRules)."""
+    on the pooled vote's classes, and where those give none, in a section large enough to trust its resin, on its
+    intensity classes (ClassicalMasker.MeasureRules)."""
     classes = stain_reference(maps.ratio, log_threshold, maps.smoothed, maps.valid)
     if options["dense_threshold"] <= 0:
         return classes, None, None
@@ -1362,7 +1363,44 @@ def _rules(maps, log_threshold, options, planar):
                                                      options["resin_window"], maps.ratio)
             if pooled_resin is not None:
                 return pooled_reference, pooled_reference, pooled_resin
+        if planar and trusts_known_resin(section_shape):
+            split = intensity_classes(maps, log_threshold, options)
+            if split is not None:
+                return split[0], split[0], split[1]
     return classes, classes, resin
+
+
+INTENSITY_MINIMUM_SEPARABILITY = 0.80  # IntensityClasses.MinimumSeparability
+
+
+def intensity_classes(maps, log_threshold, options):
+    """(stain reference, resin reference) of the section's intensity classes, or None (IntensityClasses.Measure): a clear
+    Otsu split of the smoothed intensities, the side of lower median texture first; the side one region of >= 25 %, the
+    other side's median >= 8 two-sided spreads of the side away, and the resin rule's measure accepting it."""
+    r, s = rule_sample(maps.ratio, maps.smoothed, maps.valid)
+    t, eta = otsu(*_histogram(s))
+    if not eta >= INTENSITY_MINIMUM_SEPARABILITY:
+        return None
+    t = F32(t)
+    lower, upper = s < t, s >= t
+    texture = [_median(r[side]) if side.any() else np.inf for side in (lower, upper)]
+    for below in ((False, True) if texture[1] < texture[0] else (True, False)):
+        on_side = (maps.smoothed < t) == below
+        classes = np.where(on_side, F32(log_threshold - 1), F32(log_threshold + 1)).astype(F32)
+        if largest_lower_region_share(classes, maps.valid, log_threshold, options["block_size"]) < COHERENT_REGION_SHARE:
+            continue
+        stain = stain_reference(classes, log_threshold, maps.smoothed, maps.valid)
+        if stain is None:
+            continue
+        side = s[lower if below else upper]
+        spread = F32(1.4826) * _median(np.abs(side - stain[1]))  # two-sided, no re-centring (IntensityClasses.IsDistinct)
+        if not spread > 0 or abs(float(stain[0] - stain[1])) < RESIN_MINIMUM_SEPARATION * float(spread):
+            continue
+        resin = _resin_reference_of_class(classes, log_threshold, maps.smoothed, maps.valid, stain, options["resin_window"],
+                                          maps.ratio)
+        if resin is not None:
+            return stain, resin
+    return None
 
 
 def measure_volume(n, valid, options):
@@ -1407,7 +1445,7 @@ def measure_volume(n, valid, options):
         log_threshold = max(chosen.valley, math.log(UNIMODAL_THRESHOLD))
     else:
         log_threshold = math.log(UNIMODAL_THRESHOLD)
-    reference, stain, resin = _rules(chosen, log_threshold, options, planar)
+    reference, stain, resin = _rules(chosen, log_threshold, options, planar, n.shape)
     plan = dict(noise=noise, stabilised=stabilised, tried=tried, level=chosen.level, log_threshold=log_threshold,
                 stain=stain, resin=resin, separated=chosen.separates, share=_share_below(chosen, log_threshold),
                 reference=reference, from_stack=False)
@@ -1458,7 +1496,7 @@ def agree(n, valid, plan, chosen, consensus, options):
         return plan, chosen
     level, log_threshold, share, resin_median, tissue_median = consensus
     maps = chosen if chosen.level == level else level_maps(n, valid, level, plan["noise"], True, options)
-    reference, stain, resin = _rules(maps, log_threshold, options, True)
+    reference, stain, resin = _rules(maps, log_threshold, options, True, n.shape)
     if _share_below(maps, log_threshold) < SECTION_SHARE_FRACTION * share:
         return plan, chosen
     if reference is None or not abs(float(reference[1]) - resin_median) < abs(float(reference[1]) - tissue_median):

@@ -128,7 +128,7 @@ public static partial class ClassicalMasker
         }
 
         var maps = chosen.Level == consensus.Level ? chosen : LevelMaps.Compute(n, valid, consensus.Level, plan.Noise, planar: true, options, ct);
-        var (classes, stain, resin) = MeasureRules(maps, consensus.LogThreshold, options, planar: true, ct);
+        var (classes, stain, resin) = MeasureRules(maps, consensus.LogThreshold, options, planar: true, n.Shape, ct);
         if (!consensus.Admits(maps.ShareBelow(consensus.LogThreshold), classes))
         {
             return (plan, chosen);

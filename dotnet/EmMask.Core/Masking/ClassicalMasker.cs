@@ -539,7 +539,7 @@ public static partial class ClassicalMasker
         progress?.Report(new("threshold", 0.65));
         double logThreshold = options.Threshold is { } given ? Math.Log(given)
             : chosen.Separates ? Math.Max(chosen.Valley, Math.Log(UnimodalThreshold)) : Math.Log(UnimodalThreshold);
-        var (reference, stain, resin) = MeasureRules(chosen, logThreshold, options, planar, ct);
+        var (reference, stain, resin) = MeasureRules(chosen, logThreshold, options, planar, n.Shape, ct);
         // Only sections are measured against their stack's agreement.
         var verdict = new SectionVerdict(chosen.Separates, chosen.Level, logThreshold, planar ? chosen.ShareBelow(logThreshold) : double.NaN, reference);
         return (new VolumePlan(fill, stabilizer, noise, chosen.Level, logThreshold, stain, resin, Separated: chosen.Separates || options.Threshold is not null), chosen, verdict);
@@ -548,9 +548,11 @@ public static partial class ClassicalMasker
     /// <summary>
     /// Under a threshold at the working level: the two classes' intensities (the stain rule's reference, whether or not
     /// the rule is on), and the stain and resin rules' references (null where a rule does not apply). Where the texture
-    /// classes give no resin reference, both are measured again on the pooled vote's classes (<see cref="PooledClasses"/>).
+    /// classes give no resin reference, both are measured again on the pooled vote's classes (<see cref="PooledClasses"/>),
+    /// and where those give none either, in a section of <paramref name="section"/>'s shape large enough to trust its
+    /// resin, on its intensity classes (<see cref="IntensityClasses"/>).
     /// </summary>
-    private static (StainRule.Reference? Classes, StainRule.Reference? Stain, ResinRule.Reference? Resin) MeasureRules(LevelMaps chosen, double logThreshold, ClassicalMaskOptions options, bool planar, CancellationToken ct)
+    private static (StainRule.Reference? Classes, StainRule.Reference? Stain, ResinRule.Reference? Resin) MeasureRules(LevelMaps chosen, double logThreshold, ClassicalMaskOptions options, bool planar, Shape3 section, CancellationToken ct)
     {
         var okL = chosen.Valid is null ? default : chosen.Valid.Span;
         var stainSample = StainRule.Sample.Draw(chosen.LogRatio.Span, chosen.Smoothed.Span, okL, chosen.LogRatio.Shape.X);
@@ -569,6 +571,12 @@ public static partial class ClassicalMasker
                 && ResinRule.MeasureClass(pooledSample, (float)logThreshold, pooledClasses, options.ResinWindow, stainSample.LogRatio) is { } pooledResin)
             {
                 return (pooledClasses, pooledClasses, pooledResin);
+            }
+
+            if (planar && TissueEnvelope.TrustsKnownResin(section)
+                && IntensityClasses.Measure(chosen.Smoothed, chosen.Valid, stainSample, logThreshold, options.BlockSize, options.ResinWindow, ct) is { } split)
+            {
+                return (split.Stain, split.Stain, split.Resin);
             }
         }
 

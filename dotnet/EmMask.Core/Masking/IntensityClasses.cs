@@ -1,0 +1,112 @@
+using EmMask.Core.Volumes;
+
+namespace EmMask.Core.Masking;
+
+/// <summary>
+/// A section's two intensity classes, for the rules' references where neither its texture classes nor its pooled vote's
+/// show resin. Pale, weakly textured tissue beside resin whose grain or streaks read as texture (Platynereis cells on
+/// dark, streaky resin) separates at no texture level, and the section falls back to the unimodal threshold and is called
+/// all tissue, although the two materials differ plainly in intensity. The split counts only where the resin side is
+/// unmistakable: the smoothed intensities split clearly (Otsu's η ≥ <see cref="MinimumSeparability"/>); the side is one
+/// region covering at least <see cref="TexturePyramid.CoherentRegionShare"/> of the section; the other side's median lies
+/// at least <see cref="ResinRule.MinimumSeparation"/> of the side's own two-sided robust spreads away (no re-centring on a
+/// peak: on CREMI sections the pale cytoplasm's peak passed that, its whole class did not); and the resin rule's own
+/// measure accepts it. The side with the lower median texture is tried first. The caller applies it only to sections of
+/// at least <see cref="TissueEnvelope.KnownResinMinimumEdge"/> voxels per edge (a 64² crop of pale cytoplasm between
+/// membranes splits the same way).
+/// </summary>
+internal static class IntensityClasses
+{
+    /// <summary>Smallest Otsu separability of the sample's smoothed intensities for the split to count.</summary>
+    public const double MinimumSeparability = 0.80;
+
+    /// <summary>
+    /// The stain and resin references of the intensity classes, or null where the split does not count (see the class).
+    /// </summary>
+    /// <param name="smoothed">The working level's smoothed image (a section).</param>
+    /// <param name="valid">Its valid voxels, or null.</param>
+    /// <param name="sample">The rules' sample of the level (its log ratios give the texture order and the resin's texture ceiling).</param>
+    /// <param name="logThreshold">The texture threshold in use; the classes are written as log ratios either side of it.</param>
+    /// <param name="block">The pooling block (voxels of the level), for the region test.</param>
+    /// <param name="window">The resin window (<see cref="ClassicalMaskOptions.ResinWindow"/>), &gt; 0.</param>
+    /// <param name="ct">Cancels the work.</param>
+    public static (StainRule.Reference Stain, ResinRule.Reference Resin)? Measure(Volume<float> smoothed, Volume<byte>? valid, StainRule.Sample sample, double logThreshold, int block, double window, CancellationToken ct)
+    {
+        var split = OtsuThreshold.Compute(sample.Smoothed);
+        if (!(split.Separability >= MinimumSeparability))
+        {
+            return null;
+        }
+
+        float t = (float)split.Threshold;
+        float lt = (float)logThreshold;
+        bool upperFirst = MedianRatio(sample, t, below: false) < MedianRatio(sample, t, below: true);
+        foreach (bool below in upperFirst ? new[] { false, true } : [true, false])
+        {
+            var classes = Classes(smoothed, t, below, lt);
+            if (TexturePyramid.LargestLowerRegionShare(classes, valid, logThreshold, block, ct) < TexturePyramid.CoherentRegionShare)
+            {
+                continue;
+            }
+
+            var classSample = StainRule.Sample.Draw(classes.Span, smoothed.Span, valid is null ? default : valid.Span, smoothed.Shape.X);
+            if (StainRule.Measure(classSample, lt) is { } stain && IsDistinct(classSample, lt, stain)
+                && ResinRule.MeasureClass(classSample, lt, stain, window, sample.LogRatio) is { } resin)
+            {
+                return (stain, resin);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>log t − 1 where the voxel is on the candidate side of <paramref name="t"/> (below it when <paramref name="below"/>), log t + 1 elsewhere.</summary>
+    internal static Volume<float> Classes(Volume<float> smoothed, float t, bool below, float logThreshold)
+    {
+        var classes = smoothed.Like<float>();
+        var s = smoothed.Span;
+        var c = classes.Span;
+        for (int i = 0; i < c.Length; i++)
+        {
+            c[i] = (s[i] < t) == below ? logThreshold - 1 : logThreshold + 1;
+        }
+
+        return classes;
+    }
+
+    /// <summary>Whether the tissue's median lies at least <see cref="ResinRule.MinimumSeparation"/> two-sided robust spreads of the resin class from the resin's median.</summary>
+    internal static bool IsDistinct(StainRule.Sample classSample, float logThreshold, StainRule.Reference stain)
+    {
+        var deviations = new List<float>();
+        for (int i = 0; i < classSample.LogRatio.Length; i++)
+        {
+            if (classSample.LogRatio[i] < logThreshold)
+            {
+                deviations.Add(Math.Abs(classSample.Smoothed[i] - stain.ResinMedian));
+            }
+        }
+
+        if (deviations.Count == 0)
+        {
+            return false;
+        }
+
+        float spread = 1.4826f * Select.Median([.. deviations]);
+        return spread > 0 && Math.Abs(stain.TissueMedian - stain.ResinMedian) >= ResinRule.MinimumSeparation * spread;
+    }
+
+    // The median log texture ratio of the sample's voxels on one side of t; +∞ when the side is empty.
+    private static float MedianRatio(StainRule.Sample sample, float t, bool below)
+    {
+        var ratios = new List<float>();
+        for (int i = 0; i < sample.Smoothed.Length; i++)
+        {
+            if ((sample.Smoothed[i] < t) == below)
+            {
+                ratios.Add(sample.LogRatio[i]);
+            }
+        }
+
+        return ratios.Count == 0 ? float.PositiveInfinity : Select.Median([.. ratios]);
+    }
+}
