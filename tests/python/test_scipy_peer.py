@@ -109,6 +109,8 @@ def _phantom(seed=0, shape=None, invert=False, variant=""):
         return _pale_border()
     if variant == "textured-resin":
         return _textured_resin()[0]
+    if variant == "intensity-split":
+        return _intensity_split()
 
     raw, _ = em_mask.phantom(seed, shape, invert=invert)
     if "padding" in variant:  # exact-constant borders: zero on the left, saturated at the bottom
@@ -145,6 +147,20 @@ def _textured_resin():
     raw[0][tissue] += texture[0][tissue] - 40
     raw[0][~tissue] += grain[0][~tissue]
     return raw.astype(np.float32), tissue
+
+
+def _intensity_split():
+    """Two sections of 160 x 160 whose halves both carry texture well above the noise (smoothed by 2; SD 14 on the
+    left, 20 on the right), the left half 100 darker: no texture level separates them, the intensity classes do."""
+    from scipy import ndimage as ndi
+
+    rng = np.random.default_rng(12)
+    raw = 128 + 6 * rng.standard_normal((2, 160, 160))
+    texture = ndi.gaussian_filter(rng.standard_normal((2, 160, 160)), (0, 2, 2))
+    texture /= texture.std()
+    raw[..., :80] += 14 * texture[..., :80] - 100
+    raw[..., 80:] += 20 * texture[..., 80:]
+    return raw.astype(np.float32)
 
 
 def _mode_and_levels(notes):
@@ -185,6 +201,8 @@ CASES = {
     "pale-border": (dict(variant="pale-border"), dict(level=2, minimum_region_size=0)),
     # textured resin that misses the separability bar at every level, in one coherent region: level 2 separates
     "textured-resin": (dict(variant="textured-resin"), {}),
+    # two equally textured materials that differ in intensity only: the intensity classes give the resin reference
+    "intensity-split": (dict(variant="intensity-split"), dict(minimum_region_size=0)),
 }
 
 
@@ -226,6 +244,10 @@ def test_scipy_peer_matches_dotnet_masker(peer, core, case):
         assert levels == {2}, notes
         assert mask[0][~tissue].mean() < 0.1 and peer_mask[0][~tissue].mean() < 0.1  # the resin is non-brain
         assert mask[0][tissue].mean() > 0.9
+    if case == "intensity-split":  # the dark half is resin by its intensity alone, in both sections, for both
+        assert all(o["resin"] is not None for o in info["outcomes"]), info["outcomes"]
+        assert mask[..., :72].mean() < 0.05 and peer_mask[..., :72].mean() < 0.05
+        assert mask[..., 88:].mean() > 0.95 and peer_mask[..., 88:].mean() > 0.95
     if case == "pale-border":
         assert mask[0, 24:64, 156:200].mean() > 0.95 and peer_mask[0, 24:64, 156:200].mean() > 0.95
         assert mask[0, 100:, 92:116].mean() < 0.2 and mask[0, :, :32].mean() < 0.05  # the resin stays non-brain
