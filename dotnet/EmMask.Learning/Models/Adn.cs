@@ -19,7 +19,7 @@ internal sealed class Adn : nn.Module<Tensor, Tensor>
     {
         N = nn.InstanceNorm3d(channels, eps: 1e-5, momentum: 0.1, affine: false, track_running_stats: false);
         D = nn.Dropout(dropout);
-        A = nn.PReLU(1, 0.25);
+        A = new ParametricRelu(0.25f);
         RegisterComponents();
     }
 

@@ -35,4 +35,20 @@ public class CollectorRaceTests
             Assert.True(float.IsFinite(loss.item<float>()));
         }
     }
+
+    /// <summary>
+    /// Building the network: TorchSharp's PReLU constructor sets its slope with <c>fill_(init)</c>, a temporary Scalar.
+    /// A CLI U-Net run failed on it on 2026-12-06 ("Expected false to be true ... toFloat" from fill__Scalar while the
+    /// worker built its model); every ADN block now builds its PReLU with collections held off.
+    /// </summary>
+    [Fact]
+    public void Building_the_network_survives_a_collector_running_beside_it()
+    {
+        using var collector = new ContinuousCollector();
+        for (int build = 0; build < 5000; build++)
+        {
+            using var model = new MonaiUNet(new UNetConfig(3, 1, 1, [4, 8, 16], [2, 2], 2, 3, 3, 0));
+            Assert.NotEmpty(model.parameters());
+        }
+    }
 }
