@@ -1375,7 +1375,7 @@ INTENSITY_MINIMUM_SEPARABILITY = 0.80  # IntensityClasses.MinimumSeparability
 
 def intensity_classes(maps, log_threshold, options):
     """(stain reference, resin reference) of the section's intensity classes, or None (IntensityClasses.Measure): a clear
-    Otsu split of the smoothed intensities, the side of lower median texture first; the side one region of >= 25 %, the
+    Otsu split of the smoothed intensities; only the side of lower median texture is tested: one region of >= 25 %, the
     other side's median >= 8 two-sided spreads of the side away, and the resin rule's measure accepting it."""
     r, s = rule_sample(maps.ratio, maps.smoothed, maps.valid)
     t, eta = otsu(*_histogram(s))
@@ -1384,23 +1384,21 @@ def intensity_classes(maps, log_threshold, options):
     t = F32(t)
     lower, upper = s < t, s >= t
     texture = [_median(r[side]) if side.any() else np.inf for side in (lower, upper)]
-    for below in ((False, True) if texture[1] < texture[0] else (True, False)):
-        on_side = (maps.smoothed < t) == below
-        classes = np.where(on_side, F32(log_threshold - 1), F32(log_threshold + 1)).astype(F32)
-        if largest_lower_region_share(classes, maps.valid, log_threshold, options["block_size"]) < COHERENT_REGION_SHARE:
-            continue
-        stain = stain_reference(classes, log_threshold, maps.smoothed, maps.valid)
-        if stain is None:
-            continue
-        side = s[lower if below else upper]
-        spread = F32(1.4826) * _median(np.abs(side - stain[1]))  # two-sided, no re-centring (IntensityClasses.IsDistinct)
-        if not spread > 0 or abs(float(stain[0] - stain[1])) < RESIN_MINIMUM_SEPARATION * float(spread):
-            continue
-        resin = _resin_reference_of_class(classes, log_threshold, maps.smoothed, maps.valid, stain, options["resin_window"],
-                                          maps.ratio)
-        if resin is not None:
-            return stain, resin
-    return None
+    below = not texture[1] < texture[0]  # only the flatter side may be resin
+    on_side = (maps.smoothed < t) == below
+    classes = np.where(on_side, F32(log_threshold - 1), F32(log_threshold + 1)).astype(F32)
+    if largest_lower_region_share(classes, maps.valid, log_threshold, options["block_size"]) < COHERENT_REGION_SHARE:
+        return None
+    stain = stain_reference(classes, log_threshold, maps.smoothed, maps.valid)
+    if stain is None:
+        return None
+    side = s[lower if below else upper]
+    spread = F32(1.4826) * _median(np.abs(side - stain[1]))  # two-sided, no re-centring (IntensityClasses.IsDistinct)
+    if not spread > 0 or abs(float(stain[0] - stain[1])) < RESIN_MINIMUM_SEPARATION * float(spread):
+        return None
+    resin = _resin_reference_of_class(classes, log_threshold, maps.smoothed, maps.valid, stain, options["resin_window"],
+                                      maps.ratio)
+    return None if resin is None else (stain, resin)
 
 
 def measure_volume(n, valid, options):

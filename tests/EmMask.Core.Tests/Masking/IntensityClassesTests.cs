@@ -51,13 +51,42 @@ public class IntensityClassesTests
     }
 
     [Fact]
-    public void TheSideOfLowerTextureIsTriedFirst()
+    public void TheFlatterSideIsTheResin()
     {
         // Both sides flat and far apart: the resin is the side whose texture is lower (here the brighter one).
         var (smoothed, sample) = Level(resin: 0.9f, resinSpread: 0.01f);
         var split = Measure(smoothed, sample);
         Assert.NotNull(split);
         Assert.InRange(split.Value.Resin.ResinMedian, 0.89f, 0.91f);
+    }
+
+    [Fact]
+    public void WhereTheFlatterSideFailsTheOtherIsNotTakenForResin()
+    {
+        // The flatter side (0.1, log ratio 0.5) in two strips of 16 columns at the left and right edges, each 17 % of
+        // the section (the region test wants 25 %); the textured side (0.5 ± 0.02, log ratio 1.2) one region between
+        // them, which would pass every test as resin. No split counts (the first version of the rule took it).
+        var shape = new Shape3(1, 64, 96);
+        var smoothed = new Volume<float>(shape);
+        var ratio = new Volume<float>(shape);
+        var rng = new Random(9);
+        double Normal() => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+        for (int y = 0; y < shape.Y; y++)
+        {
+            for (int x = 0; x < shape.X; x++)
+            {
+                bool flat = x < 16 || x >= 80;
+                smoothed[0, y, x] = flat ? 0.1f + (float)(0.01 * Normal()) : 0.5f + (float)(0.02 * Normal());
+                ratio[0, y, x] = (float)((flat ? 0.5 : 1.2) + (0.2 * Normal()));
+            }
+        }
+
+        var sample = StainRule.Sample.Draw(ratio.Span, smoothed.Span, default, shape.X);
+        Assert.Null(Measure(smoothed, sample));
+
+        // The same textured side as the only candidate (its texture now the lower) would have passed.
+        var swapped = new StainRule.Sample([.. sample.LogRatio.Select(r => 1.7f - r)], sample.Smoothed);
+        Assert.NotNull(Measure(smoothed, swapped));
     }
 
     [Fact]
