@@ -915,8 +915,8 @@ def _resin_reference_of_class(ratio, log_threshold, smoothed, valid, stain, wind
         far = low[(low - mr) * (mr - mt) > 0]
         return F32(1.4826) * _median(np.abs((far if far.size else low) - mr))
 
-    spread = F32(1.4826) * _median(np.abs(low - mr))
-    if not spread > 0 or abs(float(mt - mr)) < RESIN_MINIMUM_SEPARATION * float(spread):
+    spread = _two_sided_spread(low, mr)
+    if not _is_distinct(mt, mr, spread):
         # Not separate by the class's two-sided spread: measure the resin's peak (far side, re-centred), whose own
         # voxels must then hold the minimum share.
         spread = far_spread(mr)
@@ -928,7 +928,7 @@ def _resin_reference_of_class(ratio, log_threshold, smoothed, valid, stain, wind
             spread = far_spread(mr)
         if np.count_nonzero(np.abs(low - mr) <= 2 * spread) < RESIN_MINIMUM_SHARE * r.size:
             return None
-    if not spread > 0 or abs(float(mt - mr)) < RESIN_MINIMUM_SEPARATION * float(spread):
+    if not _is_distinct(mt, mr, spread):
         return None
     w = F32(window)
     d = np.abs(s - mr)
@@ -938,6 +938,16 @@ def _resin_reference_of_class(ratio, log_threshold, smoothed, valid, stain, wind
         return None
     k = min(max(int(RESIN_TEXTURE_QUANTILE * (inside.size - 1)), 0), inside.size - 1)
     return mr, spread, w, _nth(inside, k)
+
+
+def _two_sided_spread(values, median):
+    """1.4826 * median |v - median| (ResinRule.TwoSidedSpread)."""
+    return F32(1.4826) * _median(np.abs(values - median))
+
+
+def _is_distinct(mt, mr, spread):
+    """Resin a distinct flat material: at least 8 spreads from the tissue (ResinRule.IsDistinct)."""
+    return spread > 0 and abs(float(mt - mr)) >= RESIN_MINIMUM_SEPARATION * float(spread)
 
 
 def at_resin_intensity(smoothed, resin, valid):
@@ -1392,9 +1402,8 @@ def intensity_classes(maps, log_threshold, options):
     stain = stain_reference(classes, log_threshold, maps.smoothed, maps.valid)
     if stain is None:
         return None
-    side = s[lower if below else upper]
-    spread = F32(1.4826) * _median(np.abs(side - stain[1]))  # two-sided, no re-centring (IntensityClasses.IsDistinct)
-    if not spread > 0 or abs(float(stain[0] - stain[1])) < RESIN_MINIMUM_SEPARATION * float(spread):
+    side = s[lower if below else upper]  # two-sided, no re-centring on a peak (IntensityClasses.IsDistinct)
+    if not _is_distinct(stain[0], stain[1], _two_sided_spread(side, stain[1])):
         return None
     resin = _resin_reference_of_class(classes, log_threshold, maps.smoothed, maps.valid, stain, options["resin_window"],
                                       maps.ratio)

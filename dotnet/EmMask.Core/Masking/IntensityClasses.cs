@@ -56,7 +56,7 @@ internal static class IntensityClasses
     }
 
     /// <summary>log t − 1 where the voxel is on the candidate side of <paramref name="t"/> (below it when <paramref name="below"/>), log t + 1 elsewhere.</summary>
-    internal static Volume<float> Classes(Volume<float> smoothed, float t, bool below, float logThreshold)
+    private static Volume<float> Classes(Volume<float> smoothed, float t, bool below, float logThreshold)
     {
         var classes = smoothed.Like<float>();
         var s = smoothed.Span;
@@ -69,25 +69,19 @@ internal static class IntensityClasses
         return classes;
     }
 
-    /// <summary>Whether the tissue's median lies at least <see cref="ResinRule.MinimumSeparation"/> two-sided robust spreads of the resin class from the resin's median.</summary>
+    /// <summary>Whether the tissue's median lies at least <see cref="ResinRule.MinimumSeparation"/> two-sided robust spreads of the resin class from the resin's median (the resin rule's first test, without its re-centring on a peak).</summary>
     internal static bool IsDistinct(StainRule.Sample classSample, float logThreshold, StainRule.Reference stain)
     {
-        var deviations = new List<float>();
+        var resin = new List<float>();
         for (int i = 0; i < classSample.LogRatio.Length; i++)
         {
             if (classSample.LogRatio[i] < logThreshold)
             {
-                deviations.Add(Math.Abs(classSample.Smoothed[i] - stain.ResinMedian));
+                resin.Add(classSample.Smoothed[i]);
             }
         }
 
-        if (deviations.Count == 0)
-        {
-            return false;
-        }
-
-        float spread = 1.4826f * Select.Median([.. deviations]);
-        return spread > 0 && Math.Abs(stain.TissueMedian - stain.ResinMedian) >= ResinRule.MinimumSeparation * spread;
+        return resin.Count > 0 && ResinRule.IsDistinct(stain.TissueMedian, stain.ResinMedian, ResinRule.TwoSidedSpread(resin, stain.ResinMedian));
     }
 
     // The median log texture ratio of the sample's voxels on one side of t; +∞ when the side is empty.

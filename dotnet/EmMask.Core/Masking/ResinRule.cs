@@ -106,8 +106,8 @@ internal static class ResinRule
         }
 
         // The class's median and two-sided spread, when they already show a distinct flat material.
-        float spread = 1.4826f * Select.Median([.. low.Select(v => Math.Abs(v - mr))]);
-        if (!(spread > 0) || Math.Abs(mt - mr) < MinimumSeparation * spread)
+        float spread = TwoSidedSpread(low, mr);
+        if (!IsDistinct(mt, mr, spread))
         {
             // Otherwise the resin's peak may still be one: the class also holds pale, faintly textured tissue, all on
             // the tissue's side of the peak, which drags the median towards the tissue and widens a two-sided spread
@@ -129,7 +129,7 @@ internal static class ResinRule
             }
 
             if (low.Count(v => Math.Abs(v - mr) <= 2 * spread) < MinimumShare * sample.LogRatio.Length
-                || !(spread > 0) || Math.Abs(mt - mr) < MinimumSeparation * spread)
+                || !IsDistinct(mt, mr, spread))
             {
                 return null;
             }
@@ -155,6 +155,12 @@ internal static class ResinRule
         float ceiling = Select.Nth(r, Math.Clamp((int)(TextureQuantile * (r.Length - 1)), 0, r.Length - 1));
         return new Reference(mr, spread, w, ceiling);
     }
+
+    /// <summary>1.4826 · median |v − <paramref name="median"/>| over <paramref name="values"/> (non-empty): the resin class's two-sided robust spread.</summary>
+    internal static float TwoSidedSpread(List<float> values, float median) => 1.4826f * Select.Median([.. values.Select(v => Math.Abs(v - median))]);
+
+    /// <summary>Whether resin of median <paramref name="mr"/> and spread <paramref name="spread"/> is a distinct flat material beside tissue of median <paramref name="mt"/> (at least <see cref="MinimumSeparation"/> spreads apart).</summary>
+    internal static bool IsDistinct(float mt, float mr, float spread) => spread > 0 && Math.Abs(mt - mr) >= MinimumSeparation * spread;
 
     /// <summary>Re-centring steps of the resin's median on its peak (<see cref="Measure"/>).</summary>
     public const int PeakIterations = 3;
