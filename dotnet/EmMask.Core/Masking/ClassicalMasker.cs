@@ -1068,7 +1068,8 @@ public static partial class ClassicalMasker
     /// The note for volumes or sections whose texture did not split into two classes and that did not take their stack's
     /// threshold (null when there are none): they were masked at <see cref="UnimodalThreshold"/>, which keeps an
     /// all-tissue image's tissue but calls textured resin there tissue, and a user who knows the image holds resin should
-    /// be told which lever to pull.
+    /// be told which lever to pull, and where the resin rule still found resin there (by its intensity: the pooled vote's
+    /// or the intensity classes), that it did.
     /// </summary>
     internal static string? DescribeUnseparated(IReadOnlyList<VolumeOutcome> outcomes)
     {
@@ -1079,7 +1080,11 @@ public static partial class ClassicalMasker
         }
 
         string where = outcomes.Count == 1 ? "the texture did not split into tissue and resin" : $"in {unseparated} of {outcomes.Count} sections the texture did not split into tissue and resin";
-        return $"{where}, so the unimodal threshold {UnimodalThreshold:g} was used there: right for an image of tissue only; " +
+        int resinFound = outcomes.Count(o => !o.Separated && !o.FromStack && o.Resin);
+        string found = resinFound == 0 ? string.Empty
+            : outcomes.Count == 1 ? " (the resin rule still found resin by its intensity and called it non-brain)"
+            : $" ({resinFound} of them: the resin rule still found resin by its intensity and called it non-brain)";
+        return $"{where}{found}, so the unimodal threshold {UnimodalThreshold:g} was used there: right for an image of tissue only; " +
                "if it holds resin that is called tissue, set threshold (e.g. 3) or level by hand";
     }
 }

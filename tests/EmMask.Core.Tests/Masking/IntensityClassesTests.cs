@@ -160,7 +160,10 @@ public class IntensityClassesTests
         }
 
         var options = ClassicalMaskOptions.Default with { MinimumRegionSize = 0 };
-        var mask = ClassicalMasker.Run(v, options).Mask;
+        var result = ClassicalMasker.Run(v, options);
+        var mask = result.Mask;
+        var note = Assert.Single(result.Notes!, n => n.Contains("did not split into tissue and resin", StringComparison.Ordinal));
+        Assert.Equal(split, note.Contains("the resin rule still found resin by its intensity", StringComparison.Ordinal)); // the user is told
         double dark = Mean(mask, 0, (edge / 2) - 8), pale = Mean(mask, (edge / 2) + 8, edge);
         Assert.True(pale > 0.95, $"pale half kept: {pale:F3} (dark {dark:F3})");
         if (split)
