@@ -1358,8 +1358,8 @@ def pooled_classes(maps, log_threshold, options, planar):
 def _rules(maps, log_threshold, options, planar, section_shape):
     """Under a threshold: the two classes' intensities (the stain reference, whether or not the rule is on), and the
     stain and resin references where the rules apply; where the texture classes give no resin reference, both measured
-    on the pooled vote's classes, and where those give none, in a section large enough to trust its resin, on its
-    intensity classes (ClassicalMasker.MeasureRules)."""
+    on the pooled vote's classes, and where those give none, in a section large enough to trust its resin whose texture
+    did not separate, on its intensity classes (ClassicalMasker.MeasureRules)."""
     classes = stain_reference(maps.ratio, log_threshold, maps.smoothed, maps.valid)
     if options["dense_threshold"] <= 0:
         return classes, None, None
@@ -1373,7 +1373,7 @@ def _rules(maps, log_threshold, options, planar, section_shape):
                                                      options["resin_window"], maps.ratio)
             if pooled_resin is not None:
                 return pooled_reference, pooled_reference, pooled_resin
-        if planar and trusts_known_resin(section_shape):
+        if planar and not maps.separates and trusts_known_resin(section_shape):
             split = intensity_classes(maps, log_threshold, options)
             if split is not None:
                 return split[0], split[0], split[1]

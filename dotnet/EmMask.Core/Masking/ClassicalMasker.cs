@@ -550,7 +550,8 @@ public static partial class ClassicalMasker
     /// the rule is on), and the stain and resin rules' references (null where a rule does not apply). Where the texture
     /// classes give no resin reference, both are measured again on the pooled vote's classes (<see cref="PooledClasses"/>),
     /// and where those give none either, in a section of <paramref name="section"/>'s shape large enough to trust its
-    /// resin, on its intensity classes (<see cref="IntensityClasses"/>).
+    /// resin whose texture did not separate at this level, on its intensity classes (<see cref="IntensityClasses"/>;
+    /// where the texture separated, its classes decide: on the napari sample phantom the split overrode them).
     /// </summary>
     private static (StainRule.Reference? Classes, StainRule.Reference? Stain, ResinRule.Reference? Resin) MeasureRules(LevelMaps chosen, double logThreshold, ClassicalMaskOptions options, bool planar, Shape3 section, CancellationToken ct)
     {
@@ -573,7 +574,7 @@ public static partial class ClassicalMasker
                 return (pooledClasses, pooledClasses, pooledResin);
             }
 
-            if (planar && TissueEnvelope.TrustsKnownResin(section)
+            if (planar && !chosen.Separates && TissueEnvelope.TrustsKnownResin(section)
                 && IntensityClasses.Measure(chosen.Smoothed, chosen.Valid, stainSample, logThreshold, options.BlockSize, options.ResinWindow, ct) is { } split)
             {
                 return (split.Stain, split.Stain, split.Resin);

@@ -14,7 +14,8 @@ namespace EmMask.Core.Masking;
 /// measure accepts it. Only the side with the lower median texture is tested: resin is the flat material, and where the
 /// flatter side fails, taking the other (the tissue) for resin cost a corpus composite 71 % of two sections' tissue.
 /// The caller applies it only to sections of at least <see cref="TissueEnvelope.KnownResinMinimumEdge"/> voxels per
-/// edge (a 64² crop of pale cytoplasm between membranes splits the same way).
+/// edge (a 64² crop of pale cytoplasm between membranes splits the same way) whose texture did not separate (where it
+/// did, its classes decide: on the napari sample phantom the split overrode them and took tissue).
 /// </summary>
 internal static class IntensityClasses
 {
