@@ -14,6 +14,7 @@ namespace EmMask.Learning.Tests.Inference;
 /// blend, so the probabilities agree to float rounding.
 /// </summary>
 [Collection(ContinuousCollector.Collection)]
+[Trait("Category", ContinuousCollector.Category)]
 public class DeviceSlidingWindowTests
 {
     private const float Tolerance = 2e-6f;

@@ -15,6 +15,7 @@ namespace EmMask.Learning.Tests.Training;
 /// few steps ("Expected false to be true ... toFloat").
 /// </summary>
 [Collection(ContinuousCollector.Collection)]
+[Trait("Category", ContinuousCollector.Category)]
 public class CollectorRaceTests
 {
     [Fact]
