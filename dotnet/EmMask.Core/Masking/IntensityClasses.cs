@@ -49,7 +49,8 @@ internal static class IntensityClasses
             return null;
         }
 
-        var classSample = StainRule.Sample.Draw(classes.Span, smoothed.Span, valid is null ? default : valid.Span, smoothed.Shape.X);
+        // The same voxels as the rules' sample, labelled by side (drawing the class map again would pick exactly these).
+        var classSample = new StainRule.Sample([.. sample.Smoothed.Select(v => (v < t) == below ? lt - 1 : lt + 1)], sample.Smoothed);
         return StainRule.Measure(classSample, lt) is { } stain && IsDistinct(classSample, lt, stain)
             && ResinRule.MeasureClass(classSample, lt, stain, window, sample.LogRatio) is { } resin
             ? (stain, resin)
