@@ -204,6 +204,20 @@ def test_a_dask_backed_multiscale_layer_is_masked_block_by_block_into_a_lazy_lab
     dice = 2 * np.sum((expected > 0) & (truth > 0)) / (np.sum(expected > 0) + np.sum(truth > 0))
     assert dice > 0.9, dice
 
+    # One section alone: only that section is read (materialise sees a 1-section array), and since the lazy mask
+    # cannot be edited in place, it goes to a one-section layer placed on that section.
+    monkeypatch.undo()
+    seen = []
+    monkeypatch.setattr(widgets, "materialise", lambda data, **k: seen.append(data.shape) or np.asarray(data))
+    viewer.dims.set_point(0, 30)
+    panel._where.value = "current section"
+    _run(panel)
+    assert seen == [(1, 192, 192)], seen
+    preview = viewer.layers["lazy EM mask z=30"]
+    assert preview.data.shape == (1, 192, 192) and tuple(preview.translate)[0] == 30
+    assert "not in memory" in panel._status.value, panel._status.value
+    assert preview.data.any()
+
 
 def test_cancel_returns_the_panel_to_idle_at_once_and_changes_nothing(viewer):
     rng = np.random.default_rng(7)
@@ -302,6 +316,36 @@ def _key_undo(viewer) -> None:
     canvas.setFocus()
     QTest.keyClick(canvas, Qt.Key_Z, Qt.ControlModifier)
     _pump(0.1)
+
+
+def test_one_section_masked_again_alone_in_place_with_either_method(viewer, sample):
+    raw, _ = sample
+    _, classical = _dock(viewer, "Classical mask")
+    _run(classical)
+    mask = viewer.layers["EM phantom mask"]
+    first = mask.data.copy()
+    z = 11
+    viewer.dims.set_point(0, z * raw.scale[0])
+    classical._where.value = "current section"
+    classical.set_parameters(threshold=8.0)                              # much less tissue in that section
+    _run(classical)
+    assert f"section z={z}" in classical._status.value and "Ctrl-Z" in classical._status.value, classical._status.value
+    changed = np.argwhere(mask.data != first)
+    assert changed.size and set(changed[:, 0]) == {z}
+    assert mask.data[z].sum() < first[z].sum()
+    assert [l.name for l in viewer.layers].count("EM phantom mask") == 1
+    _key_undo(viewer)
+    np.testing.assert_array_equal(mask.data, first)
+
+    _, unet = _dock(viewer, "U-Net mask")
+    unet.set_parameters(tta=1)
+    unet._where.value = "current section"
+    _run(unet, timeout=300)
+    assert f"section z={z}" in unet._status.value, unet._status.value
+    changed = np.argwhere(mask.data != first)
+    assert changed.size == 0 or set(changed[:, 0]) == {z}
+    assert mask.data[z].any()
+    _shot(classical.native, "classical-mask-section")
 
 
 def test_postprocess_the_whole_mask_a_slice_and_a_box_each_one_undo(viewer, sample):
@@ -492,12 +536,17 @@ def test_fine_tune_on_the_sections_edited_since_the_panel_opened(viewer, sample,
     classical._preset.value = "tight"
     _run(classical)                                                 # a new mask is not a proofreader's edit...
     flip(7, 3, 4)                                                   # ...edits after it are
+    flip(8, 3, 4)
+    viewer.dims.set_point(0, 8 * image.scale[0])
+    classical._where.value = "current section"
+    _run(classical)                                                 # section 8 masked again alone: not proofread
+    assert "section z=8" in classical._status.value, classical._status.value
     panel.set_parameters(steps=2, patch=16)
     panel._out.value = str(tmp_path / "edited.safetensors")
     panel._remask.value = False
     _run(panel, timeout=300)
     assert panel._status.value.startswith("done:"), panel._status.value
-    assert f" on {plane} proofread voxels" in panel._status.value       # section 7 only
+    assert f" on {plane} proofread voxels" in panel._status.value       # section 7 only (not 5, 9 or 8)
 
 
 def _click_voxel(viewer, layer, voxel) -> None:

@@ -355,3 +355,76 @@ def test_proofread_flip_and_review_in_the_stand_in(gui, dotnet_bridge):
     assert region.state == "flipped" and not data.ravel()[region.flat].any()
     layer.undo()
     np.testing.assert_array_equal(data, original)
+
+
+def test_current_section_is_masked_alone_into_its_section_as_one_undo_step(gui, phantom_raw):
+    import em_mask
+
+    viewer = gui.Viewer()
+    image = viewer.add_image(phantom_raw, name="em", scale=(40, 8, 8))
+    panel = gui.widget.ClassicalMaskWidget(napari_viewer=viewer)
+    panel._image.value = image
+    panel._preset.value = "clean"
+    panel._run.click()
+    mask = next(l for l in viewer.layers if l.name == "em mask")
+    mask.data_setitem((np.array([2, 5]), np.array([0, 0]), np.array([0, 0])), np.array([1, 1], np.uint8))
+    edited = mask.data.copy()
+    panel._where.value = "current section"
+    panel._preset.value = "none"
+    viewer.dims.set_point(0, 5 * 40)
+    panel._run.click()
+    assert _errors(gui) == []
+    assert "section z=5" in panel._status.value and "Ctrl-Z" in panel._status.value, panel._status.value
+    alone, _ = em_mask.classical_mask(phantom_raw[5:6], voxel_size=(40, 8, 8))
+    np.testing.assert_array_equal(mask.data[5:6], alone)
+    others = np.arange(phantom_raw.shape[0]) != 5
+    np.testing.assert_array_equal(mask.data[others], edited[others])  # the hand edit in section 2 stays
+    assert not (mask.data[5] == edited[5]).all()                     # the hand edit in section 5 is recomputed
+    assert [l.name for l in viewer.layers].count("em mask") == 1
+    mask.undo()
+    np.testing.assert_array_equal(mask.data, edited)
+
+
+def test_current_section_without_a_mask_layer_goes_to_a_one_section_layer_on_it(gui, phantom_raw):
+    viewer = gui.Viewer()
+    image = viewer.add_image(phantom_raw, name="em", scale=(40, 8, 8), translate=(5, 0, -3))
+    panel = gui.widget.ClassicalMaskWidget(napari_viewer=viewer)
+    panel._image.value = image
+    panel._where.value = "current section"
+    viewer.dims.set_point(0, 5 + 3 * 40)
+    panel._run.click()
+    assert _errors(gui) == []
+    assert not any(l.name == "em mask" for l in viewer.layers)
+    preview = next(l for l in viewer.layers if l.name == "em mask z=3")
+    assert preview.data.shape == (1,) + phantom_raw.shape[1:]
+    assert preview.translate == (5.0 + 3 * 40, 0.0, -3.0) and preview.scale == (40.0, 8.0, 8.0)
+    assert preview.data.any()
+
+
+def test_current_section_needs_a_3d_image(gui, phantom_raw):
+    viewer = gui.Viewer()
+    image = viewer.add_image(phantom_raw[4], name="flat")
+    panel = gui.widget.ClassicalMaskWidget(napari_viewer=viewer)
+    panel._image.value = image
+    panel._where.value = "current section"
+    panel._run.click()
+    assert "needs a 3D image" in _errors(gui)[-1]
+    assert panel._run.enabled and list(viewer.layers) == [image]
+
+
+def test_current_section_of_an_rgb_stack(gui, phantom_raw):
+    import em_mask
+
+    viewer = gui.Viewer()
+    rgb = np.repeat(phantom_raw[..., None], 3, axis=-1)
+    image = viewer.add_image(rgb, name="colour", rgb=True)
+    panel = gui.widget.ClassicalMaskWidget(napari_viewer=viewer)
+    panel._image.value = image
+    panel._where.value = "current section"
+    panel._preset.value = "none"
+    viewer.dims.set_point(0, 2)
+    panel._run.click()
+    assert _errors(gui) == []
+    preview = next(l for l in viewer.layers if l.name == "colour mask z=2")
+    alone, _ = em_mask.classical_mask(phantom_raw[2:3])
+    np.testing.assert_array_equal(preview.data, alone)

@@ -54,7 +54,7 @@ DEFAULT_FOLDER = os.path.join(os.path.expanduser("~"), ".em_mask", "models")
 class EditedSections:
     """The sections of a Labels layer edited while it is watched: every paint event (the brush, fill, the Proofread
     panel's flips, post-processing) adds the sections it touched; a new mask written by the Classical, U-Net or Batch
-    panel starts the record afresh (those sections were recomputed, not proofread)."""
+    panel starts the record afresh, and one section masked again leaves it (those were recomputed, not proofread)."""
 
     def __init__(self) -> None:
         self.layer = None
@@ -76,8 +76,12 @@ class EditedSections:
         layer = self.layer
         if layer is None or layer.data.ndim != 3:
             return
-        if layer.metadata.get(REMASKING):
+        remasked = layer.metadata.get(REMASKING)
+        if remasked is True:
             self.sections.clear()
+            return
+        if remasked is not None:  # one section masked again (the mask panels' "current section")
+            self.sections.discard(int(remasked))
             return
         for atom in event.value:
             self.sections.update(int(z) for z in np.unique(np.asarray(atom[0][0])))

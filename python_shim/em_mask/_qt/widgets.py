@@ -80,9 +80,13 @@ _MAGICGUI_RESERVED = frozenset({
     "_layout", "_list", "_nullable", "_param_kind", "_scrollable", "_visible", "_widget", "_parent",
 })
 
-#: Label colours: the mask in green, as in the demo montage; the sample's ground truth in magenta.
-#: Layer metadata key set while a mask panel writes a new mask into an existing mask layer.
+#: Where the mask panels mask: the whole image, or the section on screen alone (written in place, one undo step).
+MASK_WHERE = ["whole image", "current section"]
+
+#: Layer metadata key set while a mask panel writes a new mask into an existing mask layer: True for a whole new mask,
+#: the section's index when one section is masked again alone.
 REMASKING = "em_mask_remasking"
+#: Label colours: the mask in green, as in the demo montage; the sample's ground truth in magenta.
 MASK_COLOUR = "lime"
 TRUTH_COLOUR = "magenta"
 
@@ -483,8 +487,15 @@ class _ImageMaskPanel(_RunPanel):
         self._params_file = FileEdit(mode="r", filter="*.json", label="parameters file",
                                      tooltip="A JSON parameter preset (as for `emmask mask --preset`) to fill in below")
         self._preset, self._spec = _preset_widgets(default=self.default_preset)
-        super().__init__(viewer, [self._image, self._params_file, *params, self._preset, self._spec], run_text,
-                         needs_worker=self.needs_worker)
+        self._where = ComboBox(choices=MASK_WHERE, value=MASK_WHERE[0], label="where",
+                               tooltip="The whole image, or only the section on screen, masked as an image of its "
+                                       "own: it replaces that section of '<image> mask' as one undoable edit "
+                                       "(without that layer it goes to a one-section layer '<image> mask z=N'). "
+                                       "Quick for trying parameters on a large stack or redoing one section; "
+                                       "within the whole stack a section can come out otherwise (masked in 3D, or "
+                                       "with the stack's level and threshold)")
+        super().__init__(viewer, [self._image, self._where, self._params_file, *params, self._preset, self._spec],
+                         run_text, needs_worker=self.needs_worker)
         self._params_file.changed.connect(self._load_params_file)
 
     def _parameter_widgets(self) -> dict:
@@ -528,19 +539,36 @@ class _ImageMaskPanel(_RunPanel):
         if layer is None:
             raise LayerInputError("Choose an Image layer first (open one, or File > Open Sample > EM Mask).")
         rgb = bool(getattr(layer, "rgb", False))
-        multiscale = bool(getattr(layer, "multiscale", False))
-        for note in check_layer_input(layer.data, rgb=rgb, multiscale=multiscale, name=layer.name,
-                                      blockwise=self.blockwise):
+        section = self._section(layer)
+        data, multiscale = _one_section(layer.data, bool(getattr(layer, "multiscale", False)), section)
+        for note in check_layer_input(data, rgb=rgb, multiscale=multiscale, name=layer.name,
+                                      blockwise=self.blockwise and section is None):
             show_info(f"EM Mask: {note}")
         voxel_size = voxel_size_from_scale(layer.scale, _spatial_ndim(layer))
-        return layer, rgb, multiscale, voxel_size
+        return layer, data, rgb, multiscale, voxel_size, section
 
     def _empty_hint(self, info: dict) -> str:
         """Why a mask may have come out without tissue, and what to try."""
         return "check that the image holds tissue"
 
+    def _section(self, layer) -> Optional[tuple]:
+        """(z, depth) of the section to mask alone ('where': current section), or None for the whole image."""
+        if self._where.value == MASK_WHERE[0]:
+            return None
+        ndim = _spatial_ndim(layer)
+        if ndim != 3:
+            raise LayerInputError(f"'{MASK_WHERE[1]}' needs a 3D image (z, y, x); '{layer.name}' has {ndim} spatial "
+                                  "dimensions. Choose 'whole image'.")
+        depth = int((layer.data[0] if getattr(layer, "multiscale", False) else layer.data).shape[0])
+        z = int(round(float(_data_point(self._viewer, layer, self._viewer.dims.point)[-3])))
+        if not 0 <= z < depth:
+            raise LayerInputError(f"The current section z={z} lies outside '{layer.name}' (0..{depth - 1}).")
+        return z, depth
+
     def _on_result(self, result) -> str:
-        mask, extra, name, scale, translate, info = result
+        mask, extra, name, scale, translate, info, section = result
+        if section is not None:
+            return self._put_section(mask, extra, name, scale, translate, section)
         if extra is not None:
             extra_name = f"{name} {self.extra_name}"
             existing = _find_layer(self._viewer, extra_name, napari.layers.Image)
@@ -559,6 +587,60 @@ class _ImageMaskPanel(_RunPanel):
             show_warning(f"EM Mask: {hint}")
             return f"done: {how}. {hint}"
         return f"done: {how}; {tissue:,} tissue voxels"
+
+
+    def _put_section(self, mask, extra, name, scale, translate, section) -> str:
+        """Write one section's mask (1, y, x) into section z of the image's in-memory mask layer as one undoable edit,
+        or, without such a layer, into a one-section layer placed on that section. A map (confidence, probability)
+        goes into section z of an existing map layer of the image's shape; none is added for one section."""
+        z, depth = section
+        full = (depth, *mask.shape[1:])
+        existing = _find_layer(self._viewer, mask_layer_name(name), napari.layers.Labels)
+        if extra is not None:
+            extra_layer = _find_layer(self._viewer, f"{name} {self.extra_name}", napari.layers.Image)
+            if (extra_layer is not None and isinstance(extra_layer.data, np.ndarray)
+                    and tuple(extra_layer.data.shape) == full):
+                extra_layer.data[z] = extra[0]
+                extra_layer.refresh()
+        if existing is not None and isinstance(existing.data, np.ndarray) and tuple(existing.data.shape) == full:
+            region = (slice(z, z + 1), slice(0, full[1]), slice(0, full[2]))
+            indices, values = region_edit(region, existing.data[region], mask)
+            existing.metadata[REMASKING] = z  # recomputed, not proofread (the Fine-tune panel's "edited")
+            try:
+                if indices[0].size:
+                    existing.data_setitem(indices, values)
+            finally:
+                existing.metadata.pop(REMASKING, None)
+            _select(self._viewer, existing)
+            return (f"done: section z={z} masked alone; updated it in '{existing.name}': {indices[0].size:,} voxels "
+                    "changed (Ctrl-Z on it restores the section)")
+        preview = f"{mask_layer_name(name)} z={z}"
+        kwargs = mask_layer_kwargs(name, scale, translate)
+        shift = list(kwargs["translate"])
+        shift[-3] += z * float(kwargs["scale"][-3])
+        kwargs.update(name=preview, translate=tuple(shift))
+        layer = _find_layer(self._viewer, preview, napari.layers.Labels)
+        if layer is not None and isinstance(layer.data, np.ndarray) and tuple(layer.data.shape) == tuple(mask.shape):
+            changed = apply_undoable(layer, layer.data, mask)
+            how = f"updated '{preview}': {changed:,} voxels changed"
+        else:
+            layer = self._viewer.add_labels(mask, **kwargs)
+            layer.metadata[_ROLE] = "mask"
+            _colour_labels(layer, MASK_COLOUR)
+            how = f"added '{preview}'"
+        _select(self._viewer, layer)
+        reason = ("not in memory or of another shape" if existing is not None
+                  else "not there yet")
+        return f"done: section z={z} masked alone; {how} ('{mask_layer_name(name)}' is {reason})"
+
+
+def _one_section(data, multiscale: bool, section):
+    """(data, multiscale) to mask: the full-resolution level's section z alone (1, y, x[, c]) when ``section`` is
+    (z, depth), else the layer's data as it is. A lazy (dask) layer stays lazy: only that section is read."""
+    if section is None:
+        return data, multiscale
+    z = section[0]
+    return (data[0] if multiscale else data)[z:z + 1], False
 
 
 def _prefer_source_image(layers):
@@ -699,16 +781,16 @@ class ClassicalMaskPanel(_ImageMaskPanel):
         return {f.key: f.value for f in self._fields}
 
     def _prepare(self):
-        layer, rgb, multiscale, voxel_size = self._image_input()
+        layer, data, rgb, multiscale, voxel_size, section = self._image_input()
         params = self.parameters()
         params["voxel_size"] = voxel_size
-        meta = (layer.name, tuple(layer.scale), tuple(layer.translate))
-        return _classical_job, (layer.data, rgb, multiscale, params, self._spec.value, self._confidence.value, meta)
+        meta = (layer.name, tuple(layer.scale), tuple(layer.translate), section)
+        return _classical_job, (data, rgb, multiscale, params, self._spec.value, self._confidence.value, meta)
 
 
 def _classical_job(data, rgb, multiscale, params, spec, want_confidence, meta, token):
-    name, scale, translate = meta
-    lazy = blockwise_source(data, rgb=rgb, multiscale=multiscale)
+    name, scale, translate, section = meta
+    lazy = None if section is not None else blockwise_source(data, rgb=rgb, multiscale=multiscale)
     if lazy is not None:
         # Block by block into a Zarr store on disk: the layer is never read whole, and the mask layer reads the store.
         import tempfile
@@ -724,7 +806,7 @@ def _classical_job(data, rgb, multiscale, params, spec, want_confidence, meta, t
                          ([f"post-processing '{spec}' was not run on the lazy mask (run it on a copy in memory)"]
                           if spec.strip().lower() not in ("", "none") else []) +
                          (["no confidence map for a lazy layer"] if want_confidence else [])}
-        return mask, None, name, scale, translate, info
+        return mask, None, name, scale, translate, info, None
     yield {"stage": "reading image", "fraction": 0.0}
     image = materialise(data, rgb=rgb, multiscale=multiscale)
     post = spec.strip().lower() not in ("", "none")
@@ -734,7 +816,7 @@ def _classical_job(data, rgb, multiscale, params, spec, want_confidence, meta, t
     if post:
         yield from _staged(_api.postprocess, 0.8, 0.2, mask, spec, out=mask,
                            voxel_size=params["voxel_size"], cancel=token)
-    return mask, (confidence if want_confidence else None), name, scale, translate, info
+    return mask, (confidence if want_confidence else None), name, scale, translate, info, section
 
 
 class UNetMaskPanel(_ImageMaskPanel):
@@ -776,17 +858,16 @@ class UNetMaskPanel(_ImageMaskPanel):
         return "the network found no tissue; check the model and the working scale"
 
     def _prepare(self):
-        layer, rgb, multiscale, voxel_size = self._image_input()
+        layer, data, rgb, multiscale, voxel_size, section = self._image_input()
         params = self.parameters()
         model = params.pop("model", None)
         params["voxel_size"] = voxel_size
-        meta = (layer.name, tuple(layer.scale), tuple(layer.translate))
-        return _unet_job, (layer.data, rgb, multiscale, model, params, self._spec.value, self._probability.value,
-                           meta)
+        meta = (layer.name, tuple(layer.scale), tuple(layer.translate), section)
+        return _unet_job, (data, rgb, multiscale, model, params, self._spec.value, self._probability.value, meta)
 
 
 def _unet_job(data, rgb, multiscale, model, params, spec, want_probability, meta, token):
-    name, scale, translate = meta
+    name, scale, translate, section = meta
     yield {"stage": "reading image", "fraction": 0.0}
     image = materialise(data, rgb=rgb, multiscale=multiscale)
     post = spec.strip().lower() not in ("", "none")
@@ -796,7 +877,7 @@ def _unet_job(data, rgb, multiscale, model, params, spec, want_probability, meta
     if post:
         yield from _staged(_api.postprocess, 0.8, 0.2, mask, spec, out=mask,
                            voxel_size=params["voxel_size"], cancel=token)
-    return mask, (probability if want_probability else None), name, scale, translate, info
+    return mask, (probability if want_probability else None), name, scale, translate, info, section
 
 
 #: Where the Post-process panel works.
