@@ -901,10 +901,16 @@ def resin_reference(ratio, log_threshold, smoothed, valid, stain, window):
     return _resin_reference_of_class(ratio, float(half), smoothed, valid, stain, window)
 
 
-def _resin_reference_of_class(ratio, log_threshold, smoothed, valid, stain, window, ceiling_ratio=None):
-    """The measure on one class, the voxels with log ratio under ``log_threshold`` (ResinRule.MeasureClass); window > 0.
-    The texture ceiling is read from ``ceiling_ratio`` (the real log ratio) when given, else from ``ratio``."""
+def _resin_reference_of_class(ratio, log_threshold, smoothed, valid, stain, window):
+    """The measure on one class, the voxels with log ratio under ``log_threshold``, of the rules' sample; window > 0."""
     r, s = rule_sample(ratio, smoothed, valid)
+    return _resin_reference_of_sample(r, s, r, log_threshold, stain, window)
+
+
+def _resin_reference_of_sample(r, s, real, log_threshold, stain, window):
+    """The measure on one class of a sample (ResinRule.MeasureClass): its log ratios ``r`` (the class: under
+    ``log_threshold``) and smoothed intensities ``s``; the texture ceiling is read from ``real``, the sample's real
+    log ratios (``r`` itself, or the texture of a sample labelled by intensity classes); window > 0."""
     mt, mr, _ = stain
     low = s[r < F32(log_threshold)]
     if low.size == 0 or low.size < RESIN_MINIMUM_SHARE * r.size:
@@ -932,7 +938,6 @@ def _resin_reference_of_class(ratio, log_threshold, smoothed, valid, stain, wind
         return None
     w = F32(window)
     d = np.abs(s - mr)
-    real = r if ceiling_ratio is None else rule_sample(ceiling_ratio, smoothed, valid)[0]
     inside = real[(d < w * spread) & (d < np.abs(s - mt))]
     if inside.size == 0:
         return None
@@ -1369,8 +1374,10 @@ def _rules(maps, log_threshold, options, planar, section_shape):
         pooled = pooled_classes(maps, log_threshold, options, planar)
         pooled_reference = stain_reference(pooled, log_threshold, maps.smoothed, maps.valid)
         if pooled_reference is not None:
-            pooled_resin = _resin_reference_of_class(pooled, log_threshold, maps.smoothed, maps.valid, pooled_reference,
-                                                     options["resin_window"], maps.ratio)
+            pr, ps = rule_sample(pooled, maps.smoothed, maps.valid)
+            real = rule_sample(maps.ratio, maps.smoothed, maps.valid)[0]  # the texture ceiling from the real ratio
+            pooled_resin = _resin_reference_of_sample(pr, ps, real, log_threshold, pooled_reference,
+                                                      options["resin_window"])
             if pooled_resin is not None:
                 return pooled_reference, pooled_reference, pooled_resin
         if planar and not maps.separates and trusts_known_resin(section_shape):
@@ -1395,18 +1402,18 @@ def intensity_classes(maps, log_threshold, options):
     lower, upper = s < t, s >= t
     texture = [_median(r[side]) if side.any() else np.inf for side in (lower, upper)]
     below = not texture[1] < texture[0]  # only the flatter side may be resin
-    on_side = (maps.smoothed < t) == below
-    classes = np.where(on_side, F32(log_threshold - 1), F32(log_threshold + 1)).astype(F32)
+    classes = np.where((maps.smoothed < t) == below, F32(log_threshold - 1), F32(log_threshold + 1)).astype(F32)
     if largest_lower_region_share(classes, maps.valid, log_threshold, options["block_size"]) < COHERENT_REGION_SHARE:
         return None
-    stain = stain_reference(classes, log_threshold, maps.smoothed, maps.valid)
+    # The same voxels as the rules' sample, labelled by side (as drawing the class map again would pick them).
+    on = lower if below else upper
+    class_r = np.where(on, F32(log_threshold - 1), F32(log_threshold + 1)).astype(F32)
+    stain = stain_reference_of(s[~on], s[on], r.size)
     if stain is None:
         return None
-    side = s[lower if below else upper]  # two-sided, no re-centring on a peak (IntensityClasses.IsDistinct)
-    if not _is_distinct(stain[0], stain[1], _two_sided_spread(side, stain[1])):
+    if not _is_distinct(stain[0], stain[1], _two_sided_spread(s[on], stain[1])):  # two-sided, no re-centring
         return None
-    resin = _resin_reference_of_class(classes, log_threshold, maps.smoothed, maps.valid, stain, options["resin_window"],
-                                      maps.ratio)
+    resin = _resin_reference_of_sample(class_r, s, r, log_threshold, stain, options["resin_window"])
     return None if resin is None else (stain, resin)
 
 

@@ -1074,14 +1074,14 @@ public static partial class ClassicalMasker
     /// </summary>
     internal static string? DescribeUnseparated(IReadOnlyList<VolumeOutcome> outcomes)
     {
-        int unseparated = outcomes.Count(o => !o.Separated && !o.FromStack);
-        if (unseparated == 0)
+        var unseparated = outcomes.Where(o => !o.Separated && !o.FromStack).ToList();
+        if (unseparated.Count == 0)
         {
             return null;
         }
 
-        string where = outcomes.Count == 1 ? "the texture did not split into tissue and resin" : $"in {unseparated} of {outcomes.Count} sections the texture did not split into tissue and resin";
-        int resinFound = outcomes.Count(o => !o.Separated && !o.FromStack && o.Resin);
+        string where = outcomes.Count == 1 ? "the texture did not split into tissue and resin" : $"in {unseparated.Count} of {outcomes.Count} sections the texture did not split into tissue and resin";
+        int resinFound = unseparated.Count(o => o.Resin);
         string found = resinFound == 0 ? string.Empty
             : outcomes.Count == 1 ? " (the resin rule still found resin by its intensity and called it non-brain)"
             : $" ({resinFound} of them: the resin rule still found resin by its intensity and called it non-brain)";
