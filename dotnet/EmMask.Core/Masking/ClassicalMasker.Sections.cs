@@ -34,7 +34,7 @@ public static partial class ClassicalMasker
             resinKnown[z] = ClassicalMasker.Finish(image, ok, options, p, chosen, BlockPlacement.Whole(section), sectionMask, sectionConfidence, final: true, scaled, ct);
             sectionMask.Span.CopyTo(mask.Span.Slice(z * plane, plane));
             sectionConfidence.Span.CopyTo(confidence.Span.Slice(z * plane, plane));
-            outcomes.Add(p.Outcome);
+            outcomes.Add(p.Outcome with { Section = z });
         }
 
         foreach (var (z, image, ok) in Sections(n, valid, ct))

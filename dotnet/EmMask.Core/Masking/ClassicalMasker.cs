@@ -368,8 +368,11 @@ public static partial class ClassicalMasker
         return new MaskResult(mask, confidence, threshold, warnings, notes) { ResinKnown = resinKnown, Valid = valid };
     }
 
-    /// <summary>What one volume (or section) run decided.</summary>
-    internal readonly record struct VolumeOutcome(double Threshold, int Level, NoiseModel Noise, bool Stabilised, bool Resin = false, bool FromStack = false, bool Separated = true);
+    /// <summary>What one volume (or section) run decided; <paramref name="Section"/> is the section's index in 2D mode, else null.</summary>
+    internal readonly record struct VolumeOutcome(double Threshold, int Level, NoiseModel Noise, bool Stabilised, bool Resin = false, bool FromStack = false, bool Separated = true, int? Section = null);
+
+    /// <summary>Sections named by index in a note before it only counts the rest.</summary>
+    private const int NamedSections = 12;
 
     /// <summary>Masks one volume (3D) or one section (Z = 1) in place of <paramref name="mask"/> and <paramref name="confidence"/>; <paramref name="n"/> is consumed.</summary>
     private static (VolumeOutcome Outcome, bool ResinKnown) RunVolume(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, Volume<byte> mask, Volume<float> confidence, IProgress<ProgressReport>? progress, CancellationToken ct)
@@ -1072,6 +1075,14 @@ public static partial class ClassicalMasker
     /// be told which lever to pull, and where the resin rule still found resin there (by its intensity: the pooled vote's
     /// or the intensity classes), that it did.
     /// </summary>
+    // " (z = 0, 3, 7)": the sections' indices, in order, the first NamedSections of them ("…" for the rest); empty without indices.
+    private static string SectionList(IEnumerable<VolumeOutcome> outcomes)
+    {
+        var z = outcomes.Where(o => o.Section is not null).Select(o => o.Section!.Value).Order().ToList();
+        return z.Count == 0 ? string.Empty
+            : $" (z = {string.Join(", ", z.Take(NamedSections))}{(z.Count > NamedSections ? ", …" : string.Empty)})";
+    }
+
     internal static string? DescribeUnseparated(IReadOnlyList<VolumeOutcome> outcomes)
     {
         var unseparated = outcomes.Where(o => !o.Separated && !o.FromStack).ToList();
@@ -1080,7 +1091,7 @@ public static partial class ClassicalMasker
             return null;
         }
 
-        string where = outcomes.Count == 1 ? "the texture did not split into tissue and resin" : $"in {unseparated.Count} of {outcomes.Count} sections the texture did not split into tissue and resin";
+        string where = outcomes.Count == 1 ? "the texture did not split into tissue and resin" : $"in {unseparated.Count} of {outcomes.Count} sections{SectionList(unseparated)} the texture did not split into tissue and resin";
         int resinFound = unseparated.Count(o => o.Resin);
         string found = resinFound == 0 ? string.Empty
             : outcomes.Count == 1 ? " (the resin rule still found resin by its intensity and called it non-brain)"

@@ -23,9 +23,27 @@ public class UnseparatedNoteTests
     {
         var result = ClassicalMasker.Run(TissueOnly(new Shape3(4, 128, 128)), ClassicalMaskOptions.Default with { Mode = MaskingMode.TwoD });
         var note = Assert.Single(result.Notes!, n => n.Contains(Unseparated, StringComparison.Ordinal));
-        Assert.Matches(@"^in [1-4] of 4 sections the texture did not split", note);
+        Assert.Matches(@"^in [1-4] of 4 sections \(z = [0-3](, [0-3])*\) the texture did not split", note);
         Assert.Contains("unimodal threshold 2 ", note, StringComparison.Ordinal);
         Assert.Contains("set threshold", note, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheNoteNamesExactlyTheSectionsThatDidNotSplitInOrder()
+    {
+        // Sections 1 and 3 hold tissue only (no split); sections 0 and 2 a tissue edge on resin (they split).
+        var edge = EmPhantom.Generate(new PhantomOptions { Seed = 3, Shape = new Shape3(4, 128, 128) }).Raw;
+        var tissue = TissueOnly(new Shape3(4, 128, 128));
+        var stack = edge.Like<byte>();
+        int plane = 128 * 128;
+        foreach (int z in new[] { 0, 1, 2, 3 })
+        {
+            (z % 2 == 1 ? tissue : edge).Span.Slice(z * plane, plane).CopyTo(stack.Span.Slice(z * plane, plane));
+        }
+
+        var result = ClassicalMasker.Run(stack, ClassicalMaskOptions.Default with { Mode = MaskingMode.TwoD, Threshold = null });
+        var note = Assert.Single(result.Notes!, n => n.Contains(Unseparated, StringComparison.Ordinal));
+        Assert.StartsWith("in 2 of 4 sections (z = 1, 3) the texture", note, StringComparison.Ordinal);
     }
 
     [Fact]
