@@ -428,3 +428,20 @@ def test_current_section_of_an_rgb_stack(gui, phantom_raw):
     preview = next(l for l in viewer.layers if l.name == "colour mask z=2")
     alone, _ = em_mask.classical_mask(phantom_raw[2:3])
     np.testing.assert_array_equal(preview.data, alone)
+
+
+def test_the_cores_notes_reach_the_user_and_name_the_sections_that_did_not_split(gui, phantom_raw):
+    viewer = gui.Viewer()
+    stack = phantom_raw.copy()
+    stack[3] = np.random.default_rng(3).integers(90, 110, stack.shape[1:], dtype=np.uint8)  # noise: no split
+    image = viewer.add_image(stack, name="em", scale=(40, 8, 8))
+    panel = gui.widget.ClassicalMaskWidget(napari_viewer=viewer)
+    panel._image.value = image
+    panel._run.click()
+    infos = [m for kind, m in gui.notes.messages if kind == "info"]
+    assert any(m.startswith("EM Mask: classical: mode 2d") for m in infos), infos
+    import re
+
+    named = [re.search(r"\(z = ([0-9, ]+)\) the texture did not split", m) for m in infos]
+    listed = [int(z) for found in named if found for z in found.group(1).split(",")]
+    assert 3 in listed, infos                                         # the noise section is named

@@ -567,6 +567,8 @@ class _ImageMaskPanel(_RunPanel):
 
     def _on_result(self, result) -> str:
         mask, extra, name, scale, translate, info, section = result
+        for note in info.get("notes", []):  # what the CLI prints as info lines: level, threshold, unsplit sections...
+            show_info(f"EM Mask: {note}")
         if section is not None:
             return self._put_section(mask, extra, name, scale, translate, section)
         if extra is not None:
@@ -579,15 +581,12 @@ class _ImageMaskPanel(_RunPanel):
                                                colormap="magma", contrast_limits=(0.0, 1.0), visible=False)
                 layer.metadata[_ROLE] = self.extra_name
         _layer, how = _put_mask(self._viewer, name, mask, scale, translate)  # last, so the mask is the active layer
-        for note in info.get("notes", []) if info.get("blockwise") else []:
-            show_info(f"EM Mask: {note}")
         tissue = int(mask.sum().compute()) if hasattr(mask, "compute") else int(np.count_nonzero(mask))
         if tissue == 0:
             hint = f"The mask of '{name}' has 0 tissue voxels: {self._empty_hint(info)}."
             show_warning(f"EM Mask: {hint}")
             return f"done: {how}. {hint}"
         return f"done: {how}; {tissue:,} tissue voxels"
-
 
     def _put_section(self, mask, extra, name, scale, translate, section) -> str:
         """Write one section's mask (1, y, x) into section z of the image's in-memory mask layer as one undoable edit,
