@@ -1072,17 +1072,9 @@ public static partial class ClassicalMasker
     /// The note for volumes or sections whose texture did not split into two classes and that did not take their stack's
     /// threshold (null when there are none): they were masked at <see cref="UnimodalThreshold"/>, which keeps an
     /// all-tissue image's tissue but calls textured resin there tissue, and a user who knows the image holds resin should
-    /// be told which lever to pull, and where the resin rule still found resin there (by its intensity: the pooled vote's
-    /// or the intensity classes), that it did.
+    /// be told which lever to pull (and one who sees tissue lost there, the other way), which sections these are, and where
+    /// the resin rule still found resin there (by its intensity: the pooled vote's or the intensity classes), that it did.
     /// </summary>
-    // " (z = 0, 3, 7)": the sections' indices, in order, the first NamedSections of them ("…" for the rest); empty without indices.
-    private static string SectionList(IEnumerable<VolumeOutcome> outcomes)
-    {
-        var z = outcomes.Where(o => o.Section is not null).Select(o => o.Section!.Value).Order().ToList();
-        return z.Count == 0 ? string.Empty
-            : $" (z = {string.Join(", ", z.Take(NamedSections))}{(z.Count > NamedSections ? ", …" : string.Empty)})";
-    }
-
     internal static string? DescribeUnseparated(IReadOnlyList<VolumeOutcome> outcomes)
     {
         var unseparated = outcomes.Where(o => !o.Separated && !o.FromStack).ToList();
@@ -1097,6 +1089,14 @@ public static partial class ClassicalMasker
             : outcomes.Count == 1 ? " (the resin rule still found resin by its intensity and called it non-brain)"
             : $" ({resinFound} of them: the resin rule still found resin by its intensity and called it non-brain)";
         return $"{where}{found}, so the unimodal threshold {UnimodalThreshold:g} was used there: right for an image of tissue only; " +
-               "if it holds resin that is called tissue, set threshold (e.g. 3) or level by hand";
+               "if it holds resin that is called tissue, set threshold (e.g. 3) or level by hand; if tissue there is called non-brain, a lower threshold (e.g. 1.2)";
+    }
+
+    // " (z = 0, 3, 7)": the sections' indices, in order, the first NamedSections of them ("…" for the rest); empty without indices.
+    private static string SectionList(IEnumerable<VolumeOutcome> outcomes)
+    {
+        var z = outcomes.Where(o => o.Section is not null).Select(o => o.Section!.Value).Order().ToList();
+        return z.Count == 0 ? string.Empty
+            : $" (z = {string.Join(", ", z.Take(NamedSections))}{(z.Count > NamedSections ? ", …" : string.Empty)})";
     }
 }
