@@ -116,6 +116,23 @@ public class WorkflowTests
     }
 
     [Fact]
+    public void EvalNamesTheWorstSectionsFirstAndGivesEverySectionInJson()
+    {
+        using var t = new TempFolder();
+        // Four sections of 1×10: non-brain (x < 4) then brain. The prediction is right but for section 2 (all brain:
+        // non-brain IoU 0) and section 1 (one brain voxel lost: 5 of 6 kept).
+        byte Truth(int i) => (byte)(i % 10 < 4 ? 0 : 1);
+        NpyCraft.Write(t["gt.npy"], "|u1", [4, 1, 10], [.. Enumerable.Range(0, 40).Select(Truth)]);
+        NpyCraft.Write(t["p.npy"], "|u1", [4, 1, 10], [.. Enumerable.Range(0, 40).Select(i => i / 10 == 2 ? (byte)1 : i == 19 ? (byte)0 : Truth(i))]);
+        var text = CliRunner.Invoke("eval", t["p.npy"], t["gt.npy"]).Stdout;
+        Assert.Contains("worst sections: z=2 non-brain iou 0.000, tissue lost 0.0 %; z=1 non-brain iou 0.800, tissue lost 16.7 %; z=0", text, StringComparison.Ordinal);
+        var sections = JsonDocument.Parse(CliRunner.Invoke("eval", t["p.npy"], t["gt.npy"], "--json").Stdout).RootElement.GetProperty("sections");
+        Assert.Equal(4, sections.GetArrayLength());
+        Assert.Equal(0.0, sections[2].GetProperty("nonbrain_iou").GetDouble(), 6);
+        Assert.Equal(1.0 / 6.0, sections[1].GetProperty("tissue_loss").GetDouble(), 6);
+    }
+
+    [Fact]
     public void EveryClassicalParameterHasACommandLineOption()
     {
         var help = CliRunner.Invoke("mask", "--help").Stdout;

@@ -38,7 +38,9 @@ public static class EvalCommand
                     }
                 }
 
-                var metrics = MaskMetrics.Compute(MaskVolumes.ToMask(VolumeReader.Read(p, ct), p.ToString()), truth, region);
+                var predicted = MaskVolumes.ToMask(VolumeReader.Read(p, ct), p.ToString());
+                var metrics = MaskMetrics.Compute(predicted, truth, region);
+                var sections = predicted.Shape.Z > 1 ? MaskMetrics.PerSection(predicted, truth, region) : [];
                 if (parse.GetValue(json))
                 {
                     reporter.Json(JsonSerializer.Serialize(new
@@ -46,11 +48,17 @@ public static class EvalCommand
                         dice = metrics.Dice, iou = metrics.IoU, nonbrain_iou = metrics.NonBrainIoU, tissue_loss = metrics.TissueLoss, precision = metrics.Precision, recall = metrics.Recall,
                         specificity = metrics.Specificity, tp = metrics.TruePositives, fp = metrics.FalsePositives, fn = metrics.FalseNegatives, tn = metrics.TrueNegatives,
                         ignored = region is null ? 0 : region.Span.Length - region.Span.Count((byte)1),
+                        sections = sections.Select((m, z) => new { z, nonbrain_iou = m.NonBrainIoU, tissue_loss = m.TissueLoss, dice = m.Dice }),
                     }));
                 }
                 else
                 {
                     System.Console.Out.WriteLine($"dice {metrics.Dice:F4}  iou {metrics.IoU:F4}  non-brain iou {metrics.NonBrainIoU:F4}  precision {metrics.Precision:F4}  recall {metrics.Recall:F4}" + (region is null ? string.Empty : "  (255 = unlabelled, ignored)"));
+                    if (sections.Length > 1)
+                    {
+                        System.Console.Out.WriteLine("worst sections: " + string.Join("; ", WorstSections(sections).Select(z =>
+                            FormattableString.Invariant($"z={z} non-brain iou {sections[z].NonBrainIoU:F3}, tissue lost {100 * sections[z].TissueLoss:F1} %"))));
+                    }
                 }
 
                 return ExitCodes.Ok;
@@ -58,4 +66,14 @@ public static class EvalCommand
         });
         return command;
     }
+
+    /// <summary>Sections shown as the worst (the rest are in --json).</summary>
+    private const int WorstShown = 5;
+
+    // The sections whose worse score (non-brain IoU, or the share of tissue kept) is lowest, worst first; ties by z.
+    private static IEnumerable<int> WorstSections(MaskMetrics[] sections) =>
+        Enumerable.Range(0, sections.Length)
+            .OrderBy(z => Math.Min(sections[z].NonBrainIoU, 1 - sections[z].TissueLoss))
+            .ThenBy(z => z)
+            .Take(WorstShown);
 }

@@ -44,13 +44,31 @@ public readonly record struct MaskMetrics(long TruePositives, long FalsePositive
             throw new ArgumentException($"Region shape {region.Shape} differs from reference shape {reference.Shape}.", nameof(region));
         }
 
-        var p = predicted.Span;
-        var r = reference.Span;
-        var g = region is null ? default : region.Span;
+        return Count(predicted.Span, reference.Span, region is null ? default : region.Span);
+    }
+
+    /// <summary>The metrics of each section (z) on its own, as <see cref="Compute"/> gives them for the whole.</summary>
+    /// <exception cref="ArgumentException">The shapes differ.</exception>
+    public static MaskMetrics[] PerSection(Volume<byte> predicted, Volume<byte> reference, Volume<byte>? region = null)
+    {
+        Compute(predicted, reference, region); // the shape checks
+        int plane = predicted.Shape.SliceLength;
+        var sections = new MaskMetrics[predicted.Shape.Z];
+        for (int z = 0; z < sections.Length; z++)
+        {
+            sections[z] = Count(predicted.Span.Slice(z * plane, plane), reference.Span.Slice(z * plane, plane), region is null ? default : region.Span.Slice(z * plane, plane));
+        }
+
+        return sections;
+    }
+
+    // The four counts over voxels where the region (empty: all) is nonzero.
+    private static MaskMetrics Count(ReadOnlySpan<byte> p, ReadOnlySpan<byte> r, ReadOnlySpan<byte> g)
+    {
         long tp = 0, fp = 0, fn = 0, tn = 0;
         for (int i = 0; i < p.Length; i++)
         {
-            if (region is not null && g[i] == 0)
+            if (!g.IsEmpty && g[i] == 0)
             {
                 continue;
             }

@@ -1,4 +1,5 @@
 using System.Numerics;
+using EmMask.Core.Evaluation;
 using EmMask.Core.Masking;
 using EmMask.Core.Phantom;
 using EmMask.Core.Volumes;
@@ -34,10 +35,10 @@ public class IsotropyTests
         var atLevel0 = ClassicalMaskOptions.Default with { Level = 0, TracheaGap = 0, RefineBoundary = false };
         var off = ClassicalMasker.Run(phantom.Raw, atLevel0 with { Isotropy = 0 }).Mask;
         var on = ClassicalMasker.Run(phantom.Raw, atLevel0).Mask;
-        long haloOff = Evaluation.MaskMetrics.Compute(off, phantom.Truth).FalsePositives, haloOn = Evaluation.MaskMetrics.Compute(on, phantom.Truth).FalsePositives;
+        long haloOff = MaskMetrics.Compute(off, phantom.Truth).FalsePositives, haloOn = MaskMetrics.Compute(on, phantom.Truth).FalsePositives;
         Assert.True(haloOn < haloOff / 2, $"false positives: isotropy 0 {haloOff}, 0.06 {haloOn}");
-        var recallOff = Evaluation.MaskMetrics.Compute(off, phantom.Truth).Recall;
-        var recallOn = Evaluation.MaskMetrics.Compute(on, phantom.Truth).Recall;
+        var recallOff = MaskMetrics.Compute(off, phantom.Truth).Recall;
+        var recallOn = MaskMetrics.Compute(on, phantom.Truth).Recall;
         Assert.True(recallOn > recallOff - 0.03, $"recall: off {recallOff:F4}, on {recallOn:F4}");
     }
 
