@@ -357,13 +357,20 @@ def test_proofread_flip_and_review_in_the_stand_in(gui, dotnet_bridge):
     np.testing.assert_array_equal(data, original)
 
 
+def _classical_panel(gui, data, **image):
+    """A viewer holding ``data`` as an Image layer (``image``: its name and add_image keywords) and a Classical mask
+    panel set on it."""
+    viewer = gui.Viewer()
+    layer = viewer.add_image(data, **image)
+    panel = gui.widget.ClassicalMaskWidget(napari_viewer=viewer)
+    panel._image.value = layer
+    return viewer, layer, panel
+
+
 def test_current_section_is_masked_alone_into_its_section_as_one_undo_step(gui, phantom_raw):
     import em_mask
 
-    viewer = gui.Viewer()
-    image = viewer.add_image(phantom_raw, name="em", scale=(40, 8, 8))
-    panel = gui.widget.ClassicalMaskWidget(napari_viewer=viewer)
-    panel._image.value = image
+    viewer, _, panel = _classical_panel(gui, phantom_raw, name="em", scale=(40, 8, 8))
     panel._preset.value = "clean"
     panel._run.click()
     mask = next(l for l in viewer.layers if l.name == "em mask")
@@ -386,10 +393,7 @@ def test_current_section_is_masked_alone_into_its_section_as_one_undo_step(gui, 
 
 
 def test_current_section_without_a_mask_layer_goes_to_a_one_section_layer_on_it(gui, phantom_raw):
-    viewer = gui.Viewer()
-    image = viewer.add_image(phantom_raw, name="em", scale=(40, 8, 8), translate=(5, 0, -3))
-    panel = gui.widget.ClassicalMaskWidget(napari_viewer=viewer)
-    panel._image.value = image
+    viewer, _, panel = _classical_panel(gui, phantom_raw, name="em", scale=(40, 8, 8), translate=(5, 0, -3))
     panel._where.value = "current section"
     viewer.dims.set_point(0, 5 + 3 * 40)
     panel._run.click()
@@ -402,10 +406,7 @@ def test_current_section_without_a_mask_layer_goes_to_a_one_section_layer_on_it(
 
 
 def test_current_section_needs_a_3d_image(gui, phantom_raw):
-    viewer = gui.Viewer()
-    image = viewer.add_image(phantom_raw[4], name="flat")
-    panel = gui.widget.ClassicalMaskWidget(napari_viewer=viewer)
-    panel._image.value = image
+    viewer, image, panel = _classical_panel(gui, phantom_raw[4], name="flat")
     panel._where.value = "current section"
     panel._run.click()
     assert "needs a 3D image" in _errors(gui)[-1]
@@ -415,11 +416,8 @@ def test_current_section_needs_a_3d_image(gui, phantom_raw):
 def test_current_section_of_an_rgb_stack(gui, phantom_raw):
     import em_mask
 
-    viewer = gui.Viewer()
     rgb = np.repeat(phantom_raw[..., None], 3, axis=-1)
-    image = viewer.add_image(rgb, name="colour", rgb=True)
-    panel = gui.widget.ClassicalMaskWidget(napari_viewer=viewer)
-    panel._image.value = image
+    viewer, _, panel = _classical_panel(gui, rgb, name="colour", rgb=True)
     panel._where.value = "current section"
     panel._preset.value = "none"
     viewer.dims.set_point(0, 2)
@@ -431,12 +429,9 @@ def test_current_section_of_an_rgb_stack(gui, phantom_raw):
 
 
 def test_the_cores_notes_reach_the_user_and_name_the_sections_that_did_not_split(gui, phantom_raw):
-    viewer = gui.Viewer()
     stack = phantom_raw.copy()
     stack[3] = np.random.default_rng(3).integers(90, 110, stack.shape[1:], dtype=np.uint8)  # noise: no split
-    image = viewer.add_image(stack, name="em", scale=(40, 8, 8))
-    panel = gui.widget.ClassicalMaskWidget(napari_viewer=viewer)
-    panel._image.value = image
+    _, _, panel = _classical_panel(gui, stack, name="em", scale=(40, 8, 8))
     panel._run.click()
     infos = [m for kind, m in gui.notes.messages if kind == "info"]
     assert any(m.startswith("EM Mask: classical: mode 2d") for m in infos), infos
