@@ -133,12 +133,14 @@ def _select(viewer, layer) -> None:
         pass
 
 
-def _put_mask(viewer, image_name: str, mask: np.ndarray, scale, translate) -> tuple[Any, str]:
-    """Write ``image_name``'s mask: into its existing ``<image> mask`` layer as ONE undoable edit (the edits the
-    user painted there come back with one Ctrl-Z), or as a new layer. Returns the layer and a status sentence that
-    says which happened."""
-    existing = _find_layer(viewer, mask_layer_name(image_name), napari.layers.Labels)
+def _put_mask(viewer, image_name: str, mask: np.ndarray, scale, translate, name: Optional[str] = None) -> tuple[Any, str]:
+    """Write ``image_name``'s mask: into its existing ``<image> mask`` layer (or the layer ``name``) as ONE undoable
+    edit (the edits the user painted there come back with one Ctrl-Z), or as a new layer. Returns the layer and a
+    status sentence that says which happened."""
     kwargs = mask_layer_kwargs(image_name, scale, translate)
+    if name is not None:
+        kwargs["name"] = name
+    existing = _find_layer(viewer, kwargs["name"], napari.layers.Labels)
     if (existing is not None and isinstance(existing.data, np.ndarray)
             and tuple(existing.data.shape) == tuple(mask.shape)):
         existing.metadata[REMASKING] = True  # a new mask, not a proofreader's edit (the Fine-tune panel's "edited")
@@ -613,23 +615,10 @@ class _ImageMaskPanel(_RunPanel):
             _select(self._viewer, existing)
             return (f"done: section z={z} masked alone; updated it in '{existing.name}': {indices[0].size:,} voxels "
                     "changed (Ctrl-Z on it restores the section)")
-        preview = f"{mask_layer_name(name)} z={z}"
-        kwargs = mask_layer_kwargs(name, scale, translate)
-        shift = list(kwargs["translate"])
-        shift[-3] += z * float(kwargs["scale"][-3])
-        kwargs.update(name=preview, translate=tuple(shift))
-        layer = _find_layer(self._viewer, preview, napari.layers.Labels)
-        if layer is not None and isinstance(layer.data, np.ndarray) and tuple(layer.data.shape) == tuple(mask.shape):
-            changed = apply_undoable(layer, layer.data, mask)
-            how = f"updated '{preview}': {changed:,} voxels changed"
-        else:
-            layer = self._viewer.add_labels(mask, **kwargs)
-            layer.metadata[_ROLE] = "mask"
-            _colour_labels(layer, MASK_COLOUR)
-            how = f"added '{preview}'"
-        _select(self._viewer, layer)
-        reason = ("not in memory or of another shape" if existing is not None
-                  else "not there yet")
+        shifted = [float(t) for t in translate]
+        shifted[-3] += z * float(scale[-3])  # the one-section layer lies on section z
+        _layer, how = _put_mask(self._viewer, name, mask, scale, shifted, name=f"{mask_layer_name(name)} z={z}")
+        reason = "not in memory or of another shape" if existing is not None else "not there yet"
         return f"done: section z={z} masked alone; {how} ('{mask_layer_name(name)}' is {reason})"
 
 
