@@ -133,7 +133,8 @@ def _select(viewer, layer) -> None:
         pass
 
 
-def _put_mask(viewer, image_name: str, mask: np.ndarray, scale, translate, name: Optional[str] = None) -> tuple[Any, str]:
+def _put_mask(viewer, image_name: str, mask: np.ndarray, scale, translate,
+              name: Optional[str] = None) -> tuple[Any, str]:
     """Write ``image_name``'s mask: into its existing ``<image> mask`` layer (or the layer ``name``) as ONE undoable
     edit (the edits the user painted there come back with one Ctrl-Z), or as a new layer. Returns the layer and a
     status sentence that says which happened."""
