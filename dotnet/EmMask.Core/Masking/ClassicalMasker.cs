@@ -1083,7 +1083,7 @@ public static partial class ClassicalMasker
             return null;
         }
 
-        string where = outcomes.Count == 1 ? "the texture did not split into tissue and resin" : $"in {unseparated.Count} of {outcomes.Count} sections{SectionList(unseparated)} the texture did not split into tissue and resin";
+        string where = outcomes.Count == 1 ? "the texture did not split into tissue and resin" : $"in {unseparated.Count} of {outcomes.Count} sections{(unseparated.Count < outcomes.Count ? SectionList(unseparated) : string.Empty)} the texture did not split into tissue and resin";
         int resinFound = unseparated.Count(o => o.Resin);
         string found = resinFound == 0 ? string.Empty
             : outcomes.Count == 1 ? " (the resin rule still found resin by its intensity and called it non-brain)"
