@@ -36,8 +36,9 @@ def last_call_info() -> dict:
     dict
         ``input_address`` (address of the first voxel the core read), ``input_copied`` (True when the input was
         not C-contiguous and had to be gathered), ``core_seconds`` (time spent in the core's computation) and, after
-        :func:`classical_mask`, ``threshold`` (the texture-to-noise threshold used), ``notes`` (mode, working level, noise) and ``output_seconds`` (time to
-        hand the results over). After :func:`unet_mask`: ``worker_pid`` (the worker process that ran it),
+        :func:`classical_mask`, ``threshold`` (the texture-to-noise threshold used), ``notes`` (mode, working level, noise),
+        ``unsplit_sections`` (2D mode: the sections, in order, whose texture did not split into tissue and resin, masked
+        at the unimodal threshold; None in 3D) and ``output_seconds`` (time to hand the results over). After :func:`unet_mask`: ``worker_pid`` (the worker process that ran it),
         ``worker_started`` (True when this call had to start it), ``windows`` and ``skipped`` (sliding windows
         planned / skipped as blank), ``model`` (the resolved model path) and ``output_seconds``; ``core_seconds``
         then includes starting the worker and loading the model.
@@ -172,7 +173,8 @@ def classical_mask(
     payload = json.loads(str(result.Json))
     mask = _borrow(b, payload["mask"], arr.shape, np.uint8)
     confidence = _borrow(b, payload["confidence"], arr.shape, np.float32)
-    _record(job, threshold=float(result.Value), output_seconds=float(job.OutputSeconds), notes=payload.get("notes", []))
+    _record(job, threshold=float(result.Value), output_seconds=float(job.OutputSeconds), notes=payload.get("notes", []),
+            unsplit_sections=payload.get("unsplit_sections"))
     for message in payload.get("warnings", []):
         warnings.warn(f"EM Mask: {message}", UserWarning, stacklevel=2)
     return mask, confidence

@@ -163,3 +163,14 @@ def test_results_are_lent_without_a_copy_and_released_with_their_arrays(raw, dot
     del view, confidence
     gc.collect()
     assert dotnet_bridge.LentBuffers.Count == before
+
+
+def test_the_sections_whose_texture_did_not_split_are_listed(dotnet_bridge):
+    raw, _ = em_mask.phantom(2, (8, 64, 64))
+    stack = raw.copy()
+    stack[5] = np.random.default_rng(5).integers(90, 110, stack.shape[1:], dtype=np.uint8)  # noise: cannot split
+    em_mask.classical_mask(stack, voxel_size=(40, 8, 8))
+    unsplit = em_mask.last_call_info()["unsplit_sections"]
+    assert 5 in unsplit and unsplit == sorted(unsplit) and len(unsplit) <= 8
+    em_mask.classical_mask(stack, mode="3d")
+    assert em_mask.last_call_info()["unsplit_sections"] is None

@@ -440,3 +440,17 @@ def test_the_cores_notes_reach_the_user_and_name_the_sections_that_did_not_split
     named = [re.search(r"\(z = ([0-9, ]+)\) the texture did not split", m) for m in infos]
     listed = [int(z) for found in named if found for z in found.group(1).split(",")]
     assert 3 in listed, infos                                         # the noise section is named
+
+
+def test_batch_names_the_images_with_sections_that_did_not_split(gui, phantom_raw):
+    viewer = gui.Viewer()
+    stack = phantom_raw.copy()
+    stack[3] = np.random.default_rng(3).integers(90, 110, stack.shape[1:], dtype=np.uint8)  # noise: no split
+    viewer.add_image(stack, name="em", scale=(40, 8, 8))
+    panel = gui.widget.BatchMaskWidget(napari_viewer=viewer)
+    panel._run.click()
+    assert _errors(gui) == []
+    import re
+
+    found = re.search(r"did not split in some sections of 'em' \(z = ([0-9, ]+)\)", panel._status.value)
+    assert found and 3 in [int(z) for z in found.group(1).split(",")], panel._status.value

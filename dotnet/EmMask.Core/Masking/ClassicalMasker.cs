@@ -365,7 +365,10 @@ public static partial class ClassicalMasker
         mask.VoxelSize = input.VoxelSize;
         confidence.VoxelSize = input.VoxelSize;
         progress?.Report(new("done", 1.0));
-        return new MaskResult(mask, confidence, threshold, warnings, notes) { ResinKnown = resinKnown, Valid = valid };
+        var unsplit = mode == MaskingMode.TwoD
+            ? outcomes.Where(o => !o.Separated && !o.FromStack).Select(o => o.Section ?? 0).Order().ToArray()
+            : null;
+        return new MaskResult(mask, confidence, threshold, warnings, notes) { ResinKnown = resinKnown, Valid = valid, UnsplitSections = unsplit };
     }
 
     /// <summary>What one volume (or section) run decided; <paramref name="Section"/> is the section's index in 2D mode, else null.</summary>

@@ -23,4 +23,11 @@ public sealed record MaskResult(Volume<byte> Mask, Volume<float> Confidence, dou
     /// (<see cref="TissueEnvelope.NextToPadding"/>); block-by-block runs assemble it (<see cref="Blockwise.BlockValidMap"/>).
     /// </summary>
     public Volume<byte>? Valid { get; init; }
+
+    /// <summary>
+    /// The sections (2D mode, in order) whose texture did not split into tissue and resin and that did not take their
+    /// stack's threshold, so they were masked at the unimodal threshold (the note names them too): where to look first.
+    /// Empty when every section split; null in 3D mode and where nothing was measured (a constant volume).
+    /// </summary>
+    public IReadOnlyList<int>? UnsplitSections { get; init; }
 }

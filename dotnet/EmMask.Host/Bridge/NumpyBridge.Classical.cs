@@ -38,7 +38,7 @@ public static partial class NumpyBridge
             IVolume volume = input.ToVolume(voxelSize, job);
             MaskResult result = TimeCore(job, () => ClassicalMasker.Run(volume, options, job, job.Token));
             var watch = System.Diagnostics.Stopwatch.StartNew();
-            var json = new Dictionary<string, object> { ["warnings"] = result.Warnings, ["notes"] = result.Notes ?? [] };
+            var json = new Dictionary<string, object?> { ["warnings"] = result.Warnings, ["notes"] = result.Notes ?? [], ["unsplit_sections"] = result.UnsplitSections };
             if (maskAddress != 0 && confidenceAddress != 0)
             {
                 NumpyArray.CopyToOutput(result.Mask, maskAddress, "mask");

@@ -991,6 +991,7 @@ class BatchMaskPanel(_RunPanel):
         self._summary = _wrap(Label(value=""))
         self._done = 0
         self._updated = 0
+        self._unsplit: list = []
         super().__init__(viewer, [self._method, self._preset, self._spec, self._summary], "Mask all open images")
 
     def _prepare(self):
@@ -1017,6 +1018,7 @@ class BatchMaskPanel(_RunPanel):
             if problem is not None:
                 raise LayerInputError(problem)
         self._done = self._updated = 0
+        self._unsplit = []
         self._summary.value = f"{len(tasks)} images"
         return _batch_job, (tasks, self._method.value, self._spec.value)
 
@@ -1024,6 +1026,9 @@ class BatchMaskPanel(_RunPanel):
         _layer, how = _put_mask(self._viewer, item["name"], item["mask"], item["scale"], item["translate"])
         self._done += 1
         self._updated += how.startswith("updated")
+        unsplit, depth = item.get("unsplit") or [], item["mask"].shape[0] if item["mask"].ndim == 3 else 1
+        if 0 < len(unsplit) < depth:  # some sections split and these did not (all: an image of tissue only, likely)
+            self._unsplit.append(f"'{item['name']}' (z = {', '.join(str(z) for z in unsplit)})")
         self._summary.value = f"{self._done} masked; last: {how}"
 
     def _on_cancelled(self) -> str:
@@ -1031,8 +1036,10 @@ class BatchMaskPanel(_RunPanel):
 
     def _on_result(self, result) -> str:
         new = result - self._updated
+        check = (f". The texture did not split in some sections of {', '.join(self._unsplit)}: look at those first "
+                 "(a mask panel's 'where: current section' redoes one)") if self._unsplit else ""
         return (f"done: {result} images masked ({new} new mask layers, {self._updated} updated in place; "
-                "Ctrl-Z on an updated one restores it)")
+                f"Ctrl-Z on an updated one restores it){check}")
 
 
 def _batch_job(tasks, method, spec, token):
@@ -1042,16 +1049,18 @@ def _batch_job(tasks, method, spec, token):
         base, span = i / n, 1 / n
         yield {"stage": f"{name}: reading", "fraction": base}
         image = materialise(data, rgb=rgb, multiscale=multiscale)
+        unsplit = None
         if method == "classical":
             mask, _ = yield from _staged(_api.classical_mask, base, span * (0.8 if post else 1.0), image,
                                          voxel_size=voxel_size, cancel=token)
+            unsplit = _api.last_call_info().get("unsplit_sections")
         else:
             mask, _ = yield from _staged(_api.unet_mask, base, span * (0.8 if post else 1.0), image,
                                          voxel_size=voxel_size, cancel=token)
         if post:
             yield from _staged(_api.postprocess, base + 0.8 * span, 0.2 * span, mask, spec, out=mask,
                                voxel_size=voxel_size, cancel=token)
-        yield {"name": name, "mask": mask, "scale": scale, "translate": translate}
+        yield {"name": name, "mask": mask, "scale": scale, "translate": translate, "unsplit": unsplit}
     return n
 
 

@@ -45,6 +45,8 @@ public class UnseparatedNoteTests
         var result = ClassicalMasker.Run(stack, ClassicalMaskOptions.Default with { Mode = MaskingMode.TwoD, Threshold = null });
         var note = Assert.Single(result.Notes!, n => n.Contains(Unseparated, StringComparison.Ordinal));
         Assert.StartsWith("in 2 of 4 sections (z = 1, 3) the texture", note, StringComparison.Ordinal);
+        Assert.Equal([1, 3], result.UnsplitSections!);
+        Assert.Null(ClassicalMasker.Run(stack, ThreeD).UnsplitSections); // per section only in 2D mode
     }
 
     [Fact]
