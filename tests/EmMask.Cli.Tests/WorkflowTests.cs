@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EmMask.Core.Phantom;
 using EmMask.Core.Volumes;
 using EmMask.IO;
 
@@ -113,6 +114,26 @@ public class WorkflowTests
         Assert.Equal(2, json.GetProperty("ignored").GetInt32());
         Assert.Equal(0.0, json.GetProperty("tissue_loss").GetDouble(), 6);
         Assert.Contains("non-brain iou 0.7500", CliRunner.Invoke("eval", t["p.npy"], t["gt.npy"]).Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheJsonSummaryListsTheSectionsWhoseTextureDidNotSplit()
+    {
+        using var t = new TempFolder();
+        // Sections of a tissue edge on resin, but section 2 is flat noise (nothing to split); 2D mode by the stack's depth.
+        var edge = EmPhantom.Generate(new PhantomOptions { Seed = 3, Shape = new Shape3(4, 128, 128) }).Raw;
+        var noise = new Random(2);
+        foreach (ref byte v in edge.Span.Slice(2 * 128 * 128, 128 * 128))
+        {
+            v = (byte)noise.Next(90, 110);
+        }
+
+        VolumeWriter.Write(VolumePath.Parse(t["s.npy"], "/raw"), edge, new VolumeWriteOptions());
+        var run = CliRunner.Invoke("mask", t["s.npy"], t["m.npy"], "--json");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var unsplit = JsonDocument.Parse(run.Stdout).RootElement.GetProperty("UnsplitSections").EnumerateArray().Select(e => e.GetInt32()).ToList();
+        Assert.Contains(2, unsplit);
+        Assert.Equal(unsplit.Order(), unsplit);
     }
 
     [Fact]

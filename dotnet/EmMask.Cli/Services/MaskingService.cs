@@ -50,9 +50,11 @@ public sealed record BlockRequest(int? Block, long? MaxMemory, bool Resume, int?
 /// <remarks>
 /// <c>Stages</c> holds seconds per stage inside the compute: for the U-Net device_startup (libtorch, the CUDA context),
 /// model_load, envelope (these three overlap: start-up and load run beside the envelope), network (sliding window and
-/// blend) and postprocess; for the classical masker mask and postprocess.
+/// blend) and postprocess; for the classical masker mask and postprocess. <c>UnsplitSections</c> (classical in memory,
+/// 2D mode) lists the sections whose texture did not split into tissue and resin
+/// (<see cref="MaskResult.UnsplitSections"/>); null otherwise.
 /// </remarks>
-public sealed record MaskOutcome(string Input, string Output, string Method, int[] Shape, double TissueFraction, double Threshold, double ReadSeconds, double ComputeSeconds, double WriteSeconds, IReadOnlyList<string> Warnings, IReadOnlyList<string> Notes, IReadOnlyDictionary<string, double> Stages);
+public sealed record MaskOutcome(string Input, string Output, string Method, int[] Shape, double TissueFraction, double Threshold, double ReadSeconds, double ComputeSeconds, double WriteSeconds, IReadOnlyList<string> Warnings, IReadOnlyList<string> Notes, IReadOnlyDictionary<string, double> Stages, IReadOnlyList<int>? UnsplitSections = null);
 
 /// <summary>Reads, masks, post-processes and writes atomically; the mask command only parses and calls this.</summary>
 public sealed class MaskingService(IReporter reporter)
@@ -184,7 +186,8 @@ public sealed class MaskingService(IReporter reporter)
         var s = result.Mask.Shape;
         return new MaskOutcome(
             request.Input.ToString(), request.Output.ToString(), request.Method, [s.Z, s.Y, s.X],
-            s.Length == 0 ? 0 : (double)tissue / s.Length, result.Threshold, read, compute, write, result.Warnings, result.Notes ?? [], stages);
+            s.Length == 0 ? 0 : (double)tissue / s.Length, result.Threshold, read, compute, write, result.Warnings, result.Notes ?? [], stages,
+            result.UnsplitSections);
     }
 
     // Block by block (classical only): the plan, resumable store, global steps and streamed output live in BlockwiseFileMasker.
