@@ -1026,7 +1026,8 @@ class BatchMaskPanel(_RunPanel):
         _layer, how = _put_mask(self._viewer, item["name"], item["mask"], item["scale"], item["translate"])
         self._done += 1
         self._updated += how.startswith("updated")
-        unsplit, depth = item.get("unsplit") or [], item["mask"].shape[0] if item["mask"].ndim == 3 else 1
+        unsplit = item.get("unsplit") or []
+        depth = item["mask"].shape[0] if item["mask"].ndim == 3 else 1
         if 0 < len(unsplit) < depth:  # some sections split and these did not (all: an image of tissue only, likely)
             self._unsplit.append(f"'{item['name']}' (z = {', '.join(str(z) for z in unsplit)})")
         self._summary.value = f"{self._done} masked; last: {how}"
