@@ -26,6 +26,7 @@ public static class MaskCommand
     private static readonly Option<bool> Resume = new("--resume") { Description = "Continue an unfinished block-wise run of the same job (its finished blocks are kept beside the output)." };
     private static readonly Option<int> Multiscale = new("--multiscale") { Description = "Also write N coarser levels of the mask (HDF5: NAME_s1 2x, NAME_s2 4x, ...; max over each cell) so tools can skip all-zero blocks." };
     private static readonly Option<int?> Threads = new("--threads") { Description = "Filter threads (default: one per core)." };
+    private static readonly Option<string?> Sections = new("--sections") { Description = "Mask only these sections (z from 0, e.g. 3,5-7), each as an image of its own. Into an existing mask of the input (and --confidence map): those sections are replaced, the others kept; else OUT holds them alone." };
     private static readonly Option<string?> Preset = new("--preset") { Description = "JSON file with parameters (snake_case keys); command-line options override it." };
 
     /// <summary>Builds the command.</summary>
@@ -35,7 +36,7 @@ public static class MaskCommand
         var json = GlobalOptions.Json();
         var command = new Command("mask", "Compute a brain (1) / non-brain (0) mask of an EM volume.")
         {
-            Input, Output, Method, Confidence, PostProcess, Preset, Block, MaxMemory, Resume, Threads, Multiscale, force, json,
+            Input, Output, Method, Confidence, PostProcess, Sections, Preset, Block, MaxMemory, Resume, Threads, Multiscale, force, json,
         };
         foreach (var option in Classical.All.Concat(UNet.All))
         {
@@ -93,7 +94,8 @@ public static class MaskCommand
             VolumePath.Parse(parse.GetValue(Input)!, "/raw"),
             VolumePath.Parse(parse.GetValue(Output)!, "/mask"),
             parse.GetValue(Confidence) is { } c ? VolumePath.Parse(c, "/confidence") : null,
-            method, options, unet, pipeline, force, Blocks(parse), Levels(parse));
+            method, options, unet, pipeline, force, Blocks(parse), Levels(parse),
+            parse.GetValue(Sections) is { } sections ? SectionList.Parse(sections) : null);
     }
 
     private static int Levels(ParseResult parse)

@@ -22,7 +22,8 @@ public sealed record MaskRequest(
     PostProcessPipeline PostProcess,
     bool Force,
     BlockRequest? Blocks = null,
-    int Multiscale = 0);
+    int Multiscale = 0,
+    IReadOnlyList<int>? Sections = null);
 
 /// <summary>The block-wise options of <c>emmask mask</c>.</summary>
 /// <param name="Block">Core edge in voxels (asks for block-wise processing), or null.</param>
@@ -52,9 +53,10 @@ public sealed record BlockRequest(int? Block, long? MaxMemory, bool Resume, int?
 /// model_load, envelope (these three overlap: start-up and load run beside the envelope), network (sliding window and
 /// blend) and postprocess; for the classical masker mask and postprocess. <c>UnsplitSections</c> (classical in memory,
 /// 2D mode) lists the sections whose texture did not split into tissue and resin
-/// (<see cref="MaskResult.UnsplitSections"/>); null otherwise.
+/// (<see cref="MaskResult.UnsplitSections"/>); null otherwise. <c>Sections</c> lists the input's sections masked by
+/// <c>--sections</c> (<see cref="SectionMasking"/>); null when the whole volume was.
 /// </remarks>
-public sealed record MaskOutcome(string Input, string Output, string Method, int[] Shape, double TissueFraction, double Threshold, double ReadSeconds, double ComputeSeconds, double WriteSeconds, IReadOnlyList<string> Warnings, IReadOnlyList<string> Notes, IReadOnlyDictionary<string, double> Stages, IReadOnlyList<int>? UnsplitSections = null);
+public sealed record MaskOutcome(string Input, string Output, string Method, int[] Shape, double TissueFraction, double Threshold, double ReadSeconds, double ComputeSeconds, double WriteSeconds, IReadOnlyList<string> Warnings, IReadOnlyList<string> Notes, IReadOnlyDictionary<string, double> Stages, IReadOnlyList<int>? UnsplitSections = null, IReadOnlyList<int>? Sections = null);
 
 /// <summary>Reads, masks, post-processes and writes atomically; the mask command only parses and calls this.</summary>
 public sealed class MaskingService(IReporter reporter)
@@ -74,15 +76,20 @@ public sealed class MaskingService(IReporter reporter)
             }
         }
 
+        if (request.Multiscale != 0 && request.Output.Kind != VolumeFileKind.Hdf5)
+        {
+            throw new ArgumentException($"--multiscale writes coarser datasets beside the mask, so the output must be HDF5 (out.h5:/mask), not {request.Output}.");
+        }
+
+        if (request.Sections is { } sections)
+        {
+            return new SectionMasking(reporter, this).Run(request, sections, ct);
+        }
+
         OutputGuard.CheckCanHold(request.Output, request.Input);
         if (request.ConfidenceOutput is { } confidenceTarget)
         {
             OutputGuard.CheckCanHold(confidenceTarget, request.Input, floats: true);
-        }
-
-        if (request.Multiscale != 0 && request.Output.Kind != VolumeFileKind.Hdf5)
-        {
-            throw new ArgumentException($"--multiscale writes coarser datasets beside the mask, so the output must be HDF5 (out.h5:/mask), not {request.Output}.");
         }
 
         if (request.Blocks is { } blocks && blocks.Wanted(VolumeReader.ReadShape(request.Input), request.Method))
@@ -112,12 +119,12 @@ public sealed class MaskingService(IReporter reporter)
 
         clock.Restart();
         var stages = new Dictionary<string, double>();
-        var result = reporter.Run($"{request.Method} mask {input.Shape}", progress => request.Method switch
+        MaskResult result;
+        using (var predictors = new PredictorProvider())
         {
-            "classical" => ClassicalMasker.Run(input, request.Classical, progress, ct, confidence: request.ConfidenceOutput is not null),
-            "unet" => RunUNet(input, request.UNet, progress, stages, ct),
-            _ => throw new ArgumentException($"Unknown --method '{request.Method}'; use 'classical' or 'unet'."),
-        });
+            result = Mask(input, request, $"{request.Method} mask {input.Shape}", predictors, stages, ct);
+        }
+
         if (request.Method == "classical")
         {
             stages["mask"] = clock.Elapsed.TotalSeconds;
@@ -269,10 +276,18 @@ public sealed class MaskingService(IReporter reporter)
         ["blockwise"] = "true",
     };
 
+    /// <summary>Masks one volume in memory by the request's method (no post-processing), with progress under <paramref name="label"/>.</summary>
+    internal MaskResult Mask(IVolume input, MaskRequest request, string label, PredictorProvider predictors, Dictionary<string, double> stages, CancellationToken ct) =>
+        reporter.Run(label, progress => request.Method switch
+        {
+            "classical" => ClassicalMasker.Run(input, request.Classical, progress, ct, confidence: request.ConfidenceOutput is not null),
+            "unet" => RunUNet(input, request.UNet, predictors, progress, stages, ct),
+            _ => throw new ArgumentException($"Unknown --method '{request.Method}'; use 'classical' or 'unet'."),
+        });
+
     // The U-Net method runs here, in the CLI's own process (a process of its own, so no libtorch can clash).
-    private static MaskResult RunUNet(IVolume input, UNetMaskOptions options, IProgress<ProgressReport> progress, Dictionary<string, double> stages, CancellationToken ct)
+    private static MaskResult RunUNet(IVolume input, UNetMaskOptions options, PredictorProvider predictors, IProgress<ProgressReport> progress, Dictionary<string, double> stages, CancellationToken ct)
     {
-        using var predictors = new PredictorProvider();
         var (result, report) = new UNetMasker(predictors).Run(input, options, progress, ct);
         foreach (var (stage, seconds) in report.Stages)
         {

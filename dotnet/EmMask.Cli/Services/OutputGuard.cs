@@ -70,22 +70,36 @@ public static class OutputGuard
     /// <summary>Throws <see cref="OutputExistsException"/> if <paramref name="output"/> exists and replacing is not allowed.</summary>
     public static void Check(VolumePath output, bool force)
     {
-        if (!force && VolumeWriter.ExistingSectionFiles(output).FirstOrDefault() is { } existing)
+        ArgumentNullException.ThrowIfNull(output);
+        if (!force && Existing(output) is { } existing)
         {
-            throw new OutputExistsException(existing); // one file per section: any file of the pattern is output
+            throw new OutputExistsException(existing);
+        }
+    }
+
+    /// <summary>
+    /// What of <paramref name="output"/> exists already, or null: for one file per section, the first file of the pattern
+    /// (any of them is output); for HDF5, the dataset (a file may gain a new dataset), or the file when it is not
+    /// readable as HDF5; else the file.
+    /// </summary>
+    public static string? Existing(VolumePath output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        if (VolumeWriter.ExistingSectionFiles(output).FirstOrDefault() is { } section)
+        {
+            return section;
         }
 
-        if (force || !File.Exists(output.File))
+        if (!File.Exists(output.File))
         {
-            return;
+            return null;
         }
 
         if (output.Kind != VolumeFileKind.Hdf5)
         {
-            throw new OutputExistsException(output.ToString());
+            return output.ToString();
         }
 
-        // An HDF5 file may gain a new dataset; only an existing dataset of the same name is an existing output.
         IReadOnlyList<string> datasets;
         try
         {
@@ -93,13 +107,10 @@ public static class OutputGuard
         }
         catch (VolumeFormatException)
         {
-            throw new OutputExistsException(output.ToString());
+            return output.ToString();
         }
 
         string wanted = "/" + (output.Dataset ?? string.Empty).Trim('/');
-        if (datasets.Any(d => "/" + d.Trim('/') == wanted))
-        {
-            throw new OutputExistsException(output.ToString());
-        }
+        return datasets.Any(d => "/" + d.Trim('/') == wanted) ? output.ToString() : null;
     }
 }
