@@ -1261,16 +1261,31 @@ def without_flat(sample):
 def largest_lower_region_share(ratio, ok, valley, block):
     """TexturePyramid.LargestLowerRegionShare: the largest 4-connected region of the lower class (valid pixels under the
     valley, pooled over a block x block box by majority), as a share of the section's valid pixels."""
+    return lower_region_shares(ratio, ok, valley, block)[0]
+
+
+def lower_region_shares(ratio, ok, valley, block):
+    """TexturePyramid.LowerRegionShares: (largest region's share, the whole pooled lower class's share)."""
     if ratio.shape[0] != 1:
-        return 0.0
+        return 0.0, 0.0
     valid = np.ones(ratio.shape, bool) if ok is None else ok.astype(bool)
     count = int(np.count_nonzero(valid))
     if count == 0:
-        return 0.0
+        return 0.0, 0.0
     lower = ((ratio.astype(np.float64) < valley) & valid).astype(F32)
     majority = _uniform(lower, block) > 0.5
     labels, k = ndi.label(majority[0])
-    return 0.0 if k == 0 else float(np.bincount(labels.ravel())[1:].max()) / count
+    if k == 0:
+        return 0.0, 0.0
+    return float(np.bincount(labels.ravel())[1:].max()) / count, float(np.count_nonzero(majority & valid)) / count
+
+
+def intensity_side_coherent(shares):
+    """IntensityClasses.IsCoherent: the largest region covers a quarter of the section, or at least 10 % of it and
+    half of the side's own pooled share."""
+    largest, total = shares
+    return largest >= COHERENT_REGION_SHARE or (largest >= INTENSITY_MINIMUM_REGION_SHARE
+                                                and largest >= INTENSITY_MINIMUM_REGION_PART * total)
 
 
 def level_maps(n, valid, level, noise, planar, options):
@@ -1388,11 +1403,14 @@ def _rules(maps, log_threshold, options, planar, section_shape):
 
 
 INTENSITY_MINIMUM_SEPARABILITY = 0.80  # IntensityClasses.MinimumSeparability
+INTENSITY_MINIMUM_REGION_SHARE = 0.10  # IntensityClasses.MinimumRegionShare
+INTENSITY_MINIMUM_REGION_PART = 0.5  # IntensityClasses.MinimumRegionPart
 
 
 def intensity_classes(maps, log_threshold, options):
     """(stain reference, resin reference) of the section's intensity classes, or None (IntensityClasses.Measure): a clear
-    Otsu split of the smoothed intensities; only the side of lower median texture is tested: one region of >= 25 %, the
+    Otsu split of the smoothed intensities; only the side of lower median texture is tested: one region (of >= 25 %, or
+    of >= 10 % holding half the side), the
     other side's median >= 8 two-sided spreads of the side away, and the resin rule's measure accepting it."""
     r, s = rule_sample(maps.ratio, maps.smoothed, maps.valid)
     t, eta = otsu(*_histogram(s))
@@ -1403,7 +1421,7 @@ def intensity_classes(maps, log_threshold, options):
     texture = [_median(r[side]) if side.any() else np.inf for side in (lower, upper)]
     below = not texture[1] < texture[0]  # only the flatter side may be resin
     classes = np.where((maps.smoothed < t) == below, F32(log_threshold - 1), F32(log_threshold + 1)).astype(F32)
-    if largest_lower_region_share(classes, maps.valid, log_threshold, options["block_size"]) < COHERENT_REGION_SHARE:
+    if not intensity_side_coherent(lower_region_shares(classes, maps.valid, log_threshold, options["block_size"])):
         return None
     # The same voxels as the rules' sample, labelled by side (as drawing the class map again would pick them).
     on = lower if below else upper

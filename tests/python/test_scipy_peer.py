@@ -111,6 +111,8 @@ def _phantom(seed=0, shape=None, invert=False, variant=""):
         return _textured_resin()[0]
     if variant == "intensity-split":
         return _intensity_split()
+    if variant == "intensity-split-narrow":
+        return _intensity_split(dark=32)
 
     raw, _ = em_mask.phantom(seed, shape, invert=invert)
     if "padding" in variant:  # exact-constant borders: zero on the left, saturated at the bottom
@@ -149,17 +151,18 @@ def _textured_resin():
     return raw.astype(np.float32), tissue
 
 
-def _intensity_split():
-    """Two sections of 160 x 160 whose halves both carry texture well above the noise (smoothed by 2; SD 14 on the
-    left, 20 on the right), the left half 100 darker: no texture level separates them, the intensity classes do."""
+def _intensity_split(dark=80):
+    """Two sections of 160 x 160 whose two parts both carry texture well above the noise (smoothed by 2; SD 14 on the
+    left, 20 on the right), the left ``dark`` columns 100 darker: no texture level separates them, the intensity classes
+    do (at 32 columns, 20 % of the section, only because the side is one region holding all of itself)."""
     from scipy import ndimage as ndi
 
     rng = np.random.default_rng(12)
     raw = 128 + 6 * rng.standard_normal((2, 160, 160))
     texture = ndi.gaussian_filter(rng.standard_normal((2, 160, 160)), (0, 2, 2))
     texture /= texture.std()
-    raw[..., :80] += 14 * texture[..., :80] - 100
-    raw[..., 80:] += 20 * texture[..., 80:]
+    raw[..., :dark] += 14 * texture[..., :dark] - 100
+    raw[..., dark:] += 20 * texture[..., dark:]
     return raw.astype(np.float32)
 
 
@@ -203,6 +206,8 @@ CASES = {
     "textured-resin": (dict(variant="textured-resin"), {}),
     # two equally textured materials that differ in intensity only: the intensity classes give the resin reference
     "intensity-split": (dict(variant="intensity-split"), dict(minimum_region_size=0)),
+    # the same with the dark side a fifth of the section, one region: under a quarter, but the whole side
+    "intensity-split-narrow": (dict(variant="intensity-split-narrow"), dict(minimum_region_size=0)),
 }
 
 
@@ -248,6 +253,10 @@ def test_scipy_peer_matches_dotnet_masker(peer, core, case):
         assert all(o["resin"] is not None for o in info["outcomes"]), info["outcomes"]
         assert mask[..., :72].mean() < 0.05 and peer_mask[..., :72].mean() < 0.05
         assert mask[..., 88:].mean() > 0.95 and peer_mask[..., 88:].mean() > 0.95
+    if case == "intensity-split-narrow":
+        assert all(o["resin"] is not None for o in info["outcomes"]), info["outcomes"]
+        assert mask[..., :24].mean() < 0.05 and peer_mask[..., :24].mean() < 0.05
+        assert mask[..., 40:].mean() > 0.95 and peer_mask[..., 40:].mean() > 0.95
     if case == "pale-border":
         assert mask[0, 24:64, 156:200].mean() > 0.95 and peer_mask[0, 24:64, 156:200].mean() > 0.95
         assert mask[0, 100:, 92:116].mean() < 0.2 and mask[0, :, :32].mean() < 0.05  # the resin stays non-brain

@@ -8,7 +8,7 @@ namespace EmMask.Core.Masking;
 /// dark, streaky resin) separates at no texture level, and the section falls back to the unimodal threshold and is called
 /// all tissue, although the two materials differ plainly in intensity. The split counts only where the resin side is
 /// unmistakable: the smoothed intensities split clearly (Otsu's η ≥ <see cref="MinimumSeparability"/>); the side is one
-/// region covering at least <see cref="TexturePyramid.CoherentRegionShare"/> of the section; the other side's median lies
+/// region (<see cref="IsCoherent"/>); the other side's median lies
 /// at least <see cref="ResinRule.MinimumSeparation"/> of the side's own two-sided robust spreads away (no re-centring on a
 /// peak: on CREMI sections the pale cytoplasm's peak passed that, its whole class did not); and the resin rule's own
 /// measure accepts it. Only the side with the lower median texture is tested: resin is the flat material, and where the
@@ -44,7 +44,7 @@ internal static class IntensityClasses
         float lt = (float)logThreshold;
         bool below = !(MedianRatio(sample, t, below: false) < MedianRatio(sample, t, below: true));
         var classes = Classes(smoothed, t, below, lt);
-        if (TexturePyramid.LargestLowerRegionShare(classes, valid, logThreshold, block, ct) < TexturePyramid.CoherentRegionShare)
+        if (!IsCoherent(TexturePyramid.LowerRegionShares(classes, valid, logThreshold, block, ct)))
         {
             return null;
         }
@@ -56,6 +56,22 @@ internal static class IntensityClasses
             ? (stain, resin)
             : null;
     }
+
+    /// <summary>Smallest share of the section that the side's largest region must cover when it is under <see cref="TexturePyramid.CoherentRegionShare"/>.</summary>
+    public const double MinimumRegionShare = 0.10;
+
+    /// <summary>Smallest part of the side's own pooled share that its largest region must hold when it is under <see cref="TexturePyramid.CoherentRegionShare"/>.</summary>
+    public const double MinimumRegionPart = 0.5;
+
+    /// <summary>
+    /// Whether the side is one region: its largest region covers <see cref="TexturePyramid.CoherentRegionShare"/> of the
+    /// section, or, resin at a tissue edge covering less, at least <see cref="MinimumRegionShare"/> of the section and
+    /// <see cref="MinimumRegionPart"/> of the side itself (docs/real-em-decisions.md, "The intensity split's resin side
+    /// may be one region of under a quarter of the section").
+    /// </summary>
+    internal static bool IsCoherent((double Largest, double Total) shares) =>
+        shares.Largest >= TexturePyramid.CoherentRegionShare
+        || (shares.Largest >= MinimumRegionShare && shares.Largest >= MinimumRegionPart * shares.Total);
 
     /// <summary>log t − 1 where the voxel is on the candidate side of <paramref name="t"/> (below it when <paramref name="below"/>), log t + 1 elsewhere.</summary>
     private static Volume<float> Classes(Volume<float> smoothed, float t, bool below, float logThreshold)

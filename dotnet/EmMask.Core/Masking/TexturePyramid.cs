@@ -167,11 +167,18 @@ internal static class TexturePyramid
     /// class: valid pixels under <paramref name="valley"/>, pooled over a <paramref name="block"/>² box by majority (so
     /// that regions, not specks, count). 0 for a volume of more than one section or an empty image.
     /// </summary>
-    internal static double LargestLowerRegionShare(Volume<float> logRatio, Volume<byte>? valid, double valley, int block, CancellationToken ct)
+    internal static double LargestLowerRegionShare(Volume<float> logRatio, Volume<byte>? valid, double valley, int block, CancellationToken ct) =>
+        LowerRegionShares(logRatio, valid, valley, block, ct).Largest;
+
+    /// <summary>
+    /// As <see cref="LargestLowerRegionShare"/>, with the share of the whole pooled lower class beside its largest region's
+    /// (both of the section's valid pixels); (0, 0) for a volume of more than one section or an empty image.
+    /// </summary>
+    internal static (double Largest, double Total) LowerRegionShares(Volume<float> logRatio, Volume<byte>? valid, double valley, int block, CancellationToken ct)
     {
         if (logRatio.Shape.Z != 1)
         {
-            return 0;
+            return (0, 0);
         }
 
         var lower = logRatio.Like<float>();
@@ -188,19 +195,21 @@ internal static class TexturePyramid
 
         if (validCount == 0)
         {
-            return 0;
+            return (0, 0);
         }
 
         UniformFilter.Apply(lower, lower, (1, block, block), ct);
         var majority = logRatio.Like<byte>();
         var m = majority.Span;
+        long total = 0;
         for (int i = 0; i < m.Length; i++)
         {
             m[i] = l[i] > 0.5f ? (byte)1 : (byte)0;
+            total += m[i] != 0 && (ok.IsEmpty || ok[i] != 0) ? 1 : 0;
         }
 
         var regions = ConnectedComponents.Label(majority, Connectivity.Face, ct);
-        return regions.Count == 0 ? 0 : regions.Sizes.Skip(1).Max() / (double)validCount;
+        return regions.Count == 0 ? (0, 0) : (regions.Sizes.Skip(1).Max() / (double)validCount, total / (double)validCount);
     }
 
     /// <summary>Quantile of the ratio compared with <see cref="TextureTarget"/> (the tissue's upper range).</summary>
