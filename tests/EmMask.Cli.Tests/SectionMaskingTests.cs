@@ -134,6 +134,7 @@ public class SectionMaskingTests
         Refused("not this input's mask to update", t["other.npy"], "--sections", "3");
         Refused("confidence map", t["m.npy"], "--sections", "3", "--confidence", t["c.npy"]);
         Refused("in memory", t["m.npy"], "--sections", "3", "--block", "64");
+        Refused("more than the budget", t["m.npy"], "--sections", "3", "--max-memory", "10K"); // the mask is 55 KB
         Assert.False(File.Exists(t["c.npy"]));
 
         // --force replaces an output of another shape with the listed sections alone.

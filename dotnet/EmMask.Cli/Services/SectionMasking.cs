@@ -94,7 +94,7 @@ internal sealed class SectionMasking(IReporter reporter, MaskingService service)
         clock.Restart();
         Write(request, sections, update, mask!, confidence, records, rank, ct);
         reporter.Info(update
-            ? $"sections {SectionList.Format(sections)} of {request.Output} re-masked; its other {shape.Z - sections.Count} of {shape.Z} sections kept"
+            ? $"section{(sections.Count == 1 ? string.Empty : "s")} {SectionList.Format(sections)} of {request.Output} re-masked (tissue below is theirs); its other {shape.Z - sections.Count} of {shape.Z} sections kept"
             : $"{request.Output} holds section{(sections.Count == 1 ? string.Empty : "s")} {SectionList.Format(sections)} of {request.Input} alone ({sections.Count} of {shape.Z})");
         long voxels = (long)sections.Count * shape.Y * shape.X;
         var s = mask!.Shape;
@@ -148,6 +148,15 @@ internal sealed class SectionMasking(IReporter reporter, MaskingService service)
         }
 
         var written = new Shape3(update ? shape.Z : sections.Count, shape.Y, shape.X);
+        long held = written.Length * (request.ConfidenceOutput is null ? 1 : 1 + sizeof(float)); // the mask (and confidence) in memory
+        long budget = request.Blocks?.Budget ?? ByteSize.DefaultBudget();
+        if (held > budget)
+        {
+            throw new ArgumentException(
+                $"--sections holds the {(update ? "whole existing mask" : "listed sections' masks")}{(request.ConfidenceOutput is null ? string.Empty : " and confidence map")} in memory, {Size(held)}, "
+                + $"more than the budget of {Size(budget)} (--max-memory): raise it, or re-mask the volume block by block. Nothing was written.");
+        }
+
         VolumeWriter.CheckCanHold(request.Output, written, VoxelType.UInt8);
         if (request.ConfidenceOutput is { } confidence)
         {
@@ -242,6 +251,8 @@ internal sealed class SectionMasking(IReporter reporter, MaskingService service)
 
         return levels;
     }
+
+    private static string Size(long bytes) => bytes >= 1L << 30 ? $"{bytes / (double)(1L << 30):F1} GiB" : bytes >= 1L << 20 ? $"{bytes / (double)(1L << 20):F1} MiB" : $"{bytes / 1024.0:F1} KiB";
 
     private static double Median(List<double> values)
     {
