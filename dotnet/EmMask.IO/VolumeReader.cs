@@ -32,8 +32,8 @@ public static class VolumeReader
     /// <summary>
     /// Reads the block of <paramref name="size"/> voxels starting at <paramref name="offset"/> (z, y, x) without
     /// loading the rest: an HDF5 hyperslab (only the chunks it touches are decoded), row seeks in a C-ordered
-    /// <c>.npy</c>, or the block's section files of a sequence. TIFF, images and Fortran-ordered npy are read whole and
-    /// cropped. A 2D image has Z = 1.
+    /// <c>.npy</c>, the block's pages of a multi-page TIFF (each decoded whole, then cropped), or the block's section files
+    /// of a sequence. Images, colour TIFF and Fortran-ordered npy are read whole and cropped. A 2D image has Z = 1.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The block is empty or leaves the volume.</exception>
     /// <exception cref="VolumeFormatException">The input cannot be read as a volume.</exception>
@@ -50,6 +50,8 @@ public static class VolumeReader
                 return block;
             case VolumeFileKind.Sequence:
                 return SectionSequence.ReadBlock(path.File, offset, size, ct);
+            case VolumeFileKind.Tiff:
+                return TiffFormat.ReadBlock(path.File, offset, size, ct);
             default:
                 var whole = Read(path, ct);
                 BlockBounds.Check(whole.Shape, offset, size);

@@ -80,3 +80,51 @@ public class ReadBlockTests
         Assert.Equal(1 + 4 + 18, block[0, 1, 1]);
     }
 }
+
+/// <summary>A block of a multi-page TIFF decodes only its own pages (block-wise runs and --sections never hold the stack).</summary>
+public class TiffBlockTests
+{
+    // Five uint8 pages of 32 x 48, but page 3 is 16 x 48: a whole read is refused, blocks of other pages are not.
+    private static string MismatchedStack(TempDir dir)
+    {
+        string file = dir.File("mixed.tif");
+        using var tif = BitMiracle.LibTiff.Classic.Tiff.Open(file, "w");
+        for (int page = 0; page < 5; page++)
+        {
+            int height = page == 3 ? 16 : 32;
+            tif.SetField(BitMiracle.LibTiff.Classic.TiffTag.IMAGEWIDTH, 48);
+            tif.SetField(BitMiracle.LibTiff.Classic.TiffTag.IMAGELENGTH, height);
+            tif.SetField(BitMiracle.LibTiff.Classic.TiffTag.BITSPERSAMPLE, 8);
+            tif.SetField(BitMiracle.LibTiff.Classic.TiffTag.SAMPLESPERPIXEL, 1);
+            tif.SetField(BitMiracle.LibTiff.Classic.TiffTag.PHOTOMETRIC, BitMiracle.LibTiff.Classic.Photometric.MINISBLACK);
+            tif.SetField(BitMiracle.LibTiff.Classic.TiffTag.ROWSPERSTRIP, height);
+            tif.SetField(BitMiracle.LibTiff.Classic.TiffTag.PLANARCONFIG, BitMiracle.LibTiff.Classic.PlanarConfig.CONTIG);
+            for (int y = 0; y < height; y++)
+            {
+                tif.WriteScanline([.. Enumerable.Range(0, 48).Select(x => (byte)((10 * page) + y + x))], y);
+            }
+
+            tif.WriteDirectory();
+        }
+
+        return file;
+    }
+
+    [Fact]
+    public void OnlyTheBlocksPagesAreRead()
+    {
+        using var dir = new TempDir();
+        var path = new VolumePath(MismatchedStack(dir), null);
+        Assert.Contains("must match", Assert.Throws<VolumeFormatException>(() => VolumeReader.Read(path)).Message, StringComparison.Ordinal);
+
+        var block = Assert.IsType<Volume<byte>>(VolumeReader.ReadBlock(path, (1, 2, 5), new Shape3(2, 3, 4)));
+        Assert.Equal(new Shape3(2, 3, 4), block.Shape);
+        Assert.Equal(10 + 2 + 5, block[0, 0, 0]);
+        Assert.Equal(20 + 4 + 8, block[1, 2, 3]);
+        var last = Assert.IsType<Volume<byte>>(VolumeReader.ReadBlock(path, (4, 0, 0), new Shape3(1, 32, 48)));
+        Assert.Equal(40 + 31 + 47, last[0, 31, 47]);
+
+        Assert.Contains("must match", Assert.Throws<VolumeFormatException>(() => VolumeReader.ReadBlock(path, (2, 0, 0), new Shape3(2, 8, 8))).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => VolumeReader.ReadBlock(path, (5, 0, 0), new Shape3(1, 1, 1)));
+    }
+}

@@ -33,7 +33,36 @@ internal static class TiffFormat
             return ReadColour(tif, file, page, pages, voxelSize);
         }
 
-        var shape = new Shape3(pages, page.Height, page.Width);
+        return ReadSlab(tif, file, page, 0, pages, voxelSize, ct);
+    }
+
+    /// <summary>
+    /// Reads the block of <paramref name="size"/> voxels at <paramref name="offset"/>: only the pages it spans are decoded
+    /// (each whole, then cropped in y and x), so a block-wise run or <c>--sections</c> never holds the whole stack. A colour
+    /// image (one page read as H × W × 3) is read whole and cropped.
+    /// </summary>
+    public static IVolume ReadBlock(string file, (int Z, int Y, int X) offset, Shape3 size, CancellationToken ct)
+    {
+        using var tif = Open(file);
+        var voxelSize = ReadVoxelSize(tif);
+        var page = Page.Describe(tif, file, 0);
+        int pages = Guard(file, tif.NumberOfDirectories);
+        if (page.Colour)
+        {
+            var whole = ReadColour(tif, file, page, pages, voxelSize);
+            BlockBounds.Check(whole.Shape, offset, size);
+            return VolumeRegions.Crop(whole, offset, size);
+        }
+
+        BlockBounds.Check(new Shape3(pages, page.Height, page.Width), offset, size);
+        var slab = ReadSlab(tif, file, page, offset.Z, size.Z, voxelSize, ct);
+        return size.Y == page.Height && size.X == page.Width ? slab : VolumeRegions.Crop(slab, (0, offset.Y, offset.X), size);
+    }
+
+    // Pages first .. first + count - 1, whole, in the element type they are read as.
+    private static IVolume ReadSlab(Tiff tif, string file, Page page, int first, int count, VoxelSize? voxelSize, CancellationToken ct)
+    {
+        var shape = new Shape3(count, page.Height, page.Width);
         if (shape.Length > Array.MaxLength)
         {
             throw new VolumeFormatException($"{file}: {shape} ({shape.Length} voxels) is too large to load at once.");
@@ -41,14 +70,14 @@ internal static class TiffFormat
 
         var volume = page.Kind switch
         {
-            ElementKind.UInt8 => ReadPages<byte, byte>(tif, file, page, shape, ct),
-            ElementKind.UInt16 => ReadPages<ushort, ushort>(tif, file, page, shape, ct),
-            ElementKind.Float32 => ReadPages<float, float>(tif, file, page, shape, ct),
-            ElementKind.Int8 => ReadPages<sbyte, float>(tif, file, page, shape, ct),
-            ElementKind.Int16 => ReadPages<short, float>(tif, file, page, shape, ct),
-            ElementKind.Int32 => ReadPages<int, float>(tif, file, page, shape, ct),
-            ElementKind.UInt32 => ReadPages<uint, float>(tif, file, page, shape, ct),
-            _ => (IVolume)ReadPages<double, float>(tif, file, page, shape, ct),
+            ElementKind.UInt8 => ReadPages<byte, byte>(tif, file, page, shape, first, ct),
+            ElementKind.UInt16 => ReadPages<ushort, ushort>(tif, file, page, shape, first, ct),
+            ElementKind.Float32 => ReadPages<float, float>(tif, file, page, shape, first, ct),
+            ElementKind.Int8 => ReadPages<sbyte, float>(tif, file, page, shape, first, ct),
+            ElementKind.Int16 => ReadPages<short, float>(tif, file, page, shape, first, ct),
+            ElementKind.Int32 => ReadPages<int, float>(tif, file, page, shape, first, ct),
+            ElementKind.UInt32 => ReadPages<uint, float>(tif, file, page, shape, first, ct),
+            _ => (IVolume)ReadPages<double, float>(tif, file, page, shape, first, ct),
         };
         if (voxelSize is { } size)
         {
@@ -203,16 +232,18 @@ internal static class TiffFormat
         return new VoxelSize(z, scale / yRes, scale / xRes);
     }
 
-    private static Volume<TOut> ReadPages<TIn, TOut>(Tiff tif, string file, Page first, Shape3 shape, CancellationToken ct)
+    // Pages firstPage .. firstPage + shape.Z - 1 into a volume of shape (page 0 is the current directory on entry).
+    private static Volume<TOut> ReadPages<TIn, TOut>(Tiff tif, string file, Page first, Shape3 shape, int firstPage, CancellationToken ct)
         where TIn : unmanaged, System.Numerics.INumberBase<TIn>
         where TOut : unmanaged
     {
         var volume = new Volume<TOut>(shape);
         int sliceBytes = shape.SliceLength * Marshal.SizeOf<TIn>();
         var raw = new byte[sliceBytes];
-        for (int z = 0; z < shape.Z; z++)
+        for (int k = 0; k < shape.Z; k++)
         {
             ct.ThrowIfCancellationRequested();
+            int z = firstPage + k;
             if (z > 0)
             {
                 if (!Guard(file, () => tif.SetDirectory((short)z)))
@@ -236,11 +267,11 @@ internal static class TiffFormat
             var source = MemoryMarshal.Cast<byte, TIn>(raw.AsSpan());
             if (typeof(TIn) == typeof(TOut))
             {
-                MemoryMarshal.Cast<TIn, TOut>(source).CopyTo(volume.Slice(z));
+                MemoryMarshal.Cast<TIn, TOut>(source).CopyTo(volume.Slice(k));
             }
             else
             {
-                ElementKinds.ToFloat<TIn>(source, MemoryMarshal.Cast<TOut, float>(volume.Slice(z)), first.Kind, $"{file} page {z}");
+                ElementKinds.ToFloat<TIn>(source, MemoryMarshal.Cast<TOut, float>(volume.Slice(k)), first.Kind, $"{file} page {z}");
             }
         }
 
