@@ -265,14 +265,8 @@ public sealed class MaskingService(IReporter reporter)
     private static VolumeWriteOptions BlockwiseWriteOptions(MaskRequest request) =>
         new() { Force = request.Force, Attributes = BlockwiseAttributes(request), SingleSliceRank = VolumeReader.ReadRank(request.Input) };
 
-    private static Dictionary<string, string> BlockwiseAttributes(MaskRequest request) => new()
+    private static Dictionary<string, string> BlockwiseAttributes(MaskRequest request) => new(RunAttributes(request))
     {
-        ["method"] = request.Method,
-        ["version"] = ToolVersion.Text,
-        ["parameters"] = request.Method == "classical" ? JsonSerializer.Serialize(request.Classical.ToParameters()) : request.UNet.ToJson(),
-        ["postprocess"] = request.PostProcess.ToSpec(),
-        ["source"] = request.Input.ToString(),
-        ["labels"] = "1=brain,0=non-brain",
         ["blockwise"] = "true",
     };
 
@@ -297,17 +291,24 @@ public sealed class MaskingService(IReporter reporter)
         return result;
     }
 
-    /// <summary>The attributes stored beside a mask: method, version, parameters (JSON), post-processing, source.</summary>
-    public static Dictionary<string, string> Attributes(MaskRequest request, MaskResult result) => new()
+    /// <summary>The attributes stored beside a mask: method, version, parameters (JSON), the threshold used, post-processing, source.</summary>
+    public static Dictionary<string, string> Attributes(MaskRequest request, MaskResult result) => new(RunAttributes(request))
+    {
+        ["threshold_used"] = result.Threshold.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>What every mask written by a run records: method, version, parameters (JSON), post-processing, source, labels.</summary>
+    internal static Dictionary<string, string> RunAttributes(MaskRequest request) => new()
     {
         ["method"] = request.Method,
         ["version"] = ToolVersion.Text,
-        ["parameters"] = request.Method == "classical"
-            ? JsonSerializer.Serialize(request.Classical.ToParameters())
-            : request.UNet.ToJson(),
-        ["threshold_used"] = result.Threshold.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        ["parameters"] = ParametersJson(request),
         ["postprocess"] = request.PostProcess.ToSpec(),
         ["source"] = request.Input.ToString(),
         ["labels"] = "1=brain,0=non-brain",
     };
+
+    /// <summary>The method's parameters as JSON (the classical masker's snake_case parameters, or the U-Net's options).</summary>
+    internal static string ParametersJson(MaskRequest request) =>
+        request.Method == "classical" ? JsonSerializer.Serialize(request.Classical.ToParameters()) : request.UNet.ToJson();
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using EmMask.Cli.Console;
 using EmMask.Core.Masking;
@@ -73,7 +72,7 @@ internal sealed class SectionMasking(IReporter reporter, MaskingService service)
             {
                 ["z"] = z,
                 ["method"] = request.Method,
-                ["parameters"] = JsonNode.Parse(request.Method == "classical" ? JsonSerializer.Serialize(request.Classical.ToParameters()) : request.UNet.ToJson()),
+                ["parameters"] = JsonNode.Parse(MaskingService.ParametersJson(request)),
                 ["threshold_used"] = result.Threshold,
                 ["postprocess"] = request.PostProcess.ToSpec(),
                 ["version"] = ToolVersion.Text,
@@ -201,15 +200,8 @@ internal sealed class SectionMasking(IReporter reporter, MaskingService service)
         }
         else
         {
-            var first = records[0]!;
-            attributes = new Dictionary<string, string>
+            attributes = new Dictionary<string, string>(MaskingService.RunAttributes(request))
             {
-                ["method"] = request.Method,
-                ["version"] = ToolVersion.Text,
-                ["parameters"] = first["parameters"]!.ToJsonString(),
-                ["postprocess"] = request.PostProcess.ToSpec(),
-                ["source"] = request.Input.ToString(),
-                ["labels"] = "1=brain,0=non-brain",
                 [SectionsAttribute] = SectionList.Format(sections),
             };
             rank = sections.Count == 1 ? rank : 3;
