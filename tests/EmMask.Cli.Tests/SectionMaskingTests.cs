@@ -66,6 +66,34 @@ public class SectionMaskingTests
     }
 
     [Fact]
+    public void TheMaskNamesItsUnsplitSectionsAndAReMaskTakesThemOff()
+    {
+        using var t = Stack();
+        // Section 2 becomes flat noise: its texture cannot split, so the mask file names it.
+        var raw = Assert.IsType<Volume<byte>>(VolumeReader.Read(VolumePath.Parse(t["s.npy"], "/raw")));
+        var noise = new Random(2);
+        foreach (ref byte v in raw.Slice(2))
+        {
+            v = (byte)noise.Next(90, 110);
+        }
+
+        VolumeWriter.Write(VolumePath.Parse(t["s.npy"], "/raw"), raw, new VolumeWriteOptions { Force = true });
+        var run = CliRunner.Invoke("mask", t["s.npy"], t["m.npy"], "--json");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var unsplit = JsonDocument.Parse(run.Stdout).RootElement.GetProperty("UnsplitSections").EnumerateArray().Select(e => e.GetInt32()).ToList();
+        Assert.Contains(2, unsplit);
+        // The attribute lists sections and ranges ("1,3-4"), as --sections takes them.
+        List<int> Listed() => [.. VolumeReader.ReadAttributes(VolumePath.Parse(t["m.npy"], "/mask")).GetValueOrDefault("unsplit_sections", string.Empty)
+            .Split(',', StringSplitOptions.RemoveEmptyEntries)
+            .SelectMany(part => part.Split('-') is [var a, var b] ? Enumerable.Range(int.Parse(a), int.Parse(b) - int.Parse(a) + 1) : [int.Parse(part)])];
+        Assert.Equal(unsplit, Listed());
+
+        // Re-masked with a threshold given (nothing left to split), section 2 leaves the list; the others stay.
+        Assert.Equal(0, CliRunner.Invoke("mask", t["s.npy"], t["m.npy"], "--sections", "2", "--threshold", "3", "-q").ExitCode);
+        Assert.Equal(unsplit.Where(z => z != 2), Listed());
+    }
+
+    [Fact]
     public void SeveralSectionsAloneAreStackedInAscendingOrder()
     {
         using var t = Stack();

@@ -291,11 +291,27 @@ public sealed class MaskingService(IReporter reporter)
         return result;
     }
 
-    /// <summary>The attributes stored beside a mask: method, version, parameters (JSON), the threshold used, post-processing, source.</summary>
-    public static Dictionary<string, string> Attributes(MaskRequest request, MaskResult result) => new(RunAttributes(request))
+    /// <summary>
+    /// The attributes stored beside a mask: method, version, parameters (JSON), the threshold used, post-processing,
+    /// source, and, where the classical masker names any, the sections whose texture did not split
+    /// (<see cref="UnsplitAttribute"/>), so that the mask file itself says which sections to look at first.
+    /// </summary>
+    public static Dictionary<string, string> Attributes(MaskRequest request, MaskResult result)
     {
-        ["threshold_used"] = result.Threshold.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-    };
+        var attributes = new Dictionary<string, string>(RunAttributes(request))
+        {
+            ["threshold_used"] = result.Threshold.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        };
+        if (result.UnsplitSections is { Count: > 0 } unsplit)
+        {
+            attributes[UnsplitAttribute] = SectionList.Format(unsplit);
+        }
+
+        return attributes;
+    }
+
+    /// <summary>The attribute naming the sections whose texture did not split (<see cref="MaskResult.UnsplitSections"/>), e.g. <c>1,3-4</c>.</summary>
+    public const string UnsplitAttribute = "unsplit_sections";
 
     /// <summary>What every mask written by a run records: method, version, parameters (JSON), post-processing, source, labels.</summary>
     internal static Dictionary<string, string> RunAttributes(MaskRequest request) => new()

@@ -91,7 +91,7 @@ internal sealed class SectionMasking(IReporter reporter, MaskingService service)
 
         double compute = clock.Elapsed.TotalSeconds;
         clock.Restart();
-        Write(request, sections, update, mask!, confidence, records, rank, ct);
+        Write(request, sections, unsplit, update, mask!, confidence, records, rank, ct);
         reporter.Info(update
             ? $"section{(sections.Count == 1 ? string.Empty : "s")} {SectionList.Format(sections)} of {request.Output} re-masked (tissue below is theirs); its other {shape.Z - sections.Count} of {shape.Z} sections kept"
             : $"{request.Output} holds section{(sections.Count == 1 ? string.Empty : "s")} {SectionList.Format(sections)} of {request.Input} alone ({sections.Count} of {shape.Z})");
@@ -181,7 +181,7 @@ internal sealed class SectionMasking(IReporter reporter, MaskingService service)
             ?? throw new ArgumentException($"--sections writes into the existing {what} {path}, which is not {type}: give a {what} written by emmask. Nothing was written.");
     }
 
-    private static void Write(MaskRequest request, IReadOnlyList<int> sections, bool update, Volume<byte> mask, Volume<float>? confidence, JsonArray records, int rank, CancellationToken ct)
+    private static void Write(MaskRequest request, IReadOnlyList<int> sections, IReadOnlyList<int> unsplit, bool update, Volume<byte> mask, Volume<float>? confidence, JsonArray records, int rank, CancellationToken ct)
     {
         Dictionary<string, string> attributes;
         int levels = request.Multiscale;
@@ -195,6 +195,14 @@ internal sealed class SectionMasking(IReporter reporter, MaskingService service)
             }
 
             attributes[RemaskedAttribute] = all.ToJsonString();
+            // Re-masked sections leave the list of unsplit sections, unless they still did not split.
+            var listed = attributes.TryGetValue(MaskingService.UnsplitAttribute, out var text) ? SectionList.Parse(text) : [];
+            var still = listed.Except(sections).Union(unsplit).Order().ToList();
+            attributes.Remove(MaskingService.UnsplitAttribute);
+            if (still.Count > 0)
+            {
+                attributes[MaskingService.UnsplitAttribute] = SectionList.Format(still);
+            }
             levels = Math.Max(levels, ExistingLevels(request.Output));
             rank = VolumeReader.ReadRank(request.Output);
         }
@@ -204,6 +212,10 @@ internal sealed class SectionMasking(IReporter reporter, MaskingService service)
             {
                 [SectionsAttribute] = SectionList.Format(sections),
             };
+            if (unsplit.Count > 0)
+            {
+                attributes[MaskingService.UnsplitAttribute] = SectionList.Format(unsplit); // the input's z, as the sections attribute
+            }
             rank = sections.Count == 1 ? rank : 3;
         }
 
