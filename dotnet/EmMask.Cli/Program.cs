@@ -10,6 +10,7 @@ var root = new RootCommand("emmask: brain (1) / non-brain (0) masks for volume e
 root.Subcommands.Add(DemoCommand.Build());
 root.Subcommands.Add(PhantomCommand.Build());
 root.Subcommands.Add(MaskCommand.Build());
+root.Subcommands.Add(BatchCommand.Build());
 root.Subcommands.Add(PostprocessCommand.Build());
 root.Subcommands.Add(EvalCommand.Build());
 root.Subcommands.Add(TrainCommand.Build());

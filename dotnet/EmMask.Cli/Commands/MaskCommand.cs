@@ -36,19 +36,20 @@ public static class MaskCommand
         var json = GlobalOptions.Json();
         var command = new Command("mask", "Compute a brain (1) / non-brain (0) mask of an EM volume.")
         {
-            Input, Output, Method, Confidence, PostProcess, Sections, Preset, Block, MaxMemory, Resume, Threads, Multiscale, force, json,
+            Input, Output, Confidence, Sections, force, json,
         };
-        foreach (var option in Classical.All.Concat(UNet.All))
-        {
-            command.Options.Add(option);
-        }
+        AddRunOptions(command);
 
         command.SetAction((parse, ct) =>
         {
             var reporter = new SpectreReporter(parse.GetValue(GlobalOptions.Quiet));
             return Task.FromResult(CliErrors.Run(reporter, () =>
             {
-                var request = ToRequest(parse, parse.GetValue(force));
+                var request = ToRequest(parse, parse.GetValue(Input)!, parse.GetValue(Output)!, parse.GetValue(force)) with
+                {
+                    ConfidenceOutput = parse.GetValue(Confidence) is { } c ? VolumePath.Parse(c, "/confidence") : null,
+                    Sections = parse.GetValue(Sections) is { } sections ? SectionList.Parse(sections) : null,
+                };
                 var outcome = new MaskingService(reporter).Run(request, ct);
                 reporter.Info($"wrote {outcome.Output}: tissue {outcome.TissueFraction:P1}, threshold {outcome.Threshold:g3}, compute {outcome.ComputeSeconds:F2} s");
                 if (parse.GetValue(json))
@@ -62,10 +63,20 @@ public static class MaskCommand
         return command;
     }
 
+    /// <summary>The options of a masking run that <c>mask</c> and <c>batch</c> share: method, parameters, post-processing, preset, memory.</summary>
+    internal static void AddRunOptions(Command command)
+    {
+        foreach (var option in new Option[] { Method, PostProcess, Preset, Block, MaxMemory, Resume, Threads, Multiscale }.Concat(Classical.All).Concat(UNet.All))
+        {
+            command.Options.Add(option);
+        }
+    }
+
     private static string? Given(ParseResult parse, Option<string> option) =>
         parse.GetResult(option) is { Implicit: false } ? parse.GetValue(option) : null;
 
-    private static MaskRequest ToRequest(ParseResult parse, bool force)
+    /// <summary>The request for one input and output from the shared options (<see cref="AddRunOptions"/>); no confidence map or sections.</summary>
+    internal static MaskRequest ToRequest(ParseResult parse, string input, string output, bool force)
     {
         var options = ClassicalMaskOptions.Default;
         var unet = UNetMaskOptions.Default;
@@ -91,11 +102,8 @@ public static class MaskCommand
         var pipeline = PostProcessSpec.Resolve(parse.GetValue(PostProcess) ?? post ?? (method == "unet" ? "none" : "clean"));
         unet = UNetMaskOptions.FromJson(UNet.Apply(parse, JsonNode.Parse(unet.ToJson())!.AsObject()).ToJsonString());
         return new MaskRequest(
-            VolumePath.Parse(parse.GetValue(Input)!, "/raw"),
-            VolumePath.Parse(parse.GetValue(Output)!, "/mask"),
-            parse.GetValue(Confidence) is { } c ? VolumePath.Parse(c, "/confidence") : null,
-            method, options, unet, pipeline, force, Blocks(parse), Levels(parse),
-            parse.GetValue(Sections) is { } sections ? SectionList.Parse(sections) : null);
+            VolumePath.Parse(input, "/raw"), VolumePath.Parse(output, "/mask"), null,
+            method, options, unet, pipeline, force, Blocks(parse), Levels(parse));
     }
 
     private static int Levels(ParseResult parse)

@@ -59,8 +59,22 @@ public sealed record BlockRequest(int? Block, long? MaxMemory, bool Resume, int?
 public sealed record MaskOutcome(string Input, string Output, string Method, int[] Shape, double TissueFraction, double Threshold, double ReadSeconds, double ComputeSeconds, double WriteSeconds, IReadOnlyList<string> Warnings, IReadOnlyList<string> Notes, IReadOnlyDictionary<string, double> Stages, IReadOnlyList<int>? UnsplitSections = null, IReadOnlyList<int>? Sections = null);
 
 /// <summary>Reads, masks, post-processes and writes atomically; the mask command only parses and calls this.</summary>
-public sealed class MaskingService(IReporter reporter)
+/// <param name="reporter">Progress, info, warnings.</param>
+/// <param name="shared">A model cache kept across runs (a batch loads a model once), or null for one per run.</param>
+public sealed class MaskingService(IReporter reporter, PredictorProvider? shared = null)
 {
+    /// <summary>The model cache a run uses: the shared one, else a fresh one that the caller disposes (<c>Owned</c>).</summary>
+    internal (PredictorProvider Provider, IDisposable? Owned) Predictors()
+    {
+        if (shared is not null)
+        {
+            return (shared, null);
+        }
+
+        var fresh = new PredictorProvider();
+        return (fresh, fresh);
+    }
+
     /// <summary>Runs the request; nothing is written unless every step succeeded.</summary>
     public MaskOutcome Run(MaskRequest request, CancellationToken ct)
     {
@@ -120,7 +134,8 @@ public sealed class MaskingService(IReporter reporter)
         clock.Restart();
         var stages = new Dictionary<string, double>();
         MaskResult result;
-        using (var predictors = new PredictorProvider())
+        var (predictors, owned) = Predictors();
+        using (owned)
         {
             result = Mask(input, request, $"{request.Method} mask {input.Shape}", predictors, stages, ct);
         }
@@ -240,7 +255,8 @@ public sealed class MaskingService(IReporter reporter)
         var clock = Stopwatch.StartNew();
         var source = new EmMask.IO.Blockwise.FileBlockSource(request.Input, ct);
         int edge = blocks.Block ?? UNetBlockEdge;
-        using var predictors = new PredictorProvider();
+        var (predictors, owned) = Predictors();
+        using var lease = owned;
         var (mask, notes) = reporter.Run("unet mask, block-wise", progress => EmMask.IO.Blockwise.BlockwiseFileMasker.Finish(
             request.Input, request.Output, request.PostProcess, blocks.Resume, BlockwiseWriteOptions(request),
             request.Multiscale, source, $"method: unet\nparameters: {request.UNet.ToJson()}\nblock: {edge}",

@@ -40,7 +40,8 @@ internal sealed class SectionMasking(IReporter reporter, MaskingService service)
         var thresholds = new List<double>();
         var records = new JsonArray();
         long tissue = 0;
-        using var predictors = new PredictorProvider();
+        var (predictors, owned) = service.Predictors();
+        using var lease = owned;
         for (int k = 0; k < sections.Count; k++)
         {
             int z = sections[k];
