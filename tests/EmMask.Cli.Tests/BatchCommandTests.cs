@@ -46,6 +46,11 @@ public class BatchCommandTests
         Assert.Contains("two inputs would write", clash.Stderr, StringComparison.Ordinal);
         Assert.False(Directory.Exists(t["out"]));
 
+        var badValue = CliRunner.Invoke("batch", t["a.h5"], "-o", t["out"], "--block-size", "0");
+        Assert.Equal(2, badValue.ExitCode);
+        Assert.Contains("block", badValue.Stderr, StringComparison.OrdinalIgnoreCase);
+        Assert.False(Directory.Exists(t["out"]));
+
         Assert.Equal(0, CliRunner.Invoke("batch", t["a.h5"], "-o", t["out"], "-q").ExitCode);
         string written = Path.Combine(t["out"], "a_mask.h5");
         byte[] before = File.ReadAllBytes(written);

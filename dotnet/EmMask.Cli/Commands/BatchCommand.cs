@@ -34,12 +34,17 @@ public static class BatchCommand
             var reporter = new SpectreReporter(parse.GetValue(GlobalOptions.Quiet));
             var inputs = parse.GetValue(Inputs)!;
             var outputs = new string[inputs.Length];
+            MaskRequest? template = null;
             int planned = CliErrors.Run(reporter, () =>
             {
                 for (int i = 0; i < inputs.Length; i++)
                 {
                     outputs[i] = OutputFor(inputs[i], parse.GetValue(OutDir)!, parse.GetValue(Suffix)!);
                 }
+
+                // The options once, for all inputs: a bad value fails here, before anything is read or written.
+                template = MaskCommand.ToRequest(parse, inputs[0], outputs[0], parse.GetValue(force));
+                template.Classical.Validate();
 
                 var clash = outputs.GroupBy(o => Path.GetFullPath(VolumePath.Parse(o, "/mask").File)).FirstOrDefault(g => g.Count() > 1);
                 return clash is null ? ExitCodes.Ok
@@ -65,7 +70,7 @@ public static class BatchCommand
                 {
                     try
                     {
-                        outcome = service.Run(MaskCommand.ToRequest(parse, inputs[i], outputs[i], parse.GetValue(force)), ct);
+                        outcome = service.Run(template! with { Input = VolumePath.Parse(inputs[i], "/raw"), Output = VolumePath.Parse(outputs[i], "/mask") }, ct);
                         reporter.Info($"wrote {outcome.Output}: tissue {outcome.TissueFraction:P1}, threshold {outcome.Threshold:g3}, compute {outcome.ComputeSeconds:F2} s");
                         return ExitCodes.Ok;
                     }
