@@ -66,12 +66,27 @@ def _scale_translate(attrs, ndim: int) -> dict:
     return meta
 
 
+def _text_attributes(attrs) -> dict:
+    """The dataset's text attributes (as ``emmask`` writes them: method, parameters, ``unsplit_sections`` ...)."""
+    text = {}
+    for key, value in attrs.items():
+        if isinstance(value, bytes):
+            try:
+                value = value.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+        if isinstance(value, str):
+            text[key] = value
+    return text
+
+
 def read_hdf5(path: Union[str, list]) -> list:
     """Read every numeric dataset with 2 to 4 dimensions from an HDF5 file as napari layer data.
 
     Datasets whose name contains mask/label/truth/seg/gt and whose dtype is integer or bool become Labels layers;
     the rest become Image layers. ``resolution``/``element_size_um``/``voxel_size`` attributes set the layer scale,
-    ``offset`` the translate.
+    ``offset`` the translate. Text attributes (what ``emmask`` records beside a mask: method, parameters, the sections whose
+    texture did not split as ``unsplit_sections``, re-masked sections) go into the layer's ``metadata``.
 
     Returns
     -------
@@ -98,6 +113,9 @@ def read_hdf5(path: Union[str, list]) -> list:
             is_labels = data.dtype.kind in "uib" and any(h in leaf for h in _LABEL_HINTS)
             meta = {"name": f"{stem}{ds.name}" if len(datasets) > 1 else stem}
             meta.update(_scale_translate(ds.attrs, data.ndim))
+            text = _text_attributes(ds.attrs)
+            if text:
+                meta["metadata"] = text
             if is_labels and data.dtype == np.bool_:
                 data = data.view(np.uint8)
             layers.append((data, meta, "labels" if is_labels else "image"))

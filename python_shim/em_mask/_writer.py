@@ -31,7 +31,8 @@ def write_labels(path: str, data: Any, meta: dict) -> list:
     ----------
     path : str
         Destination ending in .h5/.hdf5 (dataset ``mask``, gzip, with ``resolution`` = the layer's scale and
-        ``offset`` = its translate as attributes, read back by this plugin's reader) or .tif/.tiff (one
+        ``offset`` = its translate as attributes, read back by this plugin's reader, and the text entries of the
+        layer's ``metadata``, such as the attributes ``emmask`` wrote beside a mask) or .tif/.tiff (one
         multi-page TIFF; the smallest unsigned dtype that holds the labels).
     data : array_like
         The layer data.
@@ -60,6 +61,9 @@ def write_labels(path: str, data: Any, meta: dict) -> list:
                 ds.attrs["offset"] = np.asarray(translate, dtype=float)
             if meta.get("name"):
                 ds.attrs["name"] = str(meta["name"])
+            for key, value in (meta.get("metadata") or {}).items():
+                if isinstance(value, str) and key not in ds.attrs:
+                    ds.attrs[key] = value  # the mask's record (emmask's attributes, read in by the reader) goes along
         return [path]
     if suffix in (".tif", ".tiff"):
         import tifffile

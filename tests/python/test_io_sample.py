@@ -61,6 +61,26 @@ def test_reader_turns_every_dataset_into_a_layer(tmp_path):
     assert by_name["cremi/volumes/labels/mask"][2] == "labels"
 
 
+def test_the_masks_record_goes_through_the_reader_and_the_writer(tmp_path):
+    """emmask's text attributes (method, unsplit_sections ...) become the layer's metadata, and a proofread mask
+    saved by the writer keeps them."""
+    path = tmp_path / "mask.h5"
+    with h5py.File(path, "w") as f:
+        f["mask"] = _mask()
+        f["mask"].attrs["method"] = "classical"
+        f["mask"].attrs["unsplit_sections"] = "1,3-4"
+        f["mask"].attrs["resolution"] = [40.0, 8.0, 8.0]
+    [(data, meta, kind)] = napari_get_reader(str(path))(str(path))
+    assert kind == "labels"
+    assert meta["metadata"] == {"method": "classical", "unsplit_sections": "1,3-4"}
+
+    again = str(tmp_path / "proofread.h5")
+    assert write_labels(again, data, meta) == [again]
+    [(_, back, _)] = napari_get_reader(again)(again)
+    assert back["metadata"]["unsplit_sections"] == "1,3-4" and back["metadata"]["method"] == "classical"
+    assert back["scale"] == (40.0, 8.0, 8.0)
+
+
 def test_reader_returns_none_for_a_truncated_or_foreign_file(tmp_path):
     bad = tmp_path / "broken.h5"
     bad.write_bytes(b"\x00" * 100)

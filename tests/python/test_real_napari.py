@@ -592,6 +592,7 @@ def test_writer_and_reader_round_trip_through_the_plugin(viewer, sample, tmp_pat
     import napari
 
     raw, truth = sample
+    truth.metadata["unsplit_sections"] = "2,5-6"  # the record emmask writes beside a mask goes along
     path = tmp_path / "mask.h5"
     written = napari.save_layers(str(path), [truth], plugin=PLUGIN)
     assert [Path(p).name for p in written] == ["mask.h5"]
@@ -599,6 +600,7 @@ def test_writer_and_reader_round_trip_through_the_plugin(viewer, sample, tmp_pat
     assert len(layers) == 1 and layers[0].__class__.__name__ == "Labels"
     np.testing.assert_array_equal(layers[0].data, truth.data)
     np.testing.assert_allclose(layers[0].scale, truth.scale)
+    assert layers[0].metadata.get("unsplit_sections") == "2,5-6", layers[0].metadata
 
 
 def test_a_missing_build_disables_run_and_names_the_one_command(viewer, monkeypatch, tmp_path):
