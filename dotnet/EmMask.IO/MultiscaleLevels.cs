@@ -33,9 +33,35 @@ public static class MultiscaleLevels
                 ["downsample_factor"] = factor.ToString(CultureInfo.InvariantCulture),
                 ["downsample"] = "max",
             };
-            result.Add(($"_s{k}", coarser(factor), attrs));
+            result.Add((Suffix(k), coarser(factor), attrs));
         }
 
         return result;
+    }
+
+    /// <summary>The suffix of level <paramref name="k"/>'s dataset (<c>_s1</c>, 2× coarser; <c>_s2</c>, 4×; ...).</summary>
+    public static string Suffix(int k) => "_s" + k.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// How many coarser levels already stand beside an HDF5 mask (<c>NAME_s1</c>, <c>NAME_s2</c>, ... without a gap), so
+    /// that a rewrite of the mask can refresh them; 0 for other formats or a file without them.
+    /// </summary>
+    public static int Existing(VolumePath mask)
+    {
+        ArgumentNullException.ThrowIfNull(mask);
+        if (mask.Kind != VolumeFileKind.Hdf5 || !File.Exists(mask.File))
+        {
+            return 0;
+        }
+
+        string name = "/" + (mask.Dataset ?? string.Empty).Trim('/');
+        var datasets = VolumeReader.ListDatasets(mask.File).Select(d => "/" + d.Trim('/')).ToHashSet(StringComparer.Ordinal);
+        int levels = 0;
+        while (levels < Maximum && datasets.Contains(name + Suffix(levels + 1)))
+        {
+            levels++;
+        }
+
+        return levels;
     }
 }

@@ -42,7 +42,7 @@ public static class SectionList
         return [.. sections];
     }
 
-    /// <summary>The sections as text, ranges joined (<c>3, 5-7</c>), for messages and attributes.</summary>
+    /// <summary>The sections as text, ranges joined (<c>3,5-7</c>, as <see cref="Parse"/> reads it), for messages and attributes.</summary>
     public static string Format(IReadOnlyList<int> sections)
     {
         ArgumentNullException.ThrowIfNull(sections);

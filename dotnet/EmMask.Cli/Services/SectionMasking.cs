@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json.Nodes;
 using EmMask.Cli.Console;
 using EmMask.Core.Masking;
@@ -204,7 +203,7 @@ internal sealed class SectionMasking(IReporter reporter, MaskingService service)
             {
                 attributes[MaskingService.UnsplitAttribute] = SectionList.Format(still);
             }
-            levels = Math.Max(levels, ExistingLevels(request.Output));
+            levels = Math.Max(levels, MultiscaleLevels.Existing(request.Output));
             rank = VolumeReader.ReadRank(request.Output);
         }
         else
@@ -236,25 +235,6 @@ internal sealed class SectionMasking(IReporter reporter, MaskingService service)
         {
             VolumeWriter.Write(c, confidence, options with { Attributes = update ? new Dictionary<string, string>(VolumeReader.ReadAttributes(c)) { [RemaskedAttribute] = attributes[RemaskedAttribute] } : attributes }, ct);
         }
-    }
-
-    // The coarser levels already beside an HDF5 mask (NAME_s1, NAME_s2, ...), so that an update refreshes them too.
-    private static int ExistingLevels(VolumePath output)
-    {
-        if (output.Kind != VolumeFileKind.Hdf5)
-        {
-            return 0;
-        }
-
-        string name = "/" + (output.Dataset ?? string.Empty).Trim('/');
-        var datasets = VolumeReader.ListDatasets(output.File).Select(d => "/" + d.Trim('/')).ToHashSet(StringComparer.Ordinal);
-        int levels = 0;
-        while (levels < MultiscaleLevels.Maximum && datasets.Contains(name + "_s" + (levels + 1).ToString(CultureInfo.InvariantCulture)))
-        {
-            levels++;
-        }
-
-        return levels;
     }
 
     private static string Size(long bytes) => bytes >= 1L << 30 ? $"{bytes / (double)(1L << 30):F1} GiB" : bytes >= 1L << 20 ? $"{bytes / (double)(1L << 20):F1} MiB" : $"{bytes / 1024.0:F1} KiB";
