@@ -63,4 +63,29 @@ public class BatchCommandTests
         Assert.Equal(2, sequence.ExitCode);
         Assert.Contains("stack of section files", sequence.Stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void ConfidenceSuffixWritesEachInputsMapAsItsOwnRunDoes()
+    {
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["a.h5"], "--seed", "2", "--shape", "8", "64", "64", "-q").ExitCode);
+        VolumeWriter.Write(VolumePath.Parse(t["b.npy"], "/raw"), VolumeReader.Read(VolumePath.Parse(t["a.h5"], "/raw")), new VolumeWriteOptions());
+
+        Assert.Equal(0, CliRunner.Invoke("batch", t["a.h5"], "-o", t["out"], "--confidence-suffix", "_mask", "-q").ExitCode);
+        Assert.Equal(0, CliRunner.Invoke("mask", t["a.h5"], t["a1.h5"], "--confidence", t["a1c.npy"], "-q").ExitCode);
+        var expected = Assert.IsType<Volume<float>>(VolumeReader.Read(VolumePath.Parse(t["a1c.npy"], "/raw")));
+        // HDF5: the map is a dataset beside the mask in its file (same suffix); npy: a file of its own.
+        var inFile = Assert.IsType<Volume<float>>(VolumeReader.Read(VolumePath.Parse(Path.Combine(t["out"], "a_mask.h5") + ":/confidence", "/raw")));
+        Assert.True(expected.Span.SequenceEqual(inFile.Span));
+        Assert.True(Mask(t["a1.h5"]).Span.SequenceEqual(Mask(Path.Combine(t["out"], "a_mask.h5") + ":/mask").Span));
+
+        var clash = CliRunner.Invoke("batch", t["b.npy"], "-o", t["out2"], "--confidence-suffix", "_mask");
+        Assert.Equal(2, clash.ExitCode); // an npy mask and its map cannot share a file
+        Assert.Contains("--confidence-suffix", clash.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(t["out2"]));
+
+        Assert.Equal(0, CliRunner.Invoke("batch", t["b.npy"], "-o", t["out3"], "--confidence-suffix", "_conf", "-q").ExitCode);
+        var own = Assert.IsType<Volume<float>>(VolumeReader.Read(VolumePath.Parse(Path.Combine(t["out3"], "b_conf.npy"), "/raw")));
+        Assert.True(expected.Span.SequenceEqual(own.Span));
+    }
 }

@@ -10,7 +10,8 @@ namespace EmMask.Cli.Commands;
 /// <summary>
 /// <c>emmask batch IN... --out-dir DIR</c>: the mask command over many volumes in one process (one start-up, one model
 /// load), as ilastik's headless batch mode. Each input gets <c>DIR/NAME_mask</c> in its own format (HDF5 <c>:/mask</c>,
-/// TIFF, npy; a single image as PNG), with the same options for all. A volume that fails (unreadable, an existing
+/// TIFF, npy; a single image as PNG), with the same options for all, and with <c>--confidence-suffix</c> its confidence map
+/// beside it (<see cref="ConfidenceFor"/>). A volume that fails (unreadable, an existing
 /// output without <c>--force</c>) is reported and the others go on; the exit code is then the first failure's.
 /// </summary>
 public static class BatchCommand
@@ -18,6 +19,7 @@ public static class BatchCommand
     private static readonly Argument<string[]> Inputs = new("inputs") { Arity = ArgumentArity.OneOrMore, Description = "Input volumes (as for mask: file.h5[:/dataset], file.tif, file.npy, or one section as .png, .jpg or .bmp)." };
     private static readonly Option<string> OutDir = new("--out-dir", "-o") { Required = true, Description = "Folder for the masks (created if missing): NAME_mask with the input's format." };
     private static readonly Option<string> Suffix = new("--suffix") { Description = "Appended to each input's name.", DefaultValueFactory = _ => "_mask" };
+    private static readonly Option<string?> ConfidenceSuffix = new("--confidence-suffix") { Description = "Also write each input's float32 confidence map (0..1) to OUT-DIR/NAME plus this (e.g. _confidence): HDF5 as :/confidence, a single image as .tif, else the input's format." };
 
     /// <summary>Builds the command.</summary>
     public static Command Build()
@@ -26,7 +28,7 @@ public static class BatchCommand
         var json = GlobalOptions.Json();
         var command = new Command("batch", "Mask many volumes in one run, each to OUT-DIR/NAME_mask in its own format; one that fails does not stop the others.")
         {
-            Inputs, OutDir, Suffix, force, json,
+            Inputs, OutDir, Suffix, ConfidenceSuffix, force, json,
         };
         MaskCommand.AddRunOptions(command);
         command.SetAction((parse, ct) =>
@@ -34,12 +36,15 @@ public static class BatchCommand
             var reporter = new SpectreReporter(parse.GetValue(GlobalOptions.Quiet));
             var inputs = parse.GetValue(Inputs)!;
             var outputs = new string[inputs.Length];
+            var confidences = new string?[inputs.Length];
+            string? confidenceSuffix = parse.GetValue(ConfidenceSuffix);
             MaskRequest? template = null;
             int planned = CliErrors.Run(reporter, () =>
             {
                 for (int i = 0; i < inputs.Length; i++)
                 {
                     outputs[i] = OutputFor(inputs[i], parse.GetValue(OutDir)!, parse.GetValue(Suffix)!);
+                    confidences[i] = confidenceSuffix is null ? null : ConfidenceFor(inputs[i], parse.GetValue(OutDir)!, confidenceSuffix);
                 }
 
                 // The options once, for all inputs: a bad value fails here, before anything is read or written.
@@ -47,8 +52,19 @@ public static class BatchCommand
                 template.Classical.Validate();
 
                 var clash = outputs.GroupBy(o => Path.GetFullPath(VolumePath.Parse(o, "/mask").File)).FirstOrDefault(g => g.Count() > 1);
-                return clash is null ? ExitCodes.Ok
-                    : throw new ArgumentException($"two inputs would write {clash.Key}: give them different names (or batch them separately). Nothing was written.");
+                if (clash is not null)
+                {
+                    throw new ArgumentException($"two inputs would write {clash.Key}: give them different names (or batch them separately). Nothing was written.");
+                }
+
+                // A confidence map may share only its own mask's HDF5 file (as another dataset), never another output's file.
+                var targets = outputs.Select((o, i) => (Path: VolumePath.Parse(o, "/mask"), Owner: i))
+                    .Concat(confidences.Select((c, i) => (Path: c, Owner: i)).Where(t => t.Path is not null).Select(t => (Path: VolumePath.Parse(t.Path!, "/confidence"), t.Owner)))
+                    .Select(t => (File: Path.GetFullPath(t.Path.File), t.Path.Kind, t.Path.Dataset, t.Owner));
+                var shared = targets.GroupBy(t => t.File).FirstOrDefault(g => g.Count() > 1
+                    && (g.Select(t => t.Owner).Distinct().Count() > 1 || g.First().Kind != VolumeFileKind.Hdf5 || g.Select(t => t.Dataset).Distinct().Count() < g.Count()));
+                return shared is null ? ExitCodes.Ok
+                    : throw new ArgumentException($"two outputs would be {shared.Key}: give --suffix and --confidence-suffix different values (or the inputs different names). Nothing was written.");
             });
             if (planned != ExitCodes.Ok)
             {
@@ -70,7 +86,12 @@ public static class BatchCommand
                 {
                     try
                     {
-                        outcome = service.Run(template! with { Input = VolumePath.Parse(inputs[i], "/raw"), Output = VolumePath.Parse(outputs[i], "/mask") }, ct);
+                        outcome = service.Run(template! with
+                        {
+                            Input = VolumePath.Parse(inputs[i], "/raw"),
+                            Output = VolumePath.Parse(outputs[i], "/mask"),
+                            ConfidenceOutput = confidences[i] is { } c ? VolumePath.Parse(c, "/confidence") : null,
+                        }, ct);
                         reporter.Info($"wrote {outcome.Output}: tissue {outcome.TissueFraction:P1}, threshold {outcome.Threshold:g3}, compute {outcome.ComputeSeconds:F2} s");
                         return ExitCodes.Ok;
                     }
@@ -116,6 +137,22 @@ public static class BatchCommand
             VolumeFileKind.Image => Path.Combine(folder, name + ".png"),
             VolumeFileKind.Sequence => throw new ArgumentException($"{input}: a stack of section files; mask it with emmask mask IN 'masks/m_*.png'."),
             _ => Path.Combine(folder, name + Path.GetExtension(path.File)),
+        };
+    }
+
+    /// <summary>
+    /// DIR/NAME{suffix} for the confidence map: HDF5 as :/confidence (with the mask's suffix, a dataset beside the mask in
+    /// its file), a single image as float32 TIFF (PNG holds no floats), else the input's format.
+    /// </summary>
+    internal static string ConfidenceFor(string input, string folder, string suffix)
+    {
+        var path = VolumePath.Parse(input, "/raw");
+        string output = OutputFor(input, folder, suffix);
+        return path.Kind switch
+        {
+            VolumeFileKind.Hdf5 => VolumePath.Parse(output, "/mask").File + ":/confidence",
+            VolumeFileKind.Image => Path.ChangeExtension(output, ".tif"),
+            _ => output,
         };
     }
 }
