@@ -15,6 +15,13 @@ internal static class Hdf5Reader
 {
     private static readonly byte[] Signature = [0x89, (byte)'H', (byte)'D', (byte)'F', 0x0d, 0x0a, 0x1a, 0x0a];
 
+    // Filters PureHDF does not decode itself, registered once before the first file is opened: LZF (h5py's "lzf").
+    private static readonly Lazy<bool> ExtraFilters = new(() =>
+    {
+        PureHDF.Filters.H5Filter.Register(new LzfFilter());
+        return true;
+    });
+
     /// <summary>Elements read per slab; bounds the extra memory a converting read needs.</summary>
     private const long SlabElements = 16L << 20;
 
@@ -93,6 +100,7 @@ internal static class Hdf5Reader
             throw new VolumeFormatException($"{file}: not an HDF5 file (no HDF5 signature).");
         }
 
+        _ = ExtraFilters.Value;
         try
         {
             return H5File.OpenRead(file);
