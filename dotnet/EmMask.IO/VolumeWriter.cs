@@ -114,35 +114,60 @@ public static class VolumeWriter
 
     /// <summary>
     /// Writes a uint8 volume handed out row by row (a block-wise result that is never held whole) into an HDF5 dataset,
-    /// atomically, as <see cref="Write"/> does.
+    /// atomically, as <see cref="Write"/> does; with <paramref name="confidence"/>, its float32 confidence map too, all
+    /// or none: in the same rewrite where it is another dataset of the same file, else as a second file renamed into
+    /// place only once both are complete.
     /// </summary>
-    /// <exception cref="ArgumentException">The output is not HDF5 (block-wise output is HDF5 only).</exception>
+    /// <exception cref="ArgumentException">The output or the confidence map is not HDF5 (block-wise output is HDF5 only).</exception>
     /// <param name="path">The HDF5 dataset to write.</param>
     /// <param name="rows">The mask.</param>
-    /// <param name="options">Force and attributes.</param>
+    /// <param name="options">Force and attributes (the confidence map's too).</param>
     /// <param name="ct">Cancels the write (nothing is changed).</param>
     /// <param name="levels">More datasets in the same file, each named the dataset plus its suffix (a multiscale pyramid).</param>
+    /// <param name="confidence">The confidence map and its HDF5 dataset, or null.</param>
     public static void WriteRows(VolumePath path, IRowSource<byte> rows, VolumeWriteOptions options, CancellationToken ct = default,
-        IReadOnlyList<(string Suffix, IRowSource<byte> Rows, IReadOnlyDictionary<string, string> Attributes)>? levels = null)
+        IReadOnlyList<(string Suffix, IRowSource<byte> Rows, IReadOnlyDictionary<string, string> Attributes)>? levels = null,
+        (VolumePath Path, IRowSource<float> Rows)? confidence = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(options);
-        if (path.Kind != VolumeFileKind.Hdf5)
-        {
-            throw new ArgumentException($"{path}: block-wise output is written to HDF5 only (out.h5:/mask); TIFF and npy outputs are written from memory.", nameof(path));
-        }
-
-        string dataset = path.Dataset is null
-            ? throw new ArgumentException($"{path.File}: an HDF5 path needs a dataset (file.h5:/dataset).", nameof(path))
-            : VolumePath.NormalizeDataset(path.Dataset);
-        var items = new List<Hdf5Item> { new(dataset, new RowVolume(rows), options.Attributes) };
+        string dataset = RowsDataset(path, "the mask");
+        var items = new List<Hdf5Item> { new(dataset, new RowVolume<byte>(rows), options.Attributes) };
         foreach (var (suffix, level, attributes) in levels ?? [])
         {
-            items.Add(new Hdf5Item(dataset + suffix, new RowVolume(level), attributes));
+            items.Add(new Hdf5Item(dataset + suffix, new RowVolume<byte>(level), attributes));
         }
 
-        Hdf5Writer.Write(path.File, items, options, ct);
+        var files = new List<(string File, IReadOnlyList<Hdf5Item> Items)> { (path.File, items) };
+        if (confidence is var (confidencePath, confidenceRows))
+        {
+            var item = new Hdf5Item(RowsDataset(confidencePath, "the confidence map"), new RowVolume<float>(confidenceRows), options.Attributes);
+            if (string.Equals(Path.GetFullPath(confidencePath.File), Path.GetFullPath(path.File), StringComparison.Ordinal))
+            {
+                items.Add(item);
+            }
+            else
+            {
+                files.Add((confidencePath.File, [item]));
+            }
+        }
+
+        Hdf5Writer.WriteAll(files, options, ct);
+    }
+
+    // The dataset a row-by-row (block-wise) write goes to: HDF5 only.
+    private static string RowsDataset(VolumePath path, string what)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (path.Kind != VolumeFileKind.Hdf5)
+        {
+            throw new ArgumentException($"{path}: block-wise runs write {what} to HDF5 only (out.h5:/dataset); TIFF and npy outputs are written from memory.", nameof(path));
+        }
+
+        return path.Dataset is null
+            ? throw new ArgumentException($"{path.File}: an HDF5 path needs a dataset (file.h5:/dataset).", nameof(path))
+            : VolumePath.NormalizeDataset(path.Dataset);
     }
 
     /// <summary>

@@ -211,7 +211,7 @@ public class BlockwiseCommandTests
 
     [Theory]
     [InlineData("out.npy", new string[0], "HDF5 only")]
-    [InlineData("out.h5", new[] { "--confidence", "c.h5" }, "--confidence is not written by block-wise runs")]
+    [InlineData("out.h5", new[] { "--confidence", "c.npy" }, "block-wise runs write the confidence map to HDF5 only")]
     [InlineData("out.h5", new[] { "--postprocess", "grow:3" }, "cannot run block-wise")]
     [InlineData("out.h5", new[] { "--level", "1", "--no-refine", "--block", "8" }, "smaller than the halo")]
     [InlineData("out.h5", new[] { "--block", "0" }, "--block 0 must be a positive")]

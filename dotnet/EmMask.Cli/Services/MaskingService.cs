@@ -212,15 +212,17 @@ public sealed class MaskingService(IReporter reporter, PredictorProvider? shared
             result.UnsplitSections);
     }
 
-    // Block by block (classical only): the plan, resumable store, global steps and streamed output live in BlockwiseFileMasker.
+    // Block by block: the plan, resumable store, global steps and streamed output (and confidence map) live in
+    // BlockwiseFileMasker. Outputs it cannot write, and existing ones without --force, are refused before any compute.
     private MaskOutcome RunBlockwise(MaskRequest request, BlockRequest blocks, CancellationToken ct)
     {
-        if (request.ConfidenceOutput is not null)
+        EmMask.IO.Blockwise.BlockwiseFileMasker.CheckOutputs(request.Output, request.ConfidenceOutput, request.Multiscale);
+        OutputGuard.Check(request.Output, request.Force);
+        if (request.ConfidenceOutput is { } confidence)
         {
-            throw new ArgumentException("--confidence is not written by block-wise runs yet; leave it out, or run in memory (a volume that fits in --max-memory, without --block).");
+            OutputGuard.Check(confidence, request.Force);
         }
 
-        OutputGuard.Check(request.Output, request.Force);
         if (request.Method == "unet")
         {
             return RunUNetBlockwise(request, blocks, ct);
@@ -229,7 +231,7 @@ public sealed class MaskingService(IReporter reporter, PredictorProvider? shared
         var clock = Stopwatch.StartNew();
         var job = new EmMask.IO.Blockwise.BlockwiseJob(
             request.Input, request.Output, request.Classical, request.PostProcess, blocks.Block, blocks.Budget, blocks.Resume,
-            BlockwiseWriteOptions(request), request.Multiscale);
+            BlockwiseWriteOptions(request), request.Multiscale, request.ConfidenceOutput);
         var outcome = reporter.Run("classical mask, block-wise", progress => EmMask.IO.Blockwise.BlockwiseFileMasker.Run(job, progress, ct));
         foreach (var warning in outcome.Warnings)
         {
@@ -260,7 +262,8 @@ public sealed class MaskingService(IReporter reporter, PredictorProvider? shared
         var (mask, notes) = reporter.Run("unet mask, block-wise", progress => EmMask.IO.Blockwise.BlockwiseFileMasker.Finish(
             request.Input, request.Output, request.PostProcess, blocks.Resume, BlockwiseWriteOptions(request),
             request.Multiscale, source, $"method: unet\nparameters: {request.UNet.ToJson()}\nblock: {edge}",
-            (store, scaled) => UNetBlockwise.Run(source, store, new UNetMasker(predictors), request.UNet, edge, scaled, ct), progress, ct));
+            (store, confidence, scaled) => UNetBlockwise.Run(source, store, new UNetMasker(predictors), request.UNet, edge, scaled, ct, confidence),
+            progress, ct, request.ConfidenceOutput));
         foreach (var line in notes)
         {
             reporter.Info(line);

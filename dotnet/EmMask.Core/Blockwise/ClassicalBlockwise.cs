@@ -22,6 +22,12 @@ public static class ClassicalBlockwise
     /// <summary>Bytes per cell of the working level held by a two-scale run (image, pooled vote and the texture maps).</summary>
     public const int CoarseBytesPerCell = 48;
 
+    /// <summary>
+    /// Bytes per voxel of a layer of sections (one block deep) that the writer of a confidence map holds beside the
+    /// mask's layers: float32, two layers where a band of the writer straddles them (<see cref="BlockwiseConfidence"/>).
+    /// </summary>
+    public const int ConfidenceLayerBytes = 2 * sizeof(float);
+
     /// <summary>Measures the plan on the sample of <paramref name="source"/>.</summary>
     public static ClassicalPlan Plan(IBlockSource source, ClassicalMaskOptions options, CancellationToken ct = default)
     {
@@ -60,9 +66,10 @@ public static class ClassicalBlockwise
 
     /// <summary>
     /// The largest block edge whose read region fits in <paramref name="maxMemory"/> bytes, or null when not even a block
-    /// as large as the halo fits.
+    /// as large as the halo fits. With <paramref name="confidence"/> the writer's layers also hold the confidence map
+    /// (<see cref="ConfidenceLayerBytes"/>).
     /// </summary>
-    public static int? BlockEdgeFor(long maxMemory, Shape3 shape, ClassicalPlan plan, ClassicalMaskOptions options)
+    public static int? BlockEdgeFor(long maxMemory, Shape3 shape, ClassicalPlan plan, ClassicalMaskOptions options, bool confidence = false)
     {
         ArgumentNullException.ThrowIfNull(plan);
         long budget = maxMemory / BytesPerVoxel;
@@ -81,12 +88,14 @@ public static class ClassicalBlockwise
         }
 
         // The largest edge whose read region, plus the layers of sections the global steps and the writer hold
-        // (LayerCopies × edge × Y × X bytes), fit: in whole 64-voxel HDF5 chunks where possible, else in alignment steps.
+        // (LayerCopies × edge × Y × X bytes, and ConfidenceLayerBytes more per voxel with a confidence map), fit: in whole
+        // 64-voxel HDF5 chunks where possible, else in alignment steps.
         int longest = Math.Max(shape.Z, Math.Max(shape.Y, shape.X));
+        int layerBytes = LayerCopies + (confidence ? ConfidenceLayerBytes : 0);
         bool Fits(int edge)
         {
             long read = Math.Min(edge + (2L * halo), longest);
-            long layers = LayerCopies * (long)Math.Min(edge, shape.Z) * shape.SliceLength / BytesPerVoxel;
+            long layers = layerBytes * (long)Math.Min(edge, shape.Z) * shape.SliceLength / BytesPerVoxel;
             return (read * read * read) + layers <= budget;
         }
 
@@ -120,7 +129,7 @@ public static class ClassicalBlockwise
 
     /// <summary>
     /// As the other overload; <paramref name="confidence"/> also receives each block's core confidence (before the global
-    /// steps), and <paramref name="valid"/> the core of each block that holds padding or NaN voxels (0 there, 1 elsewhere;
+    /// steps; 0 on padding, as in memory; <see cref="BlockwiseConfidence"/> makes it agree with the final mask), and <paramref name="valid"/> the core of each block that holds padding or NaN voxels (0 there, 1 elsewhere;
     /// <see cref="MaskResult.Valid"/>; not for blocks resumed from the store).
     /// </summary>
     public static BlockwiseMask Run(
@@ -178,7 +187,7 @@ public static class ClassicalBlockwise
 
                 return result;
             },
-            confidence is null ? null : (block, result) => confidence(block, block.CropCore(result.Confidence)),
+            confidence is null ? null : (block, result) => confidence(block, CoreConfidence(block, result)),
             progress,
             twoScale ? 0.3 : 0,
             twoScale ? 0.6 : 0.9,
@@ -209,6 +218,22 @@ public static class ClassicalBlockwise
         return new BlockwiseMask(grid, final, source.VoxelSize, pass.Warnings, notes, skipped) { ResinKnown = resinKnown };
     }
 
+    // A block's core confidence: 0 on padding (pre-mask InvalidCode), whose mask the global steps keep non-brain.
+    private static Volume<float> CoreConfidence(BlockRegion block, MaskResult result)
+    {
+        var m = result.Mask.Span;
+        var c = result.Confidence.Span;
+        for (int i = 0; i < m.Length; i++)
+        {
+            if (m[i] == ClassicalMasker.InvalidCode)
+            {
+                c[i] = 0;
+            }
+        }
+
+        return block.CropCore(result.Confidence);
+    }
+
     /// <summary>
     /// The in-memory masker's path for large volumes (<see cref="ClassicalMasker.Run"/>): the same blocks, with the
     /// output mask itself as the store, so the peak is the input, the mask (1 byte per voxel), the confidence (4) and
@@ -237,24 +262,15 @@ public static class ClassicalBlockwise
             return new MaskResult(mask, confidence, plan.Threshold ?? ClassicalMasker.UnimodalThreshold, result.Warnings, [.. result.Notes, $"in memory, {grid.Count} blocks of {grid.BlockSize}; no confidence map (not asked for)"]) { ResinKnown = result.ResinKnown, Valid = valid.Volume };
         }
 
-        // Padding (pre-mask code 2) has confidence 0; then each block's final mask replaces its pre-mask (a block's final
-        // reads only its own pre-mask, so in place is safe); then the confidence agrees with the mask.
-        var m = mask.Span;
-        var c = confidence.Span;
-        for (int i = 0; i < m.Length; i++)
-        {
-            if (m[i] == ClassicalMasker.InvalidCode)
-            {
-                c[i] = 0;
-            }
-        }
-
+        // Padding's confidence is 0 already (CoreConfidence); each block's final mask replaces its pre-mask (a block's
+        // final reads only its own pre-mask, so in place is safe); then the confidence agrees with the mask, as a
+        // block-wise run's does block by block (BlockwiseConfidence).
         foreach (var block in grid.Blocks())
         {
             VolumeRegions.Paste(result.Final(block), mask, block.Core);
         }
 
-        ClassicalMasker.AgreeWithMask(m, c, default); // padding's confidence is 0 already, and its mask 0
+        ClassicalMasker.AgreeWithMask(mask.Span, confidence.Span, default);
 
         var notes = new List<string>(result.Notes) { $"in memory, {grid.Count} blocks of {grid.BlockSize} (working memory ≤ {budget >> 20} MB)" };
         return new MaskResult(mask, confidence, plan.Threshold ?? ClassicalMasker.UnimodalThreshold, result.Warnings, notes) { ResinKnown = result.ResinKnown, Valid = valid.Volume };
@@ -303,22 +319,14 @@ public sealed class BlockwiseMask : IRowSource<byte>
 {
     private readonly BlockGrid grid;
     private readonly Func<BlockRegion, Volume<byte>> final;
-    /// <summary>How far back (sections) a writer may ask for rows again by default.</summary>
-    private const int DefaultReach = 64;
-
-    /// <summary>How far back (sections) this reader may be asked for rows again.</summary>
-    private readonly int reach = DefaultReach;
-
-    private readonly Dictionary<int, byte[]> layers = [];
-    private int furthest = -1;
-    private int lowest;
+    private readonly BlockRows<byte> rows;
     private long tissue;
 
-    internal BlockwiseMask(BlockGrid grid, Func<BlockRegion, Volume<byte>> final, VoxelSize voxelSize, IReadOnlyList<string> warnings, IReadOnlyList<string> notes, int resumed, int reach = DefaultReach)
+    internal BlockwiseMask(BlockGrid grid, Func<BlockRegion, Volume<byte>> final, VoxelSize voxelSize, IReadOnlyList<string> warnings, IReadOnlyList<string> notes, int resumed, int reach = BlockRows<byte>.DefaultReach)
     {
-        this.reach = reach;
         this.grid = grid;
         this.final = final;
+        rows = new BlockRows<byte>(grid, Counted, voxelSize, reach);
         VoxelSize = voxelSize;
         Warnings = warnings;
         Notes = notes;
@@ -406,32 +414,9 @@ public sealed class BlockwiseMask : IRowSource<byte>
     /// <inheritdoc/>
     /// <remarks>
     /// Layers of blocks (one block row in z) are assembled on first use and kept while a writer may still come back to
-    /// them: writers go through the volume in bands of a few sections (HDF5: one chunk deep) that can straddle two layers.
+    /// them (<see cref="BlockRows{T}"/>); padding codes are non-brain.
     /// </remarks>
-    public void CopyRow(int z, int y, Span<byte> destination)
-    {
-        int k = z / grid.BlockSize.Z;
-        if (!layers.TryGetValue(k, out var rows))
-        {
-            if (k < lowest)
-            {
-                throw new InvalidOperationException($"Rows must be read with z at most {reach} sections behind the furthest asked for (asked for z = {z}).");
-            }
-
-            rows = Load(k);
-            layers[k] = rows;
-        }
-
-        furthest = Math.Max(furthest, z);
-        foreach (int old in layers.Keys.Where(l => (l + 1) * grid.BlockSize.Z <= furthest - reach).ToList())
-        {
-            layers.Remove(old);
-            lowest = Math.Max(lowest, old + 1);
-        }
-
-        int local = z - (k * grid.BlockSize.Z);
-        rows.AsSpan(((local * Shape.Y) + y) * Shape.X, Shape.X).CopyTo(destination);
-    }
+    public void CopyRow(int z, int y, Span<byte> destination) => rows.CopyRow(z, y, destination);
 
     /// <summary>The whole mask in memory (tests, and volumes that fit).</summary>
     public Volume<byte> ToVolume()
@@ -448,35 +433,11 @@ public sealed class BlockwiseMask : IRowSource<byte>
         return result;
     }
 
-    private byte[] Load(int k)
+    // A block's final mask as the writer gets it (0/1), its tissue counted once (each layer is assembled once).
+    private Volume<byte> Counted(BlockRegion block)
     {
-        int depth = grid[k, 0, 0].CoreSize.Z;
-        var rows = new byte[(long)depth * Shape.Y * Shape.X];
-
-        for (int j = 0; j < grid.Counts.Y; j++)
-        {
-            for (int i = 0; i < grid.Counts.X; i++)
-            {
-                var block = grid[k, j, i];
-                var core = final(block);
-                var s = block.CoreSize;
-                for (int z = 0; z < s.Z; z++)
-                {
-                    for (int y = 0; y < s.Y; y++)
-                    {
-                        var row = core.Row(z, y);
-                        var target = rows.AsSpan((((z * Shape.Y) + block.Core.Y + y) * Shape.X) + block.Core.X, s.X);
-                        for (int x = 0; x < row.Length; x++)
-                        {
-                            byte b = row[x] == 1 ? (byte)1 : (byte)0; // padding codes are non-brain
-                            target[x] = b;
-                            tissue += b;
-                        }
-                    }
-                }
-            }
-        }
-
-        return rows;
+        var core = Final(block);
+        tissue += core.Span.Count((byte)1);
+        return core;
     }
 }

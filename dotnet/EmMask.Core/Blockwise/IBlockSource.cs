@@ -28,6 +28,22 @@ public interface IBlockStore
     Volume<byte> Read(BlockRegion block, CancellationToken ct);
 }
 
+/// <summary>
+/// Where a block-wise run keeps each finished block's core confidence (float32) beside its mask, for the confidence map
+/// it writes at the end (<see cref="BlockwiseConfidence"/>); written whole or not at all, as the masks are.
+/// </summary>
+public interface IConfidenceStore
+{
+    /// <summary>True when the block's confidence was kept (by this run or by an earlier one that is being resumed).</summary>
+    bool HasConfidence(BlockRegion block);
+
+    /// <summary>Keeps a block's core confidence (atomically).</summary>
+    void WriteConfidence(BlockRegion block, Volume<float> core, CancellationToken ct);
+
+    /// <summary>Reads a block's core confidence back.</summary>
+    Volume<float> ReadConfidence(BlockRegion block, CancellationToken ct);
+}
+
 /// <summary>An in-memory volume as a block source (tests, and volumes that are already loaded).</summary>
 public sealed class VolumeBlockSource(IVolume volume) : IBlockSource
 {
@@ -41,10 +57,11 @@ public sealed class VolumeBlockSource(IVolume volume) : IBlockSource
     public IVolume Read((int Z, int Y, int X) offset, Shape3 size, CancellationToken ct) => VolumeRegions.Crop(volume, offset, size);
 }
 
-/// <summary>Keeps blocks in memory (tests).</summary>
-public sealed class MemoryBlockStore : IBlockStore
+/// <summary>Keeps blocks, and their confidence, in memory (tests).</summary>
+public sealed class MemoryBlockStore : IBlockStore, IConfidenceStore
 {
     private readonly Dictionary<string, Volume<byte>> blocks = [];
+    private readonly Dictionary<string, Volume<float>> confidence = [];
 
     /// <inheritdoc/>
     public bool IsDone(BlockRegion block) => blocks.ContainsKey(block.Name);
@@ -54,6 +71,15 @@ public sealed class MemoryBlockStore : IBlockStore
 
     /// <inheritdoc/>
     public Volume<byte> Read(BlockRegion block, CancellationToken ct) => blocks[block.Name].Clone();
+
+    /// <inheritdoc/>
+    public bool HasConfidence(BlockRegion block) => confidence.ContainsKey(block.Name);
+
+    /// <inheritdoc/>
+    public void WriteConfidence(BlockRegion block, Volume<float> core, CancellationToken ct) => confidence[block.Name] = core.Clone();
+
+    /// <inheritdoc/>
+    public Volume<float> ReadConfidence(BlockRegion block, CancellationToken ct) => confidence[block.Name].Clone();
 }
 
 /// <summary>A whole volume in memory as the store: each block's core is written into its place.</summary>

@@ -17,6 +17,7 @@ namespace EmMask.IO.Blockwise;
 /// <param name="Resume">Continue an unfinished run of the same job.</param>
 /// <param name="Write">How the output is written (force, attributes).</param>
 /// <param name="Multiscale">Coarser levels written beside the mask (<see cref="MultiscaleLevels"/>).</param>
+/// <param name="Confidence">The HDF5 dataset the confidence map goes to (<see cref="BlockwiseConfidence"/>), or null.</param>
 public sealed record BlockwiseJob(
     VolumePath Input,
     VolumePath Output,
@@ -26,7 +27,8 @@ public sealed record BlockwiseJob(
     long MaxMemory,
     bool Resume,
     VolumeWriteOptions Write,
-    int Multiscale = 0);
+    int Multiscale = 0,
+    VolumePath? Confidence = null);
 
 /// <summary>What a block-wise run did.</summary>
 public sealed record BlockwiseOutcome(Shape3 Shape, long TissueVoxels, double Threshold, int Blocks, int Resumed, Shape3 BlockSize, int Halo, IReadOnlyList<string> Warnings, IReadOnlyList<string> Notes);
@@ -35,7 +37,9 @@ public sealed record BlockwiseOutcome(Shape3 Shape, long TissueVoxels, double Th
 /// Masks a volume file block by block into an HDF5 output: the plan is measured on a sample, finished blocks go to a
 /// store beside the output (<see cref="DirectoryBlockStore"/>) so that <c>--resume</c> continues a killed run, the
 /// global steps and post-processing run over the stored blocks, and the output is streamed row by row and renamed into
-/// place at the end. Memory: one block's read region, one layer of sections of the output, and the union-find.
+/// place at the end. Memory: one block's read region, one layer of sections of the output, and the union-find; with a
+/// confidence map, each block's confidence is kept in the store too and streamed into its own dataset in the same
+/// atomic write (two layers of sections of float32 more).
 /// </summary>
 public static class BlockwiseFileMasker
 {
@@ -45,31 +49,27 @@ public static class BlockwiseFileMasker
     public static BlockwiseOutcome Run(BlockwiseJob job, IProgress<ProgressReport>? progress = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(job);
-        if (job.Output.Kind != VolumeFileKind.Hdf5)
-        {
-            throw new ArgumentException($"{job.Output}: block-wise output is written to HDF5 only (out.h5:/mask).");
-        }
-
+        CheckOutputs(job.Output, job.Confidence, job.Multiscale);
         var options = job.Options.Validate();
         BlockPostProcessing.Check(job.PostProcess);
         var source = new FileBlockSource(job.Input, ct);
         progress?.Report(new("measure the plan on a sample", 0));
         var plan = ClassicalBlockwise.Plan(source, options, ct);
-        int edge = job.BlockEdge ?? ClassicalBlockwise.BlockEdgeFor(job.MaxMemory, source.Shape, plan, options)
+        int edge = job.BlockEdge ?? ClassicalBlockwise.BlockEdgeFor(job.MaxMemory, source.Shape, plan, options, confidence: job.Confidence is not null)
             ?? throw new ArgumentException(
                 $"--max-memory {Format(job.MaxMemory)} is too small for this volume: a block needs its halo of {ClassicalMasker.Halo(plan, options)} voxels " +
                 $"(working level {plan.Level}); give at least {Format(MinimumMemory(plan, options))}, or a coarser --level.");
         var grid = ClassicalBlockwise.Grid(source.Shape, plan, options, edge);
         string method = $"method: classical\nparameters: {options.ToJson()}\nblocks: {grid.BlockSize}, halo {grid.Halo}\nplan: {plan.Describe()}";
         var (mask, notes) = Finish(job.Input, job.Output, job.PostProcess, job.Resume, job.Write, job.Multiscale, source, method,
-            (store, scaled) => ClassicalBlockwise.Run(source, store, grid, plan, options, scaled, ct), progress, ct);
+            (store, confidence, scaled) => ClassicalBlockwise.Run(source, store, grid, plan, options, confidence, scaled, ct), progress, ct, job.Confidence);
         return new BlockwiseOutcome(source.Shape, mask.TissueVoxels, plan.Threshold ?? ClassicalMasker.UnimodalThreshold, grid.Count, mask.Resumed, grid.BlockSize, grid.Halo, mask.Warnings, notes);
     }
 
     /// <summary>
     /// What every block-wise run of a file does around its method: the store beside the output (checked against the
     /// manifest for <c>--resume</c>), the method's blocks (<paramref name="run"/>, 80 % of the progress), post-processing
-    /// over the blocks, the streamed HDF5 output (and its coarser levels), and the store's removal.
+    /// over the blocks, the streamed HDF5 output (and its coarser levels, and the confidence map), and the store's removal.
     /// </summary>
     /// <param name="input">The input volume.</param>
     /// <param name="output">The HDF5 output.</param>
@@ -79,13 +79,16 @@ public static class BlockwiseFileMasker
     /// <param name="multiscale">Coarser levels written beside the mask.</param>
     /// <param name="source">The input, read block by block.</param>
     /// <param name="method">The method's lines of the manifest (method, parameters, grid, measured values).</param>
-    /// <param name="run">Masks the blocks into the store.</param>
+    /// <param name="run">Masks the blocks into the store, handing each block's core confidence to its second argument
+    /// (null when no confidence map is written).</param>
     /// <param name="progress">Stage and fraction.</param>
     /// <param name="ct">Cancels the work; finished blocks stay for --resume.</param>
+    /// <param name="confidence">The HDF5 dataset of the confidence map (<see cref="BlockwiseConfidence"/>), or null. Each
+    /// block's confidence is kept in the store beside its mask, so --resume gives the uninterrupted run's map.</param>
     public static (BlockwiseMask Mask, IReadOnlyList<string> Notes) Finish(
         VolumePath input, VolumePath output, PostProcessPipeline postProcess, bool resume, VolumeWriteOptions write, int multiscale,
-        FileBlockSource source, string method, Func<IBlockStore, IProgress<ProgressReport>?, BlockwiseMask> run,
-        IProgress<ProgressReport>? progress, CancellationToken ct)
+        FileBlockSource source, string method, Func<IBlockStore, Action<BlockRegion, Volume<float>>?, IProgress<ProgressReport>?, BlockwiseMask> run,
+        IProgress<ProgressReport>? progress, CancellationToken ct, VolumePath? confidence = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(output);
@@ -93,20 +96,21 @@ public static class BlockwiseFileMasker
         ArgumentNullException.ThrowIfNull(write);
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(run);
-        if (output.Kind != VolumeFileKind.Hdf5)
-        {
-            throw new ArgumentException($"{output}: block-wise output is written to HDF5 only (out.h5:/mask).");
-        }
-
+        CheckOutputs(output, confidence, multiscale);
         BlockPostProcessing.Check(postProcess);
         string manifest = Manifest(input, source, method, postProcess);
         var store = DirectoryBlockStore.Open(DirectoryBlockStore.PathFor(output.File), manifest, resume, out string? note);
         var scaled = ProgressRange.Of(progress, 0, 0.8);
-        var mask = run(store, scaled);
-        mask = mask.PostProcess(postProcess, step => DirectoryBlockStore.Open(Path.Combine(store.Directory, $"post{step}"), manifest, resume: false, out _),
+        var masked = confidence is null
+            ? run(store, null, scaled)
+            : run(BlockwiseConfidence.Keeping(store, store), (block, core) => store.WriteConfidence(block, core, ct), scaled);
+        var mask = masked.PostProcess(postProcess, step => DirectoryBlockStore.Open(Path.Combine(store.Directory, $"post{step}"), manifest, resume: false, out _),
             ProgressRange.Of(progress, 0.8, 0.1), ct);
         progress?.Report(new("write", 0.9));
-        VolumeWriter.WriteRows(output, mask, write, ct, MultiscaleLevels.Of(multiscale, mask.Coarser, write.Attributes));
+
+        // The confidence agrees with the method's mask before post-processing, as in memory.
+        VolumeWriter.WriteRows(output, mask, write, ct, MultiscaleLevels.Of(multiscale, mask.Coarser, write.Attributes),
+            confidence is null ? null : (confidence, new BlockwiseConfidence(masked, store, ct)));
         store.Delete();
         var notes = new List<string>();
         if (note is not null)
@@ -117,6 +121,39 @@ public static class BlockwiseFileMasker
         notes.AddRange(mask.Notes);
         progress?.Report(new("done", 1));
         return (mask, notes);
+    }
+
+    /// <summary>
+    /// Checks, before anything is read or written, that a block-wise run can write its outputs: the mask, and the
+    /// confidence map when asked for, are HDF5 datasets (streamed row by row), and the confidence map is neither the
+    /// mask nor one of its coarser levels. It may be another dataset of the mask's file.
+    /// </summary>
+    /// <exception cref="ArgumentException">An output that a block-wise run cannot write (named, with what to give instead).</exception>
+    public static void CheckOutputs(VolumePath output, VolumePath? confidence, int multiscale = 0)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        if (output.Kind != VolumeFileKind.Hdf5)
+        {
+            throw new ArgumentException($"{output}: block-wise output is written to HDF5 only (out.h5:/mask).");
+        }
+
+        if (confidence is null)
+        {
+            return;
+        }
+
+        if (confidence.Kind != VolumeFileKind.Hdf5)
+        {
+            throw new ArgumentException($"--confidence {confidence}: block-wise runs write the confidence map to HDF5 only (conf.h5:/confidence, or out.h5:/confidence beside the mask).");
+        }
+
+        bool sameFile = string.Equals(Path.GetFullPath(confidence.File), Path.GetFullPath(output.File), StringComparison.Ordinal);
+        string dataset = "/" + (confidence.Dataset ?? string.Empty).Trim('/');
+        string mask = "/" + (output.Dataset ?? string.Empty).Trim('/');
+        if (sameFile && (dataset == mask || Enumerable.Range(1, Math.Max(0, multiscale)).Any(k => dataset == mask + MultiscaleLevels.Suffix(k))))
+        {
+            throw new ArgumentException($"--confidence {confidence} is the mask's output or one of its coarser levels: give the confidence its own file or dataset.");
+        }
     }
 
     /// <summary>The least memory a block-wise run of this plan needs (one block as large as its halo).</summary>

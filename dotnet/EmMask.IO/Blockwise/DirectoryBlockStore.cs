@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using System.Runtime.InteropServices;
 using EmMask.Core.Blockwise;
 using EmMask.Core.Volumes;
 
@@ -9,13 +10,17 @@ namespace EmMask.IO.Blockwise;
 /// Finished blocks of a block-wise run, kept in a hidden directory beside the output (<c>.NAME.blocks</c>) until the
 /// output is written: one zlib-compressed file per block, written atomically (<see cref="AtomicFile"/>), so a block
 /// whose file exists is complete and a run killed mid-write leaves at most a temp file, removed on the next start.
+/// A run that writes a confidence map keeps each block's float32 confidence beside its mask (<c>NAME.confidence</c>).
 /// A manifest records what the run was (input, shape, method, options, grid, measured plan); <c>--resume</c> continues
 /// only a run with the same manifest.
 /// </summary>
-public sealed class DirectoryBlockStore : IBlockStore
+public sealed class DirectoryBlockStore : IBlockStore, IConfidenceStore
 {
     private const string ManifestName = "manifest.txt";
     private const int Magic = 0x4B424D45; // "EMBK"
+    private const int ConfidenceMagic = 0x43424D45; // "EMBC"
+    private const string MaskExtension = ".block";
+    private const string ConfidenceExtension = ".confidence";
 
     private DirectoryBlockStore(string directory) => Directory = directory;
 
@@ -46,7 +51,7 @@ public sealed class DirectoryBlockStore : IBlockStore
         if (System.IO.Directory.Exists(directory))
         {
             string? earlier = File.Exists(manifestPath) ? File.ReadAllText(manifestPath) : null;
-            int blocks = System.IO.Directory.EnumerateFiles(directory, "*.block").Count();
+            int blocks = System.IO.Directory.EnumerateFiles(directory, "*" + MaskExtension).Count();
             if (resume && earlier is not null)
             {
                 if (earlier != manifest)
@@ -89,31 +94,48 @@ public sealed class DirectoryBlockStore : IBlockStore
     }
 
     /// <inheritdoc/>
-    public bool IsDone(BlockRegion block) => File.Exists(FileOf(block));
+    public bool IsDone(BlockRegion block) => File.Exists(FileOf(block, MaskExtension));
 
     /// <inheritdoc/>
-    public void Write(BlockRegion block, Volume<byte> core, CancellationToken ct)
+    public void Write(BlockRegion block, Volume<byte> core, CancellationToken ct) => WriteBlock(block, core, MaskExtension, Magic, ct);
+
+    /// <inheritdoc/>
+    public Volume<byte> Read(BlockRegion block, CancellationToken ct) => ReadBlock<byte>(block, MaskExtension, Magic);
+
+    /// <inheritdoc/>
+    public bool HasConfidence(BlockRegion block) => File.Exists(FileOf(block, ConfidenceExtension));
+
+    /// <inheritdoc/>
+    public void WriteConfidence(BlockRegion block, Volume<float> core, CancellationToken ct) => WriteBlock(block, core, ConfidenceExtension, ConfidenceMagic, ct);
+
+    /// <inheritdoc/>
+    public Volume<float> ReadConfidence(BlockRegion block, CancellationToken ct) => ReadBlock<float>(block, ConfidenceExtension, ConfidenceMagic);
+
+    // A header (magic, core shape) and the core's bytes, zlib-compressed (float32 in this machine's byte order: the
+    // store is read back by the run that wrote it, or one resuming it on the same machine).
+    private void WriteBlock<T>(BlockRegion block, Volume<T> core, string extension, int magic, CancellationToken ct)
+        where T : unmanaged
     {
         ArgumentNullException.ThrowIfNull(block);
         ArgumentNullException.ThrowIfNull(core);
-        AtomicFile.Write(FileOf(block), stream =>
+        AtomicFile.Write(FileOf(block, extension), stream =>
         {
             Span<byte> header = stackalloc byte[16];
-            BinaryPrimitives.WriteInt32LittleEndian(header, Magic);
+            BinaryPrimitives.WriteInt32LittleEndian(header, magic);
             BinaryPrimitives.WriteInt32LittleEndian(header[4..], core.Shape.Z);
             BinaryPrimitives.WriteInt32LittleEndian(header[8..], core.Shape.Y);
             BinaryPrimitives.WriteInt32LittleEndian(header[12..], core.Shape.X);
             stream.Write(header);
             using var zlib = new ZLibStream(stream, CompressionLevel.Fastest, leaveOpen: true);
-            zlib.Write(core.Span);
+            zlib.Write(MemoryMarshal.AsBytes(core.Span));
         }, ct);
     }
 
-    /// <inheritdoc/>
-    public Volume<byte> Read(BlockRegion block, CancellationToken ct)
+    private Volume<T> ReadBlock<T>(BlockRegion block, string extension, int magic)
+        where T : unmanaged
     {
         ArgumentNullException.ThrowIfNull(block);
-        string file = FileOf(block);
+        string file = FileOf(block, extension);
         using var stream = File.OpenRead(file);
         Span<byte> header = stackalloc byte[16];
         stream.ReadExactly(header);
@@ -121,16 +143,16 @@ public sealed class DirectoryBlockStore : IBlockStore
             BinaryPrimitives.ReadInt32LittleEndian(header[4..]),
             BinaryPrimitives.ReadInt32LittleEndian(header[8..]),
             BinaryPrimitives.ReadInt32LittleEndian(header[12..]));
-        if (BinaryPrimitives.ReadInt32LittleEndian(header) != Magic || shape != block.CoreSize)
+        if (BinaryPrimitives.ReadInt32LittleEndian(header) != magic || shape != block.CoreSize)
         {
             throw new VolumeFormatException($"{file}: not a block of shape {block.CoreSize}; delete {Directory} and run again.");
         }
 
-        var core = new Volume<byte>(shape);
+        var core = new Volume<T>(shape);
         using var zlib = new ZLibStream(stream, CompressionMode.Decompress);
         try
         {
-            zlib.ReadExactly(core.Span);
+            zlib.ReadExactly(MemoryMarshal.AsBytes(core.Span));
         }
         catch (Exception ex) when (ex is EndOfStreamException or InvalidDataException)
         {
@@ -140,7 +162,7 @@ public sealed class DirectoryBlockStore : IBlockStore
         return core;
     }
 
-    private string FileOf(BlockRegion block) => Path.Combine(Directory, block.Name + ".block");
+    private string FileOf(BlockRegion block, string extension) => Path.Combine(Directory, block.Name + extension);
 
     private void RemoveTemps()
     {

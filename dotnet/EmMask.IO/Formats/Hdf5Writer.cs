@@ -10,16 +10,20 @@ namespace EmMask.IO.Formats;
 /// <summary>One dataset to write: its absolute path, the volume and its text attributes.</summary>
 internal sealed record Hdf5Item(string Dataset, IVolume Volume, IReadOnlyDictionary<string, string> Attributes);
 
-/// <summary>A uint8 volume streamed row by row from an <see cref="IRowSource{T}"/> (a block-wise result) instead of held.</summary>
-internal sealed class RowVolume(IRowSource<byte> source) : IVolume
+/// <summary>
+/// A volume streamed row by row from an <see cref="IRowSource{T}"/> (a block-wise mask, uint8, or its confidence,
+/// float32) instead of held.
+/// </summary>
+internal sealed class RowVolume<T>(IRowSource<T> source) : IVolume
+    where T : unmanaged
 {
-    public IRowSource<byte> Source => source;
+    public IRowSource<T> Source => source;
 
     public Shape3 Shape => source.Shape;
 
     public VoxelSize VoxelSize => source.VoxelSize;
 
-    public VoxelType VoxelType => VoxelType.UInt8;
+    public VoxelType VoxelType => typeof(T) == typeof(float) ? VoxelType.Float32 : VoxelType.UInt8;
 }
 
 /// <summary>
@@ -49,30 +53,45 @@ internal static class Hdf5Writer
     /// <summary>Elements copied per slab when rewriting an existing dataset.</summary>
     private const long CopySlabElements = 16L << 20;
 
-    public static void Write(string file, IReadOnlyList<Hdf5Item> items, VolumeWriteOptions options, CancellationToken ct)
+    public static void Write(string file, IReadOnlyList<Hdf5Item> items, VolumeWriteOptions options, CancellationToken ct) =>
+        WriteAll([(file, items)], options, ct);
+
+    /// <summary>
+    /// Writes datasets into several HDF5 files all or none (<see cref="AtomicFile.WriteAll"/>): every file's temp is
+    /// written first, and only then are they renamed into place (a block-wise mask and its confidence map).
+    /// </summary>
+    public static void WriteAll(IReadOnlyList<(string File, IReadOnlyList<Hdf5Item> Items)> files, VolumeWriteOptions options, CancellationToken ct)
     {
-        Validate(file, items);
-        NativeFile? source = null;
+        var sources = new List<NativeFile?>(files.Count);
         try
         {
-            if (File.Exists(file))
+            if (files.Select(f => Path.GetFullPath(f.File)).Distinct(StringComparer.Ordinal).Count() != files.Count)
             {
-                source = OpenExisting(file, options.Force);
+                throw new ArgumentException("Each file is written once, with all of its datasets.", nameof(files));
+            }
+
+            foreach (var (file, items) in files)
+            {
+                Validate(file, items);
+                if (!File.Exists(file) && Directory.Exists(file))
+                {
+                    throw new VolumeFormatException($"{file}: is a directory.");
+                }
+
+                var source = File.Exists(file) ? OpenExisting(file, options.Force) : null;
+                sources.Add(source);
                 if (source is not null)
                 {
                     CheckTargets(source, file, items, options.Force);
                 }
             }
-            else if (Directory.Exists(file))
-            {
-                throw new VolumeFormatException($"{file}: is a directory.");
-            }
 
-            AtomicFile.Write(file, stream => WriteFile(stream, file, source, items, options, ct), ct, beforeCommit: () => source?.Dispose());
+            var writes = files.Select((f, i) => (f.File, (Action<FileStream>)(stream => WriteFile(stream, f.File, sources[i], f.Items, options, ct)))).ToList();
+            AtomicFile.WriteAll(writes, ct, beforeCommit: () => sources.ForEach(s => s?.Dispose()));
         }
         finally
         {
-            source?.Dispose();
+            sources.ForEach(s => s?.Dispose());
         }
     }
 
@@ -103,7 +122,7 @@ internal static class Hdf5Writer
                 throw new ArgumentException($"{file}:{item.Dataset}: cannot write a volume with a 0-length axis {item.Volume.Shape}.", nameof(items));
             }
 
-            if (item.Volume is not (Volume<byte> or Volume<ushort> or Volume<float> or Volume<int> or RowVolume))
+            if (item.Volume is not (Volume<byte> or Volume<ushort> or Volume<float> or Volume<int> or RowVolume<byte> or RowVolume<float>))
             {
                 throw new ArgumentException($"Cannot write {item.Volume.GetType().Name}; expected Volume<byte>, Volume<ushort>, Volume<float> or Volume<int>.", nameof(items));
             }
@@ -194,7 +213,8 @@ internal static class Hdf5Writer
                 Volume<ushort> v => DefineVolume(v, item.Attributes, options, writes, ct),
                 Volume<float> v => DefineVolume(v, item.Attributes, options, writes, ct),
                 Volume<int> v => DefineVolume(v, item.Attributes, options, writes, ct),
-                RowVolume r => DefineRows<byte>(r.Shape, r.VoxelSize, r.Source.CopyRow, item.Attributes, options, writes, ct),
+                RowVolume<byte> r => DefineRows<byte>(r.Shape, r.VoxelSize, r.Source.CopyRow, item.Attributes, options, writes, ct),
+                RowVolume<float> r => DefineRows<float>(r.Shape, r.VoxelSize, r.Source.CopyRow, item.Attributes, options, writes, ct),
                 _ => throw new UnreachableException(),
             };
         }

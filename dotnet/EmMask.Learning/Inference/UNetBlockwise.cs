@@ -13,7 +13,8 @@ namespace EmMask.Learning.Inference;
 /// for the whole volume (the classical mask block by block, then grown and filled: it is held in memory, 1 byte per
 /// voxel, with 4 bytes per voxel of scratch while it grows), and each block is read so that its windows lie on the
 /// whole volume's window grid (<see cref="Geometry"/>): the network's output depends on where a window sits, so only
-/// the same windows give the same blend. Only the core's mask is stored.
+/// the same windows give the same blend. Only the core's mask is stored (and, for a confidence map, the core's
+/// probabilities: <see cref="BlockwiseConfidence"/>).
 /// </summary>
 public static class UNetBlockwise
 {
@@ -35,8 +36,12 @@ public static class UNetBlockwise
         return (interval * coarsest, interval * coarsest, options.Roi * coarsest);
     }
 
-    /// <summary>Runs the blocks not yet in <paramref name="store"/> and returns the mask row by row.</summary>
-    public static BlockwiseMask Run(IBlockSource source, IBlockStore store, UNetMasker masker, UNetMaskOptions options, int blockEdge, IProgress<ProgressReport>? progress = null, CancellationToken ct = default)
+    /// <summary>
+    /// Runs the blocks not yet in <paramref name="store"/> and returns the mask row by row; <paramref name="confidence"/>,
+    /// when given, receives each block's core probabilities (the in-memory run's confidence before the hysteresis, which
+    /// <see cref="BlockwiseConfidence"/> applies by making them agree with the final mask).
+    /// </summary>
+    public static BlockwiseMask Run(IBlockSource source, IBlockStore store, UNetMasker masker, UNetMaskOptions options, int blockEdge, IProgress<ProgressReport>? progress = null, CancellationToken ct = default, Action<BlockRegion, Volume<float>>? confidence = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(store);
@@ -80,7 +85,7 @@ public static class UNetBlockwise
                     classicalCore is null ? null : VolumeRegions.Crop(classicalCore, block.Read, block.ReadSize));
                 return masker.Run(input, blockOptions, context, null, ct).Result;
             },
-            null,
+            confidence is null ? null : (block, result) => confidence(block, block.CropCore(result.Confidence)),
             progress,
             0.1,
             0.9,
