@@ -39,6 +39,20 @@ public static class MultiscaleLevels
         return result;
     }
 
+    /// <summary>
+    /// Checks, before any work, that <paramref name="mask"/> can hold <paramref name="levels"/> coarser levels beside it:
+    /// they are datasets of its file, so with any level the mask must be HDF5 (in memory and block-wise alike).
+    /// </summary>
+    /// <exception cref="ArgumentException">Levels asked for beside a TIFF, npy or image output.</exception>
+    public static void CheckOutput(VolumePath mask, int levels)
+    {
+        ArgumentNullException.ThrowIfNull(mask);
+        if (levels != 0 && mask.Kind != VolumeFileKind.Hdf5)
+        {
+            throw new ArgumentException($"--multiscale writes coarser datasets beside the mask, so the output must be HDF5 (out.h5:/mask), not {mask}.");
+        }
+    }
+
     /// <summary>The suffix of level <paramref name="k"/>'s dataset (<c>_s1</c>, 2× coarser; <c>_s2</c>, 4×; ...).</summary>
     public static string Suffix(int k) => "_s" + k.ToString(CultureInfo.InvariantCulture);
 

@@ -114,61 +114,31 @@ public static class VolumeWriter
 
     /// <summary>
     /// Writes a uint8 volume handed out row by row (a block-wise result that is never held whole) into an HDF5 dataset,
-    /// atomically, as <see cref="Write"/> does; with <paramref name="confidence"/>, its float32 confidence map too, all
-    /// or none: in the same rewrite where it is another dataset of the same file, else as a second file renamed into
-    /// place only once both are complete.
+    /// a multi-page TIFF or a <c>.npy</c>, atomically, storing what <see cref="Write"/> stores; with
+    /// <paramref name="confidence"/>, its float32 confidence map too, all or none: in the same rewrite where it is another
+    /// dataset of the same HDF5 file, else as a second file renamed into place only once both are complete
+    /// (<see cref="RowsWriter"/>).
     /// </summary>
-    /// <exception cref="ArgumentException">The output or the confidence map is not HDF5 (block-wise output is HDF5 only).</exception>
-    /// <param name="path">The HDF5 dataset to write.</param>
+    /// <exception cref="ArgumentException">The output or the confidence map is not one HDF5, TIFF or npy file
+    /// (<see cref="CanWriteRows"/>), levels beside a mask that is not HDF5, or both in one TIFF or npy file.</exception>
+    /// <exception cref="OutputExistsException">An output exists and Force is off; nothing was changed.</exception>
+    /// <exception cref="VolumeFormatException">An output cannot be written; nothing was changed.</exception>
+    /// <param name="path">Where the mask goes.</param>
     /// <param name="rows">The mask.</param>
-    /// <param name="options">Force and attributes (the confidence map's too).</param>
+    /// <param name="options">Force, attributes and the rank of one section (the confidence map's too).</param>
     /// <param name="ct">Cancels the write (nothing is changed).</param>
-    /// <param name="levels">More datasets in the same file, each named the dataset plus its suffix (a multiscale pyramid).</param>
-    /// <param name="confidence">The confidence map and its HDF5 dataset, or null.</param>
+    /// <param name="levels">More datasets in the same HDF5 file, each named the dataset plus its suffix (a multiscale pyramid).</param>
+    /// <param name="confidence">The confidence map and where it goes, or null.</param>
     public static void WriteRows(VolumePath path, IRowSource<byte> rows, VolumeWriteOptions options, CancellationToken ct = default,
         IReadOnlyList<(string Suffix, IRowSource<byte> Rows, IReadOnlyDictionary<string, string> Attributes)>? levels = null,
-        (VolumePath Path, IRowSource<float> Rows)? confidence = null)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        ArgumentNullException.ThrowIfNull(rows);
-        ArgumentNullException.ThrowIfNull(options);
-        string dataset = RowsDataset(path, "the mask");
-        var items = new List<Hdf5Item> { new(dataset, new RowVolume<byte>(rows), options.Attributes) };
-        foreach (var (suffix, level, attributes) in levels ?? [])
-        {
-            items.Add(new Hdf5Item(dataset + suffix, new RowVolume<byte>(level), attributes));
-        }
+        (VolumePath Path, IRowSource<float> Rows)? confidence = null) =>
+        RowsWriter.Write(path, rows, options, ct, levels, confidence);
 
-        var files = new List<(string File, IReadOnlyList<Hdf5Item> Items)> { (path.File, items) };
-        if (confidence is var (confidencePath, confidenceRows))
-        {
-            var item = new Hdf5Item(RowsDataset(confidencePath, "the confidence map"), new RowVolume<float>(confidenceRows), options.Attributes);
-            if (string.Equals(Path.GetFullPath(confidencePath.File), Path.GetFullPath(path.File), StringComparison.Ordinal))
-            {
-                items.Add(item);
-            }
-            else
-            {
-                files.Add((confidencePath.File, [item]));
-            }
-        }
-
-        Hdf5Writer.WriteAll(files, options, ct);
-    }
-
-    // The dataset a row-by-row (block-wise) write goes to: HDF5 only.
-    private static string RowsDataset(VolumePath path, string what)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        if (path.Kind != VolumeFileKind.Hdf5)
-        {
-            throw new ArgumentException($"{path}: block-wise runs write {what} to HDF5 only (out.h5:/dataset); TIFF and npy outputs are written from memory.", nameof(path));
-        }
-
-        return path.Dataset is null
-            ? throw new ArgumentException($"{path.File}: an HDF5 path needs a dataset (file.h5:/dataset).", nameof(path))
-            : VolumePath.NormalizeDataset(path.Dataset);
-    }
+    /// <summary>
+    /// Whether a volume handed out row by row (<see cref="WriteRows"/>) can be written to a file of
+    /// <paramref name="kind"/>: one HDF5, TIFF or npy file. Single-section images and one file per section cannot.
+    /// </summary>
+    public static bool CanWriteRows(VolumeFileKind kind) => kind is VolumeFileKind.Hdf5 or VolumeFileKind.Tiff or VolumeFileKind.Npy;
 
     /// <summary>
     /// Writes a tiny volume of <paramref name="like"/>'s element type as HDF5 into memory and discards it: the writing
@@ -255,7 +225,8 @@ public static class VolumeWriter
         }
     }
 
-    private static void CheckReplace(string file, VolumeWriteOptions options)
+    // A TIFF or npy file is replaced only with Force.
+    internal static void CheckReplace(string file, VolumeWriteOptions options)
     {
         if (Directory.Exists(file))
         {
@@ -270,21 +241,37 @@ public static class VolumeWriter
 
     private static void WriteNpy(string file, IVolume volume, VolumeWriteOptions options, CancellationToken ct)
     {
-        AtomicFile.Write(file, stream => NpyFormat.Write(stream, volume, squeeze2D: options.SingleSliceRank != 3, ct), ct);
+        var npy = NpyWrites(file, volume.Shape, volume.VoxelSize, options, stream => NpyFormat.Write(stream, volume, squeeze2D: options.SingleSliceRank != 3, ct));
+        AtomicFile.WriteAll(npy.Writes, ct);
+        npy.DeleteStale();
+    }
 
-        // The sidecar follows the data: a stale one would attach old attributes or voxel size to the new array.
+    /// <summary>
+    /// A <c>.npy</c> file's writes for <see cref="AtomicFile.WriteAll"/>: the array (<paramref name="data"/>), and its JSON
+    /// sidecar (<see cref="VolumeIO.NpySidecar"/>: the attributes and the voxel size, (y, x) only for a 2D array: Z = 1
+    /// and <see cref="VolumeWriteOptions.SingleSliceRank"/> 2), all or none. With nothing to store, no sidecar is written and an old one is
+    /// deleted once the array is in place (<see cref="NpyFileWrites.DeleteStale"/>): the sidecar follows the data, as a
+    /// stale one would attach old attributes or voxel size to the new array.
+    /// </summary>
+    internal static NpyFileWrites NpyWrites(string file, Shape3 shape, VoxelSize voxelSize, VolumeWriteOptions options, Action<FileStream> data)
+    {
         string sidecar = VolumeIO.NpySidecar(file);
-        string json = VolumeMetadata.ToJson(options.Attributes, volume.VoxelSize, volume.Shape.Z == 1 && options.SingleSliceRank != 3);
-        if (json == "{}")
+        string json = VolumeMetadata.ToJson(options.Attributes, voxelSize, shape.Z == 1 && options.SingleSliceRank != 3);
+        return json == "{}"
+            ? new NpyFileWrites([(file, data)], sidecar)
+            : new NpyFileWrites([(file, data), (sidecar, stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(json)))], null);
+    }
+
+    /// <summary>The writes of one <c>.npy</c> file (<see cref="NpyWrites"/>), and the sidecar to delete after them, if any.</summary>
+    internal sealed record NpyFileWrites(IReadOnlyList<(string Target, Action<FileStream> Write)> Writes, string? Stale)
+    {
+        /// <summary>Deletes the stale sidecar (after the writes are in place).</summary>
+        public void DeleteStale()
         {
-            if (File.Exists(sidecar))
+            if (Stale is not null && File.Exists(Stale))
             {
-                File.Delete(sidecar);
+                File.Delete(Stale);
             }
-
-            return;
         }
-
-        AtomicFile.Write(sidecar, stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(json)), CancellationToken.None);
     }
 }

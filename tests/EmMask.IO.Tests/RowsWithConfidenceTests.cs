@@ -58,13 +58,14 @@ public class RowsWithConfidenceTests
     }
 
     [Fact]
-    public void AConfidenceMapCanOnlyBeStreamedIntoHdf5()
+    public void AConfidenceMapIsNotStreamedIntoOneFilePerSection()
     {
+        // HDF5, TIFF and npy take rows (RowsAsTiffAndNpyTests); a pattern of section files does not.
         using var dir = new TempDir();
         var error = Assert.Throws<ArgumentException>(() => VolumeWriter.WriteRows(
             VolumePath.Parse(dir.File("out.h5"), "/mask"), new Rows<byte>(Shape, (_, _, _) => 1), VolumeWriteOptions.Default,
-            confidence: (VolumePath.Parse(dir.File("c.npy"), "/confidence"), new Rows<float>(Shape, (_, _, _) => 0))));
-        Assert.Contains("confidence map to HDF5 only", error.Message, StringComparison.Ordinal);
+            confidence: (VolumePath.Parse(dir.File("c_*.tif"), "/confidence"), new Rows<float>(Shape, (_, _, _) => 0))));
+        Assert.Contains("the confidence map is streamed row by row into one HDF5, TIFF or npy file", error.Message, StringComparison.Ordinal);
         Assert.Empty(dir.Entries());
     }
 

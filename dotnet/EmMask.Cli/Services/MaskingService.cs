@@ -90,10 +90,7 @@ public sealed class MaskingService(IReporter reporter, PredictorProvider? shared
             }
         }
 
-        if (request.Multiscale != 0 && request.Output.Kind != VolumeFileKind.Hdf5)
-        {
-            throw new ArgumentException($"--multiscale writes coarser datasets beside the mask, so the output must be HDF5 (out.h5:/mask), not {request.Output}.");
-        }
+        MultiscaleLevels.CheckOutput(request.Output, request.Multiscale);
 
         if (request.Sections is { } sections)
         {

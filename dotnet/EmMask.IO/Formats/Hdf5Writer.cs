@@ -62,6 +62,20 @@ internal static class Hdf5Writer
     /// </summary>
     public static void WriteAll(IReadOnlyList<(string File, IReadOnlyList<Hdf5Item> Items)> files, VolumeWriteOptions options, CancellationToken ct)
     {
+        using var prepared = Prepare(files, options, ct);
+        AtomicFile.WriteAll(prepared.Writes, ct, beforeCommit: prepared.Dispose);
+    }
+
+    /// <summary>
+    /// The writes of <see cref="WriteAll"/>, checked and ready for <see cref="AtomicFile.WriteAll"/> beside other files
+    /// (a block-wise mask in TIFF or npy and its confidence map in HDF5): each existing file is opened, so that its
+    /// other datasets are copied, and checked (a dataset that exists needs Force). Dispose it before the rename (Windows
+    /// cannot replace an open file) and after.
+    /// </summary>
+    /// <exception cref="OutputExistsException">A dataset exists and Force is off; nothing was changed.</exception>
+    /// <exception cref="VolumeFormatException">An existing file cannot be read (without Force) or cannot take a dataset.</exception>
+    public static PreparedWrites Prepare(IReadOnlyList<(string File, IReadOnlyList<Hdf5Item> Items)> files, VolumeWriteOptions options, CancellationToken ct)
+    {
         var sources = new List<NativeFile?>(files.Count);
         try
         {
@@ -87,11 +101,28 @@ internal static class Hdf5Writer
             }
 
             var writes = files.Select((f, i) => (f.File, (Action<FileStream>)(stream => WriteFile(stream, f.File, sources[i], f.Items, options, ct)))).ToList();
-            AtomicFile.WriteAll(writes, ct, beforeCommit: () => sources.ForEach(s => s?.Dispose()));
+            return new PreparedWrites(writes, sources);
         }
-        finally
+        catch
         {
             sources.ForEach(s => s?.Dispose());
+            throw;
+        }
+    }
+
+    /// <summary>The temp-file writes of <see cref="Prepare"/>, and the existing files they copy from (closed by Dispose).</summary>
+    internal sealed class PreparedWrites(IReadOnlyList<(string Target, Action<FileStream> Write)> writes, IReadOnlyList<NativeFile?> sources) : IDisposable
+    {
+        /// <summary>One write per file, for <see cref="AtomicFile.WriteAll"/>.</summary>
+        public IReadOnlyList<(string Target, Action<FileStream> Write)> Writes => writes;
+
+        /// <summary>Closes the existing files (more than once is harmless).</summary>
+        public void Dispose()
+        {
+            foreach (var source in sources)
+            {
+                source?.Dispose();
+            }
         }
     }
 

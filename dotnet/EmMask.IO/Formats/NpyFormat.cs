@@ -50,9 +50,56 @@ public static partial class NpyFormat
     /// <summary>As <see cref="Write(Stream, IVolume, bool)"/>, slice by slice so <paramref name="ct"/> can stop it.</summary>
     public static void Write(Stream stream, IVolume volume, bool squeeze2D, CancellationToken ct)
     {
-        var shape = volume.Shape;
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(volume);
+        if (volume is not (Volume<byte> or Volume<ushort> or Volume<float> or Volume<int>))
+        {
+            throw new NotSupportedException($"Cannot write {volume.GetType().Name} as .npy.");
+        }
+
+        WriteHeader(stream, volume.Shape, volume.VoxelType, squeeze2D);
+        switch (volume)
+        {
+            case Volume<byte> v: WriteSlices(stream, v, ct); break;
+            case Volume<ushort> v: WriteSlices(stream, v, ct); break;
+            case Volume<float> v: WriteSlices(stream, v, ct); break;
+            case Volume<int> v: WriteSlices(stream, v, ct); break;
+        }
+    }
+
+    /// <summary>
+    /// Writes a volume handed out row by row (a block-wise result, never held whole) as a C-ordered <c>.npy</c>: the
+    /// header of <see cref="Write(Stream, IVolume, bool, CancellationToken)"/> (3D, or 2D when <paramref name="squeeze2D"/>
+    /// and Z = 1), then the rows in scan order, one row in memory. Reads back equal to the in-memory writer's file.
+    /// </summary>
+    /// <param name="stream">Where the file's bytes go.</param>
+    /// <param name="rows">The volume (uint8, uint16, float32 or int32).</param>
+    /// <param name="squeeze2D">Store a volume of one section as an (H, W) array.</param>
+    /// <param name="ct">Checked once per section.</param>
+    public static void WriteRows<T>(Stream stream, IRowSource<T> rows, bool squeeze2D, CancellationToken ct)
+        where T : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(rows);
+        var shape = rows.Shape;
+        WriteHeader(stream, shape, VoxelTypes.Of<T>(), squeeze2D);
+        var row = new T[shape.X];
+        for (int z = 0; z < shape.Z; z++)
+        {
+            ct.ThrowIfCancellationRequested();
+            for (int y = 0; y < shape.Y; y++)
+            {
+                rows.CopyRow(z, y, row);
+                stream.Write(MemoryMarshal.AsBytes(row.AsSpan()));
+            }
+        }
+    }
+
+    // Version 1.0, C order, padded to 64 bytes as numpy writes it.
+    private static void WriteHeader(Stream stream, Shape3 shape, VoxelType type, bool squeeze2D)
+    {
         string dims = squeeze2D && shape.Z == 1 ? $"{shape.Y}, {shape.X}" : $"{shape.Z}, {shape.Y}, {shape.X}";
-        string descr = volume.VoxelType switch
+        string descr = type switch
         {
             VoxelType.UInt8 => "|u1",
             VoxelType.UInt16 => "<u2",
@@ -69,14 +116,6 @@ public static partial class NpyFormat
         BinaryPrimitives.WriteUInt16LittleEndian(len, (ushort)text.Length);
         stream.Write(len);
         stream.Write(Encoding.ASCII.GetBytes(text));
-        switch (volume)
-        {
-            case Volume<byte> v: WriteSlices(stream, v, ct); break;
-            case Volume<ushort> v: WriteSlices(stream, v, ct); break;
-            case Volume<float> v: WriteSlices(stream, v, ct); break;
-            case Volume<int> v: WriteSlices(stream, v, ct); break;
-            default: throw new NotSupportedException($"Cannot write {volume.GetType().Name} as .npy.");
-        }
     }
 
     /// <summary>

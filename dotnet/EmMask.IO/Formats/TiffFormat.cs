@@ -146,12 +146,23 @@ internal static class TiffFormat
     {
         switch (volume)
         {
-            case Volume<byte> v: WritePages(stream, v, 8, SampleFormat.UINT, attributes, ct); break;
-            case Volume<ushort> v: WritePages(stream, v, 16, SampleFormat.UINT, attributes, ct); break;
-            case Volume<float> v: WritePages(stream, v, 32, SampleFormat.IEEEFP, attributes, ct); break;
-            case Volume<int> v: WritePages(stream, v, 32, SampleFormat.INT, attributes, ct); break;
+            case Volume<byte> v: WritePages<byte>(stream, v.Shape, v.VoxelSize, (z, y, row) => v.Row(z, y).CopyTo(row), attributes, ct); break;
+            case Volume<ushort> v: WritePages<ushort>(stream, v.Shape, v.VoxelSize, (z, y, row) => v.Row(z, y).CopyTo(row), attributes, ct); break;
+            case Volume<float> v: WritePages<float>(stream, v.Shape, v.VoxelSize, (z, y, row) => v.Row(z, y).CopyTo(row), attributes, ct); break;
+            case Volume<int> v: WritePages<int>(stream, v.Shape, v.VoxelSize, (z, y, row) => v.Row(z, y).CopyTo(row), attributes, ct); break;
             default: throw new ArgumentException($"Cannot write {volume.GetType().Name} as TIFF.", nameof(volume));
         }
+    }
+
+    /// <summary>
+    /// Writes a volume handed out row by row (a block-wise result, never held whole) as <see cref="Write"/> does: the
+    /// same pages, tags and description, each page written as its section's rows arrive, one strip in memory.
+    /// </summary>
+    public static void WriteRows<T>(Stream stream, IRowSource<T> rows, IReadOnlyDictionary<string, string> attributes, CancellationToken ct)
+        where T : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        WritePages<T>(stream, rows.Shape, rows.VoxelSize, rows.CopyRow, attributes, ct);
     }
 
     private static Tiff Open(string file)
@@ -333,17 +344,26 @@ internal static class TiffFormat
         }
     }
 
-    private static void WritePages<T>(Stream stream, Volume<T> volume, int bits, SampleFormat format, IReadOnlyDictionary<string, string> attributes, CancellationToken ct)
+    private delegate void RowCopy<T>(int z, int y, Span<T> destination);
+
+    // One page per section, filled strip by strip from copyRow in scan order.
+    private static void WritePages<T>(Stream stream, Shape3 shape, VoxelSize voxelSize, RowCopy<T> copyRow, IReadOnlyDictionary<string, string> attributes, CancellationToken ct)
         where T : unmanaged
     {
-        var shape = volume.Shape;
+        var (bits, format) = VoxelTypes.Of<T>() switch
+        {
+            VoxelType.UInt8 => (8, SampleFormat.UINT),
+            VoxelType.UInt16 => (16, SampleFormat.UINT),
+            VoxelType.Float32 => (32, SampleFormat.IEEEFP),
+            _ => (32, SampleFormat.INT),
+        };
         int bytesPerSample = bits / 8;
         long total = shape.Length * bytesPerSample;
         int rowBytes = shape.X * bytesPerSample;
 
         // About 1 MiB strips: small enough for readers that load a strip at a time, few enough to keep the IFD small.
         int rowsPerStrip = Math.Clamp((1 << 20) / Math.Max(1, rowBytes), 1, shape.Y);
-        string description = VolumeMetadata.ToJson(attributes, volume.VoxelSize, shape.Z == 1);
+        string description = VolumeMetadata.ToJson(attributes, voxelSize, shape.Z == 1);
         CapturingHandler.Clear();
         using var tif = Tiff.ClientOpen("volume", total > BigTiffThreshold ? "w8" : "w", new KeepOpenStream(stream), new TiffStream())
             ?? throw new IOException($"LibTiff could not start the file ({CapturingHandler.LastOr("unknown error")}).");
@@ -367,12 +387,15 @@ internal static class TiffFormat
                 tif.SetField(TiffTag.IMAGEDESCRIPTION, description);
             }
 
-            var slice = MemoryMarshal.AsBytes(volume.Slice(z));
             for (int s = 0, y = 0; y < shape.Y; s++, y += rowsPerStrip)
             {
-                int bytes = Math.Min(rowsPerStrip, shape.Y - y) * rowBytes;
-                slice.Slice(y * rowBytes, bytes).CopyTo(strip);
-                if (tif.WriteEncodedStrip(s, strip, bytes) < 0)
+                int rows = Math.Min(rowsPerStrip, shape.Y - y);
+                for (int r = 0; r < rows; r++)
+                {
+                    copyRow(z, y + r, MemoryMarshal.Cast<byte, T>(strip.AsSpan(r * rowBytes, rowBytes)));
+                }
+
+                if (tif.WriteEncodedStrip(s, strip, rows * rowBytes) < 0)
                 {
                     throw new IOException($"LibTiff failed to write page {z} ({CapturingHandler.LastOr("unknown error")}).");
                 }
