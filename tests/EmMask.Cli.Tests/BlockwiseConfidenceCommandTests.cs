@@ -76,9 +76,9 @@ public class BlockwiseConfidenceCommandTests
     }
 
     [Theory]
-    [InlineData(new[] { "--block", "64", "--confidence", "c.npy", "--force" }, 2, "block-wise runs write the confidence map to HDF5 only")]
-    [InlineData(new[] { "--max-memory", "4M", "--confidence", "c.tif", "--force" }, 2, "block-wise runs write the confidence map to HDF5 only")]
-    [InlineData(new[] { "--block", "64", "--method", "unet", "--confidence", "c.npy", "--force" }, 2, "block-wise runs write the confidence map to HDF5 only")]
+    [InlineData(new[] { "--block", "64", "--confidence", "c_*.tif", "--force" }, 2, "block-wise runs write the confidence map into one HDF5, TIFF or npy file")]
+    [InlineData(new[] { "--max-memory", "4M", "--confidence", "c.tif" }, 4, "c.tif already exists")]
+    [InlineData(new[] { "--block", "64", "--method", "unet", "--confidence", "c.npy" }, 4, "c.npy already exists")]
     [InlineData(new[] { "--block", "64", "--confidence", "out.h5:/mask", "--force" }, 2, "is the mask's output")]
     [InlineData(new[] { "--block", "64", "--multiscale", "1", "--confidence", "out.h5:/mask_s1", "--force" }, 2, "one of its coarser levels")]
     [InlineData(new[] { "--block", "64", "--confidence", "c.h5" }, 4, "c.h5:/confidence")]
@@ -98,7 +98,7 @@ public class BlockwiseConfidenceCommandTests
         VolumeWriter.Write(VolumePath.Parse(t["c.tif"], "/unused"), small, new VolumeWriteOptions());
         var before = Snapshot(t.Path);
 
-        var args = extra.Select(a => a.StartsWith("c.", StringComparison.Ordinal) || a.StartsWith("out.", StringComparison.Ordinal) ? t[a] : a);
+        var args = extra.Select(a => a.StartsWith("c.", StringComparison.Ordinal) || a.StartsWith("c_", StringComparison.Ordinal) || a.StartsWith("out.", StringComparison.Ordinal) ? t[a] : a);
         var run = CliRunner.Invoke(["mask", t["p.h5"], t["out.h5"], "--mode", "3d", .. args]);
         Assert.Equal(exitCode, run.ExitCode);
         Assert.Contains(message, run.Stderr, StringComparison.Ordinal);

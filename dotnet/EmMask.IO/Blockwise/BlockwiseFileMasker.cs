@@ -9,15 +9,15 @@ namespace EmMask.IO.Blockwise;
 
 /// <summary>What a block-wise run of a file is asked to do.</summary>
 /// <param name="Input">The input volume (HDF5 or npy are read block by block).</param>
-/// <param name="Output">The output mask (HDF5).</param>
+/// <param name="Output">The output mask: one HDF5, TIFF or npy file (<see cref="BlockwiseFileMasker.CheckOutputs"/>).</param>
 /// <param name="Options">The classical masker's options.</param>
 /// <param name="PostProcess">Post-processing (per-slice steps, fill and largest only; see <see cref="BlockPostProcessing"/>).</param>
 /// <param name="BlockEdge">Core edge in voxels, or null to choose it from <paramref name="MaxMemory"/>.</param>
 /// <param name="MaxMemory">Working-memory budget in bytes.</param>
 /// <param name="Resume">Continue an unfinished run of the same job.</param>
 /// <param name="Write">How the output is written (force, attributes).</param>
-/// <param name="Multiscale">Coarser levels written beside the mask (<see cref="MultiscaleLevels"/>).</param>
-/// <param name="Confidence">The HDF5 dataset the confidence map goes to (<see cref="BlockwiseConfidence"/>), or null.</param>
+/// <param name="Multiscale">Coarser levels written beside the mask (<see cref="MultiscaleLevels"/>; HDF5 only).</param>
+/// <param name="Confidence">Where the confidence map goes (<see cref="BlockwiseConfidence"/>): an HDF5 dataset, a TIFF or an npy file, or null.</param>
 public sealed record BlockwiseJob(
     VolumePath Input,
     VolumePath Output,
@@ -34,12 +34,12 @@ public sealed record BlockwiseJob(
 public sealed record BlockwiseOutcome(Shape3 Shape, long TissueVoxels, double Threshold, int Blocks, int Resumed, Shape3 BlockSize, int Halo, IReadOnlyList<string> Warnings, IReadOnlyList<string> Notes);
 
 /// <summary>
-/// Masks a volume file block by block into an HDF5 output: the plan is measured on a sample, finished blocks go to a
-/// store beside the output (<see cref="DirectoryBlockStore"/>) so that <c>--resume</c> continues a killed run, the
-/// global steps and post-processing run over the stored blocks, and the output is streamed row by row and renamed into
-/// place at the end. Memory: one block's read region, one layer of sections of the output, and the union-find; with a
-/// confidence map, each block's confidence is kept in the store too and streamed into its own dataset in the same
-/// atomic write (two layers of sections of float32 more).
+/// Masks a volume file block by block into an HDF5, TIFF or npy output: the plan is measured on a sample, finished
+/// blocks go to a store beside the output (<see cref="DirectoryBlockStore"/>) so that <c>--resume</c> continues a killed
+/// run, the global steps and post-processing run over the stored blocks, and the output is streamed row by row and
+/// renamed into place at the end (<see cref="VolumeWriter.WriteRows"/>). Memory: one block's read region, one layer of
+/// sections of the output, and the union-find; with a confidence map, each block's confidence is kept in the store too
+/// and streamed into its own dataset or file in the same atomic write (two layers of sections of float32 more).
 /// </summary>
 public static class BlockwiseFileMasker
 {
@@ -69,10 +69,10 @@ public static class BlockwiseFileMasker
     /// <summary>
     /// What every block-wise run of a file does around its method: the store beside the output (checked against the
     /// manifest for <c>--resume</c>), the method's blocks (<paramref name="run"/>, 80 % of the progress), post-processing
-    /// over the blocks, the streamed HDF5 output (and its coarser levels, and the confidence map), and the store's removal.
+    /// over the blocks, the streamed output (and its coarser levels, and the confidence map), and the store's removal.
     /// </summary>
     /// <param name="input">The input volume.</param>
-    /// <param name="output">The HDF5 output.</param>
+    /// <param name="output">The output: an HDF5 dataset, a TIFF or an npy file.</param>
     /// <param name="postProcess">Post-processing (block-wise steps only).</param>
     /// <param name="resume">Continue an unfinished run of the same job.</param>
     /// <param name="write">How the output is written.</param>
@@ -83,7 +83,7 @@ public static class BlockwiseFileMasker
     /// (null when no confidence map is written).</param>
     /// <param name="progress">Stage and fraction.</param>
     /// <param name="ct">Cancels the work; finished blocks stay for --resume.</param>
-    /// <param name="confidence">The HDF5 dataset of the confidence map (<see cref="BlockwiseConfidence"/>), or null. Each
+    /// <param name="confidence">Where the confidence map goes (an HDF5 dataset, a TIFF or an npy file; <see cref="BlockwiseConfidence"/>), or null. Each
     /// block's confidence is kept in the store beside its mask, so --resume gives the uninterrupted run's map.</param>
     public static (BlockwiseMask Mask, IReadOnlyList<string> Notes) Finish(
         VolumePath input, VolumePath output, PostProcessPipeline postProcess, bool resume, VolumeWriteOptions write, int multiscale,
@@ -125,29 +125,41 @@ public static class BlockwiseFileMasker
 
     /// <summary>
     /// Checks, before anything is read or written, that a block-wise run can write its outputs: the mask, and the
-    /// confidence map when asked for, are HDF5 datasets (streamed row by row), and the confidence map is neither the
-    /// mask nor one of its coarser levels. It may be another dataset of the mask's file.
+    /// confidence map when asked for, each go to one HDF5, TIFF or npy file, streamed row by row
+    /// (<see cref="VolumeWriter.CanWriteRows"/>); coarser levels need an HDF5 mask (<see cref="MultiscaleLevels.CheckOutput"/>);
+    /// the confidence map is neither the mask nor one of its coarser levels. It may be another dataset of the mask's
+    /// HDF5 file.
     /// </summary>
     /// <exception cref="ArgumentException">An output that a block-wise run cannot write (named, with what to give instead).</exception>
     public static void CheckOutputs(VolumePath output, VolumePath? confidence, int multiscale = 0)
     {
         ArgumentNullException.ThrowIfNull(output);
-        if (output.Kind != VolumeFileKind.Hdf5)
+        if (!VolumeWriter.CanWriteRows(output.Kind))
         {
-            throw new ArgumentException($"{output}: block-wise output is written to HDF5 only (out.h5:/mask).");
+            throw new ArgumentException(
+                $"{output}: block-wise runs write the mask into one HDF5, TIFF or npy file (out.h5:/mask, out.tif, out.npy), not into a PNG image or one file per section. " +
+                Instead);
         }
 
+        MultiscaleLevels.CheckOutput(output, multiscale);
         if (confidence is null)
         {
             return;
         }
 
-        if (confidence.Kind != VolumeFileKind.Hdf5)
+        if (!VolumeWriter.CanWriteRows(confidence.Kind))
         {
-            throw new ArgumentException($"--confidence {confidence}: block-wise runs write the confidence map to HDF5 only (conf.h5:/confidence, or out.h5:/confidence beside the mask).");
+            throw new ArgumentException(
+                $"--confidence {confidence}: block-wise runs write the confidence map into one HDF5, TIFF or npy file (conf.h5:/confidence, out.h5:/confidence beside the mask, conf.tif, conf.npy), not one file per section. " +
+                Instead);
         }
 
         bool sameFile = string.Equals(Path.GetFullPath(confidence.File), Path.GetFullPath(output.File), StringComparison.Ordinal);
+        if (sameFile && output.Kind != VolumeFileKind.Hdf5)
+        {
+            throw new ArgumentException($"--confidence {confidence} is the mask's output: give the confidence its own file or dataset.");
+        }
+
         string dataset = "/" + (confidence.Dataset ?? string.Empty).Trim('/');
         string mask = "/" + (output.Dataset ?? string.Empty).Trim('/');
         if (sameFile && (dataset == mask || Enumerable.Range(1, Math.Max(0, multiscale)).Any(k => dataset == mask + MultiscaleLevels.Suffix(k))))
@@ -155,6 +167,9 @@ public static class BlockwiseFileMasker
             throw new ArgumentException($"--confidence {confidence} is the mask's output or one of its coarser levels: give the confidence its own file or dataset.");
         }
     }
+
+    // What to do instead of writing one image per section block-wise.
+    private const string Instead = "Write one of those and convert it afterwards, or mask in memory (without --block or --resume, with a --max-memory the volume fits in).";
 
     /// <summary>The least memory a block-wise run of this plan needs (one block as large as its halo).</summary>
     public static long MinimumMemory(ClassicalPlan plan, ClassicalMaskOptions options)
