@@ -96,18 +96,13 @@ public class BlockwiseConfidenceCommandTests
         VolumeWriter.Write(VolumePath.Parse(t["c.h5"], "/confidence"), small, new VolumeWriteOptions());
         VolumeWriter.Write(VolumePath.Parse(t["c.npy"], "/unused"), small, new VolumeWriteOptions());
         VolumeWriter.Write(VolumePath.Parse(t["c.tif"], "/unused"), small, new VolumeWriteOptions());
-        var before = Snapshot(t.Path);
+        var before = FolderSnapshot.Take(t.Path);
 
         var args = extra.Select(a => a.StartsWith("c.", StringComparison.Ordinal) || a.StartsWith("c_", StringComparison.Ordinal) || a.StartsWith("out.", StringComparison.Ordinal) ? t[a] : a);
         var run = CliRunner.Invoke(["mask", t["p.h5"], t["out.h5"], "--mode", "3d", .. args]);
         Assert.Equal(exitCode, run.ExitCode);
         Assert.Contains(message, run.Stderr, StringComparison.Ordinal);
-        var after = Snapshot(t.Path);
-        Assert.Equal(before.Keys.Order(), after.Keys.Order());
-        foreach (var (name, bytes) in before)
-        {
-            Assert.True(bytes.AsSpan().SequenceEqual(after[name]), $"{name} changed");
-        }
+        FolderSnapshot.AssertUnchanged(before, t.Path);
     }
 
     [Fact]
@@ -170,9 +165,4 @@ public class BlockwiseConfidenceCommandTests
         var type = h5.Dataset(dataset).Type;
         return type.Class == H5DataTypeClass.FloatingPoint && type.Size == 4;
     }
-
-    // Every file under the folder (hidden ones and the block store's too) and its bytes.
-    private static Dictionary<string, byte[]> Snapshot(string folder) =>
-        Directory.GetFileSystemEntries(folder, "*", SearchOption.AllDirectories)
-            .ToDictionary(p => Path.GetRelativePath(folder, p), p => Directory.Exists(p) ? [] : File.ReadAllBytes(p));
 }

@@ -99,13 +99,13 @@ public partial class BlockwiseTiffNpyCommandTests
         using var t = new TempFolder();
         Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--shape", "40", "96", "96", "--seed", "3", "-q").ExitCode);
         Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["out" + extension], "--postprocess", "none", "-q", .. Level0]).ExitCode);
-        var before = Snapshot(t.Path);
+        var before = FolderSnapshot.Take(t.Path);
 
         var run = CliRunner.Invoke(["mask", t["p.h5"], t["out" + extension], "--block", "32", "--force", "--confidence", t[Path.Combine("missing", "c" + extension)], "-q", .. Level0]);
 
         Assert.Equal(3, run.ExitCode);
         Assert.Contains("does not exist", run.Stderr, StringComparison.Ordinal);
-        var after = Snapshot(t.Path);
+        var after = FolderSnapshot.Take(t.Path);
         foreach (var (name, bytes) in before)
         {
             Assert.True(after.TryGetValue(name, out var now) && bytes.AsSpan().SequenceEqual(now), $"{name} changed");
@@ -137,18 +137,13 @@ public partial class BlockwiseTiffNpyCommandTests
             VolumeWriter.Write(VolumePath.Parse(t[name], "/unused"), small, attributes);
         }
 
-        var before = Snapshot(t.Path);
+        var before = FolderSnapshot.Take(t.Path);
         var args = arguments.Select(a => a.Contains('.', StringComparison.Ordinal) ? t[a] : a);
         var run = CliRunner.Invoke(["mask", t["p.h5"], .. args, .. Level0]);
 
         Assert.Equal(exitCode, run.ExitCode);
         Assert.Contains(message, run.Stderr, StringComparison.Ordinal);
-        var after = Snapshot(t.Path);
-        Assert.Equal(before.Keys.Order(), after.Keys.Order());
-        foreach (var (name, bytes) in before)
-        {
-            Assert.True(bytes.AsSpan().SequenceEqual(after[name]), $"{name} changed");
-        }
+        FolderSnapshot.AssertUnchanged(before, t.Path);
     }
 
     // The number of blocks the run's note names ("block-wise: 9 blocks of ...").
@@ -164,9 +159,4 @@ public partial class BlockwiseTiffNpyCommandTests
 
     // The text of an npy file's header (its first 128 bytes hold it for these shapes).
     private static string NpyHeader(string file) => System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(file), 0, 128);
-
-    // Every file under the folder (hidden ones and the block store's too) and its bytes.
-    private static Dictionary<string, byte[]> Snapshot(string folder) =>
-        Directory.GetFileSystemEntries(folder, "*", SearchOption.AllDirectories)
-            .ToDictionary(p => Path.GetRelativePath(folder, p), p => Directory.Exists(p) ? [] : File.ReadAllBytes(p));
 }
