@@ -154,15 +154,14 @@ public static class BlockwiseFileMasker
                 Instead);
         }
 
-        bool sameFile = string.Equals(Path.GetFullPath(confidence.File), Path.GetFullPath(output.File), StringComparison.Ordinal);
-        if (sameFile && output.Kind != VolumeFileKind.Hdf5)
+        if (output.Kind != VolumeFileKind.Hdf5 && confidence.SameVolumeAs(output))
         {
             throw new ArgumentException($"--confidence {confidence} is the mask's output: give the confidence its own file or dataset.");
         }
 
-        string dataset = "/" + (confidence.Dataset ?? string.Empty).Trim('/');
-        string mask = "/" + (output.Dataset ?? string.Empty).Trim('/');
-        if (sameFile && (dataset == mask || Enumerable.Range(1, Math.Max(0, multiscale)).Any(k => dataset == mask + MultiscaleLevels.Suffix(k))))
+        var maskAndLevels = Enumerable.Range(0, Math.Max(0, multiscale) + 1)
+            .Select(k => k == 0 ? output : output with { Dataset = output.Dataset + MultiscaleLevels.Suffix(k) });
+        if (maskAndLevels.Any(confidence.SameVolumeAs))
         {
             throw new ArgumentException($"--confidence {confidence} is the mask's output or one of its coarser levels: give the confidence its own file or dataset.");
         }
