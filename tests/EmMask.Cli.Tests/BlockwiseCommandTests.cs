@@ -38,6 +38,37 @@ public class BlockwiseCommandTests
     }
 
     [Fact]
+    public void ASectionOverTheBudgetIsMaskedInTilesAsInMemory()
+    {
+        // One section of 640² needs 16M in 2D mode (a block is the whole section); under 8M it is tiled in-plane and
+        // masked as the section is in memory. The rules that read the whole section at once are off (tiles skip them).
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "8", "--shape", "1", "640", "640", "-q").ExitCode);
+        string[] sectionWide = ["--stain-join", "0", "--resin-window", "0"];
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["mem.h5"], "--mode", "3d", "-q", .. sectionWide]).ExitCode);
+        var run = CliRunner.Invoke(["mask", t["p.h5"], t["blk.h5"], "--max-memory", "8M", .. sectionWide]);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Contains("masked in tiles as a volume of one section", run.Stdout + run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("9 blocks", run.Stdout + run.Stderr, StringComparison.Ordinal);
+        Assert.Equal(Mask(t["mem.h5"]), Mask(t["blk.h5"]));
+    }
+
+    [Fact]
+    public void AStackWhoseSectionsDoNotFitNamesTheBudgetThatDoes()
+    {
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "8", "--shape", "2", "640", "640", "-q").ExitCode);
+        var refused = CliRunner.Invoke("mask", t["p.h5"], t["blk.h5"], "--max-memory", "8M");
+        Assert.NotEqual(0, refused.ExitCode);
+        var least = System.Text.RegularExpressions.Regex.Match(refused.Stderr, "one section of 640x640 needs ([0-9]+M); give at least that, or --mode 3d");
+        Assert.True(least.Success, refused.Stderr);
+        Assert.False(File.Exists(t["blk.h5"]));
+        var run = CliRunner.Invoke("mask", t["p.h5"], t["blk.h5"], "--max-memory", least.Groups[1].Value, "-q");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.True(File.Exists(t["blk.h5"]));
+    }
+
+    [Fact]
     public void MultiscaleLevelsAreTheMaxOfEachCellInMemoryAndBlockwise()
     {
         using var t = new TempFolder();

@@ -34,22 +34,29 @@ public sealed class BlockComponents
         this.kept = kept;
     }
 
-    /// <summary>Labels every stored pre-mask block and merges the components across block faces (two passes over the store).</summary>
+    /// <summary>
+    /// Labels every stored pre-mask block and merges the components across block faces (two passes over the store): the
+    /// classical masker's global steps. A volume of one section is masked as a section, so its holes are the section's
+    /// (its z faces are no border), as in memory.
+    /// </summary>
     public static BlockComponents Measure(BlockGrid grid, IBlockStore store, long minimumRegionSize, IProgress<ProgressReport>? progress = null, CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(grid);
         ArgumentNullException.ThrowIfNull(store);
-        return Measure(grid, block => store.Read(block, ct), fillHoles: true, minimumRegionSize, keepLargest: null, progress, ct);
+        return Measure(grid, block => store.Read(block, ct), fillHoles: true, minimumRegionSize, keepLargest: null, progress, ct, zFaces: grid.Shape.Z > 1);
     }
 
     /// <summary>
     /// Labels every block that <paramref name="read"/> returns (1 tissue, 0 non-brain, <see cref="ClassicalMasker.InvalidCode"/>
     /// padding) and merges the components across block faces: hole filling first when asked, then the region rules.
+    /// Background on a face of the volume is no hole; with <c>zFaces</c> false the z faces do not count (a volume of one
+    /// section filled as a section).
     /// </summary>
-    public static BlockComponents Measure(BlockGrid grid, Func<BlockRegion, Volume<byte>> read, bool fillHoles, long minimumRegionSize, int? keepLargest, IProgress<ProgressReport>? progress = null, CancellationToken ct = default)
+    public static BlockComponents Measure(BlockGrid grid, Func<BlockRegion, Volume<byte>> read, bool fillHoles, long minimumRegionSize, int? keepLargest, IProgress<ProgressReport>? progress = null, CancellationToken ct = default, bool zFaces = true)
     {
         ArgumentNullException.ThrowIfNull(grid);
         ArgumentNullException.ThrowIfNull(read);
-        var background = fillHoles ? Components.Merge(grid, block => Background(read(block)), progress, "holes", ct) : null;
+        var background = fillHoles ? Components.Merge(grid, block => Background(read(block)), progress, "holes", ct, zFaces) : null;
         Components? filled = null;
         HashSet<int>? kept = null;
         if (minimumRegionSize > 1 || keepLargest is not null)
@@ -329,9 +336,12 @@ public sealed class BlockComponents
 
         public required BlockGrid Grid { get; init; }
 
-        public static Components Merge(BlockGrid grid, Func<BlockRegion, Volume<byte>> read, IProgress<ProgressReport>? progress, string stage, CancellationToken ct)
+        /// <summary>Whether a component on a z face of the volume touches its border.</summary>
+        public bool ZFaces { get; init; } = true;
+
+        public static Components Merge(BlockGrid grid, Func<BlockRegion, Volume<byte>> read, IProgress<ProgressReport>? progress, string stage, CancellationToken ct, bool zFaces = true)
         {
-            var c = new Components { Grid = grid };
+            var c = new Components { Grid = grid, ZFaces = zFaces };
             int done = 0;
             foreach (var block in grid.Blocks())
             {
@@ -447,7 +457,7 @@ public sealed class BlockComponents
             var (cz, cy, cx) = block.Core;
             for (int z = 0; z < s.Z; z++)
             {
-                bool zFace = cz + z == 0 || cz + z == volume.Z - 1;
+                bool zFace = ZFaces && (cz + z == 0 || cz + z == volume.Z - 1);
                 for (int y = 0; y < s.Y; y++)
                 {
                     bool yFace = cy + y == 0 || cy + y == volume.Y - 1;

@@ -37,6 +37,47 @@ public static class ClassicalBlockwise
     }
 
     /// <summary>
+    /// The plan for a run within <paramref name="maxMemory"/> bytes (<see cref="BlockEdgeFor"/>): <see cref="Plan(IBlockSource, ClassicalMaskOptions, CancellationToken)"/>,
+    /// except that a volume of one section masked in 2D mode, where a block is a whole section, is tiled in-plane when
+    /// that section does not fit: it is then measured and masked as a volume of one section, in blocks with halos, with
+    /// the same texture, pooling and refinement as a section in memory (<see cref="ClassicalMasker.RunBlock"/>). Only the
+    /// steps that read the whole section at once are left out (<see cref="TiledSectionNote"/>). A stack of sections
+    /// too large for one block each, or a section whose tiles do not fit either, stays in 2D mode (and
+    /// <see cref="BlockEdgeFor"/> finds no edge).
+    /// </summary>
+    /// <param name="source">The volume.</param>
+    /// <param name="options">The masker's options.</param>
+    /// <param name="maxMemory">The working-memory budget in bytes.</param>
+    /// <param name="confidence">Whether a confidence map is written too (<see cref="BlockEdgeFor"/>).</param>
+    /// <param name="ct">Cancels the work.</param>
+    public static ClassicalPlan Plan(IBlockSource source, ClassicalMaskOptions options, long maxMemory, bool confidence, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(options);
+        var plan = Plan(source, options, ct);
+        if (!TilesSection(source.Shape, plan, options, maxMemory, confidence))
+        {
+            return plan;
+        }
+
+        var tiled = Plan(source, options with { Mode = MaskingMode.ThreeD }, ct);
+        return BlockEdgeFor(maxMemory, source.Shape, tiled, options, confidence) is null ? plan : tiled; // no tile fits either: the section's own need is the error
+    }
+
+    /// <summary>Whether <see cref="Plan(IBlockSource, ClassicalMaskOptions, long, bool, CancellationToken)"/> tiles this one-section volume.</summary>
+    public static bool TilesSection(Shape3 shape, ClassicalPlan plan, ClassicalMaskOptions options, long maxMemory, bool confidence = false)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        return shape.Z == 1 && plan.Mode == MaskingMode.TwoD && BlockEdgeFor(maxMemory, shape, plan, options, confidence) is null;
+    }
+
+    /// <summary>The note of a run whose one section was tiled (<see cref="TilesSection"/>).</summary>
+    public static string TiledSectionNote(Shape3 shape) =>
+        $"the section ({shape.Y}x{shape.X}) does not fit the memory budget as one block, so it was masked in tiles as a volume of one section " +
+        "(the texture, pooling and refinement of a section in memory); the steps that read the whole section at once were left out: " +
+        "stained regions joining the mask, and hole filling that keeps resin-filled holes open (all holes are filled)";
+
+    /// <summary>
     /// The grid for a block edge (a cube in 3D, rounded up to the working level's cell; whole sections in 2D).
     /// </summary>
     /// <exception cref="ArgumentException">The block edge is smaller than the halo (the block would mostly be context).</exception>
@@ -94,9 +135,8 @@ public static class ClassicalBlockwise
         int layerBytes = LayerCopies + (confidence ? ConfidenceLayerBytes : 0);
         bool Fits(int edge)
         {
-            long read = Math.Min(edge + (2L * halo), longest);
             long layers = layerBytes * (long)Math.Min(edge, shape.Z) * shape.SliceLength / BytesPerVoxel;
-            return (read * read * read) + layers <= budget;
+            return ReadVoxels(shape, edge, halo) + layers <= budget;
         }
 
         foreach (int step in new[] { Math.Max(alignment, 64), alignment })
@@ -112,6 +152,13 @@ public static class ClassicalBlockwise
         }
 
         return null;
+    }
+
+    /// <summary>The voxels of a block's read region (core edge plus the halo on each side, within the volume's extent).</summary>
+    public static long ReadVoxels(Shape3 shape, int edge, int halo)
+    {
+        long read = edge + (2L * halo);
+        return Math.Min(read, shape.Z) * Math.Min(read, shape.Y) * Math.Min(read, shape.X);
     }
 
     /// <summary>

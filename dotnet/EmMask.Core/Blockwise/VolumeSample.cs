@@ -5,8 +5,9 @@ namespace EmMask.Core.Blockwise;
 /// <summary>
 /// The sample a block-wise run measures its global statistics on (normalisation, noise, working level, threshold):
 /// the whole volume when it has at most <see cref="Limit"/> voxels — then the block-wise plan is exactly the in-memory
-/// one — else <see cref="Cubes"/> cubes spread over the volume on a regular lattice, stacked along z into one volume.
-/// The in-memory masker measures a volume larger than the limit on the same sample, so both give the same mask.
+/// one — else <see cref="Cubes"/> cubes spread over the volume on a regular lattice, stacked along z into one volume
+/// (for a volume of one section, squares of the section set side by side along x, so that the sample is a section
+/// too). The in-memory masker measures a volume larger than the limit on the same sample, so both give the same mask.
 /// </summary>
 /// <remarks>
 /// The stacked cubes meet at seams that no real volume has; their texture enters the statistics of the few sections
@@ -32,7 +33,7 @@ public static class VolumeSample
         }
 
         var parts = boxes.Select(b => source.Read(b.Offset, b.Size, ct)).ToList();
-        return Stack(parts, boxes[0].Size, source.VoxelSize);
+        return source.Shape.Z == 1 ? SideBySide(parts, boxes[0].Size, source.VoxelSize) : Stack(parts, boxes[0].Size, source.VoxelSize);
     }
 
     /// <summary>
@@ -58,7 +59,7 @@ public static class VolumeSample
         }
 
         long perCube = Limit / Cubes;
-        int edge = (int)Math.Floor(Math.Cbrt(perCube));
+        int edge = (int)Math.Floor(shape.Z == 1 ? Math.Sqrt(perCube) : Math.Cbrt(perCube)); // one section: squares
         var size = new Shape3(Math.Min(edge, shape.Z), Math.Min(edge, shape.Y), Math.Min(edge, shape.X));
 
         // Spread the cubes over the axes with the most room.
@@ -118,6 +119,37 @@ public static class VolumeSample
             Volume<float> => Join<float>(parts, shape, voxelSize),
             _ => throw new NotSupportedException($"Voxel type {parts[0].VoxelType} is not supported."),
         };
+    }
+
+    // One section's squares side by side along x, each row of the result the rows of the parts in turn.
+    private static IVolume SideBySide(List<IVolume> parts, Shape3 size, VoxelSize voxelSize)
+    {
+        var shape = new Shape3(1, size.Y, size.X * parts.Count);
+        return parts[0] switch
+        {
+            Volume<byte> => JoinX<byte>(parts, shape, voxelSize),
+            Volume<ushort> => JoinX<ushort>(parts, shape, voxelSize),
+            Volume<float> => JoinX<float>(parts, shape, voxelSize),
+            _ => throw new NotSupportedException($"Voxel type {parts[0].VoxelType} is not supported."),
+        };
+    }
+
+    private static Volume<T> JoinX<T>(List<IVolume> parts, Shape3 shape, VoxelSize voxelSize)
+        where T : unmanaged
+    {
+        var result = new Volume<T>(shape, voxelSize);
+        int width = shape.X / parts.Count;
+        for (int k = 0; k < parts.Count; k++)
+        {
+            var from = ((Volume<T>)parts[k]).Span;
+            var to = result.Span;
+            for (int y = 0; y < shape.Y; y++)
+            {
+                from.Slice(y * width, width).CopyTo(to.Slice((y * shape.X) + (k * width), width));
+            }
+        }
+
+        return result;
     }
 
     private static Volume<T> Join<T>(List<IVolume> parts, Shape3 shape, VoxelSize voxelSize)

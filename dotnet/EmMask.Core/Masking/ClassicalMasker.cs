@@ -142,7 +142,8 @@ public static partial class ClassicalMasker
             m[i] = m[i] == 1 ? (byte)1 : (byte)0;
         }
 
-        MaskMorphology.FillHoles(mask, perSlice: false, ct);
+        // A volume of one section is filled as a section (a 3D fill would find every voxel on a z face).
+        MaskMorphology.FillHoles(mask, perSlice: mask.Shape.Z == 1, ct);
         long minimumRegion = options.MinimumRegionFor(mask.Shape.Length);
         if (minimumRegion > 1)
         {
@@ -389,7 +390,8 @@ public static partial class ClassicalMasker
     private static VolumeOutcome ApplyPlan(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, VolumePlan plan, BlockPlacement placement, Volume<byte> mask, Volume<float> confidence, CancellationToken ct)
     {
         Prepare(n, valid, plan, ct);
-        var maps = LevelMaps.Compute(n, valid, plan.Level, plan.Noise, planar: false, options, ct);
+        // A volume of one section is measured as a section, as in memory (its blocks are tiles of that section).
+        var maps = LevelMaps.Compute(n, valid, plan.Level, plan.Noise, planar: placement.Volume.Z == 1, options, ct);
         Finish(n, valid, options, plan, maps, placement, mask, confidence, final: false, null, ct);
         MarkInvalid(mask, valid);
         return plan.Outcome;
@@ -453,8 +455,9 @@ public static partial class ClassicalMasker
         var volume = plan?.Volume ?? throw new ArgumentException("The plan has no 3D part.", nameof(plan));
         options = (options ?? ClassicalMaskOptions.Default).Validate();
         var ok = validFraction is null ? null : WholeCells(validFraction);
-        var maps = LevelMaps.FromLevel(image, ok, validFraction, volume.Level, volume.Noise, planar: false, options, ct);
-        var (pooled, resin) = VotePool(maps, volume, options, planar: false, null, ct);
+        bool planar = image.Shape.Z == 1; // one section: measured as a section, as in memory
+        var maps = LevelMaps.FromLevel(image, ok, validFraction, volume.Level, volume.Noise, planar, options, ct);
+        var (pooled, resin) = VotePool(maps, volume, options, planar, null, ct);
         return new CoarseVote(pooled, resin);
     }
 

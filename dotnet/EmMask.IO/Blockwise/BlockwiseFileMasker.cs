@@ -54,15 +54,19 @@ public static class BlockwiseFileMasker
         BlockPostProcessing.Check(job.PostProcess);
         var source = new FileBlockSource(job.Input, ct);
         progress?.Report(new("measure the plan on a sample", 0));
-        var plan = ClassicalBlockwise.Plan(source, options, ct);
-        int edge = job.BlockEdge ?? ClassicalBlockwise.BlockEdgeFor(job.MaxMemory, source.Shape, plan, options, confidence: job.Confidence is not null)
-            ?? throw new ArgumentException(
-                $"--max-memory {Format(job.MaxMemory)} is too small for this volume: a block needs its halo of {ClassicalMasker.Halo(plan, options)} voxels " +
-                $"(working level {plan.Level}); give at least {Format(MinimumMemory(plan, options))}, or a coarser --level.");
+        bool withConfidence = job.Confidence is not null;
+        var plan = job.BlockEdge is null ? ClassicalBlockwise.Plan(source, options, job.MaxMemory, withConfidence, ct) : ClassicalBlockwise.Plan(source, options, ct);
+        int edge = job.BlockEdge ?? ClassicalBlockwise.BlockEdgeFor(job.MaxMemory, source.Shape, plan, options, withConfidence)
+            ?? throw new ArgumentException(TooLittleMemory(job.MaxMemory, source.Shape, plan, options, withConfidence));
         var grid = ClassicalBlockwise.Grid(source.Shape, plan, options, edge);
         string method = $"method: classical\nparameters: {options.ToJson()}\nblocks: {grid.BlockSize}, halo {grid.Halo}\nplan: {plan.Describe()}";
         var (mask, notes) = Finish(job.Input, job.Output, job.PostProcess, job.Resume, job.Write, job.Multiscale, source, method,
             (store, confidence, scaled) => ClassicalBlockwise.Run(source, store, grid, plan, options, confidence, scaled, ct), progress, ct, job.Confidence);
+        if (plan.Mode == MaskingMode.ThreeD && source.Shape.Z == 1 && options.Mode != MaskingMode.ThreeD)
+        {
+            notes = [ClassicalBlockwise.TiledSectionNote(source.Shape), .. notes];
+        }
+
         return new BlockwiseOutcome(source.Shape, mask.TissueVoxels, plan.Threshold ?? ClassicalMasker.UnimodalThreshold, grid.Count, mask.Resumed, grid.BlockSize, grid.Halo, mask.Warnings, notes);
     }
 
@@ -170,17 +174,38 @@ public static class BlockwiseFileMasker
     // What to do instead of writing one image per section block-wise.
     private const string Instead = "Write one of those and convert it afterwards, or mask in memory (without --block or --resume, with a --max-memory the volume fits in).";
 
-    /// <summary>The least memory a block-wise run of this plan needs (one block as large as its halo).</summary>
-    public static long MinimumMemory(ClassicalPlan plan, ClassicalMaskOptions options)
+    // The error for a budget under which no block fits, with the least budget that works (or a coarser level, or 3D mode).
+    private static string TooLittleMemory(long maxMemory, Shape3 shape, ClassicalPlan plan, ClassicalMaskOptions options, bool confidence)
     {
-        int halo = ClassicalMasker.Halo(plan, options);
-        long read = (long)(Math.Max(halo, ClassicalMasker.Alignment(plan, options)) + (2 * halo));
-        return read * read * read * ClassicalBlockwise.BytesPerVoxel;
+        string least = Format(MinimumMemory(shape, plan, options, confidence));
+        return plan.Level is null
+            ? $"--max-memory {Format(maxMemory)} is too small for this volume: in 2D mode a block holds whole sections, and one section of {shape.Y}x{shape.X} needs " +
+              $"{least}; give at least that, or --mode 3d to mask the stack as a volume in smaller blocks."
+            : $"--max-memory {Format(maxMemory)} is too small for this volume: a block needs its halo of {ClassicalMasker.Halo(plan, options)} voxels " +
+              $"(working level {plan.Level}); give at least {least}, or a coarser --level.";
     }
 
+    /// <summary>
+    /// The least memory budget under which a block-wise run of this plan finds a block (<see cref="ClassicalBlockwise.BlockEdgeFor"/>):
+    /// one block as large as its halo, or in 2D mode one whole section, with the layers the writer holds.
+    /// </summary>
+    public static long MinimumMemory(Shape3 shape, ClassicalPlan plan, ClassicalMaskOptions options, bool confidence = false)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        long low = 0, high = 1L << 50; // BlockEdgeFor finds none under low and one under high
+        while (high - low > 1)
+        {
+            long middle = low + ((high - low) / 2);
+            (ClassicalBlockwise.BlockEdgeFor(middle, shape, plan, options, confidence) is null ? ref low : ref high) = middle;
+        }
+
+        return high;
+    }
+
+    // Rounded up, so that a minimum given back as --max-memory suffices.
     private static string Format(long bytes) => bytes >= 1L << 30
-        ? string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):0.##}G")
-        : string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):0}M");
+        ? string.Create(CultureInfo.InvariantCulture, $"{Math.Ceiling(bytes * 100.0 / (1L << 30)) / 100:0.##}G")
+        : string.Create(CultureInfo.InvariantCulture, $"{Math.Ceiling(bytes / (double)(1L << 20)):0}M");
 
     // One fact per line; a resumed run must agree on every one.
     private static string Manifest(VolumePath input, FileBlockSource source, string method, PostProcessPipeline postProcess)

@@ -116,6 +116,63 @@ public class ClassicalBlockwiseTests(ITestOutputHelper output)
         Assert.True(differ == 0, $"Dice {dice:F6}, {differ} voxels differ");
     }
 
+    /// <summary>
+    /// A volume of one section in 3D mode is masked as a section in memory (section texture, pooling, hole filling);
+    /// block by block it is the same section, tiled: the blocks measure texture as a section and the global hole filling
+    /// has no z faces, so a flat hole inside the tissue is filled as in memory. The rules that read the whole section at
+    /// once (the stain join, and the resin-aware fills, which need the resin rule) are off here: blocks cannot run them.
+    /// </summary>
+    [Theory]
+    [InlineData(null)]
+    [InlineData(2)] // two scales: the coarse vote of the whole section
+    public void ASectionIn3DModeIsMaskedBlockByBlockAsInMemory(int? level)
+    {
+        var raw = TextureWithAFlatHole();
+        var options = ThreeD with { Level = level, StainJoin = 0, ResinWindow = 0 };
+        var expected = ClassicalMasker.Run(raw, options).Mask;
+        Assert.True(Masking.TextureVolumes.Mean(expected, 150, 190, (0, 1, 150, 190)) > 0.99, "the flat hole inside the tissue is filled in memory");
+        Assert.True(Masking.TextureVolumes.Mean(expected, 0, 40) < 0.01, "the resin beside the tissue is non-brain");
+        var source = new VolumeBlockSource(raw);
+        var plan = ClassicalBlockwise.Plan(source, options);
+        var grid = ClassicalBlockwise.Grid(raw.Shape, plan, options, 64);
+        Assert.True(grid.Count > 1, $"{grid.Count} blocks");
+        var mask = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid, plan, options).ToVolume();
+        Assert.Equal(expected.Span.ToArray(), mask.Span.ToArray());
+    }
+
+    // One section of 320²: resin (the left 64 columns and a 60² hole at 140..200) and textured tissue elsewhere.
+    private static Volume<float> TextureWithAFlatHole()
+    {
+        var v = Masking.TextureVolumes.Resin(31, new Shape3(1, 320, 320));
+        Masking.TextureVolumes.AddTexture(v, 64, 320, 2, 20, 32, (0, 1, 0, 140));
+        Masking.TextureVolumes.AddTexture(v, 64, 320, 2, 20, 33, (0, 1, 200, 320));
+        Masking.TextureVolumes.AddTexture(v, 64, 140, 2, 20, 34, (0, 1, 140, 200));
+        Masking.TextureVolumes.AddTexture(v, 200, 320, 2, 20, 35, (0, 1, 140, 200));
+        return v;
+    }
+
+    [Fact]
+    public void ASectionOverTheBudgetIsTiledAndAStackOfThemIsNot()
+    {
+        var options = ClassicalMaskOptions.Default; // auto: one section → 2d, a block is the whole section
+        var raw = Masking.TextureVolumes.Resin(36, new Shape3(1, 640, 640));
+        Masking.TextureVolumes.AddTexture(raw, 64, 640, 2, 20, 37);
+        var source = new VolumeBlockSource(raw);
+        long section = raw.Shape.SliceLength * ClassicalBlockwise.BytesPerVoxel;
+        Assert.Equal(MaskingMode.TwoD, ClassicalBlockwise.Plan(source, options, section, confidence: false).Mode);
+        var tiled = ClassicalBlockwise.Plan(source, options, section / 2, confidence: false);
+        Assert.Equal(MaskingMode.ThreeD, tiled.Mode);
+        Assert.NotNull(ClassicalBlockwise.BlockEdgeFor(section / 2, raw.Shape, tiled, options));
+
+        // Where not even a tile fits, the section stays whole (the error then names what one section needs).
+        Assert.Equal(MaskingMode.TwoD, ClassicalBlockwise.Plan(source, options, 1 << 20, confidence: false).Mode);
+
+        var stack = new Shape3(2, raw.Shape.Y, raw.Shape.X);
+        var plan2D = ClassicalBlockwise.Plan(source, options);
+        Assert.False(ClassicalBlockwise.TilesSection(stack, plan2D, options, section / 2));
+        Assert.Null(ClassicalBlockwise.BlockEdgeFor(section / 2, stack, plan2D, options));
+    }
+
     [Theory]
     [InlineData("open2d:2,fill", 0)]
     [InlineData("open2d:3,largest:1,fill3d", 1)]

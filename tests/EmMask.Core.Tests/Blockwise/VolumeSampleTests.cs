@@ -31,6 +31,32 @@ public class VolumeSampleTests
     }
 
     [Fact]
+    public void ALargeSectionIsSampledBySquaresSideBySideSoThatTheSampleIsASection()
+    {
+        var shape = new Shape3(1, 3000, 4000);
+        var boxes = VolumeSample.Boxes(shape);
+        Assert.Equal(4, boxes.Count);
+        Assert.All(boxes, b => Assert.Equal(new Shape3(1, 1448, 1448), b.Size));
+        var raw = new Volume<ushort>(shape);
+        var r = raw.Span;
+        for (int i = 0; i < r.Length; i++)
+        {
+            r[i] = (ushort)(i % 65521);
+        }
+
+        var sample = (Volume<ushort>)VolumeSample.Read(new VolumeBlockSource(raw));
+        Assert.Equal(new Shape3(1, 1448, 4 * 1448), sample.Shape);
+        for (int k = 0; k < boxes.Count; k++)
+        {
+            var (_, y0, x0) = boxes[k].Offset;
+            foreach (int y in new[] { 0, 700, 1447 })
+            {
+                Assert.Equal(raw.Row(0, y0 + y).Slice(x0, 1448).ToArray(), sample.Row(0, y).Slice(k * 1448, 1448).ToArray());
+            }
+        }
+    }
+
+    [Fact]
     public void TheClassicalSampleFollowsTheMode()
     {
         var options = ClassicalMaskOptions.Default;
