@@ -68,10 +68,9 @@ public static class MultiscaleLevels
             return 0;
         }
 
-        string name = "/" + (mask.Dataset ?? string.Empty).Trim('/');
-        var datasets = VolumeReader.ListDatasets(mask.File).Select(d => "/" + d.Trim('/')).ToHashSet(StringComparer.Ordinal);
+        var datasets = VolumeReader.ListDatasets(mask.File);
         int levels = 0;
-        while (levels < Maximum && datasets.Contains(name + Suffix(levels + 1)))
+        while (levels < Maximum && (mask with { Dataset = mask.Dataset + Suffix(levels + 1) }).IsListedIn(datasets))
         {
             levels++;
         }

@@ -72,6 +72,16 @@ public sealed record VolumePath(string File, string? Dataset)
             && (Dataset is null || other.Dataset is null || string.Equals(Dataset, other.Dataset, StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// Whether <paramref name="datasets"/> (an HDF5 file's dataset names as <see cref="VolumeReader.ListDatasets"/> lists
+    /// them, with or without the leading '/') hold this path's dataset; false for a path without one.
+    /// </summary>
+    public bool IsListedIn(IEnumerable<string> datasets)
+    {
+        ArgumentNullException.ThrowIfNull(datasets);
+        return Dataset is { } wanted && datasets.Any(d => string.Equals("/" + d.Trim('/'), wanted, StringComparison.Ordinal));
+    }
+
     /// <summary>The text form, <c>file</c> or <c>file:/dataset</c>.</summary>
     public override string ToString() => Dataset is null ? File : $"{File}:{Dataset}";
 

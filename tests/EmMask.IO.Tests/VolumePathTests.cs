@@ -43,4 +43,14 @@ public class VolumePathTests
 
     [Fact]
     public void Parse_BadDatasetPath_Throws() => Assert.Throws<VolumeFormatException>(() => VolumePath.Parse("a.h5:/g//raw", "/raw"));
+
+    [Theory]
+    [InlineData("a.h5:/mask", true)]
+    [InlineData("a.h5:mask/", true)]
+    [InlineData("a.h5:/g/raw", true)]
+    [InlineData("a.h5:/mask_s1", false)]
+    [InlineData("a.h5:/g", false)]
+    [InlineData("a.npy", false)]
+    public void IsListedIn_MatchesListedNamesWithOrWithoutTheLeadingSlash(string text, bool listed) =>
+        Assert.Equal(listed, VolumePath.Parse(text, "/raw").IsListedIn(["mask", "/g/raw/", "raw"]));
 }

@@ -110,7 +110,6 @@ public static class OutputGuard
             return output.ToString();
         }
 
-        string wanted = "/" + (output.Dataset ?? string.Empty).Trim('/');
-        return datasets.Any(d => "/" + d.Trim('/') == wanted) ? output.ToString() : null;
+        return output.IsListedIn(datasets) ? output.ToString() : null;
     }
 }
