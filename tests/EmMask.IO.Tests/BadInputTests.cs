@@ -125,10 +125,13 @@ public class BadInputTests
                 f['empty'] = np.zeros((0, 5, 5), 'u1')
                 f['big_int32'] = np.full((2, 3, 4), 2**25, 'i4')
                 f['float16'] = np.zeros((2, 3, 4), 'f2')
+                f['rgb'] = np.zeros((2, 8, 8, 3), 'u1')
             """,
             file);
 
         ReadFails(file + ":/d4", "expected 2D or 3D, got 4D shape (2, 3, 4, 5)");
+        ReadFails(file + ":/rgb", "got 4D shape (2, 8, 8, 3). It looks like a colour stack", "Fiji: Image > Type > 8-bit");
+        Assert.DoesNotContain("colour", Assert.Throws<VolumeFormatException>(() => VolumeReader.Read(VolumePath.Parse(file + ":/d4", "/raw"))).Message, StringComparison.Ordinal);
         ReadFails(file + ":/d1", "got 1D shape (7)");
         ReadFails(file + ":/scalar", "got 0D");
         ReadFails(file + ":/complex", "compound");
@@ -146,6 +149,7 @@ public class BadInputTests
         using var dir = new TempDir();
         WriteNpy(dir.File("d4.npy"), "<u2", "(2, 3, 4, 5)", 2 * 120);
         WriteNpy(dir.File("d1.npy"), "|u1", "(7,)", 7);
+        WriteNpy(dir.File("rgba.npy"), "|u1", "(2, 8, 8, 4)", 2 * 256);
         WriteNpy(dir.File("c.npy"), "<c8", "(2, 3, 4)", 8 * 24);
         WriteNpy(dir.File("s.npy"), "<U3", "(2, 3)", 12 * 6);
         WriteNpy(dir.File("e.npy"), "|u1", "(0, 5, 5)", 0);
@@ -153,6 +157,7 @@ public class BadInputTests
         WriteNpy(dir.File("i2.npy"), "<i2", "(2, 3)", 12);
 
         ReadFails(dir.File("d4.npy"), "expected 2D or 3D, got 4D shape (2, 3, 4, 5)");
+        ReadFails(dir.File("rgba.npy"), "got 4D shape (2, 8, 8, 4). It looks like a colour stack", "open it in napari");
         ReadFails(dir.File("d1.npy"), "got 1D shape (7)");
         ReadFails(dir.File("c.npy"), "complex");
         ReadFails(dir.File("s.npy"), "strings");

@@ -158,7 +158,7 @@ internal static class Hdf5Reader
         if (dims.Length is < 2 or > 3)
         {
             string shape = dims.Length == 0 ? "a scalar" : $"shape ({string.Join(", ", dims)})";
-            throw new VolumeFormatException($"{where}: expected 2D or 3D, got {dims.Length}D {shape}.");
+            throw new VolumeFormatException($"{where}: expected 2D or 3D, got {dims.Length}D {shape}.{ColorImage.StackHint([.. dims.Select(d => (long)d)])}");
         }
 
         if (dims.Any(d => d == 0))

@@ -333,7 +333,7 @@ public static partial class NpyFormat
 
         if (dims.Length is < 2 or > 3)
         {
-            throw new VolumeFormatException($"{name}: expected 2D or 3D, got {dims.Length}D shape ({string.Join(", ", dims)}).");
+            throw new VolumeFormatException($"{name}: expected 2D or 3D, got {dims.Length}D shape ({string.Join(", ", dims)}).{ColorImage.StackHint(dims)}");
         }
 
         if (dims.Any(x => x == 0))
