@@ -75,12 +75,16 @@ def _pre_block(block, *, plan, payload, shape, read, core, size):
     return out
 
 
-def _tables(pre_chunks, numblocks, chunks, shape, minimum, largest=0):
+def _tables(pre_chunks, numblocks, chunks, shape, minimum, largest=0, plan=None):
     """The global steps' tables: every pre-mask block in scan order, twice (holes, then regions), through one union-find
-    (``largest`` ≥ 1: keep that many largest components instead, without filling)."""
+    (``largest`` ≥ 1: keep that many largest components instead, without filling; ``plan``: the classical masker's
+    global steps, whose holes the plan decides, as the CLI's)."""
     b = bridge()
     block = [int(c[0]) for c in chunks]
-    session = b.NumpyBridge.ComponentsBegin(_i64(b, shape), _i64(b, block), int(minimum), int(largest))
+    if plan is not None:
+        session = b.NumpyBridge.ClassicalComponentsBegin(_i64(b, shape), _i64(b, block), int(minimum), str(plan))
+    else:
+        session = b.NumpyBridge.ComponentsBegin(_i64(b, shape), _i64(b, block), int(minimum), int(largest))
     try:
         indices = list(np.ndindex(*numblocks))
         for pass_ in (1, 2):
@@ -161,11 +165,11 @@ def mask_dask(array, method: str = "classical", *, voxel_size: Union[float, Sequ
     pre = _overlap(arr, halo, info["plan"], payload, shape)
     mask = pre
     if info["mode"] != "2d" and info.get("level") is not None:
-        mask = _global_step(pre, int(options.get("minimum_region_size", _default_minimum())), 0)
+        mask = _global_step(pre, int(options.get("minimum_region_size", _default_minimum())), 0, plan=info["plan"])
     return _postprocess(mask, postprocess, voxel_size, chunks)
 
 
-def _global_step(pre, minimum, largest):
+def _global_step(pre, minimum, largest, plan=None):
     """Hole filling and small-region removal (or keeping the largest components) over all blocks: one task merges the
     blocks' components through the core's union-find, one task per block finishes it."""
     import dask
@@ -175,7 +179,7 @@ def _global_step(pre, minimum, largest):
     shape = tuple(int(n) for n in pre.shape)
     delayed = pre.to_delayed()
     numblocks = delayed.shape
-    tables = dask.delayed(_tables, pure=True)(list(delayed.ravel()), numblocks, chunks, shape, minimum, largest)
+    tables = dask.delayed(_tables, pure=True)(list(delayed.ravel()), numblocks, chunks, shape, minimum, largest, plan)
     pieces = np.empty(numblocks, dtype=object)
     for index in np.ndindex(*numblocks):
         size = tuple(int(c[i]) for c, i in zip(chunks, index))

@@ -56,6 +56,34 @@ def test_mask_dask_post_processes_as_the_cli(volume, tmp_path, postprocess):
     np.testing.assert_array_equal(lazy.compute(scheduler="threads"), expected)
 
 
+def _section_with_holes(seed=31):
+    """One section of 320²: resin (128, noise 6) in the left 64 columns and in a 60² hole, textured tissue 40 darker
+    elsewhere, and a flat pale nucleus (tissue's intensity, no texture) inside it."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    raw = 128 + 6 * rng.standard_normal((320, 320))
+    texture = ndimage.gaussian_filter(rng.standard_normal((320, 320)), 2)
+    tissue = 128 + 6 * rng.standard_normal((320, 320)) + 20 * texture / texture.std() - 40
+    inside = np.zeros((320, 320), bool)
+    inside[:, 64:] = True
+    inside[140:200, 140:200] = False  # the resin hole
+    raw[inside] = tissue[inside]
+    raw[40:90, 220:270] = 88 + 6 * rng.standard_normal((50, 50))  # the pale nucleus
+    return np.clip(raw, 0, 255).astype(np.uint8)[None]
+
+
+def test_mask_dask_masks_one_section_in_tiles_as_the_cli(tmp_path):
+    # A volume of one section in 3D mode: tiles of the section, its holes filled as a section's (no z faces), the resin
+    # hole left open (ClassicalBlockwise.HolesOf), exactly as the CLI's block-wise run.
+    raw = _section_with_holes()
+    mask = em_mask.mask_dask(raw, block=64, mode="3d").compute(scheduler="threads")
+    expected = _cli_mask(tmp_path, raw, "--mode", "3d", "--block", "64")
+    np.testing.assert_array_equal(mask, expected)
+    assert mask[0, 160:180, 160:180].max() == 0, "the resin hole stays open"
+    assert mask[0, 50:80, 230:260].min() == 1, "the pale nucleus is filled"
+
+
 def test_post_processing_with_a_3d_reach_is_refused_up_front(volume):
     with pytest.raises(em_mask.EmMaskError, match="cannot run block-wise"):
         em_mask.mask_dask(volume, block=64, mode="3d", level=0, postprocess="grow:3")

@@ -39,24 +39,29 @@ public sealed class BlockComponents
     /// classical masker's global steps. A volume of one section is masked as a section, so its holes are the section's
     /// (its z faces are no border), as in memory.
     /// </summary>
-    public static BlockComponents Measure(BlockGrid grid, IBlockStore store, long minimumRegionSize, IProgress<ProgressReport>? progress = null, CancellationToken ct = default)
+    /// <param name="grid">The blocks.</param>
+    /// <param name="store">The stored pre-masks.</param>
+    /// <param name="minimumRegionSize">Regions (after filling) below this are removed; ≤ 1 keeps all.</param>
+    /// <param name="progress">Stage and fraction.</param>
+    /// <param name="ct">Cancels the work.</param>
+    /// <param name="holes">What a hole is (<see cref="ClassicalBlockwise.HolesOf"/>); null: background that touches no face of the volume.</param>
+    public static BlockComponents Measure(BlockGrid grid, IBlockStore store, long minimumRegionSize, IProgress<ProgressReport>? progress = null, CancellationToken ct = default, HoleRule? holes = null)
     {
         ArgumentNullException.ThrowIfNull(grid);
         ArgumentNullException.ThrowIfNull(store);
-        return Measure(grid, block => store.Read(block, ct), fillHoles: true, minimumRegionSize, keepLargest: null, progress, ct, zFaces: grid.Shape.Z > 1);
+        return Measure(grid, block => store.Read(block, ct), fillHoles: true, minimumRegionSize, keepLargest: null, progress, ct, holes);
     }
 
     /// <summary>
     /// Labels every block that <paramref name="read"/> returns (1 tissue, 0 non-brain, <see cref="ClassicalMasker.InvalidCode"/>
     /// padding) and merges the components across block faces: hole filling first when asked, then the region rules.
-    /// Background on a face of the volume is no hole; with <c>zFaces</c> false the z faces do not count (a volume of one
-    /// section filled as a section).
+    /// Background on a face of the volume is no hole (<paramref name="holes"/>: <see cref="HoleRule.Volume"/> when null).
     /// </summary>
-    public static BlockComponents Measure(BlockGrid grid, Func<BlockRegion, Volume<byte>> read, bool fillHoles, long minimumRegionSize, int? keepLargest, IProgress<ProgressReport>? progress = null, CancellationToken ct = default, bool zFaces = true)
+    public static BlockComponents Measure(BlockGrid grid, Func<BlockRegion, Volume<byte>> read, bool fillHoles, long minimumRegionSize, int? keepLargest, IProgress<ProgressReport>? progress = null, CancellationToken ct = default, HoleRule? holes = null)
     {
         ArgumentNullException.ThrowIfNull(grid);
         ArgumentNullException.ThrowIfNull(read);
-        var background = fillHoles ? Components.Merge(grid, block => Background(read(block)), progress, "holes", ct, zFaces) : null;
+        var background = fillHoles ? Components.MergeBackground(grid, read, progress, ct, holes ?? HoleRule.Volume) : null;
         Components? filled = null;
         HashSet<int>? kept = null;
         if (minimumRegionSize > 1 || keepLargest is not null)
@@ -93,7 +98,7 @@ public sealed class BlockComponents
             holes = new bool[background.CountIn(block)];
             for (int k = 0; k < holes.Length; k++)
             {
-                holes[k] = !background.TouchesBorder(first + k);
+                holes[k] = background.IsHole(first + k);
             }
         }
 
@@ -198,9 +203,10 @@ public sealed class BlockComponents
     /// <param name="grid">The blocks.</param>
     /// <param name="minimumRegionSize">Regions (after filling) below this are removed; ≤ 1 keeps all.</param>
     /// <param name="keepLargest">Keep only this many largest components (then no hole filling: a <c>largest</c> step).</param>
-    public sealed class Builder(BlockGrid grid, long minimumRegionSize, int? keepLargest = null)
+    /// <param name="holes">What a hole is (<see cref="ClassicalBlockwise.HolesOf"/> for the classical global steps); null: <see cref="HoleRule.Volume"/>.</param>
+    public sealed class Builder(BlockGrid grid, long minimumRegionSize, int? keepLargest = null, HoleRule? holes = null)
     {
-        private readonly Components background = new() { Grid = grid };
+        private readonly Components background = Components.ForBackground(grid, holes ?? HoleRule.Volume);
         private readonly Components filled = new() { Grid = grid };
 
         /// <summary>Pass 1: a block's pre-mask, for the holes (skipped by a <c>largest</c> builder).</summary>
@@ -208,7 +214,7 @@ public sealed class BlockComponents
         {
             if (keepLargest is null)
             {
-                background.Add(block, Background(pre), ct);
+                background.Add(block, Background(pre), ct, marks: background.KeepOpen > 0 ? pre : null);
             }
         }
 
@@ -294,7 +300,7 @@ public sealed class BlockComponents
         var r = result.Span;
         for (int i = 0; i < r.Length; i++)
         {
-            r[i] = p[i] == 1 || (labels[i] != 0 && !background.TouchesBorder(first + labels[i] - 1)) ? (byte)1 : (byte)0;
+            r[i] = p[i] == 1 || (labels[i] != 0 && background.IsHole(first + labels[i] - 1)) ? (byte)1 : (byte)0;
         }
 
         return result;
@@ -307,6 +313,7 @@ public sealed class BlockComponents
         private readonly List<int> parent = [];
         private readonly List<long> size = [];
         private readonly List<bool> border = [];
+        private readonly List<long> marked = [];
 
         public int First((int Z, int Y, int X) index) => firsts[index];
 
@@ -315,6 +322,12 @@ public sealed class BlockComponents
         public long Size(int id) => size[Find(id)];
 
         public bool TouchesBorder(int id) => border[Find(id)];
+
+        /// <summary>A background component that is a hole: it touches no face of the volume and holds fewer than <see cref="KeepOpen"/> marked voxels.</summary>
+        public bool IsHole(int id) => !TouchesBorder(id) && (KeepOpen <= 0 || marked[Find(id)] < KeepOpen);
+
+        /// <summary>Marked voxels (<see cref="ClassicalMasker.ResinCode"/>) from which a background component stays open; 0: none.</summary>
+        public long KeepOpen { get; init; }
 
         public int Root(int id) => Find(id);
 
@@ -339,6 +352,26 @@ public sealed class BlockComponents
         /// <summary>Whether a component on a z face of the volume touches its border.</summary>
         public bool ZFaces { get; init; } = true;
 
+        /// <summary>Empty background components under <paramref name="holes"/>.</summary>
+        public static Components ForBackground(BlockGrid grid, HoleRule holes) => new() { Grid = grid, ZFaces = holes.ZFaces, KeepOpen = holes.ResinHole };
+
+        /// <summary>The background components of pre-masks, counting their voxels coded <see cref="ClassicalMasker.ResinCode"/> where the rule keeps resin holes open.</summary>
+        public static Components MergeBackground(BlockGrid grid, Func<BlockRegion, Volume<byte>> read, IProgress<ProgressReport>? progress, CancellationToken ct, HoleRule holes)
+        {
+            var c = ForBackground(grid, holes);
+            long keepOpen = holes.ResinHole;
+            int done = 0;
+            foreach (var block in grid.Blocks())
+            {
+                ct.ThrowIfCancellationRequested();
+                var pre = read(block);
+                c.Add(block, Background(pre), ct, marks: keepOpen > 0 ? pre : null);
+                progress?.Report(new($"holes: block {++done}/{grid.Count}", (double)done / grid.Count));
+            }
+
+            return c;
+        }
+
         public static Components Merge(BlockGrid grid, Func<BlockRegion, Volume<byte>> read, IProgress<ProgressReport>? progress, string stage, CancellationToken ct, bool zFaces = true)
         {
             var c = new Components { Grid = grid, ZFaces = zFaces };
@@ -356,9 +389,10 @@ public sealed class BlockComponents
         /// <summary>
         /// Labels one block's 0/1 mask and merges it with the blocks before it (blocks must come in scan order). A
         /// component is flagged (<see cref="TouchesBorder"/>) where it touches a face of the volume, or, with
-        /// <paramref name="anchors"/>, where it holds a voxel coded <see cref="NonBrainHysteresis.AnchorCode"/> there.
+        /// <paramref name="anchors"/>, where it holds a voxel coded <see cref="NonBrainHysteresis.AnchorCode"/> there. With
+        /// <paramref name="marks"/> (the pre-mask), its voxels coded <see cref="ClassicalMasker.ResinCode"/> are counted.
         /// </summary>
-        public void Add(BlockRegion block, Volume<byte> mask, CancellationToken ct, Volume<byte>? anchors = null)
+        public void Add(BlockRegion block, Volume<byte> mask, CancellationToken ct, Volume<byte>? anchors = null, Volume<byte>? marks = null)
         {
             if (firsts.ContainsKey(block.Index))
             {
@@ -375,6 +409,20 @@ public sealed class BlockComponents
                 parent.Add(first + k - 1);
                 size.Add(labelled.Sizes[k]);
                 border.Add(false);
+                marked.Add(0);
+            }
+
+            if (marks is not null)
+            {
+                var l = labels.Span;
+                var code = marks.Span;
+                for (int i = 0; i < l.Length; i++)
+                {
+                    if (l[i] != 0 && code[i] == ClassicalMasker.ResinCode)
+                    {
+                        marked[first + l[i] - 1]++;
+                    }
+                }
             }
 
             var s = block.CoreSize;
@@ -532,7 +580,21 @@ public sealed class BlockComponents
 
             parent[rb] = ra;
             size[ra] += size[rb];
+            marked[ra] += marked[rb];
             border[ra] |= border[rb];
         }
     }
+}
+
+/// <summary>
+/// What the global hole filling counts as a hole: background touching no face of the volume (<paramref name="ZFaces"/>:
+/// the z faces count as faces) that holds fewer than <paramref name="ResinHole"/> voxels coded
+/// <see cref="ClassicalMasker.ResinCode"/> (0: any number).
+/// </summary>
+/// <param name="ZFaces">Whether the z faces are faces (false for a volume of one section, filled as a section).</param>
+/// <param name="ResinHole">Resin-marked voxels from which a hole stays open; 0: every hole is filled.</param>
+public readonly record struct HoleRule(bool ZFaces, long ResinHole)
+{
+    /// <summary>A volume's holes: every face counts, every hole is filled (scipy's binary_fill_holes).</summary>
+    public static HoleRule Volume => new(true, 0);
 }

@@ -71,11 +71,22 @@ public static class ClassicalBlockwise
         return shape.Z == 1 && plan.Mode == MaskingMode.TwoD && BlockEdgeFor(maxMemory, shape, plan, options, confidence) is null;
     }
 
+    /// <summary>
+    /// What the classical global steps fill as holes: in a volume of one section, the section's holes (no z faces), those
+    /// holding <see cref="ClassicalMasker.ResinHoleCells"/> working-level cells of resin markers left open, as in memory;
+    /// else every hole of the volume.
+    /// </summary>
+    public static HoleRule HolesOf(Shape3 shape, ClassicalPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        return shape.Z == 1 && plan.Level is { } level ? new HoleRule(false, (long)ClassicalMasker.ResinHoleCells << (2 * level)) : HoleRule.Volume;
+    }
+
     /// <summary>The note of a run whose one section was tiled (<see cref="TilesSection"/>).</summary>
     public static string TiledSectionNote(Shape3 shape) =>
         $"the section ({shape.Y}x{shape.X}) does not fit the memory budget as one block, so it was masked in tiles as a volume of one section " +
-        "(the texture, pooling and refinement of a section in memory); the steps that read the whole section at once were left out: " +
-        "stained regions joining the mask, and hole filling that keeps resin-filled holes open (all holes are filled)";
+        "(the texture, pooling, refinement and hole filling of a section in memory); the steps that read the whole section at once were left out: " +
+        "stained regions joining the mask, and pale border regions without resin filled as holes";
 
     /// <summary>
     /// The grid for a block edge (a cube in 3D, rounded up to the working level's cell; whole sections in 2D).
@@ -245,7 +256,7 @@ public static class ClassicalBlockwise
         if (plan.Volume is not null)
         {
             var scaled = ProgressRange.Of(progress, 0.9, 0.1);
-            var components = BlockComponents.Measure(grid, store, options.MinimumRegionFor(grid.Shape.Length), scaled, ct);
+            var components = BlockComponents.Measure(grid, store, options.MinimumRegionFor(grid.Shape.Length), scaled, ct, HolesOf(grid.Shape, plan));
             final = block => components.Final(block, ct);
         }
 

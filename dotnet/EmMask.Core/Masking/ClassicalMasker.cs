@@ -119,9 +119,9 @@ public static partial class ClassicalMasker
         }
 
         var result = RunCore(input, options, plan, BlockPlacement.Whole(input.Shape), progress, cancellationToken);
-        if (plan.Volume is not null)
+        if (plan.Volume is { } volume)
         {
-            FinishGlobally(result.Mask, result.Confidence, options, cancellationToken);
+            FinishGlobally(result.Mask, result.Confidence, options, volume.Level, cancellationToken);
         }
 
         return result;
@@ -131,19 +131,28 @@ public static partial class ClassicalMasker
     /// The global steps on a whole 3D pre-mask (1, 0, <see cref="InvalidCode"/>), as <see cref="Blockwise.BlockComponents"/>
     /// runs them over blocks: holes filled, small regions removed, padding non-brain, confidence made to agree.
     /// </summary>
-    private static void FinishGlobally(Volume<byte> mask, Volume<float> confidence, ClassicalMaskOptions options, CancellationToken ct)
+    private static void FinishGlobally(Volume<byte> mask, Volume<float> confidence, ClassicalMaskOptions options, int level, CancellationToken ct)
     {
         var m = mask.Span;
         var valid = mask.Like<byte>();
         var ok = valid.Span;
+        bool section = mask.Shape.Z == 1;
+        var resin = section ? mask.Like<byte>() : null;
+        var r = resin is null ? default : resin.Span;
         for (int i = 0; i < m.Length; i++)
         {
             ok[i] = m[i] == InvalidCode ? (byte)0 : (byte)1;
+            if (section)
+            {
+                r[i] = m[i] == ResinCode ? (byte)1 : (byte)0;
+            }
+
             m[i] = m[i] == 1 ? (byte)1 : (byte)0;
         }
 
-        // A volume of one section is filled as a section (a 3D fill would find every voxel on a z face).
-        MaskMorphology.FillHoles(mask, perSlice: mask.Shape.Z == 1, ct);
+        // A volume of one section is filled as a section (a 3D fill would find every voxel on a z face), its resin holes
+        // left open.
+        MaskMorphology.FillHoles(mask, perSlice: section, resin, ResinHoleCells << (2 * level), ct);
         long minimumRegion = options.MinimumRegionFor(mask.Shape.Length);
         if (minimumRegion > 1)
         {
@@ -251,6 +260,12 @@ public static partial class ClassicalMasker
 
     /// <summary>The pre-mask value of padding and NaN voxels in a 3D block (<see cref="RunBlock"/>): non-brain, and background for hole filling.</summary>
     public const byte InvalidCode = 2;
+
+    /// <summary>
+    /// The pre-mask value of a non-brain voxel with a resin marker in a block of a volume of one section: a hole holding
+    /// <see cref="ResinHoleCells"/> working-level cells of them stays open, as a section's does in memory.
+    /// </summary>
+    public const byte ResinCode = 3;
 
     /// <summary>
     /// The context (voxels, per side and axis) a block needs so that its core sees what it would see in the whole volume:
@@ -408,6 +423,25 @@ public static partial class ClassicalMasker
         plan.Stabilizer?.Apply(n, ct);
     }
 
+    // A block of a volume of one section: its non-brain voxels with resin markers are coded ResinCode for the global hole filling.
+    private static void CodeResin(Volume<byte> mask, Volume<byte>? resin)
+    {
+        if (resin is null)
+        {
+            return;
+        }
+
+        var m = mask.Span;
+        var r = resin.Span;
+        for (int i = 0; i < m.Length; i++)
+        {
+            if (m[i] == 0 && r[i] != 0)
+            {
+                m[i] = ResinCode;
+            }
+        }
+    }
+
     private static void MarkInvalid(Volume<byte> mask, Volume<byte>? valid)
     {
         if (valid is null)
@@ -483,6 +517,11 @@ public static partial class ClassicalMasker
 
         var mask = n.Like<byte>();
         MaskFromConfidence(n, valid, options, volume.Level, placement, mask, confidence, resin, null, final: false, null, ct);
+        if (n.Shape.Z == 1)
+        {
+            CodeResin(mask, resin);
+        }
+
         MarkInvalid(mask, valid);
         return new MaskResult(mask, confidence, Math.Exp(volume.LogThreshold), warnings, []) { Valid = valid };
     }
@@ -666,6 +705,11 @@ public static partial class ClassicalMasker
             : null;
 
         bool known = MaskFromConfidence(n, valid, options, chosen.Level, placement, mask, confidence, resin, resinLike, final, progress, ct);
+        if (!final && planar)
+        {
+            CodeResin(mask, resin);
+        }
+
         if (final && planar && options.StainJoin > 0 && TissueEnvelope.TrustsKnownResin(n.Shape))
         {
             JoinStained(n, valid, mask, confidence, options.StainJoin, ct);

@@ -88,6 +88,20 @@ public static partial class NumpyBridge
     }
 
     /// <summary>
+    /// Starts merging the components of the classical masker's global steps over a block grid: hole filling as
+    /// <see cref="ClassicalBlockwise.HolesOf"/> says for this volume and plan (a volume of one section: the section's
+    /// holes, resin holes left open), then small-region removal; returns the session.
+    /// </summary>
+    public static long ClassicalComponentsBegin(long[] volumeShape, long[] blockSize, long minimumRegionSize, string planJson)
+    {
+        var grid = new BlockGrid(Shape3.FromDimensions(volumeShape), Shape3.FromDimensions(blockSize), 0);
+        var holes = ClassicalBlockwise.HolesOf(grid.Shape, Core.Masking.ClassicalPlan.FromJson(planJson));
+        long id = Interlocked.Increment(ref nextSession);
+        ComponentSessions[id] = (grid, new BlockComponents.Builder(grid, minimumRegionSize, holes: holes));
+        return id;
+    }
+
+    /// <summary>
     /// A post-processing spec or preset as block-wise stages (<see cref="BlockPostProcessing.Stages"/>): JSON
     /// <c>[{"slices": "open2d:2,fill2d"}, {"fill3d": true}, {"largest": 1}, ...]</c>; a step that cannot run block-wise is
     /// an error naming it.
