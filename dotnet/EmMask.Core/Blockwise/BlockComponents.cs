@@ -61,7 +61,7 @@ public sealed class BlockComponents
     {
         ArgumentNullException.ThrowIfNull(grid);
         ArgumentNullException.ThrowIfNull(read);
-        var background = fillHoles ? Components.MergeBackground(grid, read, progress, ct, holes ?? HoleRule.Volume) : null;
+        var background = fillHoles ? Components.Merge(grid, read, progress, "holes", ct, holes ?? HoleRule.Volume) : null;
         Components? filled = null;
         HashSet<int>? kept = null;
         if (minimumRegionSize > 1 || keepLargest is not null)
@@ -355,31 +355,28 @@ public sealed class BlockComponents
         /// <summary>Empty background components under <paramref name="holes"/>.</summary>
         public static Components ForBackground(BlockGrid grid, HoleRule holes) => new() { Grid = grid, ZFaces = holes.ZFaces, KeepOpen = holes.ResinHole };
 
-        /// <summary>The background components of pre-masks, counting their voxels coded <see cref="ClassicalMasker.ResinCode"/> where the rule keeps resin holes open.</summary>
-        public static Components MergeBackground(BlockGrid grid, Func<BlockRegion, Volume<byte>> read, IProgress<ProgressReport>? progress, CancellationToken ct, HoleRule holes)
+        /// <summary>
+        /// The components of the 0/1 masks <paramref name="read"/> returns; with <paramref name="background"/>, of the
+        /// background of the pre-masks it returns, under that rule (their voxels coded <see cref="ClassicalMasker.ResinCode"/>
+        /// counted where it keeps resin holes open).
+        /// </summary>
+        public static Components Merge(BlockGrid grid, Func<BlockRegion, Volume<byte>> read, IProgress<ProgressReport>? progress, string stage, CancellationToken ct, HoleRule? background = null)
         {
-            var c = ForBackground(grid, holes);
-            long keepOpen = holes.ResinHole;
+            var c = background is { } rule ? ForBackground(grid, rule) : new Components { Grid = grid };
             int done = 0;
             foreach (var block in grid.Blocks())
             {
                 ct.ThrowIfCancellationRequested();
-                var pre = read(block);
-                c.Add(block, Background(pre), ct, marks: keepOpen > 0 ? pre : null);
-                progress?.Report(new($"holes: block {++done}/{grid.Count}", (double)done / grid.Count));
-            }
+                var volume = read(block);
+                if (background is null)
+                {
+                    c.Add(block, volume, ct);
+                }
+                else
+                {
+                    c.Add(block, Background(volume), ct, marks: c.KeepOpen > 0 ? volume : null);
+                }
 
-            return c;
-        }
-
-        public static Components Merge(BlockGrid grid, Func<BlockRegion, Volume<byte>> read, IProgress<ProgressReport>? progress, string stage, CancellationToken ct, bool zFaces = true)
-        {
-            var c = new Components { Grid = grid, ZFaces = zFaces };
-            int done = 0;
-            foreach (var block in grid.Blocks())
-            {
-                ct.ThrowIfCancellationRequested();
-                c.Add(block, read(block), ct);
                 progress?.Report(new($"{stage}: block {++done}/{grid.Count}", (double)done / grid.Count));
             }
 
