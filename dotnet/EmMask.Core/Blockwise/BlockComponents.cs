@@ -214,7 +214,7 @@ public sealed class BlockComponents
         {
             if (keepLargest is null)
             {
-                background.Add(block, Background(pre), ct, marks: background.KeepOpen > 0 ? pre : null);
+                background.AddBackground(block, pre, ct);
             }
         }
 
@@ -374,7 +374,7 @@ public sealed class BlockComponents
                 }
                 else
                 {
-                    c.Add(block, Background(volume), ct, marks: c.KeepOpen > 0 ? volume : null);
+                    c.AddBackground(block, volume, ct);
                 }
 
                 progress?.Report(new($"{stage}: block {++done}/{grid.Count}", (double)done / grid.Count));
@@ -464,6 +464,10 @@ public sealed class BlockComponents
                 upperX[block.Index] = Face(labels, first, 0, 0, s.Z, s.Y, (z, y) => (z, y, s.X - 1));
             }
         }
+
+        /// <summary>A block's pre-mask as background components: its non-tissue voxels, those coded <see cref="ClassicalMasker.ResinCode"/> counted where the rule keeps resin holes open.</summary>
+        public void AddBackground(BlockRegion block, Volume<byte> pre, CancellationToken ct) =>
+            Add(block, Background(pre), ct, marks: KeepOpen > 0 ? pre : null);
 
         /// <summary>Number of components labelled in a block.</summary>
         public int CountIn(BlockRegion block) => counts[block.Index];
