@@ -135,6 +135,18 @@ public static class VolumeWriter
         RowsWriter.Write(path, rows, options, ct, levels, confidence);
 
     /// <summary>
+    /// How far back (sections) a row-by-row write to <paramref name="path"/> asks for rows again (<see cref="WriteRows"/>):
+    /// a compressed HDF5 dataset is written in bands one chunk deep (<see cref="Hdf5Writer.ChunkDepth"/>); TIFF, npy and
+    /// uncompressed HDF5 go through the rows in order.
+    /// </summary>
+    public static int RowReach(VolumePath path, VolumeWriteOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(options);
+        return path.Kind == VolumeFileKind.Hdf5 && options.Compress ? Hdf5Writer.ChunkDepth : 0;
+    }
+
+    /// <summary>
     /// Whether a volume handed out row by row (<see cref="WriteRows"/>) can be written to a file of
     /// <paramref name="kind"/>: one HDF5, TIFF or npy file. Single-section images and one file per section cannot.
     /// </summary>

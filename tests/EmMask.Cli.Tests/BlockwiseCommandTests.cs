@@ -54,18 +54,110 @@ public class BlockwiseCommandTests
     }
 
     [Fact]
-    public void AStackWhoseSectionsDoNotFitNamesTheBudgetThatDoes()
+    public void AStackWhoseSectionsDoNotFitIsMaskedSectionBySectionInTiles()
+    {
+        // Sections of 640² need 16M each in 2D mode (a block is a whole section); under 9M each section is tiled in-plane
+        // and masked as it is alone in memory (the rules that read the whole section at once are off: tiles skip them).
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "8", "--shape", "2", "640", "640", "-q").ExitCode);
+        string[] sectionWide = ["--stain-join", "0", "--resin-window", "0"];
+        var stack = VolumeReader.Read(VolumePath.Parse(t["p.h5"], "/raw"));
+        var run = CliRunner.Invoke(["mask", t["p.h5"], t["blk.h5"], "--max-memory", "9M", "--confidence", t["c.npy"], .. sectionWide]);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Contains("do not fit the memory budget one by one, so each was masked on its own in tiles", run.Stdout + run.Stderr, StringComparison.Ordinal);
+        var mask = Mask(t["blk.h5"]);
+        var confidence = (Volume<float>)VolumeReader.Read(VolumePath.Parse(t["c.npy"], "/confidence"));
+        Assert.Equal(new Shape3(2, 640, 640), confidence.Shape);
+        for (int z = 0; z < 2; z++)
+        {
+            string section = t[$"s{z}.h5"];
+            VolumeWriter.Write(VolumePath.Parse(section, "/raw"), VolumeRegions.Crop(stack, (z, 0, 0), new Shape3(1, 640, 640)), new VolumeWriteOptions());
+            Assert.Equal(0, CliRunner.Invoke(["mask", section, t[$"m{z}.h5"], "--mode", "3d", "--postprocess", "none", "--confidence", t[$"c{z}.npy"], "-q", .. sectionWide]).ExitCode);
+            Assert.Equal(0, CliRunner.Invoke(["mask", section, t[$"p{z}.h5"], "--mode", "3d", "-q", .. sectionWide]).ExitCode);
+            Assert.Equal(Mask(t[$"p{z}.h5"]), mask.AsSpan(z * 640 * 640, 640 * 640).ToArray());
+            // The confidence agrees with the mask before post-processing, as in memory.
+            var alone = (Volume<float>)VolumeReader.Read(VolumePath.Parse(t[$"c{z}.npy"], "/confidence"));
+            Assert.Equal(alone.Span.ToArray(), confidence.Span.Slice(z * 640 * 640, 640 * 640).ToArray());
+        }
+
+        Assert.False(Directory.Exists(t[".blk.h5.blocks"]));
+    }
+
+    [Fact]
+    public void AStackWhoseTilesDoNotFitNamesTheBudgetThatDoesAndWritesNothing()
     {
         using var t = new TempFolder();
         Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "8", "--shape", "2", "640", "640", "-q").ExitCode);
-        var refused = CliRunner.Invoke("mask", t["p.h5"], t["blk.h5"], "--max-memory", "8M");
+        var refused = CliRunner.Invoke("mask", t["p.h5"], t["blk.h5"], "--max-memory", "4M");
         Assert.NotEqual(0, refused.ExitCode);
-        var least = System.Text.RegularExpressions.Regex.Match(refused.Stderr, "one section of 640x640 needs ([0-9]+M); give at least that, or --mode 3d");
+        var least = System.Text.RegularExpressions.Regex.Match(refused.Stderr, "sections of 640x640 are masked one by one in tiles, and a tile with its halo of [0-9]+ voxels needs ([0-9]+M); give at least that");
         Assert.True(least.Success, refused.Stderr);
         Assert.False(File.Exists(t["blk.h5"]));
+        Assert.False(Directory.Exists(t[".blk.h5.blocks"]));
         var run = CliRunner.Invoke("mask", t["p.h5"], t["blk.h5"], "--max-memory", least.Groups[1].Value, "-q");
         Assert.True(run.ExitCode == 0, run.Stderr);
         Assert.True(File.Exists(t["blk.h5"]));
+    }
+
+    [Fact]
+    public void AStackMaskedSectionBySectionRefusesWhatItCannotDoBeforeAnyWork()
+    {
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "8", "--shape", "20", "640", "640", "-q").ExitCode);
+
+        // A post-processing step across sections.
+        var across = CliRunner.Invoke("mask", t["p.h5"], t["blk.h5"], "--max-memory", "12M", "--postprocess", "fill3d");
+        Assert.NotEqual(0, across.ExitCode);
+        Assert.Contains("'fill3d' reaches across sections", across.Stderr, StringComparison.Ordinal);
+
+        // A compressed HDF5 confidence map is written 16 sections deep: 17 sections of float32 (27.9 MB) do not fit 12M,
+        // one section of a TIFF or npy does.
+        var deep = CliRunner.Invoke("mask", t["p.h5"], t["blk.h5"], "--max-memory", "12M", "--confidence", t["c.h5"]);
+        Assert.NotEqual(0, deep.ExitCode);
+        Assert.Contains("writing the confidence map holds 17 of them at once (27M", deep.Stderr, StringComparison.Ordinal);
+        Assert.Contains("or write a TIFF or npy file", deep.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(t["blk.h5"]));
+        Assert.False(File.Exists(t["c.h5"]));
+        Assert.False(Directory.Exists(t[".blk.h5.blocks"]));
+    }
+
+    [Fact]
+    public void AKilledStackMaskedSectionBySectionResumesToTheUninterruptedMask()
+    {
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "9", "--shape", "4", "640", "640", "-q").ExitCode);
+        string[] args = ["--max-memory", "9M", "--threads", "1", "-q"];
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["ref.h5"], .. args]).ExitCode);
+
+        // Kill -9 once the first sections' blocks are stored (a block file appears only when complete).
+        string store = t[".out.h5.blocks"];
+        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "emmask.dll"), "mask", t["p.h5"], t["out.h5"] }.Concat(args))
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        int Stored() => Directory.Exists(store) ? Directory.GetFiles(store, "*.block", SearchOption.AllDirectories).Length : 0;
+        using (var process = Process.Start(start)!)
+        {
+            var clock = Stopwatch.StartNew();
+            while (Stored() < 30 && !process.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                Thread.Sleep(10);
+            }
+
+            Assert.False(process.HasExited, "the run finished before it could be killed");
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+        }
+
+        Assert.False(File.Exists(t["out.h5"]));
+        Assert.True(Stored() >= 30, $"{Stored()} blocks stored");
+        var resumed = CliRunner.Invoke(["mask", t["p.h5"], t["out.h5"], "--resume", .. args[..^1]]);
+        Assert.True(resumed.ExitCode == 0, resumed.Stderr);
+        Assert.Matches("resuming: [0-9]+ finished blocks kept from the earlier run", resumed.Stdout + resumed.Stderr);
+        Assert.Equal(Mask(t["ref.h5"]), Mask(t["out.h5"]));
+        Assert.False(Directory.Exists(store));
     }
 
     [Fact]

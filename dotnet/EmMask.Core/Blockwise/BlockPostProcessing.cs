@@ -38,6 +38,23 @@ public static class BlockPostProcessing
     }
 
     /// <summary>
+    /// Throws unless every step works section by section on a volume of <paramref name="shape"/> (a stack masked section
+    /// by section applies the pipeline to each section on its own: <c>open2d</c>, <c>close2d</c>, <c>fill2d</c>, and
+    /// <c>fill</c> where it fills per section).
+    /// </summary>
+    /// <exception cref="ArgumentException">A step that reaches across sections (named).</exception>
+    public static void CheckPerSlice(PostProcessPipeline pipeline, Shape3 shape, VoxelSize voxelSize)
+    {
+        Check(pipeline);
+        foreach (var op in pipeline.Operations.Where(op => !PerSlice(op, shape, voxelSize)))
+        {
+            throw new ArgumentException(
+                $"--postprocess step '{op.ToSpec()}' reaches across sections, but this stack is masked section by section (each section is tiled on its own); " +
+                "use the per-section steps open2d, close2d, fill2d, or give a --max-memory that holds one section.");
+        }
+    }
+
+    /// <summary>
     /// Applies <paramref name="pipeline"/> to the blocks <paramref name="read"/> returns; each step writes its blocks into
     /// a fresh store from <paramref name="storeFor"/> (step number from 1). Returns the reader of the last step's blocks.
     /// </summary>

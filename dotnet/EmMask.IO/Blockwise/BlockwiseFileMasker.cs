@@ -56,6 +56,11 @@ public static class BlockwiseFileMasker
         progress?.Report(new("measure the plan on a sample", 0));
         bool withConfidence = job.Confidence is not null;
         var plan = job.BlockEdge is null ? ClassicalBlockwise.Plan(source, options, job.MaxMemory, withConfidence, ct) : ClassicalBlockwise.Plan(source, options, ct);
+        if (job.BlockEdge is null && TiledSectionStack.Applies(source.Shape, plan, options, job.MaxMemory, withConfidence))
+        {
+            return TiledSectionStack.Run(job, source, options, progress, ct);
+        }
+
         int edge = job.BlockEdge ?? ClassicalBlockwise.BlockEdgeFor(job.MaxMemory, source.Shape, plan, options, withConfidence)
             ?? throw new ArgumentException(TooLittleMemory(job.MaxMemory, source.Shape, plan, options, withConfidence));
         var grid = ClassicalBlockwise.Grid(source.Shape, plan, options, edge);
@@ -203,12 +208,12 @@ public static class BlockwiseFileMasker
     }
 
     // Rounded up, so that a minimum given back as --max-memory suffices.
-    private static string Format(long bytes) => bytes >= 1L << 30
+    internal static string Format(long bytes) => bytes >= 1L << 30
         ? string.Create(CultureInfo.InvariantCulture, $"{Math.Ceiling(bytes * 100.0 / (1L << 30)) / 100:0.##}G")
         : string.Create(CultureInfo.InvariantCulture, $"{Math.Ceiling(bytes / (double)(1L << 20)):0}M");
 
     // One fact per line; a resumed run must agree on every one.
-    private static string Manifest(VolumePath input, FileBlockSource source, string method, PostProcessPipeline postProcess)
+    internal static string Manifest(VolumePath input, FileBlockSource source, string method, PostProcessPipeline postProcess)
     {
         // A sequence of section files: their count, total size and newest change.
         var files = input.Kind == VolumeFileKind.Sequence

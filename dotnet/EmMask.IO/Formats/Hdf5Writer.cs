@@ -39,7 +39,10 @@ internal static class Hdf5Writer
     /// deflate, write 0.39 s vs 2.2 s, read 0.22 s vs 1.9 s) while blocks of a few hundred voxels still decode little
     /// beyond what they need.
     /// </summary>
-    private static readonly Shape3 Chunk3D = new(16, 64, 1024);
+    private static readonly Shape3 Chunk3D = new(ChunkDepth, 64, 1024);
+
+    /// <summary>Sections in a chunk, and so in a band of a compressed write, which reads those sections' rows over again for each band of rows.</summary>
+    public const int ChunkDepth = 16;
 
     /// <summary>Chunk shape (y, x) for 2D images.</summary>
     private static readonly (int Y, int X) Chunk2D = (256, 1024);
