@@ -41,10 +41,11 @@ public class BlockwiseCommandTests
     public void ASectionOverTheBudgetIsMaskedInTilesAsInMemory()
     {
         // One section of 640² needs 16M in 2D mode (a block is the whole section); under 8M it is tiled in-plane and
-        // masked as the section is in memory. The rules that read the whole section at once are off (tiles skip them).
+        // masked as the section is in memory, its resin measured on the sample as the section measures it on itself. The
+        // stain join, which reads the whole section at once, is off (tiles skip it).
         using var t = new TempFolder();
         Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "8", "--shape", "1", "640", "640", "-q").ExitCode);
-        string[] sectionWide = ["--stain-join", "0", "--resin-window", "0"];
+        string[] sectionWide = ["--stain-join", "0"];
         Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["mem.h5"], "--mode", "3d", "-q", .. sectionWide]).ExitCode);
         var run = CliRunner.Invoke(["mask", t["p.h5"], t["blk.h5"], "--max-memory", "8M", .. sectionWide]);
         Assert.True(run.ExitCode == 0, run.Stderr);
@@ -57,10 +58,10 @@ public class BlockwiseCommandTests
     public void AStackWhoseSectionsDoNotFitIsMaskedSectionBySectionInTiles()
     {
         // Sections of 640² need 16M each in 2D mode (a block is a whole section); under 9M each section is tiled in-plane
-        // and masked as it is alone in memory (the rules that read the whole section at once are off: tiles skip them).
+        // and masked as it is alone in memory (the stain join, which reads the whole section at once, is off: tiles skip it).
         using var t = new TempFolder();
         Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "8", "--shape", "2", "640", "640", "-q").ExitCode);
-        string[] sectionWide = ["--stain-join", "0", "--resin-window", "0"];
+        string[] sectionWide = ["--stain-join", "0"];
         var stack = VolumeReader.Read(VolumePath.Parse(t["p.h5"], "/raw"));
         var run = CliRunner.Invoke(["mask", t["p.h5"], t["blk.h5"], "--max-memory", "9M", "--confidence", t["c.npy"], .. sectionWide]);
         Assert.True(run.ExitCode == 0, run.Stderr);

@@ -314,6 +314,7 @@ public sealed class BlockComponents
         private readonly List<long> size = [];
         private readonly List<bool> border = [];
         private readonly List<long> marked = [];
+        private readonly List<long> resinLike = [];
 
         public int First((int Z, int Y, int X) index) => firsts[index];
 
@@ -324,7 +325,12 @@ public sealed class BlockComponents
         public bool TouchesBorder(int id) => border[Find(id)];
 
         /// <summary>A background component that is a hole: it touches no face of the volume and holds fewer than <see cref="KeepOpen"/> marked voxels.</summary>
-        public bool IsHole(int id) => !TouchesBorder(id) && (KeepOpen <= 0 || marked[Find(id)] < KeepOpen);
+        public bool IsHole(int id) =>
+            (!TouchesBorder(id) && (KeepOpen <= 0 || marked[Find(id)] < KeepOpen)) || (Unmarked > 0 && resinLike[Find(id)] < Unmarked);
+
+        /// <summary>Voxels at the resin's intensity or padding (<see cref="ClassicalMasker.IsResinLikeOrPadding"/>) from
+        /// which a background component on the border stays open; 0: the border keeps every component open.</summary>
+        public long Unmarked { get; init; }
 
         /// <summary>Marked voxels (<see cref="ClassicalMasker.ResinCode"/>) from which a background component stays open; 0: none.</summary>
         public long KeepOpen { get; init; }
@@ -353,7 +359,7 @@ public sealed class BlockComponents
         public bool ZFaces { get; init; } = true;
 
         /// <summary>Empty background components under <paramref name="holes"/>.</summary>
-        public static Components ForBackground(BlockGrid grid, HoleRule holes) => new() { Grid = grid, ZFaces = holes.ZFaces, KeepOpen = holes.ResinHole };
+        public static Components ForBackground(BlockGrid grid, HoleRule holes) => new() { Grid = grid, ZFaces = holes.ZFaces, KeepOpen = holes.ResinHole, Unmarked = holes.Unmarked };
 
         /// <summary>
         /// The components of the 0/1 masks <paramref name="read"/> returns; with <paramref name="background"/>, of the
@@ -407,6 +413,7 @@ public sealed class BlockComponents
                 size.Add(labelled.Sizes[k]);
                 border.Add(false);
                 marked.Add(0);
+                resinLike.Add(0);
             }
 
             if (marks is not null)
@@ -415,9 +422,17 @@ public sealed class BlockComponents
                 var code = marks.Span;
                 for (int i = 0; i < l.Length; i++)
                 {
-                    if (l[i] != 0 && code[i] == ClassicalMasker.ResinCode)
+                    if (l[i] != 0)
                     {
-                        marked[first + l[i] - 1]++;
+                        if (ClassicalMasker.HasResinMarker(code[i]))
+                        {
+                            marked[first + l[i] - 1]++;
+                        }
+
+                        if (ClassicalMasker.IsResinLikeOrPadding(code[i]))
+                        {
+                            resinLike[first + l[i] - 1]++;
+                        }
                     }
                 }
             }
@@ -467,7 +482,7 @@ public sealed class BlockComponents
 
         /// <summary>A block's pre-mask as background components: its non-tissue voxels, those coded <see cref="ClassicalMasker.ResinCode"/> counted where the rule keeps resin holes open.</summary>
         public void AddBackground(BlockRegion block, Volume<byte> pre, CancellationToken ct) =>
-            Add(block, Background(pre), ct, marks: KeepOpen > 0 ? pre : null);
+            Add(block, Background(pre), ct, marks: KeepOpen > 0 || Unmarked > 0 ? pre : null);
 
         /// <summary>Number of components labelled in a block.</summary>
         public int CountIn(BlockRegion block) => counts[block.Index];
@@ -582,6 +597,7 @@ public sealed class BlockComponents
             parent[rb] = ra;
             size[ra] += size[rb];
             marked[ra] += marked[rb];
+            resinLike[ra] += resinLike[rb];
             border[ra] |= border[rb];
         }
     }
@@ -594,7 +610,10 @@ public sealed class BlockComponents
 /// </summary>
 /// <param name="ZFaces">Whether the z faces are faces (false for a volume of one section, filled as a section).</param>
 /// <param name="ResinHole">Resin-marked voxels from which a hole stays open; 0: every hole is filled.</param>
-public readonly record struct HoleRule(bool ZFaces, long ResinHole)
+/// <param name="Unmarked">Voxels at the resin's intensity or padding from which background on the border stays open
+/// (a section whose resin is known fills its pale border regions: <see cref="Morphology.MaskMorphology.FillUnmarked"/>);
+/// 0: the border keeps all background open.</param>
+public readonly record struct HoleRule(bool ZFaces, long ResinHole, long Unmarked = 0)
 {
     /// <summary>A volume's holes: every face counts, every hole is filled (scipy's binary_fill_holes).</summary>
     public static HoleRule Volume => new(true, 0);

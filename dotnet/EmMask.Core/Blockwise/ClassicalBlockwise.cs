@@ -41,7 +41,7 @@ public static class ClassicalBlockwise
     /// except that a volume of one section masked in 2D mode, where a block is a whole section, is tiled in-plane when
     /// that section does not fit: it is then measured and masked as a volume of one section, in blocks with halos, with
     /// the same texture, pooling and refinement as a section in memory (<see cref="ClassicalMasker.RunBlock"/>). Only the
-    /// steps that read the whole section at once are left out (<see cref="TiledSectionNote"/>). A stack of sections
+    /// step that reads the whole section at once (stained regions joining the mask) is left out (<see cref="TiledSectionNote"/>). A stack of sections
     /// too large for one block each, or a section whose tiles do not fit either, stays in 2D mode (and
     /// <see cref="BlockEdgeFor"/> finds no edge).
     /// </summary>
@@ -73,20 +73,27 @@ public static class ClassicalBlockwise
 
     /// <summary>
     /// What the classical global steps fill as holes: in a volume of one section, the section's holes (no z faces), those
-    /// holding <see cref="ClassicalMasker.ResinHoleCells"/> working-level cells of resin markers left open, as in memory;
-    /// else every hole of the volume.
+    /// holding <see cref="ClassicalMasker.ResinHoleCells"/> working-level cells of resin markers left open, and, where the
+    /// plan knows the section's resin (<see cref="ClassicalPlan.KnowsSectionResin"/>), border regions holding fewer
+    /// cells of material at the resin's intensity (or padding), as in memory; else every hole of the volume.
     /// </summary>
     public static HoleRule HolesOf(Shape3 shape, ClassicalPlan plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        return shape.Z == 1 && plan.Level is { } level ? new HoleRule(false, (long)ClassicalMasker.ResinHoleCells << (2 * level)) : HoleRule.Volume;
+        if (shape.Z != 1 || plan.Level is not { } level)
+        {
+            return HoleRule.Volume;
+        }
+
+        long cells = (long)ClassicalMasker.ResinHoleCells << (2 * level);
+        return new HoleRule(false, cells, plan.KnowsSectionResin ? cells : 0);
     }
 
     /// <summary>The note of a run whose one section was tiled (<see cref="TilesSection"/>).</summary>
     public static string TiledSectionNote(Shape3 shape) =>
         $"the section ({shape.Y}x{shape.X}) does not fit the memory budget as one block, so it was masked in tiles as a volume of one section " +
-        "(the texture, pooling, refinement and hole filling of a section in memory); the steps that read the whole section at once were left out: " +
-        "stained regions joining the mask, and pale border regions without resin filled as holes";
+        "(the texture, pooling, refinement and hole filling of a section in memory, and where its resin is known, measured on its sample, the fine resin " +
+        "markers and the pale border regions without resin filled); left out, as it reads the whole section at once: stained regions joining the mask";
 
     /// <summary>
     /// The grid for a block edge (a cube in 3D, rounded up to the working level's cell; whole sections in 2D).

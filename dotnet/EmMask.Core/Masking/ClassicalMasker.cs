@@ -121,7 +121,7 @@ public static partial class ClassicalMasker
         var result = RunCore(input, options, plan, BlockPlacement.Whole(input.Shape), progress, cancellationToken);
         if (plan.Volume is { } volume)
         {
-            FinishGlobally(result.Mask, result.Confidence, options, volume.Level, cancellationToken);
+            FinishGlobally(result.Mask, result.Confidence, options, volume.Level, volume.SectionResin is not null && volume.Resin is not null, cancellationToken);
         }
 
         return result;
@@ -131,7 +131,7 @@ public static partial class ClassicalMasker
     /// The global steps on a whole 3D pre-mask (1, 0, <see cref="InvalidCode"/>), as <see cref="Blockwise.BlockComponents"/>
     /// runs them over blocks: holes filled, small regions removed, padding non-brain, confidence made to agree.
     /// </summary>
-    private static void FinishGlobally(Volume<byte> mask, Volume<float> confidence, ClassicalMaskOptions options, int level, CancellationToken ct)
+    private static void FinishGlobally(Volume<byte> mask, Volume<float> confidence, ClassicalMaskOptions options, int level, bool unmarked, CancellationToken ct)
     {
         var m = mask.Span;
         var valid = mask.Like<byte>();
@@ -139,20 +139,32 @@ public static partial class ClassicalMasker
         bool section = mask.Shape.Z == 1;
         var resin = section ? mask.Like<byte>() : null;
         var r = resin is null ? default : resin.Span;
+        var like = section && unmarked ? mask.Like<byte>() : null;
+        var k = like is null ? default : like.Span;
         for (int i = 0; i < m.Length; i++)
         {
             ok[i] = m[i] == InvalidCode ? (byte)0 : (byte)1;
             if (section)
             {
-                r[i] = m[i] == ResinCode ? (byte)1 : (byte)0;
+                r[i] = HasResinMarker(m[i]) ? (byte)1 : (byte)0;
+            }
+
+            if (!k.IsEmpty)
+            {
+                k[i] = IsResinLikeOrPadding(m[i]) ? (byte)1 : (byte)0;
             }
 
             m[i] = m[i] == 1 ? (byte)1 : (byte)0;
         }
 
         // A volume of one section is filled as a section (a 3D fill would find every voxel on a z face), its resin holes
-        // left open.
-        MaskMorphology.FillHoles(mask, perSlice: section, resin, ResinHoleCells << (2 * level), ct);
+        // left open; where its resin is known, border regions without material at the resin's intensity are filled too.
+        long resinCells = ResinHoleCells << (2 * level);
+        MaskMorphology.FillHoles(mask, perSlice: section, resin, resinCells, ct);
+        if (like is not null)
+        {
+            MaskMorphology.FillUnmarked(mask, perSlice: true, like, resinCells, ct);
+        }
         long minimumRegion = options.MinimumRegionFor(mask.Shape.Length);
         if (minimumRegion > 1)
         {
@@ -235,7 +247,15 @@ public static partial class ClassicalMasker
             return new ClassicalPlan(normal.Map, mode, null);
         }
 
-        var (plan, _, _) = MeasureVolume(normal.Normalized, valid, options, null, ct);
+        var n = normal.Normalized;
+        var (plan, chosen, _) = MeasureVolume(n, valid, options, null, ct);
+        if (volumeShape.Z == 1 && n.Shape.Z == 1)
+        {
+            // A volume of one section, masked in tiles: its resin as a whole section would know it (KnownResin).
+            var (_, weight) = VotePool(chosen, plan, options, planar: true, null, ct);
+            plan = plan with { SectionResin = KnownResin.Measure(n, valid, ResinMarkers(weight, n, chosen.Level, (0, 0, 0)), chosen.Level, ct) };
+        }
+
         return new ClassicalPlan(normal.Map, mode, plan);
     }
 
@@ -266,6 +286,23 @@ public static partial class ClassicalMasker
     /// <see cref="ResinHoleCells"/> working-level cells of them stays open, as a section's does in memory.
     /// </summary>
     public const byte ResinCode = 3;
+
+    /// <summary>
+    /// The pre-mask value of a non-brain voxel at the resin's intensity in a tile of a section whose resin is known
+    /// (<see cref="KnownResin"/>): a border region holding fewer than <see cref="ResinHoleCells"/> working-level cells of
+    /// them (or of padding) is pale tissue, filled as a whole section fills it (<see cref="Blockwise.HoleRule.Unmarked"/>).
+    /// </summary>
+    public const byte ResinLikeCode = 4;
+
+    /// <summary>The pre-mask value of a non-brain voxel that is both <see cref="ResinCode"/> and <see cref="ResinLikeCode"/>.</summary>
+    public const byte ResinLikeMarkerCode = 5;
+
+    /// <summary>Whether a pre-mask value holds a resin marker (<see cref="ResinCode"/>, <see cref="ResinLikeMarkerCode"/>).</summary>
+    public static bool HasResinMarker(byte code) => code is ResinCode or ResinLikeMarkerCode;
+
+    /// <summary>Whether a pre-mask value is material at the resin's intensity or padding (<see cref="ResinLikeCode"/>,
+    /// <see cref="ResinLikeMarkerCode"/>, <see cref="InvalidCode"/>): what keeps a border region open.</summary>
+    public static bool IsResinLikeOrPadding(byte code) => code is ResinLikeCode or ResinLikeMarkerCode or InvalidCode;
 
     /// <summary>
     /// The context (voxels, per side and axis) a block needs so that its core sees what it would see in the whole volume:
@@ -423,6 +460,26 @@ public static partial class ClassicalMasker
         plan.Stabilizer?.Apply(n, ct);
     }
 
+    // A tile of a section whose resin is known (KnownResin): the working level at the resin's intensity, for the global
+    // filling of unmarked border regions (HoleRule.Unmarked); else null.
+    private static Volume<float>? ResinLikeAt(LevelMaps maps, VolumePlan plan) =>
+        plan.SectionResin is not null && plan.Resin is { } reference ? ResinRule.AtResinIntensity(maps.Smoothed, reference, maps.Valid) : null;
+
+    // A tile of a section whose resin is known: its non-brain voxels at the resin's intensity are coded ResinLikeCode
+    // (ResinLikeMarkerCode where they hold a resin marker too) for the global filling of unmarked border regions.
+    private static void CodeResinLike(Volume<byte> mask, Volume<byte> like)
+    {
+        var m = mask.Span;
+        var l = like.Span;
+        for (int i = 0; i < m.Length; i++)
+        {
+            if (l[i] != 0 && m[i] is 0 or ResinCode)
+            {
+                m[i] = m[i] == ResinCode ? ResinLikeMarkerCode : ResinLikeCode;
+            }
+        }
+    }
+
     // A block of a volume of one section: its non-brain voxels with resin markers are coded ResinCode for the global hole filling.
     private static void CodeResin(Volume<byte> mask, Volume<byte>? resin)
     {
@@ -492,7 +549,7 @@ public static partial class ClassicalMasker
         bool planar = image.Shape.Z == 1; // one section: measured as a section, as in memory
         var maps = LevelMaps.FromLevel(image, ok, validFraction, volume.Level, volume.Noise, planar, options, ct);
         var (pooled, resin) = VotePool(maps, volume, options, planar, null, ct);
-        return new CoarseVote(pooled, resin);
+        return new CoarseVote(pooled, resin, planar ? ResinLikeAt(maps, volume) : null);
     }
 
     /// <summary>
@@ -516,10 +573,14 @@ public static partial class ClassicalMasker
         var resin = ResinMarkers(coarse.ResinWeight, n, volume.Level, placement.Origin);
 
         var mask = n.Like<byte>();
-        MaskFromConfidence(n, valid, options, volume.Level, placement, mask, confidence, resin, null, final: false, null, ct);
+        MaskFromConfidence(n, valid, options, volume.Level, placement, mask, confidence, resin, null, final: false, volume.SectionResin, null, ct);
         if (n.Shape.Z == 1)
         {
             CodeResin(mask, resin);
+            if (coarse.ResinLike is { } like)
+            {
+                CodeResinLike(mask, VolumeResampling.TrilinearAtLeast(like, n.Like<byte>(), 1 << volume.Level, placement.Origin, 0.5f));
+            }
         }
 
         MarkInvalid(mask, valid);
@@ -704,10 +765,14 @@ public static partial class ClassicalMasker
             ? () => VolumeResampling.TrilinearAtLeast(ResinRule.AtResinIntensity(chosen.Smoothed, reference, chosen.Valid), n.Like<byte>(), 1 << chosen.Level, (0, 0, 0), 0.5f)
             : null;
 
-        bool known = MaskFromConfidence(n, valid, options, chosen.Level, placement, mask, confidence, resin, resinLike, final, progress, ct);
+        bool known = MaskFromConfidence(n, valid, options, chosen.Level, placement, mask, confidence, resin, resinLike, final, plan.SectionResin, progress, ct);
         if (!final && planar)
         {
             CodeResin(mask, resin);
+            if (ResinLikeAt(chosen, plan) is { } like)
+            {
+                CodeResinLike(mask, VolumeResampling.TrilinearAtLeast(like, n.Like<byte>(), 1 << chosen.Level, (0, 0, 0), 0.5f));
+            }
         }
 
         if (final && planar && options.StainJoin > 0 && TissueEnvelope.TrustsKnownResin(n.Shape))
@@ -777,7 +842,7 @@ public static partial class ClassicalMasker
     /// Mask = confidence ≥ 0.5 on valid voxels, refined on the image's edges; <paramref name="final"/> also fills, removes
     /// small regions and applies the padding rule. True when a final section's resin is known.
     /// </summary>
-    private static bool MaskFromConfidence(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, int level, BlockPlacement placement, Volume<byte> mask, Volume<float> confidence, Volume<byte>? resin, Func<Volume<byte>>? resinLike, bool final, IProgress<ProgressReport>? progress, CancellationToken ct)
+    private static bool MaskFromConfidence(Volume<float> n, Volume<byte>? valid, ClassicalMaskOptions options, int level, BlockPlacement placement, Volume<byte> mask, Volume<float> confidence, Volume<byte>? resin, Func<Volume<byte>>? resinLike, bool final, KnownResin? sectionResin, IProgress<ProgressReport>? progress, CancellationToken ct)
     {
         bool planar = n.Shape.Z == 1;
         var ok = valid is null ? default : valid.Span;
@@ -786,6 +851,8 @@ public static partial class ClassicalMasker
         // read only their own section then apply. A block of a 3D volume would measure its resin alone.
         long resinCells = ResinHoleCells << (2 * level);
         bool resinKnown = final && planar && resin is not null && CountNonzero(resin) >= resinCells;
+        // A tile of a section (a block of a volume of one section) knows its section's resin from the plan.
+        var tileResin = !final && planar && resin is not null ? sectionResin : null;
         var c = confidence.Span;
         for (int i = 0; i < m.Length; i++)
         {
@@ -799,12 +866,13 @@ public static partial class ClassicalMasker
             progress?.Report(new("refine boundary", 0.85));
             // Where the section's resin is known, the refinement also gets the resin's fine markers, and it takes away
             // only resin-like material (FineResinMarkers, ResinTrim).
-            var intensity = resinKnown ? ResinIntensity.Measure(n, resin!, valid, ct) : null;
+            var intensity = resinKnown ? ResinIntensity.Measure(n, resin!, valid, ct)
+                : tileResin is { } known ? ResinIntensity.At(n, known.Median, known.Spread, ct) : null;
             var coarse = intensity is null ? null : m.ToArray();
-            var markers = intensity is null ? resin : FineResinMarkers.Add(n, resin!, valid, intensity, resinCells, ct);
+            var markers = intensity is null ? resin : FineResinMarkers.Add(n, resin!, valid, intensity, resinCells, ct, tileResin?.Flat);
             // On sections of at least KnownResinMinimumEdge its intensity also decides the resin markers next to the
             // mask (smaller sections measure it on few cells, and the U-Net's envelope keeps its full margin there).
-            var besideMask = TissueEnvelope.TrustsKnownResin(n.Shape) ? intensity : null;
+            var besideMask = TissueEnvelope.TrustsKnownResin(final ? n.Shape : placement.Volume) ? intensity : null;
             BoundaryRefinement.Refine(mask, n, valid, markers, besideMask, level, placement.Origin, placement.Volume, (placement.Core, placement.CoreSize), ct);
             if (intensity is not null)
             {

@@ -33,6 +33,12 @@ public sealed class ClassicalPlan
     /// <summary>The 3D measurements; null in 2D mode, or when the sample was constant or all padding.</summary>
     internal VolumePlan? Volume { get; }
 
+    /// <summary>
+    /// Whether the plan knows its section's resin (<see cref="KnownResin"/>, with the resin rule): the tiles of a section then
+    /// code the material at the resin's intensity, and its border regions without any are filled as a whole section fills them.
+    /// </summary>
+    public bool KnowsSectionResin => Volume is { SectionResin: not null, Resin: not null };
+
     /// <summary>2D mode: the level and threshold the sample's sections agree on, for sections that do not separate on their own; null without one.</summary>
     internal SectionConsensus? Consensus { get; }
 
@@ -47,7 +53,8 @@ public sealed class ClassicalPlan
                 v.Noise.WhiteSigma, v.Noise.Correlation, v.Level, v.LogThreshold,
                 v.Stain is { } r ? [r.TissueMedian, r.ResinMedian, r.TissueSpread] : null,
                 v.Resin is { } q ? [q.ResinMedian, q.ResinSpread, q.Window, q.TextureCeiling] : null,
-                v.Separated),
+                v.Separated,
+                v.SectionResin is { } k ? [k.Median, k.Spread, k.Flat] : null),
             Consensus is { } c ? [c.Level, c.LogThreshold, c.Share, c.ResinMedian, c.TissueMedian] : null);
         return JsonSerializer.Serialize(dto);
     }
@@ -74,14 +81,15 @@ public sealed class ClassicalPlan
             new NoiseModel(v.WhiteSigma, v.Correlation), v.Level, v.LogThreshold,
             v.Stain is { Length: 3 } r ? new StainRule.Reference(r[0], r[1], r[2]) : null,
             v.Resin is { Length: 4 } q ? new ResinRule.Reference(q[0], q[1], q[2], q[3]) : null,
-            Separated: v.Separated);
+            Separated: v.Separated,
+            SectionResin: v.SectionResin is { Length: 3 } known ? new KnownResin(known[0], known[1], known[2]) : null);
         var consensus = dto.Consensus is { Length: 5 } k ? new SectionConsensus((int)k[0], k[1], k[2], k[3], k[4]) : null;
         return new ClassicalPlan(new IntensityNormalizer.IntensityMap(dto.Low, dto.High, dto.IsConstant, dto.Fill ?? float.NaN), mode, volume, consensus);
     }
 
     private sealed record PlanDto(double Low, double High, bool IsConstant, float? Fill, string Mode, VolumeDto? Volume, double[]? Consensus = null);
 
-    private sealed record VolumeDto(float FillValue, StabilizerDto? Stabilizer, double WhiteSigma, double Correlation, int Level, double LogThreshold, float[]? Stain, float[]? Resin = null, bool Separated = true);
+    private sealed record VolumeDto(float FillValue, StabilizerDto? Stabilizer, double WhiteSigma, double Correlation, int Level, double LogThreshold, float[]? Stain, float[]? Resin = null, bool Separated = true, float[]? SectionResin = null);
 
     private sealed record StabilizerDto(float Low, float Scale, float[] Table);
 
@@ -96,6 +104,10 @@ public sealed class ClassicalPlan
             string stain = v.Stain is { } r ? string.Create(c, $"{r.TissueMedian:R}/{r.ResinMedian:R}/{r.TissueSpread:R}") : "none";
             string resin = v.Resin is { } q ? string.Create(c, $"{q.ResinMedian:R}/{q.ResinSpread:R}/{q.Window:R}/{q.TextureCeiling:R}") : "none";
             text += string.Create(c, $"; fill {v.FillValue:R}; stabiliser {stabilizer}; noise {v.Noise.WhiteSigma:R}/{v.Noise.Correlation:R}; level {v.Level}; log threshold {v.LogThreshold:R}; stain {stain}; resin {resin}");
+            if (v.SectionResin is { } known)
+            {
+                text += string.Create(c, $"; section resin {known.Median:R}/{known.Spread:R}/{known.Flat:R}");
+            }
         }
 
         if (Consensus is { } k)
@@ -117,7 +129,8 @@ public sealed class ClassicalPlan
 /// <param name="Resin">The resin rule's reference, or null when the rule does not apply.</param>
 /// <param name="FromStack">The level and threshold are the stack's (<see cref="SectionConsensus"/>), not the section's own.</param>
 /// <param name="Separated">The working level's texture histogram split into two classes, or the threshold was given; false: the unimodal threshold.</param>
-internal sealed record VolumePlan(float FillValue, StabilizingMap? Stabilizer, NoiseModel Noise, int Level, double LogThreshold, StainRule.Reference? Stain, ResinRule.Reference? Resin = null, bool FromStack = false, bool Separated = true)
+/// <param name="SectionResin">A volume of one section masked in tiles: the section's resin intensity, measured on the sample (<see cref="KnownResin"/>); else null.</param>
+internal sealed record VolumePlan(float FillValue, StabilizingMap? Stabilizer, NoiseModel Noise, int Level, double LogThreshold, StainRule.Reference? Stain, ResinRule.Reference? Resin = null, bool FromStack = false, bool Separated = true, KnownResin? SectionResin = null)
 {
     /// <summary>The plan in the form the notes describe.</summary>
     public ClassicalMasker.VolumeOutcome Outcome => new(Math.Exp(LogThreshold), Level, Noise, Stabilizer is not null, Resin is not null, FromStack, Separated);

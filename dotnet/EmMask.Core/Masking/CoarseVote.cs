@@ -8,4 +8,7 @@ namespace EmMask.Core.Masking;
 /// </summary>
 /// <param name="Pooled">The pooled vote (confidence at the working level).</param>
 /// <param name="ResinWeight">The resin rule's weight w at the working level, or null.</param>
-public sealed record CoarseVote(Volume<float> Pooled, Volume<float>? ResinWeight);
+/// <param name="ResinLike">A volume of one section whose resin is known (<see cref="KnownResin"/>): 1 where the working
+/// level lies at the resin's intensity (<see cref="ResinRule.AtResinIntensity"/>), for the global filling of unmarked
+/// border regions; else null.</param>
+public sealed record CoarseVote(Volume<float> Pooled, Volume<float>? ResinWeight, Volume<float>? ResinLike = null);

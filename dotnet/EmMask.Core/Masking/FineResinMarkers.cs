@@ -34,20 +34,13 @@ internal static class FineResinMarkers
     /// <param name="resin">The section's resin intensity, measured over <paramref name="markers"/>.</param>
     /// <param name="minimumVoxels">Smallest region of fine markers kept.</param>
     /// <param name="ct">Cancels the work.</param>
-    public static Volume<byte> Add(Volume<float> image, Volume<byte> markers, Volume<byte>? valid, ResinIntensity resin, long minimumVoxels, CancellationToken ct)
+    /// <param name="flat">The flatness under which material counts as flat as resin, known from elsewhere (a tiled
+    /// section's plan: <see cref="KnownResin"/>), or null to measure it over <paramref name="markers"/>.</param>
+    public static Volume<byte> Add(Volume<float> image, Volume<byte> markers, Volume<byte>? valid, ResinIntensity resin, long minimumVoxels, CancellationToken ct, float? flat = null)
     {
-        // Local standard deviation: sqrt(G(( x − G(x) )²)).
-        var local = image.Like<float>();
-        GaussianFilter.Apply(image, local, Sigma3.Isotropic(FlatnessSigma), cancellationToken: ct);
+        var local = LocalSpread(image, ct);
         var l = local.Span;
-        TensorPrimitives.Subtract(image.Span, l, l);
-        TensorPrimitives.Multiply(l, l, l);
-        GaussianFilter.Apply(local, local, Sigma3.Isotropic(FlatnessSigma), cancellationToken: ct);
-        TensorPrimitives.Max(l, 0f, l);
-        TensorPrimitives.Sqrt(l, l);
-        var onMarkers = ResinIntensity.OnMarkers(l, markers.Span, valid);
-        float flat = Select.Nth(onMarkers, (int)(FlatnessQuantile * (onMarkers.Length - 1)));
-
+        float flatness = flat ?? Flatness(l, markers, valid);
         var fine = markers.Like<byte>();
         var f = fine.Span;
         var ok = valid is null ? default : valid.Span;
@@ -56,7 +49,7 @@ internal static class FineResinMarkers
         var s = resin.Smoothed.Span;
         for (int i = 0; i < f.Length; i++)
         {
-            f[i] = (ok.IsEmpty || ok[i] != 0) && Math.Abs(s[i] - median) <= reach && l[i] <= flat ? (byte)1 : (byte)0;
+            f[i] = (ok.IsEmpty || ok[i] != 0) && Math.Abs(s[i] - median) <= reach && l[i] <= flatness ? (byte)1 : (byte)0;
         }
 
         MaskMorphology.RemoveSmallRegions(fine, minimumVoxels, Connectivity.Face, ct);
@@ -67,5 +60,26 @@ internal static class FineResinMarkers
         }
 
         return fine;
+    }
+
+    /// <summary>The <see cref="FlatnessQuantile"/> quantile of the local spread over the valid markers.</summary>
+    public static float Flatness(ReadOnlySpan<float> localSpread, Volume<byte> markers, Volume<byte>? valid)
+    {
+        var onMarkers = ResinIntensity.OnMarkers(localSpread, markers.Span, valid);
+        return Select.Nth(onMarkers, (int)(FlatnessQuantile * (onMarkers.Length - 1)));
+    }
+
+    /// <summary>The local standard deviation sqrt(G((x − G(x))²)), window σ <see cref="FlatnessSigma"/>.</summary>
+    public static Volume<float> LocalSpread(Volume<float> image, CancellationToken ct)
+    {
+        var local = image.Like<float>();
+        GaussianFilter.Apply(image, local, Sigma3.Isotropic(FlatnessSigma), cancellationToken: ct);
+        var l = local.Span;
+        TensorPrimitives.Subtract(image.Span, l, l);
+        TensorPrimitives.Multiply(l, l, l);
+        GaussianFilter.Apply(local, local, Sigma3.Isotropic(FlatnessSigma), cancellationToken: ct);
+        TensorPrimitives.Max(l, 0f, l);
+        TensorPrimitives.Sqrt(l, l);
+        return local;
     }
 }

@@ -53,6 +53,18 @@ internal sealed class ResinIntensity
         return spread > 0 ? new ResinIntensity(smoothed, median, spread) : null;
     }
 
+    /// <summary>
+    /// The resin's intensity known from elsewhere (a tiled section's plan: <see cref="KnownResin"/>): only the smoothing
+    /// is this image's.
+    /// </summary>
+    public static ResinIntensity At(Volume<float> image, float median, float spread, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(spread);
+        var smoothed = image.Like<float>();
+        GaussianFilter.Apply(image, smoothed, Sigma3.Isotropic(SmoothingSigma), cancellationToken: ct);
+        return new ResinIntensity(smoothed, median, spread);
+    }
+
     /// <summary>The values on valid marked voxels.</summary>
     internal static float[] OnMarkers(ReadOnlySpan<float> values, ReadOnlySpan<byte> markers, Volume<byte>? valid)
     {

@@ -14,7 +14,7 @@ namespace EmMask.IO.Blockwise;
 /// <see cref="SectionSource"/>), with its own plan and its own store under the job's, and post-processed on its own
 /// (per-section steps only); then all sections are streamed into the output in one atomic write
 /// (<see cref="SectionRows{T}"/>). Each section is masked as it would be alone; what a stack's sections share in memory
-/// (their consensus, one intensity normalisation) is left out, as are the steps a tiled section leaves out
+/// (their consensus, one intensity normalisation) is left out, as is the step a tiled section leaves out
 /// (<see cref="ClassicalBlockwise.TiledSectionNote"/>). Memory: one section's tiled run, or in the write the sections
 /// the writer may come back to (<see cref="VolumeWriter.RowReach"/>).
 /// </summary>
@@ -88,7 +88,7 @@ internal static class TiledSectionStack
         string measured = string.Create(CultureInfo.InvariantCulture,
             $"its own plan: thresholds {thresholds.Min():g3}..{thresholds.Max():g3}; {sections.Sum(s => s.Masked.Grid.Count)} blocks of {first.Masked.Grid.BlockSize} with a halo of {first.Masked.Grid.Halo}");
         notes.Add($"the stack's sections ({shape.Y}x{shape.X}) do not fit the memory budget one by one, so each was masked on its own in tiles as a volume of one section ({measured}); " +
-            "left out: what the sections of a stack share in memory (their consensus and one intensity normalisation), stained regions joining the mask, and pale border regions without resin filled as holes");
+            "left out: what the sections of a stack share in memory (their consensus and one intensity normalisation), and stained regions joining the mask");
         var warnings = sections.SelectMany(s => s.Post.Warnings).Distinct().ToList();
         return new BlockwiseOutcome(shape, mask.Tissue, thresholds[0], sections.Sum(s => s.Masked.Grid.Count), resumed,
             first.Masked.Grid.BlockSize, first.Masked.Grid.Halo, warnings, notes);
