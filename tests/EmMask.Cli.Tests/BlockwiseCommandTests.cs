@@ -55,6 +55,21 @@ public class BlockwiseCommandTests
     }
 
     [Fact]
+    public void ASectionIsTiledWhereItsMeasuredNeedExceedsTheBudget()
+    {
+        // In 2D mode a section masked whole needs about 110 bytes per voxel (measured: 108-109 on 6000² and 9600² SEM
+        // sections), so a 640² section (46 MB) is tiled under 40M. Estimated at 40 bytes per voxel (16 MB), it ran whole.
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "8", "--shape", "1", "640", "640", "-q").ExitCode);
+        var run = CliRunner.Invoke("mask", t["p.h5"], t["blk.h5"], "--max-memory", "40M");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Contains("masked in tiles as a volume of one section", run.Stdout + run.Stderr, StringComparison.Ordinal);
+        var whole = CliRunner.Invoke("mask", t["p.h5"], t["mem.h5"], "--max-memory", "60M");
+        Assert.True(whole.ExitCode == 0, whole.Stderr);
+        Assert.DoesNotContain("block-wise", whole.Stdout + whole.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AStackWhoseSectionsDoNotFitIsMaskedSectionBySectionInTiles()
     {
         // Sections of 640² need 16M each in 2D mode (a block is a whole section); under 9M each section is tiled in-plane

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using EmMask.Cli.Console;
+using EmMask.Core.Blockwise;
 using EmMask.Core.Inference;
 using EmMask.Core.Masking;
 using EmMask.Core.Progress;
@@ -32,9 +33,6 @@ public sealed record MaskRequest(
 /// <param name="Threads">Filter threads, or null for one per core.</param>
 public sealed record BlockRequest(int? Block, long? MaxMemory, bool Resume, int? Threads)
 {
-    /// <summary>Working bytes per voxel of the in-memory classical masker (measured; README memory table).</summary>
-    public const int InMemoryBytesPerVoxel = 43;
-
     /// <summary>The budget in bytes.</summary>
     public long Budget => MaxMemory ?? ByteSize.DefaultBudget();
 
@@ -43,8 +41,8 @@ public sealed record BlockRequest(int? Block, long? MaxMemory, bool Resume, int?
     /// The U-Net goes block by block only when asked (--block or --resume): the in-memory estimate here is the classical
     /// masker's, and the U-Net's memory is not modelled yet.
     /// </summary>
-    public bool Wanted(Shape3 shape, string method) =>
-        Block is not null || Resume || (method == "classical" && shape.Length * (double)InMemoryBytesPerVoxel > Budget);
+    public bool Wanted(Shape3 shape, string method, MaskingMode mode) =>
+        Block is not null || Resume || (method == "classical" && ClassicalBlockwise.InMemoryBytes(shape, mode) > Budget);
 }
 
 /// <summary>Summary of a finished mask run (also the --json output).</summary>
@@ -103,7 +101,7 @@ public sealed class MaskingService(IReporter reporter, PredictorProvider? shared
             OutputGuard.CheckCanHold(confidenceTarget, request.Input, floats: true);
         }
 
-        if (request.Blocks is { } blocks && blocks.Wanted(VolumeReader.ReadShape(request.Input), request.Method))
+        if (request.Blocks is { } blocks && Blockwise(blocks, request))
         {
             return RunBlockwise(request, blocks, ct);
         }
@@ -211,6 +209,18 @@ public sealed class MaskingService(IReporter reporter, PredictorProvider? shared
 
     // Block by block: the plan, resumable store, global steps and streamed output (and confidence map) live in
     // BlockwiseFileMasker. Outputs it cannot write, and existing ones without --force, are refused before any compute.
+    // Whether the run goes block by block (BlockRequest.Wanted), for the mode it would mask in: the voxel size is read
+    // only where it decides the mode (auto, on a stack of at least MinimumSections3D sections).
+    private static bool Blockwise(BlockRequest blocks, MaskRequest request)
+    {
+        var shape = VolumeReader.ReadShape(request.Input);
+        var mode = request.Classical.Mode;
+        var voxelSize = mode == MaskingMode.Auto && shape.Z >= MaskingModes.MinimumSections3D
+            ? VolumeReader.ReadBlock(request.Input, (0, 0, 0), new Shape3(1, 1, 1)).VoxelSize
+            : VoxelSize.Isotropic;
+        return blocks.Wanted(shape, request.Method, MaskingModes.Resolve(mode, shape, voxelSize));
+    }
+
     private MaskOutcome RunBlockwise(MaskRequest request, BlockRequest blocks, CancellationToken ct)
     {
         EmMask.IO.Blockwise.BlockwiseFileMasker.CheckOutputs(request.Output, request.ConfidenceOutput, request.Multiscale);

@@ -16,6 +16,34 @@ public static class ClassicalBlockwise
     /// <summary>Bytes of working memory per voxel of a block's read region (measured; see the README's memory table).</summary>
     public const int BytesPerVoxel = 40;
 
+    /// <summary>
+    /// Bytes of working memory per voxel of one section masked in 2D mode (its texture at several levels, the vote, the
+    /// refinement), over what a block holds per voxel of its sections (<see cref="SectionHeldBytes"/>). Measured on
+    /// 2026-12-07: a 6000² SEM section 3.92 GB peak (109 bytes per voxel in all), a 9600² one 10.0 GB (108).
+    /// </summary>
+    public const int SectionBytesPerVoxel = 100;
+
+    /// <summary>Bytes per voxel of every section a 2D block holds: the input as float32, the mask, the confidence, and slack.</summary>
+    public const int SectionHeldBytes = 10;
+
+    /// <summary>Bytes per voxel of the in-memory masker of a volume in 3D mode (measured; see the README's memory table).</summary>
+    public const int InMemoryBytesPerVoxel = 43;
+
+    /// <summary>
+    /// The working memory of the in-memory masker: in 2D mode the sections held (<see cref="SectionHeldBytes"/>) and one
+    /// section's work (<see cref="SectionBytesPerVoxel"/>); in 3D <see cref="InMemoryBytesPerVoxel"/> per voxel.
+    /// </summary>
+    public static long InMemoryBytes(Shape3 shape, MaskingMode mode) => mode == MaskingMode.TwoD
+        ? (shape.Length * SectionHeldBytes) + ((long)shape.SliceLength * SectionBytesPerVoxel)
+        : shape.Length * InMemoryBytesPerVoxel;
+
+    /// <summary>
+    /// Bytes per voxel of a tile's read region that a section whose resin is known adds (<see cref="ClassicalPlan.KnowsSectionResin"/>:
+    /// the resin's smoothed image, the local spread and its scratch, the fine markers and the resin-like map). Measured on
+    /// 2026-12-07: tiles of 4608² plus halo of a 6000² SEM section peaked at about 50 bytes per voxel of the read region.
+    /// </summary>
+    public const int KnownResinBytesPerVoxel = 16;
+
     /// <summary>Layers of whole sections (one block deep) held at once by the global steps and the writer.</summary>
     public const int LayerCopies = 3;
 
@@ -28,22 +56,36 @@ public static class ClassicalBlockwise
     /// </summary>
     public const int ConfidenceLayerBytes = 2 * sizeof(float);
 
-    /// <summary>Measures the plan on the sample of <paramref name="source"/>.</summary>
-    public static ClassicalPlan Plan(IBlockSource source, ClassicalMaskOptions options, CancellationToken ct = default)
+    /// <summary>Measures the plan on the sample of <paramref name="source"/> (of at most <paramref name="sampleLimit"/> voxels).</summary>
+    public static ClassicalPlan Plan(IBlockSource source, ClassicalMaskOptions options, CancellationToken ct = default, long sampleLimit = VolumeSample.Limit)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var sample = ClassicalMasker.ReadSample(source, options, ct);
+        var sample = ClassicalMasker.ReadSample(source, options, ct, sampleLimit);
         return ClassicalMasker.Plan(sample, source.Shape, source.VoxelSize, options, ct);
     }
 
     /// <summary>
-    /// The plan for a run within <paramref name="maxMemory"/> bytes (<see cref="BlockEdgeFor"/>): <see cref="Plan(IBlockSource, ClassicalMaskOptions, CancellationToken)"/>,
+    /// Bytes per voxel of the sample while the plan is measured on it (the texture at every level, the vote, the section's
+    /// resin). Measured on 2026-12-07: a one-section plan on the 8.4 Mvoxel sample of a 6000² SEM section peaked at
+    /// about 1.3 GB.
+    /// </summary>
+    public const int PlanBytesPerVoxel = 150;
+
+    /// <summary>The smallest sample a memory budget may ask for (1 Mvoxel: under it the budget cannot be held anyway).</summary>
+    public const long MinimumSample = 1L << 20;
+
+    /// <summary>The voxels of the sample a plan may be measured on within <paramref name="maxMemory"/> bytes (<see cref="PlanBytesPerVoxel"/>), between <see cref="MinimumSample"/> and <see cref="VolumeSample.Limit"/>.</summary>
+    public static long SampleFor(long maxMemory) => Math.Clamp(maxMemory / PlanBytesPerVoxel, MinimumSample, VolumeSample.Limit);
+
+    /// <summary>
+    /// The plan for a run within <paramref name="maxMemory"/> bytes (<see cref="BlockEdgeFor"/>): <see cref="Plan(IBlockSource, ClassicalMaskOptions, CancellationToken, long)"/>,
     /// except that a volume of one section masked in 2D mode, where a block is a whole section, is tiled in-plane when
     /// that section does not fit: it is then measured and masked as a volume of one section, in blocks with halos, with
     /// the same texture, pooling and refinement as a section in memory (<see cref="ClassicalMasker.RunBlock"/>). Only the
-    /// step that reads the whole section at once (stained regions joining the mask) is left out (<see cref="TiledSectionNote"/>). A stack of sections
-    /// too large for one block each, or a section whose tiles do not fit either, stays in 2D mode (and
-    /// <see cref="BlockEdgeFor"/> finds no edge).
+    /// step that reads the whole section at once (stained regions joining the mask) is left out (<see cref="TiledSectionNote"/>). The tiled
+    /// plan is measured on a sample the budget holds (<see cref="SampleFor"/>). A stack of sections too large for one
+    /// block each, or a section whose tiles do not fit either, stays in 2D mode (and <see cref="BlockEdgeFor"/> finds no
+    /// edge).
     /// </summary>
     /// <param name="source">The volume.</param>
     /// <param name="options">The masker's options.</param>
@@ -54,14 +96,17 @@ public static class ClassicalBlockwise
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(options);
-        var plan = Plan(source, options, ct);
-        if (!TilesSection(source.Shape, plan, options, maxMemory, confidence))
+        // A section that does not fit whole (in 2D mode a block is a whole section: SectionsFor) is measured in tiles
+        // only, on a sample the budget holds; everything else as without a budget.
+        var shape = source.Shape;
+        bool whole = shape.Z != 1 || MaskingModes.Resolve(options.Mode, shape, source.VoxelSize) != MaskingMode.TwoD || SectionsFor(maxMemory, shape, confidence) >= 1;
+        if (whole)
         {
-            return plan;
+            return Plan(source, options, ct);
         }
 
-        var tiled = Plan(source, options with { Mode = MaskingMode.ThreeD }, ct);
-        return BlockEdgeFor(maxMemory, source.Shape, tiled, options, confidence) is null ? plan : tiled; // no tile fits either: the section's own need is the error
+        var tiled = Plan(source, options with { Mode = MaskingMode.ThreeD }, ct, SampleFor(maxMemory));
+        return BlockEdgeFor(maxMemory, shape, tiled, options, confidence) is null ? Plan(source, options, ct) : tiled; // no tile fits either: the section's own need is the error
     }
 
     /// <summary>Whether <see cref="Plan(IBlockSource, ClassicalMaskOptions, long, bool, CancellationToken)"/> tiles this one-section volume.</summary>
@@ -131,11 +176,13 @@ public static class ClassicalBlockwise
     public static int? BlockEdgeFor(long maxMemory, Shape3 shape, ClassicalPlan plan, ClassicalMaskOptions options, bool confidence = false)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        long budget = maxMemory / BytesPerVoxel;
+        // A tile of a section whose resin is known also holds the refinement's resin maps (KnownResinBytesPerVoxel).
+        int perVoxel = BytesPerVoxel + (plan.KnowsSectionResin ? KnownResinBytesPerVoxel : 0);
+        long budget = maxMemory / perVoxel;
         if (plan.Volume is null)
         {
-            long sections = budget / Math.Max(1, shape.SliceLength);
-            return sections < 1 ? null : (int)Math.Min(int.MaxValue, (long)Math.Cbrt(sections * (double)shape.SliceLength));
+            long sections = SectionsFor(maxMemory, shape, confidence);
+            return sections < 1 ? null : (int)Math.Min(int.MaxValue, (long)Math.Cbrt(Math.Min(sections, shape.Z) * (double)shape.SliceLength));
         }
 
         int halo = ClassicalMasker.Halo(plan, options);
@@ -143,7 +190,7 @@ public static class ClassicalBlockwise
         if (ClassicalMasker.IsTwoScale(plan))
         {
             int factor = 1 << plan.Level!.Value;
-            budget -= EmMask.Core.Inference.VolumeResampling.DownsampledShape(shape, factor).Length * CoarseBytesPerCell / BytesPerVoxel;
+            budget -= EmMask.Core.Inference.VolumeResampling.DownsampledShape(shape, factor).Length * CoarseBytesPerCell / perVoxel;
         }
 
         // The largest edge whose read region, plus the layers of sections the global steps and the writer hold
@@ -153,7 +200,7 @@ public static class ClassicalBlockwise
         int layerBytes = LayerCopies + (confidence ? ConfidenceLayerBytes : 0);
         bool Fits(int edge)
         {
-            long layers = layerBytes * (long)Math.Min(edge, shape.Z) * shape.SliceLength / BytesPerVoxel;
+            long layers = layerBytes * (long)Math.Min(edge, shape.Z) * shape.SliceLength / perVoxel;
             return ReadVoxels(shape, edge, halo) + layers <= budget;
         }
 
@@ -170,6 +217,15 @@ public static class ClassicalBlockwise
         }
 
         return null;
+    }
+
+    // 2D mode: the whole sections a block may hold within the budget, each held (with its layers in the writer) and one
+    // at a time at work (SectionBytesPerVoxel); under 1 when not even one section fits.
+    private static long SectionsFor(long maxMemory, Shape3 shape, bool confidence)
+    {
+        long slice = Math.Max(1, shape.SliceLength);
+        long held = slice * (SectionHeldBytes + LayerCopies + (confidence ? ConfidenceLayerBytes : 0));
+        return (maxMemory - (slice * SectionBytesPerVoxel)) / held;
     }
 
     /// <summary>The voxels of a block's read region (core edge plus the halo on each side, within the volume's extent).</summary>

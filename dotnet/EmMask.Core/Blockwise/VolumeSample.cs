@@ -23,10 +23,14 @@ public static class VolumeSample
     public const int Cubes = 4;
 
     /// <summary>Reads the sample (<paramref name="wholeSections"/>: see <see cref="Boxes"/>).</summary>
-    public static IVolume Read(IBlockSource source, CancellationToken ct = default, bool wholeSections = false)
+    /// <param name="source">The volume.</param>
+    /// <param name="ct">Cancels the reads.</param>
+    /// <param name="wholeSections">Sample a stack masked section by section by whole sections (<see cref="Boxes"/>).</param>
+    /// <param name="limit">Voxels of the sample (<see cref="Limit"/>; less where a memory budget asks: <see cref="ClassicalBlockwise.SampleFor"/>).</param>
+    public static IVolume Read(IBlockSource source, CancellationToken ct = default, bool wholeSections = false, long limit = Limit)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var boxes = Boxes(source.Shape, wholeSections);
+        var boxes = Boxes(source.Shape, wholeSections, limit);
         if (boxes.Count == 1)
         {
             return source.Read(boxes[0].Offset, boxes[0].Size, ct);
@@ -43,22 +47,26 @@ public static class VolumeSample
     /// and threshold, which the stack's sections agree on) are those of the whole section, not of a 128² crop. Sections
     /// larger than the limit are sampled by cubes.
     /// </summary>
-    public static IReadOnlyList<((int Z, int Y, int X) Offset, Shape3 Size)> Boxes(Shape3 shape, bool wholeSections = false)
+    /// <param name="shape">The volume's shape.</param>
+    /// <param name="wholeSections">Sample by whole sections where they fit.</param>
+    /// <param name="limit">Voxels of the sample (<see cref="Limit"/> by default).</param>
+    public static IReadOnlyList<((int Z, int Y, int X) Offset, Shape3 Size)> Boxes(Shape3 shape, bool wholeSections = false, long limit = Limit)
     {
-        if (shape.Length <= Limit)
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, Cubes);
+        if (shape.Length <= limit)
         {
             return [((0, 0, 0), shape)];
         }
 
         long plane = shape.SliceLength;
-        if (wholeSections && plane <= Limit)
+        if (wholeSections && plane <= limit)
         {
-            int count = (int)Math.Min(shape.Z, Limit / plane);
+            int count = (int)Math.Min(shape.Z, limit / plane);
             var section = new Shape3(1, shape.Y, shape.X);
             return [.. Enumerable.Range(0, count).Select(i => ((Spread(i, count, shape.Z, 1), 0, 0), section))];
         }
 
-        long perCube = Limit / Cubes;
+        long perCube = limit / Cubes;
         int edge = (int)Math.Floor(shape.Z == 1 ? Math.Sqrt(perCube) : Math.Cbrt(perCube)); // one section: squares
         var size = new Shape3(Math.Min(edge, shape.Z), Math.Min(edge, shape.Y), Math.Min(edge, shape.X));
 

@@ -207,11 +207,11 @@ public static partial class ClassicalMasker
     }
 
     /// <summary>Reads the sample of <see cref="SampleBoxes"/>.</summary>
-    public static IVolume ReadSample(Blockwise.IBlockSource source, ClassicalMaskOptions options, CancellationToken ct = default)
+    public static IVolume ReadSample(Blockwise.IBlockSource source, ClassicalMaskOptions options, CancellationToken ct = default, long limit = Blockwise.VolumeSample.Limit)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(options);
-        return Blockwise.VolumeSample.Read(source, ct, SampledBySections(source.Shape, source.VoxelSize, options));
+        return Blockwise.VolumeSample.Read(source, ct, SampledBySections(source.Shape, source.VoxelSize, options), limit);
     }
 
     // A stack masked section by section is sampled by whole sections.

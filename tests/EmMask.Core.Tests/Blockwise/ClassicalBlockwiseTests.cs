@@ -207,7 +207,7 @@ public class ClassicalBlockwiseTests(ITestOutputHelper output)
         var raw = Masking.TextureVolumes.Resin(36, new Shape3(1, 640, 640));
         Masking.TextureVolumes.AddTexture(raw, 64, 640, 2, 20, 37);
         var source = new VolumeBlockSource(raw);
-        long section = raw.Shape.SliceLength * ClassicalBlockwise.BytesPerVoxel;
+        long section = raw.Shape.SliceLength * (ClassicalBlockwise.SectionBytesPerVoxel + ClassicalBlockwise.SectionHeldBytes + ClassicalBlockwise.LayerCopies);
         Assert.Equal(MaskingMode.TwoD, ClassicalBlockwise.Plan(source, options, section, confidence: false).Mode);
         var tiled = ClassicalBlockwise.Plan(source, options, section / 2, confidence: false);
         Assert.Equal(MaskingMode.ThreeD, tiled.Mode);
