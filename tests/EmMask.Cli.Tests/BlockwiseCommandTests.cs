@@ -52,6 +52,14 @@ public class BlockwiseCommandTests
         Assert.Contains("masked in tiles as a volume of one section", run.Stdout + run.Stderr, StringComparison.Ordinal);
         Assert.Contains("9 blocks", run.Stdout + run.Stderr, StringComparison.Ordinal);
         Assert.Equal(Mask(t["mem.h5"]), Mask(t["blk.h5"]));
+
+        // Under a budget no tile fits, the error names the least one that does (not the whole section's need).
+        var refused = CliRunner.Invoke(["mask", t["p.h5"], t["tiny.h5"], "--max-memory", "2M", .. sectionWide]);
+        Assert.NotEqual(0, refused.ExitCode);
+        var least = System.Text.RegularExpressions.Regex.Match(refused.Stderr, "too small for this section: it is masked in tiles \\(640x640 does not fit whole\\), and a tile with its halo of [0-9]+ voxels needs ([0-9]+M)");
+        Assert.True(least.Success, refused.Stderr);
+        Assert.False(File.Exists(t["tiny.h5"]));
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["tiny.h5"], "--max-memory", least.Groups[1].Value, "-q", .. sectionWide]).ExitCode);
     }
 
     [Fact]

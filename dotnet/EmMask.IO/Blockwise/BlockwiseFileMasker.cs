@@ -62,7 +62,9 @@ public static class BlockwiseFileMasker
         }
 
         int edge = job.BlockEdge ?? ClassicalBlockwise.BlockEdgeFor(job.MaxMemory, source.Shape, plan, options, withConfidence)
-            ?? throw new ArgumentException(TooLittleMemory(job.MaxMemory, source.Shape, plan, options, withConfidence));
+            ?? throw new ArgumentException(source.Shape.Z == 1 && plan.Mode == MaskingMode.TwoD
+                ? TiledSectionStack.TooLittleMemory(job.MaxMemory, source, options, withConfidence, ct) // not even a tile fits
+                : TooLittleMemory(job.MaxMemory, source.Shape, plan, options, withConfidence));
         var grid = ClassicalBlockwise.Grid(source.Shape, plan, options, edge);
         string method = $"method: classical\nparameters: {options.ToJson()}\nblocks: {grid.BlockSize}, halo {grid.Halo}\nplan: {plan.Describe()}";
         var (mask, notes) = Finish(job.Input, job.Output, job.PostProcess, job.Resume, job.Write, job.Multiscale, source, method,

@@ -106,12 +106,20 @@ internal static class TiledSectionStack
         return new Section(plan, masked, post, store);
     }
 
-    // No tile of a section fits: the least budget under which one does.
-    private static string TooLittleMemory(long maxMemory, SectionSource section, ClassicalMaskOptions options, bool confidence, CancellationToken ct)
+    /// <summary>
+    /// The error for a budget under which no tile of a section fits (a section of a stack, or a volume of one section):
+    /// the least budget under which one does.
+    /// </summary>
+    public static string TooLittleMemory(long maxMemory, IBlockSource section, ClassicalMaskOptions options, bool confidence, CancellationToken ct)
     {
-        var tiled = ClassicalBlockwise.Plan(section, options with { Mode = MaskingMode.ThreeD }, ct);
-        string least = BlockwiseFileMasker.Format(BlockwiseFileMasker.MinimumMemory(section.Shape, tiled, options, confidence));
-        return $"--max-memory {BlockwiseFileMasker.Format(maxMemory)} is too small for this stack: its sections of {section.Shape.Y}x{section.Shape.X} are masked one by one in tiles, " +
+        ArgumentNullException.ThrowIfNull(section);
+        var tiled = ClassicalBlockwise.Plan(section, options with { Mode = MaskingMode.ThreeD }, ct, ClassicalBlockwise.SampleFor(maxMemory));
+        var shape = new Shape3(1, section.Shape.Y, section.Shape.X);
+        string least = BlockwiseFileMasker.Format(BlockwiseFileMasker.MinimumMemory(shape, tiled, options, confidence));
+        string what = section.Shape.Z == 1 && section is not SectionSource
+            ? $"this section: it is masked in tiles ({shape.Y}x{shape.X} does not fit whole)"
+            : $"this stack: its sections of {shape.Y}x{shape.X} are masked one by one in tiles";
+        return $"--max-memory {BlockwiseFileMasker.Format(maxMemory)} is too small for {what}, " +
                $"and a tile with its halo of {ClassicalMasker.Halo(tiled, options)} voxels needs {least}; give at least that.";
     }
 

@@ -213,7 +213,7 @@ public class ClassicalBlockwiseTests(ITestOutputHelper output)
         Assert.Equal(MaskingMode.ThreeD, tiled.Mode);
         Assert.NotNull(ClassicalBlockwise.BlockEdgeFor(section / 2, raw.Shape, tiled, options));
 
-        // Where not even a tile fits, the section stays whole (the error then names what one section needs).
+        // Where not even a tile fits, the section stays whole (the file masker then names the least budget a tile needs).
         Assert.Equal(MaskingMode.TwoD, ClassicalBlockwise.Plan(source, options, 1 << 20, confidence: false).Mode);
 
         var stack = new Shape3(2, raw.Shape.Y, raw.Shape.X);
