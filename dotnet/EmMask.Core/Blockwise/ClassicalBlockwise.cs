@@ -39,10 +39,11 @@ public static class ClassicalBlockwise
 
     /// <summary>
     /// Bytes per voxel of a tile's read region that a section whose resin is known adds (<see cref="ClassicalPlan.KnowsSectionResin"/>:
-    /// the resin's smoothed image, the local spread and its scratch, the fine markers and the resin-like map). Measured on
-    /// 2026-12-07: tiles of 4608² plus halo of a 6000² SEM section peaked at about 50 bytes per voxel of the read region.
+    /// the resin's smoothed image, the local spread and its scratch, the fine markers and the resin-like map), with some
+    /// margin. Measured on 2026-12-07: tiles of 4608² plus halo of a 6000² SEM section peaked at about 50 bytes per voxel
+    /// of the read region (<c>benchmarks/large_section.py</c>).
     /// </summary>
-    public const int KnownResinBytesPerVoxel = 16;
+    public const int KnownResinBytesPerVoxel = 20;
 
     /// <summary>Layers of whole sections (one block deep) held at once by the global steps and the writer.</summary>
     public const int LayerCopies = 3;
@@ -66,10 +67,10 @@ public static class ClassicalBlockwise
 
     /// <summary>
     /// Bytes per voxel of the sample while the plan is measured on it (the texture at every level, the vote, the section's
-    /// resin). Measured on 2026-12-07: a one-section plan on the 8.4 Mvoxel sample of a 6000² SEM section peaked at
-    /// about 1.3 GB.
+    /// resin), with some margin. Measured on 2026-12-07: a one-section plan on the 8.4 Mvoxel sample of a 6000² SEM
+    /// section peaked at about 1.3 GB (155 bytes per voxel); <c>benchmarks/large_section.py</c> checks the budget.
     /// </summary>
-    public const int PlanBytesPerVoxel = 150;
+    public const int PlanBytesPerVoxel = 160;
 
     /// <summary>The smallest sample a memory budget may ask for (1 Mvoxel: under it the budget cannot be held anyway).</summary>
     public const long MinimumSample = 1L << 20;

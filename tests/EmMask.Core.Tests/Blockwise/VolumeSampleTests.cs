@@ -59,14 +59,14 @@ public class VolumeSampleTests
     [Fact]
     public void ABudgetAsksForASmallerSampleOfALargeSectionWithinItsBounds()
     {
-        // The tiled plan's sample holds the budget (150 bytes per voxel while the plan is measured), between 1 Mvoxel and
-        // the usual limit: 1 GiB gives 7.16 Mvoxels (four squares of 1337²), 2 GiB the usual 8 Mvoxels.
+        // The tiled plan's sample holds the budget (160 bytes per voxel while the plan is measured), between 1 Mvoxel and
+        // the usual limit: 1 GiB gives 6.7 Mvoxels (four squares of 1295²), 2 GiB the usual 8 Mvoxels.
         Assert.Equal((1L << 30) / ClassicalBlockwise.PlanBytesPerVoxel, ClassicalBlockwise.SampleFor(1L << 30));
         Assert.Equal(VolumeSample.Limit, ClassicalBlockwise.SampleFor(2L << 30));
         Assert.Equal(ClassicalBlockwise.MinimumSample, ClassicalBlockwise.SampleFor(8L << 20));
         var boxes = VolumeSample.Boxes(new Shape3(1, 6000, 6000), limit: ClassicalBlockwise.SampleFor(1L << 30));
         Assert.Equal(4, boxes.Count);
-        Assert.All(boxes, b => Assert.Equal(new Shape3(1, 1337, 1337), b.Size));
+        Assert.All(boxes, b => Assert.Equal(new Shape3(1, 1295, 1295), b.Size));
         Assert.True(boxes.Sum(b => b.Size.Length) <= (1L << 30) / ClassicalBlockwise.PlanBytesPerVoxel);
     }
 
