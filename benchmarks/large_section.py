@@ -16,16 +16,26 @@ that differ from the in-memory mask.
     /usr/bin/python3 benchmarks/large_section.py [--tiles 10] [--work /tmp/large-section]
 """
 import argparse
+import importlib.util
 import os
-import re
 import subprocess
-import time
 
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EMMASK = os.path.join(ROOT, "emmask")
 DATA = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "real-em"))
+
+
+def _load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# The same timing as the block-wise memory benchmark: /usr/bin/time -v around emmask, peak RSS of the whole process.
+timed = _load("blockwise_memory", os.path.join(ROOT, "benchmarks", "blockwise_memory.py")).timed
 
 
 def build(work, tiles):
@@ -53,16 +63,6 @@ def build(work, tiles):
         np.save(os.path.join(work, "section.npy"), V[:1])
         np.save(os.path.join(work, "section_labels.npy"), L[:1])
     return stack, labels
-
-
-def timed(args):
-    start = time.time()
-    p = subprocess.run(["/usr/bin/time", "-v", EMMASK, *args], capture_output=True, text=True)
-    wall = time.time() - start
-    if p.returncode != 0:
-        raise SystemExit(f"emmask {' '.join(args)} failed:\n{p.stderr[-2000:]}")
-    peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1)) * 1024
-    return peak, wall
 
 
 def iou(mask, labels):
@@ -93,7 +93,7 @@ def main():
     reference = {}
     for k, (item, name, extra) in enumerate(runs):
         out = os.path.join(w, f"out{k}.npy")
-        peak, wall = timed(["mask", os.path.join(w, f"{item}.npy"), out, "-q", "-f", *extra])
+        wall, peak, _, _ = timed(["mask", os.path.join(w, f"{item}.npy"), out, "-q", "-f", *extra])
         labels = np.load(os.path.join(w, f"{item}_labels.npy"))
         mask = np.load(out).reshape(labels.shape)
         first = reference.setdefault(item, mask)

@@ -121,7 +121,7 @@ public static partial class ClassicalMasker
         var result = RunCore(input, options, plan, BlockPlacement.Whole(input.Shape), progress, cancellationToken);
         if (plan.Volume is { } volume)
         {
-            FinishGlobally(result.Mask, result.Confidence, options, volume.Level, volume.SectionResin is not null && volume.Resin is not null, cancellationToken);
+            FinishGlobally(result.Mask, result.Confidence, options, volume.Level, volume.KnowsSectionResin, cancellationToken);
         }
 
         return result;
@@ -463,7 +463,7 @@ public static partial class ClassicalMasker
     // A tile of a section whose resin is known (KnownResin): the working level at the resin's intensity, for the global
     // filling of unmarked border regions (HoleRule.Unmarked); else null.
     private static Volume<float>? ResinLikeAt(LevelMaps maps, VolumePlan plan) =>
-        plan.SectionResin is not null && plan.Resin is { } reference ? ResinRule.AtResinIntensity(maps.Smoothed, reference, maps.Valid) : null;
+        plan.KnowsSectionResin && plan.Resin is { } reference ? ResinRule.AtResinIntensity(maps.Smoothed, reference, maps.Valid) : null;
 
     // A tile of a section whose resin is known: its non-brain voxels at the resin's intensity are coded ResinLikeCode
     // (ResinLikeMarkerCode where they hold a resin marker too) for the global filling of unmarked border regions.

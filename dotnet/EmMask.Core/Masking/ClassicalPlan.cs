@@ -37,7 +37,7 @@ public sealed class ClassicalPlan
     /// Whether the plan knows its section's resin (<see cref="KnownResin"/>, with the resin rule): the tiles of a section then
     /// code the material at the resin's intensity, and its border regions without any are filled as a whole section fills them.
     /// </summary>
-    public bool KnowsSectionResin => Volume is { SectionResin: not null, Resin: not null };
+    public bool KnowsSectionResin => Volume is { KnowsSectionResin: true };
 
     /// <summary>2D mode: the level and threshold the sample's sections agree on, for sections that do not separate on their own; null without one.</summary>
     internal SectionConsensus? Consensus { get; }
@@ -132,6 +132,9 @@ public sealed class ClassicalPlan
 /// <param name="SectionResin">A volume of one section masked in tiles: the section's resin intensity, measured on the sample (<see cref="KnownResin"/>); else null.</param>
 internal sealed record VolumePlan(float FillValue, StabilizingMap? Stabilizer, NoiseModel Noise, int Level, double LogThreshold, StainRule.Reference? Stain, ResinRule.Reference? Resin = null, bool FromStack = false, bool Separated = true, KnownResin? SectionResin = null)
 {
+    /// <summary>The section's resin is known (<see cref="SectionResin"/>) and the resin rule applies (<see cref="ClassicalPlan.KnowsSectionResin"/>).</summary>
+    public bool KnowsSectionResin => SectionResin is not null && Resin is not null;
+
     /// <summary>The plan in the form the notes describe.</summary>
     public ClassicalMasker.VolumeOutcome Outcome => new(Math.Exp(LogThreshold), Level, Noise, Stabilizer is not null, Resin is not null, FromStack, Separated);
 }
