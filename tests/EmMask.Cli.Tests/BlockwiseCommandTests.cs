@@ -40,7 +40,7 @@ public class BlockwiseCommandTests
     [Fact]
     public void ASectionOverTheBudgetIsMaskedInTilesAsInMemory()
     {
-        // One section of 640² needs 16M in 2D mode (a block is the whole section); under 8M it is tiled in-plane and
+        // One section of 640² needs about 48M in 2D mode (a block is the whole section); under 8M it is tiled in-plane and
         // masked as the section is in memory, its resin measured on the sample as the section measures it on itself. The
         // stain join, which reads the whole section at once, is off (tiles skip it).
         using var t = new TempFolder();
@@ -80,7 +80,7 @@ public class BlockwiseCommandTests
     [Fact]
     public void AStackWhoseSectionsDoNotFitIsMaskedSectionBySectionInTiles()
     {
-        // Sections of 640² need 16M each in 2D mode (a block is a whole section); under 9M each section is tiled in-plane
+        // Sections of 640² need about 48M each in 2D mode (a block is a whole section); under 9M each section is tiled in-plane
         // and masked as it is alone in memory (the stain join, which reads the whole section at once, is off: tiles skip it).
         using var t = new TempFolder();
         Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "8", "--shape", "2", "640", "640", "-q").ExitCode);
