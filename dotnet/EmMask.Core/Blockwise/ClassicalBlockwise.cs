@@ -103,7 +103,7 @@ public static class ClassicalBlockwise
         // A section that does not fit whole (in 2D mode a block is a whole section: SectionsFor) is measured in tiles
         // only, on a sample the budget holds; everything else as without a budget.
         var shape = source.Shape;
-        bool whole = shape.Z != 1 || MaskingModes.Resolve(options.Mode, shape, source.VoxelSize) != MaskingMode.TwoD || SectionsFor(maxMemory, shape, confidence) >= 1;
+        bool whole = shape.Z != 1 || MaskingModes.Resolve(options.Mode, shape, source.VoxelSize) != MaskingMode.TwoD || SectionFits(maxMemory, shape, confidence);
         if (whole)
         {
             return Plan(source, options, ct);
@@ -222,6 +222,9 @@ public static class ClassicalBlockwise
 
         return null;
     }
+
+    /// <summary>Whether, in 2D mode, a block of one whole section of <paramref name="shape"/> fits <paramref name="maxMemory"/> bytes (else the section is tiled).</summary>
+    public static bool SectionFits(long maxMemory, Shape3 shape, bool confidence = false) => SectionsFor(maxMemory, shape, confidence) >= 1;
 
     // 2D mode: the whole sections a block may hold within the budget, each held (with its layers in the writer) and one
     // at a time at work (SectionBytesPerVoxel); under 1 when not even one section fits.

@@ -55,11 +55,13 @@ public static class BlockwiseFileMasker
         var source = new FileBlockSource(job.Input, ct);
         progress?.Report(new("measure the plan on a sample", 0));
         bool withConfidence = job.Confidence is not null;
-        var plan = job.BlockEdge is null ? ClassicalBlockwise.Plan(source, options, job.MaxMemory, withConfidence, ct) : ClassicalBlockwise.Plan(source, options, ct);
-        if (job.BlockEdge is null && TiledSectionStack.Applies(source.Shape, plan, options, job.MaxMemory, withConfidence))
+        // A stack whose sections do not fit one by one measures a plan per section, not one for the stack.
+        if (job.BlockEdge is null && TiledSectionStack.Applies(source.Shape, source.VoxelSize, options, job.MaxMemory, withConfidence))
         {
             return TiledSectionStack.Run(job, source, options, progress, ct);
         }
+
+        var plan = job.BlockEdge is null ? ClassicalBlockwise.Plan(source, options, job.MaxMemory, withConfidence, ct) : ClassicalBlockwise.Plan(source, options, ct);
 
         int edge = job.BlockEdge ?? ClassicalBlockwise.BlockEdgeFor(job.MaxMemory, source.Shape, plan, options, withConfidence)
             ?? throw new ArgumentException(source.Shape.Z == 1 && plan.Mode == MaskingMode.TwoD

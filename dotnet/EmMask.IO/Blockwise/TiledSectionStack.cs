@@ -21,8 +21,8 @@ namespace EmMask.IO.Blockwise;
 internal static class TiledSectionStack
 {
     /// <summary>Whether a run of this stack under <paramref name="maxMemory"/> is masked section by section in tiles.</summary>
-    public static bool Applies(Shape3 shape, ClassicalPlan plan, ClassicalMaskOptions options, long maxMemory, bool confidence) =>
-        shape.Z > 1 && plan.Mode == MaskingMode.TwoD && ClassicalBlockwise.BlockEdgeFor(maxMemory, shape, plan, options, confidence) is null;
+    public static bool Applies(Shape3 shape, VoxelSize voxelSize, ClassicalMaskOptions options, long maxMemory, bool confidence) =>
+        shape.Z > 1 && MaskingModes.Resolve(options.Mode, shape, voxelSize) == MaskingMode.TwoD && !ClassicalBlockwise.SectionFits(maxMemory, shape, confidence);
 
     /// <summary>Runs the job section by section (<see cref="Applies"/>).</summary>
     /// <exception cref="ArgumentException">A post-processing step across sections, or a budget under which no tile, or not
@@ -30,7 +30,6 @@ internal static class TiledSectionStack
     public static BlockwiseOutcome Run(BlockwiseJob job, FileBlockSource source, ClassicalMaskOptions options, IProgress<ProgressReport>? progress, CancellationToken ct)
     {
         var shape = source.Shape;
-        var sectionShape = new Shape3(1, shape.Y, shape.X);
         bool withConfidence = job.Confidence is not null;
         BlockPostProcessing.CheckPerSlice(job.PostProcess, shape, source.VoxelSize);
         CheckWriteMemory(job, shape);
