@@ -119,7 +119,8 @@ public class DeviceSlidingWindowTests
     /// A skipped window adds its weight on the device; every such sum must pass a scalar that lives (Native.Scalars):
     /// written as <c>add_(weights)</c> TorchSharp made a temporary one, and a collection during the call failed a
     /// U-Net run on padding in CI ("Expected false to be true ... toFloat"). Many skipped windows beside a thread that
-    /// collects continuously (see Training.CollectorRaceTests): with the old line this failed in 4 of 4 runs, within 1-6 s.
+    /// collects continuously (see Training.CollectorRaceTests): with the old line this failed in 4 of 4 runs, within 1-6 s (the loop stops at
+    /// ContinuousCollector.TimeLimit).
     /// </summary>
     [Fact]
     public void SkippedWindowsSurviveACollectorRunningBeside()
@@ -128,7 +129,7 @@ public class DeviceSlidingWindowTests
         var volume = Volume(new Shape3(16, 128, 128), resinFromX: 8);
         var options = new SlidingWindowOptions(new Shape3(8, 8, 8), 0, 64, 1, 0.02f, Stack: StackMode.Volume, PadMultiple: 8);
         using var collector = new ContinuousCollector();
-        for (int run = 0; run < 200; run++)
+        for (int run = 0; collector.Continues(run, 200); run++)
         {
             var result = SlidingWindowInferer.Run(volume, predictor, options);
             Assert.True(result.Skipped > result.Windows / 2, $"{result.Skipped} of {result.Windows} skipped");

@@ -19,6 +19,15 @@ internal sealed class ContinuousCollector : IDisposable
     /// </summary>
     public const string Category = "CollectorRace";
 
+    /// <summary>
+    /// How long one race test runs beside the collector at most (it also stops after its own count of steps). The races
+    /// it guards against showed within 1-40 s (see each test); the suite runs these tests alone, so their time is the
+    /// CI's wall time.
+    /// </summary>
+    public static readonly TimeSpan TimeLimit = TimeSpan.FromSeconds(30);
+
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _thread;
 
@@ -34,6 +43,9 @@ internal sealed class ContinuousCollector : IDisposable
         }) { IsBackground = true };
         _thread.Start();
     }
+
+    /// <summary>Whether a race test should go on to step <paramref name="step"/> of at most <paramref name="steps"/>: within both the count and <see cref="TimeLimit"/>.</summary>
+    public bool Continues(int step, int steps) => step < steps && (step == 0 || _clock.Elapsed < TimeLimit);
 
     public void Dispose()
     {
