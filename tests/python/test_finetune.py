@@ -115,15 +115,16 @@ def test_the_schema_lists_the_core_defaults(dotnet_bridge):
     assert schema["steps"]["default"] == 1000 and schema["augment"]["choices"] == ["default", "real-em", "none"]
 
 
-def test_the_shipped_model_fine_tunes_for_a_hundred_steps_in_the_worker(dotnet_bridge, repo_root, tmp_path):
+def test_the_shipped_model_fine_tunes_for_fifty_steps_in_the_worker(dotnet_bridge, repo_root, tmp_path):
     # A smoke test of the worker's training path: before TorchSharp's temporary scalars were held (Native.Scalars,
     # NoCollectionDuring) this run failed in the worker in 3 of 6 tries, within 20-40 steps ("Expected false to be true
     # ... toFloat" from ResidualUnit.forward); the race is timing-dependent, so the check that fails reliably without
-    # the fix is tests/EmMask.Learning.Tests/Training/CollectorRaceTests.cs.
+    # the fix is tests/EmMask.Learning.Tests/Training/CollectorRaceTests.cs. Fifty steps a run (100 until 2026-12-07; the
+    # suite's time) still pass the 20-40 steps within which it failed.
     if not os.path.exists(os.path.join(repo_root, "models", "em-mask-unet-v2.safetensors")):
         pytest.skip("the shipped model is not in this checkout")
     for seed in (1, 2):
         raw, truth = em_mask.phantom(seed=seed, shape=(64, 128, 128), invert=seed == 2)
-        path = em_mask.finetune_unet(raw, truth, tmp_path / f"v1-{seed}.safetensors", sections=[10, 40], steps=100,
+        path = em_mask.finetune_unet(raw, truth, tmp_path / f"v1-{seed}.safetensors", sections=[10, 40], steps=50,
                                      seed=seed, augment="real-em" if seed == 2 else "default")
         assert os.path.getsize(path) > 1_000_000
