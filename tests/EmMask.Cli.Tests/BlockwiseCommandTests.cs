@@ -247,7 +247,8 @@ public class BlockwiseCommandTests
     {
         // 6 sections: the classical envelope works section by section, and the sections whose resin it knows grow by
         // half the margin (MaskResult.ResinKnown); the block-wise classical run must carry those flags (without them
-        // 219 voxels differ).
+        // 219 voxels differ). The U-Net itself runs as one block here (each axis within one window of the wider pass);
+        // its window grid across blocks is tested in EmMask.Learning.Tests (UNetBlockwiseGridTests).
         using var t = new TempFolder();
         Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "8", "--shape", "6", "160", "160", "-q").ExitCode);
         Assert.Equal(0, CliRunner.Invoke("mask", t["p.h5"], t["mem.h5"], "--method", "unet", "-q").ExitCode);

@@ -268,7 +268,7 @@ public sealed class MaskingService(IReporter reporter, PredictorProvider? shared
         using var lease = owned;
         var (mask, notes) = reporter.Run("unet mask, block-wise", progress => EmMask.IO.Blockwise.BlockwiseFileMasker.Finish(
             request.Input, request.Output, request.PostProcess, blocks.Resume, BlockwiseWriteOptions(request),
-            request.Multiscale, source, $"method: unet\nparameters: {request.UNet.ToJson()}\nblock: {edge}",
+            request.Multiscale, source, $"method: unet\nparameters: {request.UNet.ToJson()}\nblock: {edge}\ngrid: {UNetGridVersion}",
             (store, confidence, scaled) => UNetBlockwise.Run(source, store, new UNetMasker(predictors), request.UNet, edge, scaled, ct, confidence),
             progress, ct, request.ConfidenceOutput));
         foreach (var line in notes)
@@ -283,6 +283,13 @@ public sealed class MaskingService(IReporter reporter, PredictorProvider? shared
             s.Length == 0 ? 0 : (double)mask.TissueVoxels / s.Length, ProbabilityMask.Threshold, 0, seconds, 0, mask.Warnings, notes,
             new Dictionary<string, double> { ["blockwise"] = seconds });
     }
+
+    /// <summary>
+    /// The U-Net block grid's version in a job's store manifest: a store cut by another grid is refused on --resume, not
+    /// pasted. 2 (2026-12-07): the window of the stack's mode (wider in-plane section by section), whole axes within one
+    /// window, and last blocks that read at least one window (UNetBlockwise.Geometry).
+    /// </summary>
+    private const int UNetGridVersion = 2;
 
     /// <summary>Core edge of a U-Net block when --block is not given.</summary>
     private const int UNetBlockEdge = 128;

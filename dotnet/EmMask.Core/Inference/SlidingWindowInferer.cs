@@ -57,7 +57,7 @@ public static class SlidingWindowInferer
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        if (StackModes.UseSections(options.Stack, normalisedInput.Shape, normalisedInput.VoxelSize, options.PadMultiple))
+        if (options.UsesSections(normalisedInput.Shape, normalisedInput.VoxelSize))
         {
             return SectionwiseInference.Run(normalisedInput, predictor, options, progress, cancellationToken, skipScore, destination);
         }

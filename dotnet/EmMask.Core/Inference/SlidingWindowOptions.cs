@@ -59,6 +59,16 @@ public sealed record SlidingWindowOptions(
     StackMode Stack = StackMode.Auto,
     int SectionDepth = 32)
 {
+    /// <summary>Whether a stack of <paramref name="shape"/> and <paramref name="voxel"/> is predicted section by section (<see cref="Stack"/>).</summary>
+    public bool UsesSections(Shape3 shape, VoxelSize voxel) => StackModes.UseSections(Stack, shape, voxel, PadMultiple);
+
+    /// <summary>
+    /// The window the network sees on such a stack, at the working scale: <see cref="RoiSize"/>, or section by section
+    /// the stack of copies' wider window (<see cref="SectionwiseInference.SectionWindow"/>), before either is clamped to
+    /// a smaller image.
+    /// </summary>
+    public Shape3 WindowFor(Shape3 shape, VoxelSize voxel) => UsesSections(shape, voxel) ? SectionwiseInference.SectionWindow(this) : RoiSize;
+
     /// <summary>Checks every parameter; throws <see cref="ArgumentOutOfRangeException"/> naming the bad one.</summary>
     public SlidingWindowOptions Validate()
     {

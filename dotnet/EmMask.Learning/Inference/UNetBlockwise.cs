@@ -26,15 +26,33 @@ public static class UNetBlockwise
     /// core voxel in the whole volume is then one of the block's, with the same input, so the blend is the same. With the
     /// wider pass that confirms anchors (twice the scale) the geometry is that pass's: its step is a multiple of the
     /// working scale's, its margins are wider, and the one window a block adds at its read end (not on the working
-    /// scale's grid) starts after the core, so both passes blend as in the whole volume.
+    /// scale's grid) starts after the core, so both passes blend as in the whole volume. The roi is the window the
+    /// network sees on this volume (<see cref="SlidingWindowOptions.WindowFor"/>): a stack predicted section by section
+    /// has a wider in-plane window, and needs no context along z (<c>Planar</c>).
     /// </summary>
-    public static (int Step, int Before, int After) Geometry(UNetMaskOptions options, int scale)
+    /// <param name="windows">The run's window options (<see cref="UNetMasker.WindowOptions(UNetMaskOptions, int)"/>), at the working scale.</param>
+    /// <param name="options">The run's options (whether anchors are confirmed at twice the scale).</param>
+    /// <param name="shape">The whole volume's shape.</param>
+    /// <param name="voxel">Its voxel size (an anisotropic stack goes section by section).</param>
+    public static (int Step, int Before, int After, bool Planar) Geometry(SlidingWindowOptions windows, UNetMaskOptions options, Shape3 shape, VoxelSize voxel)
     {
+        ArgumentNullException.ThrowIfNull(windows);
         ArgumentNullException.ThrowIfNull(options);
-        int interval = Math.Max(1, (int)(options.Roi * (1 - options.Overlap)));
-        int coarsest = options.CoarsestScale(scale);
-        return (interval * coarsest, interval * coarsest, options.Roi * coarsest);
+        bool planar = windows.UsesSections(shape, voxel);
+        int roi = RoundUp(windows.WindowFor(shape, voxel).X, windows.PadMultiple); // in-plane, y and x alike
+        int interval = Math.Max(1, (int)(roi * (1 - windows.Overlap)));
+        int coarsest = options.CoarsestScale(windows.Scale);
+        return (interval * coarsest, interval * coarsest, roi * coarsest, planar);
     }
+
+    /// <summary>
+    /// The core of a block along an axis of <paramref name="length"/> voxels: <paramref name="core"/>, or the whole axis
+    /// where the coarsest pass sees it in one window (<paramref name="window"/> voxels at that scale): that window is
+    /// centred on the padded axis, so only the whole axis gives it.
+    /// </summary>
+    private static int CoreAlong(int length, int core, int window) => length <= window ? length : core;
+
+    private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 
     /// <summary>
     /// Runs the blocks not yet in <paramref name="store"/> and returns the mask row by row; <paramref name="confidence"/>,
@@ -71,10 +89,14 @@ public static class UNetBlockwise
         }
 
         int scale = options.Scale ?? WorkingScale.FromVoxelSize(source.VoxelSize, shape);
-        var (step, before, after) = Geometry(options, scale);
+        var windows = masker.WindowOptions(options, scale);
+        var (step, before, after, planar) = Geometry(windows, options, shape, source.VoxelSize);
         int core = Math.Max(step, (blockEdge + step - 1) / step * step);
-        var grid = new BlockGrid(shape, new Shape3(core, core, core), before, step, after);
-        var blockOptions = options with { Scale = scale };
+        var cores = new Shape3(planar ? core : CoreAlong(shape.Z, core, after), CoreAlong(shape.Y, core, after), CoreAlong(shape.X, core, after));
+        // A block at the volume's end reads at least one coarsest window, so its last window is the whole volume's.
+        var grid = new BlockGrid(shape, cores, before, step, after, planar, minimumRead: after);
+        // Every block goes the whole volume's way (section by section or as a volume), whatever its own depth.
+        var blockOptions = options with { Scale = scale, Stack = planar ? StackMode.Sections : StackMode.Volume };
         var pass = BlockPass.Run(
             source,
             store,

@@ -144,9 +144,7 @@ public sealed class UNetMasker(IPredictorProvider predictors)
             }
             var loaded = loading.GetAwaiter().GetResult();
             var network = Stopwatch.StartNew();
-            var windowOptions = new SlidingWindowOptions(
-                new Shape3(options.Roi, options.Roi, options.Roi), options.Overlap, options.Batch, scale,
-                skip ? SkipConfidence : null, TestTimeFlips: options.Tta, Stack: options.Stack, PadMultiple: loaded.SizeDivisor);
+            var windowOptions = WindowOptions(options, scale, loaded.SizeDivisor);
             bool confirm = options.ConfirmsAnchors();
             windows = SlidingWindowInferer.Run(volume, loaded.Predictor, windowOptions, ProgressRange.Of(progress, 0, confirm ? WiderViewStart : 1) ?? NoProgress.Instance, ct, skipScore, probability);
             if (confirm)
@@ -209,6 +207,29 @@ public sealed class UNetMasker(IPredictorProvider predictors)
         var result = new MaskResult(mask, p, ProbabilityMask.Threshold, warnings, notes);
         return (result, new Report(windows.Windows, windows.Skipped, scale, model, startupSeconds, loadSeconds, envelopeSeconds, networkSeconds));
     }
+
+    /// <summary>
+    /// The sliding-window options a run under <paramref name="options"/> uses at <paramref name="scale"/>: the block-wise
+    /// run lays its blocks on their window grid (<see cref="UNetBlockwise.Geometry"/>). Loads the model, as a run does,
+    /// for its size divisor (the provider keeps it for the run).
+    /// </summary>
+    public SlidingWindowOptions WindowOptions(UNetMaskOptions options, int scale)
+    {
+        options = (options ?? UNetMaskOptions.Default).Validate();
+        string model = ModelLocator.Resolve(options.Model);
+        if (!ModelLocator.IsBuiltin(model))
+        {
+            ModelStore.StartDevice(options.Device);
+        }
+
+        return WindowOptions(options, scale, predictors.Get(model, options.Device, options.Precision).SizeDivisor);
+    }
+
+    // The one place the options become window options: skipping only with the envelope (then the skipped windows are
+    // exactly those the gate zeroes).
+    private static SlidingWindowOptions WindowOptions(UNetMaskOptions options, int scale, int sizeDivisor) => new(
+        new Shape3(options.Roi, options.Roi, options.Roi), options.Overlap, options.Batch, scale,
+        options.SkipTiles && options.Envelope ? SkipConfidence : null, TestTimeFlips: options.Tta, Stack: options.Stack, PadMultiple: sizeDivisor);
 
     private sealed class NoProgress : IProgress<ProgressReport>
     {
