@@ -18,15 +18,17 @@ namespace EmMask.Learning.Tests.Inference;
 public class UNetBlockwiseGridTests
 {
     [Theory]
-    [InlineData(6, 160, 256, 128, 40)] // serial sections (40 nm against 8): section by section; a last block along y of 16 rows
-    [InlineData(20, 96, 200, 96, 8)] // a volume; a last block along x of 8 columns
-    public void BlocksGiveTheInMemoryProbabilities(int depth, int height, int width, int blockEdge, double zNm)
+    [InlineData(6, 160, 256, 128, 40, 1)] // serial sections (40 nm against 8): section by section; a last block along y of 16 rows
+    [InlineData(20, 96, 200, 96, 8, 1)] // a volume; a last block along x of 8 columns
+    [InlineData(3, 300, 420, 128, 40, 2)] // sections at working scale 2 (in-plane only)
+    [InlineData(24, 200, 264, 128, 8, 2)] // a volume at working scale 2
+    public void BlocksGiveTheInMemoryProbabilities(int depth, int height, int width, int blockEdge, double zNm, int scale)
     {
         var volume = Textured(new Shape3(depth, height, width), new VoxelSize(zNm, 8, 8));
         using var network = new Untrained();
         var masker = new UNetMasker(network);
         // "builtin:" keeps the device alone; the provider hands out the untrained network whatever the name.
-        var options = new UNetMaskOptions { Model = "builtin:untrained", Envelope = false, Hysteresis = 0, Tta = 1, Scale = 1 };
+        var options = new UNetMaskOptions { Model = "builtin:untrained", Envelope = false, Hysteresis = 0, Tta = 1, Scale = scale };
 
         var memory = masker.Run(volume, options).Result.Confidence;
         var blocks = new Volume<float>(volume.Shape);
