@@ -41,25 +41,24 @@ public class BlockwiseCommandTests
     public void ASectionOverTheBudgetIsMaskedInTilesAsInMemory()
     {
         // One section of 640² needs about 48M in 2D mode (a block is the whole section); under 8M it is tiled in-plane and
-        // masked as the section is in memory, its resin measured on the sample as the section measures it on itself. The
-        // stain join, which reads the whole section at once, is off (tiles skip it).
+        // masked as the section is in memory (2D), its resin measured on the sample as the section measures it on itself,
+        // and stained regions joined over the tiles (TiledStainJoin).
         using var t = new TempFolder();
         Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "8", "--shape", "1", "640", "640", "-q").ExitCode);
-        string[] sectionWide = ["--stain-join", "0"];
-        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["mem.h5"], "--mode", "3d", "-q", .. sectionWide]).ExitCode);
-        var run = CliRunner.Invoke(["mask", t["p.h5"], t["blk.h5"], "--max-memory", "8M", .. sectionWide]);
+        Assert.Equal(0, CliRunner.Invoke("mask", t["p.h5"], t["mem.h5"], "-q").ExitCode);
+        var run = CliRunner.Invoke("mask", t["p.h5"], t["blk.h5"], "--max-memory", "8M");
         Assert.True(run.ExitCode == 0, run.Stderr);
         Assert.Contains("masked in tiles as a volume of one section", run.Stdout + run.Stderr, StringComparison.Ordinal);
         Assert.Contains("9 blocks", run.Stdout + run.Stderr, StringComparison.Ordinal);
         Assert.Equal(Mask(t["mem.h5"]), Mask(t["blk.h5"]));
 
         // Under a budget no tile fits, the error names the least one that does (not the whole section's need).
-        var refused = CliRunner.Invoke(["mask", t["p.h5"], t["tiny.h5"], "--max-memory", "2M", .. sectionWide]);
+        var refused = CliRunner.Invoke("mask", t["p.h5"], t["tiny.h5"], "--max-memory", "2M");
         Assert.NotEqual(0, refused.ExitCode);
         var least = System.Text.RegularExpressions.Regex.Match(refused.Stderr, "too small for this section: it is masked in tiles \\(640x640 does not fit whole\\), and a tile with its halo of [0-9]+ voxels needs ([0-9]+M)");
         Assert.True(least.Success, refused.Stderr);
         Assert.False(File.Exists(t["tiny.h5"]));
-        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["tiny.h5"], "--max-memory", least.Groups[1].Value, "-q", .. sectionWide]).ExitCode);
+        Assert.Equal(0, CliRunner.Invoke("mask", t["p.h5"], t["tiny.h5"], "--max-memory", least.Groups[1].Value, "-q").ExitCode);
     }
 
     [Fact]
@@ -81,12 +80,11 @@ public class BlockwiseCommandTests
     public void AStackWhoseSectionsDoNotFitIsMaskedSectionBySectionInTiles()
     {
         // Sections of 640² need about 48M each in 2D mode (a block is a whole section); under 9M each section is tiled in-plane
-        // and masked as it is alone in memory (the stain join, which reads the whole section at once, is off: tiles skip it).
+        // and masked as it is alone in memory (2D), stained regions joined over its tiles.
         using var t = new TempFolder();
         Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "8", "--shape", "2", "640", "640", "-q").ExitCode);
-        string[] sectionWide = ["--stain-join", "0"];
         var stack = VolumeReader.Read(VolumePath.Parse(t["p.h5"], "/raw"));
-        var run = CliRunner.Invoke(["mask", t["p.h5"], t["blk.h5"], "--max-memory", "9M", "--confidence", t["c.npy"], .. sectionWide]);
+        var run = CliRunner.Invoke("mask", t["p.h5"], t["blk.h5"], "--max-memory", "9M", "--confidence", t["c.npy"]);
         Assert.True(run.ExitCode == 0, run.Stderr);
         Assert.Contains("do not fit the memory budget one by one, so each was masked on its own in tiles", run.Stdout + run.Stderr, StringComparison.Ordinal);
         var mask = Mask(t["blk.h5"]);
@@ -96,8 +94,8 @@ public class BlockwiseCommandTests
         {
             string section = t[$"s{z}.h5"];
             VolumeWriter.Write(VolumePath.Parse(section, "/raw"), VolumeRegions.Crop(stack, (z, 0, 0), new Shape3(1, 640, 640)), new VolumeWriteOptions());
-            Assert.Equal(0, CliRunner.Invoke(["mask", section, t[$"m{z}.h5"], "--mode", "3d", "--postprocess", "none", "--confidence", t[$"c{z}.npy"], "-q", .. sectionWide]).ExitCode);
-            Assert.Equal(0, CliRunner.Invoke(["mask", section, t[$"p{z}.h5"], "--mode", "3d", "-q", .. sectionWide]).ExitCode);
+            Assert.Equal(0, CliRunner.Invoke("mask", section, t[$"m{z}.h5"], "--postprocess", "none", "--confidence", t[$"c{z}.npy"], "-q").ExitCode);
+            Assert.Equal(0, CliRunner.Invoke("mask", section, t[$"p{z}.h5"], "-q").ExitCode);
             Assert.Equal(Mask(t[$"p{z}.h5"]), mask.AsSpan(z * 640 * 640, 640 * 640).ToArray());
             // The confidence agrees with the mask before post-processing, as in memory.
             var alone = (Volume<float>)VolumeReader.Read(VolumePath.Parse(t[$"c{z}.npy"], "/confidence"));

@@ -196,6 +196,43 @@ public sealed class BlockComponents
     }
 
     /// <summary>
+    /// The components (6-connected, merged across block faces) of the 0/1 masks <paramref name="read"/> returns that hold
+    /// a flagged voxel (<see cref="NonBrainHysteresis.AnchorCode"/> in its second volume) and at least
+    /// <paramref name="minimumSize"/> voxels: <paramref name="chosen"/> receives each block's voxels of them (0/1), in scan
+    /// order. Two passes over the blocks; the union-find is what is held.
+    /// </summary>
+    public static void FlaggedRegions(BlockGrid grid, Func<BlockRegion, (Volume<byte> Mask, Volume<byte> Flags)> read, long minimumSize, Action<BlockRegion, Volume<byte>> chosen, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(grid);
+        ArgumentNullException.ThrowIfNull(read);
+        ArgumentNullException.ThrowIfNull(chosen);
+        var regions = new Components { Grid = grid };
+        foreach (var block in grid.Blocks())
+        {
+            ct.ThrowIfCancellationRequested();
+            var (mask, flags) = read(block);
+            regions.Add(block, mask, ct, flags);
+        }
+
+        foreach (var block in grid.Blocks())
+        {
+            ct.ThrowIfCancellationRequested();
+            var mask = read(block).Mask;
+            var labels = ConnectedComponents.Label(mask, Connectivity.Face, ct).Labels.Span;
+            int first = regions.First(block);
+            var result = mask.Like<byte>();
+            var r = result.Span;
+            for (int i = 0; i < r.Length; i++)
+            {
+                int id = first + labels[i] - 1;
+                r[i] = labels[i] != 0 && regions.TouchesBorder(id) && regions.Size(id) >= minimumSize ? (byte)1 : (byte)0;
+            }
+
+            chosen(block, result);
+        }
+    }
+
+    /// <summary>
     /// Builds the merged components from pre-mask blocks handed in one at a time, in scan order, twice: once for the
     /// holes (<see cref="AddHoles"/>), then once for the regions (<see cref="AddRegions"/>); for callers that cannot hand
     /// over a reader (a Dask client streaming blocks from a store).

@@ -85,8 +85,8 @@ public static class ClassicalBlockwise
     /// The plan for a run within <paramref name="maxMemory"/> bytes (<see cref="BlockEdgeFor"/>): <see cref="Plan(IBlockSource, ClassicalMaskOptions, CancellationToken, long)"/>,
     /// except that a volume of one section masked in 2D mode, where a block is a whole section, is tiled in-plane when
     /// that section does not fit: it is then measured and masked as a volume of one section, in blocks with halos, with
-    /// the same texture, pooling and refinement as a section in memory (<see cref="ClassicalMasker.RunBlock"/>). Only the
-    /// step that reads the whole section at once (stained regions joining the mask) is left out (<see cref="TiledSectionNote"/>). The tiled
+    /// the same texture, pooling and refinement as a section in memory (<see cref="ClassicalMasker.RunBlock"/>), and stained
+    /// regions joining the mask over the tiles (<see cref="TiledStainJoin"/>; <see cref="TiledSectionNote"/>). The tiled
     /// plan is measured on a sample the budget holds (<see cref="SampleFor"/>). A stack of sections too large for one
     /// block each, or a section whose tiles do not fit either, stays in 2D mode (and <see cref="BlockEdgeFor"/> finds no
     /// edge).
@@ -142,7 +142,7 @@ public static class ClassicalBlockwise
     public static string TiledSectionNote(Shape3 shape) =>
         $"the section ({shape.Y}x{shape.X}) does not fit the memory budget as one block, so it was masked in tiles as a volume of one section " +
         "(the texture, pooling, refinement and hole filling of a section in memory, and where its resin is known, measured on its sample, the fine resin " +
-        "markers and the pale border regions without resin filled); left out, as it reads the whole section at once: stained regions joining the mask";
+        "markers and the pale border regions without resin filled, and stained regions touching the mask joined over the tiles)";
 
     /// <summary>
     /// The grid for a block edge (a cube in 3D, rounded up to the working level's cell; whole sections in 2D).
@@ -201,7 +201,7 @@ public static class ClassicalBlockwise
         // (LayerCopies × edge × Y × X bytes, and ConfidenceLayerBytes more per voxel with a confidence map), fit: in whole
         // 64-voxel HDF5 chunks where possible, else in alignment steps.
         int longest = Math.Max(shape.Z, Math.Max(shape.Y, shape.X));
-        int layerBytes = LayerCopies + (confidence ? ConfidenceLayerBytes : 0);
+        int layerBytes = LayerCopies + (confidence ? ConfidenceLayerBytes : 0) + (TiledStainJoin.Applies(shape, plan, options) ? TiledStainJoin.HeldBytesPerVoxel : 0);
         bool Fits(int edge)
         {
             long layers = layerBytes * (long)Math.Min(edge, shape.Z) * shape.SliceLength / perVoxel;
@@ -323,11 +323,19 @@ public static class ClassicalBlockwise
         int skipped = pass.Skipped;
 
         Func<BlockRegion, Volume<byte>> final = block => store.Read(block, ct);
+        long joined = 0;
         if (plan.Volume is not null)
         {
-            var scaled = ProgressRange.Of(progress, 0.9, 0.1);
+            bool join = TiledStainJoin.Applies(grid.Shape, plan, options);
+            var scaled = ProgressRange.Of(progress, 0.9, join ? 0.05 : 0.1);
             var components = BlockComponents.Measure(grid, store, options.MinimumRegionFor(grid.Shape.Length), scaled, ct, HolesOf(grid.Shape, plan));
             final = block => components.Final(block, ct);
+            if (join)
+            {
+                // A tiled section: stained regions touching its mask join it, as a whole section's do in memory.
+                (var section, joined) = TiledStainJoin.Run(source, grid, plan, options.StainJoin, final, block => store.Read(block, ct), ProgressRange.Of(progress, 0.95, 0.05), ct);
+                final = block => VolumeRegions.Crop(section, block.Core, block.CoreSize);
+            }
         }
 
         var notes = new List<string>
@@ -341,6 +349,11 @@ public static class ClassicalBlockwise
         if (plan.Volume is { } measured && ClassicalMasker.DescribeUnseparated([measured.Outcome]) is { } unseparated)
         {
             notes.Add(unseparated);
+        }
+
+        if (joined > 0)
+        {
+            notes.Add(FormattableString.Invariant($"stained regions touching the mask joined it: {joined} voxels ({100.0 * joined / grid.Shape.Length:0.0} %)"));
         }
 
         return new BlockwiseMask(grid, final, source.VoxelSize, pass.Warnings, notes, skipped) { ResinKnown = resinKnown };

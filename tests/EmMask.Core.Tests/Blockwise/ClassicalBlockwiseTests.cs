@@ -200,6 +200,56 @@ public class ClassicalBlockwiseTests(ITestOutputHelper output)
         return v;
     }
 
+    /// <summary>
+    /// A section too large to mask whole is tiled; stained regions touching its mask still join it, over the tiles
+    /// (TiledStainJoin), as in memory: a dark smooth block beside the tissue, crossing tile edges, is tissue in both, and
+    /// the mask is the in-memory 2D one voxel for voxel. Before, tiles left the join out (the block was non-brain).
+    /// </summary>
+    [Fact]
+    public void ATiledSectionJoinsStainedRegionsAsInMemory()
+    {
+        var raw = StainedBlockBesideTissue(new Shape3(1, 384, 512));
+        var options = ClassicalMaskOptions.Default;
+        var expected = ClassicalMasker.Run(raw, options).Mask;
+        Assert.True(Masking.TextureVolumes.Mean(expected, 230, 370, (0, 1, 120, 240)) > 0.9, "the stained block is tissue in memory");
+        Assert.Equal(0, ClassicalMasker.Run(raw, options with { StainJoin = 0 }).Mask[0, 180, 300]);
+
+        var source = new VolumeBlockSource(raw);
+        long budget = raw.Shape.SliceLength * (ClassicalBlockwise.SectionBytesPerVoxel + ClassicalBlockwise.SectionHeldBytes + ClassicalBlockwise.LayerCopies) / 2;
+        var plan = ClassicalBlockwise.Plan(source, options, budget, confidence: false);
+        Assert.Equal(MaskingMode.ThreeD, plan.Mode);
+        var grid = ClassicalBlockwise.Grid(raw.Shape, plan, options, 128);
+        Assert.True(grid.Count > 4, $"{grid.Count} blocks");
+        var tiled = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid, plan, options);
+        Assert.Equal(expected.Span.ToArray(), tiled.ToVolume().Span.ToArray());
+        Assert.Contains(tiled.Notes, n => n.StartsWith("stained regions touching the mask joined it", StringComparison.Ordinal));
+    }
+
+    // Texture (tissue) left of x = 200, a dark smooth block (stained, y 100–260) from there to x = 380, bright noisy resin elsewhere.
+    private static Volume<float> StainedBlockBesideTissue(Shape3 shape)
+    {
+        var random = new Random(11);
+        var texture = new Volume<float>(shape);
+        for (int i = 0; i < texture.Span.Length; i++)
+        {
+            texture.Span[i] = (float)(random.NextDouble() - 0.5);
+        }
+
+        EmMask.Core.Filters.GaussianFilter.Apply(texture, texture, new EmMask.Core.Filters.Sigma3(0, 1, 1));
+        float sd = MathF.Sqrt(texture.Span.ToArray().Select(v => v * v).Average());
+        var image = new Volume<float>(shape);
+        for (int y = 0; y < shape.Y; y++)
+        {
+            for (int x = 0; x < shape.X; x++)
+            {
+                float noise = (float)(random.NextDouble() - 0.5) * 10;
+                image[0, y, x] = x < 200 ? 130 + (25 * texture[0, y, x] / sd) : y is >= 100 and < 260 && x < 380 ? 105 + noise : 200 + noise;
+            }
+        }
+
+        return image;
+    }
+
     [Fact]
     public void ASectionOverTheBudgetIsTiledAndAStackOfThemIsNot()
     {
