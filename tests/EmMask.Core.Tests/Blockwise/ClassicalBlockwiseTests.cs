@@ -119,8 +119,9 @@ public class ClassicalBlockwiseTests(ITestOutputHelper output)
     /// <summary>
     /// A volume of one section in 3D mode is masked as a section in memory (section texture, pooling, hole filling);
     /// block by block it is the same section, tiled: the blocks measure texture as a section and the global hole filling
-    /// has no z faces, so a flat hole inside the tissue is filled as in memory. The stain join, which reads the whole
-    /// section at once, is off (blocks cannot run it), and so is the resin rule (with it: the next test).
+    /// has no z faces, so a flat hole inside the tissue is filled as in memory. The stain join (a step of 2D sections; a
+    /// tiled 2D section runs it over its tiles: ATiledSectionJoinsStainedRegionsAsInMemory) is off, and so is the resin
+    /// rule (with it: the next test).
     /// </summary>
     [Theory]
     [InlineData(null)]
