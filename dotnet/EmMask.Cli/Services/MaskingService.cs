@@ -37,12 +37,12 @@ public sealed record BlockRequest(int? Block, long? MaxMemory, bool Resume, int?
     public long Budget => MaxMemory ?? ByteSize.DefaultBudget();
 
     /// <summary>
-    /// True when the run must go block by block: asked for, or (classical) the in-memory run would exceed the budget.
-    /// The U-Net goes block by block only when asked (--block or --resume): the in-memory estimate here is the classical
-    /// masker's, and the U-Net's memory is not modelled yet.
+    /// True when the run must go block by block: asked for (--block or --resume), or the in-memory run would exceed the
+    /// budget (the classical masker: <see cref="ClassicalBlockwise.InMemoryBytes"/> in <paramref name="mode"/>; the
+    /// U-Net: <see cref="UNetMemory.InMemoryBytes"/> under <paramref name="stack"/>, which needs <paramref name="voxel"/>).
     /// </summary>
-    public bool Wanted(Shape3 shape, string method, MaskingMode mode) =>
-        Block is not null || Resume || (method == "classical" && ClassicalBlockwise.InMemoryBytes(shape, mode) > Budget);
+    public bool Wanted(Shape3 shape, string method, MaskingMode mode, VoxelSize voxel, StackMode stack = StackMode.Auto) =>
+        Block is not null || Resume || (method == "unet" ? UNetMemory.InMemoryBytes(shape, voxel, stack) : ClassicalBlockwise.InMemoryBytes(shape, mode)) > Budget;
 }
 
 /// <summary>Summary of a finished mask run (also the --json output).</summary>
@@ -210,15 +210,15 @@ public sealed class MaskingService(IReporter reporter, PredictorProvider? shared
     // Block by block: the plan, resumable store, global steps and streamed output (and confidence map) live in
     // BlockwiseFileMasker. Outputs it cannot write, and existing ones without --force, are refused before any compute.
     // Whether the run goes block by block (BlockRequest.Wanted), for the mode it would mask in: the voxel size is read
-    // only where it decides the mode (auto, on a stack of at least MinimumSections3D sections).
+    // only where it decides the mode (auto, on a stack of at least MinimumSections3D sections; the U-Net's stack mode).
     private static bool Blockwise(BlockRequest blocks, MaskRequest request)
     {
         var shape = VolumeReader.ReadShape(request.Input);
         var mode = request.Classical.Mode;
-        var voxelSize = mode == MaskingMode.Auto && shape.Z >= MaskingModes.MinimumSections3D
+        var voxelSize = request.Method == "unet" || (mode == MaskingMode.Auto && shape.Z >= MaskingModes.MinimumSections3D)
             ? VolumeReader.ReadBlock(request.Input, (0, 0, 0), new Shape3(1, 1, 1)).VoxelSize
             : VoxelSize.Isotropic;
-        return blocks.Wanted(shape, request.Method, MaskingModes.Resolve(mode, shape, voxelSize));
+        return blocks.Wanted(shape, request.Method, MaskingModes.Resolve(mode, shape, voxelSize), voxelSize, request.UNet.Stack);
     }
 
     private MaskOutcome RunBlockwise(MaskRequest request, BlockRequest blocks, CancellationToken ct)
@@ -271,6 +271,12 @@ public sealed class MaskingService(IReporter reporter, PredictorProvider? shared
             request.Multiscale, source, $"method: unet\nparameters: {request.UNet.ToJson()}\nblock: {edge}\ngrid: {UNetGridVersion}",
             (store, confidence, scaled) => UNetBlockwise.Run(source, store, new UNetMasker(predictors), request.UNet, edge, scaled, ct, confidence),
             progress, ct, request.ConfidenceOutput));
+        if (blocks.Block is null && !blocks.Resume)
+        {
+            long need = UNetMemory.InMemoryBytes(source.Shape, source.VoxelSize, request.UNet.Stack);
+            notes = [FormattableString.Invariant($"the U-Net in memory would need about {need / (double)(1L << 30):0.0} GiB, over the budget of {blocks.Budget / (double)(1L << 30):0.0} GiB (--max-memory), so it ran block by block; the blocks are not sized by the budget (--block, {edge} by default: on 2 cores a 128×384² phantom peaked at 1.2 GiB in blocks, 1.3 GiB whole), and the tissue envelope is held for the whole volume (about 5 bytes per voxel)"), .. notes];
+        }
+
         foreach (var line in notes)
         {
             reporter.Info(line);

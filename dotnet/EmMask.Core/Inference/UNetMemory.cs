@@ -1,0 +1,35 @@
+using EmMask.Core.Volumes;
+
+namespace EmMask.Core.Inference;
+
+/// <summary>
+/// The working memory of the U-Net run in memory (the classical envelope, the sliding window at the working scale and
+/// at twice it, the probabilities), from which the CLI sends it block by block under a budget. Measured on 2026-12-07
+/// (peak RSS, default options, shipped model, 2 cores; phantoms): as a volume 32×256² 0.35 GB, 64×384² 0.81 GB,
+/// 128×384² 1.33 GB (about 55 bytes per voxel over a fixed part); section by section 4×1024² 1.74 GB and 8×1024²
+/// 1.94 GB (about 48 bytes per voxel, and 1240 per voxel of one section: its stack of copies and their windows).
+/// The constants hold some margin over these.
+/// </summary>
+public static class UNetMemory
+{
+    /// <summary>The part that does not grow with the volume: libtorch, the model, the runtime.</summary>
+    public const long FixedBytes = 256L << 20;
+
+    /// <summary>Bytes per voxel of a volume predicted as one (3D windows).</summary>
+    public const int VolumeBytesPerVoxel = 64;
+
+    /// <summary>Bytes per voxel of a stack predicted section by section (the held volumes).</summary>
+    public const int SectionsBytesPerVoxel = 56;
+
+    /// <summary>Bytes per voxel of one section of a stack predicted section by section (its copies and their windows, at both scales).</summary>
+    public const int SectionBytesPerVoxel = 1400;
+
+    /// <summary>The size divisor of the shipped models (their smallest window), which decides a stack's mode before a model is loaded.</summary>
+    public const int ShippedSizeDivisor = 16;
+
+    /// <summary>The in-memory U-Net's need for a volume of <paramref name="shape"/> and <paramref name="voxel"/> under <paramref name="stack"/>.</summary>
+    public static long InMemoryBytes(Shape3 shape, VoxelSize voxel, StackMode stack = StackMode.Auto) =>
+        StackModes.UseSections(stack, shape, voxel, ShippedSizeDivisor)
+            ? FixedBytes + (shape.Length * SectionsBytesPerVoxel) + ((long)shape.SliceLength * SectionBytesPerVoxel)
+            : FixedBytes + (shape.Length * VolumeBytesPerVoxel);
+}
