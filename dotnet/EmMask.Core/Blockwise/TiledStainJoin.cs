@@ -1,4 +1,3 @@
-using EmMask.Core.Filters;
 using EmMask.Core.Inference;
 using EmMask.Core.Masking;
 using EmMask.Core.Morphology;
@@ -85,7 +84,7 @@ internal static class TiledStainJoin
             var s = smoothed.Span;
             for (int i = 0; i < c.Length; i++)
             {
-                c[i] = (byte)(ok[i] != 0 && m[i] == 0 && reference.Scale * (s[i] - reference.TissueMedian) > score ? 1 : 0);
+                c[i] = (byte)(ok[i] != 0 && m[i] == 0 && StainedAdmission.IsStained(reference, s[i], score) ? 1 : 0);
             }
 
             MaskMorphology.Open(candidate, StainedAdmission.OpeningRadius, perSlice: true, ct);
@@ -128,21 +127,10 @@ internal static class TiledStainJoin
         return ((0, y0, x0), new Shape3(1, y1 - y0, x1 - x0));
     }
 
-    // The region normalised by the plan and smoothed as StainedAdmission smooths a section (non-finite values as 0).
-    private static Volume<float> Smoothed(IBlockSource source, (int Z, int Y, int X) at, Shape3 size, ClassicalPlan plan, CancellationToken ct)
-    {
-        var n = IntensityNormalizer.Normalize(source.Read(at, size, ct), plan.Intensity, ct).Normalized;
-        var values = new Volume<float>(size);
-        var from = n.Span;
-        var to = values.Span;
-        for (int i = 0; i < to.Length; i++)
-        {
-            to[i] = float.IsFinite(from[i]) ? from[i] : 0;
-        }
-
-        GaussianFilter.Apply(values, values, new Sigma3(0, StainedAdmission.Smoothing, StainedAdmission.Smoothing), cancellationToken: ct);
-        return values;
-    }
+    // The region normalised by the plan and smoothed as StainedAdmission smooths a section. Both passes smooth each
+    // tile again rather than hold the section's smoothed image (4 bytes per voxel).
+    private static Volume<float> Smoothed(IBlockSource source, (int Z, int Y, int X) at, Shape3 size, ClassicalPlan plan, CancellationToken ct) =>
+        StainedAdmission.Smoothed(IntensityNormalizer.Normalize(source.Read(at, size, ct), plan.Intensity, ct).Normalized, new byte[size.Length], ct);
 
     // The reference at the voxels a whole section samples: every step-th valid voxel in the section's scan order.
     private static StainRule.Reference? Reference(IBlockSource source, BlockGrid grid, ClassicalPlan plan, Volume<byte> mask, Volume<byte> valid, CancellationToken ct)

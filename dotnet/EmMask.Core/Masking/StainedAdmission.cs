@@ -67,10 +67,8 @@ public static class StainedAdmission
         {
             ct.ThrowIfCancellationRequested();
 
-            var smoothed = new Volume<float>(plane);
             var ok = new byte[plane.Length];
-            var section = input.Read((z, 0, 0), plane, ct);
-            Load(section, smoothed.Span, ok);
+            var smoothed = Smoothed(input.Read((z, 0, 0), plane, ct), ok, ct);
             if (valid is not null)
             {
                 var own = valid.Slice(z);
@@ -80,7 +78,6 @@ public static class StainedAdmission
                 }
             }
 
-            GaussianFilter.Apply(smoothed, smoothed, new Sigma3(0, Smoothing, Smoothing), cancellationToken: ct);
             var env = envelope.Slice(z);
             if (Reference(smoothed.Span, classical.Slice(z), env, ok) is not { } reference)
             {
@@ -92,7 +89,7 @@ public static class StainedAdmission
             var values = smoothed.Span;
             for (int i = 0; i < s.Length; i++)
             {
-                s[i] = (byte)(ok[i] != 0 && env[i] == 0 && reference.Scale * (values[i] - reference.TissueMedian) > score ? 1 : 0);
+                s[i] = (byte)(ok[i] != 0 && env[i] == 0 && IsStained(reference, values[i], score) ? 1 : 0);
             }
 
             MaskMorphology.Open(stained, OpeningRadius, perSlice: true, ct);
@@ -105,6 +102,23 @@ public static class StainedAdmission
     /// <summary>The line a U-Net run reports when stained regions joined its envelope.</summary>
     public static string Note(long joined, long voxels) => FormattableString.Invariant(
         $"stained regions next to the tissue envelope joined it: {joined} voxels ({100.0 * joined / Math.Max(1, voxels):0.0} %); the network decided there (--no-stained-join: leave them out).");
+
+    /// <summary>
+    /// The image the stain is measured on: <paramref name="section"/> as float, smoothed in-plane by <see cref="Smoothing"/>
+    /// (non-finite values as 0); <paramref name="finite"/> receives whether each value was finite. A tiled section's join
+    /// smooths its tiles the same way (Blockwise.TiledStainJoin).
+    /// </summary>
+    internal static Volume<float> Smoothed(IVolume section, Span<byte> finite, CancellationToken ct)
+    {
+        var smoothed = new Volume<float>(section.Shape);
+        Load(section, smoothed.Span, finite);
+        GaussianFilter.Apply(smoothed, smoothed, new Sigma3(0, Smoothing, Smoothing), cancellationToken: ct);
+        return smoothed;
+    }
+
+    /// <summary>Whether a smoothed value is stained: its stain score (beyond the tissue's median, away from resin, in tissue spreads) exceeds <paramref name="score"/>.</summary>
+    internal static bool IsStained(StainRule.Reference reference, float smoothed, double score) =>
+        reference.Scale * (smoothed - reference.TissueMedian) > score;
 
     // The stain rule's reference on this section: classical tissue against the valid voxels outside the envelope.
     private static StainRule.Reference? Reference(ReadOnlySpan<float> smoothed, ReadOnlySpan<byte> classical, ReadOnlySpan<byte> envelope, ReadOnlySpan<byte> ok)
