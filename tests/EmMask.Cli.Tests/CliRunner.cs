@@ -10,6 +10,13 @@ internal static class CliRunner
         public string[] ErrorLines => Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     }
 
+    /// <summary>
+    /// How long one run may take before it counts as hung. A guard against hangs, not a timing: a block-wise U-Net run
+    /// that takes about 20 s alone took over 120 s (the guard until 2026-12-07) in a fresh-clone CI run on 2 cores, while
+    /// every test assembly ran beside it.
+    /// </summary>
+    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(300);
+
     public static Run Invoke(params string[] args) => InvokeWith(new Dictionary<string, string>(), args);
 
     /// <summary>As <see cref="Invoke"/>, with environment variables set (and EMMASK_LIBTORCH unset unless given).</summary>
@@ -33,10 +40,10 @@ internal static class CliRunner
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(120_000))
+        if (!process.WaitForExit(Guard))
         {
             process.Kill(true);
-            throw new TimeoutException("emmask did not finish in 120 s: " + string.Join(' ', args));
+            throw new TimeoutException($"emmask did not finish in {Guard.TotalSeconds:0} s: " + string.Join(' ', args));
         }
 
         return new Run(process.ExitCode, stdout.Result, stderr.Result);
