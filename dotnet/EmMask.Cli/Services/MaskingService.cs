@@ -215,7 +215,11 @@ public sealed class MaskingService(IReporter reporter, PredictorProvider? shared
     {
         var shape = VolumeReader.ReadShape(request.Input);
         var mode = request.Classical.Mode;
-        var voxelSize = request.Method == "unet" || (mode == MaskingMode.Auto && shape.Z >= MaskingModes.MinimumSections3D)
+        // The U-Net's stack mode decides its need only where the larger of the two could exceed the budget.
+        bool unetNeedsIt = request.Method == "unet" && Math.Max(
+            UNetMemory.InMemoryBytes(shape, VoxelSize.Isotropic, StackMode.Sections),
+            UNetMemory.InMemoryBytes(shape, VoxelSize.Isotropic, StackMode.Volume)) > blocks.Budget;
+        var voxelSize = unetNeedsIt || (mode == MaskingMode.Auto && shape.Z >= MaskingModes.MinimumSections3D)
             ? VolumeReader.ReadBlock(request.Input, (0, 0, 0), new Shape3(1, 1, 1)).VoxelSize
             : VoxelSize.Isotropic;
         return blocks.Wanted(shape, request.Method, MaskingModes.Resolve(mode, shape, voxelSize), voxelSize, request.UNet.Stack);
