@@ -227,20 +227,6 @@ public class BlockwiseCommandTests
     }
 
     [Fact]
-    public void TheUNetBlockByBlockGivesTheInMemoryUNetMask()
-    {
-        using var t = new TempFolder();
-        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "8", "--shape", "48", "192", "192", "-q").ExitCode);
-        Assert.Equal(0, CliRunner.Invoke("mask", t["p.h5"], t["mem.h5"], "--method", "unet", "-q").ExitCode);
-        var run = CliRunner.Invoke("mask", t["p.h5"], t["blk.h5"], "--method", "unet", "--block", "96");
-        Assert.True(run.ExitCode == 0, run.Stderr);
-        Assert.Contains("block-wise U-Net: 4 blocks", run.Stdout + run.Stderr, StringComparison.Ordinal);
-        // Every block's windows lie on the whole volume's window grid, so the blend, and the mask, are the same.
-        Assert.Equal(Mask(t["mem.h5"]), Mask(t["blk.h5"]));
-        Assert.False(Directory.Exists(t[".blk.h5.blocks"]));
-    }
-
-    [Fact]
     public void TheUNetBlockByBlockGivesTheInMemoryUNetMaskOnAThinStack()
     {
         // 6 sections: the classical envelope works section by section, and the sections whose resin it knows grow by

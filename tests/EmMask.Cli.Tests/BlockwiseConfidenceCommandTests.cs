@@ -59,16 +59,18 @@ public class BlockwiseConfidenceCommandTests
     }
 
     [Fact]
-    public void TheUNetBlockByBlockWritesTheInMemoryProbabilityMap()
+    public void TheUNetBlockByBlockWritesTheInMemoryMaskAndProbabilityMap()
     {
-        // The blocks' windows lie on the whole volume's grid (TheUNetBlockByBlockGivesTheInMemoryUNetMask), so their
-        // probabilities are the in-memory ones; the hysteresis, merged over the blocks, raises its voxels to 0.5 as in
-        // memory.
+        // The blocks' windows lie on the whole volume's grid, so their probabilities, and the mask, are the in-memory
+        // ones; the hysteresis, merged over the blocks, raises its voxels to 0.5 as in memory. (One test for the mask and
+        // the map: each run costs about 20 s of CI.)
         using var t = new TempFolder();
         Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "8", "--shape", "48", "192", "192", "-q").ExitCode);
         Assert.Equal(0, CliRunner.Invoke("mask", t["p.h5"], t["mem.h5"], "--method", "unet", "--confidence", t["mem.h5"], "-q").ExitCode);
-        var run = CliRunner.Invoke("mask", t["p.h5"], t["blk.h5"], "--method", "unet", "--block", "96", "--confidence", t["blk-c.h5"], "-q");
+        var run = CliRunner.Invoke("mask", t["p.h5"], t["blk.h5"], "--method", "unet", "--block", "96", "--confidence", t["blk-c.h5"]);
         Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Contains("block-wise U-Net: 4 blocks", run.Stdout + run.Stderr, StringComparison.Ordinal);
+        Assert.Equal(Mask(t["mem.h5"]), Mask(t["blk.h5"]));
         var expected = Confidence(t["mem.h5"]).Span.ToArray();
         Assert.Contains(0.5f, expected); // the hysteresis raised some voxels
         Assert.Equal(expected, Confidence(t["blk-c.h5"]).Span.ToArray());
