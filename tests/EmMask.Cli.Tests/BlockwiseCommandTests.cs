@@ -273,15 +273,22 @@ public class BlockwiseCommandTests
     [Fact]
     public void TheUNetGoesBlockByBlockWhereItsMeasuredNeedExceedsTheBudget()
     {
-        // UNetMemory: 16×64² needs about 260M in memory (mostly the fixed part); under 100M it runs block by block and
-        // says why, under 1G in memory. Until 2026-12-07 the budget never sent the U-Net block-wise (its memory was not
-        // modelled), so a volume too large for memory ran in memory anyway.
+        // UNetMemory: 16×64² needs about 0.3 GiB in memory (mostly the fixed part). Under 100M block by block cannot
+        // help (the fixed part alone is over it): refused before any compute, every file as it was. With --block the
+        // run goes block by block anyway and says why; under 1G in memory, with the same mask. Until 2026-12-07 the
+        // budget never sent the U-Net block-wise, and then its blocks were 128 whatever the budget.
         using var t = new TempFolder();
         Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "6", "--shape", "16", "64", "64", "-q").ExitCode);
-        var run = CliRunner.Invoke("mask", t["p.h5"], t["u.h5"], "--method", "unet", "--max-memory", "100M");
+        var before = FolderSnapshot.Take(t.Path);
+        var refused = CliRunner.Invoke("mask", t["p.h5"], t["u.h5"], "--method", "unet", "--max-memory", "100M");
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("the U-Net block by block needs about 0.3 GiB", refused.Stderr, StringComparison.Ordinal);
+        Assert.Contains("over the budget of 0.1 GiB: give --max-memory 0.3G or more, or --block N", refused.Stderr, StringComparison.Ordinal);
+        FolderSnapshot.AssertUnchanged(before, t.Path);
+
+        var run = CliRunner.Invoke("mask", t["p.h5"], t["u.h5"], "--method", "unet", "--max-memory", "100M", "--block", "64");
         Assert.True(run.ExitCode == 0, run.Stderr);
         Assert.Contains("block-wise U-Net", run.Stdout + run.Stderr, StringComparison.Ordinal);
-        Assert.Contains("the U-Net in memory would need about 0.3 GiB, over the budget of 0.1 GiB", run.Stdout + run.Stderr, StringComparison.Ordinal);
         var whole = CliRunner.Invoke("mask", t["p.h5"], t["w.h5"], "--method", "unet", "--max-memory", "1G");
         Assert.True(whole.ExitCode == 0, whole.Stderr);
         Assert.DoesNotContain("block-wise", whole.Stdout + whole.Stderr, StringComparison.Ordinal);

@@ -263,22 +263,32 @@ public sealed class MaskingService(IReporter reporter, PredictorProvider? shared
     }
 
     // The U-Net block by block (UNetBlockwise), with the same resumable store and streamed output as the classical run.
+    // Without --block the blocks are sized by the budget (UNetBlockwise.BlockEdgeFor); where not even the smallest
+    // fits, the run is refused before any compute.
     private MaskOutcome RunUNetBlockwise(MaskRequest request, BlockRequest blocks, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
         var source = new EmMask.IO.Blockwise.FileBlockSource(request.Input, ct);
-        int edge = blocks.Block ?? UNetBlockEdge;
         var (predictors, owned) = Predictors();
         using var lease = owned;
+        var masker = new UNetMasker(predictors);
+        long need = 0;
+        int edge = blocks.Block ?? UNetBlockwise.BlockEdgeFor(blocks.Budget, source, masker, request.UNet, request.ConfidenceOutput is not null, out need);
+        if (blocks.Block is null && need > blocks.Budget)
+        {
+            throw new ArgumentException(FormattableString.Invariant(
+                $"the U-Net block by block needs about {Gib(need)} GiB for {request.Input} even with the smallest blocks ({edge} voxels; the tissue envelope is held for the whole volume, {UNetMemory.BlockwiseHeldBytesPerVoxel} bytes per voxel), over the budget of {Gib(blocks.Budget)} GiB: give --max-memory {Math.Ceiling(need / (double)(1L << 30) * 10) / 10:0.0}G or more, or --block N to run anyway."));
+        }
+
         var (mask, notes) = reporter.Run("unet mask, block-wise", progress => EmMask.IO.Blockwise.BlockwiseFileMasker.Finish(
             request.Input, request.Output, request.PostProcess, blocks.Resume, BlockwiseWriteOptions(request),
             request.Multiscale, source, $"method: unet\nparameters: {request.UNet.ToJson()}\nblock: {edge}\ngrid: {UNetGridVersion}",
-            (store, confidence, scaled) => UNetBlockwise.Run(source, store, new UNetMasker(predictors), request.UNet, edge, scaled, ct, confidence),
+            (store, confidence, scaled) => UNetBlockwise.Run(source, store, masker, request.UNet, edge, scaled, ct, confidence, blocks.Budget),
             progress, ct, request.ConfidenceOutput));
         if (blocks.Block is null && !blocks.Resume)
         {
-            long need = UNetMemory.InMemoryBytes(source.Shape, source.VoxelSize, request.UNet.Stack);
-            notes = [FormattableString.Invariant($"the U-Net in memory would need about {need / (double)(1L << 30):0.0} GiB, over the budget of {blocks.Budget / (double)(1L << 30):0.0} GiB (--max-memory), so it ran block by block; the blocks are not sized by the budget (--block, {edge} by default: on 2 cores a 128×384² phantom peaked at 1.2 GiB in blocks, 1.3 GiB whole), and the tissue envelope is held for the whole volume (about 5 bytes per voxel)"), .. notes];
+            long whole = UNetMemory.InMemoryBytes(source.Shape, source.VoxelSize, request.UNet.Stack);
+            notes = [FormattableString.Invariant($"the U-Net in memory would need about {Gib(whole)} GiB, over the budget of {Gib(blocks.Budget)} GiB (--max-memory), so it ran block by block, its blocks sized by the budget (cores of {edge} voxels, about {Gib(need)} GiB)"), .. notes];
         }
 
         foreach (var line in notes)
@@ -301,8 +311,7 @@ public sealed class MaskingService(IReporter reporter, PredictorProvider? shared
     /// </summary>
     private const int UNetGridVersion = 2;
 
-    /// <summary>Core edge of a U-Net block when --block is not given.</summary>
-    private const int UNetBlockEdge = 128;
+    private static string Gib(long bytes) => (bytes / (double)(1L << 30)).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture);
 
     // How both block-wise paths write: their attributes, and the input's rank, so that (1, H, W) stays (1, H, W).
     private static VolumeWriteOptions BlockwiseWriteOptions(MaskRequest request) =>

@@ -24,6 +24,13 @@ public static class UNetMemory
     /// <summary>Bytes per voxel of one section of a stack predicted section by section (its copies and their windows, at both scales).</summary>
     public const int SectionBytesPerVoxel = 1400;
 
+    /// <summary>
+    /// Bytes per voxel of the whole volume that the U-Net run block by block holds: the tissue envelope and the classical
+    /// core during the blocks (1 each); while the envelope is built, the classical mask, the valid voxels and the growth's
+    /// scratch (4).
+    /// </summary>
+    public const int BlockwiseHeldBytesPerVoxel = 8;
+
     /// <summary>The size divisor of the shipped models (their smallest window), which decides a stack's mode before a model is loaded.</summary>
     public const int ShippedSizeDivisor = 16;
 
@@ -32,4 +39,18 @@ public static class UNetMemory
         StackModes.UseSections(stack, shape, voxel, ShippedSizeDivisor)
             ? FixedBytes + (shape.Length * SectionsBytesPerVoxel) + ((long)shape.SliceLength * SectionBytesPerVoxel)
             : FixedBytes + (shape.Length * VolumeBytesPerVoxel);
+
+    /// <summary>The need of one block whose read region is <paramref name="read"/>, predicted section by section or as a volume, without the fixed part.</summary>
+    public static long BlockBytes(Shape3 read, bool sections) =>
+        sections ? (read.Length * SectionsBytesPerVoxel) + ((long)read.SliceLength * SectionBytesPerVoxel) : read.Length * VolumeBytesPerVoxel;
+
+    /// <summary>
+    /// The U-Net's need block by block on a volume of <paramref name="shape"/>: the fixed part, what is held for the whole
+    /// volume (<see cref="BlockwiseHeldBytesPerVoxel"/>), one block's read region <paramref name="read"/>, and the layers
+    /// of sections the writer holds (<paramref name="layerBytes"/> per voxel of <paramref name="coreDepth"/> whole
+    /// sections).
+    /// </summary>
+    public static long BlockwiseBytes(Shape3 shape, Shape3 read, bool sections, int coreDepth, int layerBytes) =>
+        FixedBytes + (shape.Length * BlockwiseHeldBytesPerVoxel) + BlockBytes(read, sections)
+        + ((long)layerBytes * Math.Min(coreDepth, shape.Z) * shape.SliceLength);
 }

@@ -52,6 +52,56 @@ public static class UNetBlockwise
     /// </summary>
     private static int CoreAlong(int length, int core, int window) => length <= window ? length : core;
 
+    /// <summary>
+    /// The largest core edge (a multiple of the grid's step) whose block-wise run fits <paramref name="budget"/> bytes
+    /// (<see cref="UNetMemory.BlockwiseBytes"/>), or the smallest, the step, where none does: <paramref name="need"/> is
+    /// the estimate for the edge returned, over the budget in that case. <paramref name="layerBytes"/>: bytes per voxel
+    /// of the layers of sections the writer holds.
+    /// </summary>
+    public static int BlockEdgeFor(long budget, Shape3 shape, VoxelSize voxel, SlidingWindowOptions windows, UNetMaskOptions options, int layerBytes, out long need)
+    {
+        var (step, before, after, planar) = Geometry(windows, options, shape, voxel);
+        long Need(int core)
+        {
+            int Read(int length, int c) => c >= length ? length : Math.Min(length, c + before + after);
+            int coreZ = planar ? Math.Min(core, shape.Z) : CoreAlong(shape.Z, core, after);
+            var read = new Shape3(planar ? coreZ : Read(shape.Z, coreZ), Read(shape.Y, CoreAlong(shape.Y, core, after)), Read(shape.X, CoreAlong(shape.X, core, after)));
+            return UNetMemory.BlockwiseBytes(shape, read, planar, coreZ, layerBytes);
+        }
+
+        int longest = Math.Max(planar ? 1 : shape.Z, Math.Max(shape.Y, shape.X));
+        int best = step;
+        need = Need(step);
+        for (int core = 2 * step; core < longest + step; core += step)
+        {
+            long n = Need(core);
+            if (n > budget)
+            {
+                break;
+            }
+
+            (best, need) = (core, n);
+        }
+
+        return best;
+    }
+
+    /// <summary>
+    /// The core edge for a block-wise run of <paramref name="masker"/> on <paramref name="source"/> under
+    /// <paramref name="budget"/> (<see cref="BlockEdgeFor(long, Shape3, VoxelSize, SlidingWindowOptions, UNetMaskOptions, int, out long)"/>
+    /// at the run's working scale and window; loads the model, as a run does), with <paramref name="confidence"/> when the
+    /// writer also holds the confidence map's layers.
+    /// </summary>
+    public static int BlockEdgeFor(long budget, IBlockSource source, UNetMasker masker, UNetMaskOptions options, bool confidence, out long need)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(masker);
+        options = (options ?? UNetMaskOptions.Default).Validate();
+        int scale = options.Scale ?? WorkingScale.FromVoxelSize(source.VoxelSize, source.Shape);
+        int layerBytes = ClassicalBlockwise.LayerCopies + (confidence ? ClassicalBlockwise.ConfidenceLayerBytes : 0);
+        return BlockEdgeFor(budget, source.Shape, source.VoxelSize, masker.WindowOptions(options, scale), options, layerBytes, out need);
+    }
+
     private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 
     /// <summary>
@@ -59,7 +109,16 @@ public static class UNetBlockwise
     /// when given, receives each block's core probabilities (the in-memory run's confidence before the hysteresis, which
     /// <see cref="BlockwiseConfidence"/> applies by making them agree with the final mask).
     /// </summary>
-    public static BlockwiseMask Run(IBlockSource source, IBlockStore store, UNetMasker masker, UNetMaskOptions options, int blockEdge, IProgress<ProgressReport>? progress = null, CancellationToken ct = default, Action<BlockRegion, Volume<float>>? confidence = null)
+    /// <param name="source">The volume.</param>
+    /// <param name="store">Where finished blocks are kept (a resumed run skips them).</param>
+    /// <param name="masker">The one U-Net masker.</param>
+    /// <param name="options">The run's options.</param>
+    /// <param name="blockEdge">The core edge asked for (rounded up to the grid's step).</param>
+    /// <param name="progress">Progress.</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <param name="confidence">Receives each block's core probabilities, or null.</param>
+    /// <param name="budget">The run's memory budget in bytes: the classical envelope's blocks get what the held volumes leave of it (1 GiB when null).</param>
+    public static BlockwiseMask Run(IBlockSource source, IBlockStore store, UNetMasker masker, UNetMaskOptions options, int blockEdge, IProgress<ProgressReport>? progress = null, CancellationToken ct = default, Action<BlockRegion, Volume<float>>? confidence = null, long? budget = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(store);
@@ -81,7 +140,8 @@ public static class UNetBlockwise
             progress?.Report(new("tissue envelope (classical, block by block)", 0.05));
             var classical = TissueEnvelope.ClassicalOptions(options.StainedJoin);
             var plan = ClassicalBlockwise.Plan(source, classical, ct);
-            int edge = ClassicalBlockwise.BlockEdgeFor(1L << 30, shape, plan, classical) ?? Math.Max(ClassicalMasker.Halo(plan, classical), ClassicalMasker.Alignment(plan, classical));
+            long envelopeBudget = budget is { } b ? b - UNetMemory.FixedBytes - (shape.Length * UNetMemory.BlockwiseHeldBytesPerVoxel) : 1L << 30;
+            int edge = ClassicalBlockwise.BlockEdgeFor(Math.Max(envelopeBudget, 0), shape, plan, classical) ?? Math.Max(ClassicalMasker.Halo(plan, classical), ClassicalMasker.Alignment(plan, classical));
             var grid0 = ClassicalBlockwise.Grid(shape, plan, classical, edge);
             var valid = new BlockValidMap(shape, source.VoxelSize);
             var blocks = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid0, plan, classical, null, null, ct, valid.Add);
