@@ -282,17 +282,22 @@ public class BlockwiseCommandTests
         var before = FolderSnapshot.Take(t.Path);
         var refused = CliRunner.Invoke("mask", t["p.h5"], t["u.h5"], "--method", "unet", "--max-memory", "100M");
         Assert.Equal(2, refused.ExitCode);
-        Assert.Contains("the U-Net block by block needs about 0.3 GiB", refused.Stderr, StringComparison.Ordinal);
-        Assert.Contains("over the budget of 0.1 GiB: give --max-memory 0.3G or more, or --block N", refused.Stderr, StringComparison.Ordinal);
+        Assert.Contains("--max-memory 100M is too small for the U-Net", refused.Stderr, StringComparison.Ordinal);
+        Assert.Contains("block by block, even its smallest blocks need about 261M", refused.Stderr, StringComparison.Ordinal);
+        Assert.Contains("give at least 260M, or --block N", refused.Stderr, StringComparison.Ordinal); // in memory needs less here
         FolderSnapshot.AssertUnchanged(before, t.Path);
 
         var run = CliRunner.Invoke("mask", t["p.h5"], t["u.h5"], "--method", "unet", "--max-memory", "100M", "--block", "64");
         Assert.True(run.ExitCode == 0, run.Stderr);
         Assert.Contains("block-wise U-Net", run.Stdout + run.Stderr, StringComparison.Ordinal);
+        // The budget the refusal names suffices (one block is the whole volume here, so in memory needs less).
+        var given = CliRunner.Invoke("mask", t["p.h5"], t["g.h5"], "--method", "unet", "--max-memory", "260M");
+        Assert.True(given.ExitCode == 0, given.Stderr);
         var whole = CliRunner.Invoke("mask", t["p.h5"], t["w.h5"], "--method", "unet", "--max-memory", "1G");
         Assert.True(whole.ExitCode == 0, whole.Stderr);
         Assert.DoesNotContain("block-wise", whole.Stdout + whole.Stderr, StringComparison.Ordinal);
         Assert.Equal(Mask(t["w.h5"]), Mask(t["u.h5"]));
+        Assert.Equal(Mask(t["w.h5"]), Mask(t["g.h5"]));
     }
 
     [Fact]

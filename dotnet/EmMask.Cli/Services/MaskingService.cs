@@ -276,8 +276,11 @@ public sealed class MaskingService(IReporter reporter, PredictorProvider? shared
         int edge = blocks.Block ?? UNetBlockwise.BlockEdgeFor(blocks.Budget, source, masker, request.UNet, request.ConfidenceOutput is not null, out need);
         if (blocks.Block is null && need > blocks.Budget)
         {
-            throw new ArgumentException(FormattableString.Invariant(
-                $"the U-Net block by block needs about {Gib(need)} GiB for {request.Input} even with the smallest blocks ({edge} voxels; the tissue envelope is held for the whole volume, {UNetMemory.BlockwiseHeldBytesPerVoxel} bytes per voxel), over the budget of {Gib(blocks.Budget)} GiB: give --max-memory {Math.Ceiling(need / (double)(1L << 30) * 10) / 10:0.0}G or more, or --block N to run anyway."));
+            // The least budget that runs: in blocks, or in memory where that needs less (a volume of one block).
+            string least = EmMask.IO.Blockwise.BlockwiseFileMasker.Format(Math.Min(need, UNetMemory.InMemoryBytes(source.Shape, source.VoxelSize, request.UNet.Stack)));
+            throw new ArgumentException(
+                $"--max-memory {EmMask.IO.Blockwise.BlockwiseFileMasker.Format(blocks.Budget)} is too small for the U-Net on {request.Input}: block by block, even its smallest blocks need about " +
+                $"{EmMask.IO.Blockwise.BlockwiseFileMasker.Format(need)} (the tissue envelope is held for the whole volume, {UNetMemory.BlockwiseHeldBytesPerVoxel} bytes per voxel); give at least {least}, or --block N to run anyway.");
         }
 
         var (mask, notes) = reporter.Run("unet mask, block-wise", progress => EmMask.IO.Blockwise.BlockwiseFileMasker.Finish(

@@ -211,8 +211,8 @@ public static class BlockwiseFileMasker
         return high;
     }
 
-    // Rounded up, so that a minimum given back as --max-memory suffices.
-    internal static string Format(long bytes) => bytes >= 1L << 30
+    /// <summary>A memory size as --max-memory takes it (e.g. <c>1.26G</c>, <c>300M</c>), rounded up, so that a minimum given back suffices.</summary>
+    public static string Format(long bytes) => bytes >= 1L << 30
         ? string.Create(CultureInfo.InvariantCulture, $"{Math.Ceiling(bytes * 100.0 / (1L << 30)) / 100:0.##}G")
         : string.Create(CultureInfo.InvariantCulture, $"{Math.Ceiling(bytes / (double)(1L << 20)):0}M");
 
