@@ -120,6 +120,31 @@ public static class VolumeReader
     }
 
     /// <summary>
+    /// True for a colour stack, which is read as the luminance of each section (<see cref="ColorImage"/>): a C-ordered
+    /// npy of (Z, Y, X, 3 or 4), a colour TIFF of several pages, or a sequence of colour section files. (A single colour
+    /// image is read as (H, W, 3); its callers take its luminance.)
+    /// </summary>
+    public static bool ReadColourStack(VolumePath path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        switch (path.Kind)
+        {
+            case VolumeFileKind.Npy:
+                return WrapNpy(path.File, () =>
+                {
+                    using var stream = File.OpenRead(path.File);
+                    return NpyFormat.ReadChannels(stream, path.File) > 1;
+                });
+            case VolumeFileKind.Tiff:
+                return TiffFormat.IsColourStack(path.File);
+            case VolumeFileKind.Sequence:
+                return SectionSequence.IsColour(path.File);
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>
     /// The text attributes stored beside a volume (see <see cref="VolumeWriteOptions.Attributes"/>): string-valued
     /// HDF5 attributes of the dataset, the string members of a TIFF's JSON ImageDescription, or a npy's sidecar JSON.
     /// </summary>

@@ -75,6 +75,39 @@ public class RealEmBadInputTests
     }
 
     [Fact]
+    public void AColourStackIsMaskedOnTheLuminanceOfEachSectionInMemoryAndBlockByBlock()
+    {
+        // (Z, Y, X, 3) uint8 as numpy saves an RGB stack: the mask is (Z, Y, X), a warning says so, and it is the mask
+        // of the luminance given as a grey float32 stack. Until 2026-12-07 a colour stack was refused.
+        using var t = new TempFolder();
+        var raw = Phantom.Raw;
+        var rgb = new byte[raw.Span.Length * 3];
+        var grey = new Volume<float>(raw.Shape);
+        for (int i = 0; i < raw.Span.Length; i++)
+        {
+            byte r = raw.Span[i], g = (byte)Math.Min(255, raw.Span[i] + 10), b = (byte)Math.Max(0, raw.Span[i] - 10);
+            (rgb[3 * i], rgb[(3 * i) + 1], rgb[(3 * i) + 2]) = (r, g, b);
+            grey.Span[i] = (float)((0.299 * r) + (0.587 * g) + (0.114 * b));
+        }
+
+        NpyCraft.Write(t["rgb.npy"], "|u1", [4, 160, 160, 3], rgb);
+        Save(t["grey.npy"], grey);
+        var run = CliRunner.Invoke("mask", t["rgb.npy"], t["m.npy"]);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Contains("rgb.npy is a colour stack: masked the luminance", run.Stderr, StringComparison.Ordinal);
+        Assert.Equal([4, 160, 160], NpyShape(t["m.npy"]));
+        Assert.Equal(0, CliRunner.Invoke("mask", t["grey.npy"], t["g.npy"], "-q").ExitCode);
+        var mask = MaskOf(t["m.npy"], raw.Shape);
+        Assert.Equal(MaskOf(t["g.npy"], raw.Shape).Span.ToArray(), mask.Span.ToArray());
+        Assert.True(MaskMetrics.Compute(mask, Phantom.Truth).Dice > 0.85);
+
+        run = CliRunner.Invoke("mask", t["rgb.npy"], t["b.npy"], "--block", "64");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Contains("is a colour stack", run.Stderr, StringComparison.Ordinal);
+        Assert.Equal(mask.Span.ToArray(), MaskOf(t["b.npy"], raw.Shape).Span.ToArray());
+    }
+
+    [Fact]
     public void ASectionAsPngOrJpegIsMaskedAndTheMaskMayBeAPng()
     {
         using var t = new TempFolder();

@@ -123,6 +123,10 @@ public sealed class MaskingService(IReporter reporter, PredictorProvider? shared
             input = ColorImage.Luminance(input);
             rank = 2;
         }
+        else if (VolumeReader.ReadColourStack(request.Input))
+        {
+            colour = ColorImage.StackWarning(request.Input.ToString(), input.Shape);
+        }
 
         double read = clock.Elapsed.TotalSeconds;
 
@@ -234,6 +238,19 @@ public sealed class MaskingService(IReporter reporter, PredictorProvider? shared
             OutputGuard.Check(confidence, request.Force);
         }
 
+        if (VolumeReader.ReadColourStack(request.Input))
+        {
+            string colour = ColorImage.StackWarning(request.Input.ToString(), VolumeReader.ReadShape(request.Input));
+            reporter.Warn(colour);
+            var outcome = RunBlockwiseMethod(request, blocks, ct);
+            return outcome with { Warnings = [colour, .. outcome.Warnings] };
+        }
+
+        return RunBlockwiseMethod(request, blocks, ct);
+    }
+
+    private MaskOutcome RunBlockwiseMethod(MaskRequest request, BlockRequest blocks, CancellationToken ct)
+    {
         if (request.Method == "unet")
         {
             return RunUNetBlockwise(request, blocks, ct);

@@ -27,6 +27,13 @@ public static partial class NpyFormat
     public static IVolume Read(Stream stream, string name)
     {
         var header = ReadHeader(stream, name);
+        var volume = ReadStored(stream, header, name);
+        return header.Channels > 1 ? ColorImage.Luminance(volume, header.Channels, header.Shape, volume.VoxelSize) : volume;
+    }
+
+    // The data as stored: a colour stack's channels interleaved along x.
+    private static IVolume ReadStored(Stream stream, NpyHeader header, string name)
+    {
         var shape = Shape3.FromDimensions(header.Dimensions);
         IVolume volume = header.Kind switch
         {
@@ -126,27 +133,34 @@ public static partial class NpyFormat
     {
         using var stream = File.OpenRead(path);
         var header = ReadHeader(stream, path);
-        var shape = Shape3.FromDimensions(header.Dimensions);
-        BlockBounds.Check(shape, offset, size);
+        BlockBounds.Check(header.Shape, offset, size);
         if (header.FortranOrder || !header.Kind.IsNative())
         {
             stream.Position = 0;
             return VolumeRegions.Crop(Read(stream, path), offset, size);
         }
 
-        return header.Kind switch
+        // A colour stack: the block's rows hold its pixels' channels side by side.
+        int c = header.Channels;
+        var stored = Shape3.FromDimensions(header.Dimensions);
+        var (at, rows) = ((offset.Z, offset.Y, offset.X * c), new Shape3(size.Z, size.Y, size.X * c));
+        IVolume block = header.Kind switch
         {
-            ElementKind.UInt8 => ReadRows<byte>(stream, path, shape, offset, size, ct),
-            ElementKind.UInt16 => ReadRows<ushort>(stream, path, shape, offset, size, ct),
-            _ => ReadRows<float>(stream, path, shape, offset, size, ct),
+            ElementKind.UInt8 => ReadRows<byte>(stream, path, stored, at, rows, ct),
+            ElementKind.UInt16 => ReadRows<ushort>(stream, path, stored, at, rows, ct),
+            _ => ReadRows<float>(stream, path, stored, at, rows, ct),
         };
+        return c > 1 ? ColorImage.Luminance(block, c, size, block.VoxelSize) : block;
     }
 
-    /// <summary>The number of axes in a stream's header (2 for an image, 3 for a stack), without reading the data.</summary>
+    /// <summary>The number of axes in a stream's header (2 for an image, 3 for a stack: a colour stack's channels do not count), without reading the data.</summary>
     public static int ReadRank(Stream stream, string name) => ReadHeader(stream, name).Dimensions.Length;
 
-    /// <summary>The array shape from a stream's header (as one z slice for 2D), without reading the data.</summary>
-    public static Shape3 ReadShape(Stream stream, string name) => Shape3.FromDimensions(ReadHeader(stream, name).Dimensions);
+    /// <summary>The shape read (as one z slice for 2D; a colour stack's sections), from a stream's header, without reading the data.</summary>
+    public static Shape3 ReadShape(Stream stream, string name) => ReadHeader(stream, name).Shape;
+
+    /// <summary>The channels of a colour stack (Z, Y, X, 3 or 4; read as its luminance), else 1, from a stream's header.</summary>
+    public static int ReadChannels(Stream stream, string name) => ReadHeader(stream, name).Channels;
 
     private static void WriteSlices<T>(Stream stream, Volume<T> volume, CancellationToken ct)
         where T : unmanaged
@@ -331,6 +345,13 @@ public static partial class NpyFormat
             }
         }
 
+        // A C-ordered colour stack (Z, Y, X, 3 or 4) is stored as (Z, Y, X · channels) and read as its luminance.
+        bool fortranOrder = fortran.Groups[1].Value == "True";
+        if (ColorImage.IsStack(dims) && !fortranOrder && dims.All(x => x > 0) && dims[2] * dims[3] <= int.MaxValue)
+        {
+            return new NpyHeader(type, false, [dims[0], dims[1], dims[2] * dims[3]], (int)dims[3]);
+        }
+
         if (dims.Length is < 2 or > 3)
         {
             throw new VolumeFormatException($"{name}: expected 2D or 3D, got {dims.Length}D shape ({string.Join(", ", dims)}).{ColorImage.StackHint(dims)}");
@@ -341,7 +362,7 @@ public static partial class NpyFormat
             throw new VolumeFormatException($"{name}: shape ({string.Join(", ", dims)}) has a 0-length axis.");
         }
 
-        return new NpyHeader(type, fortran.Groups[1].Value == "True", dims);
+        return new NpyHeader(type, fortranOrder, dims);
     }
 
     [GeneratedRegex(@"'descr'\s*:\s*'([^']*)'")]
@@ -353,5 +374,11 @@ public static partial class NpyFormat
     [GeneratedRegex(@"'shape'\s*:\s*\(([^)]*)\)")]
     private static partial Regex ShapePattern();
 
-    private sealed record NpyHeader(ElementKind Kind, bool FortranOrder, long[] Dimensions);
+    // Dimensions as stored (a colour stack's channels interleaved along x); Shape as read.
+    private sealed record NpyHeader(ElementKind Kind, bool FortranOrder, long[] Dimensions, int Channels = 1)
+    {
+        public Shape3 Shape => Channels > 1
+            ? new Shape3((int)Dimensions[0], (int)Dimensions[1], (int)(Dimensions[2] / Channels))
+            : Shape3.FromDimensions(Dimensions);
+    }
 }

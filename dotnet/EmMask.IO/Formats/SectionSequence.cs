@@ -153,20 +153,40 @@ internal static partial class SectionSequence
         return stack;
     }
 
+    // A colour section (an (H, W, 3) image as read) counts as its luminance, one section of H × W.
     private static Shape3 SectionShape(string file)
     {
-        var shape = VolumeReader.ReadShape(new VolumePath(file, null));
+        var path = new VolumePath(file, null);
+        var shape = VolumeReader.ReadShape(path);
+        if (ColorImage.Looks(shape, VolumeReader.ReadRank(path)))
+        {
+            return new Shape3(1, shape.Z, shape.Y);
+        }
+
         return shape.Z == 1 ? shape : throw NotOneSection(file, shape);
     }
 
     private static IVolume ReadSection(string file, CancellationToken ct)
     {
-        var section = VolumeReader.Read(new VolumePath(file, null), ct);
+        var path = new VolumePath(file, null);
+        var section = VolumeReader.Read(path, ct);
+        if (ColorImage.Looks(section.Shape, VolumeReader.ReadRank(path)))
+        {
+            return ColorImage.Luminance(section);
+        }
+
         return section.Shape.Z == 1 ? section : throw NotOneSection(file, section.Shape);
     }
 
+    /// <summary>True when the sequence's first section is a colour image (the sections are read as their luminance).</summary>
+    public static bool IsColour(string text)
+    {
+        var first = new VolumePath(Files(text)[0], null);
+        return ColorImage.Looks(VolumeReader.ReadShape(first), VolumeReader.ReadRank(first));
+    }
+
     private static VolumeFormatException NotOneSection(string file, Shape3 shape) =>
-        new($"{file}: a section of a sequence must be one grey image, not {shape} (several pages, or colour); save the sections as greyscale.");
+        new($"{file}: a section of a sequence must be one image, not {shape} (several pages); save one section per file.");
 
     private static void Copy(IVolume section, IVolume stack, int z)
     {

@@ -30,7 +30,7 @@ internal static class TiffFormat
         int pages = Guard(file, tif.NumberOfDirectories);
         if (page.Colour)
         {
-            return ReadColour(tif, file, page, pages, voxelSize);
+            return pages > 1 ? ReadColourPages(tif, file, page, 0, pages, voxelSize, ct) : ReadColour(tif, file, page, voxelSize);
         }
 
         return ReadSlab(tif, file, page, 0, pages, voxelSize, ct);
@@ -47,11 +47,18 @@ internal static class TiffFormat
         var voxelSize = ReadVoxelSize(tif);
         var page = Page.Describe(tif, file, 0);
         int pages = Guard(file, tif.NumberOfDirectories);
-        if (page.Colour)
+        if (page.Colour && pages == 1)
         {
-            var whole = ReadColour(tif, file, page, pages, voxelSize);
+            var whole = ReadColour(tif, file, page, voxelSize);
             BlockBounds.Check(whole.Shape, offset, size);
             return VolumeRegions.Crop(whole, offset, size);
+        }
+
+        if (page.Colour)
+        {
+            BlockBounds.Check(new Shape3(pages, page.Height, page.Width), offset, size);
+            var sections = ReadColourPages(tif, file, page, offset.Z, size.Z, voxelSize, ct);
+            return size.Y == page.Height && size.X == page.Width ? sections : VolumeRegions.Crop(sections, (0, offset.Y, offset.X), size);
         }
 
         BlockBounds.Check(new Shape3(pages, page.Height, page.Width), offset, size);
@@ -87,11 +94,20 @@ internal static class TiffFormat
         return volume;
     }
 
+    /// <summary>The shape read: a one-page colour image as (H, W, 3), a colour stack as its sections (read as their luminance).</summary>
     public static Shape3 ReadShape(string file)
     {
         using var tif = Open(file);
         var page = Page.Describe(tif, file, 0);
-        return page.Colour ? new Shape3(page.Height, page.Width, ColourChannels) : new Shape3(Guard(file, tif.NumberOfDirectories), page.Height, page.Width);
+        int pages = Guard(file, tif.NumberOfDirectories);
+        return page.Colour && pages == 1 ? new Shape3(page.Height, page.Width, ColourChannels) : new Shape3(pages, page.Height, page.Width);
+    }
+
+    /// <summary>True for a colour TIFF of several pages (a colour stack, read as the luminance of each page).</summary>
+    public static bool IsColourStack(string file)
+    {
+        using var tif = Open(file);
+        return Page.Describe(tif, file, 0).Colour && Guard(file, tif.NumberOfDirectories) > 1;
     }
 
     /// <summary>Channels of a colour page as read: R, G, B (alpha dropped).</summary>
@@ -99,13 +115,54 @@ internal static class TiffFormat
 
     // A colour image (RGB, RGBA, palette or YCbCr, 8 bits per sample) of one page is read as an (H, W, 3) uint8 array,
     // as a colour .npy is, so the reader's callers treat both alike (ColorImage: masked on its luminance).
-    private static Volume<byte> ReadColour(Tiff tif, string file, Page page, int pages, VoxelSize? voxelSize)
+    private static Volume<byte> ReadColour(Tiff tif, string file, Page page, VoxelSize? voxelSize)
     {
-        if (pages > 1)
+        var volume = new Volume<byte>(new Shape3(page.Height, page.Width, ColourChannels));
+        ReadColourPage(tif, file, page, 0, volume.Span);
+        if (voxelSize is { } size)
         {
-            throw new VolumeFormatException($"{file}: a colour TIFF of {pages} pages; EM stacks are grey: save it as 8- or 16-bit greyscale (e.g. Fiji: Image > Type > 8-bit).");
+            volume.SetVoxelSize(new VoxelSize(size.Y, size.X, 1));
         }
 
+        return volume;
+    }
+
+    // Pages first .. first + count − 1 of a colour stack, each as its luminance (ColorImage), float32.
+    private static Volume<float> ReadColourPages(Tiff tif, string file, Page page, int first, int count, VoxelSize? voxelSize, CancellationToken ct)
+    {
+        var shape = new Shape3(count, page.Height, page.Width);
+        if (shape.Length > Array.MaxLength)
+        {
+            throw new VolumeFormatException($"{file}: {shape} ({shape.Length} voxels) is too large to load at once.");
+        }
+
+        var volume = new Volume<float>(shape, voxelSize ?? VoxelSize.Isotropic);
+        var rgb = new Volume<byte>(new Shape3(1, page.Height, page.Width * ColourChannels));
+        for (int z = 0; z < count; z++)
+        {
+            ct.ThrowIfCancellationRequested();
+            int at = first + z;
+            if (!Guard(file, () => tif.SetDirectory((short)at)))
+            {
+                throw new VolumeFormatException($"{file}: page {at} cannot be read ({CapturingHandler.LastOr("bad directory")}).");
+            }
+
+            var other = Page.Describe(tif, file, at);
+            if (other.Width != page.Width || other.Height != page.Height || !other.Colour)
+            {
+                throw new VolumeFormatException($"{file}: page {first + z} is {other.Width}x{other.Height}{(other.Colour ? " colour" : " grey")}, page 0 is {page.Width}x{page.Height} colour; all pages must match.");
+            }
+
+            ReadColourPage(tif, file, other, at, rgb.Span);
+            ColorImage.Luminance(rgb, ColourChannels, new Shape3(1, page.Height, page.Width), VoxelSize.Isotropic).Span.CopyTo(volume.Slice(z));
+        }
+
+        return volume;
+    }
+
+    // The current colour page's (z) R, G, B, interleaved, into rgb (Height · Width · 3 values).
+    private static void ReadColourPage(Tiff tif, string file, Page page, int z, Span<byte> rgb)
+    {
         if ((long)page.Width * page.Height * ColourChannels > Array.MaxLength)
         {
             throw new VolumeFormatException($"{file}: a {page.Height}x{page.Width} colour image is too large to load at once.");
@@ -115,25 +172,16 @@ internal static class TiffFormat
         CapturingHandler.Clear();
         if (!Guard(file, () => tif.ReadRGBAImageOriented(page.Width, page.Height, raster, Orientation.TOPLEFT, false)))
         {
-            throw new VolumeFormatException($"{file}: the colour image cannot be decoded ({CapturingHandler.LastOr("unsupported or corrupt")}).");
+            throw new VolumeFormatException($"{file}: the colour image{(z > 0 ? $" of page {z}" : string.Empty)} cannot be decoded ({CapturingHandler.LastOr("unsupported or corrupt")}).");
         }
 
-        var volume = new Volume<byte>(new Shape3(page.Height, page.Width, ColourChannels));
-        var v = volume.Span;
         for (int i = 0; i < raster.Length; i++)
         {
             int abgr = raster[i];
-            v[(i * ColourChannels) + 0] = (byte)Tiff.GetR(abgr);
-            v[(i * ColourChannels) + 1] = (byte)Tiff.GetG(abgr);
-            v[(i * ColourChannels) + 2] = (byte)Tiff.GetB(abgr);
+            rgb[(i * ColourChannels) + 0] = (byte)Tiff.GetR(abgr);
+            rgb[(i * ColourChannels) + 1] = (byte)Tiff.GetG(abgr);
+            rgb[(i * ColourChannels) + 2] = (byte)Tiff.GetB(abgr);
         }
-
-        if (voxelSize is { } size)
-        {
-            volume.SetVoxelSize(new VoxelSize(size.Y, size.X, 1));
-        }
-
-        return volume;
     }
 
     public static Dictionary<string, string> ReadAttributes(string file)
