@@ -297,7 +297,7 @@ public sealed class MaskingService(IReporter reporter, PredictorProvider? shared
             string least = EmMask.IO.Blockwise.BlockwiseFileMasker.Format(Math.Min(need, UNetMemory.InMemoryBytes(source.Shape, source.VoxelSize, request.UNet.Stack)));
             throw new ArgumentException(
                 $"--max-memory {EmMask.IO.Blockwise.BlockwiseFileMasker.Format(blocks.Budget)} is too small for the U-Net on {request.Input}: block by block, even its smallest blocks need about " +
-                $"{EmMask.IO.Blockwise.BlockwiseFileMasker.Format(need)} (the tissue envelope is held for the whole volume, {UNetMemory.BlockwiseHeldBytesPerVoxel} bytes per voxel); give at least {least}, or --block N to run anyway.");
+                $"{EmMask.IO.Blockwise.BlockwiseFileMasker.Format(need)} (the tissue envelope is built for the whole volume, {UNetMemory.EnvelopeHeldBytesPerVoxel} bytes per voxel); give at least {least}, or --block N to run anyway.");
         }
 
         var (mask, notes) = reporter.Run("unet mask, block-wise", progress => EmMask.IO.Blockwise.BlockwiseFileMasker.Finish(

@@ -25,11 +25,20 @@ public static class UNetMemory
     public const int SectionBytesPerVoxel = 1400;
 
     /// <summary>
-    /// Bytes per voxel of the whole volume that the U-Net run block by block holds: the tissue envelope and the classical
-    /// core during the blocks (1 each); while the envelope is built, the classical mask, the valid voxels and the growth's
-    /// scratch (4).
+    /// Bytes per voxel of the whole volume held while the block-wise U-Net builds its tissue envelope: the classical
+    /// mask (its blocks and the assembled volume), the valid voxels, the growth's scratch and the envelope and core.
     /// </summary>
-    public const int BlockwiseHeldBytesPerVoxel = 8;
+    public const int EnvelopeHeldBytesPerVoxel = 8;
+
+    /// <summary>Bytes per voxel of the whole volume held while the blocks run: the tissue envelope and the classical core (measured about 2).</summary>
+    public const int BlocksHeldBytesPerVoxel = 2;
+
+    /// <summary>
+    /// Bytes per voxel of a block's read region predicted as a volume: the in-memory rate without the classical
+    /// envelope's own work (measured on 2026-12-07 from two block-wise runs, 64×768² in cores of 192 and 128×384² in
+    /// cores of 96: about 53).
+    /// </summary>
+    public const int BlockVolumeBytesPerVoxel = 56;
 
     /// <summary>The size divisor of the shipped models (their smallest window), which decides a stack's mode before a model is loaded.</summary>
     public const int ShippedSizeDivisor = 16;
@@ -42,15 +51,17 @@ public static class UNetMemory
 
     /// <summary>The need of one block whose read region is <paramref name="read"/>, predicted section by section or as a volume, without the fixed part.</summary>
     public static long BlockBytes(Shape3 read, bool sections) =>
-        sections ? (read.Length * SectionsBytesPerVoxel) + ((long)read.SliceLength * SectionBytesPerVoxel) : read.Length * VolumeBytesPerVoxel;
+        sections ? (read.Length * SectionsBytesPerVoxel) + ((long)read.SliceLength * SectionBytesPerVoxel) : read.Length * BlockVolumeBytesPerVoxel;
 
     /// <summary>
-    /// The U-Net's need block by block on a volume of <paramref name="shape"/>: the fixed part, what is held for the whole
-    /// volume (<see cref="BlockwiseHeldBytesPerVoxel"/>), one block's read region <paramref name="read"/>, and the layers
-    /// of sections the writer holds (<paramref name="layerBytes"/> per voxel of <paramref name="coreDepth"/> whole
-    /// sections).
+    /// The U-Net's need block by block on a volume of <paramref name="shape"/>: the fixed part and the larger of its two
+    /// phases: building the envelope (<see cref="EnvelopeHeldBytesPerVoxel"/> of the whole volume; the classical blocks
+    /// take what the budget leaves), and running the blocks (<see cref="BlocksHeldBytesPerVoxel"/> of the whole volume,
+    /// one block's read region <paramref name="read"/>, and the layers of sections the writer holds:
+    /// <paramref name="layerBytes"/> per voxel of <paramref name="coreDepth"/> whole sections).
     /// </summary>
     public static long BlockwiseBytes(Shape3 shape, Shape3 read, bool sections, int coreDepth, int layerBytes) =>
-        FixedBytes + (shape.Length * BlockwiseHeldBytesPerVoxel) + BlockBytes(read, sections)
-        + ((long)layerBytes * Math.Min(coreDepth, shape.Z) * shape.SliceLength);
+        FixedBytes + Math.Max(
+            shape.Length * EnvelopeHeldBytesPerVoxel,
+            (shape.Length * BlocksHeldBytesPerVoxel) + BlockBytes(read, sections) + ((long)layerBytes * Math.Min(coreDepth, shape.Z) * shape.SliceLength));
 }

@@ -140,7 +140,7 @@ public static class UNetBlockwise
             progress?.Report(new("tissue envelope (classical, block by block)", 0.05));
             var classical = TissueEnvelope.ClassicalOptions(options.StainedJoin);
             var plan = ClassicalBlockwise.Plan(source, classical, ct);
-            long envelopeBudget = budget is { } b ? b - UNetMemory.FixedBytes - (shape.Length * UNetMemory.BlockwiseHeldBytesPerVoxel) : 1L << 30;
+            long envelopeBudget = budget is { } b ? b - UNetMemory.FixedBytes - (shape.Length * UNetMemory.EnvelopeHeldBytesPerVoxel) : 1L << 30;
             int edge = ClassicalBlockwise.BlockEdgeFor(Math.Max(envelopeBudget, 0), shape, plan, classical) ?? Math.Max(ClassicalMasker.Halo(plan, classical), ClassicalMasker.Alignment(plan, classical));
             var grid0 = ClassicalBlockwise.Grid(shape, plan, classical, edge);
             var valid = new BlockValidMap(shape, source.VoxelSize);
