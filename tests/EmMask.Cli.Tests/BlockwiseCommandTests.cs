@@ -283,7 +283,7 @@ public class BlockwiseCommandTests
         var refused = CliRunner.Invoke("mask", t["p.h5"], t["u.h5"], "--method", "unet", "--max-memory", "100M");
         Assert.Equal(2, refused.ExitCode);
         Assert.Contains("--max-memory 100M is too small for the U-Net", refused.Stderr, StringComparison.Ordinal);
-        Assert.Contains("block by block, even its smallest blocks need about 260M", refused.Stderr, StringComparison.Ordinal);
+        Assert.Contains("block by block, even its smallest blocks need about 261M", refused.Stderr, StringComparison.Ordinal);
         Assert.Contains("give at least 260M, or --block N", refused.Stderr, StringComparison.Ordinal); // in memory needs less here
         FolderSnapshot.AssertUnchanged(before, t.Path);
 

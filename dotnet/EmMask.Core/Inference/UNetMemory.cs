@@ -30,15 +30,19 @@ public static class UNetMemory
     /// </summary>
     public const int EnvelopeHeldBytesPerVoxel = 8;
 
-    /// <summary>Bytes per voxel of the whole volume held while the blocks run: the tissue envelope and the classical core (measured about 2).</summary>
-    public const int BlocksHeldBytesPerVoxel = 2;
+    /// <summary>
+    /// Bytes per voxel of the whole volume held while the blocks run: the tissue envelope and the classical core, and
+    /// what the runtime keeps of the envelope's scratch (measured on 2026-12-07: about 4 on 256×1024², 0–2 on smaller
+    /// volumes).
+    /// </summary>
+    public const int BlocksHeldBytesPerVoxel = 4;
 
     /// <summary>
-    /// Bytes per voxel of a block's read region predicted as a volume: the in-memory rate without the classical
-    /// envelope's own work (measured on 2026-12-07 from two block-wise runs, 64×768² in cores of 192 and 128×384² in
-    /// cores of 96: about 53).
+    /// Bytes per voxel of a block's read region predicted as a volume (measured on 2026-12-07 from block-wise runs on
+    /// 64×768², 128×384² and 256×1024² phantoms: 53–58; the in-memory rate, <see cref="VolumeBytesPerVoxel"/>, is kept as
+    /// the margin).
     /// </summary>
-    public const int BlockVolumeBytesPerVoxel = 56;
+    public const int BlockVolumeBytesPerVoxel = VolumeBytesPerVoxel;
 
     /// <summary>The size divisor of the shipped models (their smallest window), which decides a stack's mode before a model is loaded.</summary>
     public const int ShippedSizeDivisor = 16;
