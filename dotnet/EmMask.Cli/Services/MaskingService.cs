@@ -308,7 +308,7 @@ public sealed class MaskingService(IReporter reporter, PredictorProvider? shared
         if (blocks.Block is null && !blocks.Resume)
         {
             long whole = UNetMemory.InMemoryBytes(source.Shape, source.VoxelSize, request.UNet.Stack);
-            notes = [FormattableString.Invariant($"the U-Net in memory would need about {Gib(whole)} GiB, over the budget of {Gib(blocks.Budget)} GiB (--max-memory), so it ran block by block, its blocks sized by the budget (cores of {edge} voxels, about {Gib(need)} GiB)"), .. notes];
+            notes = [$"the U-Net in memory would need about {EmMask.IO.Blockwise.BlockwiseFileMasker.Format(whole)}, over the budget of {EmMask.IO.Blockwise.BlockwiseFileMasker.Format(blocks.Budget)} (--max-memory), so it ran block by block, its blocks sized by the budget (cores of {edge} voxels, about {EmMask.IO.Blockwise.BlockwiseFileMasker.Format(need)})", .. notes];
         }
 
         foreach (var line in notes)
@@ -330,8 +330,6 @@ public sealed class MaskingService(IReporter reporter, PredictorProvider? shared
     /// window, and last blocks that read at least one window (UNetBlockwise.Geometry).
     /// </summary>
     private const int UNetGridVersion = 2;
-
-    private static string Gib(long bytes) => (bytes / (double)(1L << 30)).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture);
 
     // How both block-wise paths write: their attributes, and the input's rank, so that (1, H, W) stays (1, H, W).
     private static VolumeWriteOptions BlockwiseWriteOptions(MaskRequest request) =>

@@ -60,13 +60,12 @@ public static class UNetBlockwise
     /// </summary>
     public static int BlockEdgeFor(long budget, Shape3 shape, VoxelSize voxel, SlidingWindowOptions windows, UNetMaskOptions options, int layerBytes, out long need)
     {
-        var (step, before, after, planar) = Geometry(windows, options, shape, voxel);
+        var geometry = Geometry(windows, options, shape, voxel);
+        var (step, _, _, planar) = geometry;
         long Need(int core)
         {
-            int Read(int length, int c) => c >= length ? length : Math.Min(length, c + before + after);
-            int coreZ = planar ? Math.Min(core, shape.Z) : CoreAlong(shape.Z, core, after);
-            var read = new Shape3(planar ? coreZ : Read(shape.Z, coreZ), Read(shape.Y, CoreAlong(shape.Y, core, after)), Read(shape.X, CoreAlong(shape.X, core, after)));
-            return UNetMemory.BlockwiseBytes(shape, read, planar, coreZ, layerBytes);
+            var grid = Grid(shape, core, geometry);
+            return UNetMemory.BlockwiseBytes(shape, grid.LargestRead, planar, grid.BlockSize.Z, layerBytes);
         }
 
         int longest = Math.Max(planar ? 1 : shape.Z, Math.Max(shape.Y, shape.X));
@@ -100,6 +99,18 @@ public static class UNetBlockwise
         int scale = options.Scale ?? WorkingScale.FromVoxelSize(source.VoxelSize, source.Shape);
         int layerBytes = ClassicalBlockwise.LayerCopies + (confidence ? ClassicalBlockwise.ConfidenceLayerBytes : 0);
         return BlockEdgeFor(budget, source.Shape, source.VoxelSize, masker.WindowOptions(options, scale), options, layerBytes, out need);
+    }
+
+    /// <summary>
+    /// The block grid of cores of <paramref name="core"/> (a multiple of the step) under <paramref name="geometry"/>
+    /// (<see cref="Geometry"/>): an axis within one coarsest window is one block, and a block at the volume's end reads
+    /// at least one coarsest window, so its last window is the whole volume's.
+    /// </summary>
+    private static BlockGrid Grid(Shape3 shape, int core, (int Step, int Before, int After, bool Planar) geometry)
+    {
+        var (step, before, after, planar) = geometry;
+        var cores = new Shape3(planar ? core : CoreAlong(shape.Z, core, after), CoreAlong(shape.Y, core, after), CoreAlong(shape.X, core, after));
+        return new BlockGrid(shape, cores, before, step, after, planar, minimumRead: after);
     }
 
     private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
@@ -150,11 +161,9 @@ public static class UNetBlockwise
 
         int scale = options.Scale ?? WorkingScale.FromVoxelSize(source.VoxelSize, shape);
         var windows = masker.WindowOptions(options, scale);
-        var (step, before, after, planar) = Geometry(windows, options, shape, source.VoxelSize);
-        int core = Math.Max(step, (blockEdge + step - 1) / step * step);
-        var cores = new Shape3(planar ? core : CoreAlong(shape.Z, core, after), CoreAlong(shape.Y, core, after), CoreAlong(shape.X, core, after));
-        // A block at the volume's end reads at least one coarsest window, so its last window is the whole volume's.
-        var grid = new BlockGrid(shape, cores, before, step, after, planar, minimumRead: after);
+        var geometry = Geometry(windows, options, shape, source.VoxelSize);
+        var (step, before, after, planar) = geometry;
+        var grid = Grid(shape, Math.Max(step, (blockEdge + step - 1) / step * step), geometry);
         // Every block goes the whole volume's way (section by section or as a volume), whatever its own depth.
         var blockOptions = options with { Scale = scale, Stack = planar ? StackMode.Sections : StackMode.Volume };
         var pass = BlockPass.Run(
