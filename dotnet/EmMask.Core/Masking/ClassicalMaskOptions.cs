@@ -4,7 +4,7 @@ namespace EmMask.Core.Masking;
 
 /// <summary>
 /// Parameters of the classical masker. All lengths are in voxels of the working level (see <see cref="Level"/>). Every parameter changes the result; the README's
-/// "Parameters" table and <c>emmask mask --help</c> describe the same effects.
+/// "Classical parameters" table and <c>emmask mask --help</c> describe the same effects.
 /// </summary>
 public sealed record ClassicalMaskOptions
 {

@@ -15,7 +15,7 @@ namespace EmMask.Core.Masking;
 /// back on the image's edges at full resolution.
 /// </summary>
 /// <remarks>
-/// Steps (the README's "How the classical masker works" says the same):
+/// Steps (docs/classical-masker.md says the same, the README in short):
 /// <list type="number">
 /// <item>Robust normalisation (1st/99th percentile → 0/1). Exact-constant padding (<see cref="PaddingDetector"/>) and NaN
 /// voxels are non-brain and leave every statistic below.</item>
