@@ -85,11 +85,24 @@ def load_model(path):
 
 # -------------------------------------------------------------------------------------------------- normalisation --
 
-def percentiles(flat):
+def lost_sections(volume):
+    """IntensityNormalization.LostSections: per z section, whether it holds one value throughout (NaNs ignored; all
+    NaN counts as one value); none when every section does."""
+    v = np.asarray(volume, dtype=np.float32)
+    v = v.reshape((1,) * (3 - v.ndim) + v.shape)
+    lost = np.array([np.unique(s[~np.isnan(s)]).size <= 1 for s in v])
+    return np.zeros_like(lost) if lost.all() else lost
+
+
+def percentiles(flat, lost=None, plane=1):
     """IntensityNormalization.Percentiles: numpy 'linear' 1st/99th percentiles of a stride subsample (<= 2^20 voxels,
-    every voxel up to that size), NaNs ignored; the sample values are float32 as in C#."""
+    every voxel up to that size), NaNs ignored, the voxels of lost sections (``lost``, sections of ``plane`` voxels)
+    left out; the sample values are float32 as in C#."""
     stride = max(1, math.ceil(flat.size / MAX_SAMPLES))
-    sample = flat[::stride]
+    index = np.arange(0, flat.size, stride)
+    if lost is not None:
+        index = index[~lost[index // plane]]
+    sample = flat[index]
     sample = sample[~np.isnan(sample)]
     if sample.size == 0:
         return 0.0, 0.0
@@ -120,7 +133,8 @@ def normalise(raw):
         sample = v[::max(1, math.ceil(v.size / MAX_SAMPLES))]
         sample = np.sort(sample[np.isfinite(sample)]) if np.isfinite(sample).any() else v[~bad].min(keepdims=True)
         v[bad] = sample[(sample.size - 1) // 2]
-    low, high = percentiles(v)
+    shape = np.shape(raw)
+    low, high = percentiles(v, lost_sections(v.reshape(shape)), int(np.prod(shape[-2:])) if len(shape) >= 2 else 1)
     out = np.zeros_like(v)
     if high - low > 0:
         scale = np.float32(1.0 / np.float32(high - low))   # C#: 1f / range, then Subtract, Multiply

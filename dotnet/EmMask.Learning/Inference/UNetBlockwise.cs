@@ -141,7 +141,7 @@ public static class UNetBlockwise
         progress?.Report(new("measure normalisation on a sample", 0));
         var sample = VolumeSample.Read(source, ct);
         var normal = IntensityNormalizer.Normalize(sample, ct);
-        var (low, high) = IntensityNormalization.Percentiles(normal.Normalized.Span);
+        var (low, high) = IntensityNormalization.Percentiles(normal.Normalized);
 
         // The envelope: the classical mask block by block (identical to in memory), grown and filled in memory.
         Volume<byte>? envelope = null, classicalCore = null;

@@ -136,7 +136,7 @@ public sealed class UNetMasker(IPredictorProvider predictors)
             var volume = normal.Normalized;
             if (block is null)
             {
-                IntensityNormalization.Normalize(volume.Span, volume.Span);
+                IntensityNormalization.Normalize(volume);
             }
             else
             {

@@ -42,4 +42,48 @@ public class IntensityNormalizationTests
         var floats = new Volume<float>(shape, bytes.Span.ToArray().Select(b => (float)b).ToArray());
         Assert.Equal(IntensityNormalization.ToNormalizedFloat(floats).Span.ToArray(), IntensityNormalization.ToNormalizedFloat(bytes).Span.ToArray());
     }
+
+    [Fact]
+    public void LostSectionsAreLeftOutOfAVolumesPercentiles()
+    {
+        // Sections 0 and 3 hold an image; 1 is blank (a lost section stored as zeros), 2 saturated, 4 all NaN.
+        var shape = new Shape3(5, 4, 5);
+        var values = new float[shape.Length];
+        var image = new List<float>();
+        for (int i = 0; i < values.Length; i++)
+        {
+            int z = i / shape.SliceLength;
+            values[i] = z switch { 1 => 0f, 2 => 255f, 4 => float.NaN, _ => 40 + (i * 7 % 90) };
+            if (z is 0 or 3)
+            {
+                image.Add(values[i]);
+            }
+        }
+
+        var volume = new Volume<float>(shape, values);
+        Assert.Equal([false, true, true, false, true], IntensityNormalization.LostSections(volume));
+        var expected = IntensityNormalization.Percentiles(image.ToArray());
+        Assert.Equal(expected, IntensityNormalization.Percentiles(volume));
+        Assert.NotEqual(expected, IntensityNormalization.Percentiles(values)); // a bare span keeps them: 0 and 255 are its percentiles
+        var bytes = new Volume<byte>(shape, values.Select(v => float.IsNaN(v) ? (byte)0 : (byte)v).ToArray());
+        Assert.Equal(expected, IntensityNormalization.Percentiles(bytes));
+
+        float first = values[0];
+        IntensityNormalization.Normalize(volume); // in place (the volume wraps values)
+        Assert.Equal((first - expected.Low) / (expected.High - expected.Low), volume.Span[0], 5);
+    }
+
+    [Fact]
+    public void AVolumeWithoutLostSectionsKeepsItsPercentilesAndOneOfConstantSectionsKeepsAllItsValues()
+    {
+        var shape = new Shape3(3, 8, 8);
+        var values = Enumerable.Range(0, (int)shape.Length).Select(i => (float)(i * 13 % 101)).ToArray();
+        Assert.Equal(IntensityNormalization.Percentiles(values), IntensityNormalization.Percentiles(new Volume<float>(shape, values)));
+
+        // Every section constant (5, 9, 9): none is left out, so the volume still maps 5 and 9 apart.
+        var flat = new Volume<float>(shape, values.Select((_, i) => i < 64 ? 5f : 9f).ToArray());
+        Assert.Equal([false, false, false], IntensityNormalization.LostSections(flat));
+        var (low, high) = IntensityNormalization.Percentiles(flat);
+        Assert.True(high > low, $"{low} .. {high}");
+    }
 }
