@@ -187,12 +187,12 @@ public sealed class BlockComponents
         {
             ct.ThrowIfCancellationRequested();
             var coded = read(block);
-            regions.Add(block, NonBrainHysteresis.NonBrain(coded), ct, coded);
+            regions.Add(block, NonBrainHysteresis.Regions(coded), ct, coded);
             progress?.Report(new($"hysteresis: block {++done}/{grid.Count}", (double)done / grid.Count));
         }
 
         // As hole filling, with "flagged" meaning anchored instead of touching a face: unanchored regions become tissue.
-        return block => Filled(read(block), block, regions, ct);
+        return block => Filled(read(block), block, regions, ct, NonBrainHysteresis.Regions);
     }
 
     /// <summary>
@@ -314,7 +314,7 @@ public sealed class BlockComponents
 
     // Tissue after hole filling: tissue, and background whose component is not flagged (touches no face of the volume;
     // for the hysteresis, holds no anchor).
-    private static Volume<byte> Filled(Volume<byte> pre, BlockRegion block, Components? background, CancellationToken ct)
+    private static Volume<byte> Filled(Volume<byte> pre, BlockRegion block, Components? background, CancellationToken ct, Func<Volume<byte>, Volume<byte>>? regionsOf = null)
     {
         if (background is null)
         {
@@ -329,7 +329,7 @@ public sealed class BlockComponents
             return copy;
         }
 
-        var back = Background(pre);
+        var back = (regionsOf ?? Background)(pre);
         var labels = ConnectedComponents.Label(back, Connectivity.Face, ct).Labels.Span;
         int first = background.First(block);
         var result = pre.Like<byte>();

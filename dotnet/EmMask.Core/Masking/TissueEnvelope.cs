@@ -43,7 +43,8 @@ public static class TissueEnvelope
 
     /// <summary>
     /// The envelope and, when <paramref name="coreDepth"/> is given, the core (<see cref="Core"/>), both from one default
-    /// classical mask of a uint8, uint16 or float32 volume, and the voxels of stained regions that joined the envelope.
+    /// classical mask of a uint8, uint16 or float32 volume, the voxels of stained regions that joined the envelope, and
+    /// the classical masker's valid voxels (<see cref="MaskResult.Valid"/>: null where the volume holds no padding).
     /// </summary>
     /// <param name="input">The image.</param>
     /// <param name="margin">Growth in voxels, ≥ 0.</param>
@@ -51,7 +52,7 @@ public static class TissueEnvelope
     /// <param name="stained">Whether stained regions join the classical mask and the envelope (<see cref="ClassicalOptions"/>, <see cref="StainedAdmission"/>).</param>
     /// <param name="progress">Optional progress of the classical mask.</param>
     /// <param name="ct">Cancels the work.</param>
-    public static (Volume<byte> Envelope, Volume<byte>? Core, long Joined) Regions(IVolume input, double margin = DefaultMargin, double? coreDepth = null, bool stained = false, IProgress<ProgressReport>? progress = null, CancellationToken ct = default)
+    public static (Volume<byte> Envelope, Volume<byte>? Core, long Joined, Volume<byte>? Valid) Regions(IVolume input, double margin = DefaultMargin, double? coreDepth = null, bool stained = false, IProgress<ProgressReport>? progress = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(input);
         if (!(margin >= 0) || double.IsInfinity(margin))
@@ -60,7 +61,8 @@ public static class TissueEnvelope
         }
 
         var result = ClassicalMasker.Run(input, ClassicalOptions(stained), progress, ct);
-        return FromClassical(result.Mask, result.ResinKnown, result.Valid, margin, coreDepth, stained ? new VolumeBlockSource(input) : null, ct);
+        var (envelope, core, joined) = FromClassical(result.Mask, result.ResinKnown, result.Valid, margin, coreDepth, stained ? new VolumeBlockSource(input) : null, ct);
+        return (envelope, core, joined, result.Valid);
     }
 
     /// <summary>

@@ -72,20 +72,66 @@ public class NonBrainHysteresisTests
         Assert.Throws<ArgumentException>(() => NonBrainHysteresis.Apply(p, new(0.01, new Volume<float>(new Shape3(1, 9, 19)), 0.2)));
     }
 
+    [Fact]
+    public void PaddingNeitherAnchorsNorJoinsRegions()
+    {
+        // Two sections: the first holds an island of doubt (0.3), the second is lost (padding, gated to 0).
+        var p = new Volume<float>(new Shape3(2, 9, 9));
+        p.Span.Fill(0.9f);
+        Fill(p, 2, 5, 2, 5, 0.3f);
+        var valid = new Volume<byte>(p.Shape);
+        valid.Span[..81].Fill(1);
+        p.Span[81..].Clear();
+
+        var anchored = p.Clone();
+        NonBrainHysteresis.Apply(anchored, new(0.01));
+        Assert.Equal(0.3f, anchored[0, 3, 3]); // without the valid voxels the lost section anchors the island
+
+        long raised = NonBrainHysteresis.Apply(p, new(0.01, Valid: valid));
+        Assert.Equal(9, raised);
+        Assert.Equal(0.5f, p[0, 3, 3]);
+        Assert.Equal(0f, p[1, 3, 3]); // padding stays non-brain
+        Assert.Equal(NonBrainHysteresis.PaddingCode, NonBrainHysteresis.Coded(p, new(0.01, Valid: valid))[1, 0, 0]);
+    }
+
     [Theory]
-    [InlineData(1, 0.05, 7, false)]
-    [InlineData(2, 0.1, 10, false)]
-    [InlineData(3, 0.02, 13, false)]
-    [InlineData(4, 0.1, 10, true)]
-    [InlineData(5, 0.05, 7, true)]
-    public void MatchesAFloodFromTheAnchorsInMemoryAndBlockByBlock(int seed, double low, int edge, bool confirmed)
+    [InlineData(1, 0.05, 7, false, false)]
+    [InlineData(2, 0.1, 10, false, false)]
+    [InlineData(3, 0.02, 13, false, false)]
+    [InlineData(4, 0.1, 10, true, false)]
+    [InlineData(5, 0.05, 7, true, false)]
+    [InlineData(6, 0.05, 7, true, true)]
+    [InlineData(7, 0.1, 10, false, true)]
+    public void MatchesAFloodFromTheAnchorsInMemoryAndBlockByBlock(int seed, double low, int edge, bool confirmed, bool padded)
     {
         var shape = new Shape3(17, 23, 29);
         var p = RandomProbabilities(shape, seed);
         var wide = confirmed ? RandomProbabilities(shape, seed + 100) : null;
-        var anchors = new NonBrainHysteresis.Anchors(low, wide, 0.3);
+        Volume<byte>? valid = null;
+        if (padded)
+        {
+            // A lost section and a padded corner, gated to 0 as the envelope gates padding.
+            valid = new Volume<byte>(shape);
+            valid.Span.Fill(1);
+            for (int z = 0; z < shape.Z; z++)
+            {
+                for (int y = 0; y < shape.Y; y++)
+                {
+                    for (int x = 0; x < shape.X; x++)
+                    {
+                        if (z == 8 || (y < 6 && x < 9))
+                        {
+                            valid[z, y, x] = 0;
+                            p[z, y, x] = 0;
+                        }
+                    }
+                }
+            }
+        }
+
+        var anchors = new NonBrainHysteresis.Anchors(low, wide, 0.3, valid);
         var coded = NonBrainHysteresis.Coded(p, anchors);
-        var expected = Flood(p, low, wide, 0.3);
+        var expected = Flood(p, low, wide, 0.3, valid);
 
         var applied = p.Clone();
         NonBrainHysteresis.Apply(applied, anchors);
@@ -116,7 +162,12 @@ public class NonBrainHysteresisTests
         Assert.True(raised > 0, "no island of doubt: nothing under test");
         if (wide is not null)
         {
-            Assert.NotEqual(Flood(p, low, null, 0).Span.ToArray(), expected.Span.ToArray()); // the wider view changed something
+            Assert.NotEqual(Flood(p, low, null, 0, valid).Span.ToArray(), expected.Span.ToArray()); // the wider view changed something
+        }
+
+        if (valid is not null)
+        {
+            Assert.NotEqual(Flood(p, low, wide, 0.3).Span.ToArray(), expected.Span.ToArray()); // the padding changed something
         }
     }
 
@@ -164,9 +215,10 @@ public class NonBrainHysteresisTests
     }
 
     // The reference: breadth-first flood through non-brain voxels (6-neighbours) from every voxel under low (and, with a
-    // wider view, under confirmBelow there).
-    private static Volume<byte> Flood(Volume<float> p, double low, Volume<float>? wide, double confirmBelow)
+    // wider view, under confirmBelow there); padding (valid 0) is never a seed nor flooded, and stays non-brain.
+    private static Volume<byte> Flood(Volume<float> p, double low, Volume<float>? wide, double confirmBelow, Volume<byte>? valid = null)
     {
+        bool Image(int z, int y, int x) => valid is null || valid[z, y, x] != 0;
         var s = p.Shape;
         var kept = new bool[s.Z, s.Y, s.X];
         var queue = new Queue<(int, int, int)>();
@@ -176,7 +228,7 @@ public class NonBrainHysteresisTests
             {
                 for (int x = 0; x < s.X; x++)
                 {
-                    if (p[z, y, x] < low && (wide is null || wide[z, y, x] < confirmBelow))
+                    if (Image(z, y, x) && p[z, y, x] < low && (wide is null || wide[z, y, x] < confirmBelow))
                     {
                         kept[z, y, x] = true;
                         queue.Enqueue((z, y, x));
@@ -192,7 +244,7 @@ public class NonBrainHysteresisTests
             foreach (var (dz, dy, dx) in steps)
             {
                 int a = z + dz, b = y + dy, c = x + dx;
-                if (a >= 0 && a < s.Z && b >= 0 && b < s.Y && c >= 0 && c < s.X && !kept[a, b, c] && p[a, b, c] < ProbabilityMask.Threshold)
+                if (a >= 0 && a < s.Z && b >= 0 && b < s.Y && c >= 0 && c < s.X && !kept[a, b, c] && Image(a, b, c) && p[a, b, c] < ProbabilityMask.Threshold)
                 {
                     kept[a, b, c] = true;
                     queue.Enqueue((a, b, c));
@@ -207,7 +259,7 @@ public class NonBrainHysteresisTests
             {
                 for (int x = 0; x < s.X; x++)
                 {
-                    mask[z, y, x] = kept[z, y, x] ? (byte)0 : (byte)1;
+                    mask[z, y, x] = kept[z, y, x] || !Image(z, y, x) ? (byte)0 : (byte)1;
                 }
             }
         }
