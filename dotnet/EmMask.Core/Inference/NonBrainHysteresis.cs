@@ -21,18 +21,50 @@ public static class NonBrainHysteresis
     public const byte AnchorCode = 2;
 
     /// <summary>
-    /// The code of padding (exact-constant regions, a lost section, NaN: <see cref="MaskResult.Valid"/> 0) in such a
-    /// mask: non-brain in the end, but in no region. Padding carries no image, so it neither anchors a region nor joins
-    /// regions to each other: before 2026-12-07 a blank section anchored every region of doubt in the sections next to
-    /// it (the SEM edge pair with its second section lost: 0.998 → 0.942 non-brain IoU on the first).
+    /// The code of a lost section's voxels in such a mask (<see cref="LostSections"/>): non-brain in the end, but in no
+    /// region. A lost section carries no image, so it neither anchors a region nor joins regions to each other: before
+    /// 2026-12-07 a blank section anchored every region of doubt in the sections next to it (the SEM edge pair with its
+    /// second section lost: 0.998 → 0.942 non-brain IoU on the first). Padding within a section still anchors: next to
+    /// it lies the image's edge (the ringing of a JPEG thumbnail on padding is a region of doubt it anchors).
     /// </summary>
     public const byte PaddingCode = 3;
+
+    /// <summary>
+    /// The voxels of the hysteresis's image (1) against its lost sections (0): the sections in which no voxel is valid
+    /// (<see cref="MaskResult.Valid"/>: all padding or NaN); null where no section is lost (or <paramref name="valid"/>
+    /// is null), which is the case for every volume whose padding leaves some image in each section.
+    /// </summary>
+    public static Volume<byte>? LostSections(Volume<byte>? valid)
+    {
+        if (valid is null)
+        {
+            return null;
+        }
+
+        int plane = valid.Shape.SliceLength;
+        Volume<byte>? image = null;
+        for (int z = 0; z < valid.Shape.Z; z++)
+        {
+            if (!valid.Span.Slice(z * plane, plane).ContainsAnyExcept((byte)0))
+            {
+                if (image is null)
+                {
+                    image = valid.Like<byte>();
+                    image.Span.Fill(1);
+                }
+
+                image.Span.Slice(z * plane, plane).Clear();
+            }
+        }
+
+        return image;
+    }
 
     /// <summary>What makes a voxel under 0.5 an anchor.</summary>
     /// <param name="Low">The probability under which the network is sure of non-brain; ≤ 0 turns the hysteresis off.</param>
     /// <param name="Confirm">A second view of the same voxels (the wider pass's probabilities), or null for none.</param>
     /// <param name="ConfirmBelow">With <paramref name="Confirm"/>: an anchor must be under this there too.</param>
-    /// <param name="Valid">The voxels that hold image (1) and padding (0) (<see cref="MaskResult.Valid"/>), or null for none: padding is in no region (<see cref="PaddingCode"/>).</param>
+    /// <param name="Valid">The voxels that hold image (1) and those that are in no region (0, <see cref="PaddingCode"/>): the lost sections (<see cref="LostSections"/>); null for none.</param>
     public sealed record Anchors(double Low, Volume<float>? Confirm = null, double ConfirmBelow = 0, Volume<byte>? Valid = null)
     {
         internal bool IsAnchor(float p, int i, ReadOnlySpan<float> confirm) =>
@@ -102,8 +134,8 @@ public static class NonBrainHysteresis
 
     /// <summary>
     /// The mask with its anchors marked: 1 tissue, 0 non-brain, <see cref="AnchorCode"/> non-brain anchors
-    /// (<paramref name="anchors"/>), <see cref="PaddingCode"/> padding (for a block-wise run, whose regions are merged
-    /// across blocks before they are resolved).
+    /// (<paramref name="anchors"/>), <see cref="PaddingCode"/> lost sections (for a block-wise run, whose regions are
+    /// merged across blocks before they are resolved).
     /// </summary>
     public static Volume<byte> Coded(Volume<float> probability, Anchors anchors)
     {
@@ -163,7 +195,7 @@ public static class NonBrainHysteresis
         return back;
     }
 
-    /// <summary>The voxels of a coded mask that the hysteresis's regions are made of, as 1: non-brain and anchors (not tissue, not padding).</summary>
+    /// <summary>The voxels of a coded mask that the hysteresis's regions are made of, as 1: non-brain and anchors (not tissue, not lost sections).</summary>
     public static Volume<byte> Regions(Volume<byte> coded)
     {
         ArgumentNullException.ThrowIfNull(coded);

@@ -144,7 +144,7 @@ public static class UNetBlockwise
         var (low, high) = IntensityNormalization.Percentiles(normal.Normalized);
 
         // The envelope: the classical mask block by block (identical to in memory), grown and filled in memory.
-        Volume<byte>? envelope = null, classicalCore = null, validVoxels = null;
+        Volume<byte>? envelope = null, classicalCore = null, lost = null;
         long joined = 0;
         if (options.Envelope)
         {
@@ -157,7 +157,7 @@ public static class UNetBlockwise
             var valid = new BlockValidMap(shape, source.VoxelSize);
             var blocks = ClassicalBlockwise.Run(source, new MemoryBlockStore(), grid0, plan, classical, null, null, ct, valid.Add);
             (envelope, classicalCore, joined) = TissueEnvelope.FromClassical(blocks.ToVolume(), blocks.ResinKnown, valid.Volume, options.EnvelopeMargin, options.Core ? options.CoreDepth : null, options.StainedJoin ? source : null, ct);
-            validVoxels = valid.Volume; // padding is in no region of the hysteresis
+            lost = NonBrainHysteresis.LostSections(valid.Volume); // lost sections are in no region of the hysteresis
         }
 
         int scale = options.Scale ?? WorkingScale.FromVoxelSize(source.VoxelSize, shape);
@@ -175,7 +175,7 @@ public static class UNetBlockwise
             {
                 var context = new UNetBlockContext(normal.Map, low, high, envelope is null ? null : VolumeRegions.Crop(envelope, block.Read, block.ReadSize),
                     classicalCore is null ? null : VolumeRegions.Crop(classicalCore, block.Read, block.ReadSize),
-                    validVoxels is null ? null : VolumeRegions.Crop(validVoxels, block.Read, block.ReadSize));
+                    lost is null ? null : VolumeRegions.Crop(lost, block.Read, block.ReadSize));
                 return masker.Run(input, blockOptions, context, null, ct).Result;
             },
             confidence is null ? null : (block, result) => confidence(block, block.CropCore(result.Confidence)),

@@ -104,7 +104,7 @@ public sealed class UNetMasker(IPredictorProvider predictors)
             CancellationToken.None);
         SlidingWindowResult windows;
         SlidingWindowResult? wider = null;
-        Volume<byte>? envelope = null, core = null, valid = null;
+        Volume<byte>? envelope = null, core = null, lost = null;
         bool skip = options.SkipTiles && options.Envelope; // only then are the skipped windows exactly those the gate zeroes
         double envelopeSeconds = 0, networkSeconds;
         try
@@ -114,11 +114,12 @@ public sealed class UNetMasker(IPredictorProvider predictors)
                 progress?.Report(new ProgressReport("tissue envelope", 0.0));
                 if (block?.Envelope is { } given)
                 {
-                    (envelope, core, valid) = (given, block.Core, block.Valid); // the block-wise run's core: with --core, or next to padding
+                    (envelope, core, lost) = (given, block.Core, block.Lost); // the block-wise run's core: with --core, or next to padding
                 }
                 else
                 {
-                    (envelope, core, long joined, valid) = TissueEnvelope.Regions(input, options.EnvelopeMargin, options.Core ? options.CoreDepth : null, options.StainedJoin, null, ct);
+                    (envelope, core, long joined, var valid) = TissueEnvelope.Regions(input, options.EnvelopeMargin, options.Core ? options.CoreDepth : null, options.StainedJoin, null, ct);
+                    lost = NonBrainHysteresis.LostSections(valid);
                     if (joined > 0)
                     {
                         notes.Add(StainedAdmission.Note(joined, input.Shape.Length));
@@ -180,8 +181,8 @@ public sealed class UNetMasker(IPredictorProvider predictors)
             }
         }
 
-        // Padding the classical masker found (known only with the envelope) is in no region of the hysteresis.
-        var anchors = new NonBrainHysteresis.Anchors(options.Hysteresis, wider?.Probabilities, options.AnchorConfirm, valid);
+        // Lost sections (all padding to the classical masker; known only with the envelope) are in no region of the hysteresis.
+        var anchors = new NonBrainHysteresis.Anchors(options.Hysteresis, wider?.Probabilities, options.AnchorConfirm, lost);
 
         p.VoxelSize = input.VoxelSize; // the mask takes it from the probabilities
 
@@ -248,5 +249,5 @@ public sealed class UNetMasker(IPredictorProvider predictors)
 /// <param name="ModelHigh">Its 99th percentile.</param>
 /// <param name="Envelope">The block's part of the whole volume's tissue envelope (null without an envelope).</param>
 /// <param name="Core">The block's part of the whole volume's classical core (null without one).</param>
-/// <param name="Valid">The block's part of the whole volume's valid voxels (<see cref="MaskResult.Valid"/>; null where the volume holds no padding).</param>
-public sealed record UNetBlockContext(IntensityNormalizer.IntensityMap Intensity, float ModelLow, float ModelHigh, Volume<byte>? Envelope, Volume<byte>? Core = null, Volume<byte>? Valid = null);
+/// <param name="Lost">The block's part of the whole volume's lost-section map (<see cref="NonBrainHysteresis.LostSections"/>; null where no section is lost).</param>
+public sealed record UNetBlockContext(IntensityNormalizer.IntensityMap Intensity, float ModelLow, float ModelHigh, Volume<byte>? Envelope, Volume<byte>? Core = null, Volume<byte>? Lost = null);

@@ -73,7 +73,7 @@ public class NonBrainHysteresisTests
     }
 
     [Fact]
-    public void PaddingNeitherAnchorsNorJoinsRegions()
+    public void ALostSectionNeitherAnchorsNorJoinsRegionsWhilePaddingWithinASectionStillAnchors()
     {
         // Two sections: the first holds an island of doubt (0.3), the second is lost (padding, gated to 0).
         var p = new Volume<float>(new Shape3(2, 9, 9));
@@ -85,9 +85,20 @@ public class NonBrainHysteresisTests
 
         var anchored = p.Clone();
         NonBrainHysteresis.Apply(anchored, new(0.01));
-        Assert.Equal(0.3f, anchored[0, 3, 3]); // without the valid voxels the lost section anchors the island
+        Assert.Equal(0.3f, anchored[0, 3, 3]); // without the lost-section map the lost section anchors the island
 
-        long raised = NonBrainHysteresis.Apply(p, new(0.01, Valid: valid));
+        // Padding within sections (a corner of each) loses no section: no map, so it anchors as before.
+        var corners = new Volume<byte>(p.Shape);
+        corners.Span.Fill(1);
+        corners.Span[..3].Clear();
+        corners.Span[81..84].Clear();
+        Assert.Null(NonBrainHysteresis.LostSections(corners));
+        Assert.Null(NonBrainHysteresis.LostSections(null));
+        var lost = NonBrainHysteresis.LostSections(valid);
+        Assert.NotNull(lost);
+        Assert.Equal(valid.Span.ToArray(), lost.Span.ToArray());
+
+        long raised = NonBrainHysteresis.Apply(p, new(0.01, Valid: lost));
         Assert.Equal(9, raised);
         Assert.Equal(0.5f, p[0, 3, 3]);
         Assert.Equal(0f, p[1, 3, 3]); // padding stays non-brain
