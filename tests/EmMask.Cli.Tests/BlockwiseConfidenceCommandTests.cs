@@ -65,7 +65,9 @@ public class BlockwiseConfidenceCommandTests
         // ones; the hysteresis, merged over the blocks, raises its voxels to 0.5 as in memory. The right 42 columns are
         // exact-zero padding: the envelope leaves the padding out and keeps the classical tissue next to it
         // (TissueEnvelope.NextToPadding), and the block-wise run assembles the padding from its blocks (without it
-        // 25 497 voxels of the mask differed). One test for all of it: each run costs about 20 s of CI.
+        // 25 497 voxels of the mask differed). Section 20 is lost (blank): it leaves the model's normalisation and is in
+        // no region of the hysteresis, in memory as block by block (NonBrainHysteresis.LostSections). One test for all
+        // of it: each run costs about 20 s of CI.
         using var t = new TempFolder();
         Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--seed", "8", "--shape", "48", "192", "192", "-q").ExitCode);
         var raw = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["p.h5"], "/raw"));
@@ -77,6 +79,8 @@ public class BlockwiseConfidenceCommandTests
             }
         }
 
+        raw.Span.Slice(20 * 192 * 192, 192 * 192).Clear();
+
         VolumeWriter.Write(VolumePath.Parse(t["q.h5"], "/raw"), raw, new VolumeWriteOptions());
         Assert.Equal(0, CliRunner.Invoke("mask", t["q.h5"], t["mem.h5"], "--method", "unet", "--confidence", t["mem.h5"], "-q").ExitCode);
         var run = CliRunner.Invoke("mask", t["q.h5"], t["blk.h5"], "--method", "unet", "--block", "96", "--confidence", t["blk-c.h5"]);
@@ -86,7 +90,7 @@ public class BlockwiseConfidenceCommandTests
         Assert.Equal(memory, Mask(t["blk.h5"]));
         for (int i = 0; i < memory.Length; i++)
         {
-            Assert.True(i % 192 < 150 || memory[i] == 0, $"voxel {i}: padding called tissue");
+            Assert.True((i % 192 < 150 && i / (192 * 192) != 20) || memory[i] == 0, $"voxel {i}: padding called tissue");
         }
 
         var expected = Confidence(t["mem.h5"]).Span.ToArray();
