@@ -70,34 +70,25 @@ public static class NonBrainHysteresis
         internal bool IsAnchor(float p, int i, ReadOnlySpan<float> confirm) =>
             p < Low && (confirm.IsEmpty || confirm[i] < ConfirmBelow);
 
-        internal ReadOnlySpan<float> ConfirmSpan(Volume<float> probability)
+        internal ReadOnlySpan<float> ConfirmSpan(Volume<float> probability) => SpanOf(Confirm, probability, "The confirming view's", nameof(Confirm));
+
+        internal ReadOnlySpan<byte> ValidSpan(Volume<float> probability) => SpanOf(Valid, probability, "The valid voxels'", nameof(Valid));
+
+        // The voxels of a volume that goes with the probabilities (empty for none), after checking its shape.
+        private static ReadOnlySpan<T> SpanOf<T>(Volume<T>? volume, Volume<float> probability, string what, string name)
+            where T : unmanaged
         {
-            if (Confirm is null)
+            if (volume is null)
             {
                 return default;
             }
 
-            if (Confirm.Shape != probability.Shape)
+            if (volume.Shape != probability.Shape)
             {
-                throw new ArgumentException($"The confirming view's shape {Confirm.Shape} differs from the probabilities' {probability.Shape}.", nameof(Confirm));
+                throw new ArgumentException($"{what} shape {volume.Shape} differs from the probabilities' {probability.Shape}.", name);
             }
 
-            return Confirm.Span;
-        }
-
-        internal ReadOnlySpan<byte> ValidSpan(Volume<float> probability)
-        {
-            if (Valid is null)
-            {
-                return default;
-            }
-
-            if (Valid.Shape != probability.Shape)
-            {
-                throw new ArgumentException($"The valid voxels' shape {Valid.Shape} differs from the probabilities' {probability.Shape}.", nameof(Valid));
-            }
-
-            return Valid.Span;
+            return volume.Span;
         }
     }
 
