@@ -64,15 +64,15 @@ public static class NonBrainHysteresis
     /// <param name="Low">The probability under which the network is sure of non-brain; ≤ 0 turns the hysteresis off.</param>
     /// <param name="Confirm">A second view of the same voxels (the wider pass's probabilities), or null for none.</param>
     /// <param name="ConfirmBelow">With <paramref name="Confirm"/>: an anchor must be under this there too.</param>
-    /// <param name="Valid">The voxels that hold image (1) and those that are in no region (0, <see cref="PaddingCode"/>): the lost sections (<see cref="LostSections"/>); null for none.</param>
-    public sealed record Anchors(double Low, Volume<float>? Confirm = null, double ConfirmBelow = 0, Volume<byte>? Valid = null)
+    /// <param name="Image">The voxels of image (1) against those in no region (0, <see cref="PaddingCode"/>): the lost-section map (<see cref="LostSections"/>); null for none.</param>
+    public sealed record Anchors(double Low, Volume<float>? Confirm = null, double ConfirmBelow = 0, Volume<byte>? Image = null)
     {
         internal bool IsAnchor(float p, int i, ReadOnlySpan<float> confirm) =>
             p < Low && (confirm.IsEmpty || confirm[i] < ConfirmBelow);
 
         internal ReadOnlySpan<float> ConfirmSpan(Volume<float> probability) => SpanOf(Confirm, probability, "The confirming view's", nameof(Confirm));
 
-        internal ReadOnlySpan<byte> ValidSpan(Volume<float> probability) => SpanOf(Valid, probability, "The valid voxels'", nameof(Valid));
+        internal ReadOnlySpan<byte> ImageSpan(Volume<float> probability) => SpanOf(Image, probability, "The lost-section map's", nameof(Image));
 
         // The voxels of a volume that goes with the probabilities (empty for none), after checking its shape.
         private static ReadOnlySpan<T> SpanOf<T>(Volume<T>? volume, Volume<float> probability, string what, string name)
@@ -135,11 +135,11 @@ public static class NonBrainHysteresis
         var mask = probability.Like<byte>();
         var p = probability.Span;
         var confirm = anchors.ConfirmSpan(probability);
-        var valid = anchors.ValidSpan(probability);
+        var image = anchors.ImageSpan(probability);
         var m = mask.Span;
         for (int i = 0; i < m.Length; i++)
         {
-            m[i] = !valid.IsEmpty && valid[i] == 0 ? PaddingCode
+            m[i] = !image.IsEmpty && image[i] == 0 ? PaddingCode
                 : p[i] >= ProbabilityMask.Threshold ? (byte)1
                 : anchors.IsAnchor(p[i], i, confirm) ? AnchorCode : (byte)0;
         }

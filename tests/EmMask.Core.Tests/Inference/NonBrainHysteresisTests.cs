@@ -98,11 +98,11 @@ public class NonBrainHysteresisTests
         Assert.NotNull(lost);
         Assert.Equal(valid.Span.ToArray(), lost.Span.ToArray());
 
-        long raised = NonBrainHysteresis.Apply(p, new(0.01, Valid: lost));
+        long raised = NonBrainHysteresis.Apply(p, new(0.01, Image: lost));
         Assert.Equal(9, raised);
         Assert.Equal(0.5f, p[0, 3, 3]);
         Assert.Equal(0f, p[1, 3, 3]); // padding stays non-brain
-        Assert.Equal(NonBrainHysteresis.PaddingCode, NonBrainHysteresis.Coded(p, new(0.01, Valid: valid))[1, 0, 0]);
+        Assert.Equal(NonBrainHysteresis.PaddingCode, NonBrainHysteresis.Coded(p, new(0.01, Image: lost))[1, 0, 0]);
     }
 
     [Theory]
