@@ -74,7 +74,7 @@ internal static class RowsWriter
                     return;
                 default:
                     VolumeWriter.CheckReplace(path.File, options);
-                    var npy = VolumeWriter.NpyWrites(path.File, rows.Shape, rows.VoxelSize, options, stream => NpyFormat.WriteRows(stream, rows, squeeze2D: options.SingleSliceRank != 3, ct));
+                    var npy = VolumeWriter.NpyWrites(path.File, rows.Shape, rows.VoxelSize, options, stream => NpyFormat.WriteRows(stream, rows, options.DimensionsFor(rows.Shape), ct));
                     npys.Add(npy);
                     files.AddRange(npy.Writes);
                     return;

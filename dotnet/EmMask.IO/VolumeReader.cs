@@ -90,6 +90,35 @@ public static class VolumeReader
         }
     }
 
+    /// <summary>
+    /// The shape of the input's array as its file stores it, for <see cref="VolumeWriteOptions.StoredDimensions"/>: an
+    /// npy's or HDF5 dataset's own shape (with any axes of length 1 that are not read); (H, W) or (Z, H, W) for the other
+    /// formats, by <see cref="ReadRank"/>.
+    /// </summary>
+    public static long[] ReadStoredDimensions(VolumePath path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        switch (path.Kind)
+        {
+            case VolumeFileKind.Hdf5:
+                using (var h5 = Hdf5Reader.Open(path.File))
+                {
+                    var ds = Hdf5Reader.OpenDataset(h5, path.File, DatasetOf(path));
+                    return Hdf5Reader.Describe(ds, path.ToString()).Axes.Stored;
+                }
+
+            case VolumeFileKind.Npy:
+                return WrapNpy(path.File, () =>
+                {
+                    using var stream = File.OpenRead(path.File);
+                    return NpyFormat.ReadStoredDimensions(stream, path.File);
+                });
+            default:
+                var shape = ReadShape(path);
+                return ReadRank(path) == 2 ? [shape.Y, shape.X] : [shape.Z, shape.Y, shape.X];
+        }
+    }
+
     /// <summary>The shape of a volume without reading its voxels (HDF5 and npy read only the header).</summary>
     public static Shape3 ReadShape(VolumePath path)
     {
@@ -100,7 +129,7 @@ public static class VolumeReader
                 using (var h5 = Hdf5Reader.Open(path.File))
                 {
                     var ds = Hdf5Reader.OpenDataset(h5, path.File, DatasetOf(path));
-                    var (dims, _) = Hdf5Reader.Describe(ds, path.ToString());
+                    var (dims, _, _) = Hdf5Reader.Describe(ds, path.ToString());
                     return Shape3.FromDimensions(dims.Select(d => (long)d).ToArray());
                 }
 

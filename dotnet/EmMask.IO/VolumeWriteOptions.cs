@@ -1,3 +1,6 @@
+using EmMask.Core.Volumes;
+using EmMask.IO.Formats;
+
 namespace EmMask.IO;
 
 /// <summary>How <see cref="VolumeWriter"/> writes a volume.</summary>
@@ -26,6 +29,34 @@ public sealed record VolumeWriteOptions
     /// (<see cref="VolumeReader.ReadRank"/>), so that a mask has its input's shape.
     /// </summary>
     public int SingleSliceRank { get; init; } = 2;
+
+    /// <summary>
+    /// The input's shape as its file stores it (<see cref="VolumeReader.ReadStoredDimensions"/>), or null. Where it has
+    /// more than three axes, the extra ones of length 1 (<c>(1, Z, Y, X)</c>, ilastik's <c>(Z, Y, X, 1)</c>), and a
+    /// volume of its spatial shape is written, npy and HDF5 store that volume with the same axes, so that a mask has
+    /// its input's shape. Other shapes (a coarser level, a colour input) are stored by <see cref="SingleSliceRank"/>.
+    /// </summary>
+    public IReadOnlyList<long>? StoredDimensions { get; init; }
+
+    /// <summary>
+    /// The shape a volume of <paramref name="shape"/> is stored with in npy and HDF5: <see cref="StoredDimensions"/>
+    /// where its spatial axes are <paramref name="shape"/>; else (H, W) for one section unless
+    /// <see cref="SingleSliceRank"/> is 3; else (Z, Y, X).
+    /// </summary>
+    public long[] DimensionsFor(Shape3 shape)
+    {
+        if (StoredDimensions is { Count: > 3 } stored && StoredAxes.Of(stored) is { } axes)
+        {
+            long[] spatial = axes.SpatialDimensions;
+            long[] wanted = spatial.Length == 2 ? [1, shape.Y, shape.X] : [shape.Z, shape.Y, shape.X];
+            if (spatial.Length == 2 ? shape.Z == 1 && spatial.SequenceEqual(wanted[1..]) : spatial.SequenceEqual(wanted))
+            {
+                return [.. stored];
+            }
+        }
+
+        return shape.Z == 1 && SingleSliceRank != 3 ? [shape.Y, shape.X] : [shape.Z, shape.Y, shape.X];
+    }
 
     /// <summary>The defaults: no force, no attributes, compressed.</summary>
     public static VolumeWriteOptions Default { get; } = new();

@@ -253,7 +253,7 @@ public static class VolumeWriter
 
     private static void WriteNpy(string file, IVolume volume, VolumeWriteOptions options, CancellationToken ct)
     {
-        var npy = NpyWrites(file, volume.Shape, volume.VoxelSize, options, stream => NpyFormat.Write(stream, volume, squeeze2D: options.SingleSliceRank != 3, ct));
+        var npy = NpyWrites(file, volume.Shape, volume.VoxelSize, options, stream => NpyFormat.Write(stream, volume, options.DimensionsFor(volume.Shape), ct));
         AtomicFile.WriteAll(npy.Writes, ct);
         npy.DeleteStale();
     }

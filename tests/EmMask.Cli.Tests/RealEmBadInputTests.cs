@@ -278,6 +278,42 @@ public class RealEmBadInputTests
         }
     }
 
+    [Fact]
+    public void AxesOfLengthOneAndBigEndianNpyAreMaskedAndTheMaskKeepsTheStoredShape()
+    {
+        // (1, Z, Y, X) and ilastik's (Z, Y, X, 1) are read as (Z, Y, X); big-endian numbers are byte-swapped. The mask
+        // is the one of the plain volume, stored with the input's own shape, in memory, block by block and after
+        // postprocess.
+        using var t = new TempFolder();
+        var raw = Phantom.Raw;
+        var wide = new Volume<ushort>(raw.Shape, [.. raw.Span.ToArray().Select(b => (ushort)((b * 257) + 3))]);
+        var bigEndian = new byte[wide.Span.Length * 2];
+        for (int i = 0; i < wide.Span.Length; i++)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(bigEndian.AsSpan(2 * i), wide.Span[i]);
+        }
+
+        Save(t["zyx.npy"], raw);
+        Save(t["u16.npy"], wide);
+        NpyCraft.Write(t["tzyx.npy"], "|u1", [1, 4, 160, 160], raw.Span.ToArray());
+        NpyCraft.Write(t["be.npy"], ">u2", [4, 160, 160, 1], bigEndian);
+        foreach (var (input, output) in new[] { ("zyx.npy", "m_zyx.npy"), ("u16.npy", "m_u16.npy"), ("tzyx.npy", "m_tzyx.npy"), ("be.npy", "m_be.npy") })
+        {
+            Assert.Equal(0, CliRunner.Invoke("mask", t[input], t[output], "-q").ExitCode);
+        }
+
+        Assert.Equal(0, CliRunner.Invoke("mask", t["tzyx.npy"], t["block.h5"], "--block", "64", "-q").ExitCode);
+        Assert.Equal(0, CliRunner.Invoke("postprocess", t["m_tzyx.npy"], t["post.npy"], "fill2d").ExitCode);
+
+        Assert.Equal(new long[] { 1, 4, 160, 160 }, VolumeReader.ReadStoredDimensions(new VolumePath(t["m_tzyx.npy"], null)));
+        Assert.Equal(new long[] { 1, 4, 160, 160 }, VolumeReader.ReadStoredDimensions(new VolumePath(t["post.npy"], null)));
+        Assert.Equal(new long[] { 1, 4, 160, 160 }, VolumeReader.ReadStoredDimensions(VolumePath.Parse(t["block.h5"], "/mask")));
+        Assert.Equal(new long[] { 4, 160, 160, 1 }, VolumeReader.ReadStoredDimensions(new VolumePath(t["m_be.npy"], null)));
+        Assert.Equal(MaskOf(t["m_zyx.npy"], raw.Shape).Span.ToArray(), MaskOf(t["m_tzyx.npy"], raw.Shape).Span.ToArray());
+        Assert.Equal(MaskOf(t["m_u16.npy"], raw.Shape).Span.ToArray(), MaskOf(t["m_be.npy"], raw.Shape).Span.ToArray());
+        Assert.True(Dice(t["m_be.npy"], Phantom.Truth) > 0.85);
+    }
+
     private static int[] H5Shape(string path)
     {
         var mask = VolumePath.Parse(path, "/mask");

@@ -129,7 +129,7 @@ public class BadInputTests
             """,
             file);
 
-        ReadFails(file + ":/d4", "expected 2D or 3D, got 4D shape (2, 3, 4, 5)");
+        ReadFails(file + ":/d4", "expected 2D or 3D, got 4D shape (2, 3, 4, 5)", "Axes beyond (Z, Y, X) must have length 1");
         ReadFails(file + ":/rgb", "got 4D shape (2, 8, 8, 3). It looks like a colour stack", "Fiji: Image > Type > 8-bit");
         Assert.DoesNotContain("colour", Assert.Throws<VolumeFormatException>(() => VolumeReader.Read(VolumePath.Parse(file + ":/d4", "/raw"))).Message, StringComparison.Ordinal);
         ReadFails(file + ":/d1", "got 1D shape (7)");
@@ -164,7 +164,10 @@ public class BadInputTests
         ReadFails(dir.File("c.npy"), "complex");
         ReadFails(dir.File("s.npy"), "strings");
         ReadFails(dir.File("e.npy"), "0-length axis");
-        ReadFails(dir.File("be.npy"), "'>u2'");
+        Assert.Equal(VoxelType.UInt16, VolumeReader.Read(new VolumePath(dir.File("be.npy"), null)).VoxelType); // big-endian: byte-swapped
+        WriteNpy(dir.File("bef2.npy"), ">f2", "(2, 3)", 12);
+        ReadFails(dir.File("bef2.npy"), "'>f2'"); // the message names the dtype as stored
+        ReadFails(dir.File("d4.npy"), "Axes beyond (Z, Y, X) must have length 1");
         Assert.Equal(VoxelType.Float32, VolumeReader.Read(new VolumePath(dir.File("i2.npy"), null)).VoxelType);
     }
 

@@ -50,7 +50,7 @@ public static class PostprocessCommand
                     return 0;
                 });
                 var attributes = new Dictionary<string, string> { ["postprocess"] = pipeline.ToSpec(), ["source"] = input.ToString(), ["version"] = ToolVersion.Text };
-                var write = new VolumeWriteOptions { Force = parse.GetValue(force), Attributes = attributes, SingleSliceRank = VolumeReader.ReadRank(input) };
+                var write = new VolumeWriteOptions { Force = parse.GetValue(force), Attributes = attributes, SingleSliceRank = VolumeReader.ReadRank(input), StoredDimensions = VolumeReader.ReadStoredDimensions(input) };
                 VolumeWriter.Write(output, mask, write, ct);
                 if (OutputGuard.LeftoverWarning(output, mask.Shape.Z) is { } leftover)
                 {

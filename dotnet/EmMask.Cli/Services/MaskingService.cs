@@ -116,6 +116,7 @@ public sealed class MaskingService(IReporter reporter, PredictorProvider? shared
         _ = CompilationWarmUp.Start(request); // runs beside the read and, if still busy, the first part of the compute
         var input = VolumeReader.Read(request.Input, ct);
         int rank = VolumeReader.ReadRank(request.Input); // the mask keeps the input's shape: (1, H, W) stays (1, H, W)
+        long[] stored = VolumeReader.ReadStoredDimensions(request.Input); // and (1, Z, Y, X) stays (1, Z, Y, X)
         string? colour = null;
         if (ColorImage.Looks(input.Shape, rank))
         {
@@ -174,7 +175,7 @@ public sealed class MaskingService(IReporter reporter, PredictorProvider? shared
         clock.Restart();
         var attributes = Attributes(request, result);
         ct.ThrowIfCancellationRequested();
-        var writeOptions = new VolumeWriteOptions { Force = request.Force, Attributes = attributes, SingleSliceRank = rank };
+        var writeOptions = new VolumeWriteOptions { Force = request.Force, Attributes = attributes, SingleSliceRank = rank, StoredDimensions = stored };
         if (request.Multiscale > 0)
         {
             var rows = new VolumeRows(result.Mask);
@@ -190,7 +191,7 @@ public sealed class MaskingService(IReporter reporter, PredictorProvider? shared
         }
         if (request.ConfidenceOutput is { } c)
         {
-            VolumeWriter.Write(c, result.Confidence, new VolumeWriteOptions { Force = request.Force, Attributes = attributes, SingleSliceRank = rank }, ct);
+            VolumeWriter.Write(c, result.Confidence, new VolumeWriteOptions { Force = request.Force, Attributes = attributes, SingleSliceRank = rank, StoredDimensions = stored }, ct);
             if (OutputGuard.LeftoverWarning(c, result.Confidence.Shape.Z) is { } leftover)
             {
                 reporter.Warn(leftover);
@@ -331,9 +332,15 @@ public sealed class MaskingService(IReporter reporter, PredictorProvider? shared
     /// </summary>
     private const int UNetGridVersion = 2;
 
-    // How both block-wise paths write: their attributes, and the input's rank, so that (1, H, W) stays (1, H, W).
+    // How both block-wise paths write: their attributes, and the input's rank and stored shape, so that (1, H, W) stays (1, H, W).
     private static VolumeWriteOptions BlockwiseWriteOptions(MaskRequest request) =>
-        new() { Force = request.Force, Attributes = BlockwiseAttributes(request), SingleSliceRank = VolumeReader.ReadRank(request.Input) };
+        new()
+        {
+            Force = request.Force,
+            Attributes = BlockwiseAttributes(request),
+            SingleSliceRank = VolumeReader.ReadRank(request.Input),
+            StoredDimensions = VolumeReader.ReadStoredDimensions(request.Input),
+        };
 
     private static Dictionary<string, string> BlockwiseAttributes(MaskRequest request) => new(RunAttributes(request))
     {

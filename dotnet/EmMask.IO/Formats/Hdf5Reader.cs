@@ -30,15 +30,15 @@ internal static class Hdf5Reader
         using var h5 = Open(file);
         var ds = OpenDataset(h5, file, dataset);
         string where = $"{file}:{dataset}";
-        var (dims, kind) = Describe(ds, where);
+        var (dims, kind, axes) = Describe(ds, where);
         var shape = Shape3.FromDimensions(dims.Select(d => (long)d).ToArray());
         if (shape.Length > Array.MaxLength)
         {
             throw new VolumeFormatException($"{where}: shape {shape} ({shape.Length} voxels) is too large to load at once; process it block-wise.");
         }
 
-        var volume = Guard(where, () => ReadRegion(ds, () => Reopen(file, dataset), dims.Length, kind, (0, 0, 0), shape, where, ct));
-        SetVoxelSize(volume, ReadVoxelSize(ds, where));
+        var volume = Guard(where, () => ReadRegion(ds, () => Reopen(file, dataset), axes, kind, (0, 0, 0), shape, where, ct));
+        SetVoxelSize(volume, ReadVoxelSize(ds, where, axes));
         return volume;
     }
 
@@ -47,11 +47,11 @@ internal static class Hdf5Reader
         using var h5 = Open(file);
         var ds = OpenDataset(h5, file, dataset);
         string where = $"{file}:{dataset}";
-        var (dims, kind) = Describe(ds, where);
+        var (dims, kind, axes) = Describe(ds, where);
         var shape = Shape3.FromDimensions(dims.Select(d => (long)d).ToArray());
         BlockBounds.Check(shape, offset, size);
-        var volume = Guard(where, () => ReadRegion(ds, () => Reopen(file, dataset), dims.Length, kind, offset, size, where, ct));
-        SetVoxelSize(volume, ReadVoxelSize(ds, where));
+        var volume = Guard(where, () => ReadRegion(ds, () => Reopen(file, dataset), axes, kind, offset, size, where, ct));
+        SetVoxelSize(volume, ReadVoxelSize(ds, where, axes));
         return volume;
     }
 
@@ -151,41 +151,50 @@ internal static class Hdf5Reader
         return true;
     }
 
-    internal static (ulong[] Dims, ElementKind Kind) Describe(IH5Dataset ds, string where)
+    /// <summary>
+    /// The dataset's spatial dimensions ((Y, X) or (Z, Y, X)), element kind and stored axes (a dataset of more axes is
+    /// read where the extra ones have length 1: <see cref="StoredAxes"/>).
+    /// </summary>
+    internal static (ulong[] Dims, ElementKind Kind, StoredAxes Axes) Describe(IH5Dataset ds, string where)
     {
         var (space, type) = Guard(where, () => (ds.Space, ds.Type));
-        ulong[] dims = space.Type == H5DataspaceType.Simple ? space.Dimensions : [];
-        if (dims.Length is < 2 or > 3)
+        ulong[] stored = space.Type == H5DataspaceType.Simple ? space.Dimensions : [];
+        long[] signed = [.. stored.Select(d => d > long.MaxValue ? long.MaxValue : (long)d)];
+        if (StoredAxes.Of(signed) is not { } axes)
         {
-            string shape = dims.Length == 0 ? "a scalar" : $"shape ({string.Join(", ", dims)})";
-            throw new VolumeFormatException($"{where}: expected 2D or 3D, got {dims.Length}D {shape}.{ColorImage.StackHint([.. dims.Select(d => (long)d)])}");
+            string shape = stored.Length == 0 ? "a scalar" : $"shape ({string.Join(", ", stored)})";
+            throw new VolumeFormatException($"{where}: expected 2D or 3D, got {stored.Length}D {shape}.{StoredAxes.Hint(signed)}{ColorImage.StackHint(signed)}");
         }
 
-        if (dims.Any(d => d == 0))
+        if (stored.Any(d => d == 0))
         {
-            throw new VolumeFormatException($"{where}: shape ({string.Join(", ", dims)}) has a 0-length axis.");
+            throw new VolumeFormatException($"{where}: shape ({string.Join(", ", stored)}) has a 0-length axis.");
         }
 
-        if (dims.Any(d => d > int.MaxValue))
+        if (stored.Any(d => d > int.MaxValue))
         {
-            throw new VolumeFormatException($"{where}: an axis of shape ({string.Join(", ", dims)}) is too long.");
+            throw new VolumeFormatException($"{where}: an axis of shape ({string.Join(", ", stored)}) is too long.");
         }
 
-        return (dims, ElementKinds.FromHdf5(type, where));
+        return ([.. axes.SpatialDimensions.Select(d => (ulong)d)], ElementKinds.FromHdf5(type, where), axes);
     }
 
     /// <summary>Voxel size from <c>element_size_um</c> (µm) or <c>resolution</c> (nm), else null.</summary>
-    internal static VoxelSize? ReadVoxelSize(IH5Dataset ds, string where) => Guard(where, () =>
+    /// <remarks>A dataset of more than three axes may give one value per stored axis; the spatial axes' are taken.</remarks>
+    internal static VoxelSize? ReadVoxelSize(IH5Dataset ds, string where, StoredAxes axes) => Guard(where, () =>
     {
+        double[]? Spatial(double[]? values) =>
+            values is not null && values.Length == axes.Stored.Length && values.Length > 3 ? [.. axes.Spatial.Select(i => values[i])] : values;
+
         if (ds.AttributeExists(VolumeMetadata.ElementSizeUm)
-            && VolumeMetadata.FromSpacing(Hdf5Values.ReadNumbers(ds.Attribute(VolumeMetadata.ElementSizeUm)), 1000) is { } um)
+            && VolumeMetadata.FromSpacing(Spatial(Hdf5Values.ReadNumbers(ds.Attribute(VolumeMetadata.ElementSizeUm))), 1000) is { } um)
         {
             return um;
         }
 
         if (ds.AttributeExists(VolumeMetadata.Resolution))
         {
-            return VolumeMetadata.FromSpacing(Hdf5Values.ReadNumbers(ds.Attribute(VolumeMetadata.Resolution)), 1);
+            return VolumeMetadata.FromSpacing(Spatial(Hdf5Values.ReadNumbers(ds.Attribute(VolumeMetadata.Resolution))), 1);
         }
 
         return (VoxelSize?)null;
@@ -214,18 +223,18 @@ internal static class Hdf5Reader
         return (h5, (NativeDataset)h5.Get(dataset));
     }
 
-    private static IVolume ReadRegion(NativeDataset ds, Func<(NativeFile, NativeDataset)> reopen, int rank, ElementKind kind, (int Z, int Y, int X) offset, Shape3 size, string where, CancellationToken ct) => kind switch
+    private static IVolume ReadRegion(NativeDataset ds, Func<(NativeFile, NativeDataset)> reopen, StoredAxes axes, ElementKind kind, (int Z, int Y, int X) offset, Shape3 size, string where, CancellationToken ct) => kind switch
     {
-        ElementKind.UInt8 => ReadBands<byte, byte>(ds, reopen, rank, kind, offset, size, where, ct),
-        ElementKind.UInt16 => ReadBands<ushort, ushort>(ds, reopen, rank, kind, offset, size, where, ct),
-        ElementKind.Float32 => ReadBands<float, float>(ds, reopen, rank, kind, offset, size, where, ct),
-        ElementKind.Int8 => ReadBands<sbyte, float>(ds, reopen, rank, kind, offset, size, where, ct),
-        ElementKind.Int16 => ReadBands<short, float>(ds, reopen, rank, kind, offset, size, where, ct),
-        ElementKind.Int32 => ReadBands<int, float>(ds, reopen, rank, kind, offset, size, where, ct),
-        ElementKind.UInt32 => ReadBands<uint, float>(ds, reopen, rank, kind, offset, size, where, ct),
-        ElementKind.Int64 => ReadBands<long, float>(ds, reopen, rank, kind, offset, size, where, ct),
-        ElementKind.UInt64 => ReadBands<ulong, float>(ds, reopen, rank, kind, offset, size, where, ct),
-        _ => ReadBands<double, float>(ds, reopen, rank, kind, offset, size, where, ct),
+        ElementKind.UInt8 => ReadBands<byte, byte>(ds, reopen, axes, kind, offset, size, where, ct),
+        ElementKind.UInt16 => ReadBands<ushort, ushort>(ds, reopen, axes, kind, offset, size, where, ct),
+        ElementKind.Float32 => ReadBands<float, float>(ds, reopen, axes, kind, offset, size, where, ct),
+        ElementKind.Int8 => ReadBands<sbyte, float>(ds, reopen, axes, kind, offset, size, where, ct),
+        ElementKind.Int16 => ReadBands<short, float>(ds, reopen, axes, kind, offset, size, where, ct),
+        ElementKind.Int32 => ReadBands<int, float>(ds, reopen, axes, kind, offset, size, where, ct),
+        ElementKind.UInt32 => ReadBands<uint, float>(ds, reopen, axes, kind, offset, size, where, ct),
+        ElementKind.Int64 => ReadBands<long, float>(ds, reopen, axes, kind, offset, size, where, ct),
+        ElementKind.UInt64 => ReadBands<ulong, float>(ds, reopen, axes, kind, offset, size, where, ct),
+        _ => ReadBands<double, float>(ds, reopen, axes, kind, offset, size, where, ct),
     };
 
     /// <summary>
@@ -235,18 +244,18 @@ internal static class Hdf5Reader
     /// Chunked data is read one chunk-deep z band per unit on all cores, each worker with its own file handle, since
     /// decompression (single-threaded inside PureHDF) is most of the time.
     /// </summary>
-    private static Volume<TOut> ReadBands<TIn, TOut>(NativeDataset ds, Func<(NativeFile, NativeDataset)> reopen, int rank, ElementKind kind, (int Z, int Y, int X) offset, Shape3 size, string where, CancellationToken ct)
+    private static Volume<TOut> ReadBands<TIn, TOut>(NativeDataset ds, Func<(NativeFile, NativeDataset)> reopen, StoredAxes axes, ElementKind kind, (int Z, int Y, int X) offset, Shape3 size, string where, CancellationToken ct)
         where TIn : unmanaged, System.Numerics.INumberBase<TIn>
         where TOut : unmanaged
     {
         var volume = new Volume<TOut>(size);
-        var chunk = ChunkShape(ds, rank);
+        var chunk = ChunkShape(ds, axes);
         int bandDepth = chunk is { } c ? c.Z : (int)Math.Clamp(SlabElements / Math.Max(1, size.SliceLength), 1, size.Z);
         int firstBand = offset.Z / bandDepth, lastBand = (offset.Z + size.Z - 1) / bandDepth;
         int bands = lastBand - firstBand + 1;
         if (chunk is null || bands < 2 || Environment.ProcessorCount < 2)
         {
-            var reader = new BandReader<TIn, TOut>(ds, null, chunk, rank, kind, offset, size, where);
+            var reader = new BandReader<TIn, TOut>(ds, null, chunk, axes, kind, offset, size, where);
             for (int b = firstBand; b <= lastBand; b++)
             {
                 reader.Read(b, volume, ct);
@@ -264,7 +273,7 @@ internal static class Hdf5Reader
                 () =>
                 {
                     var (file, dataset) = reopen();
-                    return new BandReader<TIn, TOut>(dataset, file, chunk, rank, kind, offset, size, where);
+                    return new BandReader<TIn, TOut>(dataset, file, chunk, axes, kind, offset, size, where);
                 },
                 (b, _, reader) =>
                 {
@@ -288,7 +297,7 @@ internal static class Hdf5Reader
     {
         private readonly NativeDataset ds;
         private readonly NativeFile? ownedFile;
-        private readonly int rank;
+        private readonly StoredAxes axes;
         private readonly ElementKind kind;
         private readonly (int Z, int Y, int X) offset;
         private readonly Shape3 size;
@@ -298,11 +307,11 @@ internal static class Hdf5Reader
         private readonly int bandHeight;
         private readonly TIn[] buffer;
 
-        public BandReader(NativeDataset ds, NativeFile? ownedFile, Shape3? chunk, int rank, ElementKind kind, (int Z, int Y, int X) offset, Shape3 size, string where)
+        public BandReader(NativeDataset ds, NativeFile? ownedFile, Shape3? chunk, StoredAxes axes, ElementKind kind, (int Z, int Y, int X) offset, Shape3 size, string where)
         {
             this.ds = ds;
             this.ownedFile = ownedFile;
-            this.rank = rank;
+            this.axes = axes;
             this.kind = kind;
             this.offset = offset;
             this.size = size;
@@ -336,9 +345,8 @@ internal static class Hdf5Reader
                 int y1 = Math.Min(offset.Y + size.Y, ((y0 / bandHeight) + 1) * bandHeight);
                 int rows = y1 - y0;
                 var data = buffer.AsSpan(0, (z1 - z0) * rows * size.X);
-                var selection = rank == 3
-                    ? new HyperslabSelection(3, [(ulong)z0, (ulong)y0, (ulong)offset.X], [(ulong)(z1 - z0), (ulong)rows, (ulong)size.X])
-                    : new HyperslabSelection(2, [(ulong)y0, (ulong)offset.X], [(ulong)rows, (ulong)size.X]);
+                var (starts, counts) = axes.Region((z0, y0, offset.X), (z1 - z0, rows, size.X));
+                var selection = new HyperslabSelection(starts.Length, starts, counts);
                 ds.Read(access, data, fileSelection: selection);
                 for (int z = z0; z < z1; z++)
                 {
@@ -364,17 +372,18 @@ internal static class Hdf5Reader
         public void Dispose() => ownedFile?.Dispose();
     }
 
-    /// <summary>The chunk shape as (z, y, x) (z = 1 for 2D), or null for contiguous and compact datasets.</summary>
-    private static Shape3? ChunkShape(NativeDataset ds, int rank)
+    /// <summary>The chunk shape along the spatial axes as (z, y, x) (z = 1 for 2D), or null for contiguous and compact datasets.</summary>
+    private static Shape3? ChunkShape(NativeDataset ds, StoredAxes axes)
     {
-        if (ds.Layout.Class != H5DataLayoutClass.Chunked || ds.Layout.Chunks is not { } chunks || chunks.Length < rank)
+        int[] s = axes.Spatial;
+        if (ds.Layout.Class != H5DataLayoutClass.Chunked || ds.Layout.Chunks is not { } chunks || chunks.Length < axes.Stored.Length)
         {
             return null;
         }
 
-        return rank == 3
-            ? new Shape3((int)chunks[0], (int)chunks[1], (int)chunks[2])
-            : new Shape3(1, (int)chunks[0], (int)chunks[1]);
+        return s.Length == 3
+            ? new Shape3((int)chunks[s[0]], (int)chunks[s[1]], (int)chunks[s[2]])
+            : new Shape3(1, (int)chunks[s[0]], (int)chunks[s[1]]);
     }
 
     private static void SetVoxelSize(IVolume volume, VoxelSize? size)

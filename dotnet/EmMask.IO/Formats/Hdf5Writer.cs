@@ -281,14 +281,15 @@ internal static class Hdf5Writer
     private static H5Dataset DefineRows<T>(Shape3 shape, VoxelSize voxelSize, RowCopy<T> copyRow, IReadOnlyDictionary<string, string> attributes, VolumeWriteOptions options, List<Action<H5NativeWriter>> writes, CancellationToken ct)
         where T : unmanaged
     {
-        bool is2D = shape.Z == 1 && options.SingleSliceRank != 3;
-        ulong[] dims = is2D ? [(ulong)shape.Y, (ulong)shape.X] : [(ulong)shape.Z, (ulong)shape.Y, (ulong)shape.X];
+        // The stored axes: (H, W), (Z, H, W), or the input's with axes of length 1 added (VolumeWriteOptions.DimensionsFor).
+        var axes = StoredAxes.Of(options.DimensionsFor(shape))!;
+        bool is2D = axes.Spatial.Length == 2;
+        ulong[] dims = [.. axes.Stored.Select(d => (ulong)d)];
         var chunk = is2D
             ? new Shape3(1, Math.Min(shape.Y, Chunk2D.Y), Math.Min(shape.X, Chunk2D.X))
             : new Shape3(Math.Min(shape.Z, Chunk3D.Z), Math.Min(shape.Y, Chunk3D.Y), Math.Min(shape.X, Chunk3D.X));
         uint[]? chunks = !options.Compress ? null
-            : is2D ? [(uint)chunk.Y, (uint)chunk.X]
-            : [(uint)chunk.Z, (uint)chunk.Y, (uint)chunk.X];
+            : [.. axes.Region((0, 0, 0), (chunk.Z, chunk.Y, chunk.X)).Counts.Select(c => (uint)c)];
         var dataset = new H5Dataset<Memory<T>>(fileDims: dims, chunks: chunks, datasetCreation: Creation(options));
         var attrs = new Dictionary<string, object>();
         foreach (var (key, value) in attributes)
@@ -325,9 +326,8 @@ internal static class Hdf5Writer
                         }
                     }
 
-                    var selection = is2D
-                        ? new HyperslabSelection(2, [(ulong)y0, 0], [(ulong)ny, (ulong)shape.X])
-                        : new HyperslabSelection(3, [(ulong)z0, (ulong)y0, 0], [(ulong)nz, (ulong)ny, (ulong)shape.X]);
+                    var (starts, counts) = axes.Region((z0, y0, 0), (nz, ny, shape.X));
+                    var selection = new HyperslabSelection(starts.Length, starts, counts);
                     writer.Write(dataset, buffer.AsMemory(0, nz * ny * shape.X), fileSelection: selection);
                 }
             }

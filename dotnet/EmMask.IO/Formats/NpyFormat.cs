@@ -7,10 +7,11 @@ using EmMask.Core.Volumes;
 namespace EmMask.IO.Formats;
 
 /// <summary>
-/// Reads and writes numpy's <c>.npy</c> format (versions 1–3) for 2D/3D little-endian uint8, uint16 and float32 arrays
-/// in C or Fortran order. bool reads as uint8; int8/16/32/64, uint32/64 and float64 are converted to float32 (integers
-/// only when every value is within ±2^24, where float32 is exact). Other dtypes (complex, strings, big-endian) are
-/// named in the error so the user knows what to convert.
+/// Reads and writes numpy's <c>.npy</c> format (versions 1–3) for 2D/3D uint8, uint16 and float32 arrays in C or
+/// Fortran order (written little-endian; big-endian numbers are read byte-swapped). More axes are read where the extra
+/// ones have length 1 (<see cref="StoredAxes"/>). bool reads as uint8; int8/16/32/64, uint32/64 and float64 are converted
+/// to float32 (integers only when every value is within ±2^24, where float32 is exact). Other dtypes (complex, strings)
+/// are named in the error so the user knows what to convert.
 /// </summary>
 public static partial class NpyFormat
 {
@@ -52,10 +53,18 @@ public static partial class NpyFormat
     }
 
     /// <summary>Writes a volume as a C-ordered <c>.npy</c> (3D, or 2D when <paramref name="squeeze2D"/> and Z = 1).</summary>
-    public static void Write(Stream stream, IVolume volume, bool squeeze2D = false) => Write(stream, volume, squeeze2D, CancellationToken.None);
+    public static void Write(Stream stream, IVolume volume, bool squeeze2D = false)
+    {
+        ArgumentNullException.ThrowIfNull(volume);
+        Write(stream, volume, (VolumeWriteOptions.Default with { SingleSliceRank = squeeze2D ? 2 : 3 }).DimensionsFor(volume.Shape), CancellationToken.None);
+    }
 
-    /// <summary>As <see cref="Write(Stream, IVolume, bool)"/>, slice by slice so <paramref name="ct"/> can stop it.</summary>
-    public static void Write(Stream stream, IVolume volume, bool squeeze2D, CancellationToken ct)
+    /// <summary>
+    /// Writes a volume as a C-ordered <c>.npy</c> of shape <paramref name="dimensions"/> (its own voxels in scan order:
+    /// (Z, Y, X), (Y, X) for one section, or with axes of length 1 added; <see cref="VolumeWriteOptions.DimensionsFor"/>),
+    /// slice by slice so <paramref name="ct"/> can stop it.
+    /// </summary>
+    public static void Write(Stream stream, IVolume volume, IReadOnlyList<long> dimensions, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(volume);
@@ -64,7 +73,7 @@ public static partial class NpyFormat
             throw new NotSupportedException($"Cannot write {volume.GetType().Name} as .npy.");
         }
 
-        WriteHeader(stream, volume.Shape, volume.VoxelType, squeeze2D);
+        WriteHeader(stream, volume.Shape, volume.VoxelType, dimensions);
         switch (volume)
         {
             case Volume<byte> v: WriteSlices(stream, v, ct); break;
@@ -76,20 +85,20 @@ public static partial class NpyFormat
 
     /// <summary>
     /// Writes a volume handed out row by row (a block-wise result, never held whole) as a C-ordered <c>.npy</c>: the
-    /// header of <see cref="Write(Stream, IVolume, bool, CancellationToken)"/> (3D, or 2D when <paramref name="squeeze2D"/>
-    /// and Z = 1), then the rows in scan order, one row in memory. Reads back equal to the in-memory writer's file.
+    /// header of <see cref="Write(Stream, IVolume, IReadOnlyList{long}, CancellationToken)"/>, then the rows in scan
+    /// order, one row in memory. Reads back equal to the in-memory writer's file.
     /// </summary>
     /// <param name="stream">Where the file's bytes go.</param>
     /// <param name="rows">The volume (uint8, uint16, float32 or int32).</param>
-    /// <param name="squeeze2D">Store a volume of one section as an (H, W) array.</param>
+    /// <param name="dimensions">The stored shape (<see cref="VolumeWriteOptions.DimensionsFor"/>).</param>
     /// <param name="ct">Checked once per section.</param>
-    public static void WriteRows<T>(Stream stream, IRowSource<T> rows, bool squeeze2D, CancellationToken ct)
+    public static void WriteRows<T>(Stream stream, IRowSource<T> rows, IReadOnlyList<long> dimensions, CancellationToken ct)
         where T : unmanaged
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(rows);
         var shape = rows.Shape;
-        WriteHeader(stream, shape, VoxelTypes.Of<T>(), squeeze2D);
+        WriteHeader(stream, shape, VoxelTypes.Of<T>(), dimensions);
         var row = new T[shape.X];
         for (int z = 0; z < shape.Z; z++)
         {
@@ -103,9 +112,15 @@ public static partial class NpyFormat
     }
 
     // Version 1.0, C order, padded to 64 bytes as numpy writes it.
-    private static void WriteHeader(Stream stream, Shape3 shape, VoxelType type, bool squeeze2D)
+    private static void WriteHeader(Stream stream, Shape3 shape, VoxelType type, IReadOnlyList<long> dimensions)
     {
-        string dims = squeeze2D && shape.Z == 1 ? $"{shape.Y}, {shape.X}" : $"{shape.Z}, {shape.Y}, {shape.X}";
+        ArgumentNullException.ThrowIfNull(dimensions);
+        if (dimensions.Aggregate(1L, (a, d) => a * d) != shape.Length || dimensions.Count < 2)
+        {
+            throw new ArgumentException($"Shape ({string.Join(", ", dimensions)}) does not hold a volume of {shape}.", nameof(dimensions));
+        }
+
+        string dims = string.Join(", ", dimensions);
         string descr = type switch
         {
             VoxelType.UInt8 => "|u1",
@@ -134,7 +149,7 @@ public static partial class NpyFormat
         using var stream = File.OpenRead(path);
         var header = ReadHeader(stream, path);
         BlockBounds.Check(header.Shape, offset, size);
-        if (header.FortranOrder || !header.Kind.IsNative())
+        if (header.FortranOrder || header.BigEndian || !header.Kind.IsNative())
         {
             stream.Position = 0;
             return VolumeRegions.Crop(Read(stream, path), offset, size);
@@ -155,6 +170,13 @@ public static partial class NpyFormat
 
     /// <summary>The number of axes in a stream's header (2 for an image, 3 for a stack: a colour stack's channels do not count), without reading the data.</summary>
     public static int ReadRank(Stream stream, string name) => ReadHeader(stream, name).Dimensions.Length;
+
+    /// <summary>The shape as stored in a stream's header (with any axes of length 1 beyond the spatial ones; a colour stack's channels last).</summary>
+    public static long[] ReadStoredDimensions(Stream stream, string name)
+    {
+        var header = ReadHeader(stream, name);
+        return header.Stored ?? (header.Channels > 1 ? [header.Shape.Z, header.Shape.Y, header.Shape.X, header.Channels] : header.Dimensions);
+    }
 
     /// <summary>The shape read (as one z slice for 2D; a colour stack's sections), from a stream's header, without reading the data.</summary>
     public static Shape3 ReadShape(Stream stream, string name) => ReadHeader(stream, name).Shape;
@@ -208,6 +230,11 @@ public static partial class NpyFormat
             throw new VolumeFormatException($"{name}: truncated .npy file (expected {bytes.Length} data bytes, found {read}).");
         }
 
+        if (header.BigEndian)
+        {
+            SwapBytes(bytes, Marshal.SizeOf<T>());
+        }
+
         var volume = new Volume<float>(shape);
         ElementKinds.ToFloat<T>(raw, volume.Span, header.Kind, name);
         return header.FortranOrder && header.Dimensions.Length > 1 ? FortranToC(volume, header.Dimensions) : volume;
@@ -234,12 +261,37 @@ public static partial class NpyFormat
             throw new VolumeFormatException($"{name}: truncated .npy file (expected {bytes.Length} data bytes, found {read}).");
         }
 
+        if (header.BigEndian)
+        {
+            SwapBytes(bytes, Marshal.SizeOf<T>());
+        }
+
         if (header.FortranOrder && header.Dimensions.Length > 1)
         {
             volume = FortranToC(volume, header.Dimensions);
         }
 
         return volume;
+    }
+
+    // Big-endian elements of 2, 4 or 8 bytes to little-endian, in place.
+    private static void SwapBytes(Span<byte> bytes, int elementSize)
+    {
+        switch (elementSize)
+        {
+            case 2:
+                var u16 = MemoryMarshal.Cast<byte, ushort>(bytes);
+                BinaryPrimitives.ReverseEndianness(u16, u16);
+                break;
+            case 4:
+                var u32 = MemoryMarshal.Cast<byte, uint>(bytes);
+                BinaryPrimitives.ReverseEndianness(u32, u32);
+                break;
+            case 8:
+                var u64 = MemoryMarshal.Cast<byte, ulong>(bytes);
+                BinaryPrimitives.ReverseEndianness(u64, u64);
+                break;
+        }
     }
 
     private static Volume<T> FortranToC<T>(Volume<T> source, long[] dims)
@@ -318,8 +370,12 @@ public static partial class NpyFormat
 
         string d = descr.Groups[1].Value;
 
+        // Big-endian numbers ('>u2', as MATLAB and some Java tools write them) are read byte-swapped.
+        bool bigEndian = d.Length == 3 && d[0] == '>' && d[1] is 'u' or 'i' or 'f' && d[2] is not '1';
+        string little = bigEndian ? "<" + d[1..] : d;
+
         // Little-endian (or byte-sized) integers and float64 convert to float32 as for HDF5; bool reads as uint8.
-        ElementKind type = d switch
+        ElementKind type = little switch
         {
             "|u1" or "<u1" or "u1" or "|b1" or "b1" => ElementKind.UInt8,
             "<u2" => ElementKind.UInt16,
@@ -352,9 +408,9 @@ public static partial class NpyFormat
             return new NpyHeader(type, false, [dims[0], dims[1], dims[2] * dims[3]], (int)dims[3]);
         }
 
-        if (dims.Length is < 2 or > 3)
+        if (StoredAxes.Of(dims) is not { } axes)
         {
-            throw new VolumeFormatException($"{name}: expected 2D or 3D, got {dims.Length}D shape ({string.Join(", ", dims)}).{ColorImage.StackHint(dims)}");
+            throw new VolumeFormatException($"{name}: expected 2D or 3D, got {dims.Length}D shape ({string.Join(", ", dims)}).{StoredAxes.Hint(dims)}{ColorImage.StackHint(dims)}");
         }
 
         if (dims.Any(x => x == 0))
@@ -362,7 +418,7 @@ public static partial class NpyFormat
             throw new VolumeFormatException($"{name}: shape ({string.Join(", ", dims)}) has a 0-length axis.");
         }
 
-        return new NpyHeader(type, fortranOrder, dims);
+        return new NpyHeader(type, fortranOrder, axes.SpatialDimensions, Stored: dims, BigEndian: bigEndian);
     }
 
     [GeneratedRegex(@"'descr'\s*:\s*'([^']*)'")]
@@ -375,7 +431,8 @@ public static partial class NpyFormat
     private static partial Regex ShapePattern();
 
     // Dimensions as stored (a colour stack's channels interleaved along x); Shape as read.
-    private sealed record NpyHeader(ElementKind Kind, bool FortranOrder, long[] Dimensions, int Channels = 1)
+    // Stored: the shape as the file has it (with its axes of length 1; null = Dimensions); BigEndian: bytes swapped on reading.
+    private sealed record NpyHeader(ElementKind Kind, bool FortranOrder, long[] Dimensions, int Channels = 1, long[]? Stored = null, bool BigEndian = false)
     {
         public Shape3 Shape => Channels > 1
             ? new Shape3((int)Dimensions[0], (int)Dimensions[1], (int)(Dimensions[2] / Channels))
