@@ -11,6 +11,7 @@ need=()
 $PY -c "import numpy, scipy, h5py, yaml, tifffile, pytest, skimage" 2>/dev/null || \
   need+=(python3-numpy python3-scipy python3-h5py python3-yaml python3-tifffile python3-pytest python3-skimage python3-setuptools python3-pip)
 $PY -c "import dask.array, distributed, zarr" 2>/dev/null || need+=(python3-dask python3-distributed python3-zarr)
+$PY -c "import mrcfile" 2>/dev/null || need+=(python3-mrcfile) # MRC interop tests
 if [ "${EMMASK_WITH_TORCH:-1}" = 1 ]; then
   $PY -c "import torch" 2>/dev/null || need+=(python3-torch)
 fi

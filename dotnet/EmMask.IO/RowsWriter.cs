@@ -48,7 +48,7 @@ internal static class RowsWriter
     {
         private readonly List<(string File, List<Hdf5Item> Items)> hdf5 = [];
         private readonly List<(string Target, Action<FileStream> Write)> files = [];
-        private readonly List<VolumeWriter.NpyFileWrites> npys = [];
+        private readonly List<VolumeWriter.SidecarFileWrites> npys = [];
 
         public void Add<T>(VolumePath path, IRowSource<T> rows, IReadOnlyList<(string Suffix, IRowSource<byte> Rows, IReadOnlyDictionary<string, string> Attributes)> levels)
             where T : unmanaged
@@ -72,9 +72,15 @@ internal static class RowsWriter
                     VolumeWriter.CheckReplace(path.File, options);
                     files.Add((path.File, stream => TiffFormat.WriteRows(stream, rows, options.Attributes, ct)));
                     return;
+                case VolumeFileKind.Mrc:
+                    VolumeWriter.CheckReplace(path.File, options);
+                    var mrc = VolumeWriter.SidecarWrites(path.File, rows.Shape, rows.VoxelSize, options, stream => WriteMrc(stream, rows, ct));
+                    npys.Add(mrc);
+                    files.AddRange(mrc.Writes);
+                    return;
                 default:
                     VolumeWriter.CheckReplace(path.File, options);
-                    var npy = VolumeWriter.NpyWrites(path.File, rows.Shape, rows.VoxelSize, options, stream => NpyFormat.WriteRows(stream, rows, options.DimensionsFor(rows.Shape), ct));
+                    var npy = VolumeWriter.SidecarWrites(path.File, rows.Shape, rows.VoxelSize, options, stream => NpyFormat.WriteRows(stream, rows, options.DimensionsFor(rows.Shape), ct));
                     npys.Add(npy);
                     files.AddRange(npy.Writes);
                     return;
@@ -105,13 +111,26 @@ internal static class RowsWriter
         }
     }
 
+    // MRC holds uint8, uint16 and float32 (MrcFormat.WriteRows).
+    private static void WriteMrc<T>(Stream stream, IRowSource<T> rows, CancellationToken ct)
+        where T : unmanaged
+    {
+        switch (rows)
+        {
+            case IRowSource<byte> b: MrcFormat.WriteRows(stream, b, ct); break;
+            case IRowSource<ushort> u: MrcFormat.WriteRows(stream, u, ct); break;
+            case IRowSource<float> f: MrcFormat.WriteRows(stream, f, ct); break;
+            default: throw new VolumeFormatException($"MRC holds uint8, uint16 or float32, not {typeof(T).Name}; write labels as .h5, .tif or .npy.");
+        }
+    }
+
     // The kinds a row-by-row write can go to (VolumeWriter.CanWriteRows).
     private static void Check(VolumePath path, string what)
     {
         if (!VolumeWriter.CanWriteRows(path.Kind))
         {
             throw new ArgumentException(
-                $"{path}: {what} is streamed row by row into one HDF5, TIFF or npy file (out.h5:/dataset, out.tif, out.npy), not into single-section images or one file per section.",
+                $"{path}: {what} is streamed row by row into one HDF5, TIFF, npy or MRC file (out.h5:/dataset, out.tif, out.npy, out.mrc), not into single-section images or one file per section.",
                 nameof(path));
         }
     }

@@ -15,6 +15,9 @@ public enum VolumeFileKind
     /// <summary>One 2D raster image (<c>.png</c>, <c>.jpg</c>, <c>.jpeg</c>, <c>.bmp</c>); written as PNG only.</summary>
     Image,
 
+    /// <summary>MRC (<c>.mrc</c>, <c>.mrcs</c>, <c>.rec</c>, <c>.st</c>, <c>.ali</c>, <c>.map</c>), as IMOD, SerialEM and EMPIAR store volumes.</summary>
+    Mrc,
+
     /// <summary>One file per section: a folder, or a wildcard pattern in the file name (<c>s/*.tif</c>); written through a pattern with one <c>*</c>.</summary>
     Sequence,
 }

@@ -120,9 +120,10 @@ public sealed record VolumePath(string File, string? Dataset)
         {
             ".tif" or ".tiff" => VolumeFileKind.Tiff,
             ".npy" => VolumeFileKind.Npy,
+            _ when Formats.MrcFormat.Extensions.Contains(ext) => VolumeFileKind.Mrc,
             _ when Formats.RasterImageFormat.Extensions.Contains(ext) => VolumeFileKind.Image,
             _ => throw new VolumeFormatException(
-                $"{file}: unknown volume format '{ext}'; use .h5/.hdf5 (with :/dataset), .tif/.tiff, .npy, one image (.png, .jpg, .bmp), or a folder or pattern of section files (s/*.tif)."),
+                $"{file}: unknown volume format '{ext}'; use .h5/.hdf5 (with :/dataset), .tif/.tiff, .npy, .mrc, one image (.png, .jpg, .bmp), or a folder or pattern of section files (s/*.tif)."),
         };
     }
 

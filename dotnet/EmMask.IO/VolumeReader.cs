@@ -4,7 +4,7 @@ using EmMask.IO.Formats;
 namespace EmMask.IO;
 
 /// <summary>
-/// Reads volumes from HDF5, multi-page TIFF, <c>.npy</c>, single PNG / JPEG / BMP images and sequences of section files
+/// Reads volumes from HDF5, multi-page TIFF, <c>.npy</c>, MRC (<see cref="MrcFormat"/>), single PNG / JPEG / BMP images and sequences of section files
 /// (<see cref="SectionSequence"/>). Every problem with the input (missing file or dataset,
 /// wrong or corrupt format, unsupported dtype or rank, 0-length axis) is a <see cref="VolumeFormatException"/> with
 /// one line naming the file and the problem. uint8, uint16 and float32 are read as-is; bool as uint8; other integer
@@ -25,6 +25,7 @@ public static class VolumeReader
             VolumeFileKind.Tiff => TiffFormat.Read(path.File, ct),
             VolumeFileKind.Image => RasterImageFormat.Read(path.File, ct),
             VolumeFileKind.Sequence => SectionSequence.Read(path.File, ct),
+            VolumeFileKind.Mrc => MrcFormat.Read(path.File, ct),
             _ => ReadNpy(path.File, ct),
         };
     }
@@ -52,6 +53,8 @@ public static class VolumeReader
                 return SectionSequence.ReadBlock(path.File, offset, size, ct);
             case VolumeFileKind.Tiff:
                 return TiffFormat.ReadBlock(path.File, offset, size, ct);
+            case VolumeFileKind.Mrc:
+                return MrcFormat.ReadBlock(path.File, offset, size, ct);
             default:
                 var whole = Read(path, ct);
                 BlockBounds.Check(whole.Shape, offset, size);
@@ -85,6 +88,8 @@ public static class VolumeReader
                 return RasterImageFormat.Describe(path.File).Rank;
             case VolumeFileKind.Sequence:
                 return 3;
+            case VolumeFileKind.Mrc:
+                return MrcFormat.ReadShape(path.File).Z > 1 ? 3 : 2;
             default:
                 return TiffFormat.ReadShape(path.File).Z > 1 ? 3 : 2;
         }
@@ -143,6 +148,8 @@ public static class VolumeReader
                 return RasterImageFormat.Describe(path.File).Shape;
             case VolumeFileKind.Sequence:
                 return SectionSequence.ReadShape(path.File);
+            case VolumeFileKind.Mrc:
+                return MrcFormat.ReadShape(path.File);
             default:
                 return TiffFormat.ReadShape(path.File);
         }
@@ -192,7 +199,7 @@ public static class VolumeReader
             case VolumeFileKind.Sequence:
                 _ = SectionSequence.Files(path.File);
                 return new Dictionary<string, string>();
-            default:
+            default: // npy and MRC: the sidecar
                 if (!File.Exists(path.File))
                 {
                     throw new VolumeFormatException($"{path.File}: file not found.");

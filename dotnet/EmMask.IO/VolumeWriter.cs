@@ -49,6 +49,13 @@ public static class VolumeWriter
                 CheckCanHold(path, volume.Shape, volume.VoxelType);
                 AtomicFile.Write(path.File, stream => RasterImageFormat.WritePng(path.File, stream, volume), ct);
                 return;
+            case VolumeFileKind.Mrc:
+                CheckVolume(path, volume);
+                CheckReplace(path.File, options);
+                var mrc = SidecarWrites(path.File, volume.Shape, volume.VoxelSize, options, stream => MrcFormat.Write(stream, volume, ct));
+                AtomicFile.WriteAll(mrc.Writes, ct);
+                mrc.DeleteStale();
+                return;
             default:
                 CheckVolume(path, volume);
                 CheckReplace(path.File, options);
@@ -150,7 +157,7 @@ public static class VolumeWriter
     /// Whether a volume handed out row by row (<see cref="WriteRows"/>) can be written to a file of
     /// <paramref name="kind"/>: one HDF5, TIFF or npy file. Single-section images and one file per section cannot.
     /// </summary>
-    public static bool CanWriteRows(VolumeFileKind kind) => kind is VolumeFileKind.Hdf5 or VolumeFileKind.Tiff or VolumeFileKind.Npy;
+    public static bool CanWriteRows(VolumeFileKind kind) => kind is VolumeFileKind.Hdf5 or VolumeFileKind.Tiff or VolumeFileKind.Npy or VolumeFileKind.Mrc;
 
     /// <summary>
     /// Writes a tiny volume of <paramref name="like"/>'s element type as HDF5 into memory and discards it: the writing
@@ -253,29 +260,29 @@ public static class VolumeWriter
 
     private static void WriteNpy(string file, IVolume volume, VolumeWriteOptions options, CancellationToken ct)
     {
-        var npy = NpyWrites(file, volume.Shape, volume.VoxelSize, options, stream => NpyFormat.Write(stream, volume, options.DimensionsFor(volume.Shape), ct));
+        var npy = SidecarWrites(file, volume.Shape, volume.VoxelSize, options, stream => NpyFormat.Write(stream, volume, options.DimensionsFor(volume.Shape), ct));
         AtomicFile.WriteAll(npy.Writes, ct);
         npy.DeleteStale();
     }
 
     /// <summary>
-    /// A <c>.npy</c> file's writes for <see cref="AtomicFile.WriteAll"/>: the array (<paramref name="data"/>), and its JSON
+    /// A <c>.npy</c> or MRC file's writes for <see cref="AtomicFile.WriteAll"/>: the array (<paramref name="data"/>), and its JSON
     /// sidecar (<see cref="VolumeIO.NpySidecar"/>: the attributes and the voxel size, (y, x) only for a 2D array: Z = 1
     /// and <see cref="VolumeWriteOptions.SingleSliceRank"/> 2), all or none. With nothing to store, no sidecar is written and an old one is
-    /// deleted once the array is in place (<see cref="NpyFileWrites.DeleteStale"/>): the sidecar follows the data, as a
+    /// deleted once the array is in place (<see cref="SidecarFileWrites.DeleteStale"/>): the sidecar follows the data, as a
     /// stale one would attach old attributes or voxel size to the new array.
     /// </summary>
-    internal static NpyFileWrites NpyWrites(string file, Shape3 shape, VoxelSize voxelSize, VolumeWriteOptions options, Action<FileStream> data)
+    internal static SidecarFileWrites SidecarWrites(string file, Shape3 shape, VoxelSize voxelSize, VolumeWriteOptions options, Action<FileStream> data)
     {
         string sidecar = VolumeIO.NpySidecar(file);
         string json = VolumeMetadata.ToJson(options.Attributes, voxelSize, shape.Z == 1 && options.SingleSliceRank != 3);
         return json == "{}"
-            ? new NpyFileWrites([(file, data)], sidecar)
-            : new NpyFileWrites([(file, data), (sidecar, stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(json)))], null);
+            ? new SidecarFileWrites([(file, data)], sidecar)
+            : new SidecarFileWrites([(file, data), (sidecar, stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(json)))], null);
     }
 
-    /// <summary>The writes of one <c>.npy</c> file (<see cref="NpyWrites"/>), and the sidecar to delete after them, if any.</summary>
-    internal sealed record NpyFileWrites(IReadOnlyList<(string Target, Action<FileStream> Write)> Writes, string? Stale)
+    /// <summary>The writes of one <c>.npy</c> or MRC file (<see cref="SidecarWrites"/>), and the sidecar to delete after them, if any.</summary>
+    internal sealed record SidecarFileWrites(IReadOnlyList<(string Target, Action<FileStream> Write)> Writes, string? Stale)
     {
         /// <summary>Deletes the stale sidecar (after the writes are in place).</summary>
         public void DeleteStale()

@@ -19,6 +19,7 @@ public partial class BlockwiseTiffNpyCommandTests
     [Theory]
     [InlineData(".npy")]
     [InlineData(".tif")]
+    [InlineData(".mrc")]
     public void BlockwiseTiffAndNpyHoldTheBlockwiseHdf5AndInMemoryMaskAndMap(string extension)
     {
         using var t = new TempFolder();
@@ -52,6 +53,29 @@ public partial class BlockwiseTiffNpyCommandTests
 
         Assert.False(Directory.Exists(t[".blk" + extension + ".blocks"]));
         Assert.Empty(Directory.GetFiles(t.Path, "*.tmp-*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public void AnMrcInputIsMaskedAsItsVoxelsInMemoryAndBlockByBlock()
+    {
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--shape", "40", "96", "96", "--seed", "3", "-q").ExitCode);
+        var raw = VolumeReader.Read(VolumePath.Parse(t["p.h5"], "/raw"));
+        raw.SetVoxelSize(new VoxelSize(40, 8, 8));
+        VolumeWriter.Write(VolumePath.Parse(t["p2.h5"], "/raw"), raw, VolumeWriteOptions.Default);
+        VolumeWriter.Write(new VolumePath(t["p.mrc"], null), raw, VolumeWriteOptions.Default);
+
+        Assert.Equal(0, CliRunner.Invoke("mask", t["p2.h5"], t["h5.npy"], "-q").ExitCode);
+        Assert.Equal(0, CliRunner.Invoke("mask", t["p.mrc"], t["mrc.npy"], "-q").ExitCode);
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.mrc"], t["blk.npy"], "--block", "32", "-q", .. Level0]).ExitCode);
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p2.h5"], t["blk-h5.npy"], "--block", "32", "-q", .. Level0]).ExitCode);
+
+        var fromMrc = (Volume<byte>)VolumeReader.Read(new VolumePath(t["mrc.npy"], null));
+        Assert.Equal(((Volume<byte>)VolumeReader.Read(new VolumePath(t["h5.npy"], null))).Span.ToArray(), fromMrc.Span.ToArray());
+        Assert.Equal(40, fromMrc.VoxelSize.Z, 3); // the voxel size came from the MRC header: auto mode masked per section
+        Assert.Equal(
+            ((Volume<byte>)VolumeReader.Read(new VolumePath(t["blk-h5.npy"], null))).Span.ToArray(),
+            ((Volume<byte>)VolumeReader.Read(new VolumePath(t["blk.npy"], null))).Span.ToArray());
     }
 
     [Fact]

@@ -42,7 +42,11 @@ internal static class Python
 
     private static readonly Lazy<bool> Pillow = new(() => TryRun("import PIL.Image, numpy").ExitCode == 0);
 
+    private static readonly Lazy<bool> Mrcfile = new(() => TryRun("import mrcfile, numpy").ExitCode == 0);
+
     public static bool HasH5py => H5py.Value;
+
+    public static bool HasMrcfile => Mrcfile.Value;
 
     public static bool HasTifffile => Tifffile.Value;
 
@@ -99,6 +103,18 @@ internal sealed class H5pyTheoryAttribute : TheoryAttribute
         if (!Python.HasH5py)
         {
             Skip = "h5py is not importable by /usr/bin/python3; h5py interop not tested.";
+        }
+    }
+}
+
+/// <summary>A fact that is skipped, with the reason, when /usr/bin/python3 has no mrcfile (Debian: python3-mrcfile).</summary>
+internal sealed class MrcfileFactAttribute : FactAttribute
+{
+    public MrcfileFactAttribute()
+    {
+        if (!Python.HasMrcfile)
+        {
+            Skip = "mrcfile is not importable by /usr/bin/python3; MRC interop not tested.";
         }
     }
 }

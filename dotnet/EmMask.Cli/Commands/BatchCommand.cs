@@ -16,7 +16,7 @@ namespace EmMask.Cli.Commands;
 /// </summary>
 public static class BatchCommand
 {
-    private static readonly Argument<string[]> Inputs = new("inputs") { Arity = ArgumentArity.OneOrMore, Description = "Input volumes (as for mask: file.h5[:/dataset], file.tif, file.npy, or one section as .png, .jpg or .bmp)." };
+    private static readonly Argument<string[]> Inputs = new("inputs") { Arity = ArgumentArity.OneOrMore, Description = "Input volumes (as for mask: file.h5[:/dataset], file.tif, file.npy, file.mrc, or one section as .png, .jpg or .bmp)." };
     private static readonly Option<string> OutDir = new("--out-dir", "-o") { Required = true, Description = "Folder for the masks (created if missing): NAME_mask with the input's format." };
     private static readonly Option<string> Suffix = new("--suffix") { Description = "Appended to each input's name.", DefaultValueFactory = _ => "_mask" };
     private static readonly Option<string?> ConfidenceSuffix = new("--confidence-suffix") { Description = "Also write each input's float32 confidence map (0..1) to OUT-DIR/NAME plus this (e.g. _confidence): HDF5 as :/confidence, a single image as .tif, else the input's format." };
