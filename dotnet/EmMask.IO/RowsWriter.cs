@@ -9,7 +9,7 @@ namespace EmMask.IO;
 /// stores for each format (HDF5 attributes, the TIFF's JSON ImageDescription, the npy's JSON sidecar). Every file is
 /// streamed into a temp file first and all are renamed into place only once all are complete
 /// (<see cref="AtomicFile.WriteAll"/>), so a failure or cancellation leaves every existing output as it was. Two
-/// datasets of one HDF5 file go into one rewrite of it; a TIFF or npy file holds one volume.
+/// datasets of one HDF5 file go into one rewrite of it; a TIFF, npy or MRC file holds one volume.
 /// </summary>
 internal static class RowsWriter
 {

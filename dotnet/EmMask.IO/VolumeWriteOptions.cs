@@ -32,7 +32,7 @@ public sealed record VolumeWriteOptions
 
     /// <summary>
     /// The input's shape as its file stores it (<see cref="VolumeReader.ReadStoredDimensions"/>), or null. Where it has
-    /// more than three axes, the extra ones of length 1 (<c>(1, Z, Y, X)</c>, ilastik's <c>(Z, Y, X, 1)</c>), and a
+    /// axes of length 1 that are not read (<c>(1, Z, Y, X)</c>, ilastik's <c>(Z, Y, X, 1)</c>, an (H, W, 1) image), and a
     /// volume of its spatial shape is written, npy and HDF5 store that volume with the same axes, so that a mask has
     /// its input's shape. Other shapes (a coarser level, a colour input) are stored by <see cref="SingleSliceRank"/>.
     /// </summary>
@@ -45,7 +45,7 @@ public sealed record VolumeWriteOptions
     /// </summary>
     public long[] DimensionsFor(Shape3 shape)
     {
-        if (StoredDimensions is { Count: > 3 } stored && StoredAxes.Of(stored) is { } axes)
+        if (StoredDimensions is { } stored && StoredAxes.Of(stored) is { } axes && axes.Spatial.Length < stored.Count)
         {
             long[] spatial = axes.SpatialDimensions;
             long[] wanted = spatial.Length == 2 ? [1, shape.Y, shape.X] : [shape.Z, shape.Y, shape.X];

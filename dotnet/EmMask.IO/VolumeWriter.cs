@@ -126,8 +126,8 @@ public static class VolumeWriter
     /// dataset of the same HDF5 file, else as a second file renamed into place only once both are complete
     /// (<see cref="RowsWriter"/>).
     /// </summary>
-    /// <exception cref="ArgumentException">The output or the confidence map is not one HDF5, TIFF or npy file
-    /// (<see cref="CanWriteRows"/>), levels beside a mask that is not HDF5, or both in one TIFF or npy file.</exception>
+    /// <exception cref="ArgumentException">The output or the confidence map is not one HDF5, TIFF, npy or MRC file
+    /// (<see cref="CanWriteRows"/>), levels beside a mask that is not HDF5, or both in one TIFF, npy or MRC file.</exception>
     /// <exception cref="OutputExistsException">An output exists and Force is off; nothing was changed.</exception>
     /// <exception cref="VolumeFormatException">An output cannot be written; nothing was changed.</exception>
     /// <param name="path">Where the mask goes.</param>
@@ -155,7 +155,7 @@ public static class VolumeWriter
 
     /// <summary>
     /// Whether a volume handed out row by row (<see cref="WriteRows"/>) can be written to a file of
-    /// <paramref name="kind"/>: one HDF5, TIFF or npy file. Single-section images and one file per section cannot.
+    /// <paramref name="kind"/>: one HDF5, TIFF, npy or MRC file. Single-section images and one file per section cannot.
     /// </summary>
     public static bool CanWriteRows(VolumeFileKind kind) => kind is VolumeFileKind.Hdf5 or VolumeFileKind.Tiff or VolumeFileKind.Npy or VolumeFileKind.Mrc;
 
@@ -244,7 +244,7 @@ public static class VolumeWriter
         }
     }
 
-    // A TIFF or npy file is replaced only with Force.
+    // A TIFF, npy or MRC file is replaced only with Force.
     internal static void CheckReplace(string file, VolumeWriteOptions options)
     {
         if (Directory.Exists(file))

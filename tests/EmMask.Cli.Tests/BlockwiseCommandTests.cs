@@ -331,8 +331,8 @@ public class BlockwiseCommandTests
     }
 
     [Theory]
-    [InlineData("m_*.tif", new string[0], "block-wise runs write the mask into one HDF5, TIFF or npy file")]
-    [InlineData("out.h5", new[] { "--confidence", "c_*.tif" }, "block-wise runs write the confidence map into one HDF5, TIFF or npy file")]
+    [InlineData("m_*.tif", new string[0], "block-wise runs write the mask into one HDF5, TIFF, npy or MRC file")]
+    [InlineData("out.h5", new[] { "--confidence", "c_*.tif" }, "block-wise runs write the confidence map into one HDF5, TIFF, npy or MRC file")]
     [InlineData("out.h5", new[] { "--postprocess", "grow:3" }, "cannot run block-wise")]
     [InlineData("out.h5", new[] { "--level", "1", "--no-refine", "--block", "8" }, "smaller than the halo")]
     [InlineData("out.h5", new[] { "--block", "0" }, "--block 0 must be a positive")]

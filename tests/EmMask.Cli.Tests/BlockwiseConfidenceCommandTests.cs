@@ -100,7 +100,7 @@ public class BlockwiseConfidenceCommandTests
     }
 
     [Theory]
-    [InlineData(new[] { "--block", "64", "--confidence", "c_*.tif", "--force" }, 2, "block-wise runs write the confidence map into one HDF5, TIFF or npy file")]
+    [InlineData(new[] { "--block", "64", "--confidence", "c_*.tif", "--force" }, 2, "block-wise runs write the confidence map into one HDF5, TIFF, npy or MRC file")]
     [InlineData(new[] { "--max-memory", "4M", "--confidence", "c.tif" }, 4, "c.tif already exists")]
     [InlineData(new[] { "--block", "64", "--method", "unet", "--confidence", "c.npy" }, 4, "c.npy already exists")]
     [InlineData(new[] { "--block", "64", "--confidence", "out.h5:/mask", "--force" }, 2, "is the mask's output")]

@@ -281,7 +281,8 @@ public class RealEmBadInputTests
     [Fact]
     public void AxesOfLengthOneAndBigEndianNpyAreMaskedAndTheMaskKeepsTheStoredShape()
     {
-        // (1, Z, Y, X) and ilastik's (Z, Y, X, 1) are read as (Z, Y, X); big-endian numbers are byte-swapped. The mask
+        // (1, Z, Y, X) and ilastik's (Z, Y, X, 1) are read as (Z, Y, X), an (H, W, 1) image as (H, W); big-endian
+        // numbers are byte-swapped. The mask
         // is the one of the plain volume, stored with the input's own shape, in memory, block by block and after
         // postprocess.
         using var t = new TempFolder();
@@ -297,7 +298,9 @@ public class RealEmBadInputTests
         Save(t["u16.npy"], wide);
         NpyCraft.Write(t["tzyx.npy"], "|u1", [1, 4, 160, 160], raw.Span.ToArray());
         NpyCraft.Write(t["be.npy"], ">u2", [4, 160, 160, 1], bigEndian);
-        foreach (var (input, output) in new[] { ("zyx.npy", "m_zyx.npy"), ("u16.npy", "m_u16.npy"), ("tzyx.npy", "m_tzyx.npy"), ("be.npy", "m_be.npy") })
+        Save(t["s.npy"], Section(raw, 2));
+        NpyCraft.Write(t["hw1.npy"], "|u1", [160, 160, 1], Section(raw, 2).Span.ToArray()); // a grey image with a channel axis
+        foreach (var (input, output) in new[] { ("zyx.npy", "m_zyx.npy"), ("u16.npy", "m_u16.npy"), ("tzyx.npy", "m_tzyx.npy"), ("be.npy", "m_be.npy"), ("s.npy", "m_s.npy"), ("hw1.npy", "m_hw1.npy") })
         {
             Assert.Equal(0, CliRunner.Invoke("mask", t[input], t[output], "-q").ExitCode);
         }
@@ -312,6 +315,8 @@ public class RealEmBadInputTests
         Assert.Equal(MaskOf(t["m_zyx.npy"], raw.Shape).Span.ToArray(), MaskOf(t["m_tzyx.npy"], raw.Shape).Span.ToArray());
         Assert.Equal(MaskOf(t["m_u16.npy"], raw.Shape).Span.ToArray(), MaskOf(t["m_be.npy"], raw.Shape).Span.ToArray());
         Assert.True(Dice(t["m_be.npy"], Phantom.Truth) > 0.85);
+        Assert.Equal(new long[] { 160, 160, 1 }, VolumeReader.ReadStoredDimensions(new VolumePath(t["m_hw1.npy"], null)));
+        Assert.Equal(MaskOf(t["m_s.npy"], new Shape3(1, 160, 160)).Span.ToArray(), MaskOf(t["m_hw1.npy"], new Shape3(1, 160, 160)).Span.ToArray());
     }
 
     private static int[] H5Shape(string path)

@@ -65,7 +65,7 @@ public class RowsWithConfidenceTests
         var error = Assert.Throws<ArgumentException>(() => VolumeWriter.WriteRows(
             VolumePath.Parse(dir.File("out.h5"), "/mask"), new Rows<byte>(Shape, (_, _, _) => 1), VolumeWriteOptions.Default,
             confidence: (VolumePath.Parse(dir.File("c_*.tif"), "/confidence"), new Rows<float>(Shape, (_, _, _) => 0))));
-        Assert.Contains("the confidence map is streamed row by row into one HDF5, TIFF or npy file", error.Message, StringComparison.Ordinal);
+        Assert.Contains("the confidence map is streamed row by row into one HDF5, TIFF, npy or MRC file", error.Message, StringComparison.Ordinal);
         Assert.Empty(dir.Entries());
     }
 

@@ -43,6 +43,9 @@ public class StoredAxesTests
     [InlineData(new long[] { 1, 4, 10, 12, 1 }, new[] { 1, 2, 3 })]
     [InlineData(new long[] { 4, 10, 12 }, new[] { 0, 1, 2 })]
     [InlineData(new long[] { 1, 12 }, new[] { 0, 1 })]
+    [InlineData(new long[] { 16, 20, 1 }, new[] { 0, 1 })] // a grey image with a channel axis
+    [InlineData(new long[] { 15, 20, 1 }, new[] { 0, 1, 2 })] // too small to be taken for one
+    [InlineData(new long[] { 1, 16, 20 }, new[] { 0, 1, 2 })]
     public void SpatialAxesAreTheLongOnes(long[] dims, int[] spatial)
     {
         var axes = StoredAxes.Of(dims);
@@ -79,6 +82,8 @@ public class StoredAxesTests
         Assert.Equal(new long[] { 1, 10, 12, 1 }, image.DimensionsFor(new Shape3(1, 10, 12)));
         Assert.Equal(new long[] { 10, 12 }, VolumeWriteOptions.Default.DimensionsFor(new Shape3(1, 10, 12)));
         Assert.Equal(new long[] { 1, 10, 12 }, (VolumeWriteOptions.Default with { SingleSliceRank = 3 }).DimensionsFor(new Shape3(1, 10, 12)));
+        var channel = VolumeWriteOptions.Default with { StoredDimensions = [16, 20, 1] };
+        Assert.Equal(new long[] { 16, 20, 1 }, channel.DimensionsFor(new Shape3(1, 16, 20)));
     }
 
     [H5pyFact]

@@ -9,7 +9,7 @@ namespace EmMask.IO.Blockwise;
 
 /// <summary>What a block-wise run of a file is asked to do.</summary>
 /// <param name="Input">The input volume (HDF5 or npy are read block by block).</param>
-/// <param name="Output">The output mask: one HDF5, TIFF or npy file (<see cref="BlockwiseFileMasker.CheckOutputs"/>).</param>
+/// <param name="Output">The output mask: one HDF5, TIFF, npy or MRC file (<see cref="BlockwiseFileMasker.CheckOutputs"/>).</param>
 /// <param name="Options">The classical masker's options.</param>
 /// <param name="PostProcess">Post-processing (per-slice steps, fill and largest only; see <see cref="BlockPostProcessing"/>).</param>
 /// <param name="BlockEdge">Core edge in voxels, or null to choose it from <paramref name="MaxMemory"/>.</param>
@@ -34,7 +34,7 @@ public sealed record BlockwiseJob(
 public sealed record BlockwiseOutcome(Shape3 Shape, long TissueVoxels, double Threshold, int Blocks, int Resumed, Shape3 BlockSize, int Halo, IReadOnlyList<string> Warnings, IReadOnlyList<string> Notes);
 
 /// <summary>
-/// Masks a volume file block by block into an HDF5, TIFF or npy output: the plan is measured on a sample, finished
+/// Masks a volume file block by block into an HDF5, TIFF, npy or MRC output: the plan is measured on a sample, finished
 /// blocks go to a store beside the output (<see cref="DirectoryBlockStore"/>) so that <c>--resume</c> continues a killed
 /// run, the global steps and post-processing run over the stored blocks, and the output is streamed row by row and
 /// renamed into place at the end (<see cref="VolumeWriter.WriteRows"/>). Memory: one block's read region, one layer of
@@ -138,7 +138,7 @@ public static class BlockwiseFileMasker
 
     /// <summary>
     /// Checks, before anything is read or written, that a block-wise run can write its outputs: the mask, and the
-    /// confidence map when asked for, each go to one HDF5, TIFF or npy file, streamed row by row
+    /// confidence map when asked for, each go to one HDF5, TIFF, npy or MRC file, streamed row by row
     /// (<see cref="VolumeWriter.CanWriteRows"/>); coarser levels need an HDF5 mask (<see cref="MultiscaleLevels.CheckOutput"/>);
     /// the confidence map is neither the mask nor one of its coarser levels. It may be another dataset of the mask's
     /// HDF5 file.
@@ -150,7 +150,7 @@ public static class BlockwiseFileMasker
         if (!VolumeWriter.CanWriteRows(output.Kind))
         {
             throw new ArgumentException(
-                $"{output}: block-wise runs write the mask into one HDF5, TIFF or npy file (out.h5:/mask, out.tif, out.npy), not into a PNG image or one file per section. " +
+                $"{output}: block-wise runs write the mask into one HDF5, TIFF, npy or MRC file (out.h5:/mask, out.tif, out.npy, out.mrc), not into a PNG image or one file per section. " +
                 Instead);
         }
 
@@ -163,7 +163,7 @@ public static class BlockwiseFileMasker
         if (!VolumeWriter.CanWriteRows(confidence.Kind))
         {
             throw new ArgumentException(
-                $"--confidence {confidence}: block-wise runs write the confidence map into one HDF5, TIFF or npy file (conf.h5:/confidence, out.h5:/confidence beside the mask, conf.tif, conf.npy), not one file per section. " +
+                $"--confidence {confidence}: block-wise runs write the confidence map into one HDF5, TIFF, npy or MRC file (conf.h5:/confidence, out.h5:/confidence beside the mask, conf.tif, conf.npy, conf.mrc), not one file per section. " +
                 Instead);
         }
 

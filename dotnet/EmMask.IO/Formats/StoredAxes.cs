@@ -5,11 +5,15 @@ namespace EmMask.IO.Formats;
 /// channel axis (1, Z, Y, X), ilastik's trailing channel (Z, Y, X, 1), ImageJ's ZCYX with one channel (Z, 1, Y, X).
 /// The spatial axes are the ones longer than 1, in order (at least the last two). Dropping axes of length 1 moves no
 /// element in memory, in C or in Fortran order, so such a file is read as its spatial axes, and a mask is written back
-/// with the stored shape (<see cref="VolumeWriteOptions.StoredDimensions"/>). Arrays of up to three axes are taken as
-/// they are; a colour stack (Z, Y, X, 3 or 4) is not squeezed (<see cref="ColorImage"/>).
+/// with the stored shape (<see cref="VolumeWriteOptions.StoredDimensions"/>). Arrays of two or three axes are taken as
+/// they are, but for an (H, W, 1) image (both sides at least 16), a grey image with a channel axis; a colour stack
+/// (Z, Y, X, 3 or 4) is not squeezed (<see cref="ColorImage"/>).
 /// </summary>
 internal sealed class StoredAxes
 {
+    // An (H, W, 1) array is an image where H and W are at least this (as ColorImage.Looks takes (H, W, 3)).
+    private const int MinimumImageSide = 16;
+
     private StoredAxes(long[] stored, int[] spatial)
     {
         Stored = stored;
@@ -33,6 +37,11 @@ internal sealed class StoredAxes
     {
         ArgumentNullException.ThrowIfNull(dims);
         long[] stored = [.. dims];
+        if (stored.Length == 3 && stored[2] == 1 && stored[0] >= MinimumImageSide && stored[1] >= MinimumImageSide)
+        {
+            return new StoredAxes(stored, [0, 1]); // (H, W, 1): a grey image with a channel axis, not H sections one pixel wide
+        }
+
         if (stored.Length is 2 or 3)
         {
             return new StoredAxes(stored, [.. Enumerable.Range(0, stored.Length)]);
