@@ -120,3 +120,39 @@ def test_sample_data_is_raw_image_plus_truth_labels(dotnet_bridge):
     assert raw.dtype == truth.dtype == np.uint8
     assert raw_meta["scale"] == truth_meta["scale"] and len(raw_meta["scale"]) == 3
     assert 0.05 < truth.mean() < 0.95
+
+
+def test_mrc_opens_memory_mapped_with_its_voxel_size_in_nm(tmp_path):
+    mrcfile = pytest.importorskip("mrcfile")
+    volume = np.arange(3 * 10 * 12, dtype=np.int16).reshape(3, 10, 12) - 100
+    path = str(tmp_path / "tomo.rec")
+    with mrcfile.new(path) as m:
+        m.set_data(volume)
+        m.voxel_size = (8.0, 8.0, 40.0)  # x, y, z in Å
+    reader = napari_get_reader(path)
+    assert reader is not None
+    [(data, meta, kind)] = reader(path)
+    assert kind == "image" and meta["name"] == "tomo"
+    assert isinstance(data, np.memmap)
+    np.testing.assert_array_equal(data, volume)
+    assert meta["scale"] == pytest.approx((4.0, 0.8, 0.8))
+
+
+def test_mrc_mask_with_imods_unsigned_stamp_is_uint8_labels_with_its_record(tmp_path):
+    mrcfile = pytest.importorskip("mrcfile")
+    path = tmp_path / "cell_mask.mrc"
+    with mrcfile.new(str(path)) as m:
+        m.set_data(np.zeros((2, 4, 5), np.int8))
+    raw = bytearray(path.read_bytes())
+    raw[152:160] = np.array([1146047817, 0], "<i4").tobytes()  # IMOD: bytes unsigned, as emmask writes masks
+    raw[1024] = 200
+    path.write_bytes(bytes(raw))
+    (tmp_path / "cell_mask.mrc.json").write_text('{"method": "classical", "element_size_um": [1, 1, 1]}')
+    [(data, meta, kind)] = napari_get_reader(str(path))(str(path))
+    assert kind == "labels" and data.dtype == np.uint8 and data[0, 0, 0] == 200
+    assert meta["metadata"] == {"method": "classical"}
+    assert "scale" not in meta  # a cell of 0: unknown
+
+
+def test_reader_leaves_an_mrc_path_that_is_not_a_file_alone(tmp_path):
+    assert napari_get_reader(str(tmp_path / "missing.mrc")) is None

@@ -74,7 +74,9 @@ def test_expected_contributions_are_present(manifest):
         "Classical mask", "U-Net mask", "Post-process mask", "Batch: mask all open images", "Proofread mask",
         "Fine-tune U-Net"}
     assert [s["display_name"] for s in c["sample_data"]] == ["EM phantom"]
-    assert set(c["readers"][0]["filename_patterns"]) == {"*.h5", "*.hdf5"}
+    from em_mask._reader import MRC_EXTENSIONS
+
+    assert set(c["readers"][0]["filename_patterns"]) == {"*.h5", "*.hdf5"} | {f"*{e}" for e in MRC_EXTENSIONS}
     assert c["writers"][0]["layer_types"] == ["labels"]
     assert {m["command"] for m in c["menus"]["napari/layers/segment"]} == {w["command"] for w in c["widgets"]}
 

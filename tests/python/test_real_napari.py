@@ -603,6 +603,27 @@ def test_writer_and_reader_round_trip_through_the_plugin(viewer, sample, tmp_pat
     assert layers[0].metadata.get("unsplit_sections") == "2,5-6", layers[0].metadata
 
 
+def test_an_mrc_volume_opens_through_the_plugin_and_is_masked_at_its_voxel_size(viewer, sample, tmp_path):
+    mrcfile = pytest.importorskip("mrcfile")
+    raw, truth = sample
+    path = tmp_path / "phantom.mrc"
+    with mrcfile.new(str(path)) as m:
+        m.set_data(np.asarray(raw.data))
+        m.voxel_size = (80.0, 80.0, 400.0)  # x, y, z in Å: 8 × 8 × 40 nm
+    layers = viewer.open(str(path), plugin=PLUGIN)
+    assert len(layers) == 1 and layers[0].__class__.__name__ == "Image"
+    image = layers[0]
+    np.testing.assert_allclose(image.scale, (40.0, 8.0, 8.0))
+    np.testing.assert_array_equal(np.asarray(image.data), raw.data)
+    _, panel = _dock(viewer, "Classical mask")
+    panel._image.value = image
+    _run(panel)
+    mask = viewer.layers["phantom mask"]
+    assert tuple(mask.scale) == tuple(image.scale)
+    dice = 2 * np.sum((mask.data > 0) & (truth.data > 0)) / (np.sum(mask.data > 0) + np.sum(truth.data > 0))
+    assert dice > 0.9, dice
+
+
 def test_a_missing_build_disables_run_and_names_the_one_command(viewer, monkeypatch, tmp_path):
     from em_mask._qt import widgets
 
