@@ -18,6 +18,9 @@ public enum VolumeFileKind
     /// <summary>MRC (<c>.mrc</c>, <c>.mrcs</c>, <c>.rec</c>, <c>.st</c>, <c>.ali</c>, <c>.map</c>), as IMOD, SerialEM and EMPIAR store volumes.</summary>
     Mrc,
 
+    /// <summary>A Zarr v2 array (a folder holding <c>.zarray</c>; read only).</summary>
+    Zarr,
+
     /// <summary>One file per section: a folder, or a wildcard pattern in the file name (<c>s/*.tif</c>); written through a pattern with one <c>*</c>.</summary>
     Sequence,
 }

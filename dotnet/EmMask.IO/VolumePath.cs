@@ -110,6 +110,11 @@ public sealed record VolumePath(string File, string? Dataset)
             return VolumeFileKind.Hdf5;
         }
 
+        if (Formats.ZarrArray.Names(file))
+        {
+            return VolumeFileKind.Zarr;
+        }
+
         if (Formats.SectionSequence.Names(file))
         {
             return VolumeFileKind.Sequence;
@@ -123,7 +128,7 @@ public sealed record VolumePath(string File, string? Dataset)
             _ when Formats.MrcFormat.Extensions.Contains(ext) => VolumeFileKind.Mrc,
             _ when Formats.RasterImageFormat.Extensions.Contains(ext) => VolumeFileKind.Image,
             _ => throw new VolumeFormatException(
-                $"{file}: unknown volume format '{ext}'; use .h5/.hdf5 (with :/dataset), .tif/.tiff, .npy, .mrc, one image (.png, .jpg, .bmp), or a folder or pattern of section files (s/*.tif)."),
+                $"{file}: unknown volume format '{ext}'; use .h5/.hdf5 (with :/dataset), .tif/.tiff, .npy, .mrc, a Zarr array folder, one image (.png, .jpg, .bmp), or a folder or pattern of section files (s/*.tif)."),
         };
     }
 

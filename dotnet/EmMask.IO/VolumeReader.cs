@@ -4,7 +4,8 @@ using EmMask.IO.Formats;
 namespace EmMask.IO;
 
 /// <summary>
-/// Reads volumes from HDF5, multi-page TIFF, <c>.npy</c>, MRC (<see cref="MrcFormat"/>), single PNG / JPEG / BMP images and sequences of section files
+/// Reads volumes from HDF5, multi-page TIFF, <c>.npy</c>, MRC (<see cref="MrcFormat"/>), Zarr v2 arrays
+/// (<see cref="ZarrArray"/>), single PNG / JPEG / BMP images and sequences of section files
 /// (<see cref="SectionSequence"/>). Every problem with the input (missing file or dataset,
 /// wrong or corrupt format, unsupported dtype or rank, 0-length axis) is a <see cref="VolumeFormatException"/> with
 /// one line naming the file and the problem. uint8, uint16 and float32 are read as-is; bool as uint8; other integer
@@ -26,6 +27,7 @@ public static class VolumeReader
             VolumeFileKind.Image => RasterImageFormat.Read(path.File, ct),
             VolumeFileKind.Sequence => SectionSequence.Read(path.File, ct),
             VolumeFileKind.Mrc => MrcFormat.Read(path.File, ct),
+            VolumeFileKind.Zarr => ReadZarr(path.File, ct),
             _ => ReadNpy(path.File, ct),
         };
     }
@@ -55,6 +57,10 @@ public static class VolumeReader
                 return TiffFormat.ReadBlock(path.File, offset, size, ct);
             case VolumeFileKind.Mrc:
                 return MrcFormat.ReadBlock(path.File, offset, size, ct);
+            case VolumeFileKind.Zarr:
+                var zarr = ZarrArray.Open(path.File);
+                BlockBounds.Check(zarr.Shape, offset, size);
+                return zarr.Read(offset, size, ct);
             default:
                 var whole = Read(path, ct);
                 BlockBounds.Check(whole.Shape, offset, size);
@@ -90,6 +96,8 @@ public static class VolumeReader
                 return 3;
             case VolumeFileKind.Mrc:
                 return MrcFormat.ReadShape(path.File).Z > 1 ? 3 : 2;
+            case VolumeFileKind.Zarr:
+                return ZarrArray.Open(path.File).Axes.Spatial.Length;
             default:
                 return TiffFormat.ReadShape(path.File).Z > 1 ? 3 : 2;
         }
@@ -118,6 +126,8 @@ public static class VolumeReader
                     using var stream = File.OpenRead(path.File);
                     return NpyFormat.ReadStoredDimensions(stream, path.File);
                 });
+            case VolumeFileKind.Zarr:
+                return ZarrArray.Open(path.File).Axes.Stored;
             default:
                 var shape = ReadShape(path);
                 return ReadRank(path) == 2 ? [shape.Y, shape.X] : [shape.Z, shape.Y, shape.X];
@@ -150,6 +160,8 @@ public static class VolumeReader
                 return SectionSequence.ReadShape(path.File);
             case VolumeFileKind.Mrc:
                 return MrcFormat.ReadShape(path.File);
+            case VolumeFileKind.Zarr:
+                return ZarrArray.Open(path.File).Shape;
             default:
                 return TiffFormat.ReadShape(path.File);
         }
@@ -199,6 +211,8 @@ public static class VolumeReader
             case VolumeFileKind.Sequence:
                 _ = SectionSequence.Files(path.File);
                 return new Dictionary<string, string>();
+            case VolumeFileKind.Zarr:
+                return ZarrArray.Open(path.File).ReadAttributes();
             default: // npy and MRC: the sidecar
                 if (!File.Exists(path.File))
                 {
@@ -230,6 +244,17 @@ public static class VolumeReader
         path.Dataset is null
             ? throw new ArgumentException($"{path.File}: an HDF5 path needs a dataset (file.h5:/dataset).", nameof(path))
             : VolumePath.NormalizeDataset(path.Dataset);
+
+    private static IVolume ReadZarr(string folder, CancellationToken ct)
+    {
+        var zarr = ZarrArray.Open(folder);
+        if (zarr.Shape.Length > Array.MaxLength)
+        {
+            throw new VolumeFormatException($"{folder}: shape {zarr.Shape} ({zarr.Shape.Length} voxels) is too large to load at once; process it block-wise.");
+        }
+
+        return zarr.Read((0, 0, 0), zarr.Shape, ct);
+    }
 
     private static IVolume ReadNpy(string file, CancellationToken ct)
     {

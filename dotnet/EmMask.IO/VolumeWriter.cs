@@ -49,6 +49,8 @@ public static class VolumeWriter
                 CheckCanHold(path, volume.Shape, volume.VoxelType);
                 AtomicFile.Write(path.File, stream => RasterImageFormat.WritePng(path.File, stream, volume), ct);
                 return;
+            case VolumeFileKind.Zarr:
+                throw new VolumeFormatException(ZarrOutput(path));
             case VolumeFileKind.Mrc:
                 CheckVolume(path, volume);
                 CheckReplace(path.File, options);
@@ -86,8 +88,14 @@ public static class VolumeWriter
             case VolumeFileKind.Image:
                 RasterImageFormat.CheckWritable(path.File, shape, type);
                 return;
+            case VolumeFileKind.Zarr:
+                throw new VolumeFormatException(ZarrOutput(path));
         }
     }
+
+    // Zarr is read, not written, here.
+    private static string ZarrOutput(VolumePath path) =>
+        $"{path}: Zarr is read, not written; write the mask as .h5, .tif, .npy or .mrc (or mask the array lazily in Python with em_mask.mask_dask, which writes Zarr).";
 
     /// <summary>
     /// The files that match a one-file-per-section output's pattern but are not among the <paramref name="sections"/>

@@ -79,6 +79,66 @@ public partial class BlockwiseTiffNpyCommandTests
     }
 
     [Fact]
+    public void AZarrArrayIsMaskedAsItsVoxelsInMemoryAndBlockByBlockAndIsNoOutput()
+    {
+        using var t = new TempFolder();
+        Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--shape", "40", "96", "96", "--seed", "3", "-q").ExitCode);
+        var raw = (Volume<byte>)VolumeReader.Read(VolumePath.Parse(t["p.h5"], "/raw"));
+        WriteRawZarr(t["p.zarr"], raw, (8, 40, 48));
+
+        Assert.Equal(0, CliRunner.Invoke("mask", t["p.h5"], t["h5.npy"], "-q").ExitCode);
+        var inMemory = CliRunner.Invoke("mask", t["p.zarr"], t["zarr.npy"], "-q");
+        Assert.True(inMemory.ExitCode == 0, inMemory.Stderr);
+        var blockwise = CliRunner.Invoke(["mask", t["p.zarr"], t["blk.npy"], "--block", "32", "-q", .. Level0]);
+        Assert.True(blockwise.ExitCode == 0, blockwise.Stderr);
+        Assert.Equal(0, CliRunner.Invoke(["mask", t["p.h5"], t["blk-h5.npy"], "--block", "32", "-q", .. Level0]).ExitCode);
+        Assert.Equal(Mask(t["h5.npy"]), Mask(t["zarr.npy"]));
+        Assert.Equal(Mask(t["blk-h5.npy"]), Mask(t["blk.npy"]));
+
+        var batch = CliRunner.Invoke("batch", t["p.zarr"], "--out-dir", t["masks"], "-q");
+        Assert.True(batch.ExitCode == 0, batch.Stderr);
+        Assert.Equal(Mask(t["h5.npy"]), Mask(Path.Combine(t["masks"], "p_mask.h5"))); // Zarr is read, so batch writes HDF5
+
+        var refused = CliRunner.Invoke("mask", t["p.h5"], t["out.zarr"], "-q");
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("Zarr is read, not written", refused.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(t["out.zarr"]));
+    }
+
+    // A Zarr v2 array of uint8 without a compressor, chunk files named z.y.x, as zarr-python writes it.
+    private static void WriteRawZarr(string folder, Volume<byte> volume, (int Z, int Y, int X) chunk)
+    {
+        Directory.CreateDirectory(folder);
+        var s = volume.Shape;
+        File.WriteAllText(Path.Combine(folder, ".zarray"), $$"""
+            {"zarr_format": 2, "shape": [{{s.Z}}, {{s.Y}}, {{s.X}}], "chunks": [{{chunk.Z}}, {{chunk.Y}}, {{chunk.X}}], "dtype": "|u1",
+             "compressor": null, "fill_value": 0, "order": "C", "filters": null}
+            """);
+        for (int kz = 0; kz * chunk.Z < s.Z; kz++)
+        {
+            for (int ky = 0; ky * chunk.Y < s.Y; ky++)
+            {
+                for (int kx = 0; kx * chunk.X < s.X; kx++)
+                {
+                    var bytes = new byte[chunk.Z * chunk.Y * chunk.X]; // edge chunks are stored whole, padded
+                    for (int z = 0; z < chunk.Z && (kz * chunk.Z) + z < s.Z; z++)
+                    {
+                        for (int y = 0; y < chunk.Y && (ky * chunk.Y) + y < s.Y; y++)
+                        {
+                            for (int x = 0; x < chunk.X && (kx * chunk.X) + x < s.X; x++)
+                            {
+                                bytes[(((z * chunk.Y) + y) * chunk.X) + x] = volume[(kz * chunk.Z) + z, (ky * chunk.Y) + y, (kx * chunk.X) + x];
+                            }
+                        }
+                    }
+
+                    File.WriteAllBytes(Path.Combine(folder, $"{kz}.{ky}.{kx}"), bytes);
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void A2DInputGivesA2DNpyMaskAndMapBlockwiseAsInMemory()
     {
         // One section stored as an (H, W) array: the block-wise mask and map are (H, W) arrays too, as in memory. In the

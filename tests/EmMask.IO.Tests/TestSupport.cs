@@ -48,6 +48,10 @@ internal static class Python
 
     public static bool HasMrcfile => Mrcfile.Value;
 
+    public static bool HasZarr => Zarr.Value;
+
+    private static readonly Lazy<bool> Zarr = new(() => TryRun("import zarr, numcodecs, numpy").ExitCode == 0);
+
     public static bool HasTifffile => Tifffile.Value;
 
     public static bool HasPillow => Pillow.Value;
@@ -115,6 +119,30 @@ internal sealed class MrcfileFactAttribute : FactAttribute
         if (!Python.HasMrcfile)
         {
             Skip = "mrcfile is not importable by /usr/bin/python3; MRC interop not tested.";
+        }
+    }
+}
+
+/// <summary>A fact that is skipped, with the reason, when /usr/bin/python3 has no zarr (Debian: python3-zarr).</summary>
+internal sealed class ZarrFactAttribute : FactAttribute
+{
+    public ZarrFactAttribute()
+    {
+        if (!Python.HasZarr)
+        {
+            Skip = "zarr is not importable by /usr/bin/python3; Zarr interop not tested.";
+        }
+    }
+}
+
+/// <summary>A theory that is skipped, with the reason, when /usr/bin/python3 has no zarr.</summary>
+internal sealed class ZarrTheoryAttribute : TheoryAttribute
+{
+    public ZarrTheoryAttribute()
+    {
+        if (!Python.HasZarr)
+        {
+            Skip = "zarr is not importable by /usr/bin/python3; Zarr interop not tested.";
         }
     }
 }

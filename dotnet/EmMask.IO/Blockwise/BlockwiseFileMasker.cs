@@ -219,10 +219,13 @@ public static class BlockwiseFileMasker
     // One fact per line; a resumed run must agree on every one.
     internal static string Manifest(VolumePath input, FileBlockSource source, string method, PostProcessPipeline postProcess)
     {
-        // A sequence of section files: their count, total size and newest change.
-        var files = input.Kind == VolumeFileKind.Sequence
-            ? VolumeReader.SequenceFiles(input).Select(f => new FileInfo(f)).ToList()
-            : [new FileInfo(input.File)];
+        // A sequence of section files or a Zarr array's chunks: their count, total size and newest change.
+        var files = input.Kind switch
+        {
+            VolumeFileKind.Sequence => VolumeReader.SequenceFiles(input).Select(f => new FileInfo(f)).ToList(),
+            VolumeFileKind.Zarr => new DirectoryInfo(input.File).EnumerateFiles("*", SearchOption.AllDirectories).ToList(),
+            _ => [new FileInfo(input.File)],
+        };
         var c = CultureInfo.InvariantCulture;
         string described = files.Count == 1
             ? string.Create(c, $"input file: {files[0].Length} bytes, modified {files[0].LastWriteTimeUtc:O}")

@@ -60,6 +60,45 @@ internal static class ElementKinds
         }
     }
 
+    /// <summary>
+    /// Maps a numpy type string (an npy header's or a zarr array's <c>dtype</c>: <c>'|u1'</c>, <c>'&lt;u2'</c>,
+    /// <c>'&gt;f4'</c>) onto a kind, and whether its numbers are big-endian (as MATLAB and some Java tools write them;
+    /// they are read byte-swapped); throws naming the dtype. bool reads as uint8.
+    /// </summary>
+    public static (ElementKind Kind, bool BigEndian) FromNumpy(string descr, string where)
+    {
+        ArgumentNullException.ThrowIfNull(descr);
+        string d = descr;
+        bool bigEndian = d.Length == 3 && d[0] == '>' && d[1] is 'u' or 'i' or 'f' && d[2] is not '1';
+        string little = bigEndian ? "<" + d[1..] : d;
+        ElementKind kind = little switch
+        {
+            "|u1" or "<u1" or "u1" or "|b1" or "b1" => ElementKind.UInt8,
+            "<u2" => ElementKind.UInt16,
+            "<f4" => ElementKind.Float32,
+            "|i1" or "<i1" or "i1" => ElementKind.Int8,
+            "<i2" => ElementKind.Int16,
+            "<i4" => ElementKind.Int32,
+            "<u4" => ElementKind.UInt32,
+            "<i8" => ElementKind.Int64,
+            "<u8" => ElementKind.UInt64,
+            "<f8" => ElementKind.Float64,
+            _ when d.Length > 1 && d[1] == 'c' => throw new VolumeFormatException($"{where}: dtype '{d}' is complex, which is not supported; use uint8, uint16 or float32."),
+            _ when d.Length > 1 && d[1] is 'U' or 'S' or 'O' or 'V' => throw new VolumeFormatException($"{where}: dtype '{d}' holds strings, objects or records, not numbers; use uint8, uint16 or float32."),
+            _ => throw new VolumeFormatException($"{where}: dtype '{d}' is not supported; convert to uint8, uint16 or float32."),
+        };
+        return (kind, bigEndian);
+    }
+
+    /// <summary>The bytes of one element.</summary>
+    public static int Size(this ElementKind kind) => kind switch
+    {
+        ElementKind.UInt8 or ElementKind.Int8 => 1,
+        ElementKind.UInt16 or ElementKind.Int16 => 2,
+        ElementKind.Float32 or ElementKind.Int32 or ElementKind.UInt32 => 4,
+        _ => 8,
+    };
+
     public static ElementKind FromInteger(int size, bool signed, string where) => (size, signed) switch
     {
         (1, false) => ElementKind.UInt8,

@@ -370,27 +370,7 @@ public static partial class NpyFormat
 
         string d = descr.Groups[1].Value;
 
-        // Big-endian numbers ('>u2', as MATLAB and some Java tools write them) are read byte-swapped.
-        bool bigEndian = d.Length == 3 && d[0] == '>' && d[1] is 'u' or 'i' or 'f' && d[2] is not '1';
-        string little = bigEndian ? "<" + d[1..] : d;
-
-        // Little-endian (or byte-sized) integers and float64 convert to float32 as for HDF5; bool reads as uint8.
-        ElementKind type = little switch
-        {
-            "|u1" or "<u1" or "u1" or "|b1" or "b1" => ElementKind.UInt8,
-            "<u2" => ElementKind.UInt16,
-            "<f4" => ElementKind.Float32,
-            "|i1" or "<i1" or "i1" => ElementKind.Int8,
-            "<i2" => ElementKind.Int16,
-            "<i4" => ElementKind.Int32,
-            "<u4" => ElementKind.UInt32,
-            "<i8" => ElementKind.Int64,
-            "<u8" => ElementKind.UInt64,
-            "<f8" => ElementKind.Float64,
-            _ when d.Length > 1 && d[1] == 'c' => throw new VolumeFormatException($"{name}: dtype '{d}' is complex, which is not supported; use uint8, uint16 or float32."),
-            _ when d.Length > 1 && d[1] is 'U' or 'S' or 'O' or 'V' => throw new VolumeFormatException($"{name}: dtype '{d}' holds strings, objects or records, not numbers; use uint8, uint16 or float32."),
-            _ => throw new VolumeFormatException($"{name}: dtype '{d}' is not supported; convert to uint8, uint16 or float32."),
-        };
+        var (type, bigEndian) = ElementKinds.FromNumpy(d, name);
         var parts = shape.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var dims = new long[parts.Length];
         for (int i = 0; i < parts.Length; i++)
