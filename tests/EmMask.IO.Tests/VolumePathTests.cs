@@ -27,8 +27,10 @@ public class VolumePathTests
         Assert.Equal("v.npy", VolumePath.Parse("v.npy", "/x").ToString());
     }
 
+    [Fact]
+    public void Parse_ZarrNamesAZarrArray() => Assert.Equal(VolumeFileKind.Zarr, VolumePath.Parse("volume.zarr", "/raw").Kind);
+
     [Theory]
-    [InlineData("volume.zarr")]
     [InlineData("notes.txt")]
     [InlineData("noextension")]
     [InlineData("stack.tif:/raw")]
