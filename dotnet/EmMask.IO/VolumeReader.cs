@@ -78,11 +78,7 @@ public static class VolumeReader
         switch (path.Kind)
         {
             case VolumeFileKind.Hdf5:
-                using (var h5 = Hdf5Reader.Open(path.File))
-                {
-                    var ds = Hdf5Reader.OpenDataset(h5, path.File, DatasetOf(path));
-                    return Hdf5Reader.Describe(ds, path.ToString()).Item1.Length;
-                }
+                return DescribeHdf5(path).Dims.Length;
 
             case VolumeFileKind.Npy:
                 return WrapNpy(path.File, () =>
@@ -114,11 +110,7 @@ public static class VolumeReader
         switch (path.Kind)
         {
             case VolumeFileKind.Hdf5:
-                using (var h5 = Hdf5Reader.Open(path.File))
-                {
-                    var ds = Hdf5Reader.OpenDataset(h5, path.File, DatasetOf(path));
-                    return Hdf5Reader.Describe(ds, path.ToString()).Axes.Stored;
-                }
+                return DescribeHdf5(path).Axes.Stored;
 
             case VolumeFileKind.Npy:
                 return WrapNpy(path.File, () =>
@@ -141,12 +133,7 @@ public static class VolumeReader
         switch (path.Kind)
         {
             case VolumeFileKind.Hdf5:
-                using (var h5 = Hdf5Reader.Open(path.File))
-                {
-                    var ds = Hdf5Reader.OpenDataset(h5, path.File, DatasetOf(path));
-                    var (dims, _, _) = Hdf5Reader.Describe(ds, path.ToString());
-                    return Shape3.FromDimensions(dims.Select(d => (long)d).ToArray());
-                }
+                return Shape3.FromDimensions(DescribeHdf5(path).Dims.Select(d => (long)d).ToArray());
 
             case VolumeFileKind.Npy:
                 return WrapNpy(path.File, () =>
@@ -238,6 +225,14 @@ public static class VolumeReader
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(hdf5File);
         return Hdf5Reader.ListDatasets(hdf5File);
+    }
+
+    // An HDF5 dataset's header: its spatial dimensions, element kind and stored axes.
+    private static (ulong[] Dims, ElementKind Kind, StoredAxes Axes) DescribeHdf5(VolumePath path)
+    {
+        using var h5 = Hdf5Reader.Open(path.File);
+        var ds = Hdf5Reader.OpenDataset(h5, path.File, DatasetOf(path));
+        return Hdf5Reader.Describe(ds, path.ToString());
     }
 
     private static string DatasetOf(VolumePath path) =>

@@ -20,6 +20,11 @@ _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _LABEL_HINTS = ("mask", "label", "truth", "seg", "gt")
 
 
+def _one_path(path: Union[str, list]) -> str:
+    """napari hands a reader a path or a list of paths; the readers here take one."""
+    return str(path[0] if isinstance(path, (list, tuple)) else path)
+
+
 def _is_hdf5(path: str) -> bool:
     # The superblock sits at 0 or, after a user block, at 512, 1024, 2048, ... (HDF5 spec); check the common ones.
     try:
@@ -106,9 +111,7 @@ def read_hdf5(path: Union[str, list]) -> list:
     """
     import h5py
 
-    if isinstance(path, (list, tuple)):
-        path = path[0]
-    path = str(path)
+    path = _one_path(path)
     stem = Path(path).stem
     layers: list = []
     with h5py.File(path, "r") as f:
@@ -149,9 +152,7 @@ def read_mrc(path: Union[str, list]) -> list:
     import mrcfile
     from mrcfile import utils
 
-    if isinstance(path, (list, tuple)):
-        path = path[0]
-    path = str(path)
+    path = _one_path(path)
     with mrcfile.open(path, header_only=True, permissive=True) as m:
         header = m.header.copy()
         voxel = m.voxel_size

@@ -36,25 +36,33 @@ internal static class Python
 {
     public const string Exe = "/usr/bin/python3";
 
-    private static readonly Lazy<bool> H5py = new(() => TryRun("import h5py, numpy").ExitCode == 0);
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> Importable = new();
 
-    private static readonly Lazy<bool> Tifffile = new(() => TryRun("import tifffile, numpy").ExitCode == 0);
+    public static bool HasH5py => Has(Module.H5py);
 
-    private static readonly Lazy<bool> Pillow = new(() => TryRun("import PIL.Image, numpy").ExitCode == 0);
+    public static bool HasPillow => Has(Module.Pillow);
 
-    private static readonly Lazy<bool> Mrcfile = new(() => TryRun("import mrcfile, numpy").ExitCode == 0);
+    /// <summary>Whether /usr/bin/python3 imports the module (and numpy), asked once per module.</summary>
+    public static bool Has(Module module) => Importable.GetOrAdd(Import(module), i => TryRun($"import {i}, numpy").ExitCode == 0);
 
-    public static bool HasH5py => H5py.Value;
+    /// <summary>The reason a test needing the module is skipped, or null when it is there.</summary>
+    public static string? SkipReason(Module module) =>
+        Has(module) ? null : $"{Import(module)} is not importable by {Exe} (Debian: {Package(module)}); its interop is not tested.";
 
-    public static bool HasMrcfile => Mrcfile.Value;
+    private static string Import(Module module) => module switch
+    {
+        Module.H5py => "h5py",
+        Module.Tifffile => "tifffile",
+        Module.Pillow => "PIL.Image",
+        Module.Mrcfile => "mrcfile",
+        _ => "zarr, numcodecs",
+    };
 
-    public static bool HasZarr => Zarr.Value;
-
-    private static readonly Lazy<bool> Zarr = new(() => TryRun("import zarr, numcodecs, numpy").ExitCode == 0);
-
-    public static bool HasTifffile => Tifffile.Value;
-
-    public static bool HasPillow => Pillow.Value;
+    private static string Package(Module module) => module switch
+    {
+        Module.Pillow => "python3-pil",
+        _ => "python3-" + Import(module).Split(',')[0],
+    };
 
     /// <summary>Runs a script with arguments (sys.argv[1:]) and returns stdout; fails the test on a non-zero exit.</summary>
     public static string Run(string script, params string[] args)
@@ -87,89 +95,35 @@ internal static class Python
     }
 }
 
-/// <summary>A fact that is skipped, with the reason, when /usr/bin/python3 has no h5py.</summary>
-internal sealed class H5pyFactAttribute : FactAttribute
+/// <summary>The Python modules interop tests read or write files with.</summary>
+internal enum Module
 {
-    public H5pyFactAttribute()
-    {
-        if (!Python.HasH5py)
-        {
-            Skip = "h5py is not importable by /usr/bin/python3; h5py interop not tested.";
-        }
-    }
+    H5py,
+    Tifffile,
+    Pillow,
+    Mrcfile,
+    Zarr,
 }
 
-/// <summary>A theory that is skipped, with the reason, when /usr/bin/python3 has no h5py.</summary>
-internal sealed class H5pyTheoryAttribute : TheoryAttribute
+/// <summary>A fact that is skipped, with the reason, when /usr/bin/python3 lacks the module.</summary>
+internal class PythonFactAttribute : FactAttribute
 {
-    public H5pyTheoryAttribute()
-    {
-        if (!Python.HasH5py)
-        {
-            Skip = "h5py is not importable by /usr/bin/python3; h5py interop not tested.";
-        }
-    }
+    public PythonFactAttribute(Module module) => Skip = Python.SkipReason(module);
 }
 
-/// <summary>A fact that is skipped, with the reason, when /usr/bin/python3 has no mrcfile (Debian: python3-mrcfile).</summary>
-internal sealed class MrcfileFactAttribute : FactAttribute
+/// <summary>A theory that is skipped, with the reason, when /usr/bin/python3 lacks the module.</summary>
+internal class PythonTheoryAttribute : TheoryAttribute
 {
-    public MrcfileFactAttribute()
-    {
-        if (!Python.HasMrcfile)
-        {
-            Skip = "mrcfile is not importable by /usr/bin/python3; MRC interop not tested.";
-        }
-    }
+    public PythonTheoryAttribute(Module module) => Skip = Python.SkipReason(module);
 }
 
-/// <summary>A fact that is skipped, with the reason, when /usr/bin/python3 has no zarr (Debian: python3-zarr).</summary>
-internal sealed class ZarrFactAttribute : FactAttribute
-{
-    public ZarrFactAttribute()
-    {
-        if (!Python.HasZarr)
-        {
-            Skip = "zarr is not importable by /usr/bin/python3; Zarr interop not tested.";
-        }
-    }
-}
+internal sealed class H5pyFactAttribute() : PythonFactAttribute(Module.H5py);
 
-/// <summary>A theory that is skipped, with the reason, when /usr/bin/python3 has no zarr.</summary>
-internal sealed class ZarrTheoryAttribute : TheoryAttribute
-{
-    public ZarrTheoryAttribute()
-    {
-        if (!Python.HasZarr)
-        {
-            Skip = "zarr is not importable by /usr/bin/python3; Zarr interop not tested.";
-        }
-    }
-}
+internal sealed class H5pyTheoryAttribute() : PythonTheoryAttribute(Module.H5py);
 
-/// <summary>A fact that is skipped, with the reason, when /usr/bin/python3 has no tifffile.</summary>
-internal sealed class TifffileFactAttribute : FactAttribute
-{
-    public TifffileFactAttribute()
-    {
-        if (!Python.HasTifffile)
-        {
-            Skip = "tifffile is not importable by /usr/bin/python3; tifffile interop not tested.";
-        }
-    }
-}
+internal sealed class TifffileFactAttribute() : PythonFactAttribute(Module.Tifffile);
 
-/// <summary>A fact that is skipped, with the reason, when /usr/bin/python3 has no Pillow (Debian: python3-pil).</summary>
-internal sealed class PillowFactAttribute : FactAttribute
-{
-    public PillowFactAttribute()
-    {
-        if (!Python.HasPillow)
-        {
-            Skip = "Pillow is not importable by /usr/bin/python3; image interop not tested.";
-        }
-    }
-}
+internal sealed class PillowFactAttribute() : PythonFactAttribute(Module.Pillow);
 
 /// <summary>Deterministic test volumes whose voxels all differ from their neighbours.</summary>
 internal static class Volumes

@@ -31,7 +31,7 @@ public class MrcFormatTests
             m.set_extended_header(np.arange(40, dtype='u1'))
         """;
 
-    [MrcfileFact]
+    [PythonFact(Module.Mrcfile)]
     public void FilesWrittenByMrcfileReadAsTheirVoxelsWithTheirVoxelSize()
     {
         using var dir = new TempDir();
@@ -59,7 +59,7 @@ public class MrcFormatTests
         Assert.Equal(3, VolumeReader.ReadRank(new VolumePath(dir.File("int8.mrc"), null)));
     }
 
-    [MrcfileFact]
+    [PythonFact(Module.Mrcfile)]
     public void FilesWrittenHereAreValidForMrcfileAndHoldTheVoxels()
     {
         using var dir = new TempDir();

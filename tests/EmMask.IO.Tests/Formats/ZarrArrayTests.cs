@@ -76,7 +76,7 @@ public class ZarrArrayTests(ZarrArraysFixture arrays) : IClassFixture<ZarrArrays
     public static TheoryData<string> Names() =>
         ["default", "default_smooth", "blosc_zstd", "blosc_zlib_noshuffle", "blosc_lz4hc_f4", "blosc_stored", "zlib", "gzip", "zstd", "lz4", "raw_u8", "nested_i2", "big_f8", "czyx", "image_u8"];
 
-    [ZarrTheory]
+    [PythonTheory(Module.Zarr)]
     [MemberData(nameof(Names))]
     public void AnArrayReadsAsItsVoxelsWholeAndBlockByBlock(string name)
     {
@@ -91,7 +91,7 @@ public class ZarrArrayTests(ZarrArraysFixture arrays) : IClassFixture<ZarrArrays
         Assert.True(Same(VolumeRegions.Crop(expected, offset, size), VolumeReader.ReadBlock(path, offset, size)), name + " block");
     }
 
-    [ZarrFact]
+    [PythonFact(Module.Zarr)]
     public void MissingChunksHoldTheFillValueAndTheVoxelSizeComesFromTheAttributesOrTheOmeImage()
     {
         var sparse = (Volume<byte>)VolumeReader.Read(new VolumePath(Path.Combine(arrays.Path, "sparse.zarr"), null));
@@ -109,7 +109,7 @@ public class ZarrArrayTests(ZarrArraysFixture arrays) : IClassFixture<ZarrArrays
         Assert.Equal(2, VolumeReader.ReadRank(new VolumePath(Path.Combine(arrays.Path, "image_u8.zarr"), null)));
     }
 
-    [ZarrFact]
+    [PythonFact(Module.Zarr)]
     public void WhatIsNotReadIsRefusedWithOneLineSayingWhatIs()
     {
         string Fails(string relative) =>
