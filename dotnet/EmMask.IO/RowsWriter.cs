@@ -49,6 +49,7 @@ internal static class RowsWriter
         private readonly List<(string File, List<Hdf5Item> Items)> hdf5 = [];
         private readonly List<(string Target, Action<FileStream> Write)> files = [];
         private readonly List<VolumeWriter.SidecarFileWrites> npys = [];
+        private readonly List<(string Target, Func<string> WriteTemp)> zarrs = [];
 
         public void Add<T>(VolumePath path, IRowSource<T> rows, IReadOnlyList<(string Suffix, IRowSource<byte> Rows, IReadOnlyDictionary<string, string> Attributes)> levels)
             where T : unmanaged
@@ -72,6 +73,10 @@ internal static class RowsWriter
                     VolumeWriter.CheckReplace(path.File, options);
                     files.Add((path.File, stream => TiffFormat.WriteRows(stream, rows, options.Attributes, ct)));
                     return;
+                case VolumeFileKind.Zarr:
+                    VolumeWriter.CheckReplace(path, options);
+                    zarrs.Add((path.File, () => ZarrWriter.WriteTemp(path.File, rows, options, ct)));
+                    return;
                 case VolumeFileKind.Mrc:
                     VolumeWriter.CheckReplace(path.File, options);
                     var mrc = VolumeWriter.SidecarWrites(path.File, rows.Shape, rows.VoxelSize, options, stream => WriteMrc(stream, rows, ct));
@@ -88,10 +93,27 @@ internal static class RowsWriter
         }
 
         // HDF5 files are opened and checked (an existing dataset needs Force) before any temp file is written.
+        // Zarr arrays are written into hidden folders first and moved into place after the files.
         public void Write()
         {
             using var prepared = Hdf5Writer.Prepare(hdf5.Select(h => (h.File, (IReadOnlyList<Hdf5Item>)h.Items)).ToList(), options, ct);
-            AtomicFile.WriteAll([.. prepared.Writes, .. files], ct, beforeCommit: prepared.Dispose);
+            var temps = new List<(string Temp, string Target)>();
+            try
+            {
+                foreach (var (target, writeTemp) in zarrs)
+                {
+                    temps.Add((writeTemp(), target));
+                }
+
+                AtomicFile.WriteAll([.. prepared.Writes, .. files], ct, beforeCommit: prepared.Dispose);
+            }
+            catch
+            {
+                temps.ForEach(t => ZarrWriter.Discard(t.Temp));
+                throw;
+            }
+
+            temps.ForEach(t => ZarrWriter.Commit(t.Temp, t.Target));
             npys.ForEach(n => n.DeleteStale());
         }
 
@@ -130,7 +152,7 @@ internal static class RowsWriter
         if (!VolumeWriter.CanWriteRows(path.Kind))
         {
             throw new ArgumentException(
-                $"{path}: {what} is streamed row by row into one HDF5, TIFF, npy or MRC file (out.h5:/dataset, out.tif, out.npy, out.mrc), not into single-section images or one file per section.",
+                $"{path}: {what} is streamed row by row into one HDF5, TIFF, npy or MRC file or a Zarr array (out.h5:/dataset, out.tif, out.npy, out.mrc, out.zarr), not into single-section images or one file per section.",
                 nameof(path));
         }
     }

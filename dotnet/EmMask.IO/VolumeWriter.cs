@@ -50,7 +50,17 @@ public static class VolumeWriter
                 AtomicFile.Write(path.File, stream => RasterImageFormat.WritePng(path.File, stream, volume), ct);
                 return;
             case VolumeFileKind.Zarr:
-                throw new VolumeFormatException(ZarrOutput(path));
+                CheckVolume(path, volume);
+                CheckReplace(path, options);
+                string temp = volume switch
+                {
+                    Volume<byte> v => ZarrWriter.WriteTemp(path.File, new VolumeRowSource<byte>(v), options, ct),
+                    Volume<ushort> v => ZarrWriter.WriteTemp(path.File, new VolumeRowSource<ushort>(v), options, ct),
+                    Volume<float> v => ZarrWriter.WriteTemp(path.File, new VolumeRowSource<float>(v), options, ct),
+                    _ => ZarrWriter.WriteTemp(path.File, new VolumeRowSource<int>((Volume<int>)volume), options, ct),
+                };
+                ZarrWriter.Commit(temp, path.File);
+                return;
             case VolumeFileKind.Mrc:
                 CheckVolume(path, volume);
                 CheckReplace(path.File, options);
@@ -88,14 +98,8 @@ public static class VolumeWriter
             case VolumeFileKind.Image:
                 RasterImageFormat.CheckWritable(path.File, shape, type);
                 return;
-            case VolumeFileKind.Zarr:
-                throw new VolumeFormatException(ZarrOutput(path));
         }
     }
-
-    // Zarr is read, not written, here.
-    private static string ZarrOutput(VolumePath path) =>
-        $"{path}: Zarr is read, not written; write the mask as .h5, .tif, .npy or .mrc (or mask the array lazily in Python with em_mask.mask_dask, which writes Zarr).";
 
     /// <summary>
     /// The files that match a one-file-per-section output's pattern but are not among the <paramref name="sections"/>
@@ -151,21 +155,21 @@ public static class VolumeWriter
 
     /// <summary>
     /// How far back (sections) a row-by-row write to <paramref name="path"/> asks for rows again (<see cref="WriteRows"/>):
-    /// a compressed HDF5 dataset is written in bands one chunk deep (<see cref="Hdf5Writer.ChunkDepth"/>); TIFF, npy and
-    /// uncompressed HDF5 go through the rows in order.
+    /// a compressed HDF5 dataset and a Zarr array are written in bands one chunk deep (<see cref="Hdf5Writer.ChunkDepth"/>);
+    /// TIFF, npy, MRC and uncompressed HDF5 go through the rows in order.
     /// </summary>
     public static int RowReach(VolumePath path, VolumeWriteOptions options)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(options);
-        return path.Kind == VolumeFileKind.Hdf5 && options.Compress ? Hdf5Writer.ChunkDepth : 0;
+        return path.Kind == VolumeFileKind.Zarr ? ZarrWriter.ChunkDepth : path.Kind == VolumeFileKind.Hdf5 && options.Compress ? Hdf5Writer.ChunkDepth : 0;
     }
 
     /// <summary>
     /// Whether a volume handed out row by row (<see cref="WriteRows"/>) can be written to a file of
     /// <paramref name="kind"/>: one HDF5, TIFF, npy or MRC file. Single-section images and one file per section cannot.
     /// </summary>
-    public static bool CanWriteRows(VolumeFileKind kind) => kind is VolumeFileKind.Hdf5 or VolumeFileKind.Tiff or VolumeFileKind.Npy or VolumeFileKind.Mrc;
+    public static bool CanWriteRows(VolumeFileKind kind) => kind is VolumeFileKind.Hdf5 or VolumeFileKind.Tiff or VolumeFileKind.Npy or VolumeFileKind.Mrc or VolumeFileKind.Zarr;
 
     /// <summary>
     /// Writes a tiny volume of <paramref name="like"/>'s element type as HDF5 into memory and discards it: the writing
@@ -249,6 +253,25 @@ public static class VolumeWriter
         if (volume is not (Volume<byte> or Volume<ushort> or Volume<float> or Volume<int>))
         {
             throw new ArgumentException($"Cannot write {volume.GetType().Name}; expected Volume<byte>, Volume<ushort>, Volume<float> or Volume<int>.", nameof(volume));
+        }
+    }
+
+    // A Zarr array (a folder) is replaced only with Force, and only a Zarr array is.
+    internal static void CheckReplace(VolumePath path, VolumeWriteOptions options)
+    {
+        if (File.Exists(path.File))
+        {
+            throw new VolumeFormatException($"{path.File}: is a file, not a Zarr array.");
+        }
+
+        if (Directory.Exists(path.File) && !ZarrArray.IsArray(path.File))
+        {
+            throw new VolumeFormatException($"{path.File}: is a folder but not a Zarr array; it is not replaced.");
+        }
+
+        if (Directory.Exists(path.File) && !options.Force)
+        {
+            throw new OutputExistsException(path.File);
         }
     }
 

@@ -79,7 +79,7 @@ public partial class BlockwiseTiffNpyCommandTests
     }
 
     [Fact]
-    public void AZarrArrayIsMaskedAsItsVoxelsInMemoryAndBlockByBlockAndIsNoOutput()
+    public void AZarrArrayIsMaskedInMemoryAndBlockByBlockIntoZarr()
     {
         using var t = new TempFolder();
         Assert.Equal(0, CliRunner.Invoke("phantom", t["p.h5"], "--shape", "40", "96", "96", "--seed", "3", "-q").ExitCode);
@@ -95,14 +95,22 @@ public partial class BlockwiseTiffNpyCommandTests
         Assert.Equal(Mask(t["h5.npy"]), Mask(t["zarr.npy"]));
         Assert.Equal(Mask(t["blk-h5.npy"]), Mask(t["blk.npy"]));
 
+        // Zarr out: in memory, block by block with the confidence map beside it, and by batch, in the input's format.
+        Assert.Equal(0, CliRunner.Invoke("mask", t["p.zarr"], t["m.zarr"], "-q").ExitCode);
+        var streamed = CliRunner.Invoke(["mask", t["p.zarr"], t["blk.zarr"], "--block", "32", "--confidence", t["blk-c.zarr"], "-q", .. Level0]);
+        Assert.True(streamed.ExitCode == 0, streamed.Stderr);
         var batch = CliRunner.Invoke("batch", t["p.zarr"], "--out-dir", t["masks"], "-q");
         Assert.True(batch.ExitCode == 0, batch.Stderr);
-        Assert.Equal(Mask(t["h5.npy"]), Mask(Path.Combine(t["masks"], "p_mask.h5"))); // Zarr is read, so batch writes HDF5
+        Assert.Equal(Mask(t["h5.npy"]), Mask(t["m.zarr"]));
+        Assert.Equal(Mask(t["h5.npy"]), Mask(Path.Combine(t["masks"], "p_mask.zarr")));
+        Assert.Equal(Mask(t["blk-h5.npy"]), Mask(t["blk.zarr"]));
+        Assert.Equal(new Shape3(40, 96, 96), VolumeReader.ReadShape(new VolumePath(t["blk-c.zarr"], null)));
+        Assert.Equal("true", VolumeReader.ReadAttributes(new VolumePath(t["blk.zarr"], null))["blockwise"]);
 
-        var refused = CliRunner.Invoke("mask", t["p.h5"], t["out.zarr"], "-q");
-        Assert.NotEqual(0, refused.ExitCode);
-        Assert.Contains("Zarr is read, not written", refused.Stderr, StringComparison.Ordinal);
-        Assert.False(Directory.Exists(t["out.zarr"]));
+        var exists = CliRunner.Invoke("mask", t["p.zarr"], t["m.zarr"], "-q");
+        Assert.Equal(4, exists.ExitCode);
+        Assert.Equal(Mask(t["h5.npy"]), Mask(t["m.zarr"]));
+        Assert.Empty(Directory.GetFileSystemEntries(t.Path, ".*"));
     }
 
     // A Zarr v2 array of uint8 without a compressor, chunk files named z.y.x, as zarr-python writes it.

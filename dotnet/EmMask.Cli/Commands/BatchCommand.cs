@@ -126,7 +126,7 @@ public static class BatchCommand
         return command;
     }
 
-    /// <summary>DIR/NAME{suffix} in the input's format: HDF5 as :/mask, a Zarr array as HDF5, a single image as PNG; a section sequence is refused.</summary>
+    /// <summary>DIR/NAME{suffix} in the input's format: HDF5 as :/mask, a single image as PNG; a section sequence is refused.</summary>
     internal static string OutputFor(string input, string folder, string suffix)
     {
         var path = VolumePath.Parse(input, "/raw");
@@ -134,11 +134,23 @@ public static class BatchCommand
         return path.Kind switch
         {
             VolumeFileKind.Hdf5 => Path.Combine(folder, name + Path.GetExtension(path.File)) + ":/mask",
-            VolumeFileKind.Zarr => Path.Combine(folder, name + ".h5") + ":/mask", // Zarr is read, not written
+            VolumeFileKind.Zarr => Path.Combine(folder, ZarrName(path.File) + suffix + ".zarr"),
             VolumeFileKind.Image => Path.Combine(folder, name + ".png"),
             VolumeFileKind.Sequence => throw new ArgumentException($"{input}: a stack of section files; mask it with emmask mask IN 'masks/m_*.png'."),
             _ => Path.Combine(folder, name + Path.GetExtension(path.File)),
         };
+    }
+
+    // A Zarr array's name: data.zarr → data; an OME-Zarr level image.ome.zarr/0 → image_0.
+    private static string ZarrName(string array)
+    {
+        string trimmed = Path.TrimEndingDirectorySeparator(array);
+        static string Stem(string name) => name.EndsWith(".ome.zarr", StringComparison.OrdinalIgnoreCase) ? name[..^9]
+            : name.EndsWith(".zarr", StringComparison.OrdinalIgnoreCase) ? name[..^5] : name;
+        string leaf = Path.GetFileName(trimmed);
+        return leaf.EndsWith(".zarr", StringComparison.OrdinalIgnoreCase) || Path.GetDirectoryName(trimmed) is not { } parent
+            ? Stem(leaf)
+            : $"{Stem(Path.GetFileName(parent))}_{leaf}";
     }
 
     /// <summary>
@@ -151,7 +163,7 @@ public static class BatchCommand
         string output = OutputFor(input, folder, suffix);
         return path.Kind switch
         {
-            VolumeFileKind.Hdf5 or VolumeFileKind.Zarr => VolumePath.Parse(output, "/mask").File + ":/confidence",
+            VolumeFileKind.Hdf5 => VolumePath.Parse(output, "/mask").File + ":/confidence",
             VolumeFileKind.Image => Path.ChangeExtension(output, ".tif"),
             _ => output,
         };

@@ -40,7 +40,7 @@ public static class OutputGuard
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(input);
-        if (output.Kind is not (VolumeFileKind.Image or VolumeFileKind.Sequence or VolumeFileKind.Zarr))
+        if (output.Kind is not (VolumeFileKind.Image or VolumeFileKind.Sequence))
         {
             return; // these hold any volume; nothing to read
         }
@@ -88,6 +88,11 @@ public static class OutputGuard
         if (VolumeWriter.ExistingSectionFiles(output).FirstOrDefault() is { } section)
         {
             return section;
+        }
+
+        if (output.Kind == VolumeFileKind.Zarr)
+        {
+            return Directory.Exists(output.File) || File.Exists(output.File) ? output.File : null;
         }
 
         if (!File.Exists(output.File))

@@ -150,7 +150,7 @@ public static class BlockwiseFileMasker
         if (!VolumeWriter.CanWriteRows(output.Kind))
         {
             throw new ArgumentException(
-                $"{output}: block-wise runs write the mask into one HDF5, TIFF, npy or MRC file (out.h5:/mask, out.tif, out.npy, out.mrc), not into a PNG image or one file per section. " +
+                $"{output}: block-wise runs write the mask into one HDF5, TIFF, npy or MRC file or a Zarr array (out.h5:/mask, out.tif, out.npy, out.mrc, out.zarr), not into a PNG image or one file per section. " +
                 Instead);
         }
 
@@ -163,7 +163,7 @@ public static class BlockwiseFileMasker
         if (!VolumeWriter.CanWriteRows(confidence.Kind))
         {
             throw new ArgumentException(
-                $"--confidence {confidence}: block-wise runs write the confidence map into one HDF5, TIFF, npy or MRC file (conf.h5:/confidence, out.h5:/confidence beside the mask, conf.tif, conf.npy, conf.mrc), not one file per section. " +
+                $"--confidence {confidence}: block-wise runs write the confidence map into one HDF5, TIFF, npy or MRC file or a Zarr array (conf.h5:/confidence, out.h5:/confidence beside the mask, conf.tif, conf.npy, conf.mrc, conf.zarr), not one file per section. " +
                 Instead);
         }
 

@@ -330,15 +330,4 @@ internal static class MrcFormat
     }
 
     private sealed record MrcHeader(Shape3 Shape, ElementKind Kind, int Mode, int ElementSize, long DataOffset, bool BigEndian, VoxelSize? VoxelSize);
-
-    // A held volume as a row source, for the one writer.
-    private sealed class VolumeRowSource<T>(Volume<T> volume) : IRowSource<T>
-        where T : unmanaged
-    {
-        public Shape3 Shape => volume.Shape;
-
-        public VoxelSize VoxelSize => volume.VoxelSize;
-
-        public void CopyRow(int z, int y, Span<T> destination) => volume.Row(z, y).CopyTo(destination);
-    }
 }

@@ -119,9 +119,58 @@ public class ZarrArrayTests(ZarrArraysFixture arrays) : IClassFixture<ZarrArrays
         Assert.Contains("filters (delta)", Fails("filtered.zarr"), StringComparison.Ordinal);
         Assert.Contains("blosclz is not supported", Fails("blosclz.zarr"), StringComparison.Ordinal);
         Assert.Contains("no such Zarr array", Fails("missing.zarr"), StringComparison.Ordinal);
-        var write = Assert.Throws<VolumeFormatException>(() => VolumeWriter.Write(new VolumePath(Path.Combine(arrays.Path, "out.zarr"), null), new Volume<byte>(new Shape3(1, 2, 2)), VolumeWriteOptions.Default));
-        Assert.Contains("Zarr is read, not written", write.Message, StringComparison.Ordinal);
-        Assert.False(Directory.Exists(Path.Combine(arrays.Path, "out.zarr")));
+    }
+
+    [PythonFact(Module.Zarr)]
+    public void ArraysWrittenHereOpenInZarrPythonWithTheirAttributesAndReplaceOnlyWithForce()
+    {
+        using var dir = new TempDir();
+        var mask = new Volume<byte>(new Shape3(20, 300, 270), new VoxelSize(40, 8, 8));
+        var confidence = new Volume<float>(mask.Shape, mask.VoxelSize);
+        for (int i = 0; i < mask.Span.Length; i++)
+        {
+            mask.Span[i] = (byte)((i / 7) % 3 == 0 ? 1 : 0);
+            confidence.Span[i] = (i % 1000) / 1024f;
+        }
+
+        var attributes = new Dictionary<string, string> { ["method"] = "classical" };
+        VolumeWriter.Write(new VolumePath(dir.File("mask.zarr"), null), mask, new VolumeWriteOptions { Attributes = attributes });
+        VolumeWriter.WriteRows(
+            new VolumePath(dir.File("rows.zarr"), null), new VolumeRows(mask), new VolumeWriteOptions { StoredDimensions = [1, 20, 300, 270] },
+            confidence: (new VolumePath(dir.File("confidence.zarr"), null), new VolumeRowSource<float>(confidence)));
+        var section = new Volume<byte>(new Shape3(1, 600, 530), mask.Span[..(600 * 530)].ToArray());
+        VolumeWriter.Write(new VolumePath(dir.File("section.zarr"), null), section, VolumeWriteOptions.Default);
+
+        string report = Python.Run(
+            """
+            import sys, zarr, numpy as np
+            d = sys.argv[1]
+            i = np.arange(20 * 300 * 270)
+            mask = ((i // 7) % 3 == 0).astype('u1').reshape(20, 300, 270)
+            conf = ((i % 1000) / 1024).astype('f4').reshape(20, 300, 270)
+            out = []
+            for name, ref in [('mask.zarr', mask), ('rows.zarr', mask[None]), ('confidence.zarr', conf[None]), ('section.zarr', mask.reshape(-1)[:600 * 530].reshape(600, 530))]:
+                z = zarr.open(f"{d}/{name}", mode='r')
+                out.append(f"{name}{z.shape}{int(np.array_equal(z[...], ref))}{z.attrs.get('resolution')}{z.attrs.get('method', '')}")
+            print(' '.join(out))
+            """,
+            dir.Path);
+        Assert.Equal(
+            "mask.zarr(20, 300, 270)1[40, 8, 8]classical rows.zarr(1, 20, 300, 270)1[40, 8, 8] confidence.zarr(1, 20, 300, 270)1[40, 8, 8] section.zarr(600, 530)1None",
+            report);
+        Assert.True(Same(mask, VolumeReader.Read(new VolumePath(dir.File("mask.zarr"), null))));
+        Assert.Equal(new VoxelSize(40, 8, 8), VolumeReader.Read(new VolumePath(dir.File("rows.zarr"), null)).VoxelSize);
+
+        var again = new VolumePath(dir.File("mask.zarr"), null);
+        Assert.Throws<OutputExistsException>(() => VolumeWriter.Write(again, section, VolumeWriteOptions.Default));
+        Assert.True(Same(mask, VolumeReader.Read(again))); // untouched
+        VolumeWriter.Write(again, section, new VolumeWriteOptions { Force = true });
+        Assert.True(Same(section, VolumeReader.Read(again)));
+        Directory.CreateDirectory(dir.File("group.zarr"));
+        File.WriteAllText(Path.Combine(dir.File("group.zarr"), ".zgroup"), "{\"zarr_format\": 2}");
+        Assert.Contains("not a Zarr array", Assert.Throws<VolumeFormatException>(() => VolumeWriter.Write(new VolumePath(dir.File("group.zarr"), null), section, new VolumeWriteOptions { Force = true })).Message, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(dir.File("group.zarr"), ".zgroup"))); // a group is never replaced
+        Assert.DoesNotContain(Directory.GetFileSystemEntries(dir.Path), e => Path.GetFileName(e).StartsWith('.'));
     }
 
     private static bool Same(IVolume a, IVolume b) => (a, b) switch
