@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using PureHDF;
 
 namespace EmMask.IO.Formats;
@@ -126,6 +127,24 @@ internal static class ElementKinds
         H5DataTypeClass.BitField => "bitfield",
         _ => type.Class.ToString().ToLowerInvariant(),
     };
+
+    /// <summary>As <see cref="ToFloat{T}"/>, from the raw (this machine's byte order) bytes of elements of <paramref name="kind"/>.</summary>
+    public static void ToFloat(ReadOnlySpan<byte> raw, Span<float> destination, ElementKind kind, string where)
+    {
+        switch (kind)
+        {
+            case ElementKind.UInt8: ToFloat<byte>(raw, destination, kind, where); break;
+            case ElementKind.UInt16: ToFloat<ushort>(MemoryMarshal.Cast<byte, ushort>(raw), destination, kind, where); break;
+            case ElementKind.Float32: MemoryMarshal.Cast<byte, float>(raw).CopyTo(destination); break;
+            case ElementKind.Int8: ToFloat<sbyte>(MemoryMarshal.Cast<byte, sbyte>(raw), destination, kind, where); break;
+            case ElementKind.Int16: ToFloat<short>(MemoryMarshal.Cast<byte, short>(raw), destination, kind, where); break;
+            case ElementKind.Int32: ToFloat<int>(MemoryMarshal.Cast<byte, int>(raw), destination, kind, where); break;
+            case ElementKind.UInt32: ToFloat<uint>(MemoryMarshal.Cast<byte, uint>(raw), destination, kind, where); break;
+            case ElementKind.Int64: ToFloat<long>(MemoryMarshal.Cast<byte, long>(raw), destination, kind, where); break;
+            case ElementKind.UInt64: ToFloat<ulong>(MemoryMarshal.Cast<byte, ulong>(raw), destination, kind, where); break;
+            default: ToFloat<double>(MemoryMarshal.Cast<byte, double>(raw), destination, kind, where); break;
+        }
+    }
 
     /// <summary>
     /// Converts to float32. Integers of 8 and 16 bits convert exactly; 32/64-bit integers only when every value is

@@ -253,7 +253,7 @@ internal static class MrcFormat
                 stream.ReadExactly(raw);
                 if (header.BigEndian)
                 {
-                    SwapBytes(raw, header.ElementSize);
+                    ByteOrder.Swap(raw, header.ElementSize);
                 }
 
                 Decode(raw, header, volume, z, y);
@@ -279,53 +279,21 @@ internal static class MrcFormat
                 MemoryMarshal.Cast<byte, ushort>(raw).CopyTo(v.Row(z, y));
                 break;
             case Volume<float> v:
-                var row = v.Row(z, y);
-                switch (header.Mode)
+                if (header.Mode == 12)
                 {
-                    case 0:
-                        var bytes = MemoryMarshal.Cast<byte, sbyte>(raw);
-                        for (int i = 0; i < row.Length; i++)
-                        {
-                            row[i] = bytes[i];
-                        }
-
-                        break;
-                    case 1:
-                        var shorts = MemoryMarshal.Cast<byte, short>(raw);
-                        for (int i = 0; i < row.Length; i++)
-                        {
-                            row[i] = shorts[i];
-                        }
-
-                        break;
-                    case 12:
-                        var halves = MemoryMarshal.Cast<byte, Half>(raw);
-                        for (int i = 0; i < row.Length; i++)
-                        {
-                            row[i] = (float)halves[i];
-                        }
-
-                        break;
-                    default:
-                        MemoryMarshal.Cast<byte, float>(raw).CopyTo(row);
-                        break;
+                    var halves = MemoryMarshal.Cast<byte, Half>(raw);
+                    var row = v.Row(z, y);
+                    for (int i = 0; i < row.Length; i++)
+                    {
+                        row[i] = (float)halves[i];
+                    }
+                }
+                else
+                {
+                    ElementKinds.ToFloat(raw, v.Row(z, y), header.Kind, "MRC");
                 }
 
                 break;
-        }
-    }
-
-    private static void SwapBytes(Span<byte> bytes, int elementSize)
-    {
-        if (elementSize == 2)
-        {
-            var u16 = MemoryMarshal.Cast<byte, ushort>(bytes);
-            BinaryPrimitives.ReverseEndianness(u16, u16);
-        }
-        else if (elementSize == 4)
-        {
-            var u32 = MemoryMarshal.Cast<byte, uint>(bytes);
-            BinaryPrimitives.ReverseEndianness(u32, u32);
         }
     }
 

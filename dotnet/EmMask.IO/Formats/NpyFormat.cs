@@ -232,7 +232,7 @@ public static partial class NpyFormat
 
         if (header.BigEndian)
         {
-            SwapBytes(bytes, Marshal.SizeOf<T>());
+            ByteOrder.Swap(bytes, Marshal.SizeOf<T>());
         }
 
         var volume = new Volume<float>(shape);
@@ -263,7 +263,7 @@ public static partial class NpyFormat
 
         if (header.BigEndian)
         {
-            SwapBytes(bytes, Marshal.SizeOf<T>());
+            ByteOrder.Swap(bytes, Marshal.SizeOf<T>());
         }
 
         if (header.FortranOrder && header.Dimensions.Length > 1)
@@ -272,26 +272,6 @@ public static partial class NpyFormat
         }
 
         return volume;
-    }
-
-    // Big-endian elements of 2, 4 or 8 bytes to little-endian, in place.
-    private static void SwapBytes(Span<byte> bytes, int elementSize)
-    {
-        switch (elementSize)
-        {
-            case 2:
-                var u16 = MemoryMarshal.Cast<byte, ushort>(bytes);
-                BinaryPrimitives.ReverseEndianness(u16, u16);
-                break;
-            case 4:
-                var u32 = MemoryMarshal.Cast<byte, uint>(bytes);
-                BinaryPrimitives.ReverseEndianness(u32, u32);
-                break;
-            case 8:
-                var u64 = MemoryMarshal.Cast<byte, ulong>(bytes);
-                BinaryPrimitives.ReverseEndianness(u64, u64);
-                break;
-        }
     }
 
     private static Volume<T> FortranToC<T>(Volume<T> source, long[] dims)

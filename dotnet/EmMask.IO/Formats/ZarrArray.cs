@@ -344,10 +344,7 @@ internal sealed class ZarrArray
 
         if (bigEndian)
         {
-            for (int i = 0; i < bytes.Length; i += elementSize)
-            {
-                bytes.AsSpan(i, elementSize).Reverse();
-            }
+            ByteOrder.Swap(bytes, elementSize);
         }
 
         if (Kind.IsNative())
@@ -356,17 +353,7 @@ internal sealed class ZarrArray
         }
         else
         {
-            var floats = MemoryMarshal.Cast<T, float>(result.AsSpan());
-            switch (Kind)
-            {
-                case ElementKind.Int8: ElementKinds.ToFloat<sbyte>(MemoryMarshal.Cast<byte, sbyte>(bytes), floats, Kind, where); break;
-                case ElementKind.Int16: ElementKinds.ToFloat<short>(MemoryMarshal.Cast<byte, short>(bytes), floats, Kind, where); break;
-                case ElementKind.Int32: ElementKinds.ToFloat<int>(MemoryMarshal.Cast<byte, int>(bytes), floats, Kind, where); break;
-                case ElementKind.UInt32: ElementKinds.ToFloat<uint>(MemoryMarshal.Cast<byte, uint>(bytes), floats, Kind, where); break;
-                case ElementKind.Int64: ElementKinds.ToFloat<long>(MemoryMarshal.Cast<byte, long>(bytes), floats, Kind, where); break;
-                case ElementKind.UInt64: ElementKinds.ToFloat<ulong>(MemoryMarshal.Cast<byte, ulong>(bytes), floats, Kind, where); break;
-                default: ElementKinds.ToFloat<double>(MemoryMarshal.Cast<byte, double>(bytes), floats, Kind, where); break;
-            }
+            ElementKinds.ToFloat(bytes, MemoryMarshal.Cast<T, float>(result.AsSpan()), Kind, where);
         }
 
         return result;
