@@ -33,13 +33,13 @@ public sealed record VolumeWriteOptions
     /// <summary>
     /// The input's shape as its file stores it (<see cref="VolumeReader.ReadStoredDimensions"/>), or null. Where it has
     /// axes of length 1 that are not read (<c>(1, Z, Y, X)</c>, ilastik's <c>(Z, Y, X, 1)</c>, an (H, W, 1) image), and a
-    /// volume of its spatial shape is written, npy and HDF5 store that volume with the same axes, so that a mask has
+    /// volume of its spatial shape is written, npy, HDF5 and Zarr store that volume with the same axes, so that a mask has
     /// its input's shape. Other shapes (a coarser level, a colour input) are stored by <see cref="SingleSliceRank"/>.
     /// </summary>
     public IReadOnlyList<long>? StoredDimensions { get; init; }
 
     /// <summary>
-    /// The shape a volume of <paramref name="shape"/> is stored with in npy and HDF5: <see cref="StoredDimensions"/>
+    /// The shape a volume of <paramref name="shape"/> is stored with in npy, HDF5 and Zarr: <see cref="StoredDimensions"/>
     /// where its spatial axes are <paramref name="shape"/>; else (H, W) for one section unless
     /// <see cref="SingleSliceRank"/> is 3; else (Z, Y, X).
     /// </summary>
@@ -48,8 +48,10 @@ public sealed record VolumeWriteOptions
         if (StoredDimensions is { } stored && StoredAxes.Of(stored) is { } axes && axes.Spatial.Length < stored.Count)
         {
             long[] spatial = axes.SpatialDimensions;
-            long[] wanted = spatial.Length == 2 ? [1, shape.Y, shape.X] : [shape.Z, shape.Y, shape.X];
-            if (spatial.Length == 2 ? shape.Z == 1 && spatial.SequenceEqual(wanted[1..]) : spatial.SequenceEqual(wanted))
+            bool holds = spatial.Length == 2
+                ? shape.Z == 1 && spatial.SequenceEqual([shape.Y, shape.X])
+                : spatial.SequenceEqual([shape.Z, shape.Y, shape.X]);
+            if (holds)
             {
                 return [.. stored];
             }
