@@ -21,6 +21,9 @@ public enum VolumeFileKind
     /// <summary>A Zarr v2 array (a folder holding <c>.zarray</c>; read only).</summary>
     Zarr,
 
+    /// <summary>An N5 dataset (a folder holding <c>attributes.json</c> with <c>dimensions</c>; read only).</summary>
+    N5,
+
     /// <summary>One file per section: a folder, or a wildcard pattern in the file name (<c>s/*.tif</c>); written through a pattern with one <c>*</c>.</summary>
     Sequence,
 }

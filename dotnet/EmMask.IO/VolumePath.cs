@@ -110,9 +110,14 @@ public sealed record VolumePath(string File, string? Dataset)
             return VolumeFileKind.Hdf5;
         }
 
-        if (Formats.ZarrArray.Names(file))
+        if (Formats.ChunkedArray.Names(file))
         {
             return VolumeFileKind.Zarr;
+        }
+
+        if (Formats.ChunkedArray.NamesN5(file))
+        {
+            return VolumeFileKind.N5;
         }
 
         if (Formats.SectionSequence.Names(file))
@@ -128,7 +133,7 @@ public sealed record VolumePath(string File, string? Dataset)
             _ when Formats.MrcFormat.Extensions.Contains(ext) => VolumeFileKind.Mrc,
             _ when Formats.RasterImageFormat.Extensions.Contains(ext) => VolumeFileKind.Image,
             _ => throw new VolumeFormatException(
-                $"{file}: unknown volume format '{ext}'; use .h5/.hdf5 (with :/dataset), .tif/.tiff, .npy, .mrc, a Zarr array folder, one image (.png, .jpg, .bmp), or a folder or pattern of section files (s/*.tif)."),
+                $"{file}: unknown volume format '{ext}'; use .h5/.hdf5 (with :/dataset), .tif/.tiff, .npy, .mrc, a Zarr array or N5 dataset folder, one image (.png, .jpg, .bmp), or a folder or pattern of section files (s/*.tif)."),
         };
     }
 

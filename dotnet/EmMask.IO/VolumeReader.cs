@@ -4,8 +4,8 @@ using EmMask.IO.Formats;
 namespace EmMask.IO;
 
 /// <summary>
-/// Reads volumes from HDF5, multi-page TIFF, <c>.npy</c>, MRC (<see cref="MrcFormat"/>), Zarr v2 arrays
-/// (<see cref="ZarrArray"/>), single PNG / JPEG / BMP images and sequences of section files
+/// Reads volumes from HDF5, multi-page TIFF, <c>.npy</c>, MRC (<see cref="MrcFormat"/>), Zarr v2 arrays and N5
+/// datasets (<see cref="ChunkedArray"/>), single PNG / JPEG / BMP images and sequences of section files
 /// (<see cref="SectionSequence"/>). Every problem with the input (missing file or dataset,
 /// wrong or corrupt format, unsupported dtype or rank, 0-length axis) is a <see cref="VolumeFormatException"/> with
 /// one line naming the file and the problem. uint8, uint16 and float32 are read as-is; bool as uint8; other integer
@@ -27,7 +27,7 @@ public static class VolumeReader
             VolumeFileKind.Image => RasterImageFormat.Read(path.File, ct),
             VolumeFileKind.Sequence => SectionSequence.Read(path.File, ct),
             VolumeFileKind.Mrc => MrcFormat.Read(path.File, ct),
-            VolumeFileKind.Zarr => ReadZarr(path.File, ct),
+            VolumeFileKind.Zarr or VolumeFileKind.N5 => ReadChunked(path.File, ct),
             _ => ReadNpy(path.File, ct),
         };
     }
@@ -57,8 +57,8 @@ public static class VolumeReader
                 return TiffFormat.ReadBlock(path.File, offset, size, ct);
             case VolumeFileKind.Mrc:
                 return MrcFormat.ReadBlock(path.File, offset, size, ct);
-            case VolumeFileKind.Zarr:
-                var zarr = ZarrArray.Open(path.File);
+            case VolumeFileKind.Zarr or VolumeFileKind.N5:
+                var zarr = ChunkedArray.Open(path.File);
                 BlockBounds.Check(zarr.Shape, offset, size);
                 return zarr.Read(offset, size, ct);
             default:
@@ -92,8 +92,8 @@ public static class VolumeReader
                 return 3;
             case VolumeFileKind.Mrc:
                 return MrcFormat.ReadShape(path.File).Z > 1 ? 3 : 2;
-            case VolumeFileKind.Zarr:
-                return ZarrArray.Open(path.File).Axes.Spatial.Length;
+            case VolumeFileKind.Zarr or VolumeFileKind.N5:
+                return ChunkedArray.Open(path.File).Axes.Spatial.Length;
             default:
                 return TiffFormat.ReadShape(path.File).Z > 1 ? 3 : 2;
         }
@@ -118,8 +118,8 @@ public static class VolumeReader
                     using var stream = File.OpenRead(path.File);
                     return NpyFormat.ReadStoredDimensions(stream, path.File);
                 });
-            case VolumeFileKind.Zarr:
-                return ZarrArray.Open(path.File).Axes.Stored;
+            case VolumeFileKind.Zarr or VolumeFileKind.N5:
+                return ChunkedArray.Open(path.File).Axes.Stored;
             default:
                 var shape = ReadShape(path);
                 return ReadRank(path) == 2 ? [shape.Y, shape.X] : [shape.Z, shape.Y, shape.X];
@@ -147,8 +147,8 @@ public static class VolumeReader
                 return SectionSequence.ReadShape(path.File);
             case VolumeFileKind.Mrc:
                 return MrcFormat.ReadShape(path.File);
-            case VolumeFileKind.Zarr:
-                return ZarrArray.Open(path.File).Shape;
+            case VolumeFileKind.Zarr or VolumeFileKind.N5:
+                return ChunkedArray.Open(path.File).Shape;
             default:
                 return TiffFormat.ReadShape(path.File);
         }
@@ -198,8 +198,8 @@ public static class VolumeReader
             case VolumeFileKind.Sequence:
                 _ = SectionSequence.Files(path.File);
                 return new Dictionary<string, string>();
-            case VolumeFileKind.Zarr:
-                return ZarrArray.Open(path.File).ReadAttributes();
+            case VolumeFileKind.Zarr or VolumeFileKind.N5:
+                return ChunkedArray.Open(path.File).ReadAttributes();
             default: // npy and MRC: the sidecar
                 if (!File.Exists(path.File))
                 {
@@ -240,9 +240,9 @@ public static class VolumeReader
             ? throw new ArgumentException($"{path.File}: an HDF5 path needs a dataset (file.h5:/dataset).", nameof(path))
             : VolumePath.NormalizeDataset(path.Dataset);
 
-    private static IVolume ReadZarr(string folder, CancellationToken ct)
+    private static IVolume ReadChunked(string folder, CancellationToken ct)
     {
-        var zarr = ZarrArray.Open(folder);
+        var zarr = ChunkedArray.Open(folder);
         if (zarr.Shape.Length > Array.MaxLength)
         {
             throw new VolumeFormatException($"{folder}: shape {zarr.Shape} ({zarr.Shape.Length} voxels) is too large to load at once; process it block-wise.");

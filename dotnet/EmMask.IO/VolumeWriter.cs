@@ -49,6 +49,8 @@ public static class VolumeWriter
                 CheckCanHold(path, volume.Shape, volume.VoxelType);
                 AtomicFile.Write(path.File, stream => RasterImageFormat.WritePng(path.File, stream, volume), ct);
                 return;
+            case VolumeFileKind.N5:
+                throw new VolumeFormatException(N5Output(path));
             case VolumeFileKind.Zarr:
                 CheckVolume(path, volume);
                 CheckReplace(path, options);
@@ -79,7 +81,7 @@ public static class VolumeWriter
     /// <summary>
     /// Whether a volume of <paramref name="shape"/> and <paramref name="type"/> can be written to <paramref name="path"/>,
     /// checked before any work: an image file holds one uint8 section and only as PNG; one file per section needs a
-    /// pattern with one <c>*</c> and PNG (uint8) or TIFF files. Other formats hold any volume.
+    /// pattern with one <c>*</c> and PNG (uint8) or TIFF files; N5 is not written. Other formats hold any volume.
     /// </summary>
     /// <exception cref="VolumeFormatException">The output cannot hold such a volume; the message says what can.</exception>
     public static void CheckCanHold(VolumePath path, Shape3 shape, VoxelType type)
@@ -98,8 +100,14 @@ public static class VolumeWriter
             case VolumeFileKind.Image:
                 RasterImageFormat.CheckWritable(path.File, shape, type);
                 return;
+            case VolumeFileKind.N5:
+                throw new VolumeFormatException(N5Output(path));
         }
     }
+
+    // N5 is read, not written.
+    private static string N5Output(VolumePath path) =>
+        $"{path}: N5 is read, not written; write the mask as a Zarr array (out.zarr), which the same tools open, or as .h5, .tif, .npy or .mrc.";
 
     /// <summary>
     /// The files that match a one-file-per-section output's pattern but are not among the <paramref name="sections"/>
@@ -264,7 +272,7 @@ public static class VolumeWriter
             throw new VolumeFormatException($"{path.File}: is a file, not a Zarr array.");
         }
 
-        if (Directory.Exists(path.File) && !ZarrArray.IsArray(path.File))
+        if (Directory.Exists(path.File) && !ChunkedArray.IsArray(path.File))
         {
             throw new VolumeFormatException($"{path.File}: is a folder but not a Zarr array; it is not replaced.");
         }

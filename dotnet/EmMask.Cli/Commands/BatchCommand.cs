@@ -134,21 +134,21 @@ public static class BatchCommand
         return path.Kind switch
         {
             VolumeFileKind.Hdf5 => Path.Combine(folder, name + Path.GetExtension(path.File)) + ":/mask",
-            VolumeFileKind.Zarr => Path.Combine(folder, ZarrName(path.File) + suffix + ".zarr"),
+            VolumeFileKind.Zarr or VolumeFileKind.N5 => Path.Combine(folder, ZarrName(path.File) + suffix + ".zarr"), // N5 is read, not written
             VolumeFileKind.Image => Path.Combine(folder, name + ".png"),
             VolumeFileKind.Sequence => throw new ArgumentException($"{input}: a stack of section files; mask it with emmask mask IN 'masks/m_*.png'."),
             _ => Path.Combine(folder, name + Path.GetExtension(path.File)),
         };
     }
 
-    // A Zarr array's name: data.zarr → data; an OME-Zarr level image.ome.zarr/0 → image_0.
+    // A chunked array's name: data.zarr → data; an OME-Zarr level image.ome.zarr/0 → image_0; an N5 dataset c.n5/raw → c_raw.
     private static string ZarrName(string array)
     {
         string trimmed = Path.TrimEndingDirectorySeparator(array);
         static string Stem(string name) => name.EndsWith(".ome.zarr", StringComparison.OrdinalIgnoreCase) ? name[..^9]
-            : name.EndsWith(".zarr", StringComparison.OrdinalIgnoreCase) ? name[..^5] : name;
+            : name.EndsWith(".zarr", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".n5", StringComparison.OrdinalIgnoreCase) ? Path.GetFileNameWithoutExtension(name) : name;
         string leaf = Path.GetFileName(trimmed);
-        return leaf.EndsWith(".zarr", StringComparison.OrdinalIgnoreCase) || Path.GetDirectoryName(trimmed) is not { } parent
+        return Stem(leaf) != leaf || Path.GetDirectoryName(trimmed) is not { } parent
             ? Stem(leaf)
             : $"{Stem(Path.GetFileName(parent))}_{leaf}";
     }

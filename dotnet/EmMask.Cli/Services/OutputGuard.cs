@@ -40,7 +40,7 @@ public static class OutputGuard
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(input);
-        if (output.Kind is not (VolumeFileKind.Image or VolumeFileKind.Sequence))
+        if (output.Kind is not (VolumeFileKind.Image or VolumeFileKind.Sequence or VolumeFileKind.N5))
         {
             return; // these hold any volume; nothing to read
         }

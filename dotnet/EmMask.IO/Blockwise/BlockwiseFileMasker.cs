@@ -219,11 +219,11 @@ public static class BlockwiseFileMasker
     // One fact per line; a resumed run must agree on every one.
     internal static string Manifest(VolumePath input, FileBlockSource source, string method, PostProcessPipeline postProcess)
     {
-        // A sequence of section files or a Zarr array's chunks: their count, total size and newest change.
+        // A sequence of section files or a chunked array's files: their count, total size and newest change.
         var files = input.Kind switch
         {
             VolumeFileKind.Sequence => VolumeReader.SequenceFiles(input).Select(f => new FileInfo(f)).ToList(),
-            VolumeFileKind.Zarr => new DirectoryInfo(input.File).EnumerateFiles("*", SearchOption.AllDirectories).ToList(),
+            VolumeFileKind.Zarr or VolumeFileKind.N5 => new DirectoryInfo(input.File).EnumerateFiles("*", SearchOption.AllDirectories).ToList(),
             _ => [new FileInfo(input.File)],
         };
         var c = CultureInfo.InvariantCulture;

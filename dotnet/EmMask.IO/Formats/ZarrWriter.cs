@@ -6,7 +6,7 @@ using EmMask.Core.Volumes;
 namespace EmMask.IO.Formats;
 
 /// <summary>
-/// Writes a volume handed out row by row as a Zarr v2 array (the form <see cref="ZarrArray"/> reads, and zarr-python,
+/// Writes a volume handed out row by row as a Zarr v2 array (the form <see cref="ChunkedArray"/> reads, and zarr-python,
 /// dask, napari, tensorstore and neuroglancer open): C order, gzip-compressed chunks of
 /// <see cref="ChunkDepth"/> × 256 × 256 voxels (one section: 512 × 512), keys joined by '.', the text attributes and the
 /// voxel size (<c>resolution</c>, nm, z/y/x) in <c>.zattrs</c>, the input's stored shape where it has axes of length 1

@@ -9,15 +9,18 @@ using K4os.Compression.LZ4;
 namespace EmMask.IO.Formats;
 
 /// <summary>
-/// A Zarr v2 array (a folder holding <c>.zarray</c>), as zarr-python, dask, napari and OME-Zarr write it: C order,
-/// chunk keys joined by '.' or '/', no filters, compressed by Blosc (<see cref="BloscFrame"/>), zlib, gzip, Zstandard
-/// or LZ4, or stored; chunks that were never written hold the fill value. Only the chunks a region touches are read, so
-/// block-wise runs read their blocks. More axes than three are read where the extra ones have length 1
-/// (<see cref="StoredAxes"/>). The voxel size comes from the array's <c>.zattrs</c> (<c>resolution</c> in nm,
-/// <c>element_size_um</c>) or from an OME-Zarr image's <c>multiscales</c> (the scale of this array's level, in its axes'
-/// units). Zarr v3 and groups are refused with a message naming what to give instead.
+/// A chunked array on disk: a Zarr v2 array (a folder holding <c>.zarray</c>), as zarr-python, dask, napari and OME-Zarr
+/// write it, or an N5 dataset (a folder holding <c>attributes.json</c> with <c>dimensions</c>), as BigDataViewer, Paintera
+/// and the Janelia / CellMap tools write it. Zarr: C order, chunk keys joined by '.' or '/', no filters, compressed by
+/// Blosc (<see cref="BloscFrame"/>), zlib, gzip, Zstandard or LZ4, or stored; N5: axes listed x first, big-endian blocks
+/// with their own header (edge blocks may be cut short), gzip, zlib, Blosc, Zstandard or raw, keys <c>x/y/z</c>. Chunks
+/// that were never written hold the fill value. Only the chunks a region touches are read, so block-wise runs read their
+/// blocks. More axes than three are read where the extra ones have length 1 (<see cref="StoredAxes"/>). The voxel size
+/// comes from the attributes (Zarr <c>.zattrs</c>: <c>resolution</c> in nm, <c>element_size_um</c>, or the OME-Zarr
+/// image's <c>multiscales</c> scale of this level; N5: <c>pixelResolution</c> or <c>resolution</c>, x first). Zarr v3,
+/// groups and other codecs are refused with a message naming what to give instead.
 /// </summary>
-internal sealed class ZarrArray
+internal sealed class ChunkedArray
 {
     private readonly string folder;
     private readonly long[] chunks;
@@ -25,8 +28,9 @@ internal sealed class ZarrArray
     private readonly string? compressor;
     private readonly double fill;
     private readonly bool bigEndian;
+    private readonly bool n5;
 
-    private ZarrArray(string folder, StoredAxes axes, ElementKind kind, bool bigEndian, long[] chunks, string separator, JsonNode? compressorNode, double fill)
+    private ChunkedArray(string folder, StoredAxes axes, ElementKind kind, bool bigEndian, long[] chunks, string separator, string? compressor, double fill, bool n5 = false)
     {
         this.folder = folder;
         Axes = axes;
@@ -34,8 +38,9 @@ internal sealed class ZarrArray
         this.bigEndian = bigEndian;
         this.chunks = chunks;
         this.separator = separator;
-        compressor = compressorNode?["id"]?.GetValue<string>();
+        this.compressor = compressor;
         this.fill = fill;
+        this.n5 = n5;
         long[] spatial = axes.SpatialDimensions;
         Shape = spatial.Length == 2 ? new Shape3(1, (int)spatial[0], (int)spatial[1]) : Shape3.FromDimensions(spatial);
     }
@@ -58,9 +63,83 @@ internal sealed class ZarrArray
         || (Directory.Exists(path) && (File.Exists(Path.Combine(path, ".zgroup")) || File.Exists(Path.Combine(path, "zarr.json"))))
         || Path.TrimEndingDirectorySeparator(path).EndsWith(".zarr", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Opens an array's metadata.</summary>
-    /// <exception cref="VolumeFormatException">Not a readable Zarr v2 array; the message says what to give.</exception>
-    public static ZarrArray Open(string path)
+    /// <summary>True for a folder that holds an N5 dataset (<c>attributes.json</c> with <c>dimensions</c>).</summary>
+    public static bool IsN5Dataset(string path) =>
+        File.Exists(Path.Combine(path, "attributes.json")) && ReadJson(Path.Combine(path, "attributes.json")) is JsonObject a && a.ContainsKey("dimensions");
+
+    /// <summary>True for a path that names N5: a dataset, a container or group (<c>attributes.json</c>), or a name ending in <c>.n5</c>.</summary>
+    public static bool NamesN5(string path) =>
+        (Directory.Exists(path) && File.Exists(Path.Combine(path, "attributes.json")))
+        || Path.TrimEndingDirectorySeparator(path).EndsWith(".n5", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Opens a Zarr array's or an N5 dataset's metadata.</summary>
+    /// <exception cref="VolumeFormatException">Not a readable array; the message says what to give.</exception>
+    public static ChunkedArray Open(string path) =>
+        Directory.Exists(path) && File.Exists(Path.Combine(path, "attributes.json")) || Path.TrimEndingDirectorySeparator(path).EndsWith(".n5", StringComparison.OrdinalIgnoreCase)
+            ? OpenN5(path)
+            : OpenZarr(path);
+
+    private static ChunkedArray OpenN5(string path)
+    {
+        if (!Directory.Exists(path))
+        {
+            throw new VolumeFormatException($"{path}: no such N5 dataset (a folder holding attributes.json).");
+        }
+
+        if (!IsN5Dataset(path))
+        {
+            var datasets = Directory.EnumerateDirectories(path).Where(IsN5Dataset).Select(Path.GetFileName).Order(StringComparer.Ordinal).Take(8).ToList();
+            string hint = datasets.Count > 0 ? $"; name one of its datasets: {string.Join(", ", datasets.Select(d => Path.Combine(path, d!)))}" : "; it holds no dataset";
+            throw new VolumeFormatException($"{path}: is an N5 container or group, not a dataset{hint}.");
+        }
+
+        var meta = ReadJson(Path.Combine(path, "attributes.json"))!;
+        try
+        {
+            long[] shape = [.. meta["dimensions"]!.AsArray().Select(n => n!.GetValue<long>()).Reverse()];
+            long[] chunks = [.. meta["blockSize"]!.AsArray().Select(n => n!.GetValue<long>()).Reverse()];
+            string type = meta["dataType"]!.GetValue<string>();
+            ElementKind kind = type switch
+            {
+                "uint8" => ElementKind.UInt8,
+                "uint16" => ElementKind.UInt16,
+                "float32" => ElementKind.Float32,
+                "int8" => ElementKind.Int8,
+                "int16" => ElementKind.Int16,
+                "int32" => ElementKind.Int32,
+                "uint32" => ElementKind.UInt32,
+                "int64" => ElementKind.Int64,
+                "uint64" => ElementKind.UInt64,
+                "float64" => ElementKind.Float64,
+                _ => throw new VolumeFormatException($"{path}: N5 dataType '{type}' is not supported; use uint8, uint16 or float32."),
+            };
+            string compression = meta["compression"]?["type"]?.GetValue<string>() ?? meta["compressionType"]?.GetValue<string>() ?? "raw";
+            string? codec = compression switch
+            {
+                "raw" => null,
+                "gzip" => meta["compression"]?["useZlib"]?.GetValue<bool>() == true ? "zlib" : "gzip",
+                "blosc" or "zstd" => compression,
+                _ => throw new VolumeFormatException($"{path}: N5 compression '{compression}' is not supported; re-save the dataset with gzip, blosc, zstd or raw."),
+            };
+            if (StoredAxes.Of(shape) is not { } axes)
+            {
+                throw new VolumeFormatException($"{path}: expected 2D or 3D, got {shape.Length}D shape ({string.Join(", ", shape)}).{StoredAxes.Hint(shape)}");
+            }
+
+            if (shape.Any(d => d <= 0 || d > int.MaxValue) || chunks.Length != shape.Length || chunks.Any(c => c <= 0) || chunks.Aggregate(1L, (a, c) => a * c) > Array.MaxLength / 8)
+            {
+                throw new VolumeFormatException($"{path}: dimensions ({string.Join(", ", shape)}) with blocks ({string.Join(", ", chunks)}) hold no voxel, do not match or are too large.");
+            }
+
+            return new ChunkedArray(path, axes, kind, bigEndian: true, chunks, "/", codec, 0, n5: true);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or NullReferenceException or KeyNotFoundException or JsonException)
+        {
+            throw new VolumeFormatException($"{path}: malformed N5 attributes.json ({AtomicFile.OneLine(ex.Message)}).", ex);
+        }
+    }
+
+    private static ChunkedArray OpenZarr(string path)
     {
         if (!Directory.Exists(path))
         {
@@ -141,7 +220,7 @@ internal sealed class ZarrArray
                 _ => 0,
             };
             string separator = meta["dimension_separator"]?.GetValue<string>() ?? ".";
-            return new ZarrArray(path, axes, kind, big, chunks, separator, compressorNode, fill);
+            return new ChunkedArray(path, axes, kind, big, chunks, separator, id, fill);
         }
         catch (Exception ex) when (ex is InvalidOperationException or FormatException or NullReferenceException or KeyNotFoundException or JsonException)
         {
@@ -152,6 +231,16 @@ internal sealed class ZarrArray
     /// <summary>The voxel size of the array's attributes or of its OME-Zarr image, or null.</summary>
     public VoxelSize? ReadVoxelSize()
     {
+        if (n5)
+        {
+            // N5 lists x first: pixelResolution {dimensions, unit} (Saalfeld lab), or resolution (BigDataViewer).
+            var n5Attributes = ReadJson(Path.Combine(folder, "attributes.json"));
+            var pixel = n5Attributes?["pixelResolution"];
+            double unit = pixel?["unit"]?.ToString() switch { "um" or "µm" or "micrometer" => 1000, _ => 1 };
+            double[]? xyz = Numbers(pixel?["dimensions"]) ?? Numbers(n5Attributes?["resolution"]);
+            return xyz is null ? null : VolumeMetadata.FromSpacing(Spatial([.. xyz.Reverse()]), unit);
+        }
+
         if (ReadJson(Path.Combine(folder, ".zattrs")) is JsonObject own)
         {
             if (Numbers(own["element_size_um"]) is { } um && VolumeMetadata.FromSpacing(Spatial(um), 1000) is { } fromUm)
@@ -191,11 +280,11 @@ internal sealed class ZarrArray
         return VolumeMetadata.FromSpacing(Spatial(values), 1);
     }
 
-    /// <summary>The string members of the array's <c>.zattrs</c>.</summary>
+    /// <summary>The string members of the array's attributes (<c>.zattrs</c>, N5's <c>attributes.json</c>).</summary>
     public Dictionary<string, string> ReadAttributes()
     {
         var result = new Dictionary<string, string>();
-        if (ReadJson(Path.Combine(folder, ".zattrs")) is JsonObject attributes)
+        if (ReadJson(Path.Combine(folder, n5 ? "attributes.json" : ".zattrs")) is JsonObject attributes)
         {
             foreach (var (key, value) in attributes)
             {
@@ -315,7 +404,7 @@ internal sealed class ZarrArray
     private T[] ReadChunk<T>(long[] index, long elements)
         where T : unmanaged
     {
-        string key = string.Join(separator, index);
+        string key = n5 ? string.Join('/', index.Reverse()) : string.Join(separator, index);
         string file = Path.Combine(folder, separator == "/" ? key.Replace('/', Path.DirectorySeparatorChar) : key);
         var result = new T[elements];
         if (!File.Exists(file))
@@ -329,7 +418,16 @@ internal sealed class ZarrArray
         byte[] bytes;
         try
         {
-            bytes = Decompress(File.ReadAllBytes(file), where);
+            byte[] stored = File.ReadAllBytes(file);
+            if (n5)
+            {
+                var (start, block) = N5Header(stored, where);
+                bytes = Padded(Decompress(stored[start..], where), block, where);
+            }
+            else
+            {
+                bytes = Decompress(stored, where);
+            }
         }
         catch (Exception ex) when (ex is InvalidDataException or IOException or ZstdSharp.ZstdException)
         {
@@ -357,6 +455,68 @@ internal sealed class ZarrArray
         }
 
         return result;
+    }
+
+    // An N5 block's header (big-endian): mode (0 default, 1 with an element count), the number of axes, the block's own
+    // size per axis (x first; an edge block may be cut short); returns where the data starts and the size in C order.
+    private (int Start, long[] Block) N5Header(byte[] stored, string where)
+    {
+        if (stored.Length < 4)
+        {
+            throw new VolumeFormatException($"{where}: truncated N5 block.");
+        }
+
+        int mode = BinaryPrimitives.ReadUInt16BigEndian(stored);
+        int rank = BinaryPrimitives.ReadUInt16BigEndian(stored.AsSpan(2));
+        int start = 4 + (4 * rank) + (mode == 1 ? 4 : 0);
+        if (mode is not (0 or 1) || rank != chunks.Length || stored.Length < start)
+        {
+            throw new VolumeFormatException($"{where}: not an N5 block of this dataset (mode {mode}, {rank} axes).");
+        }
+
+        long[] block = [.. Enumerable.Range(0, rank).Select(i => (long)BinaryPrimitives.ReadUInt32BigEndian(stored.AsSpan(4 + (4 * i)))).Reverse()];
+        if (block.Zip(chunks).Any(p => p.First > p.Second))
+        {
+            throw new VolumeFormatException($"{where}: an N5 block of ({string.Join(", ", block)}) in blocks of ({string.Join(", ", chunks)}).");
+        }
+
+        return (start, block);
+    }
+
+    // A block cut short at the dataset's edge, laid out in a whole chunk (the rest 0), as Zarr stores edge chunks.
+    private byte[] Padded(byte[] data, long[] block, string where)
+    {
+        int size = Kind.Size();
+        if (data.Length != block.Aggregate(1L, (a, b) => a * b) * size)
+        {
+            throw new VolumeFormatException($"{where}: {data.Length} bytes where the block holds ({string.Join(", ", block)}).");
+        }
+
+        if (block.SequenceEqual(chunks))
+        {
+            return data;
+        }
+
+        var whole = new byte[chunks.Aggregate(1L, (a, c) => a * c) * size];
+        int rank = chunks.Length;
+        long run = block[rank - 1] * size;
+        var at = new long[rank]; // the index of the run's first element, over all axes but the last
+        for (long r = 0; r * run < data.Length; r++)
+        {
+            long target = 0;
+            for (int a = 0; a < rank - 1; a++)
+            {
+                target = (target * chunks[a]) + at[a];
+            }
+
+            data.AsSpan((int)(r * run), (int)run).CopyTo(whole.AsSpan((int)(target * chunks[rank - 1] * size)));
+            for (int a = rank - 2; a >= 0 && ++at[a] == block[a]; a--)
+            {
+                at[a] = 0;
+            }
+        }
+
+        return whole;
     }
 
     private byte[] Decompress(byte[] stored, string where)
