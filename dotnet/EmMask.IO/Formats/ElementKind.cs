@@ -155,6 +155,13 @@ internal static class ElementKinds
         where T : unmanaged, System.Numerics.INumberBase<T>
     {
         bool checkRange = kind is ElementKind.Int32 or ElementKind.UInt32 or ElementKind.Int64 or ElementKind.UInt64;
+        if (!checkRange)
+        {
+            // 8- and 16-bit integers are exact in float32, float64 rounds to nearest: one vectorised conversion.
+            System.Numerics.Tensors.TensorPrimitives.ConvertTruncating<T, float>(source, destination);
+            return;
+        }
+
         for (int i = 0; i < source.Length; i++)
         {
             double v = double.CreateTruncating(source[i]);

@@ -115,7 +115,7 @@ internal static class MrcFormat
             throw new VolumeFormatException(Directory.Exists(path) ? $"{path}: is a directory, not an MRC file." : $"{path}: file not found.");
         }
 
-        return File.OpenRead(path);
+        return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
     }
 
     private static byte[] Header(Shape3 shape, VoxelSize voxelSize, int mode, (double Min, double Max, double Mean) stats)
@@ -238,11 +238,14 @@ internal static class MrcFormat
             ElementKind.UInt16 => new Volume<ushort>(size),
             _ => new Volume<float>(size),
         };
-        var raw = new byte[size.X * header.ElementSize];
+        // Full-width regions read each section's rows in one go; narrower ones seek row by row.
+        bool fullWidth = size.X == header.Shape.X;
+        int rowBytes = size.X * header.ElementSize;
+        var raw = new byte[fullWidth ? (long)rowBytes * size.Y : rowBytes];
         for (int z = 0; z < size.Z; z++)
         {
             ct.ThrowIfCancellationRequested();
-            for (int y = 0; y < size.Y; y++)
+            for (int y = 0; y < size.Y; y += fullWidth ? size.Y : 1)
             {
                 long at = header.DataOffset + ((((long)(offset.Z + z) * header.Shape.Y) + offset.Y + y) * header.Shape.X + offset.X) * header.ElementSize;
                 if (stream.Position != at)
@@ -256,7 +259,10 @@ internal static class MrcFormat
                     ByteOrder.Swap(raw, header.ElementSize);
                 }
 
-                Decode(raw, header, volume, z, y);
+                for (int row = 0; row * rowBytes < raw.Length; row++)
+                {
+                    Decode(raw.AsSpan(row * rowBytes, rowBytes), header, volume, z, y + row);
+                }
             }
         }
 
