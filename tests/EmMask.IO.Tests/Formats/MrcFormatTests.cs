@@ -44,9 +44,9 @@ public class MrcFormatTests
             var expected = VolumeReader.Read(new VolumePath(dir.File((name == "extended" ? "uint16" : name) + ".npy"), null));
             Assert.Equal(expected.VoxelType, volume.VoxelType);
             Assert.Equal(expected.Shape, volume.Shape);
-            Assert.True(SameVoxels(expected, volume), name);
+            Volumes.AssertEqual(expected, volume);
             var (offset, size) = volume.Shape.Z > 1 ? ((1, 2, 3), new Shape3(2, 5, 6)) : ((0, 2, 3), new Shape3(1, 5, 6));
-            Assert.True(SameVoxels(VolumeRegions.Crop(expected, offset, size), VolumeReader.ReadBlock(mrc, offset, size)), name + " block");
+            Volumes.AssertEqual(VolumeRegions.Crop(expected, offset, size), VolumeReader.ReadBlock(mrc, offset, size));
             if (name != "extended")
             {
                 Assert.Equal(0.2, volume.VoxelSize.X, 5);
@@ -101,7 +101,7 @@ public class MrcFormatTests
 
         var back = VolumeReader.Read(new VolumePath(dir.File("mask.mrc"), null));
         Assert.Equal(VoxelType.UInt8, back.VoxelType); // IMOD's stamp: the bytes are unsigned
-        Assert.True(SameVoxels(mask, back));
+        Volumes.AssertEqual(mask, back);
         Assert.Equal(40, back.VoxelSize.Z, 4);
         Assert.Equal("classical", VolumeReader.ReadAttributes(new VolumePath(dir.File("mask.mrc"), null))["method"]);
     }
@@ -141,12 +141,4 @@ public class MrcFormatTests
         Assert.Throws<VolumeFormatException>(() => VolumeWriter.Write(new VolumePath(dir.File("labels.mrc"), null), new Volume<int>(new Shape3(1, 2, 2)), VolumeWriteOptions.Default));
         Assert.False(File.Exists(dir.File("labels.mrc"))); // nothing left behind
     }
-
-    private static bool SameVoxels(IVolume a, IVolume b) => (a, b) switch
-    {
-        (Volume<byte> x, Volume<byte> y) => x.Span.SequenceEqual(y.Span),
-        (Volume<ushort> x, Volume<ushort> y) => x.Span.SequenceEqual(y.Span),
-        (Volume<float> x, Volume<float> y) => x.Span.SequenceEqual(y.Span),
-        _ => false,
-    };
 }
